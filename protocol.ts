@@ -1,0 +1,355 @@
+/**
+ * What the chat server and client share: defaults and limits, the bounded
+ * line framer, and the rules for message text and nicknames.
+ *
+ * The wire protocol is plain UTF-8 text lines ending in `\n` (a `\r` before
+ * the `\n` is dropped), so `nc 127.0.0.1 2003` is a complete client.
+ *
+ * @module
+ */
+
+/** Port the server listens on and the client connects to when none is given. */
+export const DEFAULT_PORT = 2003;
+/** Address the server listens on by default: every IPv4 interface. */
+export const DEFAULT_SERVER_HOST = "0.0.0.0";
+/** Host the client connects to by default. */
+export const DEFAULT_CLIENT_HOST = "127.0.0.1";
+/** Connections the server holds at once; more would only share a slower room. */
+export const MAX_CLIENTS = 1000;
+/** How long a new connection may take to send its nickname before it gets the default one. */
+export const NAME_TIMEOUT_MS = 60_000;
+/** Longest line accepted, in bytes without the line ending: a long paragraph, far below a flood. */
+export const MAX_LINE_BYTES = 4096;
+/** Output a member may have waiting before it counts as too slow: about a thousand lines. */
+export const MAX_QUEUE_BYTES = 256 * 1024;
+/** Longest nickname, in characters: fits a terminal column and a log line. */
+export const MAX_NAME_LENGTH = 24;
+/** Name given when the requested one is empty, reserved or mixes scripts. */
+export const DEFAULT_NAME = "guest";
+/** Names nobody may take, compared ignoring case, so nobody can pose as the server. */
+export const RESERVED_NAMES: ReadonlySet<string> = new Set(["server"]);
+/** Lines that end a session: ours, and the ones the original coursework clients send. */
+export const QUIT_WORDS: ReadonlySet<string> = new Set([
+  "<quit>",
+  "/quit",
+  "{quit}",
+]);
+/** The word the client sends to leave. */
+export const QUIT_WORD = "<quit>";
+/** How long the client connects for by default, in seconds. */
+export const CONNECT_TIMEOUT_S = 5;
+
+/** Returned by {@linkcode LineFramer.next} once for every line longer than the limit. */
+export const LINE_TOO_LONG: unique symbol = Symbol("line too long");
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+/**
+ * Splits a byte stream into lines, holding at most `maxLineBytes + 1` bytes of
+ * an unfinished line however long the line grows. Feed it one chunk, then call
+ * {@linkcode LineFramer.next} until it returns `null`.
+ *
+ * @example
+ * ```ts
+ * import { assertEquals } from "node:assert/strict";
+ * const framer = new LineFramer(16);
+ * framer.feed(new TextEncoder().encode("hi\r\nthere\n"));
+ * assertEquals(new TextDecoder().decode(framer.next() as Uint8Array), "hi");
+ * ```
+ */
+export class LineFramer {
+  readonly maxLineBytes: number;
+  #chunk: Uint8Array = new Uint8Array(0);
+  #position = 0;
+  #partial: Uint8Array | null = null;
+  #partialLength = 0;
+  #discarding = false;
+
+  /** Creates a framer that rejects lines longer than `maxLineBytes` bytes. */
+  constructor(maxLineBytes: number) {
+    if (!Number.isInteger(maxLineBytes) || maxLineBytes < 1) {
+      throw new RangeError(
+        `Cannot create line framer: maxLineBytes must be a positive integer, got ${maxLineBytes}`,
+      );
+    }
+    this.maxLineBytes = maxLineBytes;
+  }
+
+  /** Bytes of an unfinished line held now; never more than `maxLineBytes + 1`. */
+  get bufferedBytes(): number {
+    return this.#partialLength;
+  }
+
+  /** Hands the framer the next chunk; lines returned before may be overwritten. */
+  feed(chunk: Uint8Array): void {
+    this.#chunk = chunk;
+    this.#position = 0;
+  }
+
+  /**
+   * The next complete line without its `\n` or `\r\n` (a view valid until the
+   * next `feed`), {@linkcode LINE_TOO_LONG} once for each over-long line, or
+   * `null` when the chunk is used up.
+   */
+  next(): Uint8Array | typeof LINE_TOO_LONG | null {
+    const chunk = this.#chunk;
+    while (this.#position < chunk.length) {
+      const start = this.#position;
+      const newline = chunk.indexOf(LF, start);
+      if (newline === -1) {
+        this.#position = chunk.length;
+        if (this.#discarding) return null;
+        return this.#keepPartial(chunk.subarray(start));
+      }
+      this.#position = newline + 1;
+      if (this.#discarding) {
+        this.#discarding = false;
+        continue;
+      }
+      let line = chunk.subarray(start, newline);
+      if (this.#partialLength > 0) {
+        if (this.#partialLength + line.length > this.maxLineBytes + 1) {
+          this.#partialLength = 0;
+          return LINE_TOO_LONG;
+        }
+        line = this.#joinPartial(line);
+      }
+      if (line.length > 0 && line[line.length - 1] === CR) {
+        line = line.subarray(0, line.length - 1);
+      }
+      if (line.length > this.maxLineBytes) return LINE_TOO_LONG;
+      return line;
+    }
+    return null;
+  }
+
+  #keepPartial(part: Uint8Array): typeof LINE_TOO_LONG | null {
+    const length = this.#partialLength + part.length;
+    // One byte of slack for the `\r` of a line of exactly maxLineBytes.
+    if (length > this.maxLineBytes + 1) {
+      this.#partialLength = 0;
+      this.#partial = null;
+      this.#discarding = true;
+      return LINE_TOO_LONG;
+    }
+    if (this.#partial === null || this.#partial.length < length) {
+      const grown = new Uint8Array(
+        Math.min(this.maxLineBytes + 1, Math.max(64, length * 2)),
+      );
+      if (this.#partial !== null) {
+        grown.set(this.#partial.subarray(0, this.#partialLength));
+      }
+      this.#partial = grown;
+    }
+    this.#partial.set(part, this.#partialLength);
+    this.#partialLength = length;
+    return null;
+  }
+
+  #joinPartial(tail: Uint8Array): Uint8Array {
+    const partial = this.#partial as Uint8Array;
+    const line = new Uint8Array(this.#partialLength + tail.length);
+    line.set(partial.subarray(0, this.#partialLength));
+    line.set(tail, this.#partialLength);
+    this.#partialLength = 0;
+    return line;
+  }
+}
+
+/**
+ * Reads `\n`-terminated lines from a byte stream as strings (invalid UTF-8
+ * becomes U+FFFD). An over-long line yields {@linkcode LINE_TOO_LONG}; a last
+ * line without a newline is still yielded.
+ */
+export async function* readLines(
+  stream: ReadableStream<Uint8Array>,
+  maxLineBytes: number,
+): AsyncGenerator<string | typeof LINE_TOO_LONG> {
+  const framer = new LineFramer(maxLineBytes);
+  const decoder = new TextDecoder();
+  const reader = stream.getReader();
+  try {
+    while (true) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      framer.feed(value);
+      for (let line = framer.next(); line !== null; line = framer.next()) {
+        yield line === LINE_TOO_LONG ? line : decoder.decode(line);
+      }
+    }
+    framer.feed(new Uint8Array([LF]));
+    if (framer.bufferedBytes > 0) {
+      const last = framer.next();
+      if (last !== null) yield last === LINE_TOO_LONG ? last : decoder.decode(last);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+// deno-lint-ignore no-control-regex
+const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
+// deno-lint-ignore no-control-regex
+const HAS_CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+
+/**
+ * Makes a received line safe to show: a tab becomes a space, other control
+ * characters (C0, DEL, C1, so terminal escapes too) are removed, and
+ * surrounding white space is trimmed. An empty result means "ignore".
+ */
+export function cleanText(text: string): string {
+  if (HAS_CONTROL_CHARACTER.test(text)) {
+    text = text.replaceAll("\t", " ").replace(CONTROL_CHARACTERS, "");
+  }
+  return text.trim();
+}
+
+/** Whether a cleaned line asks to end the session. */
+export function isQuitWord(text: string): boolean {
+  return QUIT_WORDS.has(text);
+}
+
+/** The form of a nickname under which two names count as the same. */
+export function nameKey(name: string): string {
+  return name.toLowerCase();
+}
+
+const NOT_NAME_CHARACTER = /[^\p{L}\p{N}_.\-]/gu;
+
+/**
+ * Applies the nickname rules to a requested name: NFKC, trim, keep letters,
+ * digits, `_`, `-` and `.`, cut to {@linkcode MAX_NAME_LENGTH} characters.
+ * Returns {@linkcode DEFAULT_NAME} when nothing is left, the name is reserved,
+ * or it mixes scripts the way impersonators do.
+ */
+export function cleanNickname(requested: string): string {
+  const kept = requested.normalize("NFKC").trim().replace(NOT_NAME_CHARACTER, "");
+  const name = cutCharacters(kept, MAX_NAME_LENGTH);
+  if (name === "" || RESERVED_NAMES.has(nameKey(name)) || !isSingleScript(name)) {
+    return DEFAULT_NAME;
+  }
+  return name;
+}
+
+/**
+ * The first free variant of `name` under `isTaken`: `name`, then `name2`,
+ * `name3`, … cut so that the result stays within {@linkcode MAX_NAME_LENGTH}.
+ */
+export function uniqueName(name: string, isTaken: (key: string) => boolean): string {
+  if (!isTaken(nameKey(name))) return name;
+  for (let n = 2;; n++) {
+    const suffix = String(n);
+    const candidate = cutCharacters(name, MAX_NAME_LENGTH - suffix.length) + suffix;
+    if (!isTaken(nameKey(candidate))) return candidate;
+  }
+}
+
+function cutCharacters(text: string, count: number): string {
+  if (text.length <= count) return text;
+  return Array.from(text).slice(0, count).join("");
+}
+
+// Scripts by their Unicode names; the ones this JavaScript engine does not
+// know are skipped when the table is built.
+const SCRIPT_NAMES =
+  "Adlam Ahom Anatolian_Hieroglyphs Arabic Armenian Avestan Balinese Bamum Bassa_Vah Batak " +
+  "Bengali Bhaiksuki Bopomofo Brahmi Braille Buginese Buhid Canadian_Aboriginal Carian " +
+  "Caucasian_Albanian Chakma Cham Cherokee Chorasmian Coptic Cuneiform Cypriot Cypro_Minoan " +
+  "Cyrillic Deseret Devanagari Dives_Akuru Dogra Duployan Egyptian_Hieroglyphs Elbasan " +
+  "Elymaic Ethiopic Garay Georgian Glagolitic Gothic Grantha Greek Gujarati Gunjala_Gondi " +
+  "Gurmukhi Gurung_Khema Han Hangul Hanifi_Rohingya Hanunoo Hatran Hebrew Hiragana " +
+  "Imperial_Aramaic Inscriptional_Pahlavi Inscriptional_Parthian Javanese Kaithi Kannada " +
+  "Katakana Kawi Kayah_Li Kharoshthi Khitan_Small_Script Khmer Khojki Khudawadi Kirat_Rai " +
+  "Lao Latin Lepcha Limbu Linear_A Linear_B Lisu Lycian Lydian Mahajani Makasar Malayalam " +
+  "Mandaic Manichaean Marchen Masaram_Gondi Medefaidrin Meetei_Mayek Mende_Kikakui " +
+  "Meroitic_Cursive Meroitic_Hieroglyphs Miao Modi Mongolian Mro Multani Myanmar Nabataean " +
+  "Nag_Mundari Nandinagari New_Tai_Lue Newa Nko Nushu Nyiakeng_Puachue_Hmong Ogham Ol_Chiki " +
+  "Ol_Onal Old_Hungarian Old_Italic Old_North_Arabian Old_Permic Old_Persian Old_Sogdian " +
+  "Old_South_Arabian Old_Turkic Old_Uyghur Oriya Osage Osmanya Pahawh_Hmong Palmyrene " +
+  "Pau_Cin_Hau Phags_Pa Phoenician Psalter_Pahlavi Rejang Runic Samaritan Saurashtra " +
+  "Sharada Shavian Siddham SignWriting Sinhala Sogdian Sora_Sompeng Soyombo Sundanese " +
+  "Sunuwar Syloti_Nagri Syriac Tagalog Tagbanwa Tai_Le Tai_Tham Tai_Viet Takri Tamil Tangsa " +
+  "Tangut Telugu Thaana Thai Tibetan Tifinagh Tirhuta Todhri Toto Tulu_Tigalari Ugaritic " +
+  "Vai Vithkuqi Wancho Warang_Citi Yezidi Yi Zanabazar_Square";
+
+let scriptTests: [string, RegExp][] | null = null;
+
+function scriptTable(): [string, RegExp][] {
+  scriptTests ??= SCRIPT_NAMES.split(" ").flatMap((name): [string, RegExp][] => {
+    try {
+      return [[name, new RegExp(`^\\p{Script_Extensions=${name}}$`, "u")]];
+    } catch {
+      return [];
+    }
+  });
+  return scriptTests;
+}
+
+// UTS #39 augments these scripts so that Japanese (Jpan), Korean (Kore) and
+// Bopomofo-with-Han (Hanb) writing count as one script each.
+const AUGMENTED: Record<string, string[]> = {
+  Han: ["Jpan", "Kore", "Hanb"],
+  Hiragana: ["Jpan"],
+  Katakana: ["Jpan"],
+  Hangul: ["Kore"],
+  Bopomofo: ["Hanb"],
+};
+const LATIN_WITH = ["Jpan", "Kore", "Hanb"];
+const ASCII_LETTER = /^[A-Za-z]$/;
+const COMMON_OR_INHERITED = /^[\p{Script_Extensions=Common}\p{Script_Extensions=Inherited}]$/u;
+const MAX_CACHED_SCRIPT_SETS = 4096;
+const scriptSetCache = new Map<string, ReadonlySet<string> | null>();
+
+/** The scripts a character belongs to, augmented; `null` for Common and Inherited. */
+function scriptsOf(character: string): ReadonlySet<string> | null {
+  if (ASCII_LETTER.test(character)) return LATIN;
+  if (character < "\u0080" || COMMON_OR_INHERITED.test(character)) return null;
+  const cached = scriptSetCache.get(character);
+  if (cached !== undefined) return cached;
+  const scripts = new Set<string>();
+  for (const [name, test] of scriptTable()) {
+    if (test.test(character)) {
+      scripts.add(name);
+      for (const extra of AUGMENTED[name] ?? []) scripts.add(extra);
+    }
+  }
+  if (scripts.size === 0) scripts.add("Unknown");
+  const result = scripts.size === 1 && scripts.has("Latin") ? LATIN : scripts;
+  if (scriptSetCache.size < MAX_CACHED_SCRIPT_SETS) scriptSetCache.set(character, result);
+  return result;
+}
+const LATIN: ReadonlySet<string> = new Set(["Latin"]);
+
+/**
+ * Whether a name passes Unicode's "highly restrictive" profile (UTS #39): one
+ * script, or Latin with Han and Japanese kana, with Han and Bopomofo, or with
+ * Han and Hangul. Digits and punctuation shared by all scripts never count.
+ */
+export function isSingleScript(name: string): boolean {
+  let all: Set<string> | null = null;
+  let nonLatin: Set<string> | null = null;
+  for (const character of name) {
+    const scripts = scriptsOf(character);
+    if (scripts === null) continue;
+    all = intersect(all, scripts);
+    if (scripts !== LATIN) nonLatin = intersect(nonLatin, scripts);
+  }
+  if (all === null || all.size > 0) return true;
+  if (nonLatin === null) return true;
+  return LATIN_WITH.some((script) => (nonLatin as Set<string>).has(script));
+}
+
+function intersect(current: Set<string> | null, next: ReadonlySet<string>): Set<string> {
+  if (current === null) return new Set(next);
+  for (const script of current) if (!next.has(script)) current.delete(script);
+  return current;
+}
+
+/** The greeting a new connection gets; it asks for the nickname. */
+export const GREETING = "Welcome to the chat! Please enter your nickname:";
+
+/** Formats a chat message as every member receives it. */
+export function chatLine(name: string, text: string): string {
+  return `${name}: ${text}`;
+}
