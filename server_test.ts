@@ -1,0 +1,389 @@
+import assert from "node:assert/strict";
+import { ChatServer, parseServerArgs } from "./server.ts";
+import { LEAK_CHECKS, Peer, startServer, WAIT_MS, withDeadline } from "./test_helpers.ts";
+
+/** Runs `body` against a fresh `server.ts` subprocess started with `args`, then stops it. */
+async function withServer(
+  args: string[],
+  body: (port: number) => Promise<void>,
+): Promise<void> {
+  const server = await startServer(["--quiet", ...args]);
+  try {
+    await body(server.port);
+  } finally {
+    await server.stop();
+  }
+}
+
+Deno.test({
+  name: "members chatting all see every message, their own included, in one order",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer([], async (port) => {
+      await using alice = await Peer.join(port, "alice");
+      await using bob = await Peer.join(port, "bob");
+      await alice.expect("* bob joined the chat");
+      await using carol = await Peer.join(port, "carol");
+      await alice.expect("* carol joined the chat");
+      await bob.expect("* carol joined the chat");
+      // Three members talk at once; every member must see the same sequence.
+      const sends = [];
+      for (let i = 0; i < 20; i++) {
+        sends.push(alice.send(`a${i}\n`), bob.send(`b${i}\n`), carol.send(`c${i}\n`));
+      }
+      await Promise.all(sends);
+      const seen: string[][] = [];
+      for (const member of [alice, bob, carol]) {
+        const lines: string[] = [];
+        for (let i = 0; i < 60; i++) lines.push((await member.readLine()) ?? "<closed>");
+        seen.push(lines);
+      }
+      assert.deepEqual(seen[1], seen[0]);
+      assert.deepEqual(seen[2], seen[0]);
+      for (const who of ["a", "b", "c"]) {
+        const name = { a: "alice", b: "bob", c: "carol" }[who];
+        const own = seen[0]!.filter((line) => line.startsWith(`${name}: `));
+        assert.deepEqual(own, Array.from({ length: 20 }, (_, i) => `${name}: ${who}${i}`));
+      }
+    }),
+});
+
+Deno.test({
+  name: "a newcomer is greeted, welcomed by its final name, and announced to the others only",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer([], async (port) => {
+      await using alice = await Peer.join(port, "alice");
+      await using bob = await Peer.connect(port);
+      assert.match((await bob.readLine())!, /nickname/);
+      await bob.send("bob\n");
+      await bob.expect("Welcome, bob! Type <quit> to leave.");
+      await alice.expect("* bob joined the chat");
+      await bob.send("hi\n");
+      await bob.expect("bob: hi", WAIT_MS);
+      await alice.expect("bob: hi");
+    }),
+});
+
+Deno.test({
+  name: "taken names get the smallest free number, ignoring case",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer([], async (port) => {
+      await using first = await Peer.join(port, "alice");
+      await using second = await Peer.connect(port);
+      await second.expect(/nickname/);
+      await second.send("ALICE\n");
+      await second.expect("Welcome, ALICE2! Type <quit> to leave.");
+      await using third = await Peer.connect(port);
+      await third.expect(/nickname/);
+      await third.send("alice\n");
+      await third.expect("Welcome, alice3! Type <quit> to leave.");
+      await first.expect("* ALICE2 joined the chat");
+      await first.expect("* alice3 joined the chat");
+    }),
+});
+
+Deno.test({
+  name: "invalid, reserved, impersonating and escape-laden names are cleaned or become guest",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer([], async (port) => {
+      const cases: [string, string][] = [
+        ["server", "guest"],
+        ["  \t ", "guest2"],
+        ["\u0430lice", "guest3"],
+        ["alice: fake", "alicefake"],
+        ["\x1b[2Jmallory\x00", "2Jmallory"],
+        ["x".repeat(40), "x".repeat(24)],
+      ];
+      const peers = [];
+      try {
+        for (const [requested, final] of cases) {
+          const peer = await Peer.connect(port);
+          peers.push(peer);
+          await peer.expect(/nickname/);
+          await peer.send(`${requested}\r\n`);
+          await peer.expect(`Welcome, ${final}! Type <quit> to leave.`);
+        }
+      } finally {
+        for (const peer of peers) await peer.close();
+      }
+    }),
+});
+
+Deno.test({
+  name: "a connection that sends no nickname in time gets the default name",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer(["--name-timeout", "0.2"], async (port) => {
+      await using quiet = await Peer.connect(port);
+      await quiet.expect(/nickname/);
+      await quiet.expect("Welcome, guest! Type <quit> to leave.");
+      await quiet.send("hello\n");
+      await quiet.expect("guest: hello");
+    }),
+});
+
+Deno.test({
+  name: "each quit word says goodbye, closes the connection and tells the others",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer([], async (port) => {
+      await using watcher = await Peer.join(port, "watcher");
+      for (const word of ["<quit>", "/quit", "{quit}"]) {
+        const leaver = await Peer.join(port, "leaver");
+        try {
+          await watcher.expect("* leaver joined the chat");
+          await leaver.send(`${word}\nnever sent\n`);
+          assert.deepEqual(await leaver.expectClosed(), ["* Goodbye, leaver!"]);
+          await watcher.expect("* leaver left the chat");
+        } finally {
+          await leaver.close();
+        }
+      }
+      await watcher.send("still here\n");
+      await watcher.expect("watcher: still here");
+    }),
+});
+
+Deno.test({
+  name: "a dropped connection is announced as connection lost",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer([], async (port) => {
+      await using alice = await Peer.join(port, "alice");
+      const bob = await Peer.join(port, "bob");
+      await alice.expect("* bob joined the chat");
+      await bob.close();
+      await alice.expect("* bob left the chat (connection lost)");
+    }),
+});
+
+Deno.test({
+  name: "a full server refuses the next connection with one line and nobody else notices",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer(["--max-clients", "2"], async (port) => {
+      await using alice = await Peer.join(port, "alice");
+      await using bob = await Peer.join(port, "bob");
+      await alice.expect("* bob joined the chat");
+      await using carol = await Peer.connect(port);
+      assert.deepEqual(await carol.expectClosed(), [
+        "! Server is full (2 users); try again later.",
+      ]);
+      await bob.send("after\n");
+      await alice.expect("bob: after");
+      await bob.expect("bob: after");
+      // Room again once someone leaves.
+      await bob.send("<quit>\n");
+      await bob.expectClosed();
+      await alice.expect("* bob left the chat");
+      await using _dave = await Peer.join(port, "dave");
+      await alice.expect("* dave joined the chat");
+    }),
+});
+
+Deno.test({
+  name: "an over-long line is dropped with an error and the connection stays",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer(["--max-line-bytes", "100"], async (port) => {
+      await using alice = await Peer.join(port, "alice");
+      await using bob = await Peer.join(port, "bob");
+      await alice.expect("* bob joined the chat");
+      await alice.send("y".repeat(100) + "\r\n");
+      await alice.expect(`alice: ${"y".repeat(100)}`);
+      await alice.send("x".repeat(101) + "\n");
+      await alice.expect("! Line too long (max 100 bytes); message dropped.");
+      // Megabytes with no newline in sight, in pieces: one error, nothing echoed.
+      const block = "z".repeat(64 * 1024);
+      for (let i = 0; i < 64; i++) await alice.send(block);
+      await alice.send("\nstill connected\n");
+      await alice.expect("! Line too long (max 100 bytes); message dropped.");
+      await alice.expect("alice: still connected");
+      await bob.expect(`alice: ${"y".repeat(100)}`);
+      await bob.expect("alice: still connected");
+    }),
+});
+
+Deno.test({
+  name:
+    "text rules: split lines, many lines per segment, CRLF, empty lines, NUL, escapes, bad UTF-8",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer([], async (port) => {
+      await using alice = await Peer.join(port, "alice");
+      await alice.send("hal");
+      await alice.send("f a li");
+      await alice.send("ne\r\n\n  \r\n\tone\ttwo \ntwo\nthree\n");
+      await alice.send("nul\0byte \x1b[2Jclear \x07bell\n");
+      await alice.send(new Uint8Array([0x62, 0x61, 0x64, 0xff, 0xfe, 0x0a]));
+      await alice.send("alice: fake\n");
+      for (
+        const line of [
+          "alice: half a line",
+          "alice: one two",
+          "alice: two",
+          "alice: three",
+          "alice: nulbyte [2Jclear bell",
+          "alice: bad\uFFFD\uFFFD",
+          "alice: alice: fake",
+        ]
+      ) {
+        await alice.expect(line);
+      }
+    }),
+});
+
+Deno.test({
+  name: "a member that stops reading is dropped as too slow and the others lose nothing",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer([], async (port) => {
+      await using talker = await Peer.join(port, "talker");
+      await using reader = await Peer.join(port, "reader");
+      await talker.expect("* reader joined the chat");
+      await using _sleeper = await Peer.join(port, "sleeper");
+      await talker.expect("* sleeper joined the chat");
+      await reader.expect("* sleeper joined the chat");
+      // 24 MB in all: far more than the sleeper's socket buffers and its queue
+      // (256 KiB) hold. One batch in flight at a time, so readers keep up.
+      const padding = "p".repeat(3000);
+      const batches = 400;
+      const perBatch = 20;
+      const notices = { talker: 0, reader: 0 };
+      const readBatch = async (member: Peer, who: "talker" | "reader", first: number) => {
+        for (let next = first; next < first + perBatch;) {
+          const line = await member.readLine();
+          if (line === "* sleeper left the chat (too slow)") {
+            notices[who]++;
+            continue;
+          }
+          assert.equal(line, `talker: ${next} ${padding}`);
+          next++;
+        }
+      };
+      for (let batch = 0; batch < batches; batch++) {
+        const first = batch * perBatch;
+        let text = "";
+        for (let i = first; i < first + perBatch; i++) text += `${i} ${padding}\n`;
+        await talker.send(text);
+        await Promise.all([readBatch(talker, "talker", first), readBatch(reader, "reader", first)]);
+      }
+      assert.deepEqual(notices, { talker: 1, reader: 1 });
+    }),
+});
+
+Deno.test({
+  name: "SIGTERM tells every member, closes every connection and exits 0",
+  ...LEAK_CHECKS,
+  async fn() {
+    const server = await startServer([]);
+    try {
+      await using alice = await Peer.join(server.port, "alice");
+      await using bob = await Peer.join(server.port, "bob");
+      await alice.expect("* bob joined the chat");
+      await using unnamed = await Peer.connect(server.port);
+      await unnamed.expect(/nickname/);
+      await server.stdout.waitFor((line) => / connected$/.test(line) && !line.includes("is "));
+      const code = withDeadline(server.stop("SIGTERM"), WAIT_MS, "the server to exit");
+      assert.deepEqual(await alice.expectClosed(), ["* Server is shutting down"]);
+      assert.deepEqual(await bob.expectClosed(), ["* Server is shutting down"]);
+      assert.deepEqual(await unnamed.expectClosed(), ["* Server is shutting down"]);
+      assert.equal(await code, 0);
+    } finally {
+      await server.stop("SIGKILL");
+    }
+  },
+});
+
+Deno.test({
+  name: "the server logs connects, names, quits and drops with a timestamp",
+  ...LEAK_CHECKS,
+  async fn() {
+    const server = await startServer([]);
+    try {
+      const alice = await Peer.join(server.port, "alice");
+      await alice.send("<quit>\n");
+      await alice.expectClosed();
+      await alice.close();
+      const bob = await Peer.join(server.port, "bob");
+      await bob.close();
+      const stamp = /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d 127\.0\.0\.1:\d+ /;
+      for (
+        const event of [
+          / connected$/,
+          / is alice$/,
+          / alice left the chat$/,
+          / bob left the chat \(connection lost\)$/,
+        ]
+      ) {
+        const line = await server.stdout.waitFor((l) => event.test(l));
+        assert.match(line, stamp);
+      }
+    } finally {
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "the accept loop survives a connection reset before it was accepted",
+  ...LEAK_CHECKS,
+  async fn() {
+    // Deno 2.9's listener throws NotConnected for such a connection.
+    const real = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    let failures = 3;
+    const flaky: Deno.Listener = {
+      addr: real.addr,
+      accept() {
+        if (failures-- > 0) return Promise.reject(new Deno.errors.NotConnected("peer went away"));
+        return real.accept();
+      },
+      close: () => real.close(),
+      ref: () => real.ref(),
+      unref: () => real.unref(),
+      [Symbol.asyncIterator]: () => real[Symbol.asyncIterator](),
+      [Symbol.dispose]: () => real.close(),
+    };
+    const events: string[] = [];
+    const server = new ChatServer({ listener: flaky, log: (event) => events.push(event) });
+    const { port } = server.start();
+    try {
+      await using alice = await Peer.join(port, "alice");
+      await alice.send("hello\n");
+      await alice.expect("alice: hello");
+      assert.equal(events.filter((e) => e.includes("NotConnected")).length, 3);
+    } finally {
+      await server.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a server closed while members are connected finishes, also with a connection arriving late",
+  ...LEAK_CHECKS,
+  async fn() {
+    const server = new ChatServer({ hostname: "127.0.0.1", port: 0 });
+    const { port } = server.start();
+    const alice = await Peer.join(port, "alice");
+    const late = Deno.connect({ hostname: "127.0.0.1", port }).catch(() => null);
+    await withDeadline(server.close(), WAIT_MS, "close()");
+    await withDeadline(server.finished, WAIT_MS, "finished");
+    assert.deepEqual(await alice.expectClosed(), ["* Server is shutting down"]);
+    await alice.close();
+    (await late)?.close();
+  },
+});
+
+Deno.test("server flags are checked and name the bad one", () => {
+  assert.deepEqual(parseServerArgs(["--port", "0", "--max-clients", "5"]).maxClients, 5);
+  assert.equal(parseServerArgs(["--name-timeout", "1.5"]).nameTimeoutMs, 1500);
+  assert.throws(() => parseServerArgs(["--port", "70000"]), /--port/);
+  assert.throws(() => parseServerArgs(["--max-clients", "0"]), /--max-clients/);
+  assert.throws(() => parseServerArgs(["--max-line-bytes", "abc"]), /--max-line-bytes/);
+  assert.throws(() => parseServerArgs(["--name-timeout", "-1"]), /--name-timeout/);
+  assert.throws(() => parseServerArgs(["--bogus"]), /bogus/);
+});

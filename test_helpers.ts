@@ -1,0 +1,290 @@
+/**
+ * Helpers for the end-to-end tests: the real `server.ts` and `client.ts` as
+ * subprocesses, and a raw TCP peer that reads lines with a deadline.
+ *
+ * @module
+ */
+
+import { LINE_TOO_LONG, LineFramer } from "./protocol.ts";
+
+/** How long a test waits for an expected event before failing. */
+export const WAIT_MS = 5000;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Options every network test passes to `Deno.test`, so leaks fail the test. */
+export const LEAK_CHECKS = { sanitizeOps: true, sanitizeResources: true } as const;
+
+/** Resolves with `promise`, or rejects naming `what` after `ms`. */
+export async function withDeadline<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Timed out after ${ms} ms waiting for ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Collects a child's output stream as lines, so tests can wait for one. */
+export class LineCollector {
+  readonly lines: string[] = [];
+  #waiters: (() => void)[] = [];
+  readonly done: Promise<void>;
+
+  /** Starts reading `stream` to its end. */
+  constructor(stream: ReadableStream<Uint8Array>) {
+    this.done = this.#pump(stream);
+  }
+
+  async #pump(stream: ReadableStream<Uint8Array>): Promise<void> {
+    let partial = "";
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      const parts = (partial + chunk).split("\n");
+      partial = parts.pop() ?? "";
+      this.lines.push(...parts);
+      this.#wake();
+    }
+    if (partial !== "") this.lines.push(partial);
+    this.#wake();
+  }
+
+  #wake(): void {
+    for (const waiter of this.#waiters.splice(0)) waiter();
+  }
+
+  /** Everything collected so far, one string. */
+  get text(): string {
+    return this.lines.join("\n");
+  }
+
+  /** Waits for a line matching `test`, failing after `ms`. */
+  async waitFor(test: (line: string) => boolean, ms: number = WAIT_MS): Promise<string> {
+    const deadline = Date.now() + ms;
+    let ended = false;
+    this.done.then(() => ended = true, () => ended = true);
+    while (true) {
+      const found = this.lines.find(test);
+      if (found !== undefined) return found;
+      if (ended) throw new Error(`Output ended without the line wanted:\n${this.text}`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`No line wanted within ${ms} ms:\n${this.text}`);
+      await withDeadline(
+        Promise.race([new Promise<void>((resolve) => this.#waiters.push(resolve)), this.done]),
+        left,
+        "a line of output",
+      ).catch(() => {});
+    }
+  }
+}
+
+/** A running `server.ts` subprocess. */
+export interface ServerProcess {
+  /** The port it listens on, read from its listening line. */
+  port: number;
+  /** The process itself. */
+  child: Deno.ChildProcess;
+  /** Its standard output (the listening line and the event log). */
+  stdout: LineCollector;
+  /** Its standard error. */
+  stderr: LineCollector;
+  /** Sends `signal` (SIGTERM by default) and returns the exit code. */
+  stop(signal?: Deno.Signal): Promise<number>;
+}
+
+/** Starts `server.ts` on 127.0.0.1 and a free port, with extra flags. */
+export async function startServer(args: string[] = []): Promise<ServerProcess> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "server.ts", "--host", "127.0.0.1", "--port", "0", ...args],
+    cwd: new URL(".", import.meta.url),
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stdout = new LineCollector(child.stdout);
+  const stderr = new LineCollector(child.stderr);
+  let stopped: Promise<number> | null = null;
+  const stop = (signal: Deno.Signal = "SIGTERM"): Promise<number> => {
+    stopped ??= (async () => {
+      try {
+        child.kill(signal);
+      } catch {
+        // Exited already.
+      }
+      const status = await child.status;
+      await Promise.all([stdout.done, stderr.done]);
+      return status.code;
+    })();
+    return stopped;
+  };
+  try {
+    const line = await stdout.waitFor((l) => l.startsWith("Chat server listening on "), 15_000);
+    const port = Number(line.slice(line.lastIndexOf(":") + 1));
+    return { port, child, stdout, stderr, stop };
+  } catch (error) {
+    await stop("SIGKILL");
+    throw new Error(`server.ts did not start: ${(error as Error).message}\n${stderr.text}`);
+  }
+}
+
+/** Result of running `client.ts` to its end. */
+export interface ClientRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `client.ts` with `args`, feeding it `input` and then end of input
+ * (`null`: input stays open, as when a person sits at the terminal), and
+ * waits for it to exit.
+ */
+export async function runClient(
+  args: string[],
+  input: string | null = "",
+  ms: number = WAIT_MS * 2,
+): Promise<ClientRun> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "client.ts", ...args],
+    cwd: new URL(".", import.meta.url),
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  if (input !== null) {
+    await writer.write(encoder.encode(input)).catch(() => {});
+    await writer.close().catch(() => {});
+  }
+  try {
+    const output = await withDeadline(child.output(), ms, "client.ts to exit");
+    return {
+      code: output.code,
+      stdout: decoder.decode(output.stdout),
+      stderr: decoder.decode(output.stderr),
+    };
+  } catch (error) {
+    child.kill("SIGKILL");
+    await child.output().catch(() => {});
+    throw error;
+  } finally {
+    await writer.close().catch(() => {});
+  }
+}
+
+/** A raw TCP connection that reads whole lines with a deadline. */
+export class Peer {
+  readonly #conn: Deno.TcpConn;
+  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
+  readonly #framer = new LineFramer(1 << 20);
+  readonly #lines: string[] = [];
+  #pending: Promise<ReadableStreamReadResult<Uint8Array>> | null = null;
+  #ended = false;
+  #closed = false;
+
+  private constructor(conn: Deno.TcpConn) {
+    this.#conn = conn;
+    this.#reader = conn.readable.getReader();
+  }
+
+  /** Connects to 127.0.0.1 at `port`. */
+  static async connect(port: number): Promise<Peer> {
+    return new Peer(await Deno.connect({ hostname: "127.0.0.1", port }));
+  }
+
+  /** Connects, reads the greeting, sends `name` and returns the welcome line. */
+  static async join(port: number, name: string): Promise<Peer> {
+    const peer = await Peer.connect(port);
+    await peer.expect(/nickname/);
+    await peer.send(`${name}\n`);
+    await peer.expect(/^Welcome, /);
+    return peer;
+  }
+
+  /** Sends raw text (add the `\n` yourself). */
+  async send(text: string | Uint8Array): Promise<void> {
+    const data = typeof text === "string" ? encoder.encode(text) : text;
+    for (let offset = 0; offset < data.length;) {
+      offset += await this.#conn.write(data.subarray(offset));
+    }
+  }
+
+  /** The next line, or `null` when the server closed the connection; fails after `ms`. */
+  async readLine(ms: number = WAIT_MS): Promise<string | null> {
+    const deadline = Date.now() + ms;
+    while (this.#lines.length === 0) {
+      if (this.#ended) return null;
+      this.#pending ??= this.#reader.read();
+      const left = deadline - Date.now();
+      const result = await withDeadline(this.#pending, Math.max(left, 1), "a line from the server");
+      this.#pending = null;
+      if (result.done) {
+        this.#ended = true;
+        continue;
+      }
+      this.#framer.feed(result.value);
+      for (let line = this.#framer.next(); line !== null; line = this.#framer.next()) {
+        this.#lines.push(line === LINE_TOO_LONG ? "<too long>" : decoder.decode(line));
+      }
+    }
+    return this.#lines.shift() as string;
+  }
+
+  /** Reads the next line and fails unless it matches (a string must match exactly). */
+  async expect(wanted: string | RegExp, ms: number = WAIT_MS): Promise<string> {
+    const line = await this.readLine(ms);
+    const matches = line !== null &&
+      (typeof wanted === "string" ? line === wanted : wanted.test(line));
+    if (!matches) throw new Error(`Expected ${wanted}, got ${JSON.stringify(line)}`);
+    return line as string;
+  }
+
+  /** Reads lines until one matches; returns all read, the match last. */
+  async readUntil(wanted: string | RegExp, ms: number = WAIT_MS): Promise<string[]> {
+    const deadline = Date.now() + ms;
+    const seen: string[] = [];
+    while (true) {
+      const line = await this.readLine(Math.max(deadline - Date.now(), 1));
+      if (line === null) {
+        throw new Error(`Connection closed before ${wanted}; got:\n${seen.join("\n")}`);
+      }
+      seen.push(line);
+      if (typeof wanted === "string" ? line === wanted : wanted.test(line)) return seen;
+    }
+  }
+
+  /** Waits until the server closes the connection; returns the lines read before. */
+  async expectClosed(ms: number = WAIT_MS): Promise<string[]> {
+    const deadline = Date.now() + ms;
+    const seen: string[] = [];
+    while (true) {
+      const line = await this.readLine(Math.max(deadline - Date.now(), 1)).catch((error) => {
+        if (error instanceof Deno.errors.ConnectionReset) return null;
+        throw error;
+      });
+      if (line === null) return seen;
+      seen.push(line);
+    }
+  }
+
+  /** Closes the connection; safe to call again. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#reader.cancel().catch(() => {});
+    await this.#pending?.catch(() => {});
+    try {
+      this.#conn.close();
+    } catch {
+      // Cancelling the reader closed it already.
+    }
+  }
+
+  /** Closes the connection, as {@linkcode Peer.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
