@@ -430,7 +430,10 @@ export class ChatServer {
   async #serve(member: Member): Promise<void> {
     this.#log(`${member.peer} connected`);
     this.#room.sendTo(member, GREETING);
-    member.nameTimer = setTimeout(() => this.#join(member, ""), this.#nameTimeoutMs);
+    member.nameTimer = setTimeout(
+      () => this.#guard(member, () => this.#join(member, "")),
+      this.#nameTimeoutMs,
+    );
     const framer = new LineFramer(this.#maxLineBytes);
     let buffer = new Uint8Array(READ_BUFFER_MIN);
     try {
@@ -462,6 +465,16 @@ export class ChatServer {
       }
     } finally {
       await this.#leave(member);
+    }
+  }
+
+  /** Runs `action` for one member; a failure ends that connection only. */
+  #guard(member: Member, action: () => void): void {
+    try {
+      action();
+    } catch (error) {
+      this.#log(`${member.label} failed: ${describe(error)}`);
+      closeConnection(member);
     }
   }
 
