@@ -36,6 +36,20 @@ export const QUIT_WORDS: ReadonlySet<string> = new Set([
 ]);
 /** The word the client sends to leave. */
 export const QUIT_WORD = "<quit>";
+/** Public lines a newcomer is shown: enough to pick up a conversation. */
+export const HISTORY_LINES = 20;
+/** Most history lines the server may be told to keep. */
+export const MAX_HISTORY_LINES = 10_000;
+/** Lines per second a member may send over time; faster lines wait, none are lost. */
+export const RATE_LINES_PER_S = 10;
+/** Lines a member may send at once, so a pasted block goes through unpaced. */
+export const RATE_BURST = 50;
+/** Connections from one address (loopback exempt): a household, not a botnet. */
+export const MAX_PER_IP = 16;
+/** Delay before a wrong password is answered, so guessing is slow. */
+export const WRONG_PASSWORD_DELAY_MS = 1000;
+/** Time a TLS handshake may take before the connection is closed. */
+export const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 /** How long the client connects for by default, in seconds. */
 export const CONNECT_TIMEOUT_S = 5;
 
@@ -348,6 +362,48 @@ function intersect(current: Set<string> | null, next: ReadonlySet<string>): Set<
 
 /** The greeting a new connection gets; it asks for the nickname. */
 export const GREETING = "Welcome to the chat! Please enter your nickname:";
+/** The greeting of a locked room; it asks for the password first. */
+export const PASSWORD_GREETING = "This room is locked. Please enter the password:";
+
+/** Whether a line from the server asks for a password. */
+export function asksForPassword(line: string): boolean {
+  return /\bpassword\b/i.test(line) && !line.startsWith("! ");
+}
+
+/** A command line split into its lower-cased name (without `/`) and the rest. */
+export interface Command {
+  name: string;
+  rest: string;
+}
+
+/**
+ * Reads a cleaned line as a command: `/name rest`. Returns `null` for a plain
+ * message, including `//text`, which posts `/text`.
+ */
+export function parseCommand(text: string): Command | null {
+  if (!text.startsWith("/") || text.startsWith("//")) return null;
+  const space = text.indexOf(" ");
+  const name = (space === -1 ? text.slice(1) : text.slice(1, space)).toLowerCase();
+  return { name, rest: space === -1 ? "" : text.slice(space + 1).trim() };
+}
+
+/** The text a plain message line posts: `//text` posts `/text`. */
+export function messageText(text: string): string {
+  return text.startsWith("//") ? text.slice(1) : text;
+}
+
+/** What `/help` shows, one command a line. */
+export const HELP_LINES: readonly string[] = [
+  "* Commands:",
+  "*   /who (or /names)          who is here, in the order they joined",
+  "*   /msg NAME text (or /w)    a private message to NAME",
+  "*   /reply text (or /r)       a private message to whoever last sent you one",
+  "*   /nick NEW                 change your name",
+  "*   /me action                show an action: * alice waves",
+  "*   //text                    post a message that starts with /",
+  "*   /quit (or <quit>)         leave",
+  "*   /help                     this list",
+];
 
 /** Formats a chat message as every member receives it. */
 export function chatLine(name: string, text: string): string {

@@ -6,7 +6,7 @@
  *
  * ```sh
  * deno run --allow-net server.ts --port 2003
- * nc 127.0.0.1 2003        # the first line you type is your nickname
+ * nc 127.0.0.1 2003        # the first line you type is your nickname; /help lists commands
  * ```
  *
  * @module
@@ -17,19 +17,31 @@ import {
   chatLine,
   cleanNickname,
   cleanText,
+  DEFAULT_NAME,
   DEFAULT_PORT,
   DEFAULT_SERVER_HOST,
   GREETING,
+  HELP_LINES,
+  HISTORY_LINES,
   isQuitWord,
   LINE_TOO_LONG,
   LineFramer,
   MAX_CLIENTS,
+  MAX_HISTORY_LINES,
   MAX_LINE_BYTES,
+  MAX_PER_IP,
   MAX_QUEUE_BYTES,
+  messageText,
   NAME_TIMEOUT_MS,
   nameKey,
+  parseCommand,
+  PASSWORD_GREETING,
   QUIT_WORD,
+  RATE_BURST,
+  RATE_LINES_PER_S,
+  TLS_HANDSHAKE_TIMEOUT_MS,
   uniqueName,
+  WRONG_PASSWORD_DELAY_MS,
 } from "./protocol.ts";
 
 /** Settings of a {@linkcode ChatServer}; each has the default the CLI uses. */
@@ -40,14 +52,32 @@ export interface ChatServerOptions {
   port?: number;
   /** A listener to serve instead of opening one from `hostname` and `port`. */
   listener?: Deno.Listener;
+  /** PEM certificate chain; with `key`, the server speaks TLS. */
+  cert?: string;
+  /** PEM private key of `cert`. */
+  key?: string;
   /** Connections held at once; the next one is told the room is full. @default {1000} */
   maxClients?: number;
-  /** Milliseconds a connection has to send its nickname. @default {60000} */
+  /** Connections from one address; loopback is exempt unless `limitLoopback`. @default {16} */
+  maxPerIp?: number;
+  /** Applies `maxPerIp` to loopback addresses too (for tests). @default {false} */
+  limitLoopback?: boolean;
+  /** Milliseconds a connection has to send its nickname (and password). @default {60000} */
   nameTimeoutMs?: number;
   /** Longest accepted line in bytes. @default {4096} */
   maxLineBytes?: number;
   /** Output that may wait for one member before it is dropped as too slow. @default {262144} */
   maxQueueBytes?: number;
+  /** Public lines kept for newcomers; 0 keeps none. @default {20} */
+  history?: number;
+  /** Lines per second a member may send over time; 0 turns pacing off. @default {10} */
+  rate?: number;
+  /** Lines a member may send at once before pacing starts. @default {50} */
+  burst?: number;
+  /** When set, the room is locked: a connection must send this first. */
+  password?: string;
+  /** Stops the server when the last member leaves. @default {false} */
+  exitWhenEmpty?: boolean;
   /** Milliseconds shutdown waits for queued output to reach members. @default {2000} */
   shutdownFlushMs?: number;
   /** Receives one line for every connect, nickname, quit and drop. */
@@ -55,13 +85,14 @@ export interface ChatServerOptions {
 }
 
 /** Why a member leaves; it decides what the others are told. */
-type LeaveReason = "quit" | "lost" | "slow" | "shutdown";
+type LeaveReason = "quit" | "lost" | "slow" | "shutdown" | "refused";
 
 const DEPARTURE_NOTICES: Record<LeaveReason, string | null> = {
   quit: "left the chat",
   lost: "left the chat (connection lost)",
   slow: "left the chat (too slow)",
   shutdown: null,
+  refused: null,
 };
 
 /** First read buffer of a connection: small, because most members are idle. */
@@ -76,8 +107,12 @@ const ACCEPT_RETRY_MS = 100;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
+/** Where a connection is in its life: it proves the password, then names itself, then chats. */
+type Stage = "password" | "name" | "member";
+
 /** One connection: its socket, its name once chosen, and its output queue. */
 class Member {
+  stage: Stage = "name";
   name: string | null = null;
   /** Encoded lines waiting to be written; shared with every other member's queue. */
   queue: Uint8Array[] = [];
@@ -88,10 +123,18 @@ class Member {
   overflowed = false;
   closed = false;
   leaving: LeaveReason | null = null;
-  nameTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** Called when the queue empties or the connection closes. */
   onFlushed: (() => void) | null = null;
+  /** Ends a pause of the reader early, when the connection closes. */
+  wake: (() => void) | null = null;
+  /** Flood control: tokens left, and when they were counted. */
+  tokens = 0;
+  tokensAt = 0;
+  /** Who sent this member the last private message, for /reply. */
+  replyTo: Member | null = null;
 
-  constructor(readonly conn: Deno.Conn, readonly peer: string) {}
+  constructor(readonly conn: Deno.Conn, readonly peer: string, readonly ip: string) {}
 
   /** The member's name for logs: its nickname, or its address before it has one. */
   get label(): string {
@@ -100,29 +143,44 @@ class Member {
 }
 
 /**
- * The room: the named members in join order, and delivery to them. Every line
- * is encoded once; each member's queue holds a reference to that copy, and one
- * writer per member drains it, many lines to one write.
+ * The room: the named members in join order, the recent public lines, and
+ * delivery to members. Every line is encoded once; each member's queue holds
+ * a reference to that copy, and one writer per member drains it, many lines
+ * to one write.
  */
 class Room {
   /** Named members, in the order they joined. */
   readonly members: Set<Member> = new Set();
   readonly #byKey = new Map<string, Member>();
+  readonly #history: Uint8Array[] = [];
   readonly #toFlush: Member[] = [];
   #flushQueued = false;
   readonly #overflowed: Member[] = [];
 
   constructor(
     readonly maxQueueBytes: number,
+    readonly historyLines: number,
     readonly onTooSlow: (member: Member) => void,
   ) {}
 
   /** Whether a name (by its {@linkcode nameKey}) is taken. */
   isTaken = (key: string): boolean => this.#byKey.has(key);
 
+  /** The member called `name`, ignoring case. */
+  find(name: string): Member | undefined {
+    return this.#byKey.get(nameKey(name));
+  }
+
   add(member: Member, name: string): void {
     member.name = name;
+    member.stage = "member";
     this.members.add(member);
+    this.#byKey.set(nameKey(name), member);
+  }
+
+  rename(member: Member, name: string): void {
+    this.#byKey.delete(nameKey(member.name as string));
+    member.name = name;
     this.#byKey.set(nameKey(name), member);
   }
 
@@ -139,12 +197,34 @@ class Room {
     this.#dropOverflowed();
   }
 
-  /** Queues one line for every member but `except`; never waits for a socket. */
-  broadcast(text: string, except?: Member): void {
+  /** Queues several lines for one connection. */
+  sendLines(member: Member, lines: readonly string[]): void {
+    this.#enqueue(member, encoder.encode(lines.join("\n") + "\n"));
+    this.#dropOverflowed();
+  }
+
+  /**
+   * Queues one line for every member but `except`; never waits for a socket.
+   * A `public` line is kept for newcomers.
+   */
+  broadcast(text: string, options: { except?: Member; public?: boolean } = {}): void {
     const line = encoder.encode(text + "\n");
     for (const member of this.members) {
-      if (member !== except) this.#enqueue(member, line);
+      if (member !== options.except) this.#enqueue(member, line);
     }
+    if (options.public && this.historyLines > 0) {
+      if (this.#history.length === this.historyLines) this.#history.shift();
+      this.#history.push(line);
+    }
+    this.#dropOverflowed();
+  }
+
+  /** Queues the recent public lines, as they were first sent, between two notices. */
+  sendHistory(member: Member): void {
+    if (this.#history.length === 0) return;
+    this.#enqueue(member, encoder.encode("* Recent messages:\n"));
+    for (const line of this.#history) this.#enqueue(member, line);
+    this.#enqueue(member, encoder.encode("* End of recent messages\n"));
     this.#dropOverflowed();
   }
 
@@ -240,24 +320,59 @@ function concatenate(chunks: Uint8Array[]): Uint8Array {
 function closeConnection(member: Member): void {
   if (member.closed) return;
   member.closed = true;
-  clearTimeout(member.nameTimer);
+  clearTimeout(member.timer);
   try {
     member.conn.close();
   } catch {
     // Already closed by the runtime.
   }
   member.onFlushed?.();
+  member.wake?.();
+}
+
+/** Waits `ms`, or less if the member's connection closes meanwhile. */
+function pauseReading(member: Member, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      member.wake = null;
+      resolve();
+    }
+    member.wake = done;
+  });
+}
+
+/**
+ * Takes one token from the member's bucket; returns 0 when it had one, or
+ * the milliseconds until the next one is due.
+ */
+function takeToken(member: Member, rate: number, burst: number, now: number): number {
+  member.tokens = Math.min(burst, member.tokens + (now - member.tokensAt) * rate / 1000);
+  member.tokensAt = now;
+  if (member.tokens >= 1) {
+    member.tokens -= 1;
+    return 0;
+  }
+  return Math.ceil((1 - member.tokens) * 1000 / rate);
+}
+
+/** Compares two secrets in time that depends on neither (both are hashed first). */
+async function secretsMatch(given: string, expected: string): Promise<boolean> {
+  const digest = async (text: string) =>
+    new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
+  const [a, b] = await Promise.all([digest(given), digest(expected)]);
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= (a[i] as number) ^ (b[i] as number);
+  return difference === 0;
 }
 
 function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
-function peerOf(conn: Deno.Conn): string {
-  const addr = conn.remoteAddr as Deno.NetAddr;
-  return addr.hostname.includes(":")
-    ? `[${addr.hostname}]:${addr.port}`
-    : `${addr.hostname}:${addr.port}`;
+function isLoopback(ip: string): boolean {
+  return ip.startsWith("127.") || ip === "::1" || ip.startsWith("::ffff:127.");
 }
 
 /** Errors that concern only the connection that was being accepted. */
@@ -280,13 +395,21 @@ function isConnectionError(error: unknown): boolean {
 export class ChatServer {
   readonly #hostname: string;
   readonly #port: number;
+  readonly #tls: { cert: string; key: string } | null;
   readonly #maxClients: number;
+  readonly #maxPerIp: number;
+  readonly #limitLoopback: boolean;
   readonly #nameTimeoutMs: number;
   readonly #maxLineBytes: number;
+  readonly #rate: number;
+  readonly #burst: number;
+  readonly #password: string | null;
+  readonly #exitWhenEmpty: boolean;
   readonly #shutdownFlushMs: number;
   readonly #log: (event: string) => void;
   readonly #room: Room;
   readonly #connections = new Set<Member>();
+  readonly #perIp = new Map<string, number>();
   readonly #refusals = new Set<Promise<void>>();
   readonly #stopping = new AbortController();
   #listener: Deno.Listener | null;
@@ -300,7 +423,15 @@ export class ChatServer {
     this.#hostname = options.hostname ?? DEFAULT_SERVER_HOST;
     this.#port = checkInteger("port", options.port ?? DEFAULT_PORT, 0, 65535);
     this.#listener = options.listener ?? null;
+    if ((options.cert === undefined) !== (options.key === undefined)) {
+      throw new TypeError("Invalid TLS settings: cert and key go together");
+    }
+    this.#tls = options.cert !== undefined && options.key !== undefined
+      ? { cert: options.cert, key: options.key }
+      : null;
     this.#maxClients = checkInteger("maxClients", options.maxClients ?? MAX_CLIENTS, 1);
+    this.#maxPerIp = checkInteger("maxPerIp", options.maxPerIp ?? MAX_PER_IP, 1);
+    this.#limitLoopback = options.limitLoopback ?? false;
     this.#nameTimeoutMs = checkInteger(
       "nameTimeoutMs",
       options.nameTimeoutMs ?? NAME_TIMEOUT_MS,
@@ -312,15 +443,24 @@ export class ChatServer {
       options.maxQueueBytes ?? MAX_QUEUE_BYTES,
       1,
     );
+    const history = checkInteger("history", options.history ?? HISTORY_LINES, 0, MAX_HISTORY_LINES);
+    this.#rate = checkNumber("rate", options.rate ?? RATE_LINES_PER_S);
+    this.#burst = checkInteger("burst", options.burst ?? RATE_BURST, 1);
+    this.#password = options.password ?? null;
+    if (this.#password === "") throw new TypeError("Invalid password: it is empty");
+    this.#exitWhenEmpty = options.exitWhenEmpty ?? false;
     this.#shutdownFlushMs = checkInteger("shutdownFlushMs", options.shutdownFlushMs ?? 2000, 0);
     this.#log = options.log ?? (() => {});
-    this.#room = new Room(maxQueueBytes, (member) => this.#dropTooSlow(member));
+    this.#room = new Room(maxQueueBytes, history, (member) => this.#dropTooSlow(member));
   }
 
   /** Starts listening and accepting; returns the bound address. */
   start(): Deno.NetAddr {
-    if (this.#closing) throw new Deno.errors.BadResource("Cannot start chat server: it was closed");
-    this.#listener ??= Deno.listen({ hostname: this.#hostname, port: this.#port });
+    if (this.#closing) {
+      throw new Deno.errors.BadResource("Cannot start chat server: it was closed");
+    }
+    const where = { hostname: this.#hostname, port: this.#port };
+    this.#listener ??= this.#tls ? Deno.listenTls({ ...where, ...this.#tls }) : Deno.listen(where);
     this.#acceptLoop = this.#accept(this.#listener);
     return this.addr;
   }
@@ -400,12 +540,21 @@ export class ChatServer {
       conn.close();
       return;
     }
-    const peer = peerOf(conn);
+    const addr = conn.remoteAddr as Deno.NetAddr;
+    const ip = addr.hostname;
+    const peer = ip.includes(":") ? `[${ip}]:${addr.port}` : `${ip}:${addr.port}`;
     if (this.#connections.size >= this.#maxClients) {
       this.#log(`${peer} refused: server full`);
       this.#refuse(conn, `! Server is full (${this.#maxClients} users); try again later.`);
       return;
     }
+    const fromIp = this.#perIp.get(ip) ?? 0;
+    if (fromIp >= this.#maxPerIp && (this.#limitLoopback || !isLoopback(ip))) {
+      this.#log(`${peer} refused: ${fromIp} connections from ${ip} already`);
+      this.#refuse(conn, "! Too many connections from your address");
+      return;
+    }
+    this.#perIp.set(ip, fromIp + 1);
     try {
       // Lines go out at once (writes are coalesced already); dead peers are found.
       if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
@@ -413,7 +562,9 @@ export class ChatServer {
     } catch {
       // The peer is gone already; the first read says so.
     }
-    const member = new Member(conn, peer);
+    const member = new Member(conn, peer, ip);
+    member.tokens = this.#burst;
+    member.tokensAt = performance.now();
     this.#connections.add(member);
     void this.#serve(member);
   }
@@ -429,42 +580,75 @@ export class ChatServer {
 
   async #serve(member: Member): Promise<void> {
     this.#log(`${member.peer} connected`);
-    this.#room.sendTo(member, GREETING);
-    member.nameTimer = setTimeout(
-      () => this.#guard(member, () => this.#join(member, "")),
-      this.#nameTimeoutMs,
-    );
-    const framer = new LineFramer(this.#maxLineBytes);
-    let buffer = new Uint8Array(READ_BUFFER_MIN);
     try {
-      while (member.leaving === null) {
-        const count = await member.conn.read(buffer);
-        if (count === null) break;
-        framer.feed(buffer.subarray(0, count));
-        for (
-          let line = framer.next();
-          line !== null && member.leaving === null;
-          line = framer.next()
-        ) {
-          if (line === LINE_TOO_LONG) {
-            this.#room.sendTo(
-              member,
-              `! Line too long (max ${this.#maxLineBytes} bytes); message dropped.`,
-            );
-          } else {
-            this.#receive(member, decoder.decode(line));
-          }
-        }
-        if (count === buffer.length && buffer.length < READ_BUFFER_MAX) {
-          buffer = new Uint8Array(buffer.length * 2);
-        }
-      }
+      if (this.#tls && !(await this.#handshake(member))) return;
+      member.timer = setTimeout(
+        () => this.#guard(member, () => this.#nameTimedOut(member)),
+        this.#nameTimeoutMs,
+      );
+      member.stage = this.#password === null ? "name" : "password";
+      this.#room.sendTo(member, this.#password === null ? GREETING : PASSWORD_GREETING);
+      await this.#readLines(member);
     } catch (error) {
       if (!member.closed && !isConnectionError(error)) {
-        this.#log(`${member.label} read failed: ${describe(error)}`);
+        this.#log(`${member.label} failed: ${describe(error)}`);
       }
     } finally {
       await this.#leave(member);
+    }
+  }
+
+  /** Completes the TLS handshake in bounded time; false when it failed. */
+  async #handshake(member: Member): Promise<boolean> {
+    const conn = member.conn as Deno.TlsConn;
+    member.timer = setTimeout(() => closeConnection(member), TLS_HANDSHAKE_TIMEOUT_MS);
+    try {
+      await conn.handshake();
+      return true;
+    } catch (error) {
+      this.#log(
+        `${member.peer} TLS handshake failed: ${member.closed ? "timed out" : describe(error)}`,
+      );
+      member.leaving = "refused";
+      return false;
+    } finally {
+      clearTimeout(member.timer);
+    }
+  }
+
+  async #readLines(member: Member): Promise<void> {
+    const framer = new LineFramer(this.#maxLineBytes);
+    let buffer = new Uint8Array(READ_BUFFER_MIN);
+    while (member.leaving === null) {
+      const count = await member.conn.read(buffer);
+      if (count === null) break;
+      framer.feed(buffer.subarray(0, count));
+      for (let line = framer.next(); line !== null; line = framer.next()) {
+        if (this.#rate > 0) {
+          // Out of tokens: read nothing more until one is due, so TCP pushes
+          // back on this sender alone and its lines arrive later, in order.
+          const wait = takeToken(member, this.#rate, this.#burst, performance.now());
+          if (wait > 0) {
+            await pauseReading(member, wait);
+            if (member.closed) break;
+            takeToken(member, this.#rate, this.#burst, performance.now());
+          }
+        }
+        if (member.leaving !== null) break;
+        if (line === LINE_TOO_LONG) {
+          this.#room.sendTo(
+            member,
+            `! Line too long (max ${this.#maxLineBytes} bytes); message dropped.`,
+          );
+        } else if (member.stage === "password") {
+          await this.#checkPassword(member, decoder.decode(line));
+        } else {
+          this.#receive(member, decoder.decode(line));
+        }
+      }
+      if (count === buffer.length && buffer.length < READ_BUFFER_MAX) {
+        buffer = new Uint8Array(buffer.length * 2);
+      }
     }
   }
 
@@ -478,9 +662,19 @@ export class ChatServer {
     }
   }
 
+  #nameTimedOut(member: Member): void {
+    if (member.stage === "password") {
+      this.#room.sendTo(member, "! Timed out waiting for the password");
+      member.leaving = "refused";
+      closeConnection(member);
+    } else {
+      this.#join(member, "");
+    }
+  }
+
   #receive(member: Member, line: string): void {
     const text = cleanText(line);
-    if (member.name === null) {
+    if (member.stage === "name") {
       if (isQuitWord(text)) member.leaving = "quit";
       else this.#join(member, text);
       return;
@@ -490,16 +684,118 @@ export class ChatServer {
       member.leaving = "quit";
       return;
     }
-    this.#room.broadcast(chatLine(member.name, text));
+    const command = parseCommand(text);
+    if (command === null) {
+      this.#room.broadcast(chatLine(member.name as string, messageText(text)), { public: true });
+    } else {
+      this.#command(member, command.name, command.rest);
+    }
+  }
+
+  async #checkPassword(member: Member, line: string): Promise<void> {
+    const password = line.endsWith("\r") ? line.slice(0, -1) : line;
+    if (await secretsMatch(password, this.#password as string)) {
+      member.stage = "name";
+      this.#room.sendTo(member, GREETING);
+      return;
+    }
+    this.#log(`${member.peer} gave a wrong password`);
+    await pauseReading(member, WRONG_PASSWORD_DELAY_MS);
+    this.#room.sendTo(member, "! Wrong password");
+    member.leaving = "refused";
+  }
+
+  #command(member: Member, name: string, rest: string): void {
+    const room = this.#room;
+    switch (name) {
+      case "help":
+        room.sendLines(member, HELP_LINES);
+        return;
+      case "who":
+      case "names": {
+        const names = [...room.members].map((m) => m.name);
+        room.sendTo(member, `* ${names.length} online: ${names.join(", ")}`);
+        return;
+      }
+      case "msg":
+      case "w": {
+        const space = rest.indexOf(" ");
+        const to = space === -1 ? rest : rest.slice(0, space);
+        const text = space === -1 ? "" : rest.slice(space + 1).trim();
+        if (to === "" || text === "") {
+          room.sendTo(member, `! Usage: /${name} NAME text`);
+          return;
+        }
+        this.#whisper(member, to, room.find(to), text);
+        return;
+      }
+      case "reply":
+      case "r": {
+        const to = member.replyTo;
+        if (to === null) {
+          room.sendTo(member, "! Nobody to reply to");
+        } else if (rest === "") {
+          room.sendTo(member, `! Usage: /${name} text`);
+        } else {
+          this.#whisper(member, to.name as string, room.members.has(to) ? to : undefined, rest);
+        }
+        return;
+      }
+      case "nick":
+        this.#rename(member, rest);
+        return;
+      case "me":
+        if (rest === "") room.sendTo(member, "! Usage: /me action");
+        else room.broadcast(`* ${member.name} ${rest}`, { public: true });
+        return;
+      default:
+        room.sendTo(member, `! Unknown command: /${name} (type /help)`);
+    }
+  }
+
+  #whisper(from: Member, toName: string, to: Member | undefined, text: string): void {
+    if (to === undefined) {
+      this.#room.sendTo(from, `! No such user: ${toName}`);
+      return;
+    }
+    this.#room.sendTo(to, `(private) ${from.name}: ${text}`);
+    if (to !== from) this.#room.sendTo(from, `(private to ${to.name}) ${from.name}: ${text}`);
+    to.replyTo = from;
+  }
+
+  #rename(member: Member, requested: string): void {
+    const old = member.name as string;
+    if (requested === "") {
+      this.#room.sendTo(member, "! Usage: /nick NEW");
+      return;
+    }
+    const name = cleanNickname(requested);
+    if (name === DEFAULT_NAME && nameKey(requested) !== DEFAULT_NAME) {
+      this.#room.sendTo(member, `! Invalid name: ${requested}`);
+      return;
+    }
+    const holder = this.#room.find(name);
+    if (holder !== undefined && holder !== member) {
+      this.#room.sendTo(member, `! Name taken: ${name}`);
+      return;
+    }
+    if (name === old) {
+      this.#room.sendTo(member, `! You are already ${name}`);
+      return;
+    }
+    this.#room.rename(member, name);
+    this.#room.broadcast(`* ${old} is now known as ${name}`);
+    this.#log(`${member.peer} ${old} is now ${name}`);
   }
 
   #join(member: Member, requested: string): void {
-    if (member.name !== null || member.leaving !== null || member.closed) return;
-    clearTimeout(member.nameTimer);
+    if (member.stage !== "name" || member.leaving !== null || member.closed) return;
+    clearTimeout(member.timer);
     const name = uniqueName(cleanNickname(requested), this.#room.isTaken);
     this.#room.add(member, name);
     this.#room.sendTo(member, `Welcome, ${name}! Type ${QUIT_WORD} to leave.`);
-    this.#room.broadcast(`* ${name} joined the chat`, member);
+    this.#room.sendHistory(member);
+    this.#room.broadcast(`* ${name} joined the chat`, { except: member });
     const how = requested === ""
       ? " (no name given in time)"
       : requested === name
@@ -519,16 +815,18 @@ export class ChatServer {
     const notice = DEPARTURE_NOTICES[reason];
     if (notice !== null) this.#room.broadcast(`* ${member.name} ${notice}`);
     this.#log(`${member.peer} ${member.name} ${notice ?? "left at shutdown"}`);
+    if (this.#exitWhenEmpty && this.#room.members.size === 0) {
+      this.#log("the last member left");
+      void this.close();
+    }
   }
 
   async #leave(member: Member): Promise<void> {
-    clearTimeout(member.nameTimer);
+    clearTimeout(member.timer);
     const reason = member.leaving ?? "lost";
     member.leaving = reason;
     if (member.name === null && reason !== "shutdown") {
-      this.#log(
-        `${member.peer} ${reason === "quit" ? "quit" : "disconnected"} before choosing a name`,
-      );
+      this.#log(`${member.peer} ${reason === "quit" ? "quit" : "disconnected"} before joining`);
     }
     this.#announceDeparture(member, reason);
     if (reason === "quit") {
@@ -537,6 +835,9 @@ export class ChatServer {
     if (reason !== "shutdown") await this.#room.whenFlushed(member, GOODBYE_FLUSH_MS);
     closeConnection(member);
     this.#connections.delete(member);
+    const fromIp = (this.#perIp.get(member.ip) ?? 1) - 1;
+    if (fromIp > 0) this.#perIp.set(member.ip, fromIp);
+    else this.#perIp.delete(member.ip);
     if (this.#connections.size === 0) this.#allGone?.();
   }
 }
@@ -551,6 +852,13 @@ function checkInteger(
     throw new RangeError(
       `Invalid ${name}: expected a whole number from ${min} to ${max}, got ${value}`,
     );
+  }
+  return value;
+}
+
+function checkNumber(name: string, value: number): number {
+  if (!Number.isFinite(value) || value < 0) {
+    throw new RangeError(`Invalid ${name}: expected a number from 0 up, got ${value}`);
   }
   return value;
 }
@@ -575,18 +883,38 @@ Options:
   --host HOST              address to listen on (default ${DEFAULT_SERVER_HOST})
   --port PORT              port to listen on, 0 for any free one (default ${DEFAULT_PORT})
   --max-clients N          connections held at once (default ${MAX_CLIENTS})
+  --max-per-ip N           connections from one address, loopback exempt (default ${MAX_PER_IP})
   --name-timeout SECONDS   time to send a nickname before getting "guest" (default ${
   NAME_TIMEOUT_MS / 1000
 })
   --max-line-bytes N       longest accepted line (default ${MAX_LINE_BYTES})
   --max-queue-bytes N      output waiting for one member before it is dropped as too slow (default ${MAX_QUEUE_BYTES})
+  --history N              recent public lines shown to newcomers, 0 for none (default ${HISTORY_LINES})
+  --rate N                 lines per second one member may send, 0 for no limit (default ${RATE_LINES_PER_S})
+  --burst N                lines one member may send at once (default ${RATE_BURST})
+  --password-file PATH     lock the room with the password in PATH (needs --allow-read)
+  --cert FILE --key FILE   speak TLS with this certificate and key (needs --allow-read)
+  --exit-when-empty        stop when the last member leaves
   --quiet                  print only the listening line, no event log
   -h, --help               show this help`;
 
-/** Parses the command line into server options; throws a `TypeError` that names the bad flag. */
-export function parseServerArgs(
-  args: string[],
-): ChatServerOptions & { help: boolean; quiet: boolean } {
+/** Server settings read from the command line, before any file is read. */
+export interface ServerArgs {
+  /** The options that go straight to {@linkcode ChatServer}. */
+  options: ChatServerOptions;
+  /** File holding the room's password. */
+  passwordFile?: string;
+  /** Files holding the TLS certificate and key. */
+  certFile?: string;
+  keyFile?: string;
+  /** Print no event log. */
+  quiet: boolean;
+  /** Print the usage and stop. */
+  help: boolean;
+}
+
+/** Parses the command line; throws a `TypeError` that names the bad flag. */
+export function parseServerArgs(args: string[]): ServerArgs {
   const { values, positionals } = parseArgs({
     args,
     strict: true,
@@ -595,45 +923,90 @@ export function parseServerArgs(
       host: { type: "string" },
       port: { type: "string" },
       "max-clients": { type: "string" },
+      "max-per-ip": { type: "string" },
       "name-timeout": { type: "string" },
       "max-line-bytes": { type: "string" },
       "max-queue-bytes": { type: "string" },
+      history: { type: "string" },
+      rate: { type: "string" },
+      burst: { type: "string" },
+      "password-file": { type: "string" },
+      cert: { type: "string" },
+      key: { type: "string" },
+      "exit-when-empty": { type: "boolean", default: false },
       quiet: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
   if (positionals.length > 0) throw new TypeError(`Unexpected argument: ${positionals[0]}`);
-  const number = (flag: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined => {
-    const text = values[flag as keyof typeof values] as string | undefined;
+  const number = (
+    flag: keyof typeof values,
+    min: number,
+    max = Number.MAX_SAFE_INTEGER,
+    whole = true,
+  ): number | undefined => {
+    const text = values[flag] as string | undefined;
     if (text === undefined) return undefined;
     const value = Number(text);
-    if (text.trim() === "" || !Number.isInteger(value) || value < min || value > max) {
+    const ok = text.trim() !== "" && Number.isFinite(value) && value >= min && value <= max &&
+      (!whole || Number.isInteger(value));
+    if (!ok) {
+      const kind = whole ? "a whole number" : "a number";
       throw new TypeError(
-        `Invalid --${flag}: expected a whole number from ${min} to ${max}, got "${text}"`,
+        `Invalid --${flag}: expected ${kind} from ${min} to ${max}, got "${text}"`,
       );
     }
     return value;
   };
-  const nameTimeout = values["name-timeout"] === undefined
-    ? undefined
-    : Number(values["name-timeout"]);
-  if (nameTimeout !== undefined && !(nameTimeout > 0 && nameTimeout <= 86400)) {
-    throw new TypeError(
-      `Invalid --name-timeout: expected seconds from 0 to 86400, got "${values["name-timeout"]}"`,
-    );
+  if ((values.cert === undefined) !== (values.key === undefined)) {
+    throw new TypeError("Invalid TLS flags: --cert and --key go together");
   }
+  const nameTimeout = number("name-timeout", 0.001, 86400, false);
   return {
-    help: values.help,
+    options: {
+      hostname: values.host,
+      port: number("port", 0, 65535),
+      maxClients: number("max-clients", 1),
+      maxPerIp: number("max-per-ip", 1),
+      nameTimeoutMs: nameTimeout === undefined ? undefined : Math.ceil(nameTimeout * 1000),
+      maxLineBytes: number("max-line-bytes", 1),
+      maxQueueBytes: number("max-queue-bytes", 1),
+      history: number("history", 0, MAX_HISTORY_LINES),
+      rate: number("rate", 0, 1e9, false),
+      burst: number("burst", 1),
+      exitWhenEmpty: values["exit-when-empty"],
+    },
+    passwordFile: values["password-file"],
+    certFile: values.cert,
+    keyFile: values.key,
     quiet: values.quiet,
-    hostname: values.host,
-    port: number("port", 0, 65535),
-    maxClients: number("max-clients", 1),
-    nameTimeoutMs: nameTimeout === undefined
-      ? undefined
-      : Math.max(1, Math.round(nameTimeout * 1000)),
-    maxLineBytes: number("max-line-bytes", 1),
-    maxQueueBytes: number("max-queue-bytes", 1),
+    help: values.help,
   };
+}
+
+/** Reads the files the flags name; the message says which file failed. */
+async function readFiles(args: ServerArgs): Promise<ChatServerOptions> {
+  const read = async (what: string, path: string) => {
+    try {
+      return await Deno.readTextFile(path);
+    } catch (error) {
+      throw new Error(`Cannot read ${what} ${path}: ${(error as Error).message}`);
+    }
+  };
+  const options = { ...args.options };
+  if (args.passwordFile !== undefined) {
+    // The first line is the password; a trailing newline from an editor is not part of it.
+    const password = (await read("password file", args.passwordFile)).split(/\r?\n/)[0] ?? "";
+    if (password === "") {
+      throw new Error(`Cannot use password file ${args.passwordFile}: it is empty`);
+    }
+    options.password = password;
+  }
+  if (args.certFile !== undefined && args.keyFile !== undefined) {
+    options.cert = await read("certificate", args.certFile);
+    options.key = await read("key", args.keyFile);
+  }
+  return options;
 }
 
 function timestamp(): string {
@@ -643,20 +1016,12 @@ function timestamp(): string {
     `${pad(now.getHours())}:${pad(now.getMinutes())}:${pad(now.getSeconds())}`;
 }
 
-async function main(args: string[]): Promise<number> {
-  let options;
-  try {
-    options = parseServerArgs(args);
-  } catch (error) {
-    console.error(`${(error as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (options.help) {
-    console.log(USAGE);
-    return 0;
-  }
-  const log = options.quiet ? undefined : (event: string) => console.log(`${timestamp()} ${event}`);
-  const server = new ChatServer({ ...options, log });
+/** Runs a server until it is stopped, printing the listening line; returns the exit code. */
+export async function runServer(
+  options: ChatServerOptions,
+  onListen: (addr: Deno.NetAddr) => void,
+): Promise<number> {
+  const server = new ChatServer(options);
   let addr: Deno.NetAddr;
   try {
     addr = server.start();
@@ -665,17 +1030,43 @@ async function main(args: string[]): Promise<number> {
     console.error(`Cannot listen on ${where}: ${(error as Error).message}`);
     return 1;
   }
-  console.log(`Chat server listening on ${addr.hostname}:${addr.port}`);
+  onListen(addr);
   const stop = () => void server.close();
-  for (const signal of ["SIGINT", "SIGTERM"] as const) {
-    try {
-      Deno.addSignalListener(signal, stop);
-    } catch {
-      // SIGTERM cannot be listened for on Windows; Ctrl+C still works.
-    }
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  for (const signal of signals) Deno.addSignalListener(signal, stop);
+  try {
+    await server.finished;
+  } finally {
+    for (const signal of signals) Deno.removeSignalListener(signal, stop);
   }
-  await server.finished;
   return 0;
+}
+
+async function main(args: string[]): Promise<number> {
+  let parsed: ServerArgs;
+  let options: ChatServerOptions;
+  try {
+    parsed = parseServerArgs(args);
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (parsed.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  try {
+    options = await readFiles(parsed);
+  } catch (error) {
+    console.error((error as Error).message);
+    return 2;
+  }
+  const log = parsed.quiet ? undefined : (event: string) => console.log(`${timestamp()} ${event}`);
+  return await runServer({ ...options, log }, (addr) => {
+    console.log(`Chat server listening on ${addr.hostname}:${addr.port}`);
+    if (options.cert !== undefined) console.log("Connections use TLS.");
+    if (options.password !== undefined) console.log("The room is locked with a password.");
+  });
 }
 
 if (import.meta.main) {

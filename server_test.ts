@@ -240,7 +240,7 @@ Deno.test({
   name: "a member that stops reading is dropped as too slow and the others lose nothing",
   ...LEAK_CHECKS,
   fn: () =>
-    withServer([], async (port) => {
+    withServer(["--rate", "0"], async (port) => {
       await using talker = await Peer.join(port, "talker");
       await using reader = await Peer.join(port, "reader");
       await talker.expect("* reader joined the chat");
@@ -379,8 +379,11 @@ Deno.test({
 });
 
 Deno.test("server flags are checked and name the bad one", () => {
-  assert.deepEqual(parseServerArgs(["--port", "0", "--max-clients", "5"]).maxClients, 5);
-  assert.equal(parseServerArgs(["--name-timeout", "1.5"]).nameTimeoutMs, 1500);
+  assert.deepEqual(parseServerArgs(["--port", "0", "--max-clients", "5"]).options.maxClients, 5);
+  assert.equal(parseServerArgs(["--name-timeout", "1.5"]).options.nameTimeoutMs, 1500);
+  assert.equal(parseServerArgs(["--rate", "2.5"]).options.rate, 2.5);
+  assert.throws(() => parseServerArgs(["--cert", "a.pem"]), /--cert and --key/);
+  assert.throws(() => parseServerArgs(["--history", "-1"]), /--history/);
   assert.throws(() => parseServerArgs(["--port", "70000"]), /--port/);
   assert.throws(() => parseServerArgs(["--max-clients", "0"]), /--max-clients/);
   assert.throws(() => parseServerArgs(["--max-line-bytes", "abc"]), /--max-line-bytes/);
