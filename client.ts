@@ -7,6 +7,7 @@
  * ```sh
  * deno run --allow-net client.ts 127.0.0.1 2003 --name alice
  * printf 'bob\nhello\n' | deno run --allow-net client.ts   # post one line and leave
+ * deno run --allow-net --allow-sys client.ts --serve        # host a room and join it
  * ```
  *
  * @module
@@ -14,19 +15,28 @@
 
 import { parseArgs } from "node:util";
 import {
+  asksForPassword,
   CONNECT_TIMEOUT_S,
   DEFAULT_CLIENT_HOST,
   DEFAULT_PORT,
   isQuitWord,
   LINE_TOO_LONG,
+  LineFramer,
   QUIT_WORD,
   readLines,
 } from "./protocol.ts";
+import { ChatServer } from "./server.ts";
 
 /** Longest line the client reads from the server or from standard input. */
 export const CLIENT_MAX_LINE_BYTES = 1024 * 1024;
 /** How long quitting waits for the server to close the connection. */
 export const QUIT_WAIT_MS = 2000;
+/** First and longest wait between reconnection attempts. */
+export const RECONNECT_MIN_MS = 1000;
+/** The longest wait between reconnection attempts. */
+export const RECONNECT_MAX_MS = 30_000;
+/** Environment variable the client reads the room's password from (with --allow-env). */
+export const PASSWORD_VARIABLE = "CHAT_PASSWORD";
 
 /** Where and how a {@linkcode ChatClient} connects. */
 export interface ChatClientOptions {
@@ -34,8 +44,12 @@ export interface ChatClientOptions {
   hostname?: string;
   /** Port of the server. @default {2003} */
   port?: number;
-  /** Milliseconds the connection may take to open. @default {5000} */
+  /** Milliseconds the connection, TLS handshake included, may take. @default {5000} */
   timeoutMs?: number;
+  /** Speak TLS. @default {false} */
+  tls?: boolean;
+  /** PEM certificates to trust besides the system's (a self-signed server's). */
+  caCerts?: string[];
   /** Longest line read from the server; longer ones are skipped. @default {1048576} */
   maxLineBytes?: number;
   /** Called for every server line skipped for its length. */
@@ -71,6 +85,7 @@ export class ChatClient {
   readonly #onLineTooLong: () => void;
   #sending: Promise<void> = Promise.resolve();
   #closed = false;
+  #received = 0;
   readonly #ended = Promise.withResolvers<void>();
 
   private constructor(conn: Deno.Conn, options: ChatClientOptions) {
@@ -84,11 +99,29 @@ export class ChatClient {
     const hostname = options.hostname ?? DEFAULT_CLIENT_HOST;
     const port = options.port ?? DEFAULT_PORT;
     const timeoutMs = options.timeoutMs ?? CONNECT_TIMEOUT_S * 1000;
+    const signal = AbortSignal.timeout(timeoutMs);
+    let tcp: Deno.TcpConn;
     try {
-      const conn = await Deno.connect({ hostname, port, signal: AbortSignal.timeout(timeoutMs) });
-      return new ChatClient(conn, options);
+      tcp = await Deno.connect({ hostname, port, signal });
     } catch (error) {
       throw new ConnectError(hostname, port, connectFailure(error, timeoutMs));
+    }
+    if (!options.tls) return new ChatClient(tcp, options);
+    let tls: Deno.TlsConn | null = null;
+    const onTimeout = () => (tls ?? tcp).close();
+    signal.addEventListener("abort", onTimeout, { once: true });
+    try {
+      tls = await Deno.startTls(tcp, { hostname, caCerts: options.caCerts });
+      await tls.handshake();
+      return new ChatClient(tls, options);
+    } catch (error) {
+      if (!signal.aborted) (tls ?? tcp).close();
+      const reason = signal.aborted
+        ? `timed out after ${timeoutMs / 1000} s`
+        : `TLS handshake failed: ${tlsFailure(error)}`;
+      throw new ConnectError(hostname, port, reason);
+    } finally {
+      signal.removeEventListener("abort", onTimeout);
     }
   }
 
@@ -99,15 +132,25 @@ export class ChatClient {
   async *lines(): AsyncGenerator<string> {
     try {
       for await (const line of readLines(this.#conn.readable, this.#maxLineBytes)) {
-        if (line === LINE_TOO_LONG) this.#onLineTooLong();
-        else yield line;
+        if (line === LINE_TOO_LONG) {
+          this.#onLineTooLong();
+        } else {
+          this.#received++;
+          yield line;
+        }
       }
     } catch (error) {
-      // Closing the connection ourselves ends the stream with an error.
-      if (!this.#closed) throw error;
+      // Closing the connection ourselves ends the stream with an error, and
+      // a reset is only a rude way of closing.
+      if (!this.#closed && !(error instanceof Deno.errors.ConnectionReset)) throw error;
     } finally {
       this.#ended.resolve();
     }
+  }
+
+  /** How many lines the server has sent so far. */
+  get receivedLines(): number {
+    return this.#received;
   }
 
   /** Resolves when the server's lines have ended (read through {@linkcode ChatClient.lines}). */
@@ -173,12 +216,62 @@ function connectFailure(error: unknown, timeoutMs: number): string {
   return message.replace(/ \(os error \d+\)$/, "").replace(/^./, (c) => c.toLowerCase());
 }
 
+function tlsFailure(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/corrupt message|InvalidContentType/i.test(message)) {
+    return "the server does not speak TLS (try without --tls)";
+  }
+  if (/certificate/i.test(message)) return `${message} (with a self-signed server, pass --ca FILE)`;
+  return message;
+}
+
 // deno-lint-ignore no-control-regex
 const UNPRINTABLE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/g;
 
 /** What the terminal shows for a received line: control characters (terminal escapes) removed. */
 export function printable(line: string): string {
   return line.replace(UNPRINTABLE, "");
+}
+
+/** How received lines are shown. */
+export interface DisplayOptions {
+  /** Prefix each line with the local time as `HH:MM`. */
+  timestamps: boolean;
+  /** Dim notices, make errors red and your own messages bold. */
+  color: boolean;
+}
+
+const DIM = "\x1b[2m";
+const RED = "\x1b[31m";
+const BOLD = "\x1b[1m";
+const RESET = "\x1b[0m";
+
+/** Formats one received line for the terminal; `me` is your current name, if known. */
+export function formatLine(
+  line: string,
+  options: DisplayOptions,
+  me: string | null,
+  now: Date = new Date(),
+): string {
+  let text = printable(line);
+  if (options.color) {
+    if (text.startsWith("* ")) text = DIM + text + RESET;
+    else if (text.startsWith("! ")) text = RED + text + RESET;
+    else if (me !== null && (text.startsWith(`${me}: `) || text.startsWith(`(private to `))) {
+      text = BOLD + text + RESET;
+    }
+  }
+  if (options.timestamps) {
+    const pad = (n: number) => String(n).padStart(2, "0");
+    text = `${pad(now.getHours())}:${pad(now.getMinutes())} ${text}`;
+  }
+  return text;
+}
+
+/** The wait before reconnection attempt `attempt` (0 first): doubling from 1 s to 30 s, ±20 %. */
+export function reconnectDelay(attempt: number, random: () => number = Math.random): number {
+  const base = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** Math.min(attempt, 10));
+  return Math.round(base * (0.8 + 0.4 * random()));
 }
 
 const USAGE = `Usage: deno run --allow-net client.ts [HOST] [PORT] [options]
@@ -188,8 +281,18 @@ ${QUIT_WORD}, end of input (Ctrl+D) or Ctrl+C leaves.
 
 Options:
   --name NAME          answer the server's nickname question with NAME
-  --timeout SECONDS    give up connecting after SECONDS (default ${CONNECT_TIMEOUT_S})
+  --port PORT          the server's port (or the second argument)
+  --timeout SECONDS    give up connecting after SECONDS, TLS handshake included (default ${CONNECT_TIMEOUT_S})
+  --tls                connect with TLS
+  --ca FILE            trust the PEM certificate in FILE (needs --allow-read)
+  --reconnect          when the connection drops, connect again (1 s to 30 s apart)
+  --timestamps         show the time (HH:MM) before each line
+  --serve              host a room on PORT in this process and join it
+                       (--allow-sys lets it list this machine's addresses)
   -h, --help           show this help
+
+A locked room's password is asked for without echo, or read from $${PASSWORD_VARIABLE}
+when run with --allow-env.
 
 Exit codes: 0 you left, 1 the server closed the connection, 2 bad arguments or no connection.`;
 
@@ -199,10 +302,20 @@ export interface ClientArgs {
   hostname?: string;
   /** Port from the command line, if given. */
   port?: number;
-  /** Nickname to send first, if given. */
+  /** Nickname to send, if given. */
   name?: string;
   /** Connect timeout in milliseconds. */
   timeoutMs: number;
+  /** Connect with TLS. */
+  tls: boolean;
+  /** File with a certificate to trust. */
+  caFile?: string;
+  /** Connect again when the connection drops. */
+  reconnect: boolean;
+  /** Show times before lines. */
+  timestamps: boolean;
+  /** Host a room in this process. */
+  serve: boolean;
   /** Whether to print the usage and stop. */
   help: boolean;
 }
@@ -215,23 +328,39 @@ export function parseClientArgs(args: string[]): ClientArgs {
     allowPositionals: true,
     options: {
       name: { type: "string" },
+      port: { type: "string" },
       timeout: { type: "string" },
+      tls: { type: "boolean", default: false },
+      ca: { type: "string" },
+      reconnect: { type: "boolean", default: false },
+      timestamps: { type: "boolean", default: false },
+      serve: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
   if (positionals.length > 2) throw new TypeError(`Unexpected argument: ${positionals[2]}`);
   const [hostname, portText] = positionals;
+  if (portText !== undefined && values.port !== undefined) {
+    throw new TypeError("Give the port once: as an argument or with --port");
+  }
   const timeout = Number(values.timeout ?? CONNECT_TIMEOUT_S);
   if (!(timeout > 0 && timeout <= 3600)) {
     throw new TypeError(
       `Invalid --timeout: expected seconds from 0 to 3600, got "${values.timeout}"`,
     );
   }
+  if (values.ca !== undefined && !values.tls) throw new TypeError("--ca goes with --tls");
+  const port = portText ?? values.port;
   return {
     hostname: hostname === "" ? undefined : hostname,
-    port: portText === undefined ? undefined : parsePort(portText),
+    port: port === undefined ? undefined : parsePort(port),
     name: values.name,
     timeoutMs: Math.round(timeout * 1000),
+    tls: values.tls,
+    caFile: values.ca,
+    reconnect: values.reconnect,
+    timestamps: values.timestamps,
+    serve: values.serve,
     help: values.help,
   };
 }
@@ -245,8 +374,268 @@ export function parsePort(text: string): number {
   return port;
 }
 
-/** How a terminal session ended. */
+/** The room's password from the environment, when the client may read it. */
+function passwordFromEnvironment(): string | null {
+  const permission = Deno.permissions.querySync({ name: "env", variable: PASSWORD_VARIABLE });
+  if (permission.state !== "granted") return null;
+  return Deno.env.get(PASSWORD_VARIABLE) ?? null;
+}
+
+/** The machine's non-loopback IPv4 addresses, or `null` without --allow-sys. */
+function machineAddresses(): string[] | null {
+  try {
+    return Deno.networkInterfaces()
+      .filter((iface) => iface.family === "IPv4" && !iface.address.startsWith("127."))
+      .map((iface) => iface.address)
+      .filter((address, i, all) => all.indexOf(address) === i);
+  } catch {
+    return null;
+  }
+}
+
+async function writeOut(text: string): Promise<void> {
+  const data = encoder.encode(text);
+  for (let offset = 0; offset < data.length;) {
+    offset += await Deno.stdout.write(data.subarray(offset));
+  }
+}
+
+/**
+ * Standard input as lines, with one twist: on a terminal, a line can be read
+ * without echo (for a password) by switching to raw mode for that line only.
+ */
+class Input {
+  readonly #reader = Deno.stdin.readable.getReader();
+  readonly #framer = new LineFramer(CLIENT_MAX_LINE_BYTES);
+  readonly #decoder = new TextDecoder();
+  readonly #lines: (string | typeof LINE_TOO_LONG)[] = [];
+  readonly isTerminal = Deno.stdin.isTerminal();
+  #secret: number[] | null = null;
+  #done = false;
+  /** Called when Ctrl+C is typed while the terminal is in raw mode. */
+  onInterrupt: () => void = () => {};
+
+  /** The next line typed, `null` at end of input. */
+  async next(): Promise<string | typeof LINE_TOO_LONG | null> {
+    while (this.#lines.length === 0) {
+      if (this.#done) return null;
+      const { value, done } = await this.#reader.read();
+      if (done) {
+        this.#done = true;
+        this.#framer.feed(new Uint8Array([0x0a]));
+        if (this.#framer.bufferedBytes > 0) this.#take();
+        continue;
+      }
+      this.#take(this.#secret === null ? value : this.#readSecret(value));
+    }
+    return this.#lines.shift() as string | typeof LINE_TOO_LONG;
+  }
+
+  /** Reads the next line without echo; a no-op when input is not a terminal. */
+  startSecretLine(): void {
+    if (!this.isTerminal || this.#secret !== null) return;
+    Deno.stdin.setRaw(true);
+    this.#secret = [];
+  }
+
+  #take(chunk?: Uint8Array): void {
+    if (chunk !== undefined) this.#framer.feed(chunk);
+    for (let line = this.#framer.next(); line !== null; line = this.#framer.next()) {
+      this.#lines.push(line === LINE_TOO_LONG ? line : this.#decoder.decode(line));
+    }
+  }
+
+  /** Collects secret bytes; returns what follows the secret line in the chunk. */
+  #readSecret(chunk: Uint8Array): Uint8Array {
+    const secret = this.#secret as number[];
+    for (let i = 0; i < chunk.length; i++) {
+      const byte = chunk[i] as number;
+      if (byte === 0x0d || byte === 0x0a) {
+        this.#endSecret();
+        this.#lines.push(this.#decoder.decode(new Uint8Array(secret)));
+        return chunk.subarray(i + 1);
+      }
+      if (byte === 0x03) {
+        this.#endSecret();
+        this.onInterrupt();
+        return new Uint8Array(0);
+      }
+      if (byte === 0x7f || byte === 0x08) {
+        // Backspace: drop the last character, all of its UTF-8 bytes.
+        while (secret.length > 0 && ((secret.pop() as number) & 0xc0) === 0x80);
+      } else if (secret.length < 1024) {
+        secret.push(byte);
+      }
+    }
+    return new Uint8Array(0);
+  }
+
+  #endSecret(): void {
+    this.#secret = null;
+    Deno.stdin.setRaw(false);
+    void writeOut("\n");
+  }
+
+  /** Leaves raw mode if a secret line was being read. */
+  restore(): void {
+    if (this.#secret !== null) {
+      this.#secret = null;
+      Deno.stdin.setRaw(false);
+    }
+  }
+}
+
+/** Everything a terminal session needs to know, across reconnections. */
+interface Session {
+  connect: () => Promise<ChatClient>;
+  name: string | undefined;
+  reconnect: boolean;
+  display: DisplayOptions;
+}
+
+/** How one connection ended. */
 type Ending = "quit" | "closed";
+
+/**
+ * Runs the terminal session: prints the server's lines while sending what is
+ * typed, across reconnections when asked; returns the exit code.
+ */
+async function chat(session: Session, first: ChatClient): Promise<number> {
+  const input = new Input();
+  const quit = Promise.withResolvers<"quit">();
+  const onInterrupt = () => quit.resolve("quit");
+  input.onInterrupt = onInterrupt;
+  Deno.addSignalListener("SIGINT", onInterrupt);
+  let client: ChatClient | null = first;
+  let name = session.name ?? null;
+  let nameSent = false;
+  const password = passwordFromEnvironment();
+  // Typed lines wait until the client's own answers (password, name) are sent.
+  let gate = Promise.withResolvers<void>();
+
+  const sendInput = async () => {
+    for (let line = await input.next(); line !== null; line = await input.next()) {
+      if (line === LINE_TOO_LONG) {
+        console.error(`[line over ${CLIENT_MAX_LINE_BYTES} bytes not sent]`);
+        continue;
+      }
+      if (isQuitWord(line.trim())) return;
+      await gate.promise;
+      if (client === null) {
+        console.error("[not connected; line not sent]");
+        continue;
+      }
+      await client.send(line).catch(() => console.error("[connection lost; line not sent]"));
+    }
+  };
+
+  /** Reads one connection's lines to their end, answering the server's questions. */
+  const receive = async (current: ChatClient): Promise<Ending> => {
+    let welcomed = false;
+    nameSent = false;
+    gate = Promise.withResolvers<void>();
+    if (name === null && password === null) gate.resolve();
+    for await (const line of current.lines()) {
+      if (!welcomed) {
+        const welcome = /^Welcome, (.+?)! /.exec(line);
+        if (welcome) {
+          welcomed = true;
+          name = welcome[1] as string;
+          gate.resolve();
+        } else if (asksForPassword(line)) {
+          if (password !== null) void current.send(password).catch(() => {});
+          else input.startSecretLine();
+          if (name === null) gate.resolve();
+        } else if (
+          !nameSent && name !== null && (session.name !== undefined || current !== first)
+        ) {
+          // The nickname question: --name answers it, and after a reconnection
+          // the name the server last welcomed us by does.
+          nameSent = true;
+          void current.send(name).catch(() => {});
+          gate.resolve();
+        }
+      } else if (name !== null) {
+        const renamed = / is now known as (.+)$/.exec(line);
+        if (renamed && line === `* ${name} is now known as ${renamed[1]}`) {
+          name = renamed[1] as string;
+        }
+      }
+      await writeOut(formatLine(line, session.display, welcomed ? name : null) + "\n");
+    }
+    gate.resolve();
+    return "closed";
+  };
+
+  void sendInput().then(() => quit.resolve("quit"), () => quit.resolve("quit"));
+  try {
+    for (let attempt = 0;;) {
+      if (client !== null) {
+        const ending = await Promise.race([receive(client), quit.promise]);
+        if (ending === "quit") {
+          input.restore();
+          await client.quit();
+          return 0;
+        }
+        const heard = client.receivedLines > 0;
+        client.close();
+        client = null;
+        if (!session.reconnect) {
+          console.error(
+            heard
+              ? "Connection closed by server."
+              : "Connection closed by server before it said anything (if it uses TLS, add --tls).",
+          );
+          return 1;
+        }
+        attempt = 0;
+      }
+      const delay = reconnectDelay(attempt++);
+      console.error(`Connection lost; reconnecting in ${(delay / 1000).toFixed(1)} s...`);
+      const stop = await Promise.race([pauseFor(delay), quit.promise]);
+      if (stop === "quit") return 0;
+      try {
+        client = await session.connect();
+        console.error("Reconnected.");
+      } catch (error) {
+        console.error((error as Error).message);
+      }
+    }
+  } catch (error) {
+    console.error(`Connection failed: ${(error as Error).message}`);
+    return 1;
+  } finally {
+    input.restore();
+    Deno.removeSignalListener("SIGINT", onInterrupt);
+    (client as ChatClient | null)?.close();
+  }
+}
+
+function pauseFor(ms: number): Promise<"waited"> {
+  return new Promise((resolve) => setTimeout(() => resolve("waited"), ms));
+}
+
+/** Starts a room in this process for `--serve`; prints where others can join. */
+function host(port: number): ChatServer {
+  const server = new ChatServer({ hostname: "0.0.0.0", port });
+  const { port: bound } = server.start();
+  const addresses = machineAddresses();
+  console.log(`Hosting a chat room on port ${bound}.`);
+  if (addresses === null) {
+    console.log(
+      `Others join with this machine's address and port ${bound} ` +
+        "(run with --allow-sys to have the addresses listed here).",
+    );
+  } else if (addresses.length === 0) {
+    console.log("This machine has no network address besides loopback; only local users can join.");
+  } else {
+    console.log("Others join with one of:");
+    for (const address of addresses) {
+      console.log(`  deno run --allow-net client.ts ${address} ${bound}`);
+    }
+  }
+  return server;
+}
 
 async function main(args: string[]): Promise<number> {
   let options: ClientArgs;
@@ -261,7 +650,7 @@ async function main(args: string[]): Promise<number> {
     return 0;
   }
   let { hostname, port } = options;
-  if (Deno.stdin.isTerminal()) {
+  if (Deno.stdin.isTerminal() && !options.serve) {
     hostname ??= prompt(`Host [${DEFAULT_CLIENT_HOST}]:`)?.trim() || undefined;
     if (port === undefined) {
       const answer = prompt(`Port [${DEFAULT_PORT}]:`)?.trim();
@@ -273,64 +662,54 @@ async function main(args: string[]): Promise<number> {
       }
     }
   }
-  let client: ChatClient;
-  try {
-    client = await ChatClient.connect({
+  let caCerts: string[] | undefined;
+  if (options.caFile !== undefined) {
+    try {
+      caCerts = [await Deno.readTextFile(options.caFile)];
+    } catch (error) {
+      console.error(`Cannot read certificate ${options.caFile}: ${(error as Error).message}`);
+      return 2;
+    }
+  }
+  let server: ChatServer | null = null;
+  if (options.serve) {
+    try {
+      server = host(port ?? DEFAULT_PORT);
+    } catch (error) {
+      console.error(`Cannot host on port ${port ?? DEFAULT_PORT}: ${(error as Error).message}`);
+      return 2;
+    }
+    hostname = "127.0.0.1";
+    port = server.addr.port;
+  }
+  const color = Deno.stdout.isTerminal() && !Deno.noColor;
+  const connect = () =>
+    ChatClient.connect({
       hostname,
       port,
       timeoutMs: options.timeoutMs,
+      tls: options.tls,
+      caCerts,
       onLineTooLong: () =>
         console.error(`[a line over ${CLIENT_MAX_LINE_BYTES} bytes was not shown]`),
     });
-  } catch (error) {
-    console.error((error as Error).message);
-    return 2;
-  }
-  return await chat(client, options.name);
-}
-
-/** Runs the two loops of a terminal session and returns the exit code. */
-async function chat(client: ChatClient, name: string | undefined): Promise<number> {
-  const quit = Promise.withResolvers<Ending>();
-  const onInterrupt = () => quit.resolve("quit");
-  Deno.addSignalListener("SIGINT", onInterrupt);
   try {
-    if (name !== undefined) await client.send(name);
-    const received = printLines(client).then((): Ending => "closed");
-    void sendInput(client).then(() => quit.resolve("quit"), () => quit.resolve("quit"));
-    const ending = await Promise.race([received, quit.promise]);
-    if (ending === "closed") {
-      console.error("Connection closed by server.");
-      return 1;
+    let first: ChatClient;
+    try {
+      first = await connect();
+    } catch (error) {
+      console.error((error as Error).message);
+      return 2;
     }
-    await client.quit();
-    return 0;
-  } catch (error) {
-    console.error(`Connection failed: ${(error as Error).message}`);
-    return 1;
+    return await chat({
+      connect,
+      name: options.name,
+      reconnect: options.reconnect,
+      display: { timestamps: options.timestamps, color },
+    }, first);
   } finally {
-    Deno.removeSignalListener("SIGINT", onInterrupt);
-    client.close();
-  }
-}
-
-async function printLines(client: ChatClient): Promise<void> {
-  for await (const line of client.lines()) {
-    const data = encoder.encode(printable(line) + "\n");
-    for (let offset = 0; offset < data.length;) {
-      offset += await Deno.stdout.write(data.subarray(offset));
-    }
-  }
-}
-
-async function sendInput(client: ChatClient): Promise<void> {
-  for await (const line of readLines(Deno.stdin.readable, CLIENT_MAX_LINE_BYTES)) {
-    if (line === LINE_TOO_LONG) {
-      console.error(`[line over ${CLIENT_MAX_LINE_BYTES} bytes not sent]`);
-      continue;
-    }
-    if (isQuitWord(line.trim())) return;
-    await client.send(line);
+    // The host leaving closes the room: everyone gets "* Server is shutting down".
+    await server?.close();
   }
 }
 

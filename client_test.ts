@@ -298,6 +298,11 @@ Deno.test("client arguments: host, port, name and timeout are read and checked",
     port: 2004,
     name: "zoe",
     timeoutMs: 2500,
+    tls: false,
+    caFile: undefined,
+    reconnect: false,
+    timestamps: false,
+    serve: false,
     help: false,
   });
   assert.equal(parseClientArgs([]).timeoutMs, 5000);

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { ChatServer, parseServerArgs } from "./server.ts";
+import { HELP_LINES } from "./protocol.ts";
 import { LEAK_CHECKS, Peer, startServer, WAIT_MS, withDeadline } from "./test_helpers.ts";
 
 /** Runs `body` against a fresh `server.ts` subprocess started with `args`, then stops it. */
@@ -389,4 +390,350 @@ Deno.test("server flags are checked and name the bad one", () => {
   assert.throws(() => parseServerArgs(["--max-line-bytes", "abc"]), /--max-line-bytes/);
   assert.throws(() => parseServerArgs(["--name-timeout", "-1"]), /--name-timeout/);
   assert.throws(() => parseServerArgs(["--bogus"]), /bogus/);
+});
+
+/** Joins `names` in order; each earlier member sees each later one arrive. */
+async function joinAll(port: number, names: string[]): Promise<Peer[]> {
+  const peers: Peer[] = [];
+  for (const name of names) {
+    const peer = await Peer.join(port, name);
+    for (const earlier of peers) await earlier.expect(`* ${name} joined the chat`);
+    peers.push(peer);
+  }
+  return peers;
+}
+
+async function closeAll(peers: Peer[]): Promise<void> {
+  for (const peer of peers) await peer.close();
+}
+
+Deno.test({
+  name: "/help lists every command, unknown commands say so, and //text posts /text",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer([], async (port) => {
+      const peers = await joinAll(port, ["alice", "bob"]);
+      const [alice, bob] = peers as [Peer, Peer];
+      try {
+        await alice.send("/help\n");
+        for (const line of HELP_LINES) await alice.expect(line);
+        await alice.send("/foo bar\n");
+        await alice.expect("! Unknown command: /foo (type /help)");
+        await alice.send("//slash at the start\n");
+        await alice.expect("alice: /slash at the start");
+        await bob.expect("alice: /slash at the start");
+      } finally {
+        await closeAll(peers);
+      }
+    }),
+});
+
+Deno.test({
+  name: "/who and /names list the members in join order, to the asker only",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer([], async (port) => {
+      const peers = await joinAll(port, ["alice", "bob", "carol"]);
+      const [alice, bob] = peers as [Peer, Peer];
+      try {
+        await bob.send("/who\n/NAMES\n");
+        await bob.expect("* 3 online: alice, bob, carol");
+        await bob.expect("* 3 online: alice, bob, carol");
+        await bob.send("done\n");
+        await alice.expect("bob: done", WAIT_MS);
+      } finally {
+        await closeAll(peers);
+      }
+    }),
+});
+
+Deno.test({
+  name: "/msg, /w, /reply and /r reach only the two people involved",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer([], async (port) => {
+      const peers = await joinAll(port, ["alice", "bob", "carol"]);
+      const [alice, bob, carol] = peers as [Peer, Peer, Peer];
+      try {
+        await carol.send("/reply anyone?\n");
+        await carol.expect("! Nobody to reply to");
+        await alice.send("/msg BOB hi there\n");
+        await bob.expect("(private) alice: hi there");
+        await alice.expect("(private to bob) alice: hi there");
+        await bob.send("/r back at you\n");
+        await alice.expect("(private) bob: back at you");
+        await bob.expect("(private to alice) bob: back at you");
+        await alice.send("/w carol psst\n");
+        await carol.expect("(private) alice: psst");
+        await alice.expect("(private to carol) alice: psst");
+        await carol.send("/reply yes?\n");
+        await alice.expect("(private) carol: yes?");
+        await carol.expect("(private to alice) carol: yes?");
+        await alice.send("/msg nobody hello\n/msg bob\n");
+        await alice.expect("! No such user: nobody");
+        await alice.expect("! Usage: /msg NAME text");
+        // Carol saw none of the alice-bob exchange: her next line is this one.
+        await bob.send("public again\n");
+        await carol.expect("bob: public again");
+      } finally {
+        await closeAll(peers);
+      }
+    }),
+});
+
+Deno.test({
+  name:
+    "/nick renames for everyone, refuses taken and invalid names, and /msg follows the new name",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer([], async (port) => {
+      const peers = await joinAll(port, ["alice", "bob"]);
+      const [alice, bob] = peers as [Peer, Peer];
+      try {
+        await alice.send("/nick Alicia\n");
+        await alice.expect("* alice is now known as Alicia");
+        await bob.expect("* alice is now known as Alicia");
+        await bob.send("/nick ALICIA\n/nick server\n/nick\n");
+        await bob.expect("! Name taken: ALICIA");
+        await bob.expect("! Invalid name: server");
+        await bob.expect("! Usage: /nick NEW");
+        await bob.send("/msg alicia hello\n");
+        await alice.expect("(private) bob: hello");
+        await alice.send("hi\n");
+        await bob.expect("(private to Alicia) bob: hello");
+        await bob.expect("Alicia: hi");
+        // The old name is free again.
+        await using _newcomer = await Peer.join(port, "alice");
+        await bob.expect("* alice joined the chat");
+      } finally {
+        await closeAll(peers);
+      }
+    }),
+});
+
+Deno.test({
+  name: "/me shows an action to everyone",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer([], async (port) => {
+      const peers = await joinAll(port, ["alice", "bob"]);
+      const [alice, bob] = peers as [Peer, Peer];
+      try {
+        await alice.send("/me waves\n");
+        await alice.expect("* alice waves");
+        await bob.expect("* alice waves");
+      } finally {
+        await closeAll(peers);
+      }
+    }),
+});
+
+Deno.test({
+  name: "a newcomer gets the last --history public lines as sent, and never private ones",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer(["--history", "3"], async (port) => {
+      const peers = await joinAll(port, ["alice", "bob"]);
+      const [alice, bob] = peers as [Peer, Peer];
+      try {
+        await alice.send("m1\nm2\nm3\n/msg bob secret\nm4\n/me dances\n");
+        await bob.readUntil("* alice dances");
+        await using dave = await Peer.join(port, "dave");
+        await dave.expect("* Recent messages:");
+        await dave.expect("alice: m3");
+        await dave.expect("alice: m4");
+        await dave.expect("* alice dances");
+        await dave.expect("* End of recent messages");
+        await dave.send("hello\n");
+        await dave.expect("dave: hello");
+      } finally {
+        await closeAll(peers);
+      }
+    }),
+});
+
+Deno.test({
+  name: "with --history 0 a newcomer gets no replay",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer(["--history", "0"], async (port) => {
+      await using alice = await Peer.join(port, "alice");
+      await alice.send("before\n");
+      await alice.expect("alice: before");
+      await using bob = await Peer.join(port, "bob");
+      await bob.send("after\n");
+      await bob.expect("bob: after");
+    }),
+});
+
+Deno.test({
+  name: "a flood of 500 lines arrives whole, in order and paced, while others are not delayed",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer(["--rate", "200", "--burst", "50"], async (port) => {
+      const peers = await joinAll(port, ["flooder", "bystander", "observer"]);
+      const [flooder, bystander, observer] = peers as [Peer, Peer, Peer];
+      try {
+        let block = "";
+        for (let i = 0; i < 500; i++) block += `line ${i}\n`;
+        const started = performance.now();
+        await flooder.send(block);
+        let next = 0;
+        let bystanderSentAt = 0;
+        let bystanderLatency = -1;
+        while (next < 500) {
+          const line = await observer.readLine();
+          if (line === "bystander: quick") {
+            bystanderLatency = performance.now() - bystanderSentAt;
+            continue;
+          }
+          assert.equal(line, `flooder: line ${next}`);
+          next++;
+          // Well into the paced part of the flood, someone else speaks.
+          if (next === 100) {
+            bystanderSentAt = performance.now();
+            await bystander.send("quick\n");
+          }
+        }
+        const elapsed = performance.now() - started;
+        // 450 lines beyond the burst at 200 a second take 2.25 s.
+        assert.ok(elapsed >= 2000, `the flood was not paced: ${elapsed} ms`);
+        assert.ok(bystanderLatency >= 0, "the bystander's line arrived after the whole flood");
+        assert.ok(bystanderLatency < 1000, `the bystander waited ${bystanderLatency} ms`);
+      } finally {
+        await closeAll(peers);
+      }
+    }),
+});
+
+Deno.test({
+  name: "one address over --max-per-ip is refused with one line; others are untouched",
+  ...LEAK_CHECKS,
+  async fn() {
+    const server = new ChatServer({
+      hostname: "127.0.0.1",
+      port: 0,
+      maxPerIp: 2,
+      limitLoopback: true,
+    });
+    const { port } = server.start();
+    try {
+      const peers = await joinAll(port, ["alice", "bob"]);
+      const [alice, bob] = peers as [Peer, Peer];
+      try {
+        await using third = await Peer.connect(port);
+        assert.deepEqual(await third.expectClosed(), ["! Too many connections from your address"]);
+        await bob.send("<quit>\n");
+        await bob.expectClosed();
+        await alice.expect("* bob left the chat");
+        await using carol = await Peer.join(port, "carol");
+        await alice.expect("* carol joined the chat");
+        await carol.send("in\n");
+        await alice.expect("carol: in");
+      } finally {
+        await closeAll(peers);
+      }
+    } finally {
+      await server.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "loopback addresses are exempt from --max-per-ip by default",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer(["--max-per-ip", "1"], async (port) => {
+      const peers = await joinAll(port, ["alice", "bob", "carol"]);
+      await closeAll(peers);
+    }),
+});
+
+Deno.test({
+  name: "a locked room: a wrong password is refused after a delay and logged without the guess",
+  ...LEAK_CHECKS,
+  async fn() {
+    const server = await startServer(["--password-file", "testdata/password.txt"], [
+      "--allow-net",
+      "--allow-read",
+    ]);
+    try {
+      await using guesser = await Peer.connect(server.port);
+      await guesser.expect("This room is locked. Please enter the password:");
+      const started = performance.now();
+      await guesser.send("open sesame!\n");
+      assert.deepEqual(await guesser.expectClosed(), ["! Wrong password"]);
+      assert.ok(performance.now() - started >= 900, "answered without the delay");
+      const logged = await server.stdout.waitFor((line) => line.includes("wrong password"));
+      assert.match(logged, /127\.0\.0\.1:\d+ gave a wrong password$/);
+      assert.doesNotMatch(server.stdout.text, /sesame/);
+    } finally {
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "a locked room: the right password leads on to the nickname and the chat",
+  ...LEAK_CHECKS,
+  async fn() {
+    const server = await startServer(["--password-file", "testdata/password.txt", "--quiet"], [
+      "--allow-net",
+      "--allow-read",
+    ]);
+    try {
+      await using alice = await Peer.connect(server.port);
+      await alice.expect(/password/);
+      await alice.send("open sesame\r\n");
+      await alice.expect(/nickname/);
+      await alice.send("alice\n");
+      await alice.expect("Welcome, alice! Type <quit> to leave.");
+      await alice.send("in\n");
+      await alice.expect("alice: in");
+    } finally {
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "a server given an unreadable password file says which file and exits 2",
+  ...LEAK_CHECKS,
+  async fn() {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-net", "--allow-read", "server.ts", "--password-file", "testdata/none"],
+      cwd: new URL(".", import.meta.url),
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(output.code, 2);
+    assert.match(
+      new TextDecoder().decode(output.stderr),
+      /^Cannot read password file testdata\/none: /,
+    );
+  },
+});
+
+Deno.test({
+  name: "--exit-when-empty stops the server with 0 when the last member leaves",
+  ...LEAK_CHECKS,
+  async fn() {
+    const server = await startServer(["--exit-when-empty", "--quiet"]);
+    try {
+      const peers = await joinAll(server.port, ["alice", "bob"]);
+      const [alice, bob] = peers as [Peer, Peer];
+      await alice.send("<quit>\n");
+      await alice.expectClosed();
+      await bob.expect("* alice left the chat");
+      await bob.send("still open\n");
+      await bob.expect("bob: still open");
+      await bob.send("<quit>\n");
+      await bob.expectClosed();
+      await closeAll(peers);
+      const status = await withDeadline(server.child.status, WAIT_MS, "the server to exit");
+      assert.equal(status.code, 0);
+    } finally {
+      await server.stop();
+    }
+  },
 });

@@ -95,10 +95,14 @@ export interface ServerProcess {
   stop(signal?: Deno.Signal): Promise<number>;
 }
 
-/** Starts `server.ts` on 127.0.0.1 and a free port, with extra flags. */
-export async function startServer(args: string[] = []): Promise<ServerProcess> {
+/** Starts `server.ts` on 127.0.0.1 and a free port (unless `args` name one), with extra flags. */
+export async function startServer(
+  args: string[] = [],
+  permissions: string[] = ["--allow-net"],
+): Promise<ServerProcess> {
+  const port = args.includes("--port") ? [] : ["--port", "0"];
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "server.ts", "--host", "127.0.0.1", "--port", "0", ...args],
+    args: ["run", ...permissions, "server.ts", "--host", "127.0.0.1", ...port, ...args],
     cwd: new URL(".", import.meta.url),
     stdin: "null",
     stdout: "piped",
@@ -137,6 +141,16 @@ export interface ClientRun {
   stderr: string;
 }
 
+/** How {@linkcode runClient} runs the client. */
+export interface ClientOptions {
+  /** How long it may take to exit. */
+  ms?: number;
+  /** Deno permission flags. @default {["--allow-net"]} */
+  permissions?: string[];
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+}
+
 /**
  * Runs `client.ts` with `args`, feeding it `input` and then end of input
  * (`null`: input stays open, as when a person sits at the terminal), and
@@ -145,11 +159,13 @@ export interface ClientRun {
 export async function runClient(
   args: string[],
   input: string | null = "",
-  ms: number = WAIT_MS * 2,
+  options: ClientOptions = {},
 ): Promise<ClientRun> {
+  const ms = options.ms ?? WAIT_MS * 2;
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "client.ts", ...args],
+    args: ["run", ...(options.permissions ?? ["--allow-net"]), "client.ts", ...args],
     cwd: new URL(".", import.meta.url),
+    env: options.env,
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
