@@ -233,6 +233,11 @@ export function printable(line: string): string {
   return line.replace(UNPRINTABLE, "");
 }
 
+/** Whether a received "line" is a TLS record (an alert): the server speaks TLS. */
+function looksLikeTls(line: string): boolean {
+  return line.startsWith("\x15\x03") || line.startsWith("\x16\x03");
+}
+
 /** How received lines are shown. */
 export interface DisplayOptions {
   /** Prefix each line with the local time as `HH:MM`. */
@@ -488,6 +493,7 @@ class Input {
 /** Everything a terminal session needs to know, across reconnections. */
 interface Session {
   connect: () => Promise<ChatClient>;
+  timeoutMs: number;
   name: string | undefined;
   reconnect: boolean;
   display: DisplayOptions;
@@ -512,6 +518,7 @@ async function chat(session: Session, first: ChatClient): Promise<number> {
   const password = passwordFromEnvironment();
   // Typed lines wait until the client's own answers (password, name) are sent.
   let gate = Promise.withResolvers<void>();
+  let tlsSpoken = false;
 
   const sendInput = async () => {
     for (let line = await input.next(); line !== null; line = await input.next()) {
@@ -535,7 +542,25 @@ async function chat(session: Session, first: ChatClient): Promise<number> {
     nameSent = false;
     gate = Promise.withResolvers<void>();
     if (name === null && password === null) gate.resolve();
+    // A server silent for as long as connecting may take is worth a word:
+    // a TLS server waits for a handshake that a plain client never starts.
+    const silence = setTimeout(() => {
+      console.error(
+        `[the server has said nothing for ${session.timeoutMs / 1000} s; ` +
+          "if it uses TLS, add --tls]",
+      );
+      if (!nameSent && name !== null) {
+        nameSent = true;
+        void current.send(name).catch(() => {});
+      }
+      gate.resolve();
+    }, session.timeoutMs);
     for await (const line of current.lines()) {
+      clearTimeout(silence);
+      if (looksLikeTls(line)) {
+        tlsSpoken = true;
+        continue;
+      }
       if (!welcomed) {
         const welcome = /^Welcome, (.+?)! /.exec(line);
         if (welcome) {
@@ -563,6 +588,7 @@ async function chat(session: Session, first: ChatClient): Promise<number> {
       }
       await writeOut(formatLine(line, session.display, welcomed ? name : null) + "\n");
     }
+    clearTimeout(silence);
     gate.resolve();
     return "closed";
   };
@@ -582,7 +608,9 @@ async function chat(session: Session, first: ChatClient): Promise<number> {
         client = null;
         if (!session.reconnect) {
           console.error(
-            heard
+            tlsSpoken
+              ? "Connection closed by server: it speaks TLS (add --tls)."
+              : heard
               ? "Connection closed by server."
               : "Connection closed by server before it said anything (if it uses TLS, add --tls).",
           );
@@ -703,6 +731,7 @@ async function main(args: string[]): Promise<number> {
     }
     return await chat({
       connect,
+      timeoutMs: options.timeoutMs,
       name: options.name,
       reconnect: options.reconnect,
       display: { timestamps: options.timestamps, color },

@@ -1,7 +1,16 @@
 import assert from "node:assert/strict";
-import { ChatClient, ConnectError, parseClientArgs, parsePort, printable } from "./client.ts";
+import {
+  ChatClient,
+  ConnectError,
+  formatLine,
+  parseClientArgs,
+  parsePort,
+  printable,
+  reconnectDelay,
+} from "./client.ts";
 import {
   LEAK_CHECKS,
+  LineCollector,
   Peer,
   runClient,
   startServer,
@@ -308,4 +317,350 @@ Deno.test("client arguments: host, port, name and timeout are read and checked",
   assert.equal(parseClientArgs([]).timeoutMs, 5000);
   assert.throws(() => parsePort("0"), /Invalid port "0"/);
   assert.throws(() => parseClientArgs(["a", "1", "extra"]), /Unexpected argument: extra/);
+});
+
+const READ = ["--allow-net", "--allow-read"];
+const TLS_FLAGS = ["--cert", "testdata/localhost.crt", "--key", "testdata/localhost.key"];
+
+Deno.test({
+  name: "--tls with --ca chats with a TLS server using the test certificate",
+  ...LEAK_CHECKS,
+  async fn() {
+    const server = await startServer([...TLS_FLAGS, "--quiet"], READ);
+    try {
+      const run = await runClient(
+        ["localhost", String(server.port), "--tls", "--ca", "testdata/ca.crt", "--name", "sec"],
+        "over tls\n",
+        { permissions: READ },
+      );
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /^Welcome, sec! /m);
+      assert.match(run.stdout, /^sec: over tls$/m);
+    } finally {
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "a plain client at a TLS port is told so instead of hanging",
+  ...LEAK_CHECKS,
+  async fn() {
+    const server = await startServer([...TLS_FLAGS, "--quiet"], READ);
+    try {
+      const args = ["127.0.0.1", String(server.port), "--name", "plain", "--timeout", "1"];
+      const run = await runClient(args, null);
+      assert.equal(run.code, 1);
+      assert.equal(
+        run.stderr,
+        "[the server has said nothing for 1 s; if it uses TLS, add --tls]\n" +
+          "Connection closed by server: it speaks TLS (add --tls).\n",
+      );
+      assert.equal(run.stdout, "");
+    } finally {
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "a TLS client at a plain port gets one clear line and exit 2",
+  ...LEAK_CHECKS,
+  async fn() {
+    const server = await startServer(["--quiet"]);
+    try {
+      const run = await runClient(
+        ["127.0.0.1", String(server.port), "--tls", "--ca", "testdata/ca.crt"],
+        null,
+        { permissions: READ },
+      );
+      assert.equal(run.code, 2);
+      assert.equal(
+        run.stderr,
+        `Cannot connect to 127.0.0.1:${server.port}: TLS handshake failed: ` +
+          "the server does not speak TLS (try without --tls)\n",
+      );
+    } finally {
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "a TLS handshake that never completes is bounded by --timeout",
+  ...LEAK_CHECKS,
+  async fn() {
+    // Accepts and stays silent: the TCP connection opens, the handshake never ends.
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const accepted = listener.accept();
+    try {
+      const run = await runClient(
+        ["127.0.0.1", String(listener.addr.port), "--tls", "--timeout", "1"],
+        null,
+      );
+      assert.equal(run.code, 2);
+      assert.equal(
+        run.stderr,
+        `Cannot connect to 127.0.0.1:${listener.addr.port}: timed out after 1 s\n`,
+      );
+    } finally {
+      (await accepted).close();
+      listener.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "the client answers a locked room with $CHAT_PASSWORD when allowed to read it",
+  ...LEAK_CHECKS,
+  async fn() {
+    const server = await startServer(
+      ["--password-file", "testdata/password.txt", "--quiet"],
+      READ,
+    );
+    try {
+      const port = String(server.port);
+      const env = ["--allow-net", "--allow-env=CHAT_PASSWORD"];
+      const right = await runClient(["127.0.0.1", port, "--name", "pat"], "inside\n", {
+        permissions: env,
+        env: { CHAT_PASSWORD: "open sesame" },
+      });
+      assert.equal(right.code, 0, right.stderr);
+      assert.match(right.stdout, /^pat: inside$/m);
+      assert.doesNotMatch(right.stdout, /sesame/);
+      const wrong = await runClient(["127.0.0.1", port, "--name", "pat"], null, {
+        permissions: env,
+        env: { CHAT_PASSWORD: "guess" },
+      });
+      assert.equal(wrong.code, 1);
+      assert.match(wrong.stdout, /^! Wrong password$/m);
+      // Without the variable, piped input answers the question in order.
+      const piped = await runClient(["127.0.0.1", port], "open sesame\npip\nhi\n");
+      assert.equal(piped.code, 0, piped.stderr);
+      assert.match(piped.stdout, /^pip: hi$/m);
+    } finally {
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "--serve hosts a room others can join, and closes it when the host quits",
+  ...LEAK_CHECKS,
+  async fn() {
+    const port = freePort();
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-net",
+        "client.ts",
+        "--serve",
+        "--port",
+        String(port),
+        "--name",
+        "host",
+      ],
+      cwd: new URL(".", import.meta.url),
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const stdout = new LineCollector(child.stdout);
+    const stderr = new LineCollector(child.stderr);
+    const stdin = child.stdin.getWriter();
+    try {
+      await stdout.waitFor((line) => line === `Hosting a chat room on port ${port}.`);
+      await stdout.waitFor((line) => line.includes("--allow-sys"));
+      await stdout.waitFor((line) => line.startsWith("Welcome, host!"));
+      await using guest = await Peer.join(port, "visitor");
+      await stdout.waitFor((line) => line === "* visitor joined the chat");
+      await stdin.write(new TextEncoder().encode("welcome aboard\n"));
+      await guest.expect("host: welcome aboard");
+      await stdin.close();
+      assert.deepEqual(await guest.expectClosed(), [
+        "* host left the chat",
+        "* Server is shutting down",
+      ]);
+      const status = await withDeadline(child.status, WAIT_MS, "the host to exit");
+      assert.equal(status.code, 0, stderr.text);
+    } finally {
+      await stdin.close().catch(() => {});
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // Exited already.
+      }
+      await child.status;
+      await Promise.all([stdout.done, stderr.done]);
+    }
+  },
+});
+
+Deno.test({
+  name: "--serve lists this machine's addresses when allowed to, never a loopback one",
+  ...LEAK_CHECKS,
+  async fn() {
+    const port = freePort();
+    const run = await runClient(["--serve", "--port", String(port), "--name", "h"], "", {
+      permissions: ["--allow-net", "--allow-sys"],
+    });
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^(Others join with one of:|This machine has no network address)/m);
+    assert.doesNotMatch(run.stdout, /client\.ts 127\./);
+  },
+});
+
+Deno.test({
+  name: "--reconnect joins again under the same name after the server restarts",
+  ...LEAK_CHECKS,
+  async fn() {
+    let server = await startServer([]);
+    const port = server.port;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-net",
+        "client.ts",
+        "127.0.0.1",
+        String(port),
+        "--name",
+        "rita",
+        "--reconnect",
+      ],
+      cwd: new URL(".", import.meta.url),
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const stdout = new LineCollector(child.stdout);
+    const stderr = new LineCollector(child.stderr);
+    try {
+      await server.stdout.waitFor((line) => line.endsWith(" is rita"));
+      await server.stop();
+      await stderr.waitFor((line) => line.startsWith("Connection lost; reconnecting in "));
+      server = await startServer(["--port", String(port)]);
+      await using watcher = await Peer.join(port, "watcher");
+      await server.stdout.waitFor((line) => line.endsWith(" is rita"), WAIT_MS * 2);
+      await watcher.send("/who\n");
+      await watcher.readUntil(/^\* 2 online: (rita, watcher|watcher, rita)$/);
+      await stderr.waitFor((line) => line === "Reconnected.");
+      await child.stdin.close();
+      const status = await withDeadline(child.status, WAIT_MS, "the client to exit");
+      assert.equal(status.code, 0, stderr.text);
+      assert.equal(
+        stdout.lines.filter((line) => line === "Welcome, rita! Type <quit> to leave.").length,
+        2,
+      );
+    } finally {
+      await child.stdin.close().catch(() => {});
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // Exited already.
+      }
+      await child.status;
+      await Promise.all([stdout.done, stderr.done]);
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "--timestamps puts the local HH:MM before every line",
+  ...LEAK_CHECKS,
+  async fn() {
+    const server = await startServer(["--quiet"]);
+    try {
+      const run = await runClient([
+        "127.0.0.1",
+        String(server.port),
+        "--timestamps",
+        "--name",
+        "tim",
+      ], "hi\n");
+      assert.equal(run.code, 0, run.stderr);
+      const lines = run.stdout.trimEnd().split("\n");
+      assert.ok(lines.length >= 3);
+      for (const line of lines) assert.match(line, /^\d\d:\d\d /);
+      assert.ok(lines.some((line) => /^\d\d:\d\d tim: hi$/.test(line)));
+    } finally {
+      await server.stop();
+    }
+  },
+});
+
+/** Runs the client on a real terminal (through `script`) and returns what the terminal got. */
+async function runOnTerminal(
+  args: string[],
+  input: string,
+  env: Record<string, string>,
+): Promise<string> {
+  const command = ["deno", "run", "--allow-net", "client.ts", ...args].join(" ");
+  const child = new Deno.Command("script", {
+    args: ["-qec", command, "/dev/null"],
+    cwd: new URL(".", import.meta.url),
+    // Only what the test says: an inherited NO_COLOR would decide the outcome.
+    clearEnv: true,
+    env: {
+      PATH: `${Deno.execPath().replace(/\/[^/]*$/, "")}:${Deno.env.get("PATH") ?? ""}`,
+      HOME: Deno.env.get("HOME") ?? "/",
+      TERM: "xterm",
+      ...env,
+    },
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(input));
+  await writer.close();
+  const output = await withDeadline(child.output(), WAIT_MS * 2, "the client on a terminal");
+  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+  return new TextDecoder().decode(output.stdout);
+}
+
+Deno.test({
+  name: "on a terminal notices are dim and your own lines bold, and NO_COLOR turns that off",
+  ...LEAK_CHECKS,
+  async fn() {
+    const server = await startServer(["--quiet"]);
+    try {
+      const args = ["127.0.0.1", String(server.port), "--name", "col"];
+      const colored = await runOnTerminal(args, "hi\n", {});
+      assert.ok(colored.includes("\x1b[1mcol: hi\x1b[0m"), JSON.stringify(colored));
+      assert.ok(colored.includes("\x1b[2m* Goodbye, col!\x1b[0m"), JSON.stringify(colored));
+      const plain = await runOnTerminal(args, "hi\n", { NO_COLOR: "1" });
+      assert.ok(plain.includes("col: hi"), JSON.stringify(plain));
+      assert.ok(!plain.includes("\x1b["), JSON.stringify(plain));
+      // Piped output never gets colors, terminal or not on the input side.
+      const piped = await runClient(args, "hi\n");
+      assert.ok(!piped.stdout.includes("\x1b["));
+    } finally {
+      await server.stop();
+    }
+  },
+});
+
+Deno.test("formatLine colors notices, errors and your own lines, and stamps the time", () => {
+  const color = { color: true, timestamps: false };
+  assert.equal(
+    formatLine("* bob joined the chat", color, "me"),
+    "\x1b[2m* bob joined the chat\x1b[0m",
+  );
+  assert.equal(formatLine("! Wrong password", color, "me"), "\x1b[31m! Wrong password\x1b[0m");
+  assert.equal(formatLine("me: hi", color, "me"), "\x1b[1mme: hi\x1b[0m");
+  assert.equal(formatLine("bob: hi", color, "me"), "bob: hi");
+  const at = new Date(2026, 0, 2, 9, 5);
+  assert.equal(
+    formatLine("bob: hi", { color: false, timestamps: true }, null, at),
+    "09:05 bob: hi",
+  );
+});
+
+Deno.test("reconnect delays double from 1 s to 30 s with jitter", () => {
+  assert.equal(reconnectDelay(0, () => 0.5), 1000);
+  assert.equal(reconnectDelay(1, () => 0.5), 2000);
+  assert.equal(reconnectDelay(10, () => 0.5), 30_000);
+  assert.equal(reconnectDelay(0, () => 0), 800);
+  assert.equal(reconnectDelay(20, () => 1), 36_000);
 });

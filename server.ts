@@ -601,7 +601,8 @@ export class ChatServer {
   /** Completes the TLS handshake in bounded time; false when it failed. */
   async #handshake(member: Member): Promise<boolean> {
     const conn = member.conn as Deno.TlsConn;
-    member.timer = setTimeout(() => closeConnection(member), TLS_HANDSHAKE_TIMEOUT_MS);
+    const limit = Math.min(TLS_HANDSHAKE_TIMEOUT_MS, this.#nameTimeoutMs);
+    member.timer = setTimeout(() => closeConnection(member), limit);
     try {
       await conn.handshake();
       return true;
