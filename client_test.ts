@@ -10,12 +10,13 @@ import {
 } from "./client.ts";
 import {
   LEAK_CHECKS,
-  LineCollector,
   Peer,
   runClient,
+  spawnClient,
   startServer,
   WAIT_MS,
   withDeadline,
+  withServer,
 } from "./test_helpers.ts";
 
 /** A port on 127.0.0.1 where nothing listens (bound, read back, released). */
@@ -56,11 +57,10 @@ async function silentListener(): Promise<{ port: number; [Symbol.asyncDispose]()
 Deno.test({
   name: "piped input is delivered whole before the client quits, and it exits 0",
   ...LEAK_CHECKS,
-  async fn() {
-    const server = await startServer(["--quiet"]);
-    try {
-      await using watcher = await Peer.join(server.port, "watcher");
-      const run = await runClient(["127.0.0.1", String(server.port)], "alice\nhi\nsecond line\n");
+  fn: () =>
+    withServer([], async (port) => {
+      await using watcher = await Peer.join(port, "watcher");
+      const run = await runClient(["127.0.0.1", String(port)], "alice\nhi\nsecond line\n");
       assert.equal(run.code, 0, run.stderr);
       assert.match(run.stdout, /nickname/);
       assert.match(run.stdout, /^Welcome, alice! Type <quit> to leave\.$/m);
@@ -70,22 +70,18 @@ Deno.test({
       await watcher.expect("alice: hi");
       await watcher.expect("alice: second line");
       await watcher.expect("* alice left the chat");
-    } finally {
-      await server.stop();
-    }
-  },
+    }),
 });
 
 Deno.test({
   name: "--name answers the nickname question and each quit word stops sending",
   ...LEAK_CHECKS,
-  async fn() {
-    const server = await startServer(["--quiet"]);
-    try {
-      await using watcher = await Peer.join(server.port, "watcher");
+  fn: () =>
+    withServer([], async (port) => {
+      await using watcher = await Peer.join(port, "watcher");
       for (const word of ["<quit>", "/quit", "{quit}"]) {
         const run = await runClient(
-          ["127.0.0.1", String(server.port), "--name", "bob"],
+          ["127.0.0.1", String(port), "--name", "bob"],
           `hello\n${word}\nnot sent\n`,
         );
         assert.equal(run.code, 0, run.stderr);
@@ -95,46 +91,21 @@ Deno.test({
         await watcher.expect("bob: hello");
         await watcher.expect("* bob left the chat");
       }
-    } finally {
-      await server.stop();
-    }
-  },
+    }),
 });
 
 Deno.test({
   name: "Ctrl+C sends <quit> and exits 0",
   ...LEAK_CHECKS,
-  async fn() {
-    const server = await startServer(["--quiet"]);
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-net",
-        "client.ts",
-        "127.0.0.1",
-        String(server.port),
-        "--name",
-        "carol",
-      ],
-      cwd: new URL(".", import.meta.url),
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "null",
-    }).spawn();
-    try {
-      await using watcher = await Peer.join(server.port, "watcher");
-      await watcher.expect("* carol joined the chat");
-      child.kill("SIGINT");
+  fn: () =>
+    withServer([], async (port) => {
+      await using client = spawnClient(["127.0.0.1", String(port), "--name", "carol"]);
+      await using watcher = await Peer.join(port, "watcher");
+      await watcher.readUntil("* carol joined the chat");
+      client.child.kill("SIGINT");
       await watcher.expect("* carol left the chat");
-      const { code } = await withDeadline(child.status, WAIT_MS, "the client to exit");
-      assert.equal(code, 0);
-    } finally {
-      await child.stdin.close().catch(() => {});
-      await child.stdout.cancel();
-      await child.status;
-      await server.stop();
-    }
-  },
+      assert.equal(await client.exitCode(), 0);
+    }),
 });
 
 Deno.test({
@@ -163,18 +134,14 @@ Deno.test({
 Deno.test({
   name: "a server that hangs up while the user is still typing makes the client exit 1",
   ...LEAK_CHECKS,
-  async fn() {
-    const server = await startServer(["--quiet", "--max-clients", "1"]);
-    try {
-      await using _holder = await Peer.join(server.port, "holder");
-      const run = await runClient(["127.0.0.1", String(server.port)], null);
+  fn: () =>
+    withServer(["--max-clients", "1"], async (port) => {
+      await using _holder = await Peer.join(port, "holder");
+      const run = await runClient(["127.0.0.1", String(port)], null);
       assert.equal(run.code, 1);
       assert.equal(run.stderr, "Connection closed by server.\n");
       assert.match(run.stdout, /^! Server is full \(1 users\)/);
-    } finally {
-      await server.stop();
-    }
-  },
+    }),
 });
 
 Deno.test({
@@ -239,29 +206,25 @@ Deno.test({
   name: "with input that is not a terminal the client never prompts for host or port",
   ...LEAK_CHECKS,
   async fn() {
-    const server = await startServer(["--quiet"]);
-    try {
-      // HOST given, PORT missing: the default port is used, with no question asked.
-      const run = await runClient(["127.0.0.1", "--timeout", "1"], "dave\n");
-      assert.doesNotMatch(run.stdout, /Port \[/);
-      assert.ok(
-        run.code === 0 || run.stderr === "Cannot connect to 127.0.0.1:2003: connection refused\n",
-        run.stderr,
-      );
-    } finally {
-      await server.stop();
-    }
+    // HOST given, PORT missing: the default port is used, with no question
+    // asked. Whether something listens on 2003 here is not ours to know, so
+    // either ending is right; a prompt or a hang is not.
+    const run = await runClient(["127.0.0.2", "--timeout", "1"], "dave\n");
+    assert.doesNotMatch(run.stdout, /Port \[|Host \[/);
+    assert.ok(
+      run.code === 0 || /^Cannot connect to 127\.0\.0\.2:2003: /.test(run.stderr),
+      `exit ${run.code}: ${run.stderr}`,
+    );
   },
 });
 
 Deno.test({
   name: "ChatClient drives a session in-process: lines, send, quit",
   ...LEAK_CHECKS,
-  async fn() {
-    const server = await startServer(["--quiet"]);
-    try {
-      await using watcher = await Peer.join(server.port, "watcher");
-      const client = await ChatClient.connect({ hostname: "127.0.0.1", port: server.port });
+  fn: () =>
+    withServer([], async (port) => {
+      await using watcher = await Peer.join(port, "watcher");
+      const client = await ChatClient.connect({ hostname: "127.0.0.1", port: port });
       const lines: string[] = [];
       const reading = (async () => {
         for await (const line of client.lines()) lines.push(line);
@@ -277,10 +240,7 @@ Deno.test({
         "erin: hello",
         "* Goodbye, erin!",
       ]);
-    } finally {
-      await server.stop();
-    }
-  },
+    }),
 });
 
 Deno.test({
@@ -325,30 +285,25 @@ const TLS_FLAGS = ["--cert", "testdata/localhost.crt", "--key", "testdata/localh
 Deno.test({
   name: "--tls with --ca chats with a TLS server using the test certificate",
   ...LEAK_CHECKS,
-  async fn() {
-    const server = await startServer([...TLS_FLAGS, "--quiet"], READ);
-    try {
+  fn: () =>
+    withServer([...TLS_FLAGS], async (port) => {
       const run = await runClient(
-        ["localhost", String(server.port), "--tls", "--ca", "testdata/ca.crt", "--name", "sec"],
+        ["localhost", String(port), "--tls", "--ca", "testdata/ca.crt", "--name", "sec"],
         "over tls\n",
         { permissions: READ },
       );
       assert.equal(run.code, 0, run.stderr);
       assert.match(run.stdout, /^Welcome, sec! /m);
       assert.match(run.stdout, /^sec: over tls$/m);
-    } finally {
-      await server.stop();
-    }
-  },
+    }, READ),
 });
 
 Deno.test({
   name: "a plain client at a TLS port is told so instead of hanging",
   ...LEAK_CHECKS,
-  async fn() {
-    const server = await startServer([...TLS_FLAGS, "--quiet"], READ);
-    try {
-      const args = ["127.0.0.1", String(server.port), "--name", "plain", "--timeout", "1"];
+  fn: () =>
+    withServer([...TLS_FLAGS], async (port) => {
+      const args = ["127.0.0.1", String(port), "--name", "plain", "--timeout", "1"];
       const run = await runClient(args, null);
       assert.equal(run.code, 1);
       assert.equal(
@@ -357,33 +312,26 @@ Deno.test({
           "Connection closed by server: it speaks TLS (add --tls).\n",
       );
       assert.equal(run.stdout, "");
-    } finally {
-      await server.stop();
-    }
-  },
+    }, READ),
 });
 
 Deno.test({
   name: "a TLS client at a plain port gets one clear line and exit 2",
   ...LEAK_CHECKS,
-  async fn() {
-    const server = await startServer(["--quiet"]);
-    try {
+  fn: () =>
+    withServer([], async (port) => {
       const run = await runClient(
-        ["127.0.0.1", String(server.port), "--tls", "--ca", "testdata/ca.crt"],
+        ["127.0.0.1", String(port), "--tls", "--ca", "testdata/ca.crt"],
         null,
         { permissions: READ },
       );
       assert.equal(run.code, 2);
       assert.equal(
         run.stderr,
-        `Cannot connect to 127.0.0.1:${server.port}: TLS handshake failed: ` +
+        `Cannot connect to 127.0.0.1:${port}: TLS handshake failed: ` +
           "the server does not speak TLS (try without --tls)\n",
       );
-    } finally {
-      await server.stop();
-    }
-  },
+    }),
 });
 
 Deno.test({
@@ -413,13 +361,9 @@ Deno.test({
 Deno.test({
   name: "the client answers a locked room with $CHAT_PASSWORD when allowed to read it",
   ...LEAK_CHECKS,
-  async fn() {
-    const server = await startServer(
-      ["--password-file", "testdata/password.txt", "--quiet"],
-      READ,
-    );
-    try {
-      const port = String(server.port);
+  fn: () =>
+    withServer(["--password-file", "testdata/password.txt"], async (serverPort) => {
+      const port = String(serverPort);
       const env = ["--allow-net", "--allow-env=CHAT_PASSWORD"];
       const right = await runClient(["127.0.0.1", port, "--name", "pat"], "inside\n", {
         permissions: env,
@@ -438,10 +382,7 @@ Deno.test({
       const piped = await runClient(["127.0.0.1", port], "open sesame\npip\nhi\n");
       assert.equal(piped.code, 0, piped.stderr);
       assert.match(piped.stdout, /^pip: hi$/m);
-    } finally {
-      await server.stop();
-    }
-  },
+    }, READ),
 });
 
 Deno.test({
@@ -449,50 +390,20 @@ Deno.test({
   ...LEAK_CHECKS,
   async fn() {
     const port = freePort();
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-net",
-        "client.ts",
-        "--serve",
-        "--port",
-        String(port),
-        "--name",
-        "host",
-      ],
-      cwd: new URL(".", import.meta.url),
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const stdout = new LineCollector(child.stdout);
-    const stderr = new LineCollector(child.stderr);
-    const stdin = child.stdin.getWriter();
-    try {
-      await stdout.waitFor((line) => line === `Hosting a chat room on port ${port}.`);
-      await stdout.waitFor((line) => line.includes("--allow-sys"));
-      await stdout.waitFor((line) => line.startsWith("Welcome, host!"));
-      await using guest = await Peer.join(port, "visitor");
-      await stdout.waitFor((line) => line === "* visitor joined the chat");
-      await stdin.write(new TextEncoder().encode("welcome aboard\n"));
-      await guest.expect("host: welcome aboard");
-      await stdin.close();
-      assert.deepEqual(await guest.expectClosed(), [
-        "* host left the chat",
-        "* Server is shutting down",
-      ]);
-      const status = await withDeadline(child.status, WAIT_MS, "the host to exit");
-      assert.equal(status.code, 0, stderr.text);
-    } finally {
-      await stdin.close().catch(() => {});
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // Exited already.
-      }
-      await child.status;
-      await Promise.all([stdout.done, stderr.done]);
-    }
+    await using host = spawnClient(["--serve", "--port", String(port), "--name", "host"]);
+    await host.stdout.waitFor((line) => line === `Hosting a chat room on port ${port}.`);
+    await host.stdout.waitFor((line) => line.includes("--allow-sys"));
+    await host.stdout.waitFor((line) => line.startsWith("Welcome, host!"));
+    await using guest = await Peer.join(port, "visitor");
+    await host.stdout.waitFor((line) => line === "* visitor joined the chat");
+    await host.type("welcome aboard\n");
+    await guest.expect("host: welcome aboard");
+    await host.endInput();
+    assert.deepEqual(await guest.expectClosed(), [
+      "* host left the chat",
+      "* Server is shutting down",
+    ]);
+    assert.equal(await host.exitCode(), 0, host.stderr.text);
   },
 });
 
@@ -516,50 +427,28 @@ Deno.test({
   async fn() {
     let server = await startServer([]);
     const port = server.port;
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-net",
-        "client.ts",
+    try {
+      await using client = spawnClient([
         "127.0.0.1",
         String(port),
         "--name",
         "rita",
         "--reconnect",
-      ],
-      cwd: new URL(".", import.meta.url),
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const stdout = new LineCollector(child.stdout);
-    const stderr = new LineCollector(child.stderr);
-    try {
+      ]);
       await server.stdout.waitFor((line) => line.endsWith(" is rita"));
       await server.stop();
-      await stderr.waitFor((line) => line.startsWith("Connection lost; reconnecting in "));
+      await client.stderr.waitFor((line) => line.startsWith("Connection lost; reconnecting in "));
       server = await startServer(["--port", String(port)]);
       await using watcher = await Peer.join(port, "watcher");
       await server.stdout.waitFor((line) => line.endsWith(" is rita"), WAIT_MS * 2);
       await watcher.send("/who\n");
       await watcher.readUntil(/^\* 2 online: (rita, watcher|watcher, rita)$/);
-      await stderr.waitFor((line) => line === "Reconnected.");
-      await child.stdin.close();
-      const status = await withDeadline(child.status, WAIT_MS, "the client to exit");
-      assert.equal(status.code, 0, stderr.text);
-      assert.equal(
-        stdout.lines.filter((line) => line === "Welcome, rita! Type <quit> to leave.").length,
-        2,
-      );
+      await client.stderr.waitFor((line) => line === "Reconnected.");
+      await client.endInput();
+      assert.equal(await client.exitCode(), 0, client.stderr.text);
+      const welcomes = client.stdout.lines.filter((line) => line.startsWith("Welcome, rita!"));
+      assert.equal(welcomes.length, 2);
     } finally {
-      await child.stdin.close().catch(() => {});
-      try {
-        child.kill("SIGKILL");
-      } catch {
-        // Exited already.
-      }
-      await child.status;
-      await Promise.all([stdout.done, stderr.done]);
       await server.stop();
     }
   },
@@ -568,12 +457,11 @@ Deno.test({
 Deno.test({
   name: "--timestamps puts the local HH:MM before every line",
   ...LEAK_CHECKS,
-  async fn() {
-    const server = await startServer(["--quiet"]);
-    try {
+  fn: () =>
+    withServer([], async (port) => {
       const run = await runClient([
         "127.0.0.1",
-        String(server.port),
+        String(port),
         "--timestamps",
         "--name",
         "tim",
@@ -583,10 +471,7 @@ Deno.test({
       assert.ok(lines.length >= 3);
       for (const line of lines) assert.match(line, /^\d\d:\d\d /);
       assert.ok(lines.some((line) => /^\d\d:\d\d tim: hi$/.test(line)));
-    } finally {
-      await server.stop();
-    }
-  },
+    }),
 });
 
 /** Runs the client on a real terminal (through `script`) and returns what the terminal got. */
@@ -622,10 +507,9 @@ async function runOnTerminal(
 Deno.test({
   name: "on a terminal notices are dim and your own lines bold, and NO_COLOR turns that off",
   ...LEAK_CHECKS,
-  async fn() {
-    const server = await startServer(["--quiet"]);
-    try {
-      const args = ["127.0.0.1", String(server.port), "--name", "col"];
+  fn: () =>
+    withServer([], async (port) => {
+      const args = ["127.0.0.1", String(port), "--name", "col"];
       const colored = await runOnTerminal(args, "hi\n", {});
       assert.ok(colored.includes("\x1b[1mcol: hi\x1b[0m"), JSON.stringify(colored));
       assert.ok(colored.includes("\x1b[2m* Goodbye, col!\x1b[0m"), JSON.stringify(colored));
@@ -635,10 +519,7 @@ Deno.test({
       // Piped output never gets colors, terminal or not on the input side.
       const piped = await runClient(args, "hi\n");
       assert.ok(!piped.stdout.includes("\x1b["));
-    } finally {
-      await server.stop();
-    }
-  },
+    }),
 });
 
 Deno.test("formatLine colors notices, errors and your own lines, and stamps the time", () => {

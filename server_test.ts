@@ -1,20 +1,14 @@
 import assert from "node:assert/strict";
 import { ChatServer, parseServerArgs } from "./server.ts";
 import { HELP_LINES } from "./protocol.ts";
-import { LEAK_CHECKS, Peer, startServer, WAIT_MS, withDeadline } from "./test_helpers.ts";
-
-/** Runs `body` against a fresh `server.ts` subprocess started with `args`, then stops it. */
-async function withServer(
-  args: string[],
-  body: (port: number) => Promise<void>,
-): Promise<void> {
-  const server = await startServer(["--quiet", ...args]);
-  try {
-    await body(server.port);
-  } finally {
-    await server.stop();
-  }
-}
+import {
+  LEAK_CHECKS,
+  Peer,
+  startServer,
+  WAIT_MS,
+  withDeadline,
+  withServer,
+} from "./test_helpers.ts";
 
 Deno.test({
   name: "members chatting all see every message, their own included, in one order",

@@ -134,6 +134,76 @@ export async function startServer(
   }
 }
 
+/** Runs `body` against a fresh quiet `server.ts` started with `args`, then stops it. */
+export async function withServer(
+  args: string[],
+  body: (port: number) => Promise<void>,
+  permissions: string[] = ["--allow-net"],
+): Promise<void> {
+  const server = await startServer(["--quiet", ...args], permissions);
+  try {
+    await body(server.port);
+  } finally {
+    await server.stop();
+  }
+}
+
+/** A `client.ts` left running, for tests that talk to it while it runs. */
+export interface ClientProcess {
+  /** The process itself. */
+  child: Deno.ChildProcess;
+  /** What it prints on standard output. */
+  stdout: LineCollector;
+  /** What it prints on standard error. */
+  stderr: LineCollector;
+  /** Types a line (or several) into it. */
+  type(text: string): Promise<void>;
+  /** Ends its input, as Ctrl+D does. */
+  endInput(): Promise<void>;
+  /** Waits for it to exit and returns the exit code. */
+  exitCode(ms?: number): Promise<number>;
+  /** Kills it if still running and waits for its streams. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** Starts `client.ts` with `args` and leaves it running. */
+export function spawnClient(
+  args: string[],
+  permissions: string[] = ["--allow-net"],
+): ClientProcess {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...permissions, "client.ts", ...args],
+    cwd: new URL(".", import.meta.url),
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stdout = new LineCollector(child.stdout);
+  const stderr = new LineCollector(child.stderr);
+  const input = child.stdin.getWriter();
+  const endInput = () => input.close().catch(() => {});
+  return {
+    child,
+    stdout,
+    stderr,
+    type: (text) => input.write(encoder.encode(text)),
+    endInput,
+    async exitCode(ms = WAIT_MS) {
+      return (await withDeadline(child.status, ms, "client.ts to exit")).code;
+    },
+    async [Symbol.asyncDispose]() {
+      await endInput();
+      try {
+        child.kill("SIGKILL");
+      } catch {
+        // Exited already.
+      }
+      await child.status;
+      await Promise.all([stdout.done, stderr.done]);
+    },
+  };
+}
+
 /** Result of running `client.ts` to its end. */
 export interface ClientRun {
   code: number;
