@@ -99,6 +99,11 @@ const DEPARTURE_NOTICES: Record<LeaveReason, string | null> = {
 const READ_BUFFER_MIN = 2048;
 /** A busy connection's read buffer doubles up to this. */
 const READ_BUFFER_MAX = 64 * 1024;
+/**
+ * Output that may wait for a member while no write is in flight, as a multiple
+ * of `maxQueueBytes`: what many senders post within one turn of the event loop.
+ */
+const BURST_QUEUE_FACTOR = 8;
 /** How long a leaving member's last lines may take to be written. */
 const GOODBYE_FLUSH_MS = 2000;
 /** Pause after an accept error that is not about one connection (say, out of file descriptors). */
@@ -116,7 +121,7 @@ class Member {
   name: string | null = null;
   /** Encoded lines waiting to be written; shared with every other member's queue. */
   queue: Uint8Array[] = [];
-  /** Bytes in `queue` plus the write in flight. */
+  /** Bytes in `queue`, not yet handed to the socket. */
   queuedBytes = 0;
   writing = false;
   flushScheduled = false;
@@ -230,7 +235,7 @@ class Room {
 
   /** Resolves once everything queued for `member` is written, it closes, or `ms` pass. */
   whenFlushed(member: Member, ms: number): Promise<void> {
-    if (member.closed || member.queuedBytes === 0) return Promise.resolve();
+    if (member.closed || (member.queue.length === 0 && !member.writing)) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
       const previous = member.onFlushed;
@@ -248,7 +253,11 @@ class Room {
     if (member.closed || member.overflowed) return;
     member.queue.push(line);
     member.queuedBytes += line.length;
-    if (member.queuedBytes > this.maxQueueBytes) {
+    // Too slow: output piles up behind a write the socket has not taken. A
+    // burst that arrives between two writes is no sign of that, but it is
+    // bounded too.
+    const limit = member.writing ? this.maxQueueBytes : this.maxQueueBytes * BURST_QUEUE_FACTOR;
+    if (member.queuedBytes > limit) {
       member.overflowed = true;
       this.#overflowed.push(member);
       return;
@@ -288,10 +297,10 @@ class Room {
       while (member.queue.length > 0 && !member.closed) {
         const data = concatenate(member.queue);
         member.queue = [];
+        member.queuedBytes = 0;
         for (let offset = 0; offset < data.length;) {
           offset += await member.conn.write(data.subarray(offset));
         }
-        member.queuedBytes -= data.length;
       }
     } catch {
       // The reader sees the closed socket and reports the member as lost.
