@@ -119,13 +119,18 @@ type Stage = "password" | "name" | "member";
 class Member {
   stage: Stage = "name";
   name: string | null = null;
-  /** Encoded lines waiting to be written; shared with every other member's queue. */
+  /** Encoded lines waiting to be written, often views of a buffer shared by every member. */
   queue: Uint8Array[] = [];
   /** Bytes in `queue`, not yet handed to the socket. */
   queuedBytes = 0;
   writing = false;
-  flushScheduled = false;
   overflowed = false;
+  /** This turn's lines for this connection alone, if any. */
+  privateLines: PrivateLine[] | null = null;
+  /** This turn's broadcasts this member does not get (its own join notice). */
+  skipped: number[] | null = null;
+  /** The first of this turn's broadcasts this member gets: those before it joined are not its. */
+  batchStart = 0;
   closed = false;
   leaving: LeaveReason | null = null;
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
@@ -147,20 +152,30 @@ class Member {
   }
 }
 
+/** A line for one connection only, and where it falls among this turn's broadcasts. */
+interface PrivateLine {
+  /** Index in the turn's batch before which it goes. */
+  at: number;
+  line: Uint8Array;
+}
+
 /**
  * The room: the named members in join order, the recent public lines, and
- * delivery to members. Every line is encoded once; each member's queue holds
- * a reference to that copy, and one writer per member drains it, many lines
- * to one write.
+ * delivery. Broadcasts of one turn of the event loop are collected in a batch
+ * and encoded into one buffer; every member's queue gets a reference to it
+ * (or views into it, around the member's own lines), and one writer per
+ * member sends what is queued, many lines to one write.
  */
 class Room {
   /** Named members, in the order they joined. */
   readonly members: Set<Member> = new Set();
   readonly #byKey = new Map<string, Member>();
   readonly #history: Uint8Array[] = [];
-  readonly #toFlush: Member[] = [];
+  /** This turn's broadcast lines, in the one order every member gets them. */
+  #batch: Uint8Array[] = [];
+  /** Connections with a line of their own this turn. */
+  #withPrivate: Member[] = [];
   #flushQueued = false;
-  readonly #overflowed: Member[] = [];
 
   constructor(
     readonly maxQueueBytes: number,
@@ -176,9 +191,11 @@ class Room {
     return this.#byKey.get(nameKey(name));
   }
 
+  /** Makes a named connection a member; it gets broadcasts from now on. */
   add(member: Member, name: string): void {
     member.name = name;
     member.stage = "member";
+    member.batchStart = this.#batch.length;
     this.members.add(member);
     this.#byKey.set(nameKey(name), member);
   }
@@ -196,16 +213,9 @@ class Room {
     return true;
   }
 
-  /** Queues one line for one connection, named or not. */
-  sendTo(member: Member, text: string): void {
-    this.#enqueue(member, encoder.encode(text + "\n"));
-    this.#dropOverflowed();
-  }
-
-  /** Queues several lines for one connection. */
-  sendLines(member: Member, lines: readonly string[]): void {
-    this.#enqueue(member, encoder.encode(lines.join("\n") + "\n"));
-    this.#dropOverflowed();
+  /** Queues lines for one connection, named or not. */
+  sendTo(member: Member, ...lines: string[]): void {
+    this.#private(member, encoder.encode(lines.join("\n") + "\n"));
   }
 
   /**
@@ -214,29 +224,31 @@ class Room {
    */
   broadcast(text: string, options: { except?: Member; public?: boolean } = {}): void {
     const line = encoder.encode(text + "\n");
-    for (const member of this.members) {
-      if (member !== options.except) this.#enqueue(member, line);
+    if (options.except !== undefined && this.members.has(options.except)) {
+      (options.except.skipped ??= []).push(this.#batch.length);
     }
+    this.#batch.push(line);
     if (options.public && this.historyLines > 0) {
       if (this.#history.length === this.historyLines) this.#history.shift();
       this.#history.push(line);
     }
-    this.#dropOverflowed();
+    this.#scheduleFlush();
   }
 
   /** Queues the recent public lines, as they were first sent, between two notices. */
   sendHistory(member: Member): void {
     if (this.#history.length === 0) return;
-    this.#enqueue(member, encoder.encode("* Recent messages:\n"));
-    for (const line of this.#history) this.#enqueue(member, line);
-    this.#enqueue(member, encoder.encode("* End of recent messages\n"));
-    this.#dropOverflowed();
+    this.#private(member, encoder.encode("* Recent messages:\n"));
+    for (const line of this.#history) this.#private(member, line);
+    this.#private(member, encoder.encode("* End of recent messages\n"));
   }
 
   /** Resolves once everything queued for `member` is written, it closes, or `ms` pass. */
-  whenFlushed(member: Member, ms: number): Promise<void> {
-    if (member.closed || (member.queue.length === 0 && !member.writing)) return Promise.resolve();
-    return new Promise((resolve) => {
+  async whenFlushed(member: Member, ms: number): Promise<void> {
+    // A flush already queued for this turn runs first.
+    await null;
+    if (member.closed || (member.queue.length === 0 && !member.writing)) return;
+    await new Promise<void>((resolve) => {
       const timer = setTimeout(done, ms);
       const previous = member.onFlushed;
       function done() {
@@ -249,47 +261,110 @@ class Room {
     });
   }
 
-  #enqueue(member: Member, line: Uint8Array): void {
-    if (member.closed || member.overflowed) return;
-    member.queue.push(line);
-    member.queuedBytes += line.length;
+  #private(member: Member, line: Uint8Array): void {
+    if (member.closed) return;
+    if (member.privateLines === null) {
+      member.privateLines = [];
+      this.#withPrivate.push(member);
+    }
+    member.privateLines.push({ at: this.#batch.length, line });
+    this.#scheduleFlush();
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    // Whatever else this turn sends joins the same batch.
+    queueMicrotask(this.#flush);
+  }
+
+  #flush = (): void => {
+    this.#flushQueued = false;
+    const batch = this.#batch;
+    const withPrivate = this.#withPrivate;
+    this.#batch = [];
+    this.#withPrivate = [];
+    const tooSlow: Member[] = [];
+    if (batch.length > 0) {
+      const shared = concatenate(batch);
+      const ends = lineEnds(batch);
+      for (const member of this.members) {
+        if (member.privateLines === null && member.skipped === null && member.batchStart === 0) {
+          this.#enqueue(member, shared, tooSlow);
+        } else {
+          this.#enqueueMixed(member, shared, ends, tooSlow);
+        }
+        this.#startWriting(member);
+      }
+    }
+    // Connections that are not members (yet, or any more) get only their own lines.
+    for (const member of withPrivate) {
+      if (member.privateLines !== null) this.#enqueueMixed(member, null, [], tooSlow);
+      this.#startWriting(member);
+    }
+    for (const member of tooSlow) {
+      member.queue = [];
+      this.onTooSlow(member);
+    }
+  };
+
+  /** Queues the member's part of the batch, with its own lines in their places. */
+  #enqueueMixed(
+    member: Member,
+    shared: Uint8Array | null,
+    ends: number[],
+    tooSlow: Member[],
+  ): void {
+    const own = member.privateLines ?? [];
+    const skipped = member.skipped ?? [];
+    member.privateLines = null;
+    member.skipped = null;
+    let from = member.batchStart;
+    member.batchStart = 0;
+    let ownIndex = 0;
+    // Lines of its own from before it joined (or all, for a non-member) come first.
+    const before = shared === null ? Infinity : from;
+    while (ownIndex < own.length && (own[ownIndex] as PrivateLine).at <= before) {
+      this.#enqueue(member, (own[ownIndex++] as PrivateLine).line, tooSlow);
+    }
+    if (shared === null) return;
+    let skipIndex = 0;
+    while (skipIndex < skipped.length && (skipped[skipIndex] as number) < from) skipIndex++;
+    // Walk the batch from the member's start, cutting at its own lines and skips.
+    for (let i = from; i <= ends.length; i++) {
+      const ownHere = ownIndex < own.length && (own[ownIndex] as PrivateLine).at === i;
+      const skipHere = skipIndex < skipped.length && skipped[skipIndex] === i;
+      if (!ownHere && !skipHere && i < ends.length) continue;
+      if (i > from) {
+        const start = from === 0 ? 0 : ends[from - 1] as number;
+        this.#enqueue(member, shared.subarray(start, ends[i - 1]), tooSlow);
+      }
+      while (ownIndex < own.length && (own[ownIndex] as PrivateLine).at === i) {
+        this.#enqueue(member, (own[ownIndex++] as PrivateLine).line, tooSlow);
+      }
+      if (skipHere) skipIndex++;
+      from = skipHere ? i + 1 : i;
+    }
+  }
+
+  /** Adds to a member's queue; the write starts once the member's whole turn is queued. */
+  #enqueue(member: Member, data: Uint8Array, tooSlow: Member[]): void {
+    if (member.closed || member.overflowed || data.length === 0) return;
+    member.queue.push(data);
+    member.queuedBytes += data.length;
     // Too slow: output piles up behind a write the socket has not taken. A
     // burst that arrives between two writes is no sign of that, but it is
     // bounded too.
     const limit = member.writing ? this.maxQueueBytes : this.maxQueueBytes * BURST_QUEUE_FACTOR;
     if (member.queuedBytes > limit) {
       member.overflowed = true;
-      this.#overflowed.push(member);
-      return;
-    }
-    if (!member.writing && !member.flushScheduled) {
-      member.flushScheduled = true;
-      this.#toFlush.push(member);
-      if (!this.#flushQueued) {
-        this.#flushQueued = true;
-        // Whatever else this turn queues joins the same write.
-        queueMicrotask(this.#flushAll);
-      }
+      tooSlow.push(member);
     }
   }
 
-  // Dropped only after the broadcast loop, so that every member receives the
-  // departure notice after the same line.
-  #dropOverflowed(): void {
-    for (let member = this.#overflowed.shift(); member; member = this.#overflowed.shift()) {
-      member.queue = [];
-      this.onTooSlow(member);
-    }
+  #startWriting(member: Member): void {
+    if (!member.writing && !member.overflowed && member.queue.length > 0) void this.#write(member);
   }
-
-  #flushAll = (): void => {
-    this.#flushQueued = false;
-    const members = this.#toFlush.splice(0);
-    for (const member of members) {
-      member.flushScheduled = false;
-      if (!member.writing) void this.#write(member);
-    }
-  };
 
   async #write(member: Member): Promise<void> {
     member.writing = true;
@@ -310,6 +385,14 @@ class Room {
       if (member.closed || member.queue.length === 0) member.onFlushed?.();
     }
   }
+}
+
+/** Where each line of a batch ends in the batch's concatenation. */
+function lineEnds(lines: Uint8Array[]): number[] {
+  const ends = new Array<number>(lines.length);
+  let end = 0;
+  for (let i = 0; i < lines.length; i++) ends[i] = end += (lines[i] as Uint8Array).length;
+  return ends;
 }
 
 function concatenate(chunks: Uint8Array[]): Uint8Array {
@@ -719,7 +802,7 @@ export class ChatServer {
     const room = this.#room;
     switch (name) {
       case "help":
-        room.sendLines(member, HELP_LINES);
+        room.sendTo(member, ...HELP_LINES);
         return;
       case "who":
       case "names": {

@@ -731,3 +731,58 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "lines of one moment keep their places: a join, public lines and private ones in one segment",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer(["--history", "0"], async (port) => {
+      const peers = await joinAll(port, ["alice", "bob"]);
+      const [alice, bob] = peers as [Peer, Peer];
+      try {
+        // Carol names herself and speaks in the same segment as alice's burst.
+        const carol = await Peer.connect(port);
+        peers.push(carol);
+        await carol.expect(/nickname/);
+        await Promise.all([
+          carol.send("carol\nhello all\n"),
+          alice.send("one\n/msg bob secret\ntwo\n/who\nthree\n"),
+        ]);
+        const read = async (peer: Peer, count: number) => {
+          const lines: string[] = [];
+          for (let i = 0; i < count; i++) lines.push((await peer.readLine()) ?? "<closed>");
+          return lines;
+        };
+        // Alice: her 3 lines, her private copy, the /who answer, carol's join and hello.
+        const aliceLines = await read(alice, 7);
+        const bobLines = await read(bob, 6);
+        const carolLines = await carol.readUntil("carol: hello all");
+        // Public lines: the same order for everyone.
+        const isPublic = (line: string) => /^(\* carol joined|carol: |alice: )/.test(line);
+        assert.deepEqual(aliceLines.filter(isPublic), bobLines.filter(isPublic));
+        assert.deepEqual(aliceLines.filter((l) => /^alice: /.test(l)), [
+          "alice: one",
+          "alice: two",
+          "alice: three",
+        ]);
+        // Each one's own lines sit right where they were asked for.
+        const at = (lines: string[], line: string) => lines.indexOf(line);
+        assert.ok(
+          at(aliceLines, "(private to bob) alice: secret") === at(aliceLines, "alice: one") + 1,
+        );
+        assert.ok(at(bobLines, "(private) alice: secret") === at(bobLines, "alice: one") + 1);
+        assert.match(
+          aliceLines[at(aliceLines, "alice: two") + 1] as string,
+          /^\* [23] online: alice, bob/,
+        );
+        assert.ok(at(aliceLines, "carol: hello all") > at(aliceLines, "* carol joined the chat"));
+        assert.equal(carolLines[0], "Welcome, carol! Type <quit> to leave.");
+        // Carol never sees her own join notice, nor anything private.
+        assert.ok(!carolLines.some((l) => l.startsWith("* carol joined")), carolLines.join("\n"));
+        assert.ok(!carolLines.some((l) => l.includes("secret") || l.includes("online")));
+      } finally {
+        await closeAll(peers);
+      }
+    }),
+});
