@@ -46,6 +46,11 @@ export const RATE_LINES_PER_S = 10;
 export const RATE_BURST = 50;
 /** Connections from one address (loopback exempt): a household, not a botnet. */
 export const MAX_PER_IP = 16;
+/**
+ * Room size up to which joins and leaves are announced: beyond it they are
+ * noise (and cost every member a line per arrival); /who still lists everyone.
+ */
+export const ANNOUNCE_LIMIT = 100;
 /** Delay before a wrong password is answered, so guessing is slow. */
 export const WRONG_PASSWORD_DELAY_MS = 1000;
 /** Time a TLS handshake may take before the connection is closed. */
@@ -57,6 +62,8 @@ export const CONNECT_TIMEOUT_S = 5;
 export const LINE_TOO_LONG: unique symbol = Symbol("line too long");
 
 const LF = 0x0a;
+/** One empty chunk for every framer to start with: idle connections are many. */
+const EMPTY = new Uint8Array(0);
 const CR = 0x0d;
 
 /**
@@ -74,7 +81,7 @@ const CR = 0x0d;
  */
 export class LineFramer {
   readonly maxLineBytes: number;
-  #chunk: Uint8Array = new Uint8Array(0);
+  #chunk: Uint8Array = EMPTY;
   #position = 0;
   #partial: Uint8Array | null = null;
   #partialLength = 0;

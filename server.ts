@@ -14,6 +14,7 @@
 
 import { parseArgs } from "node:util";
 import {
+  ANNOUNCE_LIMIT,
   chatLine,
   cleanNickname,
   cleanText,
@@ -76,6 +77,8 @@ export interface ChatServerOptions {
   burst?: number;
   /** When set, the room is locked: a connection must send this first. */
   password?: string;
+  /** Joins and leaves are announced while the room has at most this many members. @default {100} */
+  announceLimit?: number;
   /** Stops the server when the last member leaves. @default {false} */
   exitWhenEmpty?: boolean;
   /** Milliseconds shutdown waits for queued output to reach members. @default {2000} */
@@ -96,7 +99,7 @@ const DEPARTURE_NOTICES: Record<LeaveReason, string | null> = {
 };
 
 /** First read buffer of a connection: small, because most members are idle. */
-const READ_BUFFER_MIN = 2048;
+const READ_BUFFER_MIN = 512;
 /** A busy connection's read buffer doubles up to this. */
 const READ_BUFFER_MAX = 64 * 1024;
 /**
@@ -497,6 +500,7 @@ export class ChatServer {
   readonly #burst: number;
   readonly #password: string | null;
   readonly #exitWhenEmpty: boolean;
+  readonly #announceLimit: number;
   readonly #shutdownFlushMs: number;
   readonly #log: (event: string) => void;
   readonly #room: Room;
@@ -541,6 +545,7 @@ export class ChatServer {
     this.#password = options.password ?? null;
     if (this.#password === "") throw new TypeError("Invalid password: it is empty");
     this.#exitWhenEmpty = options.exitWhenEmpty ?? false;
+    this.#announceLimit = checkInteger("announceLimit", options.announceLimit ?? ANNOUNCE_LIMIT, 0);
     this.#shutdownFlushMs = checkInteger("shutdownFlushMs", options.shutdownFlushMs ?? 2000, 0);
     this.#log = options.log ?? (() => {});
     this.#room = new Room(maxQueueBytes, history, (member) => this.#dropTooSlow(member));
@@ -888,7 +893,9 @@ export class ChatServer {
     this.#room.add(member, name);
     this.#room.sendTo(member, `Welcome, ${name}! Type ${QUIT_WORD} to leave.`);
     this.#room.sendHistory(member);
-    this.#room.broadcast(`* ${name} joined the chat`, { except: member });
+    if (this.#room.members.size <= this.#announceLimit) {
+      this.#room.broadcast(`* ${name} joined the chat`, { except: member });
+    }
     const how = requested === ""
       ? " (no name given in time)"
       : requested === name
@@ -904,9 +911,12 @@ export class ChatServer {
   }
 
   #announceDeparture(member: Member, reason: LeaveReason): void {
+    const size = this.#room.members.size;
     if (!this.#room.remove(member)) return;
     const notice = DEPARTURE_NOTICES[reason];
-    if (notice !== null) this.#room.broadcast(`* ${member.name} ${notice}`);
+    if (notice !== null && size <= this.#announceLimit) {
+      this.#room.broadcast(`* ${member.name} ${notice}`);
+    }
     this.#log(`${member.peer} ${member.name} ${notice ?? "left at shutdown"}`);
     if (this.#exitWhenEmpty && this.#room.members.size === 0) {
       this.#log("the last member left");
@@ -987,6 +997,7 @@ Options:
   --burst N                lines one member may send at once (default ${RATE_BURST})
   --password-file PATH     lock the room with the password in PATH (needs --allow-read)
   --cert FILE --key FILE   speak TLS with this certificate and key (needs --allow-read)
+  --announce-limit N       announce joins and leaves while the room has at most N members (default ${ANNOUNCE_LIMIT})
   --exit-when-empty        stop when the last member leaves
   --quiet                  print only the listening line, no event log
   -h, --help               show this help`;
@@ -1026,6 +1037,7 @@ export function parseServerArgs(args: string[]): ServerArgs {
       "password-file": { type: "string" },
       cert: { type: "string" },
       key: { type: "string" },
+      "announce-limit": { type: "string" },
       "exit-when-empty": { type: "boolean", default: false },
       quiet: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -1067,6 +1079,7 @@ export function parseServerArgs(args: string[]): ServerArgs {
       history: number("history", 0, MAX_HISTORY_LINES),
       rate: number("rate", 0, 1e9, false),
       burst: number("burst", 1),
+      announceLimit: number("announce-limit", 0),
       exitWhenEmpty: values["exit-when-empty"],
     },
     passwordFile: values["password-file"],

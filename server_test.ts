@@ -786,3 +786,27 @@ Deno.test({
       }
     }),
 });
+
+Deno.test({
+  name: "joins and leaves are announced only while the room is at most --announce-limit members",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer(["--announce-limit", "2"], async (port) => {
+      const peers = await joinAll(port, ["alice", "bob"]);
+      const [alice, bob] = peers as [Peer, Peer];
+      try {
+        // A third member makes the room too big to announce arrivals and departures.
+        const carol = await Peer.join(port, "carol");
+        await carol.send("/who\n");
+        await carol.expect("* 3 online: alice, bob, carol");
+        await carol.close();
+        await bob.send("/who\n");
+        await bob.expect("* 2 online: alice, bob");
+        await bob.send("<quit>\n");
+        await bob.expectClosed();
+        await alice.expect("* bob left the chat");
+      } finally {
+        await closeAll(peers);
+      }
+    }),
+});
