@@ -415,7 +415,7 @@ function concatenate(chunks: Uint8Array[]): Uint8Array {
 function closeConnection(member: Member): void {
   if (member.closed) return;
   member.closed = true;
-  clearTimeout(member.timer);
+  stopTimer(member);
   try {
     member.conn.close();
   } catch {
@@ -423,6 +423,12 @@ function closeConnection(member: Member): void {
   }
   member.onFlushed?.();
   member.wake?.();
+}
+
+/** Cancels the member's timer and lets it go: idle connections are many. */
+function stopTimer(member: Member): void {
+  clearTimeout(member.timer);
+  member.timer = undefined;
 }
 
 /** Waits `ms`, or less if the member's connection closes meanwhile. */
@@ -685,7 +691,40 @@ export class ChatServer {
       );
       member.stage = this.#password === null ? "name" : "password";
       this.#room.sendTo(member, this.#password === null ? GREETING : PASSWORD_GREETING);
-      await this.#readLines(member);
+      // One async frame per connection: idle connections are many.
+      const framer = new LineFramer(this.#maxLineBytes);
+      let buffer = new Uint8Array(READ_BUFFER_MIN);
+      while (member.leaving === null) {
+        const count = await member.conn.read(buffer);
+        if (count === null) break;
+        framer.feed(buffer.subarray(0, count));
+        for (let line = framer.next(); line !== null; line = framer.next()) {
+          if (this.#rate > 0) {
+            // Out of tokens: read nothing more until one is due, so TCP pushes
+            // back on this sender alone and its lines arrive later, in order.
+            const wait = takeToken(member, this.#rate, this.#burst, performance.now());
+            if (wait > 0) {
+              await pauseReading(member, wait);
+              if (member.closed) break;
+              takeToken(member, this.#rate, this.#burst, performance.now());
+            }
+          }
+          if (member.leaving !== null) break;
+          if (line === LINE_TOO_LONG) {
+            this.#room.sendTo(
+              member,
+              `! Line too long (max ${this.#maxLineBytes} bytes); message dropped.`,
+            );
+          } else if (member.stage === "password") {
+            await this.#checkPassword(member, decoder.decode(line));
+          } else {
+            this.#receive(member, decoder.decode(line));
+          }
+        }
+        if (count === buffer.length && buffer.length < READ_BUFFER_MAX) {
+          buffer = new Uint8Array(buffer.length * 2);
+        }
+      }
     } catch (error) {
       if (!member.closed && !isConnectionError(error)) {
         this.#log(`${member.label} failed: ${describe(error)}`);
@@ -710,43 +749,7 @@ export class ChatServer {
       member.leaving = "refused";
       return false;
     } finally {
-      clearTimeout(member.timer);
-    }
-  }
-
-  async #readLines(member: Member): Promise<void> {
-    const framer = new LineFramer(this.#maxLineBytes);
-    let buffer = new Uint8Array(READ_BUFFER_MIN);
-    while (member.leaving === null) {
-      const count = await member.conn.read(buffer);
-      if (count === null) break;
-      framer.feed(buffer.subarray(0, count));
-      for (let line = framer.next(); line !== null; line = framer.next()) {
-        if (this.#rate > 0) {
-          // Out of tokens: read nothing more until one is due, so TCP pushes
-          // back on this sender alone and its lines arrive later, in order.
-          const wait = takeToken(member, this.#rate, this.#burst, performance.now());
-          if (wait > 0) {
-            await pauseReading(member, wait);
-            if (member.closed) break;
-            takeToken(member, this.#rate, this.#burst, performance.now());
-          }
-        }
-        if (member.leaving !== null) break;
-        if (line === LINE_TOO_LONG) {
-          this.#room.sendTo(
-            member,
-            `! Line too long (max ${this.#maxLineBytes} bytes); message dropped.`,
-          );
-        } else if (member.stage === "password") {
-          await this.#checkPassword(member, decoder.decode(line));
-        } else {
-          this.#receive(member, decoder.decode(line));
-        }
-      }
-      if (count === buffer.length && buffer.length < READ_BUFFER_MAX) {
-        buffer = new Uint8Array(buffer.length * 2);
-      }
+      stopTimer(member);
     }
   }
 
@@ -888,7 +891,7 @@ export class ChatServer {
 
   #join(member: Member, requested: string): void {
     if (member.stage !== "name" || member.leaving !== null || member.closed) return;
-    clearTimeout(member.timer);
+    stopTimer(member);
     const name = uniqueName(cleanNickname(requested), this.#room.isTaken);
     this.#room.add(member, name);
     this.#room.sendTo(member, `Welcome, ${name}! Type ${QUIT_WORD} to leave.`);
@@ -925,7 +928,7 @@ export class ChatServer {
   }
 
   async #leave(member: Member): Promise<void> {
-    clearTimeout(member.timer);
+    stopTimer(member);
     const reason = member.leaving ?? "lost";
     member.leaving = reason;
     if (member.name === null && reason !== "shutdown") {
