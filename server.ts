@@ -134,6 +134,8 @@ class Member {
   skipped: number[] | null = null;
   /** The first of this turn's broadcasts this member gets: those before it joined are not its. */
   batchStart = 0;
+  /** Where its part of this turn's broadcasts ends, once it left the room (-1: it has not). */
+  batchEnd = -1;
   closed = false;
   leaving: LeaveReason | null = null;
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
@@ -209,10 +211,18 @@ class Room {
     this.#byKey.set(nameKey(name), member);
   }
 
-  /** Takes a member out of the room; false when it was not in it. */
+  /**
+   * Takes a member out of the room; false when it was not in it. It still
+   * gets what was broadcast this turn before it left.
+   */
   remove(member: Member): boolean {
     if (!this.members.delete(member)) return false;
     this.#byKey.delete(nameKey(member.name as string));
+    member.batchEnd = this.#batch.length;
+    if (member.batchEnd > member.batchStart && member.privateLines === null) {
+      member.privateLines = [];
+      this.#withPrivate.push(member);
+    }
     return true;
   }
 
@@ -288,21 +298,23 @@ class Room {
     this.#batch = [];
     this.#withPrivate = [];
     const tooSlow: Member[] = [];
-    if (batch.length > 0) {
-      const shared = concatenate(batch);
-      const ends = lineEnds(batch);
+    const shared = batch.length > 0 ? concatenate(batch) : null;
+    const ends = lineEnds(batch);
+    if (shared !== null) {
       for (const member of this.members) {
         if (member.privateLines === null && member.skipped === null && member.batchStart === 0) {
           this.#enqueue(member, shared, tooSlow);
         } else {
-          this.#enqueueMixed(member, shared, ends, tooSlow);
+          this.#enqueueMixed(member, shared, ends, ends.length, tooSlow);
         }
         this.#startWriting(member);
       }
     }
-    // Connections that are not members (yet, or any more) get only their own lines.
+    // Connections that are not members now: ones not named yet get their own
+    // lines only, ones that left this turn also the broadcasts before they left.
     for (const member of withPrivate) {
-      if (member.privateLines !== null) this.#enqueueMixed(member, null, [], tooSlow);
+      if (member.privateLines === null) continue;
+      this.#enqueueMixed(member, shared, ends, Math.max(member.batchEnd, 0), tooSlow);
       this.#startWriting(member);
     }
     for (const member of tooSlow) {
@@ -311,43 +323,51 @@ class Room {
     }
   };
 
-  /** Queues the member's part of the batch, with its own lines in their places. */
+  /**
+   * Queues the member's part of the batch, lines `batchStart` to `end`, with
+   * its own lines in their places and its skipped lines left out.
+   */
   #enqueueMixed(
     member: Member,
     shared: Uint8Array | null,
     ends: number[],
+    end: number,
     tooSlow: Member[],
   ): void {
     const own = member.privateLines ?? [];
     const skipped = member.skipped ?? [];
+    let from = Math.min(member.batchStart, end);
     member.privateLines = null;
     member.skipped = null;
-    let from = member.batchStart;
     member.batchStart = 0;
+    member.batchEnd = -1;
     let ownIndex = 0;
-    // Lines of its own from before it joined (or all, for a non-member) come first.
-    const before = shared === null ? Infinity : from;
-    while (ownIndex < own.length && (own[ownIndex] as PrivateLine).at <= before) {
-      this.#enqueue(member, (own[ownIndex++] as PrivateLine).line, tooSlow);
-    }
-    if (shared === null) return;
     let skipIndex = 0;
-    while (skipIndex < skipped.length && (skipped[skipIndex] as number) < from) skipIndex++;
-    // Walk the batch from the member's start, cutting at its own lines and skips.
-    for (let i = from; i <= ends.length; i++) {
-      const ownHere = ownIndex < own.length && (own[ownIndex] as PrivateLine).at === i;
-      const skipHere = skipIndex < skipped.length && skipped[skipIndex] === i;
-      if (!ownHere && !skipHere && i < ends.length) continue;
-      if (i > from) {
-        const start = from === 0 ? 0 : ends[from - 1] as number;
-        this.#enqueue(member, shared.subarray(start, ends[i - 1]), tooSlow);
-      }
-      while (ownIndex < own.length && (own[ownIndex] as PrivateLine).at === i) {
+    const ownUpTo = (position: number) => {
+      while (ownIndex < own.length && (own[ownIndex] as PrivateLine).at <= position) {
         this.#enqueue(member, (own[ownIndex++] as PrivateLine).line, tooSlow);
       }
+    };
+    const segment = (first: number, last: number) => {
+      const start = first === 0 ? 0 : ends[first - 1] as number;
+      this.#enqueue(member, (shared as Uint8Array).subarray(start, ends[last - 1]), tooSlow);
+    };
+    // Its own lines from before it joined come first.
+    ownUpTo(from);
+    while (skipIndex < skipped.length && (skipped[skipIndex] as number) < from) skipIndex++;
+    // Walk the batch, cutting where its own lines go and where it skips a line.
+    for (let i = from; i < end; i++) {
+      const ownHere = ownIndex < own.length && (own[ownIndex] as PrivateLine).at === i;
+      const skipHere = skipIndex < skipped.length && skipped[skipIndex] === i;
+      if (!ownHere && !skipHere) continue;
+      if (i > from) segment(from, i);
+      ownUpTo(i);
       if (skipHere) skipIndex++;
       from = skipHere ? i + 1 : i;
     }
+    if (end > from) segment(from, end);
+    // And what was sent after its part of the batch: a goodbye, say.
+    ownUpTo(Infinity);
   }
 
   /** Adds to a member's queue; the write starts once the member's whole turn is queued. */

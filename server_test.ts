@@ -810,3 +810,29 @@ Deno.test({
       }
     }),
 });
+
+Deno.test({
+  name: "a line sent together with <quit> still reaches everyone, the sender before its goodbye",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer(["--history", "0"], async (port) => {
+      // Regression: a member that left within the same turn lost that turn's broadcasts.
+      await using watcher = await Peer.join(port, "watcher");
+      for (let i = 0; i < 5; i++) {
+        const leaver = await Peer.connect(port);
+        try {
+          await leaver.expect(/nickname/);
+          await leaver.send(`leaver\nlast words ${i}\n<quit>\n`);
+          assert.deepEqual(await leaver.expectClosed(), [
+            "Welcome, leaver! Type <quit> to leave.",
+            `leaver: last words ${i}`,
+            "* Goodbye, leaver!",
+          ]);
+          await watcher.readUntil(`leaver: last words ${i}`);
+          await watcher.expect("* leaver left the chat");
+        } finally {
+          await leaver.close();
+        }
+      }
+    }),
+});
