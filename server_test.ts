@@ -386,9 +386,17 @@ Deno.test("server flags are checked and name the bad one", () => {
   assert.throws(() => parseServerArgs(["--bogus"]), /bogus/);
 });
 
+/** Peers that close together when the group is disposed. */
+class Peers extends Array<Peer> {
+  /** Closes every peer. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    for (const peer of this) await peer.close();
+  }
+}
+
 /** Joins `names` in order; each earlier member sees each later one arrive. */
-async function joinAll(port: number, names: string[]): Promise<Peer[]> {
-  const peers: Peer[] = [];
+async function joinAll(port: number, names: string[]): Promise<Peers> {
+  const peers = new Peers();
   for (const name of names) {
     const peer = await Peer.join(port, name);
     for (const earlier of peers) await earlier.expect(`* ${name} joined the chat`);
@@ -397,28 +405,20 @@ async function joinAll(port: number, names: string[]): Promise<Peer[]> {
   return peers;
 }
 
-async function closeAll(peers: Peer[]): Promise<void> {
-  for (const peer of peers) await peer.close();
-}
-
 Deno.test({
   name: "/help lists every command, unknown commands say so, and //text posts /text",
   ...LEAK_CHECKS,
   fn: () =>
     withServer([], async (port) => {
-      const peers = await joinAll(port, ["alice", "bob"]);
-      const [alice, bob] = peers as [Peer, Peer];
-      try {
-        await alice.send("/help\n");
-        for (const line of HELP_LINES) await alice.expect(line);
-        await alice.send("/foo bar\n");
-        await alice.expect("! Unknown command: /foo (type /help)");
-        await alice.send("//slash at the start\n");
-        await alice.expect("alice: /slash at the start");
-        await bob.expect("alice: /slash at the start");
-      } finally {
-        await closeAll(peers);
-      }
+      await using peers = await joinAll(port, ["alice", "bob"]);
+      const [alice, bob] = peers as Peer[] as [Peer, Peer];
+      await alice.send("/help\n");
+      for (const line of HELP_LINES) await alice.expect(line);
+      await alice.send("/foo bar\n");
+      await alice.expect("! Unknown command: /foo (type /help)");
+      await alice.send("//slash at the start\n");
+      await alice.expect("alice: /slash at the start");
+      await bob.expect("alice: /slash at the start");
     }),
 });
 
@@ -427,17 +427,13 @@ Deno.test({
   ...LEAK_CHECKS,
   fn: () =>
     withServer([], async (port) => {
-      const peers = await joinAll(port, ["alice", "bob", "carol"]);
-      const [alice, bob] = peers as [Peer, Peer];
-      try {
-        await bob.send("/who\n/NAMES\n");
-        await bob.expect("* 3 online: alice, bob, carol");
-        await bob.expect("* 3 online: alice, bob, carol");
-        await bob.send("done\n");
-        await alice.expect("bob: done", WAIT_MS);
-      } finally {
-        await closeAll(peers);
-      }
+      await using peers = await joinAll(port, ["alice", "bob", "carol"]);
+      const [alice, bob] = peers as Peer[] as [Peer, Peer];
+      await bob.send("/who\n/NAMES\n");
+      await bob.expect("* 3 online: alice, bob, carol");
+      await bob.expect("* 3 online: alice, bob, carol");
+      await bob.send("done\n");
+      await alice.expect("bob: done", WAIT_MS);
     }),
 });
 
@@ -446,32 +442,28 @@ Deno.test({
   ...LEAK_CHECKS,
   fn: () =>
     withServer([], async (port) => {
-      const peers = await joinAll(port, ["alice", "bob", "carol"]);
-      const [alice, bob, carol] = peers as [Peer, Peer, Peer];
-      try {
-        await carol.send("/reply anyone?\n");
-        await carol.expect("! Nobody to reply to");
-        await alice.send("/msg BOB hi there\n");
-        await bob.expect("(private) alice: hi there");
-        await alice.expect("(private to bob) alice: hi there");
-        await bob.send("/r back at you\n");
-        await alice.expect("(private) bob: back at you");
-        await bob.expect("(private to alice) bob: back at you");
-        await alice.send("/w carol psst\n");
-        await carol.expect("(private) alice: psst");
-        await alice.expect("(private to carol) alice: psst");
-        await carol.send("/reply yes?\n");
-        await alice.expect("(private) carol: yes?");
-        await carol.expect("(private to alice) carol: yes?");
-        await alice.send("/msg nobody hello\n/msg bob\n");
-        await alice.expect("! No such user: nobody");
-        await alice.expect("! Usage: /msg NAME text");
-        // Carol saw none of the alice-bob exchange: her next line is this one.
-        await bob.send("public again\n");
-        await carol.expect("bob: public again");
-      } finally {
-        await closeAll(peers);
-      }
+      await using peers = await joinAll(port, ["alice", "bob", "carol"]);
+      const [alice, bob, carol] = peers as Peer[] as [Peer, Peer, Peer];
+      await carol.send("/reply anyone?\n");
+      await carol.expect("! Nobody to reply to");
+      await alice.send("/msg BOB hi there\n");
+      await bob.expect("(private) alice: hi there");
+      await alice.expect("(private to bob) alice: hi there");
+      await bob.send("/r back at you\n");
+      await alice.expect("(private) bob: back at you");
+      await bob.expect("(private to alice) bob: back at you");
+      await alice.send("/w carol psst\n");
+      await carol.expect("(private) alice: psst");
+      await alice.expect("(private to carol) alice: psst");
+      await carol.send("/reply yes?\n");
+      await alice.expect("(private) carol: yes?");
+      await carol.expect("(private to alice) carol: yes?");
+      await alice.send("/msg nobody hello\n/msg bob\n");
+      await alice.expect("! No such user: nobody");
+      await alice.expect("! Usage: /msg NAME text");
+      // Carol saw none of the alice-bob exchange: her next line is this one.
+      await bob.send("public again\n");
+      await carol.expect("bob: public again");
     }),
 });
 
@@ -481,27 +473,23 @@ Deno.test({
   ...LEAK_CHECKS,
   fn: () =>
     withServer([], async (port) => {
-      const peers = await joinAll(port, ["alice", "bob"]);
-      const [alice, bob] = peers as [Peer, Peer];
-      try {
-        await alice.send("/nick Alicia\n");
-        await alice.expect("* alice is now known as Alicia");
-        await bob.expect("* alice is now known as Alicia");
-        await bob.send("/nick ALICIA\n/nick server\n/nick\n");
-        await bob.expect("! Name taken: ALICIA");
-        await bob.expect("! Invalid name: server");
-        await bob.expect("! Usage: /nick NEW");
-        await bob.send("/msg alicia hello\n");
-        await alice.expect("(private) bob: hello");
-        await alice.send("hi\n");
-        await bob.expect("(private to Alicia) bob: hello");
-        await bob.expect("Alicia: hi");
-        // The old name is free again.
-        await using _newcomer = await Peer.join(port, "alice");
-        await bob.expect("* alice joined the chat");
-      } finally {
-        await closeAll(peers);
-      }
+      await using peers = await joinAll(port, ["alice", "bob"]);
+      const [alice, bob] = peers as Peer[] as [Peer, Peer];
+      await alice.send("/nick Alicia\n");
+      await alice.expect("* alice is now known as Alicia");
+      await bob.expect("* alice is now known as Alicia");
+      await bob.send("/nick ALICIA\n/nick server\n/nick\n");
+      await bob.expect("! Name taken: ALICIA");
+      await bob.expect("! Invalid name: server");
+      await bob.expect("! Usage: /nick NEW");
+      await bob.send("/msg alicia hello\n");
+      await alice.expect("(private) bob: hello");
+      await alice.send("hi\n");
+      await bob.expect("(private to Alicia) bob: hello");
+      await bob.expect("Alicia: hi");
+      // The old name is free again.
+      await using _newcomer = await Peer.join(port, "alice");
+      await bob.expect("* alice joined the chat");
     }),
 });
 
@@ -510,15 +498,11 @@ Deno.test({
   ...LEAK_CHECKS,
   fn: () =>
     withServer([], async (port) => {
-      const peers = await joinAll(port, ["alice", "bob"]);
-      const [alice, bob] = peers as [Peer, Peer];
-      try {
-        await alice.send("/me waves\n");
-        await alice.expect("* alice waves");
-        await bob.expect("* alice waves");
-      } finally {
-        await closeAll(peers);
-      }
+      await using peers = await joinAll(port, ["alice", "bob"]);
+      const [alice, bob] = peers as Peer[] as [Peer, Peer];
+      await alice.send("/me waves\n");
+      await alice.expect("* alice waves");
+      await bob.expect("* alice waves");
     }),
 });
 
@@ -527,22 +511,18 @@ Deno.test({
   ...LEAK_CHECKS,
   fn: () =>
     withServer(["--history", "3"], async (port) => {
-      const peers = await joinAll(port, ["alice", "bob"]);
-      const [alice, bob] = peers as [Peer, Peer];
-      try {
-        await alice.send("m1\nm2\nm3\n/msg bob secret\nm4\n/me dances\n");
-        await bob.readUntil("* alice dances");
-        await using dave = await Peer.join(port, "dave");
-        await dave.expect("* Recent messages:");
-        await dave.expect("alice: m3");
-        await dave.expect("alice: m4");
-        await dave.expect("* alice dances");
-        await dave.expect("* End of recent messages");
-        await dave.send("hello\n");
-        await dave.expect("dave: hello");
-      } finally {
-        await closeAll(peers);
-      }
+      await using peers = await joinAll(port, ["alice", "bob"]);
+      const [alice, bob] = peers as Peer[] as [Peer, Peer];
+      await alice.send("m1\nm2\nm3\n/msg bob secret\nm4\n/me dances\n");
+      await bob.readUntil("* alice dances");
+      await using dave = await Peer.join(port, "dave");
+      await dave.expect("* Recent messages:");
+      await dave.expect("alice: m3");
+      await dave.expect("alice: m4");
+      await dave.expect("* alice dances");
+      await dave.expect("* End of recent messages");
+      await dave.send("hello\n");
+      await dave.expect("dave: hello");
     }),
 });
 
@@ -565,38 +545,34 @@ Deno.test({
   ...LEAK_CHECKS,
   fn: () =>
     withServer(["--rate", "200", "--burst", "50"], async (port) => {
-      const peers = await joinAll(port, ["flooder", "bystander", "observer"]);
-      const [flooder, bystander, observer] = peers as [Peer, Peer, Peer];
-      try {
-        let block = "";
-        for (let i = 0; i < 500; i++) block += `line ${i}\n`;
-        const started = performance.now();
-        await flooder.send(block);
-        let next = 0;
-        let bystanderSentAt = 0;
-        let bystanderLatency = -1;
-        while (next < 500) {
-          const line = await observer.readLine();
-          if (line === "bystander: quick") {
-            bystanderLatency = performance.now() - bystanderSentAt;
-            continue;
-          }
-          assert.equal(line, `flooder: line ${next}`);
-          next++;
-          // Well into the paced part of the flood, someone else speaks.
-          if (next === 100) {
-            bystanderSentAt = performance.now();
-            await bystander.send("quick\n");
-          }
+      await using peers = await joinAll(port, ["flooder", "bystander", "observer"]);
+      const [flooder, bystander, observer] = peers as Peer[] as [Peer, Peer, Peer];
+      let block = "";
+      for (let i = 0; i < 500; i++) block += `line ${i}\n`;
+      const started = performance.now();
+      await flooder.send(block);
+      let next = 0;
+      let bystanderSentAt = 0;
+      let bystanderLatency = -1;
+      while (next < 500) {
+        const line = await observer.readLine();
+        if (line === "bystander: quick") {
+          bystanderLatency = performance.now() - bystanderSentAt;
+          continue;
         }
-        const elapsed = performance.now() - started;
-        // 450 lines beyond the burst at 200 a second take 2.25 s.
-        assert.ok(elapsed >= 2000, `the flood was not paced: ${elapsed} ms`);
-        assert.ok(bystanderLatency >= 0, "the bystander's line arrived after the whole flood");
-        assert.ok(bystanderLatency < 1000, `the bystander waited ${bystanderLatency} ms`);
-      } finally {
-        await closeAll(peers);
+        assert.equal(line, `flooder: line ${next}`);
+        next++;
+        // Well into the paced part of the flood, someone else speaks.
+        if (next === 100) {
+          bystanderSentAt = performance.now();
+          await bystander.send("quick\n");
+        }
       }
+      const elapsed = performance.now() - started;
+      // 450 lines beyond the burst at 200 a second take 2.25 s.
+      assert.ok(elapsed >= 2000, `the flood was not paced: ${elapsed} ms`);
+      assert.ok(bystanderLatency >= 0, "the bystander's line arrived after the whole flood");
+      assert.ok(bystanderLatency < 1000, `the bystander waited ${bystanderLatency} ms`);
     }),
 });
 
@@ -612,21 +588,17 @@ Deno.test({
     });
     const { port } = server.start();
     try {
-      const peers = await joinAll(port, ["alice", "bob"]);
-      const [alice, bob] = peers as [Peer, Peer];
-      try {
-        await using third = await Peer.connect(port);
-        assert.deepEqual(await third.expectClosed(), ["! Too many connections from your address"]);
-        await bob.send("<quit>\n");
-        await bob.expectClosed();
-        await alice.expect("* bob left the chat");
-        await using carol = await Peer.join(port, "carol");
-        await alice.expect("* carol joined the chat");
-        await carol.send("in\n");
-        await alice.expect("carol: in");
-      } finally {
-        await closeAll(peers);
-      }
+      await using peers = await joinAll(port, ["alice", "bob"]);
+      const [alice, bob] = peers as Peer[] as [Peer, Peer];
+      await using third = await Peer.connect(port);
+      assert.deepEqual(await third.expectClosed(), ["! Too many connections from your address"]);
+      await bob.send("<quit>\n");
+      await bob.expectClosed();
+      await alice.expect("* bob left the chat");
+      await using carol = await Peer.join(port, "carol");
+      await alice.expect("* carol joined the chat");
+      await carol.send("in\n");
+      await alice.expect("carol: in");
     } finally {
       await server.close();
     }
@@ -638,8 +610,10 @@ Deno.test({
   ...LEAK_CHECKS,
   fn: () =>
     withServer(["--max-per-ip", "1"], async (port) => {
-      const peers = await joinAll(port, ["alice", "bob", "carol"]);
-      await closeAll(peers);
+      // All three from 127.0.0.1 get in, one over the cap.
+      await using peers = await joinAll(port, ["alice", "bob", "carol"]);
+      await peers[2]?.send("/who\n");
+      await peers[2]?.expect("* 3 online: alice, bob, carol");
     }),
 });
 
@@ -715,7 +689,7 @@ Deno.test({
     const server = await startServer(["--exit-when-empty", "--quiet"]);
     try {
       const peers = await joinAll(server.port, ["alice", "bob"]);
-      const [alice, bob] = peers as [Peer, Peer];
+      const [alice, bob] = peers as Peer[] as [Peer, Peer];
       await alice.send("<quit>\n");
       await alice.expectClosed();
       await bob.expect("* alice left the chat");
@@ -723,7 +697,7 @@ Deno.test({
       await bob.expect("bob: still open");
       await bob.send("<quit>\n");
       await bob.expectClosed();
-      await closeAll(peers);
+      await peers[Symbol.asyncDispose]();
       const status = await withDeadline(server.child.status, WAIT_MS, "the server to exit");
       assert.equal(status.code, 0);
     } finally {
@@ -738,52 +712,48 @@ Deno.test({
   ...LEAK_CHECKS,
   fn: () =>
     withServer(["--history", "0"], async (port) => {
-      const peers = await joinAll(port, ["alice", "bob"]);
-      const [alice, bob] = peers as [Peer, Peer];
-      try {
-        // Carol names herself and speaks in the same segment as alice's burst.
-        const carol = await Peer.connect(port);
-        peers.push(carol);
-        await carol.expect(/nickname/);
-        await Promise.all([
-          carol.send("carol\nhello all\n"),
-          alice.send("one\n/msg bob secret\ntwo\n/who\nthree\n"),
-        ]);
-        const read = async (peer: Peer, count: number) => {
-          const lines: string[] = [];
-          for (let i = 0; i < count; i++) lines.push((await peer.readLine()) ?? "<closed>");
-          return lines;
-        };
-        // Alice: her 3 lines, her private copy, the /who answer, carol's join and hello.
-        const aliceLines = await read(alice, 7);
-        const bobLines = await read(bob, 6);
-        const carolLines = await carol.readUntil("carol: hello all");
-        // Public lines: the same order for everyone.
-        const isPublic = (line: string) => /^(\* carol joined|carol: |alice: )/.test(line);
-        assert.deepEqual(aliceLines.filter(isPublic), bobLines.filter(isPublic));
-        assert.deepEqual(aliceLines.filter((l) => /^alice: /.test(l)), [
-          "alice: one",
-          "alice: two",
-          "alice: three",
-        ]);
-        // Each one's own lines sit right where they were asked for.
-        const at = (lines: string[], line: string) => lines.indexOf(line);
-        assert.ok(
-          at(aliceLines, "(private to bob) alice: secret") === at(aliceLines, "alice: one") + 1,
-        );
-        assert.ok(at(bobLines, "(private) alice: secret") === at(bobLines, "alice: one") + 1);
-        assert.match(
-          aliceLines[at(aliceLines, "alice: two") + 1] as string,
-          /^\* [23] online: alice, bob/,
-        );
-        assert.ok(at(aliceLines, "carol: hello all") > at(aliceLines, "* carol joined the chat"));
-        assert.equal(carolLines[0], "Welcome, carol! Type <quit> to leave.");
-        // Carol never sees her own join notice, nor anything private.
-        assert.ok(!carolLines.some((l) => l.startsWith("* carol joined")), carolLines.join("\n"));
-        assert.ok(!carolLines.some((l) => l.includes("secret") || l.includes("online")));
-      } finally {
-        await closeAll(peers);
-      }
+      await using peers = await joinAll(port, ["alice", "bob"]);
+      const [alice, bob] = peers as Peer[] as [Peer, Peer];
+      // Carol names herself and speaks in the same segment as alice's burst.
+      const carol = await Peer.connect(port);
+      peers.push(carol);
+      await carol.expect(/nickname/);
+      await Promise.all([
+        carol.send("carol\nhello all\n"),
+        alice.send("one\n/msg bob secret\ntwo\n/who\nthree\n"),
+      ]);
+      const read = async (peer: Peer, count: number) => {
+        const lines: string[] = [];
+        for (let i = 0; i < count; i++) lines.push((await peer.readLine()) ?? "<closed>");
+        return lines;
+      };
+      // Alice: her 3 lines, her private copy, the /who answer, carol's join and hello.
+      const aliceLines = await read(alice, 7);
+      const bobLines = await read(bob, 6);
+      const carolLines = await carol.readUntil("carol: hello all");
+      // Public lines: the same order for everyone.
+      const isPublic = (line: string) => /^(\* carol joined|carol: |alice: )/.test(line);
+      assert.deepEqual(aliceLines.filter(isPublic), bobLines.filter(isPublic));
+      assert.deepEqual(aliceLines.filter((l) => /^alice: /.test(l)), [
+        "alice: one",
+        "alice: two",
+        "alice: three",
+      ]);
+      // Each one's own lines sit right where they were asked for.
+      const at = (lines: string[], line: string) => lines.indexOf(line);
+      assert.ok(
+        at(aliceLines, "(private to bob) alice: secret") === at(aliceLines, "alice: one") + 1,
+      );
+      assert.ok(at(bobLines, "(private) alice: secret") === at(bobLines, "alice: one") + 1);
+      assert.match(
+        aliceLines[at(aliceLines, "alice: two") + 1] as string,
+        /^\* [23] online: alice, bob/,
+      );
+      assert.ok(at(aliceLines, "carol: hello all") > at(aliceLines, "* carol joined the chat"));
+      assert.equal(carolLines[0], "Welcome, carol! Type <quit> to leave.");
+      // Carol never sees her own join notice, nor anything private.
+      assert.ok(!carolLines.some((l) => l.startsWith("* carol joined")), carolLines.join("\n"));
+      assert.ok(!carolLines.some((l) => l.includes("secret") || l.includes("online")));
     }),
 });
 
@@ -792,22 +762,18 @@ Deno.test({
   ...LEAK_CHECKS,
   fn: () =>
     withServer(["--announce-limit", "2"], async (port) => {
-      const peers = await joinAll(port, ["alice", "bob"]);
-      const [alice, bob] = peers as [Peer, Peer];
-      try {
-        // A third member makes the room too big to announce arrivals and departures.
-        const carol = await Peer.join(port, "carol");
-        await carol.send("/who\n");
-        await carol.expect("* 3 online: alice, bob, carol");
-        await carol.close();
-        await bob.send("/who\n");
-        await bob.expect("* 2 online: alice, bob");
-        await bob.send("<quit>\n");
-        await bob.expectClosed();
-        await alice.expect("* bob left the chat");
-      } finally {
-        await closeAll(peers);
-      }
+      await using peers = await joinAll(port, ["alice", "bob"]);
+      const [alice, bob] = peers as Peer[] as [Peer, Peer];
+      // A third member makes the room too big to announce arrivals and departures.
+      const carol = await Peer.join(port, "carol");
+      await carol.send("/who\n");
+      await carol.expect("* 3 online: alice, bob, carol");
+      await carol.close();
+      await bob.send("/who\n");
+      await bob.expect("* 2 online: alice, bob");
+      await bob.send("<quit>\n");
+      await bob.expectClosed();
+      await alice.expect("* bob left the chat");
     }),
 });
 
