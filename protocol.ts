@@ -119,7 +119,8 @@ export class LineFramer {
       const start = this.#position;
       const newline = chunk.indexOf(LF, start);
       if (newline === -1) {
-        this.#position = chunk.length;
+        this.#chunk = EMPTY;
+        this.#position = 0;
         if (this.#discarding) return null;
         return this.#keepPartial(chunk.subarray(start));
       }
@@ -142,6 +143,9 @@ export class LineFramer {
       if (line.length > this.maxLineBytes) return LINE_TOO_LONG;
       return line;
     }
+    // Let go of the caller's buffer: an idle connection should hold nothing.
+    this.#chunk = EMPTY;
+    this.#position = 0;
     return null;
   }
 

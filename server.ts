@@ -114,6 +114,9 @@ const ACCEPT_RETRY_MS = 100;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+/** The greetings, encoded once: every connection gets one. */
+const GREETING_LINE = encoder.encode(GREETING + "\n");
+const PASSWORD_GREETING_LINE = encoder.encode(PASSWORD_GREETING + "\n");
 
 /** Where a connection is in its life: it proves the password, then names itself, then chats. */
 type Stage = "password" | "name" | "member";
@@ -224,6 +227,11 @@ class Room {
       this.#withPrivate.push(member);
     }
     return true;
+  }
+
+  /** Queues encoded lines for one connection, named or not. */
+  sendBytes(member: Member, lines: Uint8Array): void {
+    this.#private(member, lines);
   }
 
   /** Queues lines for one connection, named or not. */
@@ -394,7 +402,7 @@ class Room {
     try {
       while (member.queue.length > 0 && !member.closed) {
         const data = concatenate(member.queue);
-        member.queue = [];
+        member.queue.length = 0;
         member.queuedBytes = 0;
         for (let offset = 0; offset < data.length;) {
           offset += await member.conn.write(data.subarray(offset));
@@ -710,7 +718,10 @@ export class ChatServer {
         this.#nameTimeoutMs,
       );
       member.stage = this.#password === null ? "name" : "password";
-      this.#room.sendTo(member, this.#password === null ? GREETING : PASSWORD_GREETING);
+      this.#room.sendBytes(
+        member,
+        this.#password === null ? GREETING_LINE : PASSWORD_GREETING_LINE,
+      );
       // One async frame per connection: idle connections are many.
       const framer = new LineFramer(this.#maxLineBytes);
       let buffer = new Uint8Array(READ_BUFFER_MIN);
