@@ -514,7 +514,6 @@ async function chat(session: Session, first: ChatClient): Promise<number> {
   Deno.addSignalListener("SIGINT", onInterrupt);
   let client: ChatClient | null = first;
   let name = session.name ?? null;
-  let nameSent = false;
   const password = passwordFromEnvironment();
   // Typed lines wait until the client's own answers (password, name) are sent.
   let gate = Promise.withResolvers<void>();
@@ -539,7 +538,7 @@ async function chat(session: Session, first: ChatClient): Promise<number> {
   /** Reads one connection's lines to their end, answering the server's questions. */
   const receive = async (current: ChatClient): Promise<Ending> => {
     let welcomed = false;
-    nameSent = false;
+    let nameSent = false;
     gate = Promise.withResolvers<void>();
     if (name === null && password === null) gate.resolve();
     // A server silent for as long as connecting may take is worth a word:
@@ -580,11 +579,8 @@ async function chat(session: Session, first: ChatClient): Promise<number> {
           void current.send(name).catch(() => {});
           gate.resolve();
         }
-      } else if (name !== null) {
-        const renamed = / is now known as (.+)$/.exec(line);
-        if (renamed && line === `* ${name} is now known as ${renamed[1]}`) {
-          name = renamed[1] as string;
-        }
+      } else if (name !== null && line.startsWith(`* ${name} is now known as `)) {
+        name = line.slice(`* ${name} is now known as `.length);
       }
       await writeOut(formatLine(line, session.display, welcomed ? name : null) + "\n");
     }

@@ -725,7 +725,7 @@ export class ChatServer {
       // One async frame per connection: idle connections are many.
       const framer = new LineFramer(this.#maxLineBytes);
       let buffer = new Uint8Array(READ_BUFFER_MIN);
-      while (member.leaving === null) {
+      while (member.leaving === null && !member.closed) {
         const count = await member.conn.read(buffer);
         if (count === null) break;
         framer.feed(buffer.subarray(0, count));
@@ -825,8 +825,7 @@ export class ChatServer {
   }
 
   async #checkPassword(member: Member, line: string): Promise<void> {
-    const password = line.endsWith("\r") ? line.slice(0, -1) : line;
-    if (await secretsMatch(password, this.#password as string)) {
+    if (await secretsMatch(line, this.#password as string)) {
       member.stage = "name";
       this.#room.sendTo(member, GREETING);
       return;

@@ -81,6 +81,24 @@ export class LineCollector {
   }
 }
 
+/** Starts one of the project's scripts with `deno run`, its output piped. */
+function spawnScript(
+  script: string,
+  args: string[],
+  permissions: string[],
+  stdin: "null" | "piped",
+  env?: Record<string, string>,
+): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", ...permissions, script, ...args],
+    cwd: new URL(".", import.meta.url),
+    env,
+    stdin,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
 /** A running `server.ts` subprocess. */
 export interface ServerProcess {
   /** The port it listens on, read from its listening line. */
@@ -101,13 +119,8 @@ export async function startServer(
   permissions: string[] = ["--allow-net"],
 ): Promise<ServerProcess> {
   const port = args.includes("--port") ? [] : ["--port", "0"];
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...permissions, "server.ts", "--host", "127.0.0.1", ...port, ...args],
-    cwd: new URL(".", import.meta.url),
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const serverArgs = ["--host", "127.0.0.1", ...port, ...args];
+  const child = spawnScript("server.ts", serverArgs, permissions, "null");
   const stdout = new LineCollector(child.stdout);
   const stderr = new LineCollector(child.stderr);
   let stopped: Promise<number> | null = null;
@@ -171,13 +184,7 @@ export function spawnClient(
   args: string[],
   permissions: string[] = ["--allow-net"],
 ): ClientProcess {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...permissions, "client.ts", ...args],
-    cwd: new URL(".", import.meta.url),
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = spawnScript("client.ts", args, permissions, "piped");
   const stdout = new LineCollector(child.stdout);
   const stderr = new LineCollector(child.stderr);
   const input = child.stdin.getWriter();
@@ -232,14 +239,8 @@ export async function runClient(
   options: ClientOptions = {},
 ): Promise<ClientRun> {
   const ms = options.ms ?? WAIT_MS * 2;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...(options.permissions ?? ["--allow-net"]), "client.ts", ...args],
-    cwd: new URL(".", import.meta.url),
-    env: options.env,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const permissions = options.permissions ?? ["--allow-net"];
+  const child = spawnScript("client.ts", args, permissions, "piped", options.env);
   const writer = child.stdin.getWriter();
   if (input !== null) {
     await writer.write(encoder.encode(input)).catch(() => {});
