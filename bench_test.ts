@@ -9,7 +9,7 @@ Deno.test({
   ...LEAK_CHECKS,
   async fn() {
     const server = new ChatServer({ hostname: "127.0.0.1", port: 0, rate: 0 });
-    const { port } = server.start();
+    const { port } = await server.start();
     try {
       let readyCalls = 0;
       const report = await runLoad({

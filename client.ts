@@ -640,9 +640,9 @@ function pauseFor(ms: number): Promise<"waited"> {
 }
 
 /** Starts a room in this process for `--serve`; prints where others can join. */
-function host(port: number): ChatServer {
+async function host(port: number): Promise<ChatServer> {
   const server = new ChatServer({ hostname: "0.0.0.0", port });
-  const { port: bound } = server.start();
+  const { port: bound } = await server.start();
   const addresses = machineAddresses();
   console.log(`Hosting a chat room on port ${bound}.`);
   if (addresses === null) {
@@ -698,7 +698,7 @@ async function main(args: string[]): Promise<number> {
   let server: ChatServer | null = null;
   if (options.serve) {
     try {
-      server = host(port ?? DEFAULT_PORT);
+      server = await host(port ?? DEFAULT_PORT);
     } catch (error) {
       console.error(`Cannot host on port ${port ?? DEFAULT_PORT}: ${(error as Error).message}`);
       return 2;

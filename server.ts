@@ -12,6 +12,8 @@
  * @module
  */
 
+import net from "node:net";
+import tls from "node:tls";
 import { parseArgs } from "node:util";
 import {
   ANNOUNCE_LIMIT,
@@ -51,8 +53,6 @@ export interface ChatServerOptions {
   hostname?: string;
   /** Port to listen on; 0 picks a free one. @default {2003} */
   port?: number;
-  /** A listener to serve instead of opening one from `hostname` and `port`. */
-  listener?: Deno.Listener;
   /** PEM certificate chain; with `key`, the server speaks TLS. */
   cert?: string;
   /** PEM private key of `cert`. */
@@ -98,19 +98,14 @@ const DEPARTURE_NOTICES: Record<LeaveReason, string | null> = {
   refused: null,
 };
 
-/** First read buffer of a connection: small, because most members are idle. */
-const READ_BUFFER_MIN = 512;
-/** A busy connection's read buffer doubles up to this. */
-const READ_BUFFER_MAX = 64 * 1024;
 /**
- * Output that may wait for a member while no write is in flight, as a multiple
- * of `maxQueueBytes`: what many senders post within one turn of the event loop.
+ * Output that may wait for a member while the socket has taken all before it,
+ * as a multiple of `maxQueueBytes`: what many senders post within one turn of
+ * the event loop.
  */
 const BURST_QUEUE_FACTOR = 8;
 /** How long a leaving member's last lines may take to be written. */
 const GOODBYE_FLUSH_MS = 2000;
-/** Pause after an accept error that is not about one connection (say, out of file descriptors). */
-const ACCEPT_RETRY_MS = 100;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -118,19 +113,25 @@ const decoder = new TextDecoder();
 const GREETING_LINE = encoder.encode(GREETING + "\n");
 const PASSWORD_GREETING_LINE = encoder.encode(PASSWORD_GREETING + "\n");
 
-/** Where a connection is in its life: it proves the password, then names itself, then chats. */
-type Stage = "password" | "name" | "member";
+/**
+ * Where a connection is in its life: it finishes the TLS handshake, proves the
+ * password, then names itself, then chats.
+ */
+type Stage = "handshake" | "password" | "name" | "member";
 
 /** One connection: its socket, its name once chosen, and its output queue. */
 class Member {
   stage: Stage = "name";
   name: string | null = null;
-  /** Encoded lines waiting to be written, often views of a buffer shared by every member. */
+  /** Encoded lines waiting for this turn's write, often views of a buffer shared by every member. */
   queue: Uint8Array[] = [];
   /** Bytes in `queue`, not yet handed to the socket. */
   queuedBytes = 0;
-  writing = false;
   overflowed = false;
+  /** Lines received and not yet handled: reading pauses while they wait. */
+  readonly framer: LineFramer;
+  /** Whether its received lines are being handled (reading is paused while that waits). */
+  draining = false;
   /** This turn's lines for this connection alone, if any. */
   privateLines: PrivateLine[] | null = null;
   /** This turn's broadcasts this member does not get (its own join notice). */
@@ -141,9 +142,9 @@ class Member {
   batchEnd = -1;
   closed = false;
   leaving: LeaveReason | null = null;
+  /** Set once it has been taken out of the server's books. */
+  left = false;
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
-  /** Called when the queue empties or the connection closes. */
-  onFlushed: (() => void) | null = null;
   /** Ends a pause of the reader early, when the connection closes. */
   wake: (() => void) | null = null;
   /** Flood control: tokens left, and when they were counted. */
@@ -152,7 +153,14 @@ class Member {
   /** Who sent this member the last private message, for /reply. */
   replyTo: Member | null = null;
 
-  constructor(readonly conn: Deno.Conn, readonly peer: string, readonly ip: string) {}
+  constructor(
+    readonly socket: net.Socket,
+    readonly peer: string,
+    readonly ip: string,
+    maxLineBytes: number,
+  ) {
+    this.framer = new LineFramer(maxLineBytes);
+  }
 
   /** The member's name for logs: its nickname, or its address before it has one. */
   get label(): string {
@@ -264,21 +272,25 @@ class Room {
     this.#private(member, encoder.encode("* End of recent messages\n"));
   }
 
-  /** Resolves once everything queued for `member` is written, it closes, or `ms` pass. */
-  async whenFlushed(member: Member, ms: number): Promise<void> {
+  /**
+   * Ends the member's connection once what is queued for it is written;
+   * closes it outright after `ms`. Resolves when it is closed.
+   */
+  async end(member: Member, ms: number): Promise<void> {
     // A flush already queued for this turn runs first.
     await null;
-    if (member.closed || (member.queue.length === 0 && !member.writing)) return;
+    if (member.closed) return;
+    const socket = member.socket;
     await new Promise<void>((resolve) => {
       const timer = setTimeout(done, ms);
-      const previous = member.onFlushed;
+      socket.once("close", done);
+      socket.end(done);
       function done() {
         clearTimeout(timer);
-        member.onFlushed = null;
-        previous?.();
+        socket.off("close", done);
+        closeConnection(member);
         resolve();
       }
-      member.onFlushed = done;
     });
   }
 
@@ -315,7 +327,7 @@ class Room {
         } else {
           this.#enqueueMixed(member, shared, ends, ends.length, tooSlow);
         }
-        this.#startWriting(member);
+        this.#write(member);
       }
     }
     // Connections that are not members now: ones not named yet get their own
@@ -323,7 +335,7 @@ class Room {
     for (const member of withPrivate) {
       if (member.privateLines === null) continue;
       this.#enqueueMixed(member, shared, ends, Math.max(member.batchEnd, 0), tooSlow);
-      this.#startWriting(member);
+      this.#write(member);
     }
     for (const member of tooSlow) {
       member.queue = [];
@@ -378,43 +390,29 @@ class Room {
     ownUpTo(Infinity);
   }
 
-  /** Adds to a member's queue; the write starts once the member's whole turn is queued. */
+  /** Adds to a member's queue; it is written once the member's whole turn is queued. */
   #enqueue(member: Member, data: Uint8Array, tooSlow: Member[]): void {
     if (member.closed || member.overflowed || data.length === 0) return;
     member.queue.push(data);
     member.queuedBytes += data.length;
-    // Too slow: output piles up behind a write the socket has not taken. A
-    // burst that arrives between two writes is no sign of that, but it is
+    // Too slow: output piles up behind what the socket has not taken. A burst
+    // that arrives while it has taken everything is no sign of that, but it is
     // bounded too.
-    const limit = member.writing ? this.maxQueueBytes : this.maxQueueBytes * BURST_QUEUE_FACTOR;
-    if (member.queuedBytes > limit) {
+    const untaken = member.socket.writableLength;
+    const limit = untaken > 0 ? this.maxQueueBytes : this.maxQueueBytes * BURST_QUEUE_FACTOR;
+    if (member.queuedBytes + untaken > limit) {
       member.overflowed = true;
       tooSlow.push(member);
     }
   }
 
-  #startWriting(member: Member): void {
-    if (!member.writing && !member.overflowed && member.queue.length > 0) void this.#write(member);
-  }
-
-  async #write(member: Member): Promise<void> {
-    member.writing = true;
-    try {
-      while (member.queue.length > 0 && !member.closed) {
-        const data = concatenate(member.queue);
-        member.queue.length = 0;
-        member.queuedBytes = 0;
-        for (let offset = 0; offset < data.length;) {
-          offset += await member.conn.write(data.subarray(offset));
-        }
-      }
-    } catch {
-      // The reader sees the closed socket and reports the member as lost.
-      closeConnection(member);
-    } finally {
-      member.writing = false;
-      if (member.closed || member.queue.length === 0) member.onFlushed?.();
-    }
+  /** Hands the member's queue to its socket in one write; the socket keeps what the kernel does not take yet. */
+  #write(member: Member): void {
+    if (member.queue.length === 0 || member.overflowed || member.closed) return;
+    const data = concatenate(member.queue);
+    member.queue.length = 0;
+    member.queuedBytes = 0;
+    if (!member.socket.writableEnded) member.socket.write(data);
   }
 }
 
@@ -444,12 +442,7 @@ function closeConnection(member: Member): void {
   if (member.closed) return;
   member.closed = true;
   stopTimer(member);
-  try {
-    member.conn.close();
-  } catch {
-    // Already closed by the runtime.
-  }
-  member.onFlushed?.();
+  member.socket.destroy();
   member.wake?.();
 }
 
@@ -504,11 +497,25 @@ function isLoopback(ip: string): boolean {
   return ip.startsWith("127.") || ip === "::1" || ip.startsWith("::ffff:127.");
 }
 
-/** Errors that concern only the connection that was being accepted. */
+/** Error codes that mean a peer went away, not that anything is wrong here. */
+const CONNECTION_ERRORS = new Set([
+  "ECONNRESET",
+  "ECONNABORTED",
+  "ENOTCONN",
+  "EPIPE",
+  "ETIMEDOUT",
+  "ERR_STREAM_DESTROYED",
+  "ERR_STREAM_WRITE_AFTER_END",
+]);
+
+/** Whether an error only says that one peer went away. */
 function isConnectionError(error: unknown): boolean {
-  return error instanceof Deno.errors.NotConnected ||
-    error instanceof Deno.errors.ConnectionReset ||
-    error instanceof Deno.errors.ConnectionAborted;
+  return CONNECTION_ERRORS.has((error as { code?: unknown } | null)?.code as string);
+}
+
+/** The peer's address as logs show it, with brackets around an IPv6 one. */
+function peerLabel(ip: string, port: number | undefined): string {
+  return ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
 /**
@@ -518,13 +525,13 @@ function isConnectionError(error: unknown): boolean {
  * @example
  * ```ts ignore
  * await using server = new ChatServer({ hostname: "127.0.0.1", port: 0 });
- * const { port } = server.start();
+ * const { port } = await server.start();
  * ```
  */
 export class ChatServer {
   readonly #hostname: string;
   readonly #port: number;
-  readonly #tls: { cert: string; key: string } | null;
+  readonly #tls: tls.SecureContext | null;
   readonly #maxClients: number;
   readonly #maxPerIp: number;
   readonly #limitLoopback: boolean;
@@ -541,9 +548,7 @@ export class ChatServer {
   readonly #connections = new Set<Member>();
   readonly #perIp = new Map<string, number>();
   readonly #refusals = new Set<Promise<void>>();
-  readonly #stopping = new AbortController();
-  #listener: Deno.Listener | null;
-  #acceptLoop: Promise<void> = Promise.resolve();
+  #listener: net.Server | null = null;
   #allGone: (() => void) | null = null;
   readonly #finished = Promise.withResolvers<void>();
   #closing: Promise<void> | null = null;
@@ -552,12 +557,11 @@ export class ChatServer {
   constructor(options: ChatServerOptions = {}) {
     this.#hostname = options.hostname ?? DEFAULT_SERVER_HOST;
     this.#port = checkInteger("port", options.port ?? DEFAULT_PORT, 0, 65535);
-    this.#listener = options.listener ?? null;
     if ((options.cert === undefined) !== (options.key === undefined)) {
       throw new TypeError("Invalid TLS settings: cert and key go together");
     }
     this.#tls = options.cert !== undefined && options.key !== undefined
-      ? { cert: options.cert, key: options.key }
+      ? tls.createSecureContext({ cert: options.cert, key: options.key })
       : null;
     this.#maxClients = checkInteger("maxClients", options.maxClients ?? MAX_CLIENTS, 1);
     this.#maxPerIp = checkInteger("maxPerIp", options.maxPerIp ?? MAX_PER_IP, 1);
@@ -585,21 +589,38 @@ export class ChatServer {
     this.#room = new Room(maxQueueBytes, history, (member) => this.#dropTooSlow(member));
   }
 
-  /** Starts listening and accepting; returns the bound address. */
-  start(): Deno.NetAddr {
+  /** Starts listening and accepting; resolves with the bound address. */
+  async start(): Promise<Deno.NetAddr> {
     if (this.#closing) {
       throw new Deno.errors.BadResource("Cannot start chat server: it was closed");
     }
-    const where = { hostname: this.#hostname, port: this.#port };
-    this.#listener ??= this.#tls ? Deno.listenTls({ ...where, ...this.#tls }) : Deno.listen(where);
-    this.#acceptLoop = this.#accept(this.#listener);
+    if (this.#listener !== null) return this.addr;
+    // Half-open: a peer that stops sending still gets its goodbye.
+    const listener = net.createServer({ allowHalfOpen: true }, (socket) => this.#admit(socket));
+    this.#listener = listener;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        listener.once("error", reject);
+        listener.listen({ host: this.#hostname, port: this.#port }, () => {
+          listener.off("error", reject);
+          resolve();
+        });
+      });
+    } catch (error) {
+      this.#listener = null;
+      throw error;
+    }
+    listener.on("error", (error) => this.#log(`accept failed: ${describe(error)}`));
     return this.addr;
   }
 
   /** The address the server listens on. */
   get addr(): Deno.NetAddr {
-    if (this.#listener === null) throw new Deno.errors.BadResource("Chat server is not started");
-    return this.#listener.addr as Deno.NetAddr;
+    const address = this.#listener?.address();
+    if (address === null || address === undefined || typeof address === "string") {
+      throw new Deno.errors.BadResource("Chat server is not started");
+    }
+    return { transport: "tcp", hostname: address.address, port: address.port };
   }
 
   /** How many connections are open, named or not. */
@@ -627,161 +648,168 @@ export class ChatServer {
   }
 
   async #shutdown(): Promise<void> {
-    this.#stopping.abort();
-    try {
-      this.#listener?.close();
-    } catch {
-      // Closed already.
-    }
-    await this.#acceptLoop;
+    const listener = this.#listener;
+    // The listener reports closed once its last connection is.
+    const stopped = new Promise<void>((resolve) => {
+      if (listener === null || !listener.listening) resolve();
+      else listener.close(() => resolve());
+    });
     const members = [...this.#connections];
+    const allGone = new Promise<void>((resolve) => this.#allGone = resolve);
     for (const member of members) {
       if (member.leaving === null) member.leaving = "shutdown";
       this.#room.sendTo(member, "* Server is shutting down");
     }
-    await Promise.all(
-      members.map((member) => this.#room.whenFlushed(member, this.#shutdownFlushMs)),
-    );
-    const allGone = new Promise<void>((resolve) => this.#allGone = resolve);
-    for (const member of members) closeConnection(member);
+    await Promise.all(members.map((member) => this.#room.end(member, this.#shutdownFlushMs)));
     if (this.#connections.size > 0) await allGone;
     await Promise.all(this.#refusals);
+    await stopped;
     this.#log("server stopped");
     this.#finished.resolve();
   }
 
-  async #accept(listener: Deno.Listener): Promise<void> {
-    const stopping = this.#stopping.signal;
-    while (!stopping.aborted) {
-      let conn: Deno.Conn;
-      try {
-        conn = await listener.accept();
-      } catch (error) {
-        if (stopping.aborted || error instanceof Deno.errors.BadResource) break;
-        this.#log(`accept failed: ${describe(error)}`);
-        if (!isConnectionError(error)) await pause(ACCEPT_RETRY_MS, stopping);
-        continue;
-      }
-      this.#admit(conn);
-    }
-  }
-
-  #admit(conn: Deno.Conn): void {
-    if (this.#stopping.signal.aborted) {
-      conn.close();
+  #admit(raw: net.Socket): void {
+    const ip = raw.remoteAddress;
+    if (this.#closing !== null || ip === undefined) {
+      // Shutting down, or the peer is gone already.
+      raw.destroy();
       return;
     }
-    const addr = conn.remoteAddr as Deno.NetAddr;
-    const ip = addr.hostname;
-    const peer = ip.includes(":") ? `[${ip}]:${addr.port}` : `${ip}:${addr.port}`;
+    const peer = peerLabel(ip, raw.remotePort);
+    raw.on("error", (error) => {
+      if (!isConnectionError(error)) this.#log(`${peer} failed: ${describe(error)}`);
+    });
+    // Lines go out at once (writes are coalesced already); dead peers are found.
+    raw.setNoDelay(true);
+    raw.setKeepAlive(true);
+    const socket = this.#tls === null
+      ? raw
+      : new tls.TLSSocket(raw, { isServer: true, secureContext: this.#tls });
     if (this.#connections.size >= this.#maxClients) {
       this.#log(`${peer} refused: server full`);
-      this.#refuse(conn, `! Server is full (${this.#maxClients} users); try again later.`);
+      this.#refuse(socket, `! Server is full (${this.#maxClients} users); try again later.`);
       return;
     }
     const fromIp = this.#perIp.get(ip) ?? 0;
     if (fromIp >= this.#maxPerIp && (this.#limitLoopback || !isLoopback(ip))) {
       this.#log(`${peer} refused: ${fromIp} connections from ${ip} already`);
-      this.#refuse(conn, "! Too many connections from your address");
+      this.#refuse(socket, "! Too many connections from your address");
       return;
     }
     this.#perIp.set(ip, fromIp + 1);
-    try {
-      // Lines go out at once (writes are coalesced already); dead peers are found.
-      if ("setNoDelay" in conn) (conn as Deno.TcpConn).setNoDelay(true);
-      if ("setKeepAlive" in conn) (conn as Deno.TcpConn).setKeepAlive(true);
-    } catch {
-      // The peer is gone already; the first read says so.
-    }
-    const member = new Member(conn, peer, ip);
+    const member = new Member(socket, peer, ip, this.#maxLineBytes);
     member.tokens = this.#burst;
     member.tokensAt = performance.now();
     this.#connections.add(member);
-    void this.#serve(member);
+    this.#log(`${peer} connected`);
+    if (socket !== raw) {
+      socket.on("error", (error) => {
+        if (!isConnectionError(error)) this.#log(`${peer} failed: ${describe(error)}`);
+      });
+    }
+    socket.on("data", (chunk: Uint8Array) => {
+      member.framer.feed(chunk);
+      void this.#drain(member);
+    });
+    socket.on("end", () => {
+      if (!member.draining) void this.#leave(member);
+      else member.leaving ??= "lost";
+    });
+    socket.on("close", () => void this.#leave(member));
+    if (this.#tls === null) this.#greet(member);
+    else this.#handshake(member);
   }
 
-  #refuse(conn: Deno.Conn, text: string): void {
-    const refusal = conn.write(encoder.encode(text + "\n"))
-      .catch(() => 0)
-      .then(() => conn.close())
-      .catch(() => {})
-      .finally(() => this.#refusals.delete(refusal));
+  /** Sends one line and closes; the connection never joins. */
+  #refuse(socket: net.Socket, text: string): void {
+    const refusal = new Promise<void>((resolve) => {
+      const timer = setTimeout(() => socket.destroy(), GOODBYE_FLUSH_MS);
+      socket.once("close", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      // Whatever goes wrong, the connection closes and that is all.
+      socket.on("error", () => {});
+      socket.end(text + "\n", () => socket.destroy());
+    }).finally(() => this.#refusals.delete(refusal));
     this.#refusals.add(refusal);
   }
 
-  async #serve(member: Member): Promise<void> {
-    this.#log(`${member.peer} connected`);
-    try {
-      if (this.#tls && !(await this.#handshake(member))) return;
-      member.timer = setTimeout(
-        () => this.#guard(member, () => this.#nameTimedOut(member)),
-        this.#nameTimeoutMs,
-      );
-      member.stage = this.#password === null ? "name" : "password";
-      this.#room.sendBytes(
-        member,
-        this.#password === null ? GREETING_LINE : PASSWORD_GREETING_LINE,
-      );
-      // One async frame per connection: idle connections are many.
-      const framer = new LineFramer(this.#maxLineBytes);
-      let buffer = new Uint8Array(READ_BUFFER_MIN);
-      while (member.leaving === null && !member.closed) {
-        const count = await member.conn.read(buffer);
-        if (count === null) break;
-        framer.feed(buffer.subarray(0, count));
-        for (let line = framer.next(); line !== null; line = framer.next()) {
-          if (this.#rate > 0) {
-            // Out of tokens: read nothing more until one is due, so TCP pushes
-            // back on this sender alone and its lines arrive later, in order.
-            const wait = takeToken(member, this.#rate, this.#burst, performance.now());
-            if (wait > 0) {
-              await pauseReading(member, wait);
-              if (member.closed) break;
-              takeToken(member, this.#rate, this.#burst, performance.now());
-            }
-          }
-          if (member.leaving !== null) break;
-          if (line === LINE_TOO_LONG) {
-            this.#room.sendTo(
-              member,
-              `! Line too long (max ${this.#maxLineBytes} bytes); message dropped.`,
-            );
-          } else if (member.stage === "password") {
-            await this.#checkPassword(member, decoder.decode(line));
-          } else {
-            this.#receive(member, decoder.decode(line));
-          }
-        }
-        if (count === buffer.length && buffer.length < READ_BUFFER_MAX) {
-          buffer = new Uint8Array(buffer.length * 2);
-        }
-      }
-    } catch (error) {
-      if (!member.closed && !isConnectionError(error)) {
-        this.#log(`${member.label} failed: ${describe(error)}`);
-      }
-    } finally {
-      await this.#leave(member);
-    }
+  /** Starts the naming clock and asks for the password or the nickname. */
+  #greet(member: Member): void {
+    member.timer = setTimeout(
+      () => this.#guard(member, () => this.#nameTimedOut(member)),
+      this.#nameTimeoutMs,
+    );
+    member.stage = this.#password === null ? "name" : "password";
+    this.#room.sendBytes(member, this.#password === null ? GREETING_LINE : PASSWORD_GREETING_LINE);
   }
 
-  /** Completes the TLS handshake in bounded time; false when it failed. */
-  async #handshake(member: Member): Promise<boolean> {
-    const conn = member.conn as Deno.TlsConn;
+  /** Waits for the TLS handshake in bounded time, then greets; a failed one is logged and closed. */
+  #handshake(member: Member): void {
+    const socket = member.socket as tls.TLSSocket;
     const limit = Math.min(TLS_HANDSHAKE_TIMEOUT_MS, this.#nameTimeoutMs);
-    member.timer = setTimeout(() => closeConnection(member), limit);
-    try {
-      await conn.handshake();
-      return true;
-    } catch (error) {
-      this.#log(
-        `${member.peer} TLS handshake failed: ${member.closed ? "timed out" : describe(error)}`,
-      );
+    const failed = (why: string) => {
+      if (member.stage !== "handshake") return;
+      this.#log(`${member.peer} TLS handshake failed: ${why}`);
+      member.stage = "name";
       member.leaving = "refused";
-      return false;
-    } finally {
+      closeConnection(member);
+    };
+    member.stage = "handshake";
+    member.timer = setTimeout(() => failed("timed out"), limit);
+    socket.once("secure", () => {
       stopTimer(member);
+      this.#greet(member);
+    });
+    socket.once("error", (error) => failed(describe(error)));
+    socket.once("close", () => failed("connection closed"));
+  }
+
+  /**
+   * Handles the lines received so far, in order. Reading pauses while a line
+   * waits (flood control, a password check), so TCP pushes back on this
+   * sender alone and nothing is dropped.
+   */
+  async #drain(member: Member): Promise<void> {
+    if (member.draining) return;
+    member.draining = true;
+    const socket = member.socket;
+    try {
+      const framer = member.framer;
+      for (let line = framer.next(); line !== null; line = framer.next()) {
+        if (member.leaving !== null || member.closed) break;
+        if (this.#rate > 0) {
+          // Out of tokens: read nothing more until one is due.
+          const wait = takeToken(member, this.#rate, this.#burst, performance.now());
+          if (wait > 0) {
+            socket.pause();
+            await pauseReading(member, wait);
+            if (member.closed) break;
+            takeToken(member, this.#rate, this.#burst, performance.now());
+          }
+        }
+        if (member.leaving !== null) break;
+        if (line === LINE_TOO_LONG) {
+          this.#room.sendTo(
+            member,
+            `! Line too long (max ${this.#maxLineBytes} bytes); message dropped.`,
+          );
+        } else if (member.stage === "password") {
+          socket.pause();
+          await this.#checkPassword(member, decoder.decode(line));
+        } else if (member.stage !== "handshake") {
+          this.#receive(member, decoder.decode(line));
+        }
+      }
+    } catch (error) {
+      this.#log(`${member.label} failed: ${describe(error)}`);
+      closeConnection(member);
+    } finally {
+      member.draining = false;
     }
+    if (member.leaving !== null || member.closed || socket.readableEnded) void this.#leave(member);
+    else if (socket.isPaused()) socket.resume();
   }
 
   /** Runs `action` for one member; a failure ends that connection only. */
@@ -798,7 +826,7 @@ export class ChatServer {
     if (member.stage === "password") {
       this.#room.sendTo(member, "! Timed out waiting for the password");
       member.leaving = "refused";
-      closeConnection(member);
+      void this.#leave(member);
     } else {
       this.#join(member, "");
     }
@@ -958,6 +986,8 @@ export class ChatServer {
   }
 
   async #leave(member: Member): Promise<void> {
+    if (member.left) return;
+    member.left = true;
     stopTimer(member);
     const reason = member.leaving ?? "lost";
     member.leaving = reason;
@@ -968,7 +998,7 @@ export class ChatServer {
     if (reason === "quit") {
       this.#room.sendTo(member, member.name === null ? "* Goodbye!" : `* Goodbye, ${member.name}!`);
     }
-    if (reason !== "shutdown") await this.#room.whenFlushed(member, GOODBYE_FLUSH_MS);
+    if (reason !== "shutdown") await this.#room.end(member, GOODBYE_FLUSH_MS);
     closeConnection(member);
     this.#connections.delete(member);
     const fromIp = (this.#perIp.get(member.ip) ?? 1) - 1;
@@ -997,18 +1027,6 @@ function checkNumber(name: string, value: number): number {
     throw new RangeError(`Invalid ${name}: expected a number from 0 up, got ${value}`);
   }
   return value;
-}
-
-function pause(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
 }
 
 const USAGE = `Usage: deno run --allow-net server.ts [options]
@@ -1163,7 +1181,7 @@ export async function runServer(
   const server = new ChatServer(options);
   let addr: Deno.NetAddr;
   try {
-    addr = server.start();
+    addr = await server.start();
   } catch (error) {
     const where = `${options.hostname ?? DEFAULT_SERVER_HOST}:${options.port ?? DEFAULT_PORT}`;
     console.error(`Cannot listen on ${where}: ${(error as Error).message}`);
