@@ -144,6 +144,7 @@ class Member {
   leaving: LeaveReason | null = null;
   /** Set once it has been taken out of the server's books. */
   left = false;
+  /** The TLS handshake's time limit. */
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** Ends a pause of the reader early, when the connection closes. */
   wake: (() => void) | null = null;
@@ -155,11 +156,16 @@ class Member {
 
   constructor(
     readonly socket: net.Socket,
-    readonly peer: string,
     readonly ip: string,
+    readonly port: number,
     maxLineBytes: number,
   ) {
     this.framer = new LineFramer(maxLineBytes);
+  }
+
+  /** The peer's address and port, for logs. */
+  get peer(): string {
+    return peerLabel(this.ip, this.port);
   }
 
   /** The member's name for logs: its nickname, or its address before it has one. */
@@ -416,6 +422,51 @@ class Room {
   }
 }
 
+/**
+ * Connections that each have the same time to do something, under one timer
+ * for all of them: idle connections are many. Since the limit is the same,
+ * they expire in the order they were added.
+ */
+class Deadlines {
+  /** Each waiting connection and when its time is up, oldest first. */
+  readonly #waiting = new Map<Member, number>();
+  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
+
+  constructor(readonly ms: number, readonly onExpired: (member: Member) => void) {}
+
+  /** Starts a connection's time. */
+  add(member: Member): void {
+    this.#waiting.set(member, Math.ceil(performance.now()) + this.ms);
+    this.#arm();
+  }
+
+  /** Stops a connection's time: it did what it had to, or it is gone. */
+  delete(member: Member): void {
+    if (!this.#waiting.delete(member) || this.#waiting.size > 0) return;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  #arm(): void {
+    if (this.#timer !== undefined) return;
+    for (const deadline of this.#waiting.values()) {
+      this.#timer = setTimeout(this.#expire, Math.max(0, deadline - performance.now()));
+      return;
+    }
+  }
+
+  #expire = (): void => {
+    this.#timer = undefined;
+    const now = performance.now();
+    for (const [member, deadline] of this.#waiting) {
+      if (deadline > now) break;
+      this.#waiting.delete(member);
+      this.onExpired(member);
+    }
+    this.#arm();
+  };
+}
+
 /** Where each line of a batch ends in the batch's concatenation. */
 function lineEnds(lines: Uint8Array[]): number[] {
   const ends = new Array<number>(lines.length);
@@ -497,6 +548,28 @@ function isLoopback(ip: string): boolean {
   return ip.startsWith("127.") || ip === "::1" || ip.startsWith("::ffff:127.");
 }
 
+/** Where a socket keeps its member, for the handlers that all sockets share. */
+const MEMBER = Symbol("member");
+
+/** A socket that belongs to a member. */
+type MemberSocket = net.Socket & { [MEMBER]: Member };
+
+/** What a server does when one of its members' sockets reports something. */
+interface SocketEvents {
+  data(this: net.Socket, chunk: Uint8Array): void;
+  end(this: net.Socket): void;
+  close(this: net.Socket): void;
+  error(this: net.Socket, error: Error): void;
+}
+
+/** The member a socket belongs to. */
+function memberOf(socket: net.Socket): Member {
+  return (socket as MemberSocket)[MEMBER];
+}
+
+/** An error listener for sockets whose errors do not matter: without one, an error would be thrown. */
+function ignore(): void {}
+
 /** Error codes that mean a peer went away, not that anything is wrong here. */
 const CONNECTION_ERRORS = new Set([
   "ECONNRESET",
@@ -514,7 +587,7 @@ function isConnectionError(error: unknown): boolean {
 }
 
 /** The peer's address as logs show it, with brackets around an IPv6 one. */
-function peerLabel(ip: string, port: number | undefined): string {
+function peerLabel(ip: string, port: number): string {
   return ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
@@ -545,6 +618,8 @@ export class ChatServer {
   readonly #shutdownFlushMs: number;
   readonly #log: (event: string) => void;
   readonly #room: Room;
+  /** Connections that have yet to give their password and name. */
+  readonly #naming: Deadlines;
   readonly #connections = new Set<Member>();
   readonly #perIp = new Map<string, number>();
   readonly #refusals = new Set<Promise<void>>();
@@ -587,6 +662,10 @@ export class ChatServer {
     this.#shutdownFlushMs = checkInteger("shutdownFlushMs", options.shutdownFlushMs ?? 2000, 0);
     this.#log = options.log ?? (() => {});
     this.#room = new Room(maxQueueBytes, history, (member) => this.#dropTooSlow(member));
+    this.#naming = new Deadlines(
+      this.#nameTimeoutMs,
+      (member) => this.#guard(member, () => this.#nameTimedOut(member)),
+    );
   }
 
   /** Starts listening and accepting; resolves with the bound address. */
@@ -668,17 +747,45 @@ export class ChatServer {
     this.#finished.resolve();
   }
 
+  /**
+   * Handlers that every member's socket shares, finding the member through
+   * the socket: idle connections are many, and closures for each add up.
+   */
+  readonly #socketEvents: SocketEvents = (() => {
+    const drain = (member: Member) => void this.#drain(member);
+    const leave = (member: Member) => void this.#leave(member);
+    const failed = (member: Member, error: Error) => {
+      if (!isConnectionError(error)) this.#log(`${member.label} failed: ${describe(error)}`);
+    };
+    return {
+      data(chunk) {
+        const member = memberOf(this);
+        member.framer.feed(chunk);
+        drain(member);
+      },
+      end() {
+        // While lines wait, the drain notices the end itself once they are handled.
+        const member = memberOf(this);
+        if (!member.draining) leave(member);
+      },
+      close() {
+        leave(memberOf(this));
+      },
+      error(error) {
+        failed(memberOf(this), error);
+      },
+    };
+  })();
+
   #admit(raw: net.Socket): void {
     const ip = raw.remoteAddress;
-    if (this.#closing !== null || ip === undefined) {
+    const port = raw.remotePort;
+    if (this.#closing !== null || ip === undefined || port === undefined) {
       // Shutting down, or the peer is gone already.
       raw.destroy();
       return;
     }
-    const peer = peerLabel(ip, raw.remotePort);
-    raw.on("error", (error) => {
-      if (!isConnectionError(error)) this.#log(`${peer} failed: ${describe(error)}`);
-    });
+    const peer = peerLabel(ip, port);
     // Lines go out at once (writes are coalesced already); dead peers are found.
     raw.setNoDelay(true);
     raw.setKeepAlive(true);
@@ -687,41 +794,37 @@ export class ChatServer {
       : new tls.TLSSocket(raw, { isServer: true, secureContext: this.#tls });
     if (this.#connections.size >= this.#maxClients) {
       this.#log(`${peer} refused: server full`);
-      this.#refuse(socket, `! Server is full (${this.#maxClients} users); try again later.`);
+      this.#refuse(raw, socket, `! Server is full (${this.#maxClients} users); try again later.`);
       return;
     }
     const fromIp = this.#perIp.get(ip) ?? 0;
     if (fromIp >= this.#maxPerIp && (this.#limitLoopback || !isLoopback(ip))) {
       this.#log(`${peer} refused: ${fromIp} connections from ${ip} already`);
-      this.#refuse(socket, "! Too many connections from your address");
+      this.#refuse(raw, socket, "! Too many connections from your address");
       return;
     }
     this.#perIp.set(ip, fromIp + 1);
-    const member = new Member(socket, peer, ip, this.#maxLineBytes);
+    const member = new Member(socket, ip, port, this.#maxLineBytes);
     member.tokens = this.#burst;
     member.tokensAt = performance.now();
     this.#connections.add(member);
     this.#log(`${peer} connected`);
+    const events = this.#socketEvents;
+    (raw as MemberSocket)[MEMBER] = member;
+    raw.on("error", events.error);
     if (socket !== raw) {
-      socket.on("error", (error) => {
-        if (!isConnectionError(error)) this.#log(`${peer} failed: ${describe(error)}`);
-      });
+      (socket as MemberSocket)[MEMBER] = member;
+      socket.on("error", events.error);
     }
-    socket.on("data", (chunk: Uint8Array) => {
-      member.framer.feed(chunk);
-      void this.#drain(member);
-    });
-    socket.on("end", () => {
-      if (!member.draining) void this.#leave(member);
-      else member.leaving ??= "lost";
-    });
-    socket.on("close", () => void this.#leave(member));
+    socket.on("data", events.data);
+    socket.on("end", events.end);
+    socket.on("close", events.close);
     if (this.#tls === null) this.#greet(member);
     else this.#handshake(member);
   }
 
   /** Sends one line and closes; the connection never joins. */
-  #refuse(socket: net.Socket, text: string): void {
+  #refuse(raw: net.Socket, socket: net.Socket, text: string): void {
     const refusal = new Promise<void>((resolve) => {
       const timer = setTimeout(() => socket.destroy(), GOODBYE_FLUSH_MS);
       socket.once("close", () => {
@@ -729,7 +832,8 @@ export class ChatServer {
         resolve();
       });
       // Whatever goes wrong, the connection closes and that is all.
-      socket.on("error", () => {});
+      raw.on("error", ignore);
+      socket.on("error", ignore);
       socket.end(text + "\n", () => socket.destroy());
     }).finally(() => this.#refusals.delete(refusal));
     this.#refusals.add(refusal);
@@ -737,10 +841,7 @@ export class ChatServer {
 
   /** Starts the naming clock and asks for the password or the nickname. */
   #greet(member: Member): void {
-    member.timer = setTimeout(
-      () => this.#guard(member, () => this.#nameTimedOut(member)),
-      this.#nameTimeoutMs,
-    );
+    this.#naming.add(member);
     member.stage = this.#password === null ? "name" : "password";
     this.#room.sendBytes(member, this.#password === null ? GREETING_LINE : PASSWORD_GREETING_LINE);
   }
@@ -949,7 +1050,7 @@ export class ChatServer {
 
   #join(member: Member, requested: string): void {
     if (member.stage !== "name" || member.leaving !== null || member.closed) return;
-    stopTimer(member);
+    this.#naming.delete(member);
     const name = uniqueName(cleanNickname(requested), this.#room.isTaken);
     this.#room.add(member, name);
     this.#room.sendTo(member, `Welcome, ${name}! Type ${QUIT_WORD} to leave.`);
@@ -989,6 +1090,7 @@ export class ChatServer {
     if (member.left) return;
     member.left = true;
     stopTimer(member);
+    this.#naming.delete(member);
     const reason = member.leaving ?? "lost";
     member.leaving = reason;
     if (member.name === null && reason !== "shutdown") {
