@@ -324,6 +324,26 @@ Deno.test({
 });
 
 Deno.test({
+  name: "a TLS connection that never finishes its handshake is closed at the time limit and logged",
+  ...LEAK_CHECKS,
+  async fn() {
+    const tls = ["--cert", "testdata/localhost.crt", "--key", "testdata/localhost.key"];
+    // The handshake gets at most the name timeout.
+    const server = await startServer([...tls, "--name-timeout", "0.3"], [
+      "--allow-net",
+      "--allow-read",
+    ]);
+    try {
+      await using silent = await Peer.connect(server.port);
+      assert.deepEqual(await silent.expectClosed(), []);
+      await server.stdout.waitFor((l) => l.endsWith("TLS handshake failed: timed out"), WAIT_MS);
+    } finally {
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
   name: "connections that close at once leave the server quiet and the room working",
   ...LEAK_CHECKS,
   async fn() {
