@@ -12,6 +12,7 @@
  * @module
  */
 
+import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import net from "node:net";
 import tls from "node:tls";
 import { parseArgs } from "node:util";
@@ -329,11 +330,12 @@ class Room {
     if (shared !== null) {
       for (const member of this.members) {
         if (member.privateLines === null && member.skipped === null && member.batchStart === 0) {
-          this.#enqueue(member, shared, tooSlow);
+          // The common case: the whole batch and nothing else, written as it is.
+          if (this.#fits(member, shared.length, tooSlow)) this.#send(member, shared);
         } else {
           this.#enqueueMixed(member, shared, ends, ends.length, tooSlow);
+          this.#write(member);
         }
-        this.#write(member);
       }
     }
     // Connections that are not members now: ones not named yet get their own
@@ -398,26 +400,38 @@ class Room {
 
   /** Adds to a member's queue; it is written once the member's whole turn is queued. */
   #enqueue(member: Member, data: Uint8Array, tooSlow: Member[]): void {
-    if (member.closed || member.overflowed || data.length === 0) return;
+    if (data.length === 0 || !this.#fits(member, member.queuedBytes + data.length, tooSlow)) return;
     member.queue.push(data);
     member.queuedBytes += data.length;
-    // Too slow: output piles up behind what the socket has not taken. A burst
-    // that arrives while it has taken everything is no sign of that, but it is
-    // bounded too.
-    const untaken = member.socket.writableLength;
-    const limit = untaken > 0 ? this.maxQueueBytes : this.maxQueueBytes * BURST_QUEUE_FACTOR;
-    if (member.queuedBytes + untaken > limit) {
-      member.overflowed = true;
-      tooSlow.push(member);
-    }
   }
 
-  /** Hands the member's queue to its socket in one write; the socket keeps what the kernel does not take yet. */
+  /**
+   * Whether `bytes` more may wait for a member; if not, it is marked too
+   * slow. Too slow: output piles up behind what the socket has not taken. A
+   * burst that arrives while it has taken everything is no sign of that, but
+   * it is bounded too.
+   */
+  #fits(member: Member, bytes: number, tooSlow: Member[]): boolean {
+    if (member.closed || member.overflowed) return false;
+    const untaken = member.socket.writableLength;
+    const limit = untaken > 0 ? this.maxQueueBytes : this.maxQueueBytes * BURST_QUEUE_FACTOR;
+    if (bytes + untaken <= limit) return true;
+    member.overflowed = true;
+    tooSlow.push(member);
+    return false;
+  }
+
+  /** Hands the member's queue to its socket in one write. */
   #write(member: Member): void {
     if (member.queue.length === 0 || member.overflowed || member.closed) return;
     const data = concatenate(member.queue);
     member.queue.length = 0;
     member.queuedBytes = 0;
+    this.#send(member, data);
+  }
+
+  /** Writes to a member's socket, which keeps what the kernel does not take yet. */
+  #send(member: Member, data: Uint8Array): void {
     if (!member.socket.writableEnded) member.socket.write(data);
   }
 }
@@ -586,6 +600,26 @@ function isConnectionError(error: unknown): boolean {
   return CONNECTION_ERRORS.has((error as { code?: unknown } | null)?.code as string);
 }
 
+/** A TLS context, with the certificate and key checked now rather than at the first handshake. */
+function tlsContext(cert: string, key: string): tls.SecureContext {
+  let certificate: X509Certificate;
+  let privateKey: KeyObject;
+  try {
+    certificate = new X509Certificate(cert);
+  } catch (error) {
+    throw new TypeError(`Invalid TLS certificate: not a PEM certificate (${describe(error)})`);
+  }
+  try {
+    privateKey = createPrivateKey(key);
+  } catch (error) {
+    throw new TypeError(`Invalid TLS key: not a PEM private key (${describe(error)})`);
+  }
+  if (!certificate.checkPrivateKey(privateKey)) {
+    throw new TypeError("Invalid TLS key: it does not belong to the certificate");
+  }
+  return tls.createSecureContext({ cert, key });
+}
+
 /** The peer's address as logs show it, with brackets around an IPv6 one. */
 function peerLabel(ip: string, port: number): string {
   return ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
@@ -636,7 +670,7 @@ export class ChatServer {
       throw new TypeError("Invalid TLS settings: cert and key go together");
     }
     this.#tls = options.cert !== undefined && options.key !== undefined
-      ? tls.createSecureContext({ cert: options.cert, key: options.key })
+      ? tlsContext(options.cert, options.key)
       : null;
     this.#maxClients = checkInteger("maxClients", options.maxClients ?? MAX_CLIENTS, 1);
     this.#maxPerIp = checkInteger("maxPerIp", options.maxPerIp ?? MAX_PER_IP, 1);
@@ -1280,7 +1314,13 @@ export async function runServer(
   options: ChatServerOptions,
   onListen: (addr: Deno.NetAddr) => void,
 ): Promise<number> {
-  const server = new ChatServer(options);
+  let server: ChatServer;
+  try {
+    server = new ChatServer(options);
+  } catch (error) {
+    console.error((error as Error).message);
+    return 2;
+  }
   let addr: Deno.NetAddr;
   try {
     addr = await server.start();

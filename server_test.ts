@@ -704,6 +704,34 @@ Deno.test({
 });
 
 Deno.test({
+  name: "a server given a certificate or key it cannot use says what is wrong and exits 2",
+  ...LEAK_CHECKS,
+  async fn() {
+    const cases: [string, string, RegExp][] = [
+      ["testdata/password.txt", "testdata/localhost.key", /^Invalid TLS certificate: not a PEM /],
+      [
+        "testdata/localhost.crt",
+        "testdata/password.txt",
+        /^Invalid TLS key: not a PEM private key/,
+      ],
+      ["testdata/ca.crt", "testdata/localhost.key", /^Invalid TLS key: it does not belong to /],
+    ];
+    for (const [cert, key, message] of cases) {
+      const output = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--allow-net", "--allow-read", "server.ts", "--cert", cert, "--key", key],
+        cwd: new URL(".", import.meta.url),
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(output.stderr);
+      assert.equal(output.code, 2, stderr);
+      assert.match(stderr, message);
+      assert.equal(stderr.trimEnd().split("\n").length, 1, stderr);
+    }
+  },
+});
+
+Deno.test({
   name: "--exit-when-empty stops the server with 0 when the last member leaves",
   ...LEAK_CHECKS,
   async fn() {
