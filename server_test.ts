@@ -817,7 +817,9 @@ Deno.test({
       const carol = await Peer.join(port, "carol");
       await carol.send("/who\n");
       await carol.expect("* 3 online: alice, bob, carol");
-      await carol.close();
+      // Her goodbye comes after the server took her out of the room.
+      await carol.send("<quit>\n");
+      assert.deepEqual(await carol.expectClosed(), ["* Goodbye, carol!"]);
       await bob.send("/who\n");
       await bob.expect("* 2 online: alice, bob");
       await bob.send("<quit>\n");
