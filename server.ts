@@ -658,6 +658,7 @@ export class ChatServer {
   readonly #perIp = new Map<string, number>();
   readonly #refusals = new Set<Promise<void>>();
   #listener: net.Server | null = null;
+  #starting: Promise<Deno.NetAddr> | null = null;
   #allGone: (() => void) | null = null;
   readonly #finished = Promise.withResolvers<void>();
   #closing: Promise<void> | null = null;
@@ -703,11 +704,20 @@ export class ChatServer {
   }
 
   /** Starts listening and accepting; resolves with the bound address. */
-  async start(): Promise<Deno.NetAddr> {
+  start(): Promise<Deno.NetAddr> {
     if (this.#closing) {
-      throw new Deno.errors.BadResource("Cannot start chat server: it was closed");
+      return Promise.reject(
+        new Deno.errors.BadResource("Cannot start chat server: it was closed"),
+      );
     }
-    if (this.#listener !== null) return this.addr;
+    this.#starting ??= this.#listen().catch((error) => {
+      this.#starting = null;
+      throw error;
+    });
+    return this.#starting;
+  }
+
+  async #listen(): Promise<Deno.NetAddr> {
     // Half-open: a peer that stops sending still gets its goodbye.
     const listener = net.createServer({ allowHalfOpen: true }, (socket) => this.#admit(socket));
     this.#listener = listener;
@@ -761,6 +771,8 @@ export class ChatServer {
   }
 
   async #shutdown(): Promise<void> {
+    // A start under way finishes first, so that its listener is closed too.
+    await this.#starting?.catch(() => {});
     const listener = this.#listener;
     // The listener reports closed once its last connection is.
     const stopped = new Promise<void>((resolve) => {

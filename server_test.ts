@@ -394,6 +394,24 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "start() twice listens once, and close() during start() leaves nothing listening",
+  ...LEAK_CHECKS,
+  async fn() {
+    const server = new ChatServer({ hostname: "127.0.0.1", port: 0 });
+    const [first, second] = [server.start(), server.start()];
+    const closed = server.close();
+    const { port } = await first;
+    assert.equal((await second).port, port);
+    await withDeadline(closed, WAIT_MS, "close()");
+    await assert.rejects(
+      Deno.connect({ hostname: "127.0.0.1", port }),
+      Deno.errors.ConnectionRefused,
+    );
+    await assert.rejects(server.start(), /it was closed/);
+  },
+});
+
 Deno.test("server flags are checked and name the bad one", () => {
   assert.deepEqual(parseServerArgs(["--port", "0", "--max-clients", "5"]).options.maxClients, 5);
   assert.equal(parseServerArgs(["--name-timeout", "1.5"]).options.nameTimeoutMs, 1500);
