@@ -620,6 +620,12 @@ function tlsContext(cert: string, key: string): tls.SecureContext {
   return tls.createSecureContext({ cert, key });
 }
 
+/** How a member came by its name, for the log. */
+function howNamed(requested: string, name: string): string {
+  if (requested === "") return " (no name given in time)";
+  return requested === name ? "" : ` (asked for ${JSON.stringify(requested)})`;
+}
+
 /** The peer's address as logs show it, with brackets around an IPv6 one. */
 function peerLabel(ip: string, port: number): string {
   return ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
@@ -650,7 +656,8 @@ export class ChatServer {
   readonly #exitWhenEmpty: boolean;
   readonly #announceLimit: number;
   readonly #shutdownFlushMs: number;
-  readonly #log: (event: string) => void;
+  /** Absent when nobody listens, so that no log line is even built. */
+  readonly #log: ((event: string) => void) | undefined;
   readonly #room: Room;
   /** Connections that have yet to give their password and name. */
   readonly #naming: Deadlines;
@@ -695,7 +702,7 @@ export class ChatServer {
     this.#exitWhenEmpty = options.exitWhenEmpty ?? false;
     this.#announceLimit = checkInteger("announceLimit", options.announceLimit ?? ANNOUNCE_LIMIT, 0);
     this.#shutdownFlushMs = checkInteger("shutdownFlushMs", options.shutdownFlushMs ?? 2000, 0);
-    this.#log = options.log ?? (() => {});
+    this.#log = options.log;
     this.#room = new Room(maxQueueBytes, history, (member) => this.#dropTooSlow(member));
     this.#naming = new Deadlines(
       this.#nameTimeoutMs,
@@ -733,7 +740,7 @@ export class ChatServer {
       this.#listener = null;
       throw error;
     }
-    listener.on("error", (error) => this.#log(`accept failed: ${describe(error)}`));
+    listener.on("error", (error) => this.#log?.(`accept failed: ${describe(error)}`));
     return this.addr;
   }
 
@@ -789,7 +796,7 @@ export class ChatServer {
     if (this.#connections.size > 0) await allGone;
     await Promise.all(this.#refusals);
     await stopped;
-    this.#log("server stopped");
+    this.#log?.("server stopped");
     this.#finished.resolve();
   }
 
@@ -801,7 +808,7 @@ export class ChatServer {
     const drain = (member: Member) => void this.#drain(member);
     const leave = (member: Member) => void this.#leave(member);
     const failed = (member: Member, error: Error) => {
-      if (!isConnectionError(error)) this.#log(`${member.label} failed: ${describe(error)}`);
+      if (!isConnectionError(error)) this.#log?.(`${member.label} failed: ${describe(error)}`);
     };
     return {
       data(chunk) {
@@ -831,7 +838,6 @@ export class ChatServer {
       raw.destroy();
       return;
     }
-    const peer = peerLabel(ip, port);
     // Lines go out at once (writes are coalesced already); dead peers are found.
     raw.setNoDelay(true);
     raw.setKeepAlive(true);
@@ -839,13 +845,13 @@ export class ChatServer {
       ? raw
       : new tls.TLSSocket(raw, { isServer: true, secureContext: this.#tls });
     if (this.#connections.size >= this.#maxClients) {
-      this.#log(`${peer} refused: server full`);
+      this.#log?.(`${peerLabel(ip, port)} refused: server full`);
       this.#refuse(raw, socket, `! Server is full (${this.#maxClients} users); try again later.`);
       return;
     }
     const fromIp = this.#perIp.get(ip) ?? 0;
     if (fromIp >= this.#maxPerIp && (this.#limitLoopback || !isLoopback(ip))) {
-      this.#log(`${peer} refused: ${fromIp} connections from ${ip} already`);
+      this.#log?.(`${peerLabel(ip, port)} refused: ${fromIp} connections from ${ip} already`);
       this.#refuse(raw, socket, "! Too many connections from your address");
       return;
     }
@@ -854,7 +860,7 @@ export class ChatServer {
     member.tokens = this.#burst;
     member.tokensAt = performance.now();
     this.#connections.add(member);
-    this.#log(`${peer} connected`);
+    this.#log?.(`${member.peer} connected`);
     const events = this.#socketEvents;
     (raw as MemberSocket)[MEMBER] = member;
     raw.on("error", events.error);
@@ -898,7 +904,7 @@ export class ChatServer {
     const limit = Math.min(TLS_HANDSHAKE_TIMEOUT_MS, this.#nameTimeoutMs);
     const failed = (why: string) => {
       if (member.stage !== "handshake") return;
-      this.#log(`${member.peer} TLS handshake failed: ${why}`);
+      this.#log?.(`${member.peer} TLS handshake failed: ${why}`);
       member.stage = "name";
       member.leaving = "refused";
       closeConnection(member);
@@ -950,7 +956,7 @@ export class ChatServer {
         }
       }
     } catch (error) {
-      this.#log(`${member.label} failed: ${describe(error)}`);
+      this.#log?.(`${member.label} failed: ${describe(error)}`);
       closeConnection(member);
     } finally {
       member.draining = false;
@@ -964,7 +970,7 @@ export class ChatServer {
     try {
       action();
     } catch (error) {
-      this.#log(`${member.label} failed: ${describe(error)}`);
+      this.#log?.(`${member.label} failed: ${describe(error)}`);
       closeConnection(member);
     }
   }
@@ -1005,7 +1011,7 @@ export class ChatServer {
       this.#room.sendTo(member, GREETING);
       return;
     }
-    this.#log(`${member.peer} gave a wrong password`);
+    this.#log?.(`${member.peer} gave a wrong password`);
     await pauseReading(member, WRONG_PASSWORD_DELAY_MS);
     this.#room.sendTo(member, "! Wrong password");
     member.leaving = "refused";
@@ -1091,7 +1097,7 @@ export class ChatServer {
     }
     this.#room.rename(member, name);
     this.#room.broadcast(`* ${old} is now known as ${name}`);
-    this.#log(`${member.peer} ${old} is now ${name}`);
+    this.#log?.(`${member.peer} ${old} is now ${name}`);
   }
 
   #join(member: Member, requested: string): void {
@@ -1104,12 +1110,7 @@ export class ChatServer {
     if (this.#room.members.size <= this.#announceLimit) {
       this.#room.broadcast(`* ${name} joined the chat`, { except: member });
     }
-    const how = requested === ""
-      ? " (no name given in time)"
-      : requested === name
-      ? ""
-      : ` (asked for ${JSON.stringify(requested)})`;
-    this.#log(`${member.peer} is ${name}${how}`);
+    this.#log?.(`${member.peer} is ${name}${howNamed(requested, name)}`);
   }
 
   #dropTooSlow(member: Member): void {
@@ -1125,9 +1126,9 @@ export class ChatServer {
     if (notice !== null && size <= this.#announceLimit) {
       this.#room.broadcast(`* ${member.name} ${notice}`);
     }
-    this.#log(`${member.peer} ${member.name} ${notice ?? "left at shutdown"}`);
+    this.#log?.(`${member.peer} ${member.name} ${notice ?? "left at shutdown"}`);
     if (this.#exitWhenEmpty && this.#room.members.size === 0) {
-      this.#log("the last member left");
+      this.#log?.("the last member left");
       void this.close();
     }
   }
@@ -1140,7 +1141,7 @@ export class ChatServer {
     const reason = member.leaving ?? "lost";
     member.leaving = reason;
     if (member.name === null && reason !== "shutdown") {
-      this.#log(`${member.peer} ${reason === "quit" ? "quit" : "disconnected"} before joining`);
+      this.#log?.(`${member.peer} ${reason === "quit" ? "quit" : "disconnected"} before joining`);
     }
     this.#announceDeparture(member, reason);
     if (reason === "quit") {
