@@ -616,6 +616,22 @@ Deno.test({
 });
 
 Deno.test({
+  name: "lines held back by flood control still all arrive when their sender hangs up after them",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer(["--rate", "100", "--burst", "10"], async (port) => {
+      await using peers = await joinAll(port, ["flooder", "observer"]);
+      const [flooder, observer] = peers as Peer[] as [Peer, Peer];
+      let block = "";
+      for (let i = 0; i < 100; i++) block += `line ${i}\n`;
+      await flooder.send(block);
+      await flooder.finish();
+      for (let i = 0; i < 100; i++) await observer.expect(`flooder: line ${i}`);
+      await observer.expect("* flooder left the chat (connection lost)");
+    }),
+});
+
+Deno.test({
   name: "one address over --max-per-ip is refused with one line; others are untouched",
   ...LEAK_CHECKS,
   async fn() {

@@ -291,6 +291,11 @@ export class Peer {
     return peer;
   }
 
+  /** Says it will send nothing more (a half-close, as `nc -N` does at end of input); it still reads. */
+  async finish(): Promise<void> {
+    await this.#conn.closeWrite();
+  }
+
   /** Sends raw text (add the `\n` yourself). */
   async send(text: string | Uint8Array): Promise<void> {
     const data = typeof text === "string" ? encoder.encode(text) : text;
