@@ -120,14 +120,11 @@ const PASSWORD_GREETING_LINE = encoder.encode(PASSWORD_GREETING + "\n");
  */
 type Stage = "handshake" | "password" | "name" | "member";
 
-/** One connection: its socket, its name once chosen, and its output queue. */
+/** One connection: its socket, its name once chosen, and where it is in this turn's output. */
 class Member {
   stage: Stage = "name";
   name: string | null = null;
-  /** Encoded lines waiting for this turn's write, often views of a buffer shared by every member. */
-  queue: Uint8Array[] = [];
-  /** Bytes in `queue`, not yet handed to the socket. */
-  queuedBytes = 0;
+  /** Set once its output passed the limit: it gets nothing more. */
   overflowed = false;
   /** Lines received and not yet handled: reading pauses while they wait. */
   readonly framer: LineFramer;
@@ -185,9 +182,8 @@ interface PrivateLine {
 /**
  * The room: the named members in join order, the recent public lines, and
  * delivery. Broadcasts of one turn of the event loop are collected in a batch
- * and encoded into one buffer; every member's queue gets a reference to it
- * (or views into it, around the member's own lines), and one writer per
- * member sends what is queued, many lines to one write.
+ * and encoded into one buffer; each member gets that buffer (or views into it,
+ * around the member's own lines) in one write, so many lines go in one write.
  */
 class Room {
   /** Named members, in the order they joined. */
@@ -333,8 +329,7 @@ class Room {
           // The common case: the whole batch and nothing else, written as it is.
           if (this.#fits(member, shared.length, tooSlow)) this.#send(member, shared);
         } else {
-          this.#enqueueMixed(member, shared, ends, ends.length, tooSlow);
-          this.#write(member);
+          this.#writeMixed(member, shared, ends, ends.length, tooSlow);
         }
       }
     }
@@ -342,20 +337,16 @@ class Room {
     // lines only, ones that left this turn also the broadcasts before they left.
     for (const member of withPrivate) {
       if (member.privateLines === null) continue;
-      this.#enqueueMixed(member, shared, ends, Math.max(member.batchEnd, 0), tooSlow);
-      this.#write(member);
+      this.#writeMixed(member, shared, ends, Math.max(member.batchEnd, 0), tooSlow);
     }
-    for (const member of tooSlow) {
-      member.queue = [];
-      this.onTooSlow(member);
-    }
+    for (const member of tooSlow) this.onTooSlow(member);
   };
 
   /**
-   * Queues the member's part of the batch, lines `batchStart` to `end`, with
-   * its own lines in their places and its skipped lines left out.
+   * Writes the member's part of the batch, lines `batchStart` to `end`, with
+   * its own lines in their places and its skipped lines left out, in one write.
    */
-  #enqueueMixed(
+  #writeMixed(
     member: Member,
     shared: Uint8Array | null,
     ends: number[],
@@ -371,14 +362,19 @@ class Room {
     member.batchEnd = -1;
     let ownIndex = 0;
     let skipIndex = 0;
+    const parts: Uint8Array[] = [];
+    let bytes = 0;
     const ownUpTo = (position: number) => {
       while (ownIndex < own.length && (own[ownIndex] as PrivateLine).at <= position) {
-        this.#enqueue(member, (own[ownIndex++] as PrivateLine).line, tooSlow);
+        const line = (own[ownIndex++] as PrivateLine).line;
+        parts.push(line);
+        bytes += line.length;
       }
     };
     const segment = (first: number, last: number) => {
       const start = first === 0 ? 0 : ends[first - 1] as number;
-      this.#enqueue(member, (shared as Uint8Array).subarray(start, ends[last - 1]), tooSlow);
+      parts.push((shared as Uint8Array).subarray(start, ends[last - 1]));
+      bytes += (ends[last - 1] as number) - start;
     };
     // Its own lines from before it joined come first.
     ownUpTo(from);
@@ -396,13 +392,7 @@ class Room {
     if (end > from) segment(from, end);
     // And what was sent after its part of the batch: a goodbye, say.
     ownUpTo(Infinity);
-  }
-
-  /** Adds to a member's queue; it is written once the member's whole turn is queued. */
-  #enqueue(member: Member, data: Uint8Array, tooSlow: Member[]): void {
-    if (data.length === 0 || !this.#fits(member, member.queuedBytes + data.length, tooSlow)) return;
-    member.queue.push(data);
-    member.queuedBytes += data.length;
+    if (bytes > 0 && this.#fits(member, bytes, tooSlow)) this.#send(member, concatenate(parts));
   }
 
   /**
@@ -419,15 +409,6 @@ class Room {
     member.overflowed = true;
     tooSlow.push(member);
     return false;
-  }
-
-  /** Hands the member's queue to its socket in one write. */
-  #write(member: Member): void {
-    if (member.queue.length === 0 || member.overflowed || member.closed) return;
-    const data = concatenate(member.queue);
-    member.queue.length = 0;
-    member.queuedBytes = 0;
-    this.#send(member, data);
   }
 
   /** Writes to a member's socket, which keeps what the kernel does not take yet. */
@@ -461,12 +442,11 @@ class Deadlines {
     this.#timer = undefined;
   }
 
+  /** Sets the timer for the oldest deadline, unless it is set or none is left. */
   #arm(): void {
-    if (this.#timer !== undefined) return;
-    for (const deadline of this.#waiting.values()) {
-      this.#timer = setTimeout(this.#expire, Math.max(0, deadline - performance.now()));
-      return;
-    }
+    const oldest = this.#waiting.values().next();
+    if (this.#timer !== undefined || oldest.done) return;
+    this.#timer = setTimeout(this.#expire, Math.max(0, oldest.value - performance.now()));
   }
 
   #expire = (): void => {
@@ -885,7 +865,7 @@ export class ChatServer {
       });
       // Whatever goes wrong, the connection closes and that is all.
       raw.on("error", ignore);
-      socket.on("error", ignore);
+      if (socket !== raw) socket.on("error", ignore);
       socket.end(text + "\n", () => socket.destroy());
     }).finally(() => this.#refusals.delete(refusal));
     this.#refusals.add(refusal);

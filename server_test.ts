@@ -4,6 +4,7 @@ import { HELP_LINES } from "./protocol.ts";
 import {
   LEAK_CHECKS,
   Peer,
+  runServerToExit,
   startServer,
   WAIT_MS,
   withDeadline,
@@ -348,10 +349,15 @@ Deno.test({
   ...LEAK_CHECKS,
   async fn() {
     const events: string[] = [];
+    const allGone = Promise.withResolvers<void>();
+    let gone = 0;
     const server = new ChatServer({
       hostname: "127.0.0.1",
       port: 0,
-      log: (event) => events.push(event),
+      log: (event) => {
+        events.push(event);
+        if (event.endsWith(" disconnected before joining") && ++gone === 50) allGone.resolve();
+      },
     });
     const { port } = await server.start();
     try {
@@ -363,13 +369,7 @@ Deno.test({
       await using alice = await Peer.join(port, "alice");
       await alice.send("hello\n");
       await alice.expect("alice: hello");
-      await withDeadline(
-        (async () => {
-          while (server.connectionCount > 1) await new Promise((r) => setTimeout(r, 10));
-        })(),
-        WAIT_MS,
-        "the fifty connections to be let go",
-      );
+      await withDeadline(allGone.promise, WAIT_MS, "the fifty connections to be let go");
       assert.deepEqual(events.filter((e) => e.includes("failed")), []);
     } finally {
       await server.close();
@@ -723,17 +723,12 @@ Deno.test({
   name: "a server given an unreadable password file says which file and exits 2",
   ...LEAK_CHECKS,
   async fn() {
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-net", "--allow-read", "server.ts", "--password-file", "testdata/none"],
-      cwd: new URL(".", import.meta.url),
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.equal(output.code, 2);
-    assert.match(
-      new TextDecoder().decode(output.stderr),
-      /^Cannot read password file testdata\/none: /,
-    );
+    const run = await runServerToExit(["--password-file", "testdata/none"], [
+      "--allow-net",
+      "--allow-read",
+    ]);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /^Cannot read password file testdata\/none: /);
   },
 });
 
@@ -751,16 +746,13 @@ Deno.test({
       ["testdata/ca.crt", "testdata/localhost.key", /^Invalid TLS key: it does not belong to /],
     ];
     for (const [cert, key, message] of cases) {
-      const output = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "--allow-net", "--allow-read", "server.ts", "--cert", cert, "--key", key],
-        cwd: new URL(".", import.meta.url),
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
-      const stderr = new TextDecoder().decode(output.stderr);
-      assert.equal(output.code, 2, stderr);
-      assert.match(stderr, message);
-      assert.equal(stderr.trimEnd().split("\n").length, 1, stderr);
+      const run = await runServerToExit(["--cert", cert, "--key", key], [
+        "--allow-net",
+        "--allow-read",
+      ]);
+      assert.equal(run.code, 2, run.stderr);
+      assert.match(run.stderr, message);
+      assert.equal(run.stderr.trimEnd().split("\n").length, 1, run.stderr);
     }
   },
 });

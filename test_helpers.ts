@@ -211,8 +211,8 @@ export function spawnClient(
   };
 }
 
-/** Result of running `client.ts` to its end. */
-export interface ClientRun {
+/** Result of running one of the project's scripts to its end. */
+export interface ScriptRun {
   code: number;
   stdout: string;
   stderr: string;
@@ -237,7 +237,7 @@ export async function runClient(
   args: string[],
   input: string | null = "",
   options: ClientOptions = {},
-): Promise<ClientRun> {
+): Promise<ScriptRun> {
   const ms = options.ms ?? WAIT_MS * 2;
   const permissions = options.permissions ?? ["--allow-net"];
   const child = spawnScript("client.ts", args, permissions, "piped", options.env);
@@ -247,7 +247,25 @@ export async function runClient(
     await writer.close().catch(() => {});
   }
   try {
-    const output = await withDeadline(child.output(), ms, "client.ts to exit");
+    return await untilExit(child, ms, "client.ts");
+  } finally {
+    await writer.close().catch(() => {});
+  }
+}
+
+/** Runs `server.ts` with `args` and no input, and waits for it to exit (it is killed after `ms`). */
+export function runServerToExit(
+  args: string[],
+  permissions: string[] = ["--allow-net"],
+  ms: number = WAIT_MS * 2,
+): Promise<ScriptRun> {
+  return untilExit(spawnScript("server.ts", args, permissions, "null"), ms, "server.ts");
+}
+
+/** Waits for `child` to exit and returns its output; kills it after `ms`. */
+async function untilExit(child: Deno.ChildProcess, ms: number, script: string): Promise<ScriptRun> {
+  try {
+    const output = await withDeadline(child.output(), ms, `${script} to exit`);
     return {
       code: output.code,
       stdout: decoder.decode(output.stdout),
@@ -257,8 +275,6 @@ export async function runClient(
     child.kill("SIGKILL");
     await child.output().catch(() => {});
     throw error;
-  } finally {
-    await writer.close().catch(() => {});
   }
 }
 
