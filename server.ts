@@ -283,18 +283,8 @@ class Room {
     // A flush already queued for this turn runs first.
     await null;
     if (member.closed) return;
-    const socket = member.socket;
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, ms);
-      socket.once("close", done);
-      socket.end(done);
-      function done() {
-        clearTimeout(timer);
-        socket.off("close", done);
-        closeConnection(member);
-        resolve();
-      }
-    });
+    await endWithin(member.socket, ms);
+    closeConnection(member);
   }
 
   #private(member: Member, line: Uint8Array): void {
@@ -480,6 +470,25 @@ function concatenate(chunks: Uint8Array[]): Uint8Array {
     offset += chunk.length;
   }
   return data;
+}
+
+/**
+ * Ends a socket once what it holds (and `last`) is written, or destroys it
+ * after `ms` at the latest; resolves when it is closed.
+ */
+function endWithin(socket: net.Socket, ms: number, last?: string): Promise<void> {
+  if (socket.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => socket.destroy(), ms);
+    socket.once("close", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    // Half-open: the peer may never end its side, so this side closes itself.
+    const close = () => socket.destroy();
+    if (last === undefined) socket.end(close);
+    else socket.end(last, close);
+  });
 }
 
 /** Closes a member's socket once; safe to call again. */
@@ -681,7 +690,11 @@ export class ChatServer {
     if (this.#password === "") throw new TypeError("Invalid password: it is empty");
     this.#exitWhenEmpty = options.exitWhenEmpty ?? false;
     this.#announceLimit = checkInteger("announceLimit", options.announceLimit ?? ANNOUNCE_LIMIT, 0);
-    this.#shutdownFlushMs = checkInteger("shutdownFlushMs", options.shutdownFlushMs ?? 2000, 0);
+    this.#shutdownFlushMs = checkInteger(
+      "shutdownFlushMs",
+      options.shutdownFlushMs ?? GOODBYE_FLUSH_MS,
+      0,
+    );
     this.#log = options.log;
     this.#room = new Room(maxQueueBytes, history, (member) => this.#dropTooSlow(member));
     this.#naming = new Deadlines(
@@ -857,17 +870,11 @@ export class ChatServer {
 
   /** Sends one line and closes; the connection never joins. */
   #refuse(raw: net.Socket, socket: net.Socket, text: string): void {
-    const refusal = new Promise<void>((resolve) => {
-      const timer = setTimeout(() => socket.destroy(), GOODBYE_FLUSH_MS);
-      socket.once("close", () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      // Whatever goes wrong, the connection closes and that is all.
-      raw.on("error", ignore);
-      if (socket !== raw) socket.on("error", ignore);
-      socket.end(text + "\n", () => socket.destroy());
-    }).finally(() => this.#refusals.delete(refusal));
+    // Whatever goes wrong, the connection closes and that is all.
+    raw.on("error", ignore);
+    if (socket !== raw) socket.on("error", ignore);
+    const refusal = endWithin(socket, GOODBYE_FLUSH_MS, text + "\n")
+      .finally(() => this.#refusals.delete(refusal));
     this.#refusals.add(refusal);
   }
 

@@ -699,13 +699,9 @@ Deno.test({
 Deno.test({
   name: "a locked room: the right password leads on to the nickname and the chat",
   ...LEAK_CHECKS,
-  async fn() {
-    const server = await startServer(["--password-file", "testdata/password.txt", "--quiet"], [
-      "--allow-net",
-      "--allow-read",
-    ]);
-    try {
-      await using alice = await Peer.connect(server.port);
+  fn: () =>
+    withServer(["--password-file", "testdata/password.txt"], async (port) => {
+      await using alice = await Peer.connect(port);
       await alice.expect(/password/);
       await alice.send("open sesame\r\n");
       await alice.expect(/nickname/);
@@ -713,10 +709,7 @@ Deno.test({
       await alice.expect("Welcome, alice! Type <quit> to leave.");
       await alice.send("in\n");
       await alice.expect("alice: in");
-    } finally {
-      await server.stop();
-    }
-  },
+    }, ["--allow-net", "--allow-read"]),
 });
 
 Deno.test({
