@@ -20,6 +20,12 @@ export const MAX_CLIENTS = 1000;
 export const NAME_TIMEOUT_MS = 60_000;
 /** Longest line accepted, in bytes without the line ending: a long paragraph, far below a flood. */
 export const MAX_LINE_BYTES = 4096;
+/**
+ * Bytes of one line, newline still not in sight, after which the sender is
+ * disconnected: no chat line is a megabyte, and reading on would only spend
+ * the server's time.
+ */
+export const MAX_UNFINISHED_LINE_BYTES = 1024 * 1024;
 /** Output a member may have waiting before it counts as too slow: about a thousand lines. */
 export const MAX_QUEUE_BYTES = 256 * 1024;
 /** Longest nickname, in characters: fits a terminal column and a log line. */
@@ -86,6 +92,8 @@ export class LineFramer {
   #partial: Uint8Array | null = null;
   #partialLength = 0;
   #discarding = false;
+  /** Bytes of the line under way, held or discarded. */
+  #lineBytes = 0;
 
   /** Creates a framer that rejects lines longer than `maxLineBytes` bytes. */
   constructor(maxLineBytes: number) {
@@ -100,6 +108,14 @@ export class LineFramer {
   /** Bytes of an unfinished line held now; never more than `maxLineBytes + 1`. */
   get bufferedBytes(): number {
     return this.#partialLength;
+  }
+
+  /**
+   * Bytes received of the line under way, including those discarded because
+   * it is too long: how far a sender is from its next newline.
+   */
+  get unfinishedLineBytes(): number {
+    return this.#lineBytes;
   }
 
   /** Hands the framer the next chunk; lines returned before may be overwritten. */
@@ -121,10 +137,12 @@ export class LineFramer {
       if (newline === -1) {
         this.#chunk = EMPTY;
         this.#position = 0;
+        this.#lineBytes += chunk.length - start;
         if (this.#discarding) return null;
         return this.#keepPartial(chunk.subarray(start));
       }
       this.#position = newline + 1;
+      this.#lineBytes = 0;
       if (this.#discarding) {
         this.#discarding = false;
         continue;

@@ -14,6 +14,7 @@
 
 import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import net from "node:net";
+import { setImmediate } from "node:timers";
 import tls from "node:tls";
 import { parseArgs } from "node:util";
 import {
@@ -35,6 +36,7 @@ import {
   MAX_LINE_BYTES,
   MAX_PER_IP,
   MAX_QUEUE_BYTES,
+  MAX_UNFINISHED_LINE_BYTES,
   messageText,
   NAME_TIMEOUT_MS,
   nameKey,
@@ -89,22 +91,24 @@ export interface ChatServerOptions {
 }
 
 /** Why a member leaves; it decides what the others are told. */
-type LeaveReason = "quit" | "lost" | "slow" | "shutdown" | "refused";
+type LeaveReason = "quit" | "lost" | "slow" | "flood" | "shutdown" | "refused";
 
 const DEPARTURE_NOTICES: Record<LeaveReason, string | null> = {
   quit: "left the chat",
   lost: "left the chat (connection lost)",
   slow: "left the chat (too slow)",
+  flood: "left the chat (line too long)",
   shutdown: null,
   refused: null,
 };
 
 /**
- * Output that may wait for a member while the socket has taken all before it,
- * as a multiple of `maxQueueBytes`: what many senders post within one turn of
- * the event loop.
+ * How much of `maxQueueBytes` one turn of the event loop may queue for each
+ * member: once a turn holds this much, senders wait for the next turn, so no
+ * single turn can fill a member's allowance and a member is dropped only
+ * when its output keeps piling up over several turns.
  */
-const BURST_QUEUE_FACTOR = 8;
+const TURN_SHARE = 1 / 4;
 /** How long a leaving member's last lines may take to be written. */
 const GOODBYE_FLUSH_MS = 2000;
 
@@ -146,9 +150,10 @@ class Member {
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** Ends a pause of the reader early, when the connection closes. */
   wake: (() => void) | null = null;
-  /** Flood control: tokens left, and when they were counted. */
-  tokens = 0;
-  tokensAt = 0;
+  /** Flood control: lines and bytes it may send now, as of `pacedAt`; bytes may go below 0. */
+  lineTokens = 0;
+  byteTokens = 0;
+  pacedAt = 0;
   /** Who sent this member the last private message, for /reply. */
   replyTo: Member | null = null;
 
@@ -184,6 +189,7 @@ interface PrivateLine {
  * delivery. Broadcasts of one turn of the event loop are collected in a batch
  * and encoded into one buffer; each member gets that buffer (or views into it,
  * around the member's own lines) in one write, so many lines go in one write.
+ * A turn holds a bounded amount: past it, senders wait for the next turn.
  */
 class Room {
   /** Named members, in the order they joined. */
@@ -195,12 +201,35 @@ class Room {
   /** Connections with a line of their own this turn. */
   #withPrivate: Member[] = [];
   #flushQueued = false;
+  /** Bytes queued since the turn began, and the most a turn may hold before senders wait. */
+  #turnBytes = 0;
+  readonly #turnLimit: number;
+  #turnEnding = false;
+  /** Senders waiting for the next turn. */
+  #nextTurn: PromiseWithResolvers<void> | null = null;
 
   constructor(
     readonly maxQueueBytes: number,
     readonly historyLines: number,
     readonly onTooSlow: (member: Member) => void,
-  ) {}
+  ) {
+    this.#turnLimit = Math.max(1, Math.floor(maxQueueBytes * TURN_SHARE));
+  }
+
+  /** Whether this turn holds all it may: a sender should wait for {@linkcode Room.nextTurn}. */
+  get turnFull(): boolean {
+    return this.#turnBytes >= this.#turnLimit;
+  }
+
+  /**
+   * Resolves in the next turn of the event loop, after the sockets have
+   * reported what they took of this one's output.
+   */
+  nextTurn(): Promise<void> {
+    this.#nextTurn ??= Promise.withResolvers();
+    this.#endTurnSoon();
+    return this.#nextTurn.promise;
+  }
 
   /** Whether a name (by its {@linkcode nameKey}) is taken. */
   isTaken = (key: string): boolean => this.#byKey.has(key);
@@ -260,6 +289,7 @@ class Room {
       (options.except.skipped ??= []).push(this.#batch.length);
     }
     this.#batch.push(line);
+    this.#count(line.length);
     if (options.public && this.historyLines > 0) {
       if (this.#history.length === this.historyLines) this.#history.shift();
       this.#history.push(line);
@@ -294,8 +324,30 @@ class Room {
       this.#withPrivate.push(member);
     }
     member.privateLines.push({ at: this.#batch.length, line });
+    this.#count(line.length);
     this.#scheduleFlush();
   }
+
+  /** Counts bytes queued this turn; the turn ends once the event loop has polled the sockets. */
+  #count(bytes: number): void {
+    this.#turnBytes += bytes;
+    this.#endTurnSoon();
+  }
+
+  #endTurnSoon(): void {
+    if (this.#turnEnding) return;
+    this.#turnEnding = true;
+    // An immediate runs after the event loop's poll, which reports the writes' completion.
+    setImmediate(this.#endTurn);
+  }
+
+  #endTurn = (): void => {
+    this.#turnEnding = false;
+    this.#turnBytes = 0;
+    const waiting = this.#nextTurn;
+    this.#nextTurn = null;
+    waiting?.resolve();
+  };
 
   #scheduleFlush(): void {
     if (this.#flushQueued) return;
@@ -317,7 +369,7 @@ class Room {
       for (const member of this.members) {
         if (member.privateLines === null && member.skipped === null && member.batchStart === 0) {
           // The common case: the whole batch and nothing else, written as it is.
-          if (this.#fits(member, shared.length, tooSlow)) this.#send(member, shared);
+          if (this.#fits(member, tooSlow)) this.#send(member, shared);
         } else {
           this.#writeMixed(member, shared, ends, ends.length, tooSlow);
         }
@@ -382,20 +434,20 @@ class Room {
     if (end > from) segment(from, end);
     // And what was sent after its part of the batch: a goodbye, say.
     ownUpTo(Infinity);
-    if (bytes > 0 && this.#fits(member, bytes, tooSlow)) this.#send(member, concatenate(parts));
+    if (bytes > 0 && this.#fits(member, tooSlow)) this.#send(member, concatenate(parts));
   }
 
   /**
-   * Whether `bytes` more may wait for a member; if not, it is marked too
-   * slow. Too slow: output piles up behind what the socket has not taken. A
-   * burst that arrives while it has taken everything is no sign of that, but
-   * it is bounded too.
+   * Whether more output may go to a member; if not, it is marked too slow.
+   * Too slow: more than `maxQueueBytes` is waiting that the kernel has not
+   * taken. A turn adds at most a share of that, so what waits beyond it has
+   * piled up over turns.
    */
-  #fits(member: Member, bytes: number, tooSlow: Member[]): boolean {
+  #fits(member: Member, tooSlow: Member[]): boolean {
     if (member.closed || member.overflowed) return false;
-    const untaken = member.socket.writableLength;
-    const limit = untaken > 0 ? this.maxQueueBytes : this.maxQueueBytes * BURST_QUEUE_FACTOR;
-    if (bytes + untaken <= limit) return true;
+    // The socket counts a write until the event loop reports it done, even one
+    // the kernel took at once: this turn's own output is in here too.
+    if (member.socket.writableLength <= this.maxQueueBytes) return true;
     member.overflowed = true;
     tooSlow.push(member);
     return false;
@@ -520,17 +572,48 @@ function pauseReading(member: Member, ms: number): Promise<void> {
 }
 
 /**
- * Takes one token from the member's bucket; returns 0 when it had one, or
- * the milliseconds until the next one is due.
+ * Flood control's two token buckets, lines and bytes, filled at `rate` lines
+ * (and `rate` longest lines of bytes) a second up to `burst` of each.
  */
-function takeToken(member: Member, rate: number, burst: number, now: number): number {
-  member.tokens = Math.min(burst, member.tokens + (now - member.tokensAt) * rate / 1000);
-  member.tokensAt = now;
-  if (member.tokens >= 1) {
-    member.tokens -= 1;
+interface Pacing {
+  rate: number;
+  burst: number;
+  lineBytes: number;
+}
+
+/** Adds the tokens that came due since the member's buckets were last counted. */
+function refill(member: Member, pacing: Pacing, now: number): void {
+  const earned = (now - member.pacedAt) * pacing.rate / 1000;
+  member.pacedAt = now;
+  member.lineTokens = Math.min(pacing.burst, member.lineTokens + earned);
+  member.byteTokens = Math.min(
+    pacing.burst * pacing.lineBytes,
+    member.byteTokens + earned * pacing.lineBytes,
+  );
+}
+
+/**
+ * Takes one line token from the member's bucket; returns 0 when it had one,
+ * or the milliseconds until the next one is due.
+ */
+function takeLine(member: Member, pacing: Pacing, now: number): number {
+  refill(member, pacing, now);
+  if (member.lineTokens >= 1) {
+    member.lineTokens -= 1;
     return 0;
   }
-  return Math.ceil((1 - member.tokens) * 1000 / rate);
+  return Math.ceil((1 - member.lineTokens) * 1000 / pacing.rate);
+}
+
+/**
+ * Counts bytes received against the member's byte bucket; returns 0 while it
+ * is not in debt, or the milliseconds until the debt is paid off.
+ */
+function takeBytes(member: Member, pacing: Pacing, bytes: number, now: number): number {
+  refill(member, pacing, now);
+  member.byteTokens -= bytes;
+  if (member.byteTokens >= 0) return 0;
+  return Math.ceil(-member.byteTokens * 1000 / (pacing.rate * pacing.lineBytes));
 }
 
 /** Compares two secrets in time that depends on neither (both are hashed first). */
@@ -639,7 +722,10 @@ export class ChatServer {
   readonly #limitLoopback: boolean;
   readonly #nameTimeoutMs: number;
   readonly #maxLineBytes: number;
-  readonly #rate: number;
+  /** A line this long with no newline yet closes the connection. */
+  readonly #maxUnfinishedLineBytes: number;
+  /** Flood control; null when it is off. */
+  readonly #pacing: Pacing | null;
   readonly #burst: number;
   readonly #password: string | null;
   readonly #exitWhenEmpty: boolean;
@@ -678,14 +764,16 @@ export class ChatServer {
       1,
     );
     this.#maxLineBytes = checkInteger("maxLineBytes", options.maxLineBytes ?? MAX_LINE_BYTES, 1);
+    this.#maxUnfinishedLineBytes = Math.max(MAX_UNFINISHED_LINE_BYTES, 4 * this.#maxLineBytes);
     const maxQueueBytes = checkInteger(
       "maxQueueBytes",
       options.maxQueueBytes ?? MAX_QUEUE_BYTES,
       1,
     );
     const history = checkInteger("history", options.history ?? HISTORY_LINES, 0, MAX_HISTORY_LINES);
-    this.#rate = checkNumber("rate", options.rate ?? RATE_LINES_PER_S);
+    const rate = checkNumber("rate", options.rate ?? RATE_LINES_PER_S);
     this.#burst = checkInteger("burst", options.burst ?? RATE_BURST, 1);
+    this.#pacing = rate > 0 ? { rate, burst: this.#burst, lineBytes: this.#maxLineBytes } : null;
     this.#password = options.password ?? null;
     if (this.#password === "") throw new TypeError("Invalid password: it is empty");
     this.#exitWhenEmpty = options.exitWhenEmpty ?? false;
@@ -799,6 +887,9 @@ export class ChatServer {
    */
   readonly #socketEvents: SocketEvents = (() => {
     const drain = (member: Member) => void this.#drain(member);
+    const received = (member: Member, bytes: number) => {
+      if (this.#pacing !== null) takeBytes(member, this.#pacing, bytes, performance.now());
+    };
     const leave = (member: Member) => void this.#leave(member);
     const failed = (member: Member, error: Error) => {
       if (!isConnectionError(error)) this.#log?.(`${member.label} failed: ${describe(error)}`);
@@ -807,6 +898,7 @@ export class ChatServer {
       data(chunk) {
         const member = memberOf(this);
         member.framer.feed(chunk);
+        received(member, chunk.length);
         drain(member);
       },
       end() {
@@ -850,8 +942,9 @@ export class ChatServer {
     }
     this.#perIp.set(ip, fromIp + 1);
     const member = new Member(socket, ip, port, this.#maxLineBytes);
-    member.tokens = this.#burst;
-    member.tokensAt = performance.now();
+    member.lineTokens = this.#burst;
+    member.byteTokens = this.#burst * this.#maxLineBytes;
+    member.pacedAt = performance.now();
     this.#connections.add(member);
     this.#log?.(`${member.peer} connected`);
     const events = this.#socketEvents;
@@ -908,25 +1001,32 @@ export class ChatServer {
 
   /**
    * Handles the lines received so far, in order. Reading pauses while a line
-   * waits (flood control, a password check), so TCP pushes back on this
-   * sender alone and nothing is dropped.
+   * waits (flood control, a full turn, a password check), so TCP pushes back
+   * on this sender alone and nothing is dropped.
    */
   async #drain(member: Member): Promise<void> {
     if (member.draining) return;
     member.draining = true;
     const socket = member.socket;
+    const pacing = this.#pacing;
     try {
       const framer = member.framer;
       for (let line = framer.next(); line !== null; line = framer.next()) {
         if (member.leaving !== null || member.closed) break;
-        if (this.#rate > 0) {
+        if (this.#room.turnFull) {
+          // This turn carries all it may: the line goes out in the next one.
+          socket.pause();
+          await this.#room.nextTurn();
+          if (member.closed) break;
+        }
+        if (pacing !== null) {
           // Out of tokens: read nothing more until one is due.
-          const wait = takeToken(member, this.#rate, this.#burst, performance.now());
+          const wait = takeLine(member, pacing, performance.now());
           if (wait > 0) {
             socket.pause();
             await pauseReading(member, wait);
             if (member.closed) break;
-            takeToken(member, this.#rate, this.#burst, performance.now());
+            takeLine(member, pacing, performance.now());
           }
         }
         if (member.leaving !== null) break;
@@ -941,6 +1041,22 @@ export class ChatServer {
         } else if (member.stage !== "handshake") {
           this.#receive(member, decoder.decode(line));
         }
+      }
+      if (framer.unfinishedLineBytes > this.#maxUnfinishedLineBytes && member.leaving === null) {
+        this.#log?.(
+          `${member.label} sent over ${this.#maxUnfinishedLineBytes} bytes without a newline`,
+        );
+        this.#room.sendTo(
+          member,
+          `! Line far too long (over ${this.#maxUnfinishedLineBytes} bytes); closing the connection.`,
+        );
+        member.leaving = "flood";
+      }
+      // More bytes came than the byte bucket allows: read nothing until they are paid for.
+      const owed = pacing === null ? 0 : takeBytes(member, pacing, 0, performance.now());
+      if (owed > 0 && member.leaving === null && !member.closed) {
+        socket.pause();
+        await pauseReading(member, owed);
       }
     } catch (error) {
       this.#log?.(`${member.label} failed: ${describe(error)}`);

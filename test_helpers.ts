@@ -396,3 +396,22 @@ export class Peer {
     return this.close();
   }
 }
+
+/** Peers that close together when the group is disposed. */
+export class Peers extends Array<Peer> {
+  /** Closes every peer. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    for (const peer of this) await peer.close();
+  }
+}
+
+/** Joins `names` in order; each earlier member sees each later one arrive. */
+export async function joinAll(port: number, names: string[]): Promise<Peers> {
+  const peers = new Peers();
+  for (const name of names) {
+    const peer = await Peer.join(port, name);
+    for (const earlier of peers) await earlier.expect(`* ${name} joined the chat`);
+    peers.push(peer);
+  }
+  return peers;
+}

@@ -1,0 +1,114 @@
+/**
+ * End-to-end tests of what a stranger can make the server hold or do: big
+ * turns, streams with no newline, byte pacing. Each pins an attack that once
+ * worked.
+ */
+import assert from "node:assert/strict";
+import { joinAll, LEAK_CHECKS, Peer, WAIT_MS, withServer } from "./test_helpers.ts";
+
+Deno.test({
+  name: "sixteen members each sending a full burst of long lines at once drop nobody as too slow",
+  ...LEAK_CHECKS,
+  fn: () =>
+    // 50 lines of 4000 bytes each is one allowed burst. Once, all bursts
+    // landed in one turn, over 8 times --max-queue-bytes (here a quarter of
+    // the default, so that it happens however the reads are cut), and every
+    // member was dropped as too slow.
+    withServer(["--max-queue-bytes", "65536"], async (port) => {
+      const senders = Array.from({ length: 16 }, (_, i) => `s${i}`);
+      await using peers = await joinAll(port, ["r1", "r2", ...senders]);
+      const padding = "p".repeat(3990);
+      const lines = 50;
+      await Promise.all(senders.map((name, i) => {
+        let block = "";
+        for (let n = 0; n < lines; n++) block += `${n} ${padding}\n`;
+        return (peers[i + 2] as Peer).send(block);
+      }));
+      await Promise.all(peers.map(async (peer) => {
+        const next = new Map(senders.map((name) => [name, 0]));
+        for (let received = 0; received < senders.length * lines;) {
+          const line = await peer.readLine(4 * WAIT_MS);
+          assert.ok(line !== null, "the connection was closed");
+          assert.ok(!line.includes("too slow"), line);
+          const name = line.slice(0, line.indexOf(":"));
+          const expected = next.get(name);
+          if (expected === undefined) continue;
+          assert.equal(line, `${name}: ${expected} ${padding}`);
+          next.set(name, expected + 1);
+          received++;
+        }
+      }));
+      // Everyone is still here.
+      const [r1] = peers as Peer[] as [Peer];
+      await r1.send("/who\n");
+      await r1.expect(/^\* 18 online: /);
+    }),
+});
+
+Deno.test({
+  name: "one member flooding without flood control drops none of the members that keep reading",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer(["--rate", "0"], async (port) => {
+      await using peers = await joinAll(port, ["flooder", "r1", "r2"]);
+      const [flooder] = peers as Peer[] as [Peer];
+      // 8 MB in one go: far more than a turn, or a member's allowance, holds.
+      const padding = "f".repeat(3990);
+      const lines = 2000;
+      let block = "";
+      for (let n = 0; n < lines; n++) block += `${n} ${padding}\n`;
+      const sending = flooder.send(block);
+      await Promise.all(peers.map(async (peer) => {
+        for (let n = 0; n < lines; n++) await peer.expect(`flooder: ${n} ${padding}`, 4 * WAIT_MS);
+      }));
+      await sending;
+    }),
+});
+
+Deno.test({
+  name: "a line far over the limit with no newline closes its connection with one error line",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer(["--rate", "0"], async (port) => {
+      await using peers = await joinAll(port, ["alice", "mallory"]);
+      const [alice, mallory] = peers as Peer[] as [Peer, Peer];
+      const block = "z".repeat(64 * 1024);
+      // Over a megabyte with no newline: the server stops reading and says why.
+      const sending = (async () => {
+        for (let i = 0; i < 40; i++) await mallory.send(block);
+      })().catch(() => "the server hung up");
+      const seen = await mallory.expectClosed(2 * WAIT_MS);
+      assert.deepEqual(seen, [
+        "! Line too long (max 4096 bytes); message dropped.",
+        "! Line far too long (over 1048576 bytes); closing the connection.",
+      ]);
+      await sending;
+      await alice.expect("* mallory left the chat (line too long)");
+      await alice.send("still here\n");
+      await alice.expect("alice: still here");
+    }),
+});
+
+Deno.test({
+  name: "flood control paces bytes as well as lines: a sender over its byte budget waits",
+  ...LEAK_CHECKS,
+  fn: () =>
+    // A byte budget of 5 lines of 100 bytes, refilled at 1000 bytes a second.
+    withServer(["--rate", "10", "--burst", "5", "--max-line-bytes", "100"], async (port) => {
+      await using peers = await joinAll(port, ["alice", "bob"]);
+      const [alice, bob] = peers as Peer[] as [Peer, Peer];
+      // One line, dropped as too long, that costs 2600 bytes: 2.1 s of debt.
+      await alice.send("x".repeat(2600) + "\n");
+      await alice.expect("! Line too long (max 100 bytes); message dropped.");
+      const sentAt = performance.now();
+      await alice.send("hello\n");
+      await bob.send("meanwhile\n");
+      // Bob is not held up by alice's debt.
+      await alice.expect("bob: meanwhile");
+      const bobSeenAfter = performance.now() - sentAt;
+      await alice.expect("alice: hello");
+      const waited = performance.now() - sentAt;
+      assert.ok(bobSeenAfter < 1000, `bob's line took ${bobSeenAfter} ms`);
+      assert.ok(waited >= 1500, `alice's line was read after only ${waited} ms`);
+    }),
+});
