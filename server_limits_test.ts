@@ -19,7 +19,7 @@ Deno.test({
       await using peers = await joinAll(port, ["r1", "r2", ...senders]);
       const padding = "p".repeat(3990);
       const lines = 50;
-      await Promise.all(senders.map((name, i) => {
+      await Promise.all(senders.map((_, i) => {
         let block = "";
         for (let n = 0; n < lines; n++) block += `${n} ${padding}\n`;
         return (peers[i + 2] as Peer).send(block);
