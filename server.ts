@@ -17,6 +17,7 @@ import net from "node:net";
 import { setImmediate } from "node:timers";
 import tls from "node:tls";
 import { parseArgs } from "node:util";
+import { AcceptGuard, canGuard } from "./accept_guard.ts";
 import {
   ANNOUNCE_LIMIT,
   chatLine,
@@ -740,6 +741,8 @@ export class ChatServer {
   readonly #perIp = new Map<string, number>();
   readonly #refusals = new Set<Promise<void>>();
   #listener: net.Server | null = null;
+  /** Keeps the listener accepting through a shortage of file descriptors. */
+  #acceptGuard: AcceptGuard | null = null;
   #starting: Promise<Deno.NetAddr> | null = null;
   #allGone: (() => void) | null = null;
   readonly #finished = Promise.withResolvers<void>();
@@ -822,6 +825,10 @@ export class ChatServer {
       throw error;
     }
     listener.on("error", (error) => this.#log?.(`accept failed: ${describe(error)}`));
+    if (canGuard()) this.#acceptGuard = new AcceptGuard(listener, this.#log);
+    else {this.#log?.(
+        "not watching for a shortage of file descriptors: no permission for 127.0.0.1",
+      );}
     return this.addr;
   }
 
@@ -862,6 +869,7 @@ export class ChatServer {
     // A start under way finishes first, so that its listener is closed too.
     await this.#starting?.catch(() => {});
     const listener = this.#listener;
+    this.#acceptGuard?.close();
     // The listener reports closed once its last connection is.
     const stopped = new Promise<void>((resolve) => {
       if (listener === null || !listener.listening) resolve();
@@ -929,6 +937,14 @@ export class ChatServer {
     const socket = this.#tls === null
       ? raw
       : new tls.TLSSocket(raw, { isServer: true, secureContext: this.#tls });
+    const guard = this.#acceptGuard;
+    if (guard?.short) {
+      this.#log?.(`${peerLabel(ip, port)} refused: out of file descriptors`);
+      // Its descriptor, once free, takes the next connection waiting.
+      raw.once("close", () => guard.rearm());
+      this.#refuse(raw, socket, "! Server is busy; try again later.");
+      return;
+    }
     if (this.#connections.size >= this.#maxClients) {
       this.#log?.(`${peerLabel(ip, port)} refused: server full`);
       this.#refuse(raw, socket, `! Server is full (${this.#maxClients} users); try again later.`);

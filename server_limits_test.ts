@@ -4,7 +4,15 @@
  * worked.
  */
 import assert from "node:assert/strict";
-import { joinAll, LEAK_CHECKS, Peer, WAIT_MS, withServer } from "./test_helpers.ts";
+import {
+  joinAll,
+  LEAK_CHECKS,
+  Peer,
+  Peers,
+  startServer,
+  WAIT_MS,
+  withServer,
+} from "./test_helpers.ts";
 
 Deno.test({
   name: "sixteen members each sending a full burst of long lines at once drop nobody as too slow",
@@ -111,4 +119,59 @@ Deno.test({
       assert.ok(bobSeenAfter < 1000, `bob's line took ${bobSeenAfter} ms`);
       assert.ok(waited >= 1500, `alice's line was read after only ${waited} ms`);
     }),
+});
+
+Deno.test({
+  name: "out of file descriptors, the server says it is busy, logs it once, and accepts again",
+  ...LEAK_CHECKS,
+  fn: async () => {
+    const server = await startServer();
+    try {
+      // Room for 20 more descriptors than the server holds now (prlimit, util-linux).
+      const pid = server.child.pid;
+      // Reading another process's /proc needs every permission; ls does not.
+      const listing = await new Deno.Command("ls", { args: [`/proc/${pid}/fd`] }).output();
+      const open = new TextDecoder().decode(listing.stdout).trim().split("\n").length;
+      const limit = open + 20;
+      const prlimit = await new Deno.Command("prlimit", {
+        args: ["--pid", String(pid), `--nofile=${limit}:${limit}`],
+      }).output();
+      assert.equal(prlimit.code, 0, new TextDecoder().decode(prlimit.stderr));
+      await using peers = new Peers();
+      for (let i = 0; i < 40; i++) peers.push(await Peer.connect(server.port));
+      const firstLines = await Promise.all(peers.map((peer) => peer.readLine()));
+      const greeted = firstLines.filter((line) => line?.includes("nickname")).length;
+      const busy = firstLines.filter((line) => line === "! Server is busy; try again later.");
+      assert.equal(greeted + busy.length, 40, firstLines.join("\n"));
+      assert.ok(greeted > 0 && busy.length >= 15, `${greeted} greeted, ${busy.length} busy`);
+      await server.stdout.waitFor((line) =>
+        line.endsWith("out of file descriptors: refusing new connections until some are free")
+      );
+      for (const peer of peers) await peer.close();
+      // Once the descriptors are free again, a newcomer is greeted within a second.
+      const freedAt = performance.now();
+      let answer: string | null = null;
+      while (performance.now() - freedAt < 2000) {
+        await using peer = await Peer.connect(server.port);
+        answer = await peer.readLine();
+        if (answer?.includes("nickname")) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const took = performance.now() - freedAt;
+      assert.ok(answer?.includes("nickname"), `still refused: ${answer}`);
+      assert.ok(took < 1000, `accepting again took ${took} ms`);
+      await server.stdout.waitFor((line) =>
+        line.endsWith("file descriptors are available again: accepting connections")
+      );
+      const shortages = server.stdout.lines.filter((line) =>
+        line.includes("out of file descriptors:")
+      );
+      assert.equal(shortages.length, 1, server.stdout.text);
+      await using alice = await Peer.join(server.port, "alice");
+      await alice.send("back\n");
+      await alice.expect("alice: back");
+    } finally {
+      await server.stop();
+    }
+  },
 });
