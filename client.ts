@@ -233,9 +233,13 @@ export function printable(line: string): string {
   return line.replace(UNPRINTABLE, "");
 }
 
-/** Whether a received "line" is a TLS record (an alert): the server speaks TLS. */
+/**
+ * Whether a received line says the server speaks TLS: a TLS record (an
+ * alert), or this project's server saying so in words.
+ */
 function looksLikeTls(line: string): boolean {
-  return line.startsWith("\x15\x03") || line.startsWith("\x16\x03");
+  return line.startsWith("\x15\x03") || line.startsWith("\x16\x03") ||
+    line.startsWith("! This port speaks TLS");
 }
 
 /** How received lines are shown. */

@@ -248,9 +248,12 @@ export function cleanText(text: string): string {
   return text.trim();
 }
 
-/** Whether a cleaned line asks to end the session. */
+/** The longest quit word: longer lines need no lower-casing to be ruled out. */
+const MAX_QUIT_WORD_LENGTH = Math.max(...[...QUIT_WORDS].map((word) => word.length));
+
+/** Whether a cleaned line asks to end the session; case does not matter, as with commands. */
 export function isQuitWord(text: string): boolean {
-  return QUIT_WORDS.has(text);
+  return text.length <= MAX_QUIT_WORD_LENGTH && QUIT_WORDS.has(text.toLowerCase());
 }
 
 /** The form of a nickname under which two names count as the same. */
@@ -428,7 +431,7 @@ export const HELP_LINES: readonly string[] = [
   "*   /msg NAME text (or /w)    a private message to NAME",
   "*   /reply text (or /r)       a private message to whoever last sent you one",
   "*   /nick NEW                 change your name",
-  "*   /me action                show an action: * alice waves",
+  "*   /me action                show an action: ** alice waves",
   "*   //text                    post a message that starts with /",
   "*   /quit (or <quit>)         leave",
   "*   /help                     this list",
@@ -437,4 +440,12 @@ export const HELP_LINES: readonly string[] = [
 /** Formats a chat message as every member receives it. */
 export function chatLine(name: string, text: string): string {
   return `${name}: ${text}`;
+}
+
+/**
+ * Formats an action (`/me`) as every member receives it. It begins with
+ * `** `, never `* `: a line beginning `* ` or `! ` is the server's alone.
+ */
+export function actionLine(name: string, action: string): string {
+  return `** ${name} ${action}`;
 }

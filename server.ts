@@ -18,7 +18,10 @@ import { setImmediate } from "node:timers";
 import tls from "node:tls";
 import { parseArgs } from "node:util";
 import { AcceptGuard, canGuard } from "./accept_guard.ts";
+import { GuessLimiter } from "./guesses.ts";
+import { IAC, TelnetFilter } from "./telnet.ts";
 import {
+  actionLine,
   ANNOUNCE_LIMIT,
   chatLine,
   cleanNickname,
@@ -157,9 +160,16 @@ class Member {
   pacedAt = 0;
   /** Who sent this member the last private message, for /reply. */
   replyTo: Member | null = null;
+  /** Whether its first bytes have been looked at (a TLS client at a plain port, say). */
+  heard = false;
+  /** Telnet's commands in its stream, while one is cut across chunks. */
+  telnet: TelnetFilter | null = null;
+  /** It sent telnet's Interrupt Process: it leaves once the lines before it are handled. */
+  interrupted = false;
 
   constructor(
-    readonly socket: net.Socket,
+    /** Its socket: the TCP one, replaced by the TLS one over it once TLS begins. */
+    public socket: net.Socket,
     readonly ip: string,
     readonly port: number,
     maxLineBytes: number,
@@ -699,6 +709,11 @@ function howNamed(requested: string, name: string): string {
   return requested === name ? "" : ` (asked for ${JSON.stringify(requested)})`;
 }
 
+/** Whether a connection's first bytes are a TLS handshake record (content type 22, version 3.x). */
+function isTlsHello(chunk: Uint8Array): boolean {
+  return chunk[0] === 0x16 && (chunk.length < 2 || chunk[1] === 0x03);
+}
+
 /** The peer's address as logs show it, with brackets around an IPv6 one. */
 function peerLabel(ip: string, port: number): string {
   return ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
@@ -729,6 +744,8 @@ export class ChatServer {
   readonly #pacing: Pacing | null;
   readonly #burst: number;
   readonly #password: string | null;
+  /** Wrong passwords by address, so that guessing is slow however many connections guess. */
+  readonly #guesses = new GuessLimiter();
   readonly #exitWhenEmpty: boolean;
   readonly #announceLimit: number;
   readonly #shutdownFlushMs: number;
@@ -895,6 +912,8 @@ export class ChatServer {
    */
   readonly #socketEvents: SocketEvents = (() => {
     const drain = (member: Member) => void this.#drain(member);
+    const opening = (member: Member, chunk: Uint8Array) => this.#opening(member, chunk);
+    const telnet = (member: Member, chunk: Uint8Array) => this.#telnet(member, chunk);
     const received = (member: Member, bytes: number) => {
       if (this.#pacing !== null) takeBytes(member, this.#pacing, bytes, performance.now());
     };
@@ -905,6 +924,8 @@ export class ChatServer {
     return {
       data(chunk) {
         const member = memberOf(this);
+        if (!member.heard && !opening(member, chunk)) return;
+        if (member.telnet !== null || chunk.includes(IAC)) chunk = telnet(member, chunk);
         member.framer.feed(chunk);
         received(member, chunk.length);
         drain(member);
@@ -934,57 +955,141 @@ export class ChatServer {
     // Lines go out at once (writes are coalesced already); dead peers are found.
     raw.setNoDelay(true);
     raw.setKeepAlive(true);
-    const socket = this.#tls === null
-      ? raw
-      : new tls.TLSSocket(raw, { isServer: true, secureContext: this.#tls });
     const guard = this.#acceptGuard;
     if (guard?.short) {
       this.#log?.(`${peerLabel(ip, port)} refused: out of file descriptors`);
       // Its descriptor, once free, takes the next connection waiting.
       raw.once("close", () => guard.rearm());
-      this.#refuse(raw, socket, "! Server is busy; try again later.");
+      this.#refuse(raw, "! Server is busy; try again later.");
       return;
     }
     if (this.#connections.size >= this.#maxClients) {
       this.#log?.(`${peerLabel(ip, port)} refused: server full`);
-      this.#refuse(raw, socket, `! Server is full (${this.#maxClients} users); try again later.`);
+      this.#refuse(raw, `! Server is full (${this.#maxClients} users); try again later.`);
       return;
     }
     const fromIp = this.#perIp.get(ip) ?? 0;
     if (fromIp >= this.#maxPerIp && (this.#limitLoopback || !isLoopback(ip))) {
       this.#log?.(`${peerLabel(ip, port)} refused: ${fromIp} connections from ${ip} already`);
-      this.#refuse(raw, socket, "! Too many connections from your address");
+      this.#refuse(raw, "! Too many connections from your address");
       return;
     }
     this.#perIp.set(ip, fromIp + 1);
-    const member = new Member(socket, ip, port, this.#maxLineBytes);
+    const member = new Member(raw, ip, port, this.#maxLineBytes);
     member.lineTokens = this.#burst;
     member.byteTokens = this.#burst * this.#maxLineBytes;
     member.pacedAt = performance.now();
     this.#connections.add(member);
     this.#log?.(`${member.peer} connected`);
-    const events = this.#socketEvents;
-    (raw as MemberSocket)[MEMBER] = member;
-    raw.on("error", events.error);
-    if (socket !== raw) {
-      (socket as MemberSocket)[MEMBER] = member;
-      socket.on("error", events.error);
+    this.#listenTo(raw, member);
+    if (this.#tls === null) {
+      this.#greet(member);
+    } else {
+      // TLS begins once the first bytes show that the peer speaks it.
+      member.stage = "handshake";
+      const limit = Math.min(TLS_HANDSHAKE_TIMEOUT_MS, this.#nameTimeoutMs);
+      member.timer = setTimeout(() => this.#handshakeFailed(member, "timed out"), limit);
     }
+  }
+
+  /** Makes the member's events come from `socket`. */
+  #listenTo(socket: net.Socket, member: Member): void {
+    const events = this.#socketEvents;
+    (socket as MemberSocket)[MEMBER] = member;
+    socket.on("error", events.error);
     socket.on("data", events.data);
     socket.on("end", events.end);
     socket.on("close", events.close);
-    if (this.#tls === null) this.#greet(member);
-    else this.#handshake(member);
   }
 
-  /** Sends one line and closes; the connection never joins. */
-  #refuse(raw: net.Socket, socket: net.Socket, text: string): void {
+  /** Sends one line (over TLS at a TLS port) and closes; the connection never joins. */
+  #refuse(raw: net.Socket, text: string): void {
     // Whatever goes wrong, the connection closes and that is all.
     raw.on("error", ignore);
-    if (socket !== raw) socket.on("error", ignore);
+    let socket = raw;
+    if (this.#tls !== null) {
+      socket = new tls.TLSSocket(raw, { isServer: true, secureContext: this.#tls });
+      socket.on("error", ignore);
+    }
     const refusal = endWithin(socket, GOODBYE_FLUSH_MS, text + "\n")
       .finally(() => this.#refusals.delete(refusal));
     this.#refusals.add(refusal);
+  }
+
+  /**
+   * Looks at a connection's first bytes: a TLS client at a plain port is
+   * closed at once, and at a TLS port TLS begins only with a client that
+   * speaks it. Returns whether the bytes are to be read as lines.
+   */
+  #opening(member: Member, chunk: Uint8Array): boolean {
+    member.heard = true;
+    const raw = member.socket;
+    if (this.#tls === null) {
+      if (!isTlsHello(chunk)) return true;
+      this.#log?.(`${member.peer} refused: it speaks TLS, and this port does not`);
+      member.leaving = "refused";
+      closeConnection(member);
+      return false;
+    }
+    if (!isTlsHello(chunk)) {
+      this.#plainAtTlsPort(member, "it does not speak TLS");
+      return false;
+    }
+    // The TLS socket over this one reads these bytes again, and all that follow.
+    raw.off("data", this.#socketEvents.data);
+    raw.off("end", this.#socketEvents.end);
+    raw.pause();
+    raw.unshift(chunk);
+    const socket = new tls.TLSSocket(raw, { isServer: true, secureContext: this.#tls });
+    member.socket = socket;
+    this.#listenTo(socket, member);
+    socket.once("secure", () => {
+      if (member.stage !== "handshake") return;
+      stopTimer(member);
+      this.#greet(member);
+    });
+    socket.once("error", (error) => this.#handshakeFailed(member, describe(error)));
+    socket.once("close", () => this.#handshakeFailed(member, "connection closed"));
+    return false;
+  }
+
+  /** Tells a plain client at the TLS port so, in words it can read, and closes. */
+  #plainAtTlsPort(member: Member, why: string): void {
+    this.#log?.(`${member.peer} TLS handshake failed: ${why}`);
+    stopTimer(member);
+    member.stage = "name";
+    member.leaving = "refused";
+    this.#room.sendTo(member, "! This port speaks TLS; connect with TLS (client.ts --tls).");
+    void this.#leave(member);
+  }
+
+  /** Ends a connection whose TLS handshake failed or took too long, unless it is done. */
+  #handshakeFailed(member: Member, why: string): void {
+    if (member.stage !== "handshake") return;
+    // Nothing heard at all: perhaps a plain client waiting for the server to speak.
+    if (!member.heard) {
+      this.#plainAtTlsPort(member, why);
+      return;
+    }
+    this.#log?.(`${member.peer} TLS handshake failed: ${why}`);
+    member.stage = "name";
+    member.leaving = "refused";
+    closeConnection(member);
+  }
+
+  /** Takes telnet's commands out of a chunk, answers them, and notes an interrupt. */
+  #telnet(member: Member, chunk: Uint8Array): Uint8Array {
+    const filter = member.telnet ?? new TelnetFilter();
+    const { data, reply, interrupted } = filter.filter(chunk);
+    // Kept only while a command is cut across chunks: idle connections are many.
+    member.telnet = filter.midCommand ? filter : null;
+    if (reply !== null && !member.socket.writableEnded) member.socket.write(reply);
+    if (interrupted) {
+      member.interrupted = true;
+      // Nothing after an interrupt is read.
+      member.socket.pause();
+    }
+    return data;
   }
 
   /** Starts the naming clock and asks for the password or the nickname. */
@@ -992,27 +1097,6 @@ export class ChatServer {
     this.#naming.add(member);
     member.stage = this.#password === null ? "name" : "password";
     this.#room.sendBytes(member, this.#password === null ? GREETING_LINE : PASSWORD_GREETING_LINE);
-  }
-
-  /** Waits for the TLS handshake in bounded time, then greets; a failed one is logged and closed. */
-  #handshake(member: Member): void {
-    const socket = member.socket as tls.TLSSocket;
-    const limit = Math.min(TLS_HANDSHAKE_TIMEOUT_MS, this.#nameTimeoutMs);
-    const failed = (why: string) => {
-      if (member.stage !== "handshake") return;
-      this.#log?.(`${member.peer} TLS handshake failed: ${why}`);
-      member.stage = "name";
-      member.leaving = "refused";
-      closeConnection(member);
-    };
-    member.stage = "handshake";
-    member.timer = setTimeout(() => failed("timed out"), limit);
-    socket.once("secure", () => {
-      stopTimer(member);
-      this.#greet(member);
-    });
-    socket.once("error", (error) => failed(describe(error)));
-    socket.once("close", () => failed("connection closed"));
   }
 
   /**
@@ -1058,6 +1142,8 @@ export class ChatServer {
           this.#receive(member, decoder.decode(line));
         }
       }
+      // Telnet's Ctrl+C, after the lines before it: as if it had typed the quit word.
+      if (member.interrupted && member.leaving === null) this.#receive(member, QUIT_WORD);
       if (framer.unfinishedLineBytes > this.#maxUnfinishedLineBytes && member.leaving === null) {
         this.#log?.(
           `${member.label} sent over ${this.#maxUnfinishedLineBytes} bytes without a newline`,
@@ -1125,7 +1211,18 @@ export class ChatServer {
   }
 
   async #checkPassword(member: Member, line: string): Promise<void> {
+    const wait = this.#guesses.take(member.ip, performance.now());
+    if (wait > 0) {
+      this.#log?.(`${member.peer} refused: too many wrong passwords from ${member.ip}`);
+      this.#room.sendTo(
+        member,
+        `! Too many wrong passwords from your address; try again in ${Math.ceil(wait / 1000)} s`,
+      );
+      member.leaving = "refused";
+      return;
+    }
     if (await secretsMatch(line, this.#password as string)) {
+      this.#guesses.right(member.ip);
       member.stage = "name";
       this.#room.sendTo(member, GREETING);
       return;
@@ -1177,7 +1274,7 @@ export class ChatServer {
         return;
       case "me":
         if (rest === "") room.sendTo(member, "! Usage: /me action");
-        else room.broadcast(`* ${member.name} ${rest}`, { public: true });
+        else room.broadcast(actionLine(member.name as string, rest), { public: true });
         return;
       default:
         room.sendTo(member, `! Unknown command: /${name} (type /help)`);

@@ -123,12 +123,12 @@ Deno.test({
 });
 
 Deno.test({
-  name: "each quit word says goodbye, closes the connection and tells the others",
+  name: "each quit word, in any case, says goodbye, closes the connection and tells the others",
   ...LEAK_CHECKS,
   fn: () =>
     withServer([], async (port) => {
       await using watcher = await Peer.join(port, "watcher");
-      for (const word of ["<quit>", "/quit", "{quit}"]) {
+      for (const word of ["<quit>", "/quit", "{quit}", "/QUIT", "<Quit>"]) {
         const leaver = await Peer.join(port, "leaver");
         try {
           await watcher.expect("* leaver joined the chat");
@@ -216,7 +216,8 @@ Deno.test({
       await alice.send("f a li");
       await alice.send("ne\r\n\n  \r\n\tone\ttwo \ntwo\nthree\n");
       await alice.send("nul\0byte \x1b[2Jclear \x07bell\n");
-      await alice.send(new Uint8Array([0x62, 0x61, 0x64, 0xff, 0xfe, 0x0a]));
+      // Byte 255 starts a telnet command; these two are never UTF-8 either.
+      await alice.send(new Uint8Array([0x62, 0x61, 0x64, 0xfe, 0xc0, 0x0a]));
       await alice.send("alice: fake\n");
       for (
         const line of [
@@ -327,7 +328,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a TLS connection that never finishes its handshake is closed at the time limit and logged",
+  name: "at a TLS port, a stalled handshake is closed at the limit and a plain client is told",
   ...LEAK_CHECKS,
   async fn() {
     const tls = ["--cert", "testdata/localhost.crt", "--key", "testdata/localhost.key"];
@@ -337,9 +338,22 @@ Deno.test({
       "--allow-read",
     ]);
     try {
-      await using silent = await Peer.connect(server.port);
-      assert.deepEqual(await silent.expectClosed(), []);
+      // A client that begins a handshake and stalls gets nothing it could not read.
+      await using stalled = await Peer.connect(server.port);
+      await stalled.send(new Uint8Array([0x16, 0x03, 0x01, 0x00, 0xff, 0x01]));
+      assert.deepEqual(await stalled.expectClosed(), []);
       await server.stdout.waitFor((l) => l.endsWith("TLS handshake failed: timed out"), WAIT_MS);
+      // A plain client gets one line it can read, where it once got binary.
+      await using plain = await Peer.connect(server.port);
+      await plain.send("alice\n");
+      assert.deepEqual(await plain.expectClosed(), [
+        "! This port speaks TLS; connect with TLS (client.ts --tls).",
+      ]);
+      // One that says nothing may be a plain client waiting to be greeted: it is told too.
+      await using silent = await Peer.connect(server.port);
+      assert.deepEqual(await silent.expectClosed(), [
+        "! This port speaks TLS; connect with TLS (client.ts --tls).",
+      ]);
     } finally {
       await server.stop();
     }
@@ -516,15 +530,18 @@ Deno.test({
 });
 
 Deno.test({
-  name: "/me shows an action to everyone",
+  name: "/me shows an action to everyone, in a form no server notice has",
   ...LEAK_CHECKS,
   fn: () =>
     withServer([], async (port) => {
       await using peers = await joinAll(port, ["alice", "bob"]);
       const [alice, bob] = peers as Peer[] as [Peer, Peer];
       await alice.send("/me waves\n");
-      await alice.expect("* alice waves");
-      await bob.expect("* alice waves");
+      await alice.expect("** alice waves");
+      await bob.expect("** alice waves");
+      // Once byte for byte the notice of a member dropped as too slow.
+      await bob.send("/me left the chat (too slow)\n");
+      await alice.expect("** bob left the chat (too slow)");
     }),
 });
 
@@ -536,12 +553,12 @@ Deno.test({
       await using peers = await joinAll(port, ["alice", "bob"]);
       const [alice, bob] = peers as Peer[] as [Peer, Peer];
       await alice.send("m1\nm2\nm3\n/msg bob secret\nm4\n/me dances\n");
-      await bob.readUntil("* alice dances");
+      await bob.readUntil("** alice dances");
       await using dave = await Peer.join(port, "dave");
       await dave.expect("* Recent messages:");
       await dave.expect("alice: m3");
       await dave.expect("alice: m4");
-      await dave.expect("* alice dances");
+      await dave.expect("** alice dances");
       await dave.expect("* End of recent messages");
       await dave.send("hello\n");
       await dave.expect("dave: hello");

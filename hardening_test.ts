@@ -1,9 +1,12 @@
 /**
- * End-to-end tests of what a stranger can make the server hold or do: big
- * turns, streams with no newline, byte pacing. Each pins an attack that once
+ * End-to-end tests of what a stranger can make the server hold, do or say:
+ * big turns, streams with no newline, running out of descriptors, password
+ * guessing, TLS and telnet at the wrong place. Each pins an attack that once
  * worked.
  */
 import assert from "node:assert/strict";
+
+const encoder = new TextEncoder();
 import {
   joinAll,
   LEAK_CHECKS,
@@ -174,4 +177,94 @@ Deno.test({
       await server.stop();
     }
   },
+});
+
+Deno.test({
+  name: "password guesses from one address slow down after three, however many connect at once",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer(["--password-file", "testdata/password.txt"], async (port) => {
+      await using guessers = new Peers();
+      for (let i = 0; i < 6; i++) guessers.push(await Peer.connect(port));
+      for (const guesser of guessers) {
+        await guesser.expect("This room is locked. Please enter the password:");
+      }
+      // Six guesses at once from one address: three are judged, three wait.
+      await Promise.all(guessers.map((guesser) => guesser.send("open sesame!\n")));
+      const answers = await Promise.all(guessers.map((guesser) => guesser.expectClosed()));
+      const wrong = answers.filter((lines) => lines.join() === "! Wrong password");
+      const waiting = answers.filter((lines) =>
+        /^! Too many wrong passwords from your address; try again in [1-5] s$/.test(lines.join())
+      );
+      assert.equal(wrong.length, 3, answers.join("\n"));
+      assert.equal(waiting.length, 3, answers.join("\n"));
+      // Even the right password waits its turn.
+      await using late = await Peer.connect(port);
+      await late.expect("This room is locked. Please enter the password:");
+      await late.send("open sesame\n");
+      assert.match((await late.expectClosed()).join(), /^! Too many wrong passwords/);
+    }, ["--allow-net", "--allow-read"]),
+});
+
+Deno.test({
+  name: "a TLS client at a plain port is closed at once, never joins, and does not empty the room",
+  ...LEAK_CHECKS,
+  async fn() {
+    // Once, the probe joined under a name made of its handshake and, leaving,
+    // stopped a server that exits when empty.
+    const server = await startServer(["--exit-when-empty"]);
+    try {
+      const ca = await Deno.readTextFile("testdata/ca.crt");
+      await assert.rejects(async () => {
+        const probe = await Deno.connectTls({
+          hostname: "localhost",
+          port: server.port,
+          caCerts: [ca],
+        });
+        try {
+          await probe.handshake();
+        } finally {
+          probe.close();
+        }
+      });
+      await server.stdout.waitFor((line) =>
+        line.endsWith("refused: it speaks TLS, and this port does not")
+      );
+      assert.doesNotMatch(server.stdout.text, / is /);
+      await using alice = await Peer.join(server.port, "alice");
+      await alice.send("/who\n");
+      await alice.expect("* 1 online: alice");
+    } finally {
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "telnet's Ctrl+C ends the session as <quit> does, and its negotiation never reaches the room",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer([], async (port) => {
+      await using peers = await joinAll(port, ["watcher"]);
+      const [watcher] = peers as Peer[] as [Peer];
+      await using alice = await Peer.connect(port);
+      await alice.expect(/nickname/);
+      // IAC DO ECHO, a terminal-type subnegotiation cut in two, then the name.
+      await alice.send(new Uint8Array([255, 253, 1, 255, 250, 24, 0, 120, 116]));
+      await alice.send(new Uint8Array([101, 114, 109, 255, 240, ...encoder.encode("alice\n")]));
+      // The refusal (IAC WONT ECHO) comes first, with the welcome.
+      assert.equal(
+        await alice.readLine(),
+        "\uFFFD\uFFFD\u0001Welcome, alice! Type <quit> to leave.",
+      );
+      await watcher.expect("* alice joined the chat");
+      await alice.send("hello\n");
+      await watcher.expect("alice: hello");
+      await alice.expect("alice: hello");
+      // Ctrl+C: IAC IP, IAC DO TIMING-MARK. The mark is answered (IAC WILL TM).
+      await alice.send(new Uint8Array([255, 244, 255, 253, 6]));
+      assert.deepEqual(await alice.expectClosed(), ["\uFFFD\uFFFD\u0006* Goodbye, alice!"]);
+      await watcher.expect("* alice left the chat");
+    }),
 });
