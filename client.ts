@@ -490,6 +490,44 @@ class Input {
   }
 }
 
+/**
+ * When typed lines may go to the server. They wait while the client itself has
+ * an answer to give (the password from the environment, the nickname from
+ * --name); a question the person answers first lets one line through.
+ */
+class Gate {
+  #open = false;
+  #passes = 0;
+  #waiters: (() => void)[] = [];
+
+  /** Lets every line through from now on. */
+  open(): void {
+    this.#open = true;
+    this.#wake();
+  }
+
+  /** Lets one line through: the person's answer to the question just asked. */
+  passOne(): void {
+    this.#passes++;
+    this.#wake();
+  }
+
+  /** Resolves when the next line may go. */
+  async pass(): Promise<void> {
+    while (!this.#open) {
+      if (this.#passes > 0) {
+        this.#passes--;
+        return;
+      }
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    }
+  }
+
+  #wake(): void {
+    for (const wake of this.#waiters.splice(0)) wake();
+  }
+}
+
 /** Everything a terminal session needs to know, across reconnections. */
 interface Session {
   connect: () => Promise<ChatClient>;
@@ -516,7 +554,7 @@ async function chat(session: Session, first: ChatClient): Promise<number> {
   let name = session.name ?? null;
   const password = passwordFromEnvironment();
   // Typed lines wait until the client's own answers (password, name) are sent.
-  let gate = Promise.withResolvers<void>();
+  let gate = new Gate();
   let tlsSpoken = false;
 
   const sendInput = async () => {
@@ -526,7 +564,7 @@ async function chat(session: Session, first: ChatClient): Promise<number> {
         continue;
       }
       if (isQuitWord(line.trim())) return;
-      await gate.promise;
+      await gate.pass();
       if (client === null) {
         console.error("[not connected; line not sent]");
         continue;
@@ -539,8 +577,8 @@ async function chat(session: Session, first: ChatClient): Promise<number> {
   const receive = async (current: ChatClient): Promise<Ending> => {
     let welcomed = false;
     let nameSent = false;
-    gate = Promise.withResolvers<void>();
-    if (name === null && password === null) gate.resolve();
+    gate = new Gate();
+    if (name === null && password === null) gate.open();
     // A server silent for as long as connecting may take is worth a word:
     // a TLS server waits for a handshake that a plain client never starts.
     const silence = setTimeout(() => {
@@ -552,7 +590,7 @@ async function chat(session: Session, first: ChatClient): Promise<number> {
         nameSent = true;
         void current.send(name).catch(() => {});
       }
-      gate.resolve();
+      gate.open();
     }, session.timeoutMs);
     for await (const line of current.lines()) {
       clearTimeout(silence);
@@ -565,11 +603,14 @@ async function chat(session: Session, first: ChatClient): Promise<number> {
         if (welcome) {
           welcomed = true;
           name = welcome[1] as string;
-          gate.resolve();
+          gate.open();
         } else if (asksForPassword(line)) {
           if (password !== null) void current.send(password).catch(() => {});
           else input.startSecretLine();
-          if (name === null) gate.resolve();
+          // With a nickname of our own to send, only the typed password may
+          // go before the nickname question; without one, the person answers both.
+          if (name === null) gate.open();
+          else if (password === null) gate.passOne();
         } else if (
           !nameSent && name !== null && (session.name !== undefined || current !== first)
         ) {
@@ -577,7 +618,7 @@ async function chat(session: Session, first: ChatClient): Promise<number> {
           // the name the server last welcomed us by does.
           nameSent = true;
           void current.send(name).catch(() => {});
-          gate.resolve();
+          gate.open();
         }
       } else if (name !== null && line.startsWith(`* ${name} is now known as `)) {
         name = line.slice(`* ${name} is now known as `.length);
@@ -585,7 +626,7 @@ async function chat(session: Session, first: ChatClient): Promise<number> {
       await writeOut(formatLine(line, session.display, welcomed ? name : null) + "\n");
     }
     clearTimeout(silence);
-    gate.resolve();
+    gate.open();
     return "closed";
   };
 

@@ -386,6 +386,25 @@ Deno.test({
 });
 
 Deno.test({
+  name: "in a locked room --name answers the nickname question after the typed password",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer(["--password-file", "testdata/password.txt"], async (port) => {
+      // Regression: the typed password waited for the nickname question, which
+      // comes only after the password, until the server's name timeout.
+      const args = ["127.0.0.1", String(port), "--name", "pat"];
+      const piped = await runClient(args, "open sesame\nhi\n");
+      assert.equal(piped.code, 0, piped.stderr);
+      assert.match(piped.stdout, /^Welcome, pat! /m);
+      assert.match(piped.stdout, /^pat: hi$/m);
+      assert.doesNotMatch(piped.stdout, /sesame/);
+      const typed = await runOnTerminal(args, "open sesame\nhi\n", { NO_COLOR: "1" });
+      assert.match(typed, /^Welcome, pat! /m);
+      assert.match(typed, /^pat: hi\r?$/m);
+    }, READ),
+});
+
+Deno.test({
   name: "--serve hosts a room others can join, and closes it when the host quits",
   ...LEAK_CHECKS,
   async fn() {
