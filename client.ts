@@ -118,7 +118,7 @@ export class ChatClient {
       if (!signal.aborted) (tls ?? tcp).close();
       const reason = signal.aborted
         ? `timed out after ${timeoutMs / 1000} s`
-        : `TLS handshake failed: ${tlsFailure(error)}`;
+        : `TLS handshake failed: ${tlsFailure(error, options.caCerts !== undefined)}`;
       throw new ConnectError(hostname, port, reason);
     } finally {
       signal.removeEventListener("abort", onTimeout);
@@ -216,12 +216,28 @@ function connectFailure(error: unknown, timeoutMs: number): string {
   return message.replace(/ \(os error \d+\)$/, "").replace(/^./, (c) => c.toLowerCase());
 }
 
-function tlsFailure(error: unknown): string {
+/**
+ * What a failed handshake means, and what would fix it; `trusting` says
+ * whether certificates to trust were given (--ca).
+ */
+function tlsFailure(error: unknown, trusting: boolean): string {
   const message = error instanceof Error ? error.message : String(error);
   if (/corrupt message|InvalidContentType/i.test(message)) {
     return "the server does not speak TLS (try without --tls)";
   }
-  if (/certificate/i.test(message)) return `${message} (with a self-signed server, pass --ca FILE)`;
+  // rustls's verdicts on the server's certificate, by name.
+  if (/CaUsedAsEndEntity/.test(message)) {
+    // What `openssl req -x509` makes unless told otherwise; trusting it changes nothing.
+    return "the server's certificate is a CA certificate (CA:TRUE), which clients refuse as " +
+      "a server's own; the server needs one with basicConstraints=critical,CA:FALSE " +
+      "(README: Encryption)";
+  }
+  if (/UnknownIssuer/.test(message)) {
+    return trusting
+      ? "the server's certificate is not signed by the --ca certificate or a trusted authority"
+      : "the server's certificate is not signed by a trusted authority " +
+        "(with a self-signed server, pass --ca FILE)";
+  }
   return message;
 }
 

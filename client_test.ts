@@ -359,6 +359,82 @@ Deno.test({
 });
 
 Deno.test({
+  name: "a self-signed certificate made by the README's recipe works with --ca, and only with it",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer(
+      ["--cert", "testdata/selfsigned.crt", "--key", "testdata/selfsigned.key"],
+      async (p) => {
+        const port = String(p);
+        for (const host of ["localhost", "127.0.0.1"]) {
+          const args = [host, port, "--tls", "--ca", "testdata/selfsigned.crt", "--name", "sam"];
+          const run = await runClient(args, "signed by myself\n", { permissions: READ });
+          assert.equal(run.code, 0, run.stderr);
+          assert.match(run.stdout, /^sam: signed by myself$/m);
+        }
+        const failure = `Cannot connect to localhost:${port}: TLS handshake failed: `;
+        const untrusted = await runClient(["localhost", port, "--tls"], null);
+        assert.equal(untrusted.code, 2);
+        assert.equal(
+          untrusted.stderr,
+          `${failure}the server's certificate is not signed by a trusted authority ` +
+            "(with a self-signed server, pass --ca FILE)\n",
+        );
+        const wrongCa = await runClient(
+          ["localhost", port, "--tls", "--ca", "testdata/ca.crt"],
+          null,
+          {
+            permissions: READ,
+          },
+        );
+        assert.equal(wrongCa.code, 2);
+        assert.equal(
+          wrongCa.stderr,
+          `${failure}the server's certificate is not signed by the --ca certificate ` +
+            "or a trusted authority\n",
+        );
+      },
+      READ,
+    ),
+});
+
+Deno.test({
+  name: "a CA certificate used as the server's is explained to the client, and the server warns",
+  ...LEAK_CHECKS,
+  async fn() {
+    // What a plain `openssl req -x509` makes: rustls refuses it as CaUsedAsEndEntity,
+    // with or without --ca, so telling the user to pass --ca would be wrong.
+    const server = await startServer(
+      ["--quiet", "--cert", "testdata/ca-as-server.crt", "--key", "testdata/ca-as-server.key"],
+      READ,
+    );
+    try {
+      assert.equal(
+        await server.stderr.waitFor((line) => line.startsWith("Warning: ")),
+        "Warning: the certificate in testdata/ca-as-server.crt is a CA certificate (CA:TRUE), " +
+          "which TLS clients refuse as a server's own; make one with " +
+          "basicConstraints=critical,CA:FALSE (README: Encryption).",
+      );
+      for (const ca of [[], ["--ca", "testdata/ca-as-server.crt"]]) {
+        const run = await runClient(["localhost", String(server.port), "--tls", ...ca], null, {
+          permissions: READ,
+        });
+        assert.equal(run.code, 2);
+        assert.equal(
+          run.stderr,
+          `Cannot connect to localhost:${server.port}: TLS handshake failed: ` +
+            "the server's certificate is a CA certificate (CA:TRUE), which clients refuse as " +
+            "a server's own; the server needs one with basicConstraints=critical,CA:FALSE " +
+            "(README: Encryption)\n",
+        );
+      }
+    } finally {
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
   name: "the client answers a locked room with $CHAT_PASSWORD when allowed to read it",
   ...LEAK_CHECKS,
   fn: () =>
