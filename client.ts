@@ -298,7 +298,8 @@ export function reconnectDelay(attempt: number, random: () => number = Math.rand
 const USAGE = `Usage: deno run --allow-net client.ts [HOST] [PORT] [options]
 
 Joins a chat server (default ${DEFAULT_CLIENT_HOST} ${DEFAULT_PORT}). Every line you type is sent;
-${QUIT_WORD}, end of input (Ctrl+D) or Ctrl+C leaves.
+${QUIT_WORD}, end of input (Ctrl+D) or Ctrl+C leaves. Started on a terminal with no
+arguments at all, it asks for the host and port.
 
 Options:
   --name NAME          answer the server's nickname question with NAME
@@ -404,6 +405,9 @@ function passwordFromEnvironment(): string | null {
 
 /** The machine's non-loopback IPv4 addresses, or `null` without --allow-sys. */
 function machineAddresses(): string[] | null {
+  // Asked first: on a terminal, calling without the permission brings up Deno's prompt.
+  const permission = Deno.permissions.querySync({ name: "sys", kind: "networkInterfaces" });
+  if (permission.state !== "granted") return null;
   try {
     return Deno.networkInterfaces()
       .filter((iface) => iface.family === "IPv4" && !iface.address.startsWith("127."))
@@ -731,16 +735,16 @@ async function main(args: string[]): Promise<number> {
     return 0;
   }
   let { hostname, port } = options;
-  if (Deno.stdin.isTerminal() && !options.serve) {
-    hostname ??= prompt(`Host [${DEFAULT_CLIENT_HOST}]:`)?.trim() || undefined;
-    if (port === undefined) {
-      const answer = prompt(`Port [${DEFAULT_PORT}]:`)?.trim();
-      try {
-        port = answer ? parsePort(answer) : undefined;
-      } catch (error) {
-        console.error((error as Error).message);
-        return 2;
-      }
+  // Questions only for a bare start: given any argument, the command line is
+  // the interface, and what it leaves out takes the defaults the help names.
+  if (args.length === 0 && Deno.stdin.isTerminal()) {
+    hostname = prompt(`Host [${DEFAULT_CLIENT_HOST}]:`)?.trim() || undefined;
+    const answer = prompt(`Port [${DEFAULT_PORT}]:`)?.trim();
+    try {
+      port = answer ? parsePort(answer) : undefined;
+    } catch (error) {
+      console.error((error as Error).message);
+      return 2;
     }
   }
   let caCerts: string[] | undefined;

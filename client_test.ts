@@ -517,6 +517,17 @@ Deno.test({
 });
 
 Deno.test({
+  name: "--serve without --allow-sys on a terminal says how to list addresses instead of prompting",
+  ...LEAK_CHECKS,
+  async fn() {
+    const port = freePort();
+    const screen = await runOnTerminal(["--serve", "--port", String(port), "--name", "h"], "", {});
+    assert.match(screen, /\(run with --allow-sys to have the addresses listed here\)/);
+    assert.doesNotMatch(screen, /Deno requests/);
+  },
+});
+
+Deno.test({
   name: "--reconnect joins again under the same name after the server restarts",
   ...LEAK_CHECKS,
   async fn() {
@@ -569,11 +580,16 @@ Deno.test({
     }),
 });
 
-/** Runs the client on a real terminal (through `script`) and returns what the terminal got. */
+/**
+ * Runs the client on a real terminal (through `script`) and returns what the
+ * terminal got. Each of `answers` is typed once its question is on the screen
+ * (Deno's `prompt` drops what was typed ahead of it), then `input`, then end of input.
+ */
 async function runOnTerminal(
   args: string[],
   input: string,
   env: Record<string, string>,
+  answers: [question: string, answer: string][] = [],
 ): Promise<string> {
   const command = ["deno", "run", "--allow-net", "client.ts", ...args].join(" ");
   const child = new Deno.Command("script", {
@@ -591,13 +607,70 @@ async function runOnTerminal(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  const encoder = new TextEncoder();
+  const decoder = new TextDecoder();
+  let screen = "";
+  let changed = Promise.withResolvers<void>();
+  const reading = (async () => {
+    for await (const chunk of child.stdout) {
+      screen += decoder.decode(chunk, { stream: true });
+      changed.resolve();
+      changed = Promise.withResolvers<void>();
+    }
+  })();
+  const errors = new Response(child.stderr).text();
   const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(input));
-  await writer.close();
-  const output = await withDeadline(child.output(), WAIT_MS * 2, "the client on a terminal");
-  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
-  return new TextDecoder().decode(output.stdout);
+  try {
+    let seen = 0;
+    for (const [question, answer] of answers) {
+      const deadline = Date.now() + WAIT_MS;
+      while (!screen.includes(question, seen)) {
+        const what = `${JSON.stringify(question)} on the terminal:\n${screen}`;
+        await withDeadline(changed.promise, Math.max(deadline - Date.now(), 1), what);
+      }
+      seen = screen.indexOf(question, seen) + question.length;
+      await writer.write(encoder.encode(answer));
+    }
+    await writer.write(encoder.encode(input));
+    await writer.close();
+    const status = await withDeadline(child.status, WAIT_MS * 2, "the client on a terminal");
+    await reading;
+    assert.equal(status.code, 0, `${await errors}${screen}`);
+    return screen;
+  } catch (error) {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Exited already.
+    }
+    await writer.close().catch(() => {});
+    await Promise.all([child.status, reading.catch(() => {}), errors.catch(() => "")]);
+    throw error;
+  }
 }
+
+Deno.test({
+  name: "on a terminal the client asks for host and port only when given no arguments at all",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer([], async (port) => {
+      // Regression: with --name and no HOST it asked for the host anyway, and
+      // took the first typed line for it.
+      const given = await runOnTerminal(["--port", String(port), "--name", "ann"], "hello\n", {
+        NO_COLOR: "1",
+      });
+      assert.doesNotMatch(given, /Host \[|Port \[/);
+      assert.match(given, /^ann: hello\r?$/m);
+      const bare = await runOnTerminal([], "", { NO_COLOR: "1" }, [
+        ["Host [127.0.0.1]:", "\n"],
+        ["Port [2003]:", `${port}\n`],
+        ["Please enter your nickname:", "bea\nhi\n"],
+      ]);
+      assert.match(bare, /Host \[127\.0\.0\.1\]:/);
+      assert.match(bare, /Port \[2003\]:/);
+      assert.match(bare, /^bea: hi\r?$/m);
+    }),
+});
 
 Deno.test({
   name: "on a terminal notices are dim and your own lines bold, and NO_COLOR turns that off",
