@@ -258,14 +258,30 @@ function looksLikeTls(line: string): boolean {
 export interface DisplayOptions {
   /** Prefix each line with the local time as `HH:MM`. */
   timestamps: boolean;
-  /** Dim notices, make errors red and your own messages bold. */
+  /** Dim notices, make errors red, actions italic and your own messages and actions bold. */
   color: boolean;
 }
 
 const DIM = "\x1b[2m";
 const RED = "\x1b[31m";
 const BOLD = "\x1b[1m";
+const ITALIC = "\x1b[3m";
+const BOLD_ITALIC = "\x1b[1;3m";
 const RESET = "\x1b[0m";
+
+/**
+ * The color of a line, by what it is: `** NAME action` is a member's action
+ * (content, like a message), `* ` a notice and `! ` an error from the server.
+ */
+function styleOf(text: string, me: string | null): string {
+  if (text.startsWith("** ")) {
+    return me !== null && text.startsWith(`** ${me} `) ? BOLD_ITALIC : ITALIC;
+  }
+  if (text.startsWith("* ")) return DIM;
+  if (text.startsWith("! ")) return RED;
+  if (me !== null && (text.startsWith(`${me}: `) || text.startsWith("(private to "))) return BOLD;
+  return "";
+}
 
 /** Formats one received line for the terminal; `me` is your current name, if known. */
 export function formatLine(
@@ -276,11 +292,8 @@ export function formatLine(
 ): string {
   let text = printable(line);
   if (options.color) {
-    if (text.startsWith("* ")) text = DIM + text + RESET;
-    else if (text.startsWith("! ")) text = RED + text + RESET;
-    else if (me !== null && (text.startsWith(`${me}: `) || text.startsWith(`(private to `))) {
-      text = BOLD + text + RESET;
-    }
+    const style = styleOf(text, me);
+    if (style !== "") text = style + text + RESET;
   }
   if (options.timestamps) {
     const pad = (n: number) => String(n).padStart(2, "0");

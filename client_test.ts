@@ -690,7 +690,7 @@ Deno.test({
     }),
 });
 
-Deno.test("formatLine colors notices, errors and your own lines, and stamps the time", () => {
+Deno.test("formatLine dims notices, reddens errors, italicizes actions, bolds yours, stamps the time", () => {
   const color = { color: true, timestamps: false };
   assert.equal(
     formatLine("* bob joined the chat", color, "me"),
@@ -699,6 +699,11 @@ Deno.test("formatLine colors notices, errors and your own lines, and stamps the 
   assert.equal(formatLine("! Wrong password", color, "me"), "\x1b[31m! Wrong password\x1b[0m");
   assert.equal(formatLine("me: hi", color, "me"), "\x1b[1mme: hi\x1b[0m");
   assert.equal(formatLine("bob: hi", color, "me"), "bob: hi");
+  // Actions are what members say, not notices: italic, and bold too when they are yours.
+  assert.equal(formatLine("** bob waves", color, "me"), "\x1b[3m** bob waves\x1b[0m");
+  assert.equal(formatLine("** me waves", color, "me"), "\x1b[1;3m** me waves\x1b[0m");
+  assert.equal(formatLine("** meg waves", color, "me"), "\x1b[3m** meg waves\x1b[0m");
+  assert.equal(formatLine("** me waves", color, null), "\x1b[3m** me waves\x1b[0m");
   const at = new Date(2026, 0, 2, 9, 5);
   assert.equal(
     formatLine("bob: hi", { color: false, timestamps: true }, null, at),
