@@ -118,7 +118,7 @@ export class ChatClient {
       if (!signal.aborted) (tls ?? tcp).close();
       const reason = signal.aborted
         ? `timed out after ${timeoutMs / 1000} s`
-        : `TLS handshake failed: ${tlsFailure(error)}`;
+        : `TLS handshake failed: ${tlsFailure(error, options.caCerts !== undefined)}`;
       throw new ConnectError(hostname, port, reason);
     } finally {
       signal.removeEventListener("abort", onTimeout);
@@ -216,12 +216,28 @@ function connectFailure(error: unknown, timeoutMs: number): string {
   return message.replace(/ \(os error \d+\)$/, "").replace(/^./, (c) => c.toLowerCase());
 }
 
-function tlsFailure(error: unknown): string {
+/**
+ * What a failed handshake means, and what would fix it; `trusting` says
+ * whether certificates to trust were given (--ca).
+ */
+function tlsFailure(error: unknown, trusting: boolean): string {
   const message = error instanceof Error ? error.message : String(error);
   if (/corrupt message|InvalidContentType/i.test(message)) {
     return "the server does not speak TLS (try without --tls)";
   }
-  if (/certificate/i.test(message)) return `${message} (with a self-signed server, pass --ca FILE)`;
+  // rustls's verdicts on the server's certificate, by name.
+  if (/CaUsedAsEndEntity/.test(message)) {
+    // What `openssl req -x509` makes unless told otherwise; trusting it changes nothing.
+    return "the server's certificate is a CA certificate (CA:TRUE), which clients refuse as " +
+      "a server's own; the server needs one with basicConstraints=critical,CA:FALSE " +
+      "(README: Encryption)";
+  }
+  if (/UnknownIssuer/.test(message)) {
+    return trusting
+      ? "the server's certificate is not signed by the --ca certificate or a trusted authority"
+      : "the server's certificate is not signed by a trusted authority " +
+        "(with a self-signed server, pass --ca FILE)";
+  }
   return message;
 }
 
@@ -246,14 +262,30 @@ function looksLikeTls(line: string): boolean {
 export interface DisplayOptions {
   /** Prefix each line with the local time as `HH:MM`. */
   timestamps: boolean;
-  /** Dim notices, make errors red and your own messages bold. */
+  /** Dim notices, make errors red, actions italic and your own messages and actions bold. */
   color: boolean;
 }
 
 const DIM = "\x1b[2m";
 const RED = "\x1b[31m";
 const BOLD = "\x1b[1m";
+const ITALIC = "\x1b[3m";
+const BOLD_ITALIC = "\x1b[1;3m";
 const RESET = "\x1b[0m";
+
+/**
+ * The color of a line, by what it is: `** NAME action` is a member's action
+ * (content, like a message), `* ` a notice and `! ` an error from the server.
+ */
+function styleOf(text: string, me: string | null): string {
+  if (text.startsWith("** ")) {
+    return me !== null && text.startsWith(`** ${me} `) ? BOLD_ITALIC : ITALIC;
+  }
+  if (text.startsWith("* ")) return DIM;
+  if (text.startsWith("! ")) return RED;
+  if (me !== null && (text.startsWith(`${me}: `) || text.startsWith("(private to "))) return BOLD;
+  return "";
+}
 
 /** Formats one received line for the terminal; `me` is your current name, if known. */
 export function formatLine(
@@ -264,11 +296,8 @@ export function formatLine(
 ): string {
   let text = printable(line);
   if (options.color) {
-    if (text.startsWith("* ")) text = DIM + text + RESET;
-    else if (text.startsWith("! ")) text = RED + text + RESET;
-    else if (me !== null && (text.startsWith(`${me}: `) || text.startsWith(`(private to `))) {
-      text = BOLD + text + RESET;
-    }
+    const style = styleOf(text, me);
+    if (style !== "") text = style + text + RESET;
   }
   if (options.timestamps) {
     const pad = (n: number) => String(n).padStart(2, "0");
@@ -286,7 +315,8 @@ export function reconnectDelay(attempt: number, random: () => number = Math.rand
 const USAGE = `Usage: deno run --allow-net client.ts [HOST] [PORT] [options]
 
 Joins a chat server (default ${DEFAULT_CLIENT_HOST} ${DEFAULT_PORT}). Every line you type is sent;
-${QUIT_WORD}, end of input (Ctrl+D) or Ctrl+C leaves.
+${QUIT_WORD}, end of input (Ctrl+D) or Ctrl+C leaves. Started on a terminal with no
+arguments at all, it asks for the host and port.
 
 Options:
   --name NAME          answer the server's nickname question with NAME
@@ -392,6 +422,9 @@ function passwordFromEnvironment(): string | null {
 
 /** The machine's non-loopback IPv4 addresses, or `null` without --allow-sys. */
 function machineAddresses(): string[] | null {
+  // Asked first: on a terminal, calling without the permission brings up Deno's prompt.
+  const permission = Deno.permissions.querySync({ name: "sys", kind: "networkInterfaces" });
+  if (permission.state !== "granted") return null;
   try {
     return Deno.networkInterfaces()
       .filter((iface) => iface.family === "IPv4" && !iface.address.startsWith("127."))
@@ -494,6 +527,44 @@ class Input {
   }
 }
 
+/**
+ * When typed lines may go to the server. They wait while the client itself has
+ * an answer to give (the password from the environment, the nickname from
+ * --name); a question the person answers first lets one line through.
+ */
+class Gate {
+  #open = false;
+  #passes = 0;
+  #waiters: (() => void)[] = [];
+
+  /** Lets every line through from now on. */
+  open(): void {
+    this.#open = true;
+    this.#wake();
+  }
+
+  /** Lets one line through: the person's answer to the question just asked. */
+  passOne(): void {
+    this.#passes++;
+    this.#wake();
+  }
+
+  /** Resolves when the next line may go. */
+  async pass(): Promise<void> {
+    while (!this.#open) {
+      if (this.#passes > 0) {
+        this.#passes--;
+        return;
+      }
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
+    }
+  }
+
+  #wake(): void {
+    for (const wake of this.#waiters.splice(0)) wake();
+  }
+}
+
 /** Everything a terminal session needs to know, across reconnections. */
 interface Session {
   connect: () => Promise<ChatClient>;
@@ -520,7 +591,7 @@ async function chat(session: Session, first: ChatClient): Promise<number> {
   let name = session.name ?? null;
   const password = passwordFromEnvironment();
   // Typed lines wait until the client's own answers (password, name) are sent.
-  let gate = Promise.withResolvers<void>();
+  let gate = new Gate();
   let tlsSpoken = false;
 
   const sendInput = async () => {
@@ -530,7 +601,7 @@ async function chat(session: Session, first: ChatClient): Promise<number> {
         continue;
       }
       if (isQuitWord(line.trim())) return;
-      await gate.promise;
+      await gate.pass();
       if (client === null) {
         console.error("[not connected; line not sent]");
         continue;
@@ -543,8 +614,8 @@ async function chat(session: Session, first: ChatClient): Promise<number> {
   const receive = async (current: ChatClient): Promise<Ending> => {
     let welcomed = false;
     let nameSent = false;
-    gate = Promise.withResolvers<void>();
-    if (name === null && password === null) gate.resolve();
+    gate = new Gate();
+    if (name === null && password === null) gate.open();
     // A server silent for as long as connecting may take is worth a word:
     // a TLS server waits for a handshake that a plain client never starts.
     const silence = setTimeout(() => {
@@ -556,7 +627,7 @@ async function chat(session: Session, first: ChatClient): Promise<number> {
         nameSent = true;
         void current.send(name).catch(() => {});
       }
-      gate.resolve();
+      gate.open();
     }, session.timeoutMs);
     for await (const line of current.lines()) {
       clearTimeout(silence);
@@ -569,11 +640,14 @@ async function chat(session: Session, first: ChatClient): Promise<number> {
         if (welcome) {
           welcomed = true;
           name = welcome[1] as string;
-          gate.resolve();
+          gate.open();
         } else if (asksForPassword(line)) {
           if (password !== null) void current.send(password).catch(() => {});
           else input.startSecretLine();
-          if (name === null) gate.resolve();
+          // With a nickname of our own to send, only the typed password may
+          // go before the nickname question; without one, the person answers both.
+          if (name === null) gate.open();
+          else if (password === null) gate.passOne();
         } else if (
           !nameSent && name !== null && (session.name !== undefined || current !== first)
         ) {
@@ -581,7 +655,7 @@ async function chat(session: Session, first: ChatClient): Promise<number> {
           // the name the server last welcomed us by does.
           nameSent = true;
           void current.send(name).catch(() => {});
-          gate.resolve();
+          gate.open();
         }
       } else if (name !== null && line.startsWith(`* ${name} is now known as `)) {
         name = line.slice(`* ${name} is now known as `.length);
@@ -589,7 +663,7 @@ async function chat(session: Session, first: ChatClient): Promise<number> {
       await writeOut(formatLine(line, session.display, welcomed ? name : null) + "\n");
     }
     clearTimeout(silence);
-    gate.resolve();
+    gate.open();
     return "closed";
   };
 
@@ -678,16 +752,16 @@ async function main(args: string[]): Promise<number> {
     return 0;
   }
   let { hostname, port } = options;
-  if (Deno.stdin.isTerminal() && !options.serve) {
-    hostname ??= prompt(`Host [${DEFAULT_CLIENT_HOST}]:`)?.trim() || undefined;
-    if (port === undefined) {
-      const answer = prompt(`Port [${DEFAULT_PORT}]:`)?.trim();
-      try {
-        port = answer ? parsePort(answer) : undefined;
-      } catch (error) {
-        console.error((error as Error).message);
-        return 2;
-      }
+  // Questions only for a bare start: given any argument, the command line is
+  // the interface, and what it leaves out takes the defaults the help names.
+  if (args.length === 0 && Deno.stdin.isTerminal()) {
+    hostname = prompt(`Host [${DEFAULT_CLIENT_HOST}]:`)?.trim() || undefined;
+    const answer = prompt(`Port [${DEFAULT_PORT}]:`)?.trim();
+    try {
+      port = answer ? parsePort(answer) : undefined;
+    } catch (error) {
+      console.error((error as Error).message);
+      return 2;
     }
   }
   let caCerts: string[] | undefined;

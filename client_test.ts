@@ -359,6 +359,82 @@ Deno.test({
 });
 
 Deno.test({
+  name: "a self-signed certificate made by the README's recipe works with --ca, and only with it",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer(
+      ["--cert", "testdata/selfsigned.crt", "--key", "testdata/selfsigned.key"],
+      async (p) => {
+        const port = String(p);
+        for (const host of ["localhost", "127.0.0.1"]) {
+          const args = [host, port, "--tls", "--ca", "testdata/selfsigned.crt", "--name", "sam"];
+          const run = await runClient(args, "signed by myself\n", { permissions: READ });
+          assert.equal(run.code, 0, run.stderr);
+          assert.match(run.stdout, /^sam: signed by myself$/m);
+        }
+        const failure = `Cannot connect to localhost:${port}: TLS handshake failed: `;
+        const untrusted = await runClient(["localhost", port, "--tls"], null);
+        assert.equal(untrusted.code, 2);
+        assert.equal(
+          untrusted.stderr,
+          `${failure}the server's certificate is not signed by a trusted authority ` +
+            "(with a self-signed server, pass --ca FILE)\n",
+        );
+        const wrongCa = await runClient(
+          ["localhost", port, "--tls", "--ca", "testdata/ca.crt"],
+          null,
+          {
+            permissions: READ,
+          },
+        );
+        assert.equal(wrongCa.code, 2);
+        assert.equal(
+          wrongCa.stderr,
+          `${failure}the server's certificate is not signed by the --ca certificate ` +
+            "or a trusted authority\n",
+        );
+      },
+      READ,
+    ),
+});
+
+Deno.test({
+  name: "a CA certificate used as the server's is explained to the client, and the server warns",
+  ...LEAK_CHECKS,
+  async fn() {
+    // What a plain `openssl req -x509` makes: rustls refuses it as CaUsedAsEndEntity,
+    // with or without --ca, so telling the user to pass --ca would be wrong.
+    const server = await startServer(
+      ["--quiet", "--cert", "testdata/ca-as-server.crt", "--key", "testdata/ca-as-server.key"],
+      READ,
+    );
+    try {
+      assert.equal(
+        await server.stderr.waitFor((line) => line.startsWith("Warning: ")),
+        "Warning: the certificate in testdata/ca-as-server.crt is a CA certificate (CA:TRUE), " +
+          "which TLS clients refuse as a server's own; make one with " +
+          "basicConstraints=critical,CA:FALSE (README: Encryption).",
+      );
+      for (const ca of [[], ["--ca", "testdata/ca-as-server.crt"]]) {
+        const run = await runClient(["localhost", String(server.port), "--tls", ...ca], null, {
+          permissions: READ,
+        });
+        assert.equal(run.code, 2);
+        assert.equal(
+          run.stderr,
+          `Cannot connect to localhost:${server.port}: TLS handshake failed: ` +
+            "the server's certificate is a CA certificate (CA:TRUE), which clients refuse as " +
+            "a server's own; the server needs one with basicConstraints=critical,CA:FALSE " +
+            "(README: Encryption)\n",
+        );
+      }
+    } finally {
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
   name: "the client answers a locked room with $CHAT_PASSWORD when allowed to read it",
   ...LEAK_CHECKS,
   fn: () =>
@@ -382,6 +458,25 @@ Deno.test({
       const piped = await runClient(["127.0.0.1", port], "open sesame\npip\nhi\n");
       assert.equal(piped.code, 0, piped.stderr);
       assert.match(piped.stdout, /^pip: hi$/m);
+    }, READ),
+});
+
+Deno.test({
+  name: "in a locked room --name answers the nickname question after the typed password",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer(["--password-file", "testdata/password.txt"], async (port) => {
+      // Regression: the typed password waited for the nickname question, which
+      // comes only after the password, until the server's name timeout.
+      const args = ["127.0.0.1", String(port), "--name", "pat"];
+      const piped = await runClient(args, "open sesame\nhi\n");
+      assert.equal(piped.code, 0, piped.stderr);
+      assert.match(piped.stdout, /^Welcome, pat! /m);
+      assert.match(piped.stdout, /^pat: hi$/m);
+      assert.doesNotMatch(piped.stdout, /sesame/);
+      const typed = await runOnTerminal(args, "open sesame\nhi\n", { NO_COLOR: "1" });
+      assert.match(typed, /^Welcome, pat! /m);
+      assert.match(typed, /^pat: hi\r?$/m);
     }, READ),
 });
 
@@ -418,6 +513,17 @@ Deno.test({
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /^(Others join with one of:|This machine has no network address)/m);
     assert.doesNotMatch(run.stdout, /client\.ts 127\./);
+  },
+});
+
+Deno.test({
+  name: "--serve without --allow-sys on a terminal says how to list addresses instead of prompting",
+  ...LEAK_CHECKS,
+  async fn() {
+    const port = freePort();
+    const screen = await runOnTerminal(["--serve", "--port", String(port), "--name", "h"], "", {});
+    assert.match(screen, /\(run with --allow-sys to have the addresses listed here\)/);
+    assert.doesNotMatch(screen, /Deno requests/);
   },
 });
 
@@ -474,11 +580,16 @@ Deno.test({
     }),
 });
 
-/** Runs the client on a real terminal (through `script`) and returns what the terminal got. */
+/**
+ * Runs the client on a real terminal (through `script`) and returns what the
+ * terminal got. Each of `answers` is typed once its question is on the screen
+ * (Deno's `prompt` drops what was typed ahead of it), then `input`, then end of input.
+ */
 async function runOnTerminal(
   args: string[],
   input: string,
   env: Record<string, string>,
+  answers: [question: string, answer: string][] = [],
 ): Promise<string> {
   const command = ["deno", "run", "--allow-net", "client.ts", ...args].join(" ");
   const child = new Deno.Command("script", {
@@ -496,13 +607,70 @@ async function runOnTerminal(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  const encoder = new TextEncoder();
+  const decoder = new TextDecoder();
+  let screen = "";
+  let changed = Promise.withResolvers<void>();
+  const reading = (async () => {
+    for await (const chunk of child.stdout) {
+      screen += decoder.decode(chunk, { stream: true });
+      changed.resolve();
+      changed = Promise.withResolvers<void>();
+    }
+  })();
+  const errors = new Response(child.stderr).text();
   const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(input));
-  await writer.close();
-  const output = await withDeadline(child.output(), WAIT_MS * 2, "the client on a terminal");
-  assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
-  return new TextDecoder().decode(output.stdout);
+  try {
+    let seen = 0;
+    for (const [question, answer] of answers) {
+      const deadline = Date.now() + WAIT_MS;
+      while (!screen.includes(question, seen)) {
+        const what = `${JSON.stringify(question)} on the terminal:\n${screen}`;
+        await withDeadline(changed.promise, Math.max(deadline - Date.now(), 1), what);
+      }
+      seen = screen.indexOf(question, seen) + question.length;
+      await writer.write(encoder.encode(answer));
+    }
+    await writer.write(encoder.encode(input));
+    await writer.close();
+    const status = await withDeadline(child.status, WAIT_MS * 2, "the client on a terminal");
+    await reading;
+    assert.equal(status.code, 0, `${await errors}${screen}`);
+    return screen;
+  } catch (error) {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Exited already.
+    }
+    await writer.close().catch(() => {});
+    await Promise.all([child.status, reading.catch(() => {}), errors.catch(() => "")]);
+    throw error;
+  }
 }
+
+Deno.test({
+  name: "on a terminal the client asks for host and port only when given no arguments at all",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer([], async (port) => {
+      // Regression: with --name and no HOST it asked for the host anyway, and
+      // took the first typed line for it.
+      const given = await runOnTerminal(["--port", String(port), "--name", "ann"], "hello\n", {
+        NO_COLOR: "1",
+      });
+      assert.doesNotMatch(given, /Host \[|Port \[/);
+      assert.match(given, /^ann: hello\r?$/m);
+      const bare = await runOnTerminal([], "", { NO_COLOR: "1" }, [
+        ["Host [127.0.0.1]:", "\n"],
+        ["Port [2003]:", `${port}\n`],
+        ["Please enter your nickname:", "bea\nhi\n"],
+      ]);
+      assert.match(bare, /Host \[127\.0\.0\.1\]:/);
+      assert.match(bare, /Port \[2003\]:/);
+      assert.match(bare, /^bea: hi\r?$/m);
+    }),
+});
 
 Deno.test({
   name: "on a terminal notices are dim and your own lines bold, and NO_COLOR turns that off",
@@ -522,7 +690,7 @@ Deno.test({
     }),
 });
 
-Deno.test("formatLine colors notices, errors and your own lines, and stamps the time", () => {
+Deno.test("formatLine dims notices, reddens errors, italicizes actions, bolds yours, stamps the time", () => {
   const color = { color: true, timestamps: false };
   assert.equal(
     formatLine("* bob joined the chat", color, "me"),
@@ -531,6 +699,11 @@ Deno.test("formatLine colors notices, errors and your own lines, and stamps the 
   assert.equal(formatLine("! Wrong password", color, "me"), "\x1b[31m! Wrong password\x1b[0m");
   assert.equal(formatLine("me: hi", color, "me"), "\x1b[1mme: hi\x1b[0m");
   assert.equal(formatLine("bob: hi", color, "me"), "bob: hi");
+  // Actions are what members say, not notices: italic, and bold too when they are yours.
+  assert.equal(formatLine("** bob waves", color, "me"), "\x1b[3m** bob waves\x1b[0m");
+  assert.equal(formatLine("** me waves", color, "me"), "\x1b[1;3m** me waves\x1b[0m");
+  assert.equal(formatLine("** meg waves", color, "me"), "\x1b[3m** meg waves\x1b[0m");
+  assert.equal(formatLine("** me waves", color, null), "\x1b[3m** me waves\x1b[0m");
   const at = new Date(2026, 0, 2, 9, 5);
   assert.equal(
     formatLine("bob: hi", { color: false, timestamps: true }, null, at),

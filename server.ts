@@ -1593,6 +1593,14 @@ async function main(args: string[]): Promise<number> {
   return await runServer({ ...options, log }, (addr) => {
     console.log(`Chat server listening on ${addr.hostname}:${addr.port}`);
     if (options.cert !== undefined) console.log("Connections use TLS.");
+    if (options.cert !== undefined && new X509Certificate(options.cert).ca) {
+      // What `openssl req -x509` makes by default; rustls refuses it (CaUsedAsEndEntity).
+      console.error(
+        `Warning: the certificate in ${parsed.certFile} is a CA certificate (CA:TRUE), ` +
+          "which TLS clients refuse as a server's own; make one with " +
+          "basicConstraints=critical,CA:FALSE (README: Encryption).",
+      );
+    }
     if (options.password !== undefined) console.log("The room is locked with a password.");
   });
 }
