@@ -842,10 +842,11 @@ export class ChatServer {
       throw error;
     }
     listener.on("error", (error) => this.#log?.(`accept failed: ${describe(error)}`));
-    if (canGuard()) this.#acceptGuard = new AcceptGuard(listener, this.#log);
-    else {this.#log?.(
-        "not watching for a shortage of file descriptors: no permission for 127.0.0.1",
-      );}
+    if (canGuard()) {
+      this.#acceptGuard = new AcceptGuard(listener, this.#log);
+    } else {
+      this.#log?.("not watching for a shortage of file descriptors: no permission for 127.0.0.1");
+    }
     return this.addr;
   }
 
