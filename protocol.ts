@@ -8,6 +8,14 @@
  * @module
  */
 
+import {
+  ALSO_TRANSPARENT,
+  JOINS_NEXT,
+  JOINS_PREVIOUS,
+  NOT_TRANSPARENT,
+  VIRAMA,
+} from "./unicode_data.ts";
+
 /** Port the server listens on and the client connects to when none is given. */
 export const DEFAULT_PORT = 2003;
 /** Address the server listens on by default: every IPv4 interface. */
@@ -44,6 +52,11 @@ export const MAX_HISTORY_LINES = 10_000;
 export const RATE_LINES_PER_S = 10;
 /** Lines a member may send at once, so a pasted block goes through unpaced. */
 export const RATE_BURST = 50;
+/**
+ * Combining marks kept on one character: Vietnamese needs two, pointed Hebrew
+ * and Indic syllables three or four; a hundred only pile up over other lines.
+ */
+export const MAX_COMBINING_MARKS = 4;
 /** Connections from one address (loopback exempt): a household, not a botnet. */
 export const MAX_PER_IP = 16;
 /**
@@ -215,19 +228,126 @@ export async function* readLines(
 
 // deno-lint-ignore no-control-regex
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
+const NOT_PRINTABLE_ASCII = /[^\x20-\x7e]/;
+/** Anything {@linkcode cleanText} changes besides trimming: checked before doing any work. */
+const NEEDS_CLEANING = new RegExp(
+  "[\\p{Cc}\\p{Bidi_Control}\\u200b-\\u200d\\u2028\\u2029\\u2060-\\u2064\\ufeff]" +
+    `|\\p{M}{${MAX_COMBINING_MARKS + 1}}`,
+  "u",
+);
+/**
+ * Terminal escape sequences (ECMA-48), in their 7-bit (ESC) and 8-bit (C1)
+ * forms: a control sequence (CSI: parameters, intermediates, final byte); a
+ * control string (OSC, DCS, SOS, PM, APC) up to BEL or ST, or to the end of
+ * the line, which a terminal would swallow too; any other ESC with its
+ * intermediates and final byte.
+ */
+const ESCAPE_SEQUENCE =
+  // deno-lint-ignore no-control-regex
+  /(?:\x1b\[|\x9b)[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]?|(?:\x1b[\]PX^_]|[\x90\x98\x9d-\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?|\x1b[\x20-\x2f]*[\x30-\x7e]?/g;
 // deno-lint-ignore no-control-regex
-const HAS_CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+const HAS_ESCAPE = /[\x1b\x90\x98\x9b\x9d-\x9f]/;
+/** Invisible, with no part in showing text: bidi controls, ZWSP, word joiner, invisible operators, BOM. */
+const INVISIBLE = /[\p{Bidi_Control}\u200b\u2060-\u2064\ufeff]/gu;
+const LINE_OR_PARAGRAPH_SEPARATOR = /[\u2028\u2029]/g;
+const JOINER = /[\u200c\u200d]/;
+const TOO_MANY_MARKS = new RegExp(`(\\p{M}{${MAX_COMBINING_MARKS}})\\p{M}+`, "gu");
 
 /**
- * Makes a received line safe to show: a tab becomes a space, other control
- * characters (C0, DEL, C1, so terminal escapes too) are removed, and
- * surrounding white space is trimmed. An empty result means "ignore".
+ * Removes terminal escape sequences whole (ECMA-48 control sequences and
+ * control strings, 7-bit and 8-bit), so that `\x1b[2J` or `\x1b]0;title\x07`
+ * leaves nothing behind. Other control characters are left to the caller.
+ */
+export function removeEscapes(text: string): string {
+  return HAS_ESCAPE.test(text) ? text.replace(ESCAPE_SEQUENCE, "") : text;
+}
+
+/**
+ * Makes a received line safe to show: terminal escape sequences are removed
+ * whole, a tab becomes a space, other control characters (C0, DEL, C1) are
+ * removed, and so are bidi controls, the zero-width space, the word joiner,
+ * invisible operators and the BOM. A zero-width non-joiner or joiner stays
+ * only where a script or an emoji needs it (after a virama, between letters
+ * that join, between two emoji), a line or paragraph separator becomes a
+ * space, a character keeps at most {@linkcode MAX_COMBINING_MARKS} combining
+ * marks, and surrounding white space is trimmed. An empty result means "ignore".
  */
 export function cleanText(text: string): string {
-  if (HAS_CONTROL_CHARACTER.test(text)) {
-    text = text.replaceAll("\t", " ").replace(CONTROL_CHARACTERS, "");
+  if (NOT_PRINTABLE_ASCII.test(text) && NEEDS_CLEANING.test(text)) {
+    text = removeEscapes(text).replaceAll("\t", " ").replace(CONTROL_CHARACTERS, "");
+    // With the controls gone, only text beyond ASCII has more to clean.
+    if (NOT_PRINTABLE_ASCII.test(text)) text = cleanBeyondAscii(text);
   }
   return text.trim();
+}
+
+function cleanBeyondAscii(text: string): string {
+  text = text.replace(LINE_OR_PARAGRAPH_SEPARATOR, " ").replace(INVISIBLE, "");
+  if (JOINER.test(text)) text = keepNeededJoiners(text);
+  return text.replace(TOO_MANY_MARKS, "$1");
+}
+
+const ZWNJ = "\u200c";
+const ZWJ = "\u200d";
+const MARK_OR_FORMAT = /[\p{Mn}\p{Me}\p{Cf}]/u;
+const PICTOGRAPHIC = /\p{Extended_Pictographic}/u;
+/** What may sit between an emoji and the ZWJ after it: a variation selector, a skin tone. */
+const EMOJI_ATTACHMENT = /[\ufe0f\p{Emoji_Modifier}]/u;
+/** Attachments looked through before a ZWJ: a skin tone and a variation selector at most. */
+const MAX_EMOJI_ATTACHMENTS = 2;
+
+/** The characters kept so far, and where the last one that is not Transparent sits. */
+interface Kept {
+  characters: string[];
+  solid: number;
+}
+
+function keepNeededJoiners(text: string): string {
+  const characters = Array.from(text);
+  const kept: Kept = { characters: [], solid: -1 };
+  for (let at = 0; at < characters.length; at++) {
+    const character = characters[at] as string;
+    if ((character !== ZWNJ && character !== ZWJ) || joinerNeeded(kept, characters, at)) {
+      // Tracked as it grows, so that no joiner has to look back over a long run of marks.
+      if (!isTransparent(character)) kept.solid = kept.characters.length;
+      kept.characters.push(character);
+    }
+  }
+  return kept.characters.join("");
+}
+
+/**
+ * Whether the zero-width non-joiner or joiner at `line[at]` changes how its
+ * neighbours look, by the rules IDNA uses (RFC 5892, appendix A.1 and A.2)
+ * and emoji's: right after a virama (Devanagari, Sinhala and other Brahmic
+ * conjuncts); a ZWNJ between two letters that would otherwise join, marks in
+ * between allowed (Persian, Arabic, Syriac, N'Ko, Mongolian); a ZWJ between
+ * two pictographs (the emoji family man, woman, girl), a skin tone or
+ * variation selector allowed after the first.
+ */
+function joinerNeeded(kept: Kept, line: string[], at: number): boolean {
+  const before = kept.characters;
+  const previous = before[before.length - 1];
+  if (previous === undefined) return false;
+  if (VIRAMA.test(previous)) return true;
+  if (line[at] === ZWNJ) {
+    let next = at + 1;
+    while (next < line.length && isTransparent(line[next] as string)) next++;
+    return kept.solid >= 0 && next < line.length &&
+      JOINS_NEXT.test(before[kept.solid] as string) && JOINS_PREVIOUS.test(line[next] as string);
+  }
+  let emoji = before.length - 1;
+  const stop = Math.max(0, emoji - MAX_EMOJI_ATTACHMENTS);
+  while (emoji > stop && EMOJI_ATTACHMENT.test(before[emoji] as string)) emoji--;
+  const next = line[at + 1];
+  return next !== undefined && PICTOGRAPHIC.test(before[emoji] as string) &&
+    PICTOGRAPHIC.test(next);
+}
+
+/** Joining_Type Transparent: marks and format characters, bar a few, that a join sees through. */
+function isTransparent(character: string): boolean {
+  return (MARK_OR_FORMAT.test(character) && !NOT_TRANSPARENT.test(character)) ||
+    ALSO_TRANSPARENT.test(character);
 }
 
 /** Whether a cleaned line asks to end the session. */

@@ -90,7 +90,7 @@ Deno.test({
         ["  \t ", "guest2"],
         ["\u0430lice", "guest3"],
         ["alice: fake", "alicefake"],
-        ["\x1b[2Jmallory\x00", "2Jmallory"],
+        ["\x1b[2Jmallory\x00", "mallory"],
         ["x".repeat(40), "x".repeat(24)],
       ];
       const peers = [];
@@ -205,7 +205,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "text rules: split lines, many lines per segment, CRLF, empty lines, NUL, escapes, bad UTF-8",
+    "text rules: split lines, many lines per segment, CRLF, empty lines, NUL, escapes, bidi, bad UTF-8",
   ...LEAK_CHECKS,
   fn: () =>
     withServer([], async (port) => {
@@ -214,6 +214,7 @@ Deno.test({
       await alice.send("f a li");
       await alice.send("ne\r\n\n  \r\n\tone\ttwo \ntwo\nthree\n");
       await alice.send("nul\0byte \x1b[2Jclear \x07bell\n");
+      await alice.send("\x1b]0;title\x07\x1b[2J\n\u202egnp.exe\u2028\u200bok\n");
       await alice.send(new Uint8Array([0x62, 0x61, 0x64, 0xff, 0xfe, 0x0a]));
       await alice.send("alice: fake\n");
       for (
@@ -222,7 +223,8 @@ Deno.test({
           "alice: one two",
           "alice: two",
           "alice: three",
-          "alice: nulbyte [2Jclear bell",
+          "alice: nulbyte clear bell",
+          "alice: gnp.exe ok",
           "alice: bad\uFFFD\uFFFD",
           "alice: alice: fake",
         ]
