@@ -10,9 +10,11 @@
 
 import {
   ALSO_TRANSPARENT,
+  CONFUSABLE_PROTOTYPES,
   JOINS_NEXT,
   JOINS_PREVIOUS,
   NOT_TRANSPARENT,
+  SMALL_CAPITAL_LETTERS,
   VIRAMA,
 } from "./unicode_data.ts";
 
@@ -34,7 +36,7 @@ export const MAX_QUEUE_BYTES = 256 * 1024;
 export const MAX_NAME_LENGTH = 24;
 /** Name given when the requested one is empty, reserved or mixes scripts. */
 export const DEFAULT_NAME = "guest";
-/** Names nobody may take, compared ignoring case, so nobody can pose as the server. */
+/** Names nobody may take, nor any {@linkcode sameName} as one, so nobody can pose as the server. */
 export const RESERVED_NAMES: ReadonlySet<string> = new Set(["server"]);
 /** Lines that end a session: ours, and the ones the original coursework clients send. */
 export const QUIT_WORDS: ReadonlySet<string> = new Set([
@@ -355,9 +357,66 @@ export function isQuitWord(text: string): boolean {
   return QUIT_WORDS.has(text);
 }
 
-/** The form of a nickname under which two names count as the same. */
-export function nameKey(name: string): string {
-  return name.toLowerCase();
+/** Prefixes that keep the two kinds of name key apart: a typed key never equals a lower-cased one. */
+const TYPED_KEY = "=";
+const LOWER_KEY = "~";
+let prototypes: ReadonlyMap<string, string> | null = null;
+let smallCapitals: ReadonlyMap<string, string> | null = null;
+
+/** Reads a generated table: entries separated by spaces, each one character and what it maps to. */
+function characterMap(table: string): ReadonlyMap<string, string> {
+  const map = new Map<string, string>();
+  for (const entry of table.split(" ")) {
+    if (entry === "") continue;
+    const source = String.fromCodePoint(entry.codePointAt(0) as number);
+    map.set(source, entry.slice(source.length));
+  }
+  return map;
+}
+
+function mapCharacters(text: string, map: ReadonlyMap<string, string>): string {
+  let out = "";
+  for (const character of text) out += map.get(character) ?? character;
+  return out;
+}
+
+/**
+ * The UTS #39 skeleton: NFD, each character replaced by its confusable
+ * prototype, NFD again. The table holds the characters of cleaned nicknames only.
+ */
+function skeleton(text: string): string {
+  prototypes ??= characterMap(CONFUSABLE_PROTOTYPES);
+  return mapCharacters(text.normalize("NFD"), prototypes).normalize("NFD");
+}
+
+/**
+ * The two keys that decide whether names are the same: the confusable
+ * skeleton of the name as typed and that of its lower-cased form, each after
+ * NFKC and with small capitals (`ᴇ`, `ʀ`) folded to their letters.
+ * `alıce`, `ɑlice` and `aIice` share a key with `alice`, `ALICE` too (by case).
+ */
+export function nameKeys(name: string): [string, string] {
+  let folded = name.normalize("NFKC");
+  if (NOT_PRINTABLE_ASCII.test(folded)) {
+    smallCapitals ??= characterMap(SMALL_CAPITAL_LETTERS);
+    folded = mapCharacters(folded, smallCapitals);
+  }
+  return [TYPED_KEY + skeleton(folded), LOWER_KEY + skeleton(folded.toLowerCase())];
+}
+
+/** Whether two names count as the same: either of their {@linkcode nameKeys} match. */
+export function sameName(a: string, b: string): boolean {
+  const [typedA, lowerA] = nameKeys(a);
+  const [typedB, lowerB] = nameKeys(b);
+  return typedA === typedB || lowerA === lowerB;
+}
+
+let reservedKeys: ReadonlySet<string> | null = null;
+
+/** Whether a name is one of the {@linkcode RESERVED_NAMES} by {@linkcode sameName}. */
+function isReserved(name: string): boolean {
+  reservedKeys ??= new Set([...RESERVED_NAMES].flatMap(nameKeys));
+  return nameKeys(name).some((key) => (reservedKeys as ReadonlySet<string>).has(key));
 }
 
 const NOT_NAME_CHARACTER = /[^\p{L}\p{N}_.\-]/gu;
@@ -371,22 +430,23 @@ const NOT_NAME_CHARACTER = /[^\p{L}\p{N}_.\-]/gu;
 export function cleanNickname(requested: string): string {
   const kept = requested.normalize("NFKC").trim().replace(NOT_NAME_CHARACTER, "");
   const name = cutCharacters(kept, MAX_NAME_LENGTH);
-  if (name === "" || RESERVED_NAMES.has(nameKey(name)) || !isSingleScript(name)) {
+  if (name === "" || isReserved(name) || !isSingleScript(name)) {
     return DEFAULT_NAME;
   }
   return name;
 }
 
 /**
- * The first free variant of `name` under `isTaken`: `name`, then `name2`,
- * `name3`, … cut so that the result stays within {@linkcode MAX_NAME_LENGTH}.
+ * The first free variant of `name` under `isTaken`, which is asked about each
+ * candidate (see {@linkcode sameName}): `name`, then `name2`, `name3`, … cut
+ * so that the result stays within {@linkcode MAX_NAME_LENGTH}.
  */
-export function uniqueName(name: string, isTaken: (key: string) => boolean): string {
-  if (!isTaken(nameKey(name))) return name;
+export function uniqueName(name: string, isTaken: (candidate: string) => boolean): string {
+  if (!isTaken(name)) return name;
   for (let n = 2;; n++) {
     const suffix = String(n);
     const candidate = cutCharacters(name, MAX_NAME_LENGTH - suffix.length) + suffix;
-    if (!isTaken(nameKey(candidate))) return candidate;
+    if (!isTaken(candidate)) return candidate;
   }
 }
 

@@ -7,8 +7,10 @@ import {
   LINE_TOO_LONG,
   LineFramer,
   MAX_COMBINING_MARKS,
+  nameKeys,
   readLines,
   removeEscapes,
+  sameName,
   uniqueName,
 } from "./protocol.ts";
 
@@ -235,6 +237,7 @@ Deno.test("cleanNickname gives guest for empty, reserved and script-mixing names
   assert.deepEqual(cleanNickname(" :: "), "guest");
   assert.deepEqual(cleanNickname("server"), "guest");
   assert.deepEqual(cleanNickname("SeRvEr"), "guest");
+  assert.deepEqual(cleanNickname("SERVER"), "guest");
   assert.deepEqual(cleanNickname("\u0430lice"), "guest", "Cyrillic а inside a Latin name");
   assert.deepEqual(cleanNickname("pαypal"), "guest", "Greek α inside a Latin name");
 });
@@ -251,11 +254,48 @@ Deno.test("cleanNickname keeps single-script names and the mixes languages reall
 });
 
 Deno.test("uniqueName appends the smallest free number, ignoring case, within 24 characters", () => {
-  const taken = new Set(["alice", "alice2", "bob"]);
-  const isTaken = (key: string) => taken.has(key);
+  const taken = ["alice", "alice2", "bob"];
+  const isTaken = (candidate: string) => taken.some((name) => sameName(name, candidate));
   assert.deepEqual(uniqueName("carol", isTaken), "carol");
   assert.deepEqual(uniqueName("ALICE", isTaken), "ALICE3");
   assert.deepEqual(uniqueName("Bob", isTaken), "Bob2");
   const long = "y".repeat(24);
-  assert.deepEqual(uniqueName(long, (key) => key === long), "y".repeat(23) + "2");
+  assert.deepEqual(uniqueName(long, (candidate) => candidate === long), "y".repeat(23) + "2");
+});
+
+Deno.test("lookalike names count as the same name and get a number", () => {
+  const isTaken = (candidate: string) => sameName("alice", candidate);
+  for (const lookalike of ["al\u0131ce", "\u0251lice", "aIice", "ALICE", "Alice", "\u1d00lice"]) {
+    assert.ok(sameName(lookalike, "alice"), lookalike);
+    assert.deepEqual(uniqueName(lookalike, isTaken), lookalike + "2");
+  }
+  assert.deepEqual(uniqueName("al\u0131ce", isTaken), "al\u0131ce2", "dotless i");
+  assert.ok(!sameName("alice", "bob") && !sameName("alice", "alice2"));
+});
+
+Deno.test("names are the same by skeleton as typed or by skeleton lower-cased, never across the two", () => {
+  assert.ok(sameName("ALICE", "alice"), "case alone");
+  assert.ok(sameName("aIice", "alice"), "capital I looks like l as typed");
+  assert.ok(sameName("aIice", "aiice"), "and lower-cases to i");
+  // aIice's typed skeleton is alice, ALICE's lower-cased one is alice too: not the same name.
+  assert.ok(!sameName("aIice", "ALICE"));
+  const [typed, lower] = nameKeys("aIice");
+  assert.ok(!nameKeys("ALICE").includes(typed) && !nameKeys("ALICE").includes(lower));
+  assert.deepEqual(nameKeys("\uff41lice"), nameKeys("alice"), "NFKC first: full-width a");
+});
+
+Deno.test("the server's name is reserved in every case and as small capitals", () => {
+  const smallCapitals = "\ua731\u1d07\u0280\u1d20\u1d07\u0280"; // ꜱᴇʀᴠᴇʀ
+  for (const name of ["server", "SERVER", "sErver", smallCapitals, "s\u1d07rv\u1d07r"]) {
+    assert.deepEqual(cleanNickname(name), "guest", name);
+  }
+  assert.deepEqual(cleanNickname("servers"), "servers");
+});
+
+Deno.test("an all-Cyrillic lookalike of alice is not caught: its skeleton is aiice", () => {
+  const cyrillic = "\u0430\u04cf\u0456\u0441\u0435"; // а ӏ і с е
+  assert.deepEqual(cleanNickname(cyrillic), cyrillic, "one script, so allowed");
+  assert.ok(!sameName(cyrillic, "alice"));
+  assert.ok(sameName(cyrillic, "aiice"));
+  assert.deepEqual(uniqueName(cyrillic, (candidate) => sameName("alice", candidate)), cyrillic);
 });

@@ -81,6 +81,33 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "lookalike names count as taken for joins, /nick and /msg, and lookalikes of server are reserved",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer([], async (port) => {
+      await using alice = await Peer.join(port, "alice");
+      await using twin = await Peer.connect(port);
+      await twin.expect(/nickname/);
+      await twin.send("al\u0131ce\n"); // dotless i
+      await twin.expect("Welcome, al\u0131ce2! Type <quit> to leave.");
+      await using fake = await Peer.connect(port);
+      await fake.expect(/nickname/);
+      await fake.send("\ua731\u1d07\u0280\u1d20\u1d07\u0280\n"); // small-capital SERVER
+      await fake.expect("Welcome, guest! Type <quit> to leave.");
+      await using bob = await Peer.join(port, "bob");
+      await bob.send("/nick aIice\n/nick \u0251lice\n/msg ALICE hi\n");
+      await bob.expect("! Name taken: aIice");
+      await bob.expect("! Name taken: \u0251lice");
+      await bob.expect("(private to alice) bob: hi");
+      await alice.expect("* al\u0131ce2 joined the chat");
+      await alice.expect("* guest joined the chat");
+      await alice.expect("* bob joined the chat");
+      await alice.expect("(private) bob: hi");
+    }),
+});
+
+Deno.test({
   name: "invalid, reserved, impersonating and escape-laden names are cleaned or become guest",
   ...LEAK_CHECKS,
   fn: () =>
