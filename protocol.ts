@@ -8,6 +8,16 @@
  * @module
  */
 
+import {
+  ALSO_TRANSPARENT,
+  CONFUSABLE_PROTOTYPES,
+  JOINS_NEXT,
+  JOINS_PREVIOUS,
+  NOT_TRANSPARENT,
+  SMALL_CAPITAL_LETTERS,
+  VIRAMA,
+} from "./unicode_data.ts";
+
 /** Port the server listens on and the client connects to when none is given. */
 export const DEFAULT_PORT = 2003;
 /** Address the server listens on by default: every IPv4 interface. */
@@ -32,7 +42,7 @@ export const MAX_QUEUE_BYTES = 256 * 1024;
 export const MAX_NAME_LENGTH = 24;
 /** Name given when the requested one is empty, reserved or mixes scripts. */
 export const DEFAULT_NAME = "guest";
-/** Names nobody may take, compared ignoring case, so nobody can pose as the server. */
+/** Names nobody may take, nor any {@linkcode sameName} as one, so nobody can pose as the server. */
 export const RESERVED_NAMES: ReadonlySet<string> = new Set(["server"]);
 /** Lines that end a session: ours, and the ones the original coursework clients send. */
 export const QUIT_WORDS: ReadonlySet<string> = new Set([
@@ -50,6 +60,11 @@ export const MAX_HISTORY_LINES = 10_000;
 export const RATE_LINES_PER_S = 10;
 /** Lines a member may send at once, so a pasted block goes through unpaced. */
 export const RATE_BURST = 50;
+/**
+ * Combining marks kept on one character: Vietnamese needs two, pointed Hebrew
+ * and Indic syllables three or four; a hundred only pile up over other lines.
+ */
+export const MAX_COMBINING_MARKS = 4;
 /** Connections from one address (loopback exempt): a household, not a botnet. */
 export const MAX_PER_IP = 16;
 /**
@@ -233,19 +248,126 @@ export async function* readLines(
 
 // deno-lint-ignore no-control-regex
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f]/g;
+const NOT_PRINTABLE_ASCII = /[^\x20-\x7e]/;
+/** Anything {@linkcode cleanText} changes besides trimming: checked before doing any work. */
+const NEEDS_CLEANING = new RegExp(
+  "[\\p{Cc}\\p{Bidi_Control}\\u200b-\\u200d\\u2028\\u2029\\u2060-\\u2064\\ufeff]" +
+    `|\\p{M}{${MAX_COMBINING_MARKS + 1}}`,
+  "u",
+);
+/**
+ * Terminal escape sequences (ECMA-48), in their 7-bit (ESC) and 8-bit (C1)
+ * forms: a control sequence (CSI: parameters, intermediates, final byte); a
+ * control string (OSC, DCS, SOS, PM, APC) up to BEL or ST, or to the end of
+ * the line, which a terminal would swallow too; any other ESC with its
+ * intermediates and final byte.
+ */
+const ESCAPE_SEQUENCE =
+  // deno-lint-ignore no-control-regex
+  /(?:\x1b\[|\x9b)[\x30-\x3f]*[\x20-\x2f]*[\x40-\x7e]?|(?:\x1b[\]PX^_]|[\x90\x98\x9d-\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?|\x1b[\x20-\x2f]*[\x30-\x7e]?/g;
 // deno-lint-ignore no-control-regex
-const HAS_CONTROL_CHARACTER = /[\u0000-\u001f\u007f-\u009f]/;
+const HAS_ESCAPE = /[\x1b\x90\x98\x9b\x9d-\x9f]/;
+/** Invisible, with no part in showing text: bidi controls, ZWSP, word joiner, invisible operators, BOM. */
+const INVISIBLE = /[\p{Bidi_Control}\u200b\u2060-\u2064\ufeff]/gu;
+const LINE_OR_PARAGRAPH_SEPARATOR = /[\u2028\u2029]/g;
+const JOINER = /[\u200c\u200d]/;
+const TOO_MANY_MARKS = new RegExp(`(\\p{M}{${MAX_COMBINING_MARKS}})\\p{M}+`, "gu");
 
 /**
- * Makes a received line safe to show: a tab becomes a space, other control
- * characters (C0, DEL, C1, so terminal escapes too) are removed, and
- * surrounding white space is trimmed. An empty result means "ignore".
+ * Removes terminal escape sequences whole (ECMA-48 control sequences and
+ * control strings, 7-bit and 8-bit), so that `\x1b[2J` or `\x1b]0;title\x07`
+ * leaves nothing behind. Other control characters are left to the caller.
+ */
+export function removeEscapes(text: string): string {
+  return HAS_ESCAPE.test(text) ? text.replace(ESCAPE_SEQUENCE, "") : text;
+}
+
+/**
+ * Makes a received line safe to show: terminal escape sequences are removed
+ * whole, a tab becomes a space, other control characters (C0, DEL, C1) are
+ * removed, and so are bidi controls, the zero-width space, the word joiner,
+ * invisible operators and the BOM. A zero-width non-joiner or joiner stays
+ * only where a script or an emoji needs it (after a virama, between letters
+ * that join, between two emoji), a line or paragraph separator becomes a
+ * space, a character keeps at most {@linkcode MAX_COMBINING_MARKS} combining
+ * marks, and surrounding white space is trimmed. An empty result means "ignore".
  */
 export function cleanText(text: string): string {
-  if (HAS_CONTROL_CHARACTER.test(text)) {
-    text = text.replaceAll("\t", " ").replace(CONTROL_CHARACTERS, "");
+  if (NOT_PRINTABLE_ASCII.test(text) && NEEDS_CLEANING.test(text)) {
+    text = removeEscapes(text).replaceAll("\t", " ").replace(CONTROL_CHARACTERS, "");
+    // With the controls gone, only text beyond ASCII has more to clean.
+    if (NOT_PRINTABLE_ASCII.test(text)) text = cleanBeyondAscii(text);
   }
   return text.trim();
+}
+
+function cleanBeyondAscii(text: string): string {
+  text = text.replace(LINE_OR_PARAGRAPH_SEPARATOR, " ").replace(INVISIBLE, "");
+  if (JOINER.test(text)) text = keepNeededJoiners(text);
+  return text.replace(TOO_MANY_MARKS, "$1");
+}
+
+const ZWNJ = "\u200c";
+const ZWJ = "\u200d";
+const MARK_OR_FORMAT = /[\p{Mn}\p{Me}\p{Cf}]/u;
+const PICTOGRAPHIC = /\p{Extended_Pictographic}/u;
+/** What may sit between an emoji and the ZWJ after it: a variation selector, a skin tone. */
+const EMOJI_ATTACHMENT = /[\ufe0f\p{Emoji_Modifier}]/u;
+/** Attachments looked through before a ZWJ: a skin tone and a variation selector at most. */
+const MAX_EMOJI_ATTACHMENTS = 2;
+
+/** The characters kept so far, and where the last one that is not Transparent sits. */
+interface Kept {
+  characters: string[];
+  solid: number;
+}
+
+function keepNeededJoiners(text: string): string {
+  const characters = Array.from(text);
+  const kept: Kept = { characters: [], solid: -1 };
+  for (let at = 0; at < characters.length; at++) {
+    const character = characters[at] as string;
+    if ((character !== ZWNJ && character !== ZWJ) || joinerNeeded(kept, characters, at)) {
+      // Tracked as it grows, so that no joiner has to look back over a long run of marks.
+      if (!isTransparent(character)) kept.solid = kept.characters.length;
+      kept.characters.push(character);
+    }
+  }
+  return kept.characters.join("");
+}
+
+/**
+ * Whether the zero-width non-joiner or joiner at `line[at]` changes how its
+ * neighbours look, by the rules IDNA uses (RFC 5892, appendix A.1 and A.2)
+ * and emoji's: right after a virama (Devanagari, Sinhala and other Brahmic
+ * conjuncts); a ZWNJ between two letters that would otherwise join, marks in
+ * between allowed (Persian, Arabic, Syriac, N'Ko, Mongolian); a ZWJ between
+ * two pictographs (the emoji family man, woman, girl), a skin tone or
+ * variation selector allowed after the first.
+ */
+function joinerNeeded(kept: Kept, line: string[], at: number): boolean {
+  const before = kept.characters;
+  const previous = before[before.length - 1];
+  if (previous === undefined) return false;
+  if (VIRAMA.test(previous)) return true;
+  if (line[at] === ZWNJ) {
+    let next = at + 1;
+    while (next < line.length && isTransparent(line[next] as string)) next++;
+    return kept.solid >= 0 && next < line.length &&
+      JOINS_NEXT.test(before[kept.solid] as string) && JOINS_PREVIOUS.test(line[next] as string);
+  }
+  let emoji = before.length - 1;
+  const stop = Math.max(0, emoji - MAX_EMOJI_ATTACHMENTS);
+  while (emoji > stop && EMOJI_ATTACHMENT.test(before[emoji] as string)) emoji--;
+  const next = line[at + 1];
+  return next !== undefined && PICTOGRAPHIC.test(before[emoji] as string) &&
+    PICTOGRAPHIC.test(next);
+}
+
+/** Joining_Type Transparent: marks and format characters, bar a few, that a join sees through. */
+function isTransparent(character: string): boolean {
+  return (MARK_OR_FORMAT.test(character) && !NOT_TRANSPARENT.test(character)) ||
+    ALSO_TRANSPARENT.test(character);
 }
 
 /** The longest quit word: longer lines need no lower-casing to be ruled out. */
@@ -256,9 +378,66 @@ export function isQuitWord(text: string): boolean {
   return text.length <= MAX_QUIT_WORD_LENGTH && QUIT_WORDS.has(text.toLowerCase());
 }
 
-/** The form of a nickname under which two names count as the same. */
-export function nameKey(name: string): string {
-  return name.toLowerCase();
+/** Prefixes that keep the two kinds of name key apart: a typed key never equals a lower-cased one. */
+const TYPED_KEY = "=";
+const LOWER_KEY = "~";
+let prototypes: ReadonlyMap<string, string> | null = null;
+let smallCapitals: ReadonlyMap<string, string> | null = null;
+
+/** Reads a generated table: entries separated by spaces, each one character and what it maps to. */
+function characterMap(table: string): ReadonlyMap<string, string> {
+  const map = new Map<string, string>();
+  for (const entry of table.split(" ")) {
+    if (entry === "") continue;
+    const source = String.fromCodePoint(entry.codePointAt(0) as number);
+    map.set(source, entry.slice(source.length));
+  }
+  return map;
+}
+
+function mapCharacters(text: string, map: ReadonlyMap<string, string>): string {
+  let out = "";
+  for (const character of text) out += map.get(character) ?? character;
+  return out;
+}
+
+/**
+ * The UTS #39 skeleton: NFD, each character replaced by its confusable
+ * prototype, NFD again. The table holds the characters of cleaned nicknames only.
+ */
+function skeleton(text: string): string {
+  prototypes ??= characterMap(CONFUSABLE_PROTOTYPES);
+  return mapCharacters(text.normalize("NFD"), prototypes).normalize("NFD");
+}
+
+/**
+ * The two keys that decide whether names are the same: the confusable
+ * skeleton of the name as typed and that of its lower-cased form, each after
+ * NFKC and with small capitals (`ᴇ`, `ʀ`) folded to their letters.
+ * `alıce`, `ɑlice` and `aIice` share a key with `alice`, `ALICE` too (by case).
+ */
+export function nameKeys(name: string): [string, string] {
+  let folded = name.normalize("NFKC");
+  if (NOT_PRINTABLE_ASCII.test(folded)) {
+    smallCapitals ??= characterMap(SMALL_CAPITAL_LETTERS);
+    folded = mapCharacters(folded, smallCapitals);
+  }
+  return [TYPED_KEY + skeleton(folded), LOWER_KEY + skeleton(folded.toLowerCase())];
+}
+
+/** Whether two names count as the same: either of their {@linkcode nameKeys} match. */
+export function sameName(a: string, b: string): boolean {
+  const [typedA, lowerA] = nameKeys(a);
+  const [typedB, lowerB] = nameKeys(b);
+  return typedA === typedB || lowerA === lowerB;
+}
+
+let reservedKeys: ReadonlySet<string> | null = null;
+
+/** Whether a name is one of the {@linkcode RESERVED_NAMES} by {@linkcode sameName}. */
+function isReserved(name: string): boolean {
+  reservedKeys ??= new Set([...RESERVED_NAMES].flatMap(nameKeys));
+  return nameKeys(name).some((key) => (reservedKeys as ReadonlySet<string>).has(key));
 }
 
 const NOT_NAME_CHARACTER = /[^\p{L}\p{N}_.\-]/gu;
@@ -272,22 +451,23 @@ const NOT_NAME_CHARACTER = /[^\p{L}\p{N}_.\-]/gu;
 export function cleanNickname(requested: string): string {
   const kept = requested.normalize("NFKC").trim().replace(NOT_NAME_CHARACTER, "");
   const name = cutCharacters(kept, MAX_NAME_LENGTH);
-  if (name === "" || RESERVED_NAMES.has(nameKey(name)) || !isSingleScript(name)) {
+  if (name === "" || isReserved(name) || !isSingleScript(name)) {
     return DEFAULT_NAME;
   }
   return name;
 }
 
 /**
- * The first free variant of `name` under `isTaken`: `name`, then `name2`,
- * `name3`, … cut so that the result stays within {@linkcode MAX_NAME_LENGTH}.
+ * The first free variant of `name` under `isTaken`, which is asked about each
+ * candidate (see {@linkcode sameName}): `name`, then `name2`, `name3`, … cut
+ * so that the result stays within {@linkcode MAX_NAME_LENGTH}.
  */
-export function uniqueName(name: string, isTaken: (key: string) => boolean): string {
-  if (!isTaken(nameKey(name))) return name;
+export function uniqueName(name: string, isTaken: (candidate: string) => boolean): string {
+  if (!isTaken(name)) return name;
   for (let n = 2;; n++) {
     const suffix = String(n);
     const candidate = cutCharacters(name, MAX_NAME_LENGTH - suffix.length) + suffix;
-    if (!isTaken(nameKey(candidate))) return candidate;
+    if (!isTaken(candidate)) return candidate;
   }
 }
 

@@ -6,7 +6,11 @@ import {
   isSingleScript,
   LINE_TOO_LONG,
   LineFramer,
+  MAX_COMBINING_MARKS,
+  nameKeys,
   readLines,
+  removeEscapes,
+  sameName,
   uniqueName,
 } from "./protocol.ts";
 
@@ -115,9 +119,101 @@ Deno.test("readLines reports an over-long line and goes on", async () => {
 
 Deno.test("cleanText turns tabs into spaces, removes control characters and trims", () => {
   assert.deepEqual(cleanText("  hello\tworld \r"), "hello world");
-  assert.deepEqual(cleanText("\x1b[2Jcleared\x00\x7f\x85\x9b"), "[2Jcleared");
+  assert.deepEqual(cleanText("cleared\x00\x7f\x85"), "cleared");
   assert.deepEqual(cleanText(" \t \x07 "), "");
   assert.deepEqual(cleanText("naïve ✓ 日本"), "naïve ✓ 日本");
+});
+
+Deno.test("cleanText removes whole escape sequences, not just their ESC", () => {
+  assert.deepEqual(cleanText("\x1b[2Jcleared"), "cleared", "CSI");
+  assert.deepEqual(cleanText("\x1b]0;title\x07after"), "after", "OSC ended by BEL");
+  assert.deepEqual(
+    cleanText("\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\"),
+    "link",
+    "OSC ended by ESC \\",
+  );
+  assert.deepEqual(cleanText("a\x1bPq#0;2;0;0;0\x1b\\b"), "ab", "DCS");
+  assert.deepEqual(cleanText("\x1b[1;31mred\x1b[0m \x1b(Bplain\x1bc"), "red plain", "SGR, nF, RIS");
+  assert.deepEqual(cleanText("\x9b2Jcleared \x9d0;title\x9c"), "cleared", "8-bit CSI and OSC");
+  assert.deepEqual(
+    cleanText("before \x1b]0;never ended"),
+    "before",
+    "an unended string runs to the end",
+  );
+  assert.deepEqual(
+    cleanText("\x1b[2J\x1b]0;title\x07\x1b[H"),
+    "",
+    "a line of escapes only is empty",
+  );
+});
+
+Deno.test("removeEscapes takes out escape sequences and leaves the rest for the caller", () => {
+  assert.deepEqual(removeEscapes("\x1b[2J\x1b]0;title\x07hi\tthere\x07"), "hi\tthere\x07");
+  assert.deepEqual(removeEscapes("no escapes here"), "no escapes here");
+});
+
+Deno.test("cleanText removes bidi controls and zero-width characters", () => {
+  const bidi = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c";
+  assert.deepEqual(cleanText(`a${bidi}b`), "ab");
+  assert.deepEqual(cleanText("\u202egnp.exe"), "gnp.exe", "no right-to-left override");
+  assert.deepEqual(cleanText("z\u200bw\u2060s\ufeffp a\u2062b"), "zwsp ab");
+  assert.deepEqual(cleanText("\u200b\ufeff\u200e"), "", "nothing visible is an empty line");
+});
+
+Deno.test("cleanText keeps a ZWJ or ZWNJ only where a script or an emoji needs it", () => {
+  const family = "\u{1f468}\u200d\u{1f469}\u200d\u{1f467}";
+  assert.deepEqual(cleanText(`${family} is one emoji`), `${family} is one emoji`);
+  const rainbowFlag = "\u{1f3f3}\ufe0f\u200d\u{1f308}";
+  const womanTechnologist = "\u{1f469}\u{1f3fd}\u200d\u{1f4bb}";
+  assert.deepEqual(
+    cleanText(`${rainbowFlag} ${womanTechnologist}`),
+    `${rainbowFlag} ${womanTechnologist}`,
+  );
+  const persian = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"; // "I want"
+  assert.deepEqual(cleanText(persian), persian);
+  const devanagari = "\u0915\u094d\u200c\u0937"; // ka, virama, ZWNJ, ssa: no conjunct
+  assert.deepEqual(cleanText(devanagari), devanagari);
+  const sinhala = "\u0dc1\u0dca\u200d\u0dbb\u0dd3"; // Sri, with the ZWJ its ligature needs
+  assert.deepEqual(cleanText(sinhala), sinhala);
+  assert.deepEqual(cleanText("pay\u200dpal pay\u200cpal"), "paypal paypal", "Latin needs neither");
+  assert.deepEqual(cleanText("\u200d\u{1f468} \u{1f468}\u200d x\u200c"), "\u{1f468} \u{1f468} x");
+  assert.deepEqual(cleanText("\u0627\u200c\u0628"), "\u0627\u0628", "alef joins nothing after it");
+});
+
+Deno.test("cleanText looks at each joiner in constant time, even after a long run of marks", () => {
+  // Ten times the longest line: a joiner that looked back over every earlier mark took seconds.
+  for (
+    const line of [
+      "\u0628" + "\u064e\u200c".repeat(13_000),
+      "\u{1f468}" + "\ufe0f\u200d".repeat(13_000),
+    ]
+  ) {
+    const start = performance.now();
+    cleanText(line);
+    const ms = performance.now() - start;
+    assert.ok(ms < 1000, `${ms.toFixed(0)} ms`);
+  }
+});
+
+Deno.test("cleanText turns line and paragraph separators into spaces", () => {
+  assert.deepEqual(cleanText("one\u2028two\u2029three"), "one two three");
+  assert.deepEqual(cleanText("\u2028 end \u2029"), "end");
+});
+
+Deno.test("cleanText keeps at most a few combining marks on one character", () => {
+  const acute = "\u0301";
+  assert.deepEqual(
+    cleanText("e" + acute.repeat(500) + "x"),
+    "e" + acute.repeat(MAX_COMBINING_MARKS) + "x",
+  );
+  assert.deepEqual(cleanText("a\u0301\u0323\u0302 Vi\u1ec7t"), "a\u0301\u0323\u0302 Vi\u1ec7t");
+  const zalgo = "h\u0336\u0337\u0338\u0339\u033a\u033bi";
+  assert.deepEqual(cleanText(zalgo), "h\u0336\u0337\u0338\u0339i");
+  assert.deepEqual(
+    cleanText("o\u0301\u200b\u0301\u0301\u0301\u0301"),
+    "o" + acute.repeat(4),
+    "runs joined by removal",
+  );
 });
 
 Deno.test("the three quit words end a session and nothing else does", () => {
@@ -141,6 +237,7 @@ Deno.test("cleanNickname gives guest for empty, reserved and script-mixing names
   assert.deepEqual(cleanNickname(" :: "), "guest");
   assert.deepEqual(cleanNickname("server"), "guest");
   assert.deepEqual(cleanNickname("SeRvEr"), "guest");
+  assert.deepEqual(cleanNickname("SERVER"), "guest");
   assert.deepEqual(cleanNickname("\u0430lice"), "guest", "Cyrillic а inside a Latin name");
   assert.deepEqual(cleanNickname("pαypal"), "guest", "Greek α inside a Latin name");
 });
@@ -157,11 +254,48 @@ Deno.test("cleanNickname keeps single-script names and the mixes languages reall
 });
 
 Deno.test("uniqueName appends the smallest free number, ignoring case, within 24 characters", () => {
-  const taken = new Set(["alice", "alice2", "bob"]);
-  const isTaken = (key: string) => taken.has(key);
+  const taken = ["alice", "alice2", "bob"];
+  const isTaken = (candidate: string) => taken.some((name) => sameName(name, candidate));
   assert.deepEqual(uniqueName("carol", isTaken), "carol");
   assert.deepEqual(uniqueName("ALICE", isTaken), "ALICE3");
   assert.deepEqual(uniqueName("Bob", isTaken), "Bob2");
   const long = "y".repeat(24);
-  assert.deepEqual(uniqueName(long, (key) => key === long), "y".repeat(23) + "2");
+  assert.deepEqual(uniqueName(long, (candidate) => candidate === long), "y".repeat(23) + "2");
+});
+
+Deno.test("lookalike names count as the same name and get a number", () => {
+  const isTaken = (candidate: string) => sameName("alice", candidate);
+  for (const lookalike of ["al\u0131ce", "\u0251lice", "aIice", "ALICE", "Alice", "\u1d00lice"]) {
+    assert.ok(sameName(lookalike, "alice"), lookalike);
+    assert.deepEqual(uniqueName(lookalike, isTaken), lookalike + "2");
+  }
+  assert.deepEqual(uniqueName("al\u0131ce", isTaken), "al\u0131ce2", "dotless i");
+  assert.ok(!sameName("alice", "bob") && !sameName("alice", "alice2"));
+});
+
+Deno.test("names are the same by skeleton as typed or by skeleton lower-cased, never across the two", () => {
+  assert.ok(sameName("ALICE", "alice"), "case alone");
+  assert.ok(sameName("aIice", "alice"), "capital I looks like l as typed");
+  assert.ok(sameName("aIice", "aiice"), "and lower-cases to i");
+  // aIice's typed skeleton is alice, ALICE's lower-cased one is alice too: not the same name.
+  assert.ok(!sameName("aIice", "ALICE"));
+  const [typed, lower] = nameKeys("aIice");
+  assert.ok(!nameKeys("ALICE").includes(typed) && !nameKeys("ALICE").includes(lower));
+  assert.deepEqual(nameKeys("\uff41lice"), nameKeys("alice"), "NFKC first: full-width a");
+});
+
+Deno.test("the server's name is reserved in every case and as small capitals", () => {
+  const smallCapitals = "\ua731\u1d07\u0280\u1d20\u1d07\u0280"; // ꜱᴇʀᴠᴇʀ
+  for (const name of ["server", "SERVER", "sErver", smallCapitals, "s\u1d07rv\u1d07r"]) {
+    assert.deepEqual(cleanNickname(name), "guest", name);
+  }
+  assert.deepEqual(cleanNickname("servers"), "servers");
+});
+
+Deno.test("an all-Cyrillic lookalike of alice is not caught: its skeleton is aiice", () => {
+  const cyrillic = "\u0430\u04cf\u0456\u0441\u0435"; // а ӏ і с е
+  assert.deepEqual(cleanNickname(cyrillic), cyrillic, "one script, so allowed");
+  assert.ok(!sameName(cyrillic, "alice"));
+  assert.ok(sameName(cyrillic, "aiice"));
+  assert.deepEqual(uniqueName(cyrillic, (candidate) => sameName("alice", candidate)), cyrillic);
 });

@@ -43,7 +43,7 @@ import {
   MAX_UNFINISHED_LINE_BYTES,
   messageText,
   NAME_TIMEOUT_MS,
-  nameKey,
+  nameKeys,
   parseCommand,
   PASSWORD_GREETING,
   QUIT_WORD,
@@ -205,6 +205,7 @@ interface PrivateLine {
 class Room {
   /** Named members, in the order they joined. */
   readonly members: Set<Member> = new Set();
+  /** Each member under both of its {@linkcode nameKeys}; no two members share a key. */
   readonly #byKey = new Map<string, Member>();
   readonly #history: Uint8Array[] = [];
   /** This turn's broadcast lines, in the one order every member gets them. */
@@ -242,12 +243,16 @@ class Room {
     return this.#nextTurn.promise;
   }
 
-  /** Whether a name (by its {@linkcode nameKey}) is taken. */
-  isTaken = (key: string): boolean => this.#byKey.has(key);
+  /** Whether a name, or one that counts as the same (by {@linkcode nameKeys}), is taken. */
+  isTaken = (name: string): boolean => this.find(name) !== undefined;
 
-  /** The member called `name`, ignoring case. */
-  find(name: string): Member | undefined {
-    return this.#byKey.get(nameKey(name));
+  /** The member, other than `except`, called `name` or a name that counts as the same. */
+  find(name: string, except?: Member): Member | undefined {
+    for (const key of nameKeys(name)) {
+      const member = this.#byKey.get(key);
+      if (member !== undefined && member !== except) return member;
+    }
+    return undefined;
   }
 
   /** Makes a named connection a member; it gets broadcasts from now on. */
@@ -256,13 +261,13 @@ class Room {
     member.stage = "member";
     member.batchStart = this.#batch.length;
     this.members.add(member);
-    this.#byKey.set(nameKey(name), member);
+    for (const key of nameKeys(name)) this.#byKey.set(key, member);
   }
 
   rename(member: Member, name: string): void {
-    this.#byKey.delete(nameKey(member.name as string));
+    for (const key of nameKeys(member.name as string)) this.#byKey.delete(key);
     member.name = name;
-    this.#byKey.set(nameKey(name), member);
+    for (const key of nameKeys(name)) this.#byKey.set(key, member);
   }
 
   /**
@@ -271,7 +276,7 @@ class Room {
    */
   remove(member: Member): boolean {
     if (!this.members.delete(member)) return false;
-    this.#byKey.delete(nameKey(member.name as string));
+    for (const key of nameKeys(member.name as string)) this.#byKey.delete(key);
     member.batchEnd = this.#batch.length;
     if (member.batchEnd > member.batchStart && member.privateLines === null) {
       member.privateLines = [];
@@ -1299,12 +1304,11 @@ export class ChatServer {
       return;
     }
     const name = cleanNickname(requested);
-    if (name === DEFAULT_NAME && nameKey(requested) !== DEFAULT_NAME) {
+    if (name === DEFAULT_NAME && requested !== DEFAULT_NAME) {
       this.#room.sendTo(member, `! Invalid name: ${requested}`);
       return;
     }
-    const holder = this.#room.find(name);
-    if (holder !== undefined && holder !== member) {
+    if (this.#room.find(name, member) !== undefined) {
       this.#room.sendTo(member, `! Name taken: ${name}`);
       return;
     }

@@ -82,6 +82,33 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "lookalike names count as taken for joins, /nick and /msg, and lookalikes of server are reserved",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer([], async (port) => {
+      await using alice = await Peer.join(port, "alice");
+      await using twin = await Peer.connect(port);
+      await twin.expect(/nickname/);
+      await twin.send("al\u0131ce\n"); // dotless i
+      await twin.expect("Welcome, al\u0131ce2! Type <quit> to leave.");
+      await using fake = await Peer.connect(port);
+      await fake.expect(/nickname/);
+      await fake.send("\ua731\u1d07\u0280\u1d20\u1d07\u0280\n"); // small-capital SERVER
+      await fake.expect("Welcome, guest! Type <quit> to leave.");
+      await using bob = await Peer.join(port, "bob");
+      await bob.send("/nick aIice\n/nick \u0251lice\n/msg ALICE hi\n");
+      await bob.expect("! Name taken: aIice");
+      await bob.expect("! Name taken: \u0251lice");
+      await bob.expect("(private to alice) bob: hi");
+      await alice.expect("* al\u0131ce2 joined the chat");
+      await alice.expect("* guest joined the chat");
+      await alice.expect("* bob joined the chat");
+      await alice.expect("(private) bob: hi");
+    }),
+});
+
+Deno.test({
   name: "invalid, reserved, impersonating and escape-laden names are cleaned or become guest",
   ...LEAK_CHECKS,
   fn: () =>
@@ -91,7 +118,7 @@ Deno.test({
         ["  \t ", "guest2"],
         ["\u0430lice", "guest3"],
         ["alice: fake", "alicefake"],
-        ["\x1b[2Jmallory\x00", "2Jmallory"],
+        ["\x1b[2Jmallory\x00", "mallory"],
         ["x".repeat(40), "x".repeat(24)],
       ];
       const peers = [];
@@ -207,7 +234,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "text rules: split lines, many lines per segment, CRLF, empty lines, NUL, escapes, bad UTF-8",
+    "text rules: split lines, many lines per segment, CRLF, empty lines, NUL, escapes, bidi, bad UTF-8",
   ...LEAK_CHECKS,
   fn: () =>
     withServer([], async (port) => {
@@ -216,6 +243,7 @@ Deno.test({
       await alice.send("f a li");
       await alice.send("ne\r\n\n  \r\n\tone\ttwo \ntwo\nthree\n");
       await alice.send("nul\0byte \x1b[2Jclear \x07bell\n");
+      await alice.send("\x1b]0;title\x07\x1b[2J\n\u202egnp.exe\u2028\u200bok\n");
       // Byte 255 starts a telnet command; these two are never UTF-8 either.
       await alice.send(new Uint8Array([0x62, 0x61, 0x64, 0xfe, 0xc0, 0x0a]));
       await alice.send("alice: fake\n");
@@ -225,7 +253,8 @@ Deno.test({
           "alice: one two",
           "alice: two",
           "alice: three",
-          "alice: nulbyte [2Jclear bell",
+          "alice: nulbyte clear bell",
+          "alice: gnp.exe ok",
           "alice: bad\uFFFD\uFFFD",
           "alice: alice: fake",
         ]
