@@ -24,6 +24,7 @@ import {
   LineFramer,
   QUIT_WORD,
   readLines,
+  removeEscapes,
 } from "./protocol.ts";
 import { ChatServer } from "./server.ts";
 
@@ -244,9 +245,12 @@ function tlsFailure(error: unknown, trusting: boolean): string {
 // deno-lint-ignore no-control-regex
 const UNPRINTABLE = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/g;
 
-/** What the terminal shows for a received line: control characters (terminal escapes) removed. */
+/**
+ * What the terminal shows for a received line: terminal escape sequences
+ * removed whole, then any other control character.
+ */
 export function printable(line: string): string {
-  return line.replace(UNPRINTABLE, "");
+  return removeEscapes(line).replace(UNPRINTABLE, "");
 }
 
 /**

@@ -257,8 +257,9 @@ Deno.test({
   },
 });
 
-Deno.test("printable removes terminal escapes and control characters but keeps tabs", () => {
-  assert.equal(printable("\x1b[2Jhi\tthere\x07\x9b"), "[2Jhi\tthere");
+Deno.test("printable removes whole terminal escapes and control characters but keeps tabs", () => {
+  assert.equal(printable("\x1b[2Jhi\tthere\x07\x9b"), "hi\tthere");
+  assert.equal(printable("\x1b]0;title\x07a\x1b[1;31mb"), "ab");
 });
 
 Deno.test("client arguments: host, port, name and timeout are read and checked", () => {
