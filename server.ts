@@ -1119,12 +1119,12 @@ export class ChatServer {
       const framer = member.framer;
       for (let line = framer.next(); line !== null; line = framer.next()) {
         if (member.leaving !== null || member.closed) break;
-        if (this.#room.turnFull) {
-          // This turn carries all it may: the line goes out in the next one.
+        while (this.#room.turnFull && !member.closed) {
+          // This turn carries all it may: the line goes out in a later one.
           socket.pause();
           await this.#room.nextTurn();
-          if (member.closed) break;
         }
+        if (member.closed) break;
         if (pacing !== null) {
           // Out of tokens: read nothing more until one is due.
           const wait = takeLine(member, pacing, performance.now());
