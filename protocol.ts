@@ -395,10 +395,22 @@ function characterMap(table: string): ReadonlyMap<string, string> {
   return map;
 }
 
+/** `text` with each character the map holds replaced; `text` itself when none is. */
 function mapCharacters(text: string, map: ReadonlyMap<string, string>): string {
-  let out = "";
-  for (const character of text) out += map.get(character) ?? character;
-  return out;
+  let parts: string[] | null = null;
+  let from = 0;
+  let at = 0;
+  for (const character of text) {
+    const replacement = map.get(character);
+    if (replacement !== undefined) {
+      (parts ??= []).push(text.slice(from, at), replacement);
+      from = at + character.length;
+    }
+    at += character.length;
+  }
+  if (parts === null) return text;
+  parts.push(text.slice(from));
+  return parts.join("");
 }
 
 /**
@@ -407,7 +419,16 @@ function mapCharacters(text: string, map: ReadonlyMap<string, string>): string {
  */
 function skeleton(text: string): string {
   prototypes ??= characterMap(CONFUSABLE_PROTOTYPES);
-  return mapCharacters(text.normalize("NFD"), prototypes).normalize("NFD");
+  const mapped = mapCharacters(decompose(text), prototypes);
+  return decompose(mapped);
+}
+
+/**
+ * NFD, which leaves ASCII as it is: skipping it there spares the common name
+ * the work, and a server of ASCII names the memory of the decomposition data.
+ */
+function decompose(text: string): string {
+  return NOT_PRINTABLE_ASCII.test(text) ? text.normalize("NFD") : text;
 }
 
 /**
@@ -416,14 +437,21 @@ function skeleton(text: string): string {
  * NFKC and with small capitals (`ᴇ`, `ʀ`) folded to their letters.
  * `alıce`, `ɑlice` and `aIice` share a key with `alice`, `ALICE` too (by case).
  */
-export function nameKeys(name: string): [string, string] {
+export function nameKeys(name: string): readonly [string, string] {
+  // A join asks about one name several times in a row (reserved? taken? then kept).
+  if (name === lastKeyed) return lastKeys;
   let folded = name.normalize("NFKC");
   if (NOT_PRINTABLE_ASCII.test(folded)) {
     smallCapitals ??= characterMap(SMALL_CAPITAL_LETTERS);
     folded = mapCharacters(folded, smallCapitals);
   }
-  return [TYPED_KEY + skeleton(folded), LOWER_KEY + skeleton(folded.toLowerCase())];
+  lastKeys = [TYPED_KEY + skeleton(folded), LOWER_KEY + skeleton(folded.toLowerCase())];
+  lastKeyed = name;
+  return lastKeys;
 }
+
+let lastKeyed: string | null = null;
+let lastKeys: readonly [string, string] = ["", ""];
 
 /** Whether two names count as the same: either of their {@linkcode nameKeys} match. */
 export function sameName(a: string, b: string): boolean {
