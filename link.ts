@@ -1,0 +1,49 @@
+/**
+ * What the chat core needs of one connection, whatever carries it: bytes in
+ * as events, bytes out, flow control and closing. A `node:net` (or
+ * `node:tls`) socket is a link as it is; the WebSocket transport makes one
+ * of an upgraded socket, so that a browser member is an ordinary member.
+ *
+ * @module
+ */
+
+/** A connection's byte stream, as the core reads and writes it. */
+export interface Link {
+  /** The peer's address; undefined once it is gone. */
+  readonly remoteAddress?: string | undefined;
+  /** The peer's port. */
+  readonly remotePort?: number | undefined;
+  /** Bytes written that the transport has not yet handed to the kernel (or confirmed). */
+  readonly writableLength: number;
+  /** Whether `end()` has been called. */
+  readonly writableEnded: boolean;
+  /** Whether the peer's end of the stream has been read. */
+  readonly readableEnded: boolean;
+  /** Whether the link is closed. */
+  readonly destroyed: boolean;
+
+  /** Queues bytes for the peer, complete lines only; never waits. */
+  write(data: Uint8Array | string): boolean;
+  /** Stops the `data` events until {@linkcode Link.resume}: the peer is read no faster. */
+  pause(): this;
+  /** Restarts the `data` events. */
+  resume(): this;
+  /** Whether the `data` events are stopped. */
+  isPaused(): boolean;
+  /** Sends what is queued, then ends; `callback` runs once it is all sent. */
+  end(callback?: () => void): this;
+  /** Closes at once; queued output is lost. */
+  destroy(): this;
+
+  /** Received bytes; a line may be cut anywhere between two events. */
+  on(event: "data", listener: (chunk: Uint8Array) => void): this;
+  /** The peer will send nothing more; `close` follows. */
+  on(event: "end" | "close", listener: () => void): this;
+  /** Something went wrong; `close` follows. */
+  on(event: "error", listener: (error: Error) => void): this;
+  /** As {@linkcode Link.on}, for one event. */
+  once(event: "close", listener: () => void): this;
+  /** Removes a listener added with {@linkcode Link.on}. */
+  // deno-lint-ignore no-explicit-any
+  off(event: "data" | "end" | "close" | "error", listener: (...args: any[]) => void): this;
+}
