@@ -14,10 +14,11 @@
 
 import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import net from "node:net";
-import { setImmediate } from "node:timers";
 import tls from "node:tls";
 import { parseArgs } from "node:util";
 import { AcceptGuard, canGuard } from "./accept_guard.ts";
+import type { Link } from "./link.ts";
+import { Recipient, Room } from "./room.ts";
 import { GuessLimiter } from "./guesses.ts";
 import { IAC, TelnetFilter } from "./telnet.ts";
 import {
@@ -43,7 +44,6 @@ import {
   MAX_UNFINISHED_LINE_BYTES,
   messageText,
   NAME_TIMEOUT_MS,
-  nameKeys,
   parseCommand,
   PASSWORD_GREETING,
   QUIT_WORD,
@@ -106,13 +106,6 @@ const DEPARTURE_NOTICES: Record<LeaveReason, string | null> = {
   refused: null,
 };
 
-/**
- * How much of `maxQueueBytes` one turn of the event loop may queue for each
- * member: once a turn holds this much, senders wait for the next turn, so no
- * single turn can fill a member's allowance and a member is dropped only
- * when its output keeps piling up over several turns.
- */
-const TURN_SHARE = 1 / 4;
 /** How long a leaving member's last lines may take to be written. */
 const GOODBYE_FLUSH_MS = 2000;
 
@@ -128,25 +121,14 @@ const PASSWORD_GREETING_LINE = encoder.encode(PASSWORD_GREETING + "\n");
  */
 type Stage = "handshake" | "password" | "name" | "member";
 
-/** One connection: its socket, its name once chosen, and where it is in this turn's output. */
-class Member {
+/** One connection: its link, its name once chosen, and where it is in its life. */
+class Member extends Recipient {
   stage: Stage = "name";
   name: string | null = null;
-  /** Set once its output passed the limit: it gets nothing more. */
-  overflowed = false;
   /** Lines received and not yet handled: reading pauses while they wait. */
   readonly framer: LineFramer;
   /** Whether its received lines are being handled (reading is paused while that waits). */
   draining = false;
-  /** This turn's lines for this connection alone, if any. */
-  privateLines: PrivateLine[] | null = null;
-  /** This turn's broadcasts this member does not get (its own join notice). */
-  skipped: number[] | null = null;
-  /** The first of this turn's broadcasts this member gets: those before it joined are not its. */
-  batchStart = 0;
-  /** Where its part of this turn's broadcasts ends, once it left the room (-1: it has not). */
-  batchEnd = -1;
-  closed = false;
   leaving: LeaveReason | null = null;
   /** Set once it has been taken out of the server's books. */
   left = false;
@@ -167,13 +149,14 @@ class Member {
   /** It sent telnet's Interrupt Process: it leaves once the lines before it are handled. */
   interrupted = false;
 
+  /** A connection over `link` (a TCP one is replaced by TLS over it once TLS begins). */
   constructor(
-    /** Its socket: the TCP one, replaced by the TLS one over it once TLS begins. */
-    public socket: net.Socket,
+    link: Link,
     readonly ip: string,
     readonly port: number,
     maxLineBytes: number,
   ) {
+    super(link);
     this.framer = new LineFramer(maxLineBytes);
   }
 
@@ -185,293 +168,6 @@ class Member {
   /** The member's name for logs: its nickname, or its address before it has one. */
   get label(): string {
     return this.name ?? this.peer;
-  }
-}
-
-/** A line for one connection only, and where it falls among this turn's broadcasts. */
-interface PrivateLine {
-  /** Index in the turn's batch before which it goes. */
-  at: number;
-  line: Uint8Array;
-}
-
-/**
- * The room: the named members in join order, the recent public lines, and
- * delivery. Broadcasts of one turn of the event loop are collected in a batch
- * and encoded into one buffer; each member gets that buffer (or views into it,
- * around the member's own lines) in one write, so many lines go in one write.
- * A turn holds a bounded amount: past it, senders wait for the next turn.
- */
-class Room {
-  /** Named members, in the order they joined. */
-  readonly members: Set<Member> = new Set();
-  /** Each member under both of its {@linkcode nameKeys}; no two members share a key. */
-  readonly #byKey = new Map<string, Member>();
-  readonly #history: Uint8Array[] = [];
-  /** This turn's broadcast lines, in the one order every member gets them. */
-  #batch: Uint8Array[] = [];
-  /** Connections with a line of their own this turn. */
-  #withPrivate: Member[] = [];
-  #flushQueued = false;
-  /** Bytes queued since the turn began, and the most a turn may hold before senders wait. */
-  #turnBytes = 0;
-  readonly #turnLimit: number;
-  #turnEnding = false;
-  /** Senders waiting for the next turn. */
-  #nextTurn: PromiseWithResolvers<void> | null = null;
-
-  constructor(
-    readonly maxQueueBytes: number,
-    readonly historyLines: number,
-    readonly onTooSlow: (member: Member) => void,
-  ) {
-    this.#turnLimit = Math.max(1, Math.floor(maxQueueBytes * TURN_SHARE));
-  }
-
-  /** Whether this turn holds all it may: a sender should wait for {@linkcode Room.nextTurn}. */
-  get turnFull(): boolean {
-    return this.#turnBytes >= this.#turnLimit;
-  }
-
-  /**
-   * Resolves in the next turn of the event loop, after the sockets have
-   * reported what they took of this one's output.
-   */
-  nextTurn(): Promise<void> {
-    this.#nextTurn ??= Promise.withResolvers();
-    this.#endTurnSoon();
-    return this.#nextTurn.promise;
-  }
-
-  /** Whether a name, or one that counts as the same (by {@linkcode nameKeys}), is taken. */
-  isTaken = (name: string): boolean => this.find(name) !== undefined;
-
-  /** The member, other than `except`, called `name` or a name that counts as the same. */
-  find(name: string, except?: Member): Member | undefined {
-    for (const key of nameKeys(name)) {
-      const member = this.#byKey.get(key);
-      if (member !== undefined && member !== except) return member;
-    }
-    return undefined;
-  }
-
-  /** Makes a named connection a member; it gets broadcasts from now on. */
-  add(member: Member, name: string): void {
-    member.name = name;
-    member.stage = "member";
-    member.batchStart = this.#batch.length;
-    this.members.add(member);
-    for (const key of nameKeys(name)) this.#byKey.set(key, member);
-  }
-
-  rename(member: Member, name: string): void {
-    for (const key of nameKeys(member.name as string)) this.#byKey.delete(key);
-    member.name = name;
-    for (const key of nameKeys(name)) this.#byKey.set(key, member);
-  }
-
-  /**
-   * Takes a member out of the room; false when it was not in it. It still
-   * gets what was broadcast this turn before it left.
-   */
-  remove(member: Member): boolean {
-    if (!this.members.delete(member)) return false;
-    for (const key of nameKeys(member.name as string)) this.#byKey.delete(key);
-    member.batchEnd = this.#batch.length;
-    if (member.batchEnd > member.batchStart && member.privateLines === null) {
-      member.privateLines = [];
-      this.#withPrivate.push(member);
-    }
-    return true;
-  }
-
-  /** Queues encoded lines for one connection, named or not. */
-  sendBytes(member: Member, lines: Uint8Array): void {
-    this.#private(member, lines);
-  }
-
-  /** Queues lines for one connection, named or not. */
-  sendTo(member: Member, ...lines: string[]): void {
-    this.#private(member, encoder.encode(lines.join("\n") + "\n"));
-  }
-
-  /**
-   * Queues one line for every member but `except`; never waits for a socket.
-   * A `public` line is kept for newcomers.
-   */
-  broadcast(text: string, options: { except?: Member; public?: boolean } = {}): void {
-    const line = encoder.encode(text + "\n");
-    if (options.except !== undefined && this.members.has(options.except)) {
-      (options.except.skipped ??= []).push(this.#batch.length);
-    }
-    this.#batch.push(line);
-    this.#count(line.length);
-    if (options.public && this.historyLines > 0) {
-      if (this.#history.length === this.historyLines) this.#history.shift();
-      this.#history.push(line);
-    }
-    this.#scheduleFlush();
-  }
-
-  /** Queues the recent public lines, as they were first sent, between two notices. */
-  sendHistory(member: Member): void {
-    if (this.#history.length === 0) return;
-    this.#private(member, encoder.encode("* Recent messages:\n"));
-    for (const line of this.#history) this.#private(member, line);
-    this.#private(member, encoder.encode("* End of recent messages\n"));
-  }
-
-  /**
-   * Ends the member's connection once what is queued for it is written;
-   * closes it outright after `ms`. Resolves when it is closed.
-   */
-  async end(member: Member, ms: number): Promise<void> {
-    // A flush already queued for this turn runs first.
-    await null;
-    if (member.closed) return;
-    await endWithin(member.socket, ms);
-    closeConnection(member);
-  }
-
-  #private(member: Member, line: Uint8Array): void {
-    if (member.closed) return;
-    if (member.privateLines === null) {
-      member.privateLines = [];
-      this.#withPrivate.push(member);
-    }
-    member.privateLines.push({ at: this.#batch.length, line });
-    this.#count(line.length);
-    this.#scheduleFlush();
-  }
-
-  /** Counts bytes queued this turn; the turn ends once the event loop has polled the sockets. */
-  #count(bytes: number): void {
-    this.#turnBytes += bytes;
-    this.#endTurnSoon();
-  }
-
-  #endTurnSoon(): void {
-    if (this.#turnEnding) return;
-    this.#turnEnding = true;
-    // An immediate runs after the event loop's poll, which reports the writes' completion.
-    setImmediate(this.#endTurn);
-  }
-
-  #endTurn = (): void => {
-    this.#turnEnding = false;
-    this.#turnBytes = 0;
-    const waiting = this.#nextTurn;
-    this.#nextTurn = null;
-    waiting?.resolve();
-  };
-
-  #scheduleFlush(): void {
-    if (this.#flushQueued) return;
-    this.#flushQueued = true;
-    // Whatever else this turn sends joins the same batch.
-    queueMicrotask(this.#flush);
-  }
-
-  #flush = (): void => {
-    this.#flushQueued = false;
-    const batch = this.#batch;
-    const withPrivate = this.#withPrivate;
-    this.#batch = [];
-    this.#withPrivate = [];
-    const tooSlow: Member[] = [];
-    const shared = batch.length > 0 ? concatenate(batch) : null;
-    const ends = lineEnds(batch);
-    if (shared !== null) {
-      for (const member of this.members) {
-        if (member.privateLines === null && member.skipped === null && member.batchStart === 0) {
-          // The common case: the whole batch and nothing else, written as it is.
-          if (this.#fits(member, tooSlow)) this.#send(member, shared);
-        } else {
-          this.#writeMixed(member, shared, ends, ends.length, tooSlow);
-        }
-      }
-    }
-    // Connections that are not members now: ones not named yet get their own
-    // lines only, ones that left this turn also the broadcasts before they left.
-    for (const member of withPrivate) {
-      if (member.privateLines === null) continue;
-      this.#writeMixed(member, shared, ends, Math.max(member.batchEnd, 0), tooSlow);
-    }
-    for (const member of tooSlow) this.onTooSlow(member);
-  };
-
-  /**
-   * Writes the member's part of the batch, lines `batchStart` to `end`, with
-   * its own lines in their places and its skipped lines left out, in one write.
-   */
-  #writeMixed(
-    member: Member,
-    shared: Uint8Array | null,
-    ends: number[],
-    end: number,
-    tooSlow: Member[],
-  ): void {
-    const own = member.privateLines ?? [];
-    const skipped = member.skipped ?? [];
-    let from = Math.min(member.batchStart, end);
-    member.privateLines = null;
-    member.skipped = null;
-    member.batchStart = 0;
-    member.batchEnd = -1;
-    let ownIndex = 0;
-    let skipIndex = 0;
-    const parts: Uint8Array[] = [];
-    let bytes = 0;
-    const ownUpTo = (position: number) => {
-      while (ownIndex < own.length && (own[ownIndex] as PrivateLine).at <= position) {
-        const line = (own[ownIndex++] as PrivateLine).line;
-        parts.push(line);
-        bytes += line.length;
-      }
-    };
-    const segment = (first: number, last: number) => {
-      const start = first === 0 ? 0 : ends[first - 1] as number;
-      parts.push((shared as Uint8Array).subarray(start, ends[last - 1]));
-      bytes += (ends[last - 1] as number) - start;
-    };
-    // Its own lines from before it joined come first.
-    ownUpTo(from);
-    while (skipIndex < skipped.length && (skipped[skipIndex] as number) < from) skipIndex++;
-    // Walk the batch, cutting where its own lines go and where it skips a line.
-    for (let i = from; i < end; i++) {
-      const ownHere = ownIndex < own.length && (own[ownIndex] as PrivateLine).at === i;
-      const skipHere = skipIndex < skipped.length && skipped[skipIndex] === i;
-      if (!ownHere && !skipHere) continue;
-      if (i > from) segment(from, i);
-      ownUpTo(i);
-      if (skipHere) skipIndex++;
-      from = skipHere ? i + 1 : i;
-    }
-    if (end > from) segment(from, end);
-    // And what was sent after its part of the batch: a goodbye, say.
-    ownUpTo(Infinity);
-    if (bytes > 0 && this.#fits(member, tooSlow)) this.#send(member, concatenate(parts));
-  }
-
-  /**
-   * Whether more output may go to a member; if not, it is marked too slow.
-   * Too slow: more than `maxQueueBytes` is waiting that the kernel has not
-   * taken. A turn adds at most a share of that, so what waits beyond it has
-   * piled up over turns.
-   */
-  #fits(member: Member, tooSlow: Member[]): boolean {
-    if (member.closed || member.overflowed) return false;
-    // The socket counts a write until the event loop reports it done, even one
-    // the kernel took at once: this turn's own output is in here too.
-    if (member.socket.writableLength <= this.maxQueueBytes) return true;
-    member.overflowed = true;
-    tooSlow.push(member);
-    return false;
-  }
-
-  /** Writes to a member's socket, which keeps what the kernel does not take yet. */
-  #send(member: Member, data: Uint8Array): void {
-    if (!member.socket.writableEnded) member.socket.write(data);
   }
 }
 
@@ -519,32 +215,11 @@ class Deadlines {
   };
 }
 
-/** Where each line of a batch ends in the batch's concatenation. */
-function lineEnds(lines: Uint8Array[]): number[] {
-  const ends = new Array<number>(lines.length);
-  let end = 0;
-  for (let i = 0; i < lines.length; i++) ends[i] = end += (lines[i] as Uint8Array).length;
-  return ends;
-}
-
-function concatenate(chunks: Uint8Array[]): Uint8Array {
-  if (chunks.length === 1) return chunks[0] as Uint8Array;
-  let length = 0;
-  for (const chunk of chunks) length += chunk.length;
-  const data = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    data.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return data;
-}
-
 /**
  * Ends a socket once what it holds (and `last`) is written, or destroys it
  * after `ms` at the latest; resolves when it is closed.
  */
-function endWithin(socket: net.Socket, ms: number, last?: string): Promise<void> {
+function endWithin(socket: Link, ms: number, last?: string): Promise<void> {
   if (socket.destroyed) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(() => socket.destroy(), ms);
@@ -554,8 +229,8 @@ function endWithin(socket: net.Socket, ms: number, last?: string): Promise<void>
     });
     // Half-open: the peer may never end its side, so this side closes itself.
     const close = () => socket.destroy();
-    if (last === undefined) socket.end(close);
-    else socket.end(last, close);
+    if (last !== undefined) socket.write(last);
+    socket.end(close);
   });
 }
 
@@ -564,7 +239,7 @@ function closeConnection(member: Member): void {
   if (member.closed) return;
   member.closed = true;
   stopTimer(member);
-  member.socket.destroy();
+  member.link.destroy();
   member.wake?.();
 }
 
@@ -756,7 +431,7 @@ export class ChatServer {
   readonly #shutdownFlushMs: number;
   /** Absent when nobody listens, so that no log line is even built. */
   readonly #log: ((event: string) => void) | undefined;
-  readonly #room: Room;
+  readonly #room: Room<Member>;
   /** Connections that have yet to give their password and name. */
   readonly #naming: Deadlines;
   readonly #connections = new Set<Member>();
@@ -809,7 +484,11 @@ export class ChatServer {
       0,
     );
     this.#log = options.log;
-    this.#room = new Room(maxQueueBytes, history, (member) => this.#dropTooSlow(member));
+    this.#room = new Room<Member>(
+      maxQueueBytes,
+      history,
+      (member) => this.#dropTooSlow(member),
+    );
     this.#naming = new Deadlines(
       this.#nameTimeoutMs,
       (member) => this.#guard(member, () => this.#nameTimedOut(member)),
@@ -904,7 +583,7 @@ export class ChatServer {
       if (member.leaving === null) member.leaving = "shutdown";
       this.#room.sendTo(member, "* Server is shutting down");
     }
-    await Promise.all(members.map((member) => this.#room.end(member, this.#shutdownFlushMs)));
+    await Promise.all(members.map((member) => this.#end(member, this.#shutdownFlushMs)));
     if (this.#connections.size > 0) await allGone;
     await Promise.all(this.#refusals);
     await stopped;
@@ -1029,7 +708,8 @@ export class ChatServer {
    */
   #opening(member: Member, chunk: Uint8Array): boolean {
     member.heard = true;
-    const raw = member.socket;
+    // Only TCP links come here: TLS begins over the plain socket.
+    const raw = member.link as net.Socket;
     if (this.#tls === null) {
       if (!isTlsHello(chunk)) return true;
       this.#log?.(`${member.peer} refused: it speaks TLS, and this port does not`);
@@ -1047,7 +727,7 @@ export class ChatServer {
     raw.pause();
     raw.unshift(chunk);
     const socket = new tls.TLSSocket(raw, { isServer: true, secureContext: this.#tls });
-    member.socket = socket;
+    member.link = socket;
     this.#listenTo(socket, member);
     socket.once("secure", () => {
       if (member.stage !== "handshake") return;
@@ -1089,11 +769,11 @@ export class ChatServer {
     const { data, reply, interrupted } = filter.filter(chunk);
     // Kept only while a command is cut across chunks: idle connections are many.
     member.telnet = filter.midCommand ? filter : null;
-    if (reply !== null && !member.socket.writableEnded) member.socket.write(reply);
+    if (reply !== null && !member.link.writableEnded) member.link.write(reply);
     if (interrupted) {
       member.interrupted = true;
       // Nothing after an interrupt is read.
-      member.socket.pause();
+      member.link.pause();
     }
     return data;
   }
@@ -1113,7 +793,7 @@ export class ChatServer {
   async #drain(member: Member): Promise<void> {
     if (member.draining) return;
     member.draining = true;
-    const socket = member.socket;
+    const socket = member.link;
     const pacing = this.#pacing;
     try {
       const framer = member.framer;
@@ -1325,6 +1005,7 @@ export class ChatServer {
     if (member.stage !== "name" || member.leaving !== null || member.closed) return;
     this.#naming.delete(member);
     const name = uniqueName(cleanNickname(requested), this.#room.isTaken);
+    member.stage = "member";
     this.#room.add(member, name);
     this.#room.sendTo(member, `Welcome, ${name}! Type ${QUIT_WORD} to leave.`);
     this.#room.sendHistory(member);
@@ -1354,6 +1035,18 @@ export class ChatServer {
     }
   }
 
+  /**
+   * Ends the member's link once what is queued for it is written; closes it
+   * outright after `ms`. Resolves when it is closed.
+   */
+  async #end(member: Member, ms: number): Promise<void> {
+    // A flush already queued for this turn runs first.
+    await null;
+    if (member.closed) return;
+    await endWithin(member.link, ms);
+    closeConnection(member);
+  }
+
   async #leave(member: Member): Promise<void> {
     if (member.left) return;
     member.left = true;
@@ -1368,7 +1061,7 @@ export class ChatServer {
     if (reason === "quit") {
       this.#room.sendTo(member, member.name === null ? "* Goodbye!" : `* Goodbye, ${member.name}!`);
     }
-    if (reason !== "shutdown") await this.#room.end(member, GOODBYE_FLUSH_MS);
+    if (reason !== "shutdown") await this.#end(member, GOODBYE_FLUSH_MS);
     closeConnection(member);
     this.#connections.delete(member);
     const fromIp = (this.#perIp.get(member.ip) ?? 1) - 1;
