@@ -632,19 +632,6 @@ export function messageText(text: string): string {
   return text.startsWith("//") ? text.slice(1) : text;
 }
 
-/** What `/help` shows, one command a line. */
-export const HELP_LINES: readonly string[] = [
-  "* Commands:",
-  "*   /who (or /names)          who is here, in the order they joined",
-  "*   /msg NAME text (or /w)    a private message to NAME",
-  "*   /reply text (or /r)       a private message to whoever last sent you one",
-  "*   /nick NEW                 change your name",
-  "*   /me action                show an action: ** alice waves",
-  "*   //text                    post a message that starts with /",
-  "*   /quit (or <quit>)         leave",
-  "*   /help                     this list",
-];
-
 /** Formats a chat message as every member receives it. */
 export function chatLine(name: string, text: string): string {
   return `${name}: ${text}`;

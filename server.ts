@@ -17,6 +17,7 @@ import net from "node:net";
 import tls from "node:tls";
 import { parseArgs } from "node:util";
 import { AcceptGuard, canGuard } from "./accept_guard.ts";
+import { type CommandHost, runCommand } from "./commands.ts";
 import type { Link } from "./link.ts";
 import { Recipient, Room } from "./room.ts";
 import { GuessLimiter } from "./guesses.ts";
@@ -31,7 +32,6 @@ import {
   DEFAULT_PORT,
   DEFAULT_SERVER_HOST,
   GREETING,
-  HELP_LINES,
   HISTORY_LINES,
   isQuitWord,
   LINE_TOO_LONG,
@@ -892,7 +892,7 @@ export class ChatServer {
     if (command === null) {
       this.#room.broadcast(chatLine(member.name as string, messageText(text)), { public: true });
     } else {
-      this.#command(member, command.name, command.rest);
+      runCommand(this.#commandHost, member, command.name, command.rest);
     }
   }
 
@@ -919,53 +919,20 @@ export class ChatServer {
     member.leaving = "refused";
   }
 
-  #command(member: Member, name: string, rest: string): void {
-    const room = this.#room;
-    switch (name) {
-      case "help":
-        room.sendTo(member, ...HELP_LINES);
-        return;
-      case "who":
-      case "names": {
-        const names = [...room.members].map((m) => m.name);
-        room.sendTo(member, `* ${names.length} online: ${names.join(", ")}`);
-        return;
-      }
-      case "msg":
-      case "w": {
-        const space = rest.indexOf(" ");
-        const to = space === -1 ? rest : rest.slice(0, space);
-        const text = space === -1 ? "" : rest.slice(space + 1).trim();
-        if (to === "" || text === "") {
-          room.sendTo(member, `! Usage: /${name} NAME text`);
-          return;
-        }
-        this.#whisper(member, to, room.find(to), text);
-        return;
-      }
-      case "reply":
-      case "r": {
-        const to = member.replyTo;
-        if (to === null) {
-          room.sendTo(member, "! Nobody to reply to");
-        } else if (rest === "") {
-          room.sendTo(member, `! Usage: /${name} text`);
-        } else {
-          this.#whisper(member, to.name as string, room.members.has(to) ? to : undefined, rest);
-        }
-        return;
-      }
-      case "nick":
-        this.#rename(member, rest);
-        return;
-      case "me":
-        if (rest === "") room.sendTo(member, "! Usage: /me action");
-        else room.broadcast(actionLine(member.name as string, rest), { public: true });
-        return;
-      default:
-        room.sendTo(member, `! Unknown command: /${name} (type /help)`);
-    }
-  }
+  /** What the commands may do, for the member who typed one. */
+  readonly #commandHost: CommandHost<Member> = {
+    tell: (member, ...lines) => this.#room.sendTo(member, ...lines),
+    names: () => [...this.#room.members].map((member) => member.name as string),
+    whisper: (from, to, text) => this.#whisper(from, to, this.#room.find(to), text),
+    replyTo: (member) => member.replyTo?.name ?? null,
+    reply: (from, text) => {
+      const to = from.replyTo as Member;
+      this.#whisper(from, to.name as string, this.#room.members.has(to) ? to : undefined, text);
+    },
+    rename: (member, requested) => this.#rename(member, requested),
+    act: (member, action) =>
+      this.#room.broadcast(actionLine(member.name as string, action), { public: true }),
+  };
 
   #whisper(from: Member, toName: string, to: Member | undefined, text: string): void {
     if (to === undefined) {

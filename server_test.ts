@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ChatServer, parseServerArgs } from "./server.ts";
-import { HELP_LINES } from "./protocol.ts";
+import { HELP_LINES } from "./commands.ts";
 import {
   joinAll,
   LEAK_CHECKS,

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { EventEmitter } from "node:events";
+import type { Link } from "./link.ts";
 import { LINE_TOO_LONG, LineFramer } from "./protocol.ts";
 
 /** How long a test waits for an expected event before failing. */
@@ -414,4 +416,64 @@ export async function joinAll(port: number, names: string[]): Promise<Peers> {
     peers.push(peer);
   }
   return peers;
+}
+
+/**
+ * A link that keeps what is written to it, for the core's unit tests: no
+ * socket. `writableLength` is what the test says the kernel has not taken.
+ */
+export class MemoryLink extends EventEmitter implements Link {
+  readonly remoteAddress = "192.0.2.1";
+  readonly remotePort = 4000;
+  /** Every write, in order. */
+  readonly writes: Uint8Array[] = [];
+  writableLength = 0;
+  writableEnded = false;
+  readableEnded = false;
+  destroyed = false;
+  #paused = false;
+
+  /** Everything written, as text. */
+  get text(): string {
+    return this.writes.map((write) => decoder.decode(write)).join("");
+  }
+
+  /** Keeps the bytes. */
+  write(data: Uint8Array | string): boolean {
+    this.writes.push(typeof data === "string" ? encoder.encode(data) : data);
+    return true;
+  }
+
+  /** Stops the data events. */
+  pause(): this {
+    this.#paused = true;
+    return this;
+  }
+
+  /** Restarts the data events. */
+  resume(): this {
+    this.#paused = false;
+    return this;
+  }
+
+  /** Whether the data events are stopped. */
+  isPaused(): boolean {
+    return this.#paused;
+  }
+
+  /** Ends at once: everything is "sent". */
+  end(callback?: () => void): this {
+    this.writableEnded = true;
+    callback?.();
+    return this;
+  }
+
+  /** Closes. */
+  destroy(): this {
+    if (!this.destroyed) {
+      this.destroyed = true;
+      this.emit("close");
+    }
+    return this;
+  }
 }

@@ -1,0 +1,141 @@
+/**
+ * The chat's commands as a table: each entry says how it is typed, what it
+ * does, and runs it. `/help` is made from the same table, so the help and
+ * what the commands do cannot drift apart.
+ *
+ * @module
+ */
+
+import { actionLine } from "./protocol.ts";
+
+/** What a command may do in the room, for the member who typed it. */
+export interface CommandHost<M> {
+  /** Sends lines to one member only. */
+  tell(member: M, ...lines: string[]): void;
+  /** The members' names, in join order. */
+  names(): string[];
+  /** Sends a private message from `from` to the member called `to`, if there is one. */
+  whisper(from: M, to: string, text: string): void;
+  /** The name of whoever last sent `member` a private message, if anyone did. */
+  replyTo(member: M): string | null;
+  /** Sends a private message to that member, if still here (not a newcomer with the name). */
+  reply(from: M, text: string): void;
+  /** Renames a member by the nickname rules. */
+  rename(member: M, requested: string): void;
+  /** Shows a member's action to everyone, kept in history. */
+  act(member: M, action: string): void;
+}
+
+/** One command: how it is typed and shown in `/help`, and what it does. */
+export interface Command<M> {
+  /** Its name and the other names it answers to, without the `/`. */
+  names: readonly string[];
+  /** How `/help` shows it being typed. */
+  usage: string;
+  /** What it does, in a few words. */
+  help: string;
+  /** Runs it: `rest` is what follows the command, `typed` the name it was typed as. */
+  run?(host: CommandHost<M>, member: M, rest: string, typed: string): void;
+}
+
+/** Splits `NAME text` into the name and the text. */
+function nameAndText(rest: string): [string, string] {
+  const space = rest.indexOf(" ");
+  if (space === -1) return [rest, ""];
+  return [rest.slice(0, space), rest.slice(space + 1).trim()];
+}
+
+/**
+ * Every command, in the order `/help` lists them. Entries with no `run` are
+ * typed forms that are not commands (`//text`, the quit words) but belong in
+ * the help.
+ */
+export const COMMANDS: readonly Command<object>[] = [
+  {
+    names: ["who", "names"],
+    usage: "/who (or /names)",
+    help: "who is here, in the order they joined",
+    run(host, member) {
+      const names = host.names();
+      host.tell(member, `* ${names.length} online: ${names.join(", ")}`);
+    },
+  },
+  {
+    names: ["msg", "w"],
+    usage: "/msg NAME text (or /w)",
+    help: "a private message to NAME",
+    run(host, member, rest, typed) {
+      const [to, text] = nameAndText(rest);
+      if (to === "" || text === "") host.tell(member, `! Usage: /${typed} NAME text`);
+      else host.whisper(member, to, text);
+    },
+  },
+  {
+    names: ["reply", "r"],
+    usage: "/reply text (or /r)",
+    help: "a private message to whoever last sent you one",
+    run(host, member, rest, typed) {
+      if (host.replyTo(member) === null) host.tell(member, "! Nobody to reply to");
+      else if (rest === "") host.tell(member, `! Usage: /${typed} text`);
+      else host.reply(member, rest);
+    },
+  },
+  {
+    names: ["nick"],
+    usage: "/nick NEW",
+    help: "change your name",
+    run(host, member, rest) {
+      host.rename(member, rest);
+    },
+  },
+  {
+    names: ["me"],
+    usage: "/me action",
+    help: `show an action: ${actionLine("alice", "waves")}`,
+    run(host, member, rest) {
+      if (rest === "") host.tell(member, "! Usage: /me action");
+      else host.act(member, rest);
+    },
+  },
+  { names: [], usage: "//text", help: "post a message that starts with /" },
+  { names: [], usage: "/quit (or <quit>)", help: "leave" },
+  {
+    names: ["help"],
+    usage: "/help",
+    help: "this list",
+    run(host, member) {
+      host.tell(member, ...HELP_LINES);
+    },
+  },
+];
+
+/** Width of the typed forms in `/help`, so that the explanations line up. */
+const USAGE_COLUMN = 26;
+
+/** What `/help` shows, one command a line, made from {@linkcode COMMANDS}. */
+export const HELP_LINES: readonly string[] = [
+  "* Commands:",
+  ...COMMANDS.map((command) => `*   ${command.usage.padEnd(USAGE_COLUMN)}${command.help}`),
+];
+
+const BY_NAME: ReadonlyMap<string, Command<object>> = new Map(
+  COMMANDS.flatMap((command) => command.names.map((name) => [name, command] as const)),
+);
+
+/**
+ * Runs the command typed as `/name rest` for `member`; an unknown one is
+ * answered with an error line to that member alone.
+ */
+export function runCommand<M extends object>(
+  host: CommandHost<M>,
+  member: M,
+  name: string,
+  rest: string,
+): void {
+  const command = BY_NAME.get(name);
+  if (command?.run === undefined) {
+    host.tell(member, `! Unknown command: /${name} (type /help)`);
+    return;
+  }
+  command.run(host, member, rest, name);
+}
