@@ -20,7 +20,9 @@ import { AcceptGuard, canGuard } from "./accept_guard.ts";
 import { type CommandHost, runCommand } from "./commands.ts";
 import type { Link } from "./link.ts";
 import { Recipient, Room } from "./room.ts";
+import { Deadlines } from "./deadlines.ts";
 import { GuessLimiter } from "./guesses.ts";
+import { type Pacing, takeBytes, takeLine } from "./pacing.ts";
 import { IAC, TelnetFilter } from "./telnet.ts";
 import {
   actionLine,
@@ -172,50 +174,6 @@ class Member extends Recipient {
 }
 
 /**
- * Connections that each have the same time to do something, under one timer
- * for all of them: idle connections are many. Since the limit is the same,
- * they expire in the order they were added.
- */
-class Deadlines {
-  /** Each waiting connection and when its time is up, oldest first. */
-  readonly #waiting = new Map<Member, number>();
-  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
-
-  constructor(readonly ms: number, readonly onExpired: (member: Member) => void) {}
-
-  /** Starts a connection's time. */
-  add(member: Member): void {
-    this.#waiting.set(member, Math.ceil(performance.now()) + this.ms);
-    this.#arm();
-  }
-
-  /** Stops a connection's time: it did what it had to, or it is gone. */
-  delete(member: Member): void {
-    if (!this.#waiting.delete(member) || this.#waiting.size > 0) return;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-  }
-
-  /** Sets the timer for the oldest deadline, unless it is set or none is left. */
-  #arm(): void {
-    const oldest = this.#waiting.values().next();
-    if (this.#timer !== undefined || oldest.done) return;
-    this.#timer = setTimeout(this.#expire, Math.max(0, oldest.value - performance.now()));
-  }
-
-  #expire = (): void => {
-    this.#timer = undefined;
-    const now = performance.now();
-    for (const [member, deadline] of this.#waiting) {
-      if (deadline > now) break;
-      this.#waiting.delete(member);
-      this.onExpired(member);
-    }
-    this.#arm();
-  };
-}
-
-/**
  * Ends a socket once what it holds (and `last`) is written, or destroys it
  * after `ms` at the latest; resolves when it is closed.
  */
@@ -260,51 +218,6 @@ function pauseReading(member: Member, ms: number): Promise<void> {
     }
     member.wake = done;
   });
-}
-
-/**
- * Flood control's two token buckets, lines and bytes, filled at `rate` lines
- * (and `rate` longest lines of bytes) a second up to `burst` of each.
- */
-interface Pacing {
-  rate: number;
-  burst: number;
-  lineBytes: number;
-}
-
-/** Adds the tokens that came due since the member's buckets were last counted. */
-function refill(member: Member, pacing: Pacing, now: number): void {
-  const earned = (now - member.pacedAt) * pacing.rate / 1000;
-  member.pacedAt = now;
-  member.lineTokens = Math.min(pacing.burst, member.lineTokens + earned);
-  member.byteTokens = Math.min(
-    pacing.burst * pacing.lineBytes,
-    member.byteTokens + earned * pacing.lineBytes,
-  );
-}
-
-/**
- * Takes one line token from the member's bucket; returns 0 when it had one,
- * or the milliseconds until the next one is due.
- */
-function takeLine(member: Member, pacing: Pacing, now: number): number {
-  refill(member, pacing, now);
-  if (member.lineTokens >= 1) {
-    member.lineTokens -= 1;
-    return 0;
-  }
-  return Math.ceil((1 - member.lineTokens) * 1000 / pacing.rate);
-}
-
-/**
- * Counts bytes received against the member's byte bucket; returns 0 while it
- * is not in debt, or the milliseconds until the debt is paid off.
- */
-function takeBytes(member: Member, pacing: Pacing, bytes: number, now: number): number {
-  refill(member, pacing, now);
-  member.byteTokens -= bytes;
-  if (member.byteTokens >= 0) return 0;
-  return Math.ceil(-member.byteTokens * 1000 / (pacing.rate * pacing.lineBytes));
 }
 
 /** Compares two secrets in time that depends on neither (both are hashed first). */
@@ -433,7 +346,7 @@ export class ChatServer {
   readonly #log: ((event: string) => void) | undefined;
   readonly #room: Room<Member>;
   /** Connections that have yet to give their password and name. */
-  readonly #naming: Deadlines;
+  readonly #naming: Deadlines<Member>;
   readonly #connections = new Set<Member>();
   readonly #perIp = new Map<string, number>();
   readonly #refusals = new Set<Promise<void>>();
