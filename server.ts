@@ -553,33 +553,18 @@ export class ChatServer {
     // Lines go out at once (writes are coalesced already); dead peers are found.
     raw.setNoDelay(true);
     raw.setKeepAlive(true);
+    // A refusal is said over TLS at a TLS port; the TCP socket's errors are no matter then.
+    const refusalLink = () => this.#tls === null ? raw : this.#tlsOver(raw.on("error", ignore));
     const guard = this.#acceptGuard;
     if (guard?.short) {
       this.#log?.(`${peerLabel(ip, port)} refused: out of file descriptors`);
       // Its descriptor, once free, takes the next connection waiting.
       raw.once("close", () => guard.rearm());
-      this.#refuse(raw, "! Server is busy; try again later.");
+      this.#refuse(refusalLink(), "! Server is busy; try again later.");
       return;
     }
-    if (this.#connections.size >= this.#maxClients) {
-      this.#log?.(`${peerLabel(ip, port)} refused: server full`);
-      this.#refuse(raw, `! Server is full (${this.#maxClients} users); try again later.`);
-      return;
-    }
-    const fromIp = this.#perIp.get(ip) ?? 0;
-    if (fromIp >= this.#maxPerIp && (this.#limitLoopback || !isLoopback(ip))) {
-      this.#log?.(`${peerLabel(ip, port)} refused: ${fromIp} connections from ${ip} already`);
-      this.#refuse(raw, "! Too many connections from your address");
-      return;
-    }
-    this.#perIp.set(ip, fromIp + 1);
-    const member = new Member(raw, ip, port, this.#maxLineBytes);
-    member.lineTokens = this.#burst;
-    member.byteTokens = this.#burst * this.#maxLineBytes;
-    member.pacedAt = performance.now();
-    this.#connections.add(member);
-    this.#log?.(`${member.peer} connected`);
-    this.#listenTo(raw, member);
+    const member = this.#admitLink(raw, ip, port, refusalLink);
+    if (member === null) return;
     if (this.#tls === null) {
       this.#greet(member);
     } else {
@@ -590,8 +575,44 @@ export class ChatServer {
     }
   }
 
+  /**
+   * Admits a connection over any link, unless the server is full or its
+   * address has too many already: then it is told so over `refusalLink()`
+   * and closed, and the result is null.
+   */
+  #admitLink(link: Link, ip: string, port: number, refusalLink: () => Link): Member | null {
+    if (this.#connections.size >= this.#maxClients) {
+      this.#log?.(`${peerLabel(ip, port)} refused: server full`);
+      this.#refuse(refusalLink(), `! Server is full (${this.#maxClients} users); try again later.`);
+      return null;
+    }
+    const fromIp = this.#perIp.get(ip) ?? 0;
+    if (fromIp >= this.#maxPerIp && (this.#limitLoopback || !isLoopback(ip))) {
+      this.#log?.(`${peerLabel(ip, port)} refused: ${fromIp} connections from ${ip} already`);
+      this.#refuse(refusalLink(), "! Too many connections from your address");
+      return null;
+    }
+    this.#perIp.set(ip, fromIp + 1);
+    const member = new Member(link, ip, port, this.#maxLineBytes);
+    member.lineTokens = this.#burst;
+    member.byteTokens = this.#burst * this.#maxLineBytes;
+    member.pacedAt = performance.now();
+    this.#connections.add(member);
+    this.#log?.(`${member.peer} connected`);
+    this.#listenTo(link, member);
+    return member;
+  }
+
+  /** A TLS socket over an accepted TCP one, server side. */
+  #tlsOver(raw: net.Socket): tls.TLSSocket {
+    return new tls.TLSSocket(raw, {
+      isServer: true,
+      secureContext: this.#tls as tls.SecureContext,
+    });
+  }
+
   /** Makes the member's events come from `socket`. */
-  #listenTo(socket: net.Socket, member: Member): void {
+  #listenTo(socket: Link, member: Member): void {
     const events = this.#socketEvents;
     (socket as MemberSocket)[MEMBER] = member;
     socket.on("error", events.error);
@@ -600,16 +621,11 @@ export class ChatServer {
     socket.on("close", events.close);
   }
 
-  /** Sends one line (over TLS at a TLS port) and closes; the connection never joins. */
-  #refuse(raw: net.Socket, text: string): void {
+  /** Sends one line and closes; the connection never joins. */
+  #refuse(link: Link, text: string): void {
     // Whatever goes wrong, the connection closes and that is all.
-    raw.on("error", ignore);
-    let socket = raw;
-    if (this.#tls !== null) {
-      socket = new tls.TLSSocket(raw, { isServer: true, secureContext: this.#tls });
-      socket.on("error", ignore);
-    }
-    const refusal = endWithin(socket, GOODBYE_FLUSH_MS, text + "\n")
+    link.on("error", ignore);
+    const refusal = endWithin(link, GOODBYE_FLUSH_MS, text + "\n")
       .finally(() => this.#refusals.delete(refusal));
     this.#refusals.add(refusal);
   }
@@ -639,7 +655,7 @@ export class ChatServer {
     raw.off("end", this.#socketEvents.end);
     raw.pause();
     raw.unshift(chunk);
-    const socket = new tls.TLSSocket(raw, { isServer: true, secureContext: this.#tls });
+    const socket = this.#tlsOver(raw);
     member.link = socket;
     this.#listenTo(socket, member);
     socket.once("secure", () => {
