@@ -305,6 +305,8 @@ const SERVER_FLAGS = [
   "127.0.0.1",
   "--port",
   "0",
+  "--web-port",
+  "0",
   "--quiet",
   "--rate",
   "0",

@@ -20,6 +20,8 @@ import {
 
 /** Port the server listens on and the client connects to when none is given. */
 export const DEFAULT_PORT = 2003;
+/** Port the server serves the browser page on when run from the command line. */
+export const DEFAULT_WEB_PORT = 8080;
 /** Address the server listens on by default: every IPv4 interface. */
 export const DEFAULT_SERVER_HOST = "0.0.0.0";
 /** Host the client connects to by default. */

@@ -33,6 +33,7 @@ import {
   DEFAULT_NAME,
   DEFAULT_PORT,
   DEFAULT_SERVER_HOST,
+  DEFAULT_WEB_PORT,
   GREETING,
   HISTORY_LINES,
   isQuitWord,
@@ -62,6 +63,14 @@ export interface ChatServerOptions {
   hostname?: string;
   /** Port to listen on; 0 picks a free one. @default {2003} */
   port?: number;
+  /**
+   * Port to serve the browser page and its WebSocket on, on `hostname` too;
+   * 0 picks a free one. Without it there is no web listener (the command
+   * line's default is 8080).
+   */
+  webPort?: number;
+  /** Origins besides the page's own whose pages may open the WebSocket. */
+  webOrigins?: string[];
   /** PEM certificate chain; with `key`, the server speaks TLS. */
   cert?: string;
   /** PEM private key of `cert`. */
@@ -995,6 +1004,9 @@ Runs a chat room. Connect with client.ts, or with nc HOST PORT.
 Options:
   --host HOST              address to listen on (default ${DEFAULT_SERVER_HOST})
   --port PORT              port to listen on, 0 for any free one (default ${DEFAULT_PORT})
+  --web-port PORT          port of the browser page, on --host too, 0 for any (default ${DEFAULT_WEB_PORT})
+  --no-web                 serve no browser page
+  --web-origin ORIGIN      also let pages from ORIGIN join over WebSocket (repeatable)
   --max-clients N          connections held at once (default ${MAX_CLIENTS})
   --max-per-ip N           connections from one address, loopback exempt (default ${MAX_PER_IP})
   --name-timeout SECONDS   time to send a nickname before getting "guest" (default ${
@@ -1036,6 +1048,9 @@ export function parseServerArgs(args: string[]): ServerArgs {
     options: {
       host: { type: "string" },
       port: { type: "string" },
+      "web-port": { type: "string" },
+      "no-web": { type: "boolean", default: false },
+      "web-origin": { type: "string", multiple: true },
       "max-clients": { type: "string" },
       "max-per-ip": { type: "string" },
       "name-timeout": { type: "string" },
@@ -1076,11 +1091,27 @@ export function parseServerArgs(args: string[]): ServerArgs {
   if ((values.cert === undefined) !== (values.key === undefined)) {
     throw new TypeError("Invalid TLS flags: --cert and --key go together");
   }
+  if (
+    values["no-web"] && (values["web-port"] !== undefined || values["web-origin"] !== undefined)
+  ) {
+    throw new TypeError(
+      "Invalid web flags: --no-web goes with neither --web-port nor --web-origin",
+    );
+  }
+  for (const origin of values["web-origin"] ?? []) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
+      throw new TypeError(
+        `Invalid --web-origin: expected scheme://host[:port] such as http://chat.lan:8080, got "${origin}"`,
+      );
+    }
+  }
   const nameTimeout = number("name-timeout", 0.001, 86400, false);
   return {
     options: {
       hostname: values.host,
       port: number("port", 0, 65535),
+      webPort: values["no-web"] ? undefined : number("web-port", 0, 65535) ?? DEFAULT_WEB_PORT,
+      webOrigins: values["web-origin"],
       maxClients: number("max-clients", 1),
       maxPerIp: number("max-per-ip", 1),
       nameTimeoutMs: nameTimeout === undefined ? undefined : Math.ceil(nameTimeout * 1000),

@@ -121,7 +121,9 @@ export async function startServer(
   permissions: string[] = ["--allow-net"],
 ): Promise<ServerProcess> {
   const port = args.includes("--port") ? [] : ["--port", "0"];
-  const serverArgs = ["--host", "127.0.0.1", ...port, ...args];
+  // The page's listener gets a free port too, unless the test says otherwise.
+  const web = args.includes("--web-port") || args.includes("--no-web") ? [] : ["--web-port", "0"];
+  const serverArgs = ["--host", "127.0.0.1", ...port, ...web, ...args];
   const child = spawnScript("server.ts", serverArgs, permissions, "null");
   const stdout = new LineCollector(child.stdout);
   const stderr = new LineCollector(child.stderr);
