@@ -1,0 +1,544 @@
+/**
+ * The chat's core: it admits connections over any {@linkcode Link}, greets
+ * them, asks for the password and the name, reads their lines at the pace
+ * flood control allows, runs their commands, and sees each one out once. It
+ * knows nothing of sockets or ports: the TCP and WebSocket transports hand it
+ * links.
+ *
+ * @module
+ */
+
+import { type CommandHost, runCommand } from "./commands.ts";
+import { Deadlines } from "./deadlines.ts";
+import { GuessLimiter } from "./guesses.ts";
+import type { Link } from "./link.ts";
+import { type Pacing, takeBytes, takeLine } from "./pacing.ts";
+import {
+  actionLine,
+  chatLine,
+  cleanNickname,
+  cleanText,
+  DEFAULT_NAME,
+  GREETING,
+  isQuitWord,
+  LINE_TOO_LONG,
+  MAX_UNFINISHED_LINE_BYTES,
+  messageText,
+  parseCommand,
+  PASSWORD_GREETING,
+  QUIT_WORD,
+  uniqueName,
+  WRONG_PASSWORD_DELAY_MS,
+} from "./protocol.ts";
+import { Room } from "./room.ts";
+import {
+  closeConnection,
+  describe,
+  endWithin,
+  ignore,
+  isConnectionError,
+  isLoopback,
+  type LeaveReason,
+  MEMBER,
+  Member,
+  memberOf,
+  type MemberSocket,
+  pauseReading,
+  peerLabel,
+  secretsMatch,
+  type SocketEvents,
+  stopTimer,
+} from "./session.ts";
+import { IAC, TelnetFilter } from "./telnet.ts";
+
+export { Member };
+
+/** The core's settings, checked already by the server that makes it. */
+export interface ChatOptions {
+  maxClients: number;
+  maxPerIp: number;
+  limitLoopback: boolean;
+  nameTimeoutMs: number;
+  maxLineBytes: number;
+  maxQueueBytes: number;
+  history: number;
+  /** Lines a second; 0 turns flood control off. */
+  rate: number;
+  burst: number;
+  password: string | null;
+  announceLimit: number;
+  log: ((event: string) => void) | undefined;
+  /** Called when the last member leaves. */
+  onEmpty?: () => void;
+}
+
+const DEPARTURE_NOTICES: Record<LeaveReason, string | null> = {
+  quit: "left the chat",
+  lost: "left the chat (connection lost)",
+  slow: "left the chat (too slow)",
+  flood: "left the chat (line too long)",
+  shutdown: null,
+  refused: null,
+};
+
+/** How long a leaving member's last lines may take to be written. */
+const GOODBYE_FLUSH_MS = 2000;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+/** The greetings, encoded once: every connection gets one. */
+const GREETING_LINE = encoder.encode(GREETING + "\n");
+const PASSWORD_GREETING_LINE = encoder.encode(PASSWORD_GREETING + "\n");
+
+/** How a member came by its name, for the log. */
+function howNamed(requested: string, name: string): string {
+  if (requested === "") return " (no name given in time)";
+  return requested === name ? "" : ` (asked for ${JSON.stringify(requested)})`;
+}
+
+/** The chat's members and connections, and everything that happens to them. */
+export class Chat {
+  readonly #maxClients: number;
+  readonly #maxPerIp: number;
+  readonly #limitLoopback: boolean;
+  readonly #maxLineBytes: number;
+  /** A line this long with no newline yet closes the connection. */
+  readonly #maxUnfinishedLineBytes: number;
+  /** Flood control; null when it is off. */
+  readonly #pacing: Pacing | null;
+  readonly #burst: number;
+  readonly #password: string | null;
+  /** Wrong passwords by address, so that guessing is slow however many connections guess. */
+  readonly #guesses = new GuessLimiter();
+  readonly #announceLimit: number;
+  readonly #onEmpty: (() => void) | undefined;
+  /** Absent when nobody listens, so that no log line is even built. */
+  readonly #log: ((event: string) => void) | undefined;
+  readonly #room: Room<Member>;
+  /** Connections that have yet to give their password and name. */
+  readonly #naming: Deadlines<Member>;
+  readonly #connections = new Set<Member>();
+  readonly #perIp = new Map<string, number>();
+  readonly #refusals = new Set<Promise<void>>();
+  #allGone: (() => void) | null = null;
+  /**
+   * Looks at a connection's first bytes before they are read as lines;
+   * returns whether they are to be read. A transport sets it (TCP, for TLS).
+   */
+  opening: ((member: Member, chunk: Uint8Array) => boolean) | null = null;
+
+  /** A core with `options`; it opens nothing itself. */
+  constructor(options: ChatOptions) {
+    this.#maxClients = options.maxClients;
+    this.#maxPerIp = options.maxPerIp;
+    this.#limitLoopback = options.limitLoopback;
+    this.#maxLineBytes = options.maxLineBytes;
+    this.#maxUnfinishedLineBytes = Math.max(MAX_UNFINISHED_LINE_BYTES, 4 * this.#maxLineBytes);
+    this.#burst = options.burst;
+    this.#pacing = options.rate > 0
+      ? { rate: options.rate, burst: this.#burst, lineBytes: this.#maxLineBytes }
+      : null;
+    this.#password = options.password;
+    this.#announceLimit = options.announceLimit;
+    this.#onEmpty = options.onEmpty;
+    this.#log = options.log;
+    this.#room = new Room<Member>(
+      options.maxQueueBytes,
+      options.history,
+      (member) => this.#dropTooSlow(member),
+    );
+    this.#naming = new Deadlines(
+      options.nameTimeoutMs,
+      (member) => this.#guard(member, () => this.#nameTimedOut(member)),
+    );
+  }
+
+  /** How many connections are open, named or not. */
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /** Sends lines to one connection, member or not. */
+  tell(member: Member, ...lines: string[]): void {
+    this.#room.sendTo(member, ...lines);
+  }
+
+  /**
+   * Tells every connection the server is shutting down, lets queued output
+   * drain for at most `flushMs`, and resolves once every connection and
+   * refusal is closed.
+   */
+  async shutdown(flushMs: number): Promise<void> {
+    const members = [...this.#connections];
+    const allGone = new Promise<void>((resolve) => this.#allGone = resolve);
+    for (const member of members) {
+      if (member.leaving === null) member.leaving = "shutdown";
+      this.#room.sendTo(member, "* Server is shutting down");
+    }
+    await Promise.all(members.map((member) => this.#end(member, flushMs)));
+    if (this.#connections.size > 0) await allGone;
+    await Promise.all(this.#refusals);
+  }
+
+  /**
+   * Handlers that every member's socket shares, finding the member through
+   * the socket: idle connections are many, and closures for each add up.
+   */
+  readonly events: SocketEvents = (() => {
+    const drain = (member: Member) => void this.#drain(member);
+    const opening = (member: Member, chunk: Uint8Array) => {
+      member.heard = true;
+      return this.opening === null || this.opening(member, chunk);
+    };
+    const telnet = (member: Member, chunk: Uint8Array) => this.#telnet(member, chunk);
+    const received = (member: Member, bytes: number) => {
+      if (this.#pacing !== null) takeBytes(member, this.#pacing, bytes, performance.now());
+    };
+    const leave = (member: Member) => void this.leave(member);
+    const failed = (member: Member, error: Error) => {
+      if (!isConnectionError(error)) this.#log?.(`${member.label} failed: ${describe(error)}`);
+    };
+    return {
+      data(chunk) {
+        const member = memberOf(this);
+        if (!member.heard && !opening(member, chunk)) return;
+        if (member.telnet !== null || chunk.includes(IAC)) chunk = telnet(member, chunk);
+        member.framer.feed(chunk);
+        received(member, chunk.length);
+        drain(member);
+      },
+      end() {
+        // While lines wait, the drain notices the end itself once they are handled.
+        const member = memberOf(this);
+        if (!member.draining) leave(member);
+      },
+      close() {
+        leave(memberOf(this));
+      },
+      error(error) {
+        failed(memberOf(this), error);
+      },
+    };
+  })();
+
+  /**
+   * Admits a connection over any link, unless the server is full or its
+   * address has too many already: then it is told so over `refusalLink()`
+   * and closed, and the result is null.
+   */
+  admit(link: Link, ip: string, port: number, refusalLink: () => Link): Member | null {
+    if (this.#connections.size >= this.#maxClients) {
+      this.#log?.(`${peerLabel(ip, port)} refused: server full`);
+      this.refuse(refusalLink(), `! Server is full (${this.#maxClients} users); try again later.`);
+      return null;
+    }
+    const fromIp = this.#perIp.get(ip) ?? 0;
+    if (fromIp >= this.#maxPerIp && (this.#limitLoopback || !isLoopback(ip))) {
+      this.#log?.(`${peerLabel(ip, port)} refused: ${fromIp} connections from ${ip} already`);
+      this.refuse(refusalLink(), "! Too many connections from your address");
+      return null;
+    }
+    this.#perIp.set(ip, fromIp + 1);
+    const member = new Member(link, ip, port, this.#maxLineBytes);
+    member.lineTokens = this.#burst;
+    member.byteTokens = this.#burst * this.#maxLineBytes;
+    member.pacedAt = performance.now();
+    this.#connections.add(member);
+    this.#log?.(`${member.peer} connected`);
+    this.listenTo(link, member);
+    return member;
+  }
+
+  /** Makes the member's events come from `socket`. */
+  listenTo(socket: Link, member: Member): void {
+    const events = this.events;
+    (socket as MemberSocket)[MEMBER] = member;
+    socket.on("error", events.error);
+    socket.on("data", events.data);
+    socket.on("end", events.end);
+    socket.on("close", events.close);
+  }
+
+  /** Sends one line and closes; the connection never joins. */
+  refuse(link: Link, text: string): void {
+    // Whatever goes wrong, the connection closes and that is all.
+    link.on("error", ignore);
+    const refusal = endWithin(link, GOODBYE_FLUSH_MS, text + "\n")
+      .finally(() => this.#refusals.delete(refusal));
+    this.#refusals.add(refusal);
+  }
+
+  /** Takes telnet's commands out of a chunk, answers them, and notes an interrupt. */
+  #telnet(member: Member, chunk: Uint8Array): Uint8Array {
+    const filter = member.telnet ?? new TelnetFilter();
+    const { data, reply, interrupted } = filter.filter(chunk);
+    // Kept only while a command is cut across chunks: idle connections are many.
+    member.telnet = filter.midCommand ? filter : null;
+    if (reply !== null && !member.link.writableEnded) member.link.write(reply);
+    if (interrupted) {
+      member.interrupted = true;
+      // Nothing after an interrupt is read.
+      member.link.pause();
+    }
+    return data;
+  }
+
+  /** Starts the naming clock and asks for the password or the nickname. */
+  greet(member: Member): void {
+    this.#naming.add(member);
+    member.stage = this.#password === null ? "name" : "password";
+    this.#room.sendBytes(member, this.#password === null ? GREETING_LINE : PASSWORD_GREETING_LINE);
+  }
+
+  /**
+   * Handles the lines received so far, in order. Reading pauses while a line
+   * waits (flood control, a full turn, a password check), so TCP pushes back
+   * on this sender alone and nothing is dropped.
+   */
+  async #drain(member: Member): Promise<void> {
+    if (member.draining) return;
+    member.draining = true;
+    const socket = member.link;
+    const pacing = this.#pacing;
+    try {
+      const framer = member.framer;
+      for (let line = framer.next(); line !== null; line = framer.next()) {
+        if (member.leaving !== null || member.closed) break;
+        while (this.#room.turnFull && !member.closed) {
+          // This turn carries all it may: the line goes out in a later one.
+          socket.pause();
+          await this.#room.nextTurn();
+        }
+        if (member.closed) break;
+        if (pacing !== null) {
+          // Out of tokens: read nothing more until one is due.
+          const wait = takeLine(member, pacing, performance.now());
+          if (wait > 0) {
+            socket.pause();
+            await pauseReading(member, wait);
+            if (member.closed) break;
+            takeLine(member, pacing, performance.now());
+          }
+        }
+        if (member.leaving !== null) break;
+        if (line === LINE_TOO_LONG) {
+          this.#room.sendTo(
+            member,
+            `! Line too long (max ${this.#maxLineBytes} bytes); message dropped.`,
+          );
+        } else if (member.stage === "password") {
+          socket.pause();
+          await this.#checkPassword(member, decoder.decode(line));
+        } else if (member.stage !== "handshake") {
+          this.#receive(member, decoder.decode(line));
+        }
+      }
+      // Telnet's Ctrl+C, after the lines before it: as if it had typed the quit word.
+      if (member.interrupted && member.leaving === null) this.#receive(member, QUIT_WORD);
+      if (framer.unfinishedLineBytes > this.#maxUnfinishedLineBytes && member.leaving === null) {
+        this.#log?.(
+          `${member.label} sent over ${this.#maxUnfinishedLineBytes} bytes without a newline`,
+        );
+        this.#room.sendTo(
+          member,
+          `! Line far too long (over ${this.#maxUnfinishedLineBytes} bytes); closing the connection.`,
+        );
+        member.leaving = "flood";
+      }
+      // More bytes came than the byte bucket allows: read nothing until they are paid for.
+      const owed = pacing === null ? 0 : takeBytes(member, pacing, 0, performance.now());
+      if (owed > 0 && member.leaving === null && !member.closed) {
+        socket.pause();
+        await pauseReading(member, owed);
+      }
+    } catch (error) {
+      this.#log?.(`${member.label} failed: ${describe(error)}`);
+      closeConnection(member);
+    } finally {
+      member.draining = false;
+    }
+    if (member.leaving !== null || member.closed || socket.readableEnded) void this.leave(member);
+    else if (socket.isPaused()) socket.resume();
+  }
+
+  /** Runs `action` for one member; a failure ends that connection only. */
+  #guard(member: Member, action: () => void): void {
+    try {
+      action();
+    } catch (error) {
+      this.#log?.(`${member.label} failed: ${describe(error)}`);
+      closeConnection(member);
+    }
+  }
+
+  #nameTimedOut(member: Member): void {
+    if (member.stage === "password") {
+      this.#room.sendTo(member, "! Timed out waiting for the password");
+      member.leaving = "refused";
+      void this.leave(member);
+    } else {
+      this.#join(member, "");
+    }
+  }
+
+  #receive(member: Member, line: string): void {
+    const text = cleanText(line);
+    if (member.stage === "name") {
+      if (isQuitWord(text)) member.leaving = "quit";
+      else this.#join(member, text);
+      return;
+    }
+    if (text === "") return;
+    if (isQuitWord(text)) {
+      member.leaving = "quit";
+      return;
+    }
+    const command = parseCommand(text);
+    if (command === null) {
+      this.#room.broadcast(chatLine(member.name as string, messageText(text)), { public: true });
+    } else {
+      runCommand(this.#commandHost, member, command.name, command.rest);
+    }
+  }
+
+  async #checkPassword(member: Member, line: string): Promise<void> {
+    const wait = this.#guesses.take(member.ip, performance.now());
+    if (wait > 0) {
+      this.#log?.(`${member.peer} refused: too many wrong passwords from ${member.ip}`);
+      this.#room.sendTo(
+        member,
+        `! Too many wrong passwords from your address; try again in ${Math.ceil(wait / 1000)} s`,
+      );
+      member.leaving = "refused";
+      return;
+    }
+    if (await secretsMatch(line, this.#password as string)) {
+      this.#guesses.right(member.ip);
+      member.stage = "name";
+      this.#room.sendTo(member, GREETING);
+      return;
+    }
+    this.#log?.(`${member.peer} gave a wrong password`);
+    await pauseReading(member, WRONG_PASSWORD_DELAY_MS);
+    this.#room.sendTo(member, "! Wrong password");
+    member.leaving = "refused";
+  }
+
+  /** What the commands may do, for the member who typed one. */
+  readonly #commandHost: CommandHost<Member> = {
+    tell: (member, ...lines) => this.#room.sendTo(member, ...lines),
+    names: () => [...this.#room.members].map((member) => member.name as string),
+    whisper: (from, to, text) => this.#whisper(from, to, this.#room.find(to), text),
+    replyTo: (member) => member.replyTo?.name ?? null,
+    reply: (from, text) => {
+      const to = from.replyTo as Member;
+      this.#whisper(from, to.name as string, this.#room.members.has(to) ? to : undefined, text);
+    },
+    rename: (member, requested) => this.#rename(member, requested),
+    act: (member, action) =>
+      this.#room.broadcast(actionLine(member.name as string, action), { public: true }),
+  };
+
+  #whisper(from: Member, toName: string, to: Member | undefined, text: string): void {
+    if (to === undefined) {
+      this.#room.sendTo(from, `! No such user: ${toName}`);
+      return;
+    }
+    this.#room.sendTo(to, `(private) ${from.name}: ${text}`);
+    if (to !== from) this.#room.sendTo(from, `(private to ${to.name}) ${from.name}: ${text}`);
+    to.replyTo = from;
+  }
+
+  #rename(member: Member, requested: string): void {
+    const old = member.name as string;
+    if (requested === "") {
+      this.#room.sendTo(member, "! Usage: /nick NEW");
+      return;
+    }
+    const name = cleanNickname(requested);
+    if (name === DEFAULT_NAME && requested !== DEFAULT_NAME) {
+      this.#room.sendTo(member, `! Invalid name: ${requested}`);
+      return;
+    }
+    if (this.#room.find(name, member) !== undefined) {
+      this.#room.sendTo(member, `! Name taken: ${name}`);
+      return;
+    }
+    if (name === old) {
+      this.#room.sendTo(member, `! You are already ${name}`);
+      return;
+    }
+    this.#room.rename(member, name);
+    this.#room.broadcast(`* ${old} is now known as ${name}`);
+    this.#log?.(`${member.peer} ${old} is now ${name}`);
+  }
+
+  #join(member: Member, requested: string): void {
+    if (member.stage !== "name" || member.leaving !== null || member.closed) return;
+    this.#naming.delete(member);
+    const name = uniqueName(cleanNickname(requested), this.#room.isTaken);
+    member.stage = "member";
+    this.#room.add(member, name);
+    this.#room.sendTo(member, `Welcome, ${name}! Type ${QUIT_WORD} to leave.`);
+    this.#room.sendHistory(member);
+    if (this.#room.members.size <= this.#announceLimit) {
+      this.#room.broadcast(`* ${name} joined the chat`, { except: member });
+    }
+    this.#log?.(`${member.peer} is ${name}${howNamed(requested, name)}`);
+  }
+
+  #dropTooSlow(member: Member): void {
+    member.leaving ??= "slow";
+    this.#announceDeparture(member, "slow");
+    closeConnection(member);
+  }
+
+  #announceDeparture(member: Member, reason: LeaveReason): void {
+    const size = this.#room.members.size;
+    if (!this.#room.remove(member)) return;
+    const notice = DEPARTURE_NOTICES[reason];
+    if (notice !== null && size <= this.#announceLimit) {
+      this.#room.broadcast(`* ${member.name} ${notice}`);
+    }
+    this.#log?.(`${member.peer} ${member.name} ${notice ?? "left at shutdown"}`);
+    if (this.#onEmpty !== undefined && this.#room.members.size === 0) {
+      this.#log?.("the last member left");
+      this.#onEmpty();
+    }
+  }
+
+  /**
+   * Ends the member's link once what is queued for it is written; closes it
+   * outright after `ms`. Resolves when it is closed.
+   */
+  async #end(member: Member, ms: number): Promise<void> {
+    // A flush already queued for this turn runs first.
+    await null;
+    if (member.closed) return;
+    await endWithin(member.link, ms);
+    closeConnection(member);
+  }
+
+  async leave(member: Member): Promise<void> {
+    if (member.left) return;
+    member.left = true;
+    stopTimer(member);
+    this.#naming.delete(member);
+    const reason = member.leaving ?? "lost";
+    member.leaving = reason;
+    if (member.name === null && reason !== "shutdown") {
+      this.#log?.(`${member.peer} ${reason === "quit" ? "quit" : "disconnected"} before joining`);
+    }
+    this.#announceDeparture(member, reason);
+    if (reason === "quit") {
+      this.#room.sendTo(member, member.name === null ? "* Goodbye!" : `* Goodbye, ${member.name}!`);
+    }
+    if (reason !== "shutdown") await this.#end(member, GOODBYE_FLUSH_MS);
+    closeConnection(member);
+    this.#connections.delete(member);
+    const fromIp = (this.#perIp.get(member.ip) ?? 1) - 1;
+    if (fromIp > 0) this.#perIp.set(member.ip, fromIp);
+    else this.#perIp.delete(member.ip);
+    if (this.#connections.size === 0) this.#allGone?.();
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * One connection's life as the core keeps it: where it is (greeting,
+ * password, name, chat), its flood-control buckets, its reader, and why it
+ * leaves; and the small helpers that end a connection in one place.
+ *
+ * @module
+ */
+
+import { Recipient } from "./delivery.ts";
+import type { Link } from "./link.ts";
+import { LineFramer } from "./protocol.ts";
+import type { TelnetFilter } from "./telnet.ts";
+
+const encoder = new TextEncoder();
+
+/** Why a member leaves; it decides what the others are told. */
+export type LeaveReason = "quit" | "lost" | "slow" | "flood" | "shutdown" | "refused";
+
+/**
+ * Where a connection is in its life: it finishes the TLS handshake, proves the
+ * password, then names itself, then chats.
+ */
+export type Stage = "handshake" | "password" | "name" | "member";
+
+/** One connection: its link, its name once chosen, and where it is in its life. */
+export class Member extends Recipient {
+  stage: Stage = "name";
+  name: string | null = null;
+  /** Lines received and not yet handled: reading pauses while they wait. */
+  readonly framer: LineFramer;
+  /** Whether its received lines are being handled (reading is paused while that waits). */
+  draining = false;
+  leaving: LeaveReason | null = null;
+  /** Set once it has been taken out of the server's books. */
+  left = false;
+  /** The TLS handshake's time limit. */
+  timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  /** Ends a pause of the reader early, when the connection closes. */
+  wake: (() => void) | null = null;
+  /** Flood control: lines and bytes it may send now, as of `pacedAt`; bytes may go below 0. */
+  lineTokens = 0;
+  byteTokens = 0;
+  pacedAt = 0;
+  /** Who sent this member the last private message, for /reply. */
+  replyTo: Member | null = null;
+  /** Whether its first bytes have been looked at (a TLS client at a plain port, say). */
+  heard = false;
+  /** Telnet's commands in its stream, while one is cut across chunks. */
+  telnet: TelnetFilter | null = null;
+  /** It sent telnet's Interrupt Process: it leaves once the lines before it are handled. */
+  interrupted = false;
+
+  /** A connection over `link` (a TCP one is replaced by TLS over it once TLS begins). */
+  constructor(
+    link: Link,
+    readonly ip: string,
+    readonly port: number,
+    maxLineBytes: number,
+  ) {
+    super(link);
+    this.framer = new LineFramer(maxLineBytes);
+  }
+
+  /** The peer's address and port, for logs. */
+  get peer(): string {
+    return peerLabel(this.ip, this.port);
+  }
+
+  /** The member's name for logs: its nickname, or its address before it has one. */
+  get label(): string {
+    return this.name ?? this.peer;
+  }
+}
+
+/**
+ * Ends a socket once what it holds (and `last`) is written, or destroys it
+ * after `ms` at the latest; resolves when it is closed.
+ */
+export function endWithin(socket: Link, ms: number, last?: string): Promise<void> {
+  if (socket.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => socket.destroy(), ms);
+    socket.once("close", () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    // Half-open: the peer may never end its side, so this side closes itself.
+    const close = () => socket.destroy();
+    if (last !== undefined) socket.write(last);
+    socket.end(close);
+  });
+}
+
+/** Closes a member's socket once; safe to call again. */
+export function closeConnection(member: Member): void {
+  if (member.closed) return;
+  member.closed = true;
+  stopTimer(member);
+  member.link.destroy();
+  member.wake?.();
+}
+
+/** Cancels the member's timer and lets it go: idle connections are many. */
+export function stopTimer(member: Member): void {
+  clearTimeout(member.timer);
+  member.timer = undefined;
+}
+
+/** Waits `ms`, or less if the member's connection closes meanwhile. */
+export function pauseReading(member: Member, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      member.wake = null;
+      resolve();
+    }
+    member.wake = done;
+  });
+}
+
+/** Compares two secrets in time that depends on neither (both are hashed first). */
+export async function secretsMatch(given: string, expected: string): Promise<boolean> {
+  const digest = async (text: string) =>
+    new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
+  const [a, b] = await Promise.all([digest(given), digest(expected)]);
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= (a[i] as number) ^ (b[i] as number);
+  return difference === 0;
+}
+
+export function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+export function isLoopback(ip: string): boolean {
+  return ip.startsWith("127.") || ip === "::1" || ip.startsWith("::ffff:127.");
+}
+
+/** Where a socket keeps its member, for the handlers that all sockets share. */
+export const MEMBER = Symbol("member");
+
+/** A socket that belongs to a member. */
+export type MemberSocket = Link & { [MEMBER]: Member };
+
+/** What a server does when one of its members' sockets reports something. */
+export interface SocketEvents {
+  data(this: Link, chunk: Uint8Array): void;
+  end(this: Link): void;
+  close(this: Link): void;
+  error(this: Link, error: Error): void;
+}
+
+/** The member a socket belongs to. */
+export function memberOf(socket: Link): Member {
+  return (socket as MemberSocket)[MEMBER];
+}
+
+/** An error listener for sockets whose errors do not matter: without one, an error would be thrown. */
+export function ignore(): void {}
+
+/** Error codes that mean a peer went away, not that anything is wrong here. */
+const CONNECTION_ERRORS = new Set([
+  "ECONNRESET",
+  "ECONNABORTED",
+  "ENOTCONN",
+  "EPIPE",
+  "ETIMEDOUT",
+  "ERR_STREAM_DESTROYED",
+  "ERR_STREAM_WRITE_AFTER_END",
+]);
+
+/** Whether an error only says that one peer went away. */
+export function isConnectionError(error: unknown): boolean {
+  return CONNECTION_ERRORS.has((error as { code?: unknown } | null)?.code as string);
+}
+
+/** The peer's address as logs show it, with brackets around an IPv6 one. */
+export function peerLabel(ip: string, port: number): string {
+  return ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
+}

@@ -1,0 +1,231 @@
+/**
+ * The TCP transport: a `node:net` listener whose sockets become the chat's
+ * links, with TLS when the server has a certificate. TLS begins only when a
+ * connection's first bytes are a TLS handshake, so that a plain client at a
+ * TLS port is told so in words, and a TLS client at a plain port is closed.
+ *
+ * @module
+ */
+
+import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
+import net from "node:net";
+import tls from "node:tls";
+import { AcceptGuard, canGuard } from "./accept_guard.ts";
+import type { Chat, Member } from "./chat.ts";
+import { closeConnection, describe, ignore, peerLabel, stopTimer } from "./session.ts";
+
+/** Where and how a {@linkcode TcpListener} listens. */
+export interface TcpOptions {
+  hostname: string;
+  port: number;
+  /** With it, connections speak TLS. */
+  tls: tls.SecureContext | null;
+  /** Time a TLS handshake may take. */
+  handshakeMs: number;
+  log: ((event: string) => void) | undefined;
+}
+
+/** A TLS context, with the certificate and key checked now rather than at the first handshake. */
+export function tlsContext(cert: string, key: string): tls.SecureContext {
+  let certificate: X509Certificate;
+  let privateKey: KeyObject;
+  try {
+    certificate = new X509Certificate(cert);
+  } catch (error) {
+    throw new TypeError(`Invalid TLS certificate: not a PEM certificate (${describe(error)})`);
+  }
+  try {
+    privateKey = createPrivateKey(key);
+  } catch (error) {
+    throw new TypeError(`Invalid TLS key: not a PEM private key (${describe(error)})`);
+  }
+  if (!certificate.checkPrivateKey(privateKey)) {
+    throw new TypeError("Invalid TLS key: it does not belong to the certificate");
+  }
+  return tls.createSecureContext({ cert, key });
+}
+
+/** Whether a connection's first bytes are a TLS handshake record (content type 22, version 3.x). */
+function isTlsHello(chunk: Uint8Array): boolean {
+  return chunk[0] === 0x16 && (chunk.length < 2 || chunk[1] === 0x03);
+}
+
+/** Accepts TCP connections for the chat; see the module's description. */
+export class TcpListener {
+  readonly #chat: Chat;
+  readonly #hostname: string;
+  readonly #port: number;
+  readonly #tls: tls.SecureContext | null;
+  readonly #handshakeMs: number;
+  readonly #log: ((event: string) => void) | undefined;
+  #listener: net.Server | null = null;
+  /** Keeps the listener accepting through a shortage of file descriptors. */
+  #acceptGuard: AcceptGuard | null = null;
+  #stopped = false;
+
+  /** A listener for `chat`; nothing is opened before {@linkcode TcpListener.start}. */
+  constructor(chat: Chat, options: TcpOptions) {
+    this.#chat = chat;
+    this.#hostname = options.hostname;
+    this.#port = options.port;
+    this.#tls = options.tls;
+    this.#handshakeMs = options.handshakeMs;
+    this.#log = options.log;
+    chat.opening = (member, chunk) => this.#opening(member, chunk);
+  }
+
+  /** Listens; resolves with the bound address. */
+  start(): Promise<Deno.NetAddr> {
+    return this.#listen();
+  }
+
+  /**
+   * Stops accepting; resolves once the listener is closed, which is when its
+   * last connection is.
+   */
+  stop(): Promise<void> {
+    this.#stopped = true;
+    this.#acceptGuard?.close();
+    const listener = this.#listener;
+    return new Promise<void>((resolve) => {
+      if (listener === null || !listener.listening) resolve();
+      else listener.close(() => resolve());
+    });
+  }
+
+  async #listen(): Promise<Deno.NetAddr> {
+    // Half-open: a peer that stops sending still gets its goodbye.
+    const listener = net.createServer({ allowHalfOpen: true }, (socket) => this.#admit(socket));
+    this.#listener = listener;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        listener.once("error", reject);
+        listener.listen({ host: this.#hostname, port: this.#port }, () => {
+          listener.off("error", reject);
+          resolve();
+        });
+      });
+    } catch (error) {
+      this.#listener = null;
+      throw error;
+    }
+    listener.on("error", (error) => this.#log?.(`accept failed: ${describe(error)}`));
+    if (canGuard()) {
+      this.#acceptGuard = new AcceptGuard(listener, this.#log);
+    } else {
+      this.#log?.("not watching for a shortage of file descriptors: no permission for 127.0.0.1");
+    }
+    return this.addr;
+  }
+
+  /** The address the server listens on. */
+  get addr(): Deno.NetAddr {
+    const address = this.#listener?.address();
+    if (address === null || address === undefined || typeof address === "string") {
+      throw new Deno.errors.BadResource("Chat server is not started");
+    }
+    return { transport: "tcp", hostname: address.address, port: address.port };
+  }
+
+  #admit(raw: net.Socket): void {
+    const ip = raw.remoteAddress;
+    const port = raw.remotePort;
+    if (this.#stopped || ip === undefined || port === undefined) {
+      // Shutting down, or the peer is gone already.
+      raw.destroy();
+      return;
+    }
+    // Lines go out at once (writes are coalesced already); dead peers are found.
+    raw.setNoDelay(true);
+    raw.setKeepAlive(true);
+    // A refusal is said over TLS at a TLS port; the TCP socket's errors are no matter then.
+    const refusalLink = () => this.#tls === null ? raw : this.#tlsOver(raw.on("error", ignore));
+    const guard = this.#acceptGuard;
+    if (guard?.short) {
+      this.#log?.(`${peerLabel(ip, port)} refused: out of file descriptors`);
+      // Its descriptor, once free, takes the next connection waiting.
+      raw.once("close", () => guard.rearm());
+      this.#chat.refuse(refusalLink(), "! Server is busy; try again later.");
+      return;
+    }
+    const member = this.#chat.admit(raw, ip, port, refusalLink);
+    if (member === null) return;
+    if (this.#tls === null) {
+      this.#chat.greet(member);
+    } else {
+      // TLS begins once the first bytes show that the peer speaks it.
+      member.stage = "handshake";
+      const limit = this.#handshakeMs;
+      member.timer = setTimeout(() => this.#handshakeFailed(member, "timed out"), limit);
+    }
+  }
+
+  /** A TLS socket over an accepted TCP one, server side. */
+  #tlsOver(raw: net.Socket): tls.TLSSocket {
+    return new tls.TLSSocket(raw, {
+      isServer: true,
+      secureContext: this.#tls as tls.SecureContext,
+    });
+  }
+
+  /**
+   * Looks at a connection's first bytes: a TLS client at a plain port is
+   * closed at once, and at a TLS port TLS begins only with a client that
+   * speaks it. Returns whether the bytes are to be read as lines.
+   */
+  #opening(member: Member, chunk: Uint8Array): boolean {
+    // Only TCP links come here: TLS begins over the plain socket.
+    const raw = member.link as net.Socket;
+    if (this.#tls === null) {
+      if (!isTlsHello(chunk)) return true;
+      this.#log?.(`${member.peer} refused: it speaks TLS, and this port does not`);
+      member.leaving = "refused";
+      closeConnection(member);
+      return false;
+    }
+    if (!isTlsHello(chunk)) {
+      this.#plainAtTlsPort(member, "it does not speak TLS");
+      return false;
+    }
+    // The TLS socket over this one reads these bytes again, and all that follow.
+    raw.off("data", this.#chat.events.data);
+    raw.off("end", this.#chat.events.end);
+    raw.pause();
+    raw.unshift(chunk);
+    const socket = this.#tlsOver(raw);
+    member.link = socket;
+    this.#chat.listenTo(socket, member);
+    socket.once("secure", () => {
+      if (member.stage !== "handshake") return;
+      stopTimer(member);
+      this.#chat.greet(member);
+    });
+    socket.once("error", (error) => this.#handshakeFailed(member, describe(error)));
+    socket.once("close", () => this.#handshakeFailed(member, "connection closed"));
+    return false;
+  }
+
+  /** Tells a plain client at the TLS port so, in words it can read, and closes. */
+  #plainAtTlsPort(member: Member, why: string): void {
+    this.#log?.(`${member.peer} TLS handshake failed: ${why}`);
+    stopTimer(member);
+    member.stage = "name";
+    member.leaving = "refused";
+    this.#chat.tell(member, "! This port speaks TLS; connect with TLS (client.ts --tls).");
+    void this.#chat.leave(member);
+  }
+
+  /** Ends a connection whose TLS handshake failed or took too long, unless it is done. */
+  #handshakeFailed(member: Member, why: string): void {
+    if (member.stage !== "handshake") return;
+    // Nothing heard at all: perhaps a plain client waiting for the server to speak.
+    if (!member.heard) {
+      this.#plainAtTlsPort(member, why);
+      return;
+    }
+    this.#log?.(`${member.peer} TLS handshake failed: ${why}`);
+    member.stage = "name";
+    member.leaving = "refused";
+    closeConnection(member);
+  }
+}
