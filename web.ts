@@ -495,22 +495,8 @@ export class WebServer {
     const socket = pending.socket;
     this.#hold(pending, socket, "data", (chunk: Uint8Array) => {
       if (pending.answered) return;
-      const before = pending.head.length;
-      const head = new Uint8Array(before + chunk.length);
-      head.set(pending.head);
-      head.set(chunk, before);
-      const end = headEnd(head, Math.max(0, before - 2));
-      if (end === -1 ? head.length > MAX_HEAD_BYTES : end > MAX_HEAD_BYTES) {
-        this.#respond(pending, 431, { why: `a request head over ${MAX_HEAD_BYTES} bytes` });
-        return;
-      }
-      if (end === -1) {
-        pending.head = head;
-        return;
-      }
-      pending.head = EMPTY;
       try {
-        this.#handle(pending, latin1.decode(head.subarray(0, end)).trimEnd(), head.subarray(end));
+        this.#received(pending, chunk);
       } catch (error) {
         this.#log?.(`${pending.peer} web request failed: ${describe(error)}`);
         pending.raw.destroy();
@@ -520,6 +506,25 @@ export class WebServer {
     this.#hold(pending, socket, "end", () => {
       if (!pending.answered) pending.raw.destroy();
     });
+  }
+
+  /** Takes in the request head's next bytes, and answers once it is whole. */
+  #received(pending: Pending, chunk: Uint8Array): void {
+    const before = pending.head.length;
+    const head = new Uint8Array(before + chunk.length);
+    head.set(pending.head);
+    head.set(chunk, before);
+    const end = headEnd(head, Math.max(0, before - 2));
+    if (end === -1 ? head.length > MAX_HEAD_BYTES : end > MAX_HEAD_BYTES) {
+      this.#respond(pending, 431, { why: `a request head over ${MAX_HEAD_BYTES} bytes` });
+      return;
+    }
+    if (end === -1) {
+      pending.head = head;
+      return;
+    }
+    pending.head = EMPTY;
+    this.#handle(pending, latin1.decode(head.subarray(0, end)).trimEnd(), head.subarray(end));
   }
 
   #timedOut(pending: Pending): void {

@@ -76,6 +76,8 @@ const MAX_MEDIUM_LENGTH = 0xffff;
 const LENGTH_HIGH_LIMIT = 0x200000;
 const LF = 0x0a;
 const EMPTY = new Uint8Array(0);
+/** The mask key's bytes, for the reader's loop: one for all readers, as reading never waits. */
+const MASK = new Uint8Array(4);
 const encoder = new TextEncoder();
 
 /** The `Sec-WebSocket-Accept` value for a client's `Sec-WebSocket-Key`. */
@@ -397,7 +399,12 @@ export class FrameReader {
     result: FrameChunk,
   ): number {
     if (count === 0) return written;
+    const mask = MASK;
     const key = this.#maskKey;
+    mask[0] = key >>> 24;
+    mask[1] = key >>> 16;
+    mask[2] = key >>> 8;
+    mask[3] = key;
     let phase = this.#maskAt;
     let due = this.#utf8Due;
     let low = this.#utf8Low;
@@ -405,7 +412,7 @@ export class FrameReader {
     const end = at + count;
     let byte = 0;
     for (let i = at; i < end; i++) {
-      byte = (chunk[i] as number) ^ ((key >>> ((3 - (phase++ & 3)) << 3)) & 0xff);
+      byte = (chunk[i] as number) ^ (mask[phase++ & 3] as number);
       if (due === 0) {
         if (byte >= 0x80) {
           if (byte >= 0xc2 && byte <= 0xdf) {
@@ -636,7 +643,14 @@ export class WebSocketLink extends EventEmitter implements Link {
   /** Handlers that every raw socket shares, finding the link through the socket. */
   static readonly #events = {
     data(this: net.Socket, chunk: Uint8Array): void {
-      (this as LinkSocket)[LINK].#received(chunk);
+      const link = (this as LinkSocket)[LINK];
+      try {
+        link.#received(chunk);
+      } catch (error) {
+        // A failure here or in a listener ends this connection only.
+        link.#error(error instanceof Error ? error : new Error(String(error)));
+        link.destroy();
+      }
     },
     end(this: net.Socket): void {
       (this as LinkSocket)[LINK].#readDone();
