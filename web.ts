@@ -44,7 +44,7 @@ export const MAX_PENDING = 256;
 const LINGER_MS = 2000;
 
 /** The page's policy: its own script, style and socket only, no inline script, no framing. */
-export const CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'self'; " +
+export const CONTENT_SECURITY_POLICY: string = "default-src 'none'; script-src 'self'; " +
   "style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; " +
   "form-action 'none'; frame-ancestors 'none'";
 
@@ -115,6 +115,7 @@ export interface WebServerOptions {
 
 /** A request head, as {@linkcode parseRequestHead} reads it. */
 export interface RequestHead {
+  /** The method, as sent (methods are case-sensitive). */
   method: string;
   /** The request target as sent, query included. */
   target: string;
