@@ -57,9 +57,10 @@ export const MAX_HEADER_BYTES = 14;
 /** The longest control frame payload the protocol allows (RFC 6455, section 5.5). */
 export const MAX_CONTROL_PAYLOAD_BYTES = 125;
 /**
- * How long a link may be silent before it is pinged, and then how long it has
- * to answer: well under the 60 s after which many proxies and NATs drop a
- * quiet connection, and a vanished browser is found within 90 s.
+ * How often a quiet link is pinged, and how long it has to answer. A link
+ * that sends nothing for 30 to 60 s gets a ping, then one every 30 s while
+ * it stays quiet, so a proxy or NAT that drops connections quiet for 60 s
+ * (nginx's default) sees traffic; a vanished browser is found within 90 s.
  */
 export const PING_INTERVAL_MS = 30_000;
 /**
@@ -136,7 +137,11 @@ export function encodeTextFrame(payload: Uint8Array): Uint8Array {
 
 /** A close frame with a status code and a reason (cut to fit the 125 bytes a control frame has). */
 export function encodeCloseFrame(code: number, reason = ""): Uint8Array {
-  const text = encoder.encode(reason).subarray(0, MAX_CONTROL_PAYLOAD_BYTES - 2);
+  const bytes = encoder.encode(reason);
+  let end = Math.min(bytes.length, MAX_CONTROL_PAYLOAD_BYTES - 2);
+  // Cut between characters: the reason must stay UTF-8.
+  while (end < bytes.length && ((bytes[end] as number) & 0xc0) === 0x80) end--;
+  const text = bytes.subarray(0, end);
   const payload = new Uint8Array(2 + text.length);
   payload[0] = code >>> 8;
   payload[1] = code & 0xff;
@@ -167,6 +172,8 @@ export interface FrameChunk {
   close: CloseFrame | null;
   /** A broken rule, and the close to send for it: nothing more is read. */
   failure: CloseFrame | null;
+  /** Whether a pong came. */
+  pong: boolean;
 }
 
 /** Whether `code` may appear in a close frame (RFC 6455, section 7.4). */
@@ -235,7 +242,13 @@ export class FrameReader {
    * returned is usually a view of it; it is the reader's to overwrite.
    */
   read(chunk: Uint8Array): FrameChunk {
-    const result: FrameChunk = { text: EMPTY, ping: null, close: null, failure: null };
+    const result: FrameChunk = {
+      text: EMPTY,
+      ping: null,
+      close: null,
+      failure: null,
+      pong: false,
+    };
     let out = chunk;
     let written = 0;
     let at = 0;
@@ -468,8 +481,9 @@ export class FrameReader {
       result.ping = payload;
     } else if (this.#opcode === OPCODE.close) {
       this.#readClose(payload, result);
+    } else {
+      result.pong = true;
     }
-    // A pong needs nothing: that something came back is what counts.
   }
 
   #readClose(payload: Uint8Array, result: FrameChunk): void {
@@ -521,16 +535,19 @@ export class WebSocketError extends Error {
   }
 }
 
-/** Where a keep-alive's link is, since its last tick. */
+/** Where a keep-alive's link is: it sent something since the last tick. */
 const HEARD = 0;
+/** It sent nothing since the last tick but a pong: it is alive, and quiet. */
 const QUIET = 1;
+/** It was pinged at the last tick and has not answered. */
 const PINGED = 2;
 
 /**
  * Finds dead links for many at once, under one timer: idle connections are
- * many. Every `intervalMs` it pings each link that sent nothing since the
- * last tick, and destroys each link that was pinged at the last tick and has
- * sent nothing since. A paused link counts as heard: it is not being read.
+ * many. Every `intervalMs` it pings each link that sent nothing but pongs
+ * since the last tick, and destroys each link that was pinged at the last
+ * tick and has sent nothing since. A paused link counts as heard: it is not
+ * being read.
  */
 export class KeepAlive {
   /** Milliseconds between ticks. */
@@ -556,7 +573,7 @@ export class KeepAlive {
   /** Starts watching a link. */
   add(link: WebSocketLink): void {
     this.#links.set(link, HEARD);
-    this.#timer ??= setInterval(this.#tick, this.intervalMs);
+    this.#timer ??= setInterval(this.tick, this.intervalMs);
   }
 
   /** Notes that a link sent something. */
@@ -564,12 +581,18 @@ export class KeepAlive {
     if (this.#links.has(link)) this.#links.set(link, HEARD);
   }
 
+  /** Notes that a link answered a ping, and nothing else: it is alive, and still quiet. */
+  answered(link: WebSocketLink): void {
+    if (this.#links.get(link) === PINGED) this.#links.set(link, QUIET);
+  }
+
   /** Stops watching a link: it is closed. */
   delete(link: WebSocketLink): void {
     if (this.#links.delete(link)) this.#stopIfIdle();
   }
 
-  #tick = (): void => {
+  /** Checks every link now, as the timer does every `intervalMs`. */
+  tick = (): void => {
     for (const [link, state] of this.#links) {
       if (state === HEARD || link.isPaused()) {
         this.#links.set(link, QUIET);
@@ -766,8 +789,12 @@ export class WebSocketLink extends EventEmitter implements Link {
   }
 
   #received(chunk: Uint8Array): void {
-    this.#keepAlive.heard(this);
-    const { text, ping, close, failure } = this.#reader.read(chunk);
+    const { text, ping, close, failure, pong } = this.#reader.read(chunk);
+    if (pong && text.length === 0 && ping === null && close === null && failure === null) {
+      this.#keepAlive.answered(this);
+    } else {
+      this.#keepAlive.heard(this);
+    }
     if (text.length > 0) this.emit("data", text);
     if (this.#socket.destroyed) return;
     if (ping !== null && !this.#closeSent && this.#socket.writableLength <= PONG_BACKLOG_BYTES) {

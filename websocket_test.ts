@@ -297,8 +297,67 @@ Deno.test("a server frame uses the shortest length field, unmasked", () => {
     assert.equal(frame[0], 0x81);
     assert.equal(frame[1]! & 0x80, 0);
   }
+  // A long reason is cut to fit, between characters.
   const close = encodeCloseFrame(1000, "é".repeat(100));
-  assert.equal(close.length, 2 + 125);
+  assert.equal(close.length, 2 + 2 + 122);
+  new TextDecoder("utf-8", { fatal: true }).decode(close.subarray(4));
+  assert.equal(encodeCloseFrame(1000, "x".repeat(200)).length, 2 + 125);
+});
+
+/** A stand-in link that records what the keep-alive does to it. */
+function fakeLink(done: string[], paused = () => false): WebSocketLink {
+  return {
+    isPaused: paused,
+    ping: () => done.push("ping"),
+    destroy: () => done.push("destroy"),
+  } as unknown as WebSocketLink;
+}
+
+Deno.test({
+  name: "a keep-alive pings a link quiet for a tick, every tick, and cuts one that does not answer",
+  ...LEAK_CHECKS,
+  fn: () => {
+    const keepAlive = new KeepAlive(1_000_000);
+    const done: string[] = [];
+    const link = fakeLink(done);
+    keepAlive.add(link);
+    try {
+      keepAlive.tick();
+      assert.deepEqual(done, [], "heard at the start: not quiet for a whole tick yet");
+      keepAlive.tick();
+      assert.deepEqual(done, ["ping"]);
+      keepAlive.answered(link);
+      keepAlive.tick();
+      assert.deepEqual(done, ["ping", "ping"], "an answer alone leaves it quiet: pinged again");
+      keepAlive.heard(link);
+      keepAlive.tick();
+      assert.deepEqual(done, ["ping", "ping"], "it sent something: no ping");
+      keepAlive.tick();
+      keepAlive.tick();
+      assert.deepEqual(done, ["ping", "ping", "ping", "destroy"]);
+      assert.equal(keepAlive.size, 0);
+    } finally {
+      keepAlive.delete(link);
+    }
+  },
+});
+
+Deno.test({
+  name: "a keep-alive leaves a paused link alone: nobody reads its answers",
+  ...LEAK_CHECKS,
+  fn: () => {
+    const keepAlive = new KeepAlive(1_000_000);
+    const done: string[] = [];
+    const link = fakeLink(done, () => true);
+    keepAlive.add(link);
+    try {
+      for (let i = 0; i < 5; i++) keepAlive.tick();
+      assert.deepEqual(done, []);
+    } finally {
+      keepAlive.delete(link);
+    }
+    assert.equal(keepAlive.size, 0);
+  },
 });
 
 /** A link made straight on an accepted socket, and a raw peer at the other end. */
