@@ -234,6 +234,23 @@ function peerLabel(ip: string | undefined, port: number | undefined): string {
   return ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
+/** The longest piece of a request quoted in the log. */
+const MAX_LOGGED_CHARS = 200;
+
+/**
+ * A piece of a request as the log may show it: control characters escaped
+ * (a request could carry terminal escape sequences to the operator's
+ * screen) and cut to a readable length.
+ */
+function printable(text: string): string {
+  const cut = text.length > MAX_LOGGED_CHARS ? text.slice(0, MAX_LOGGED_CHARS) + "..." : text;
+  return cut.replace(
+    // deno-lint-ignore no-control-regex
+    /[\x00-\x1f\x7f-\x9f]/g,
+    (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
+}
+
 function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
@@ -549,7 +566,7 @@ export class WebServer {
       this.#respond(pending, 400, { why: "a malformed request" });
       return;
     }
-    const what = `${request.method} ${request.target}`;
+    const what = printable(`${request.method} ${request.target}`);
     if (request.minorVersion === 1 && !request.headers.has("host")) {
       this.#respond(pending, 400, { why: `${what} without a Host header` });
       return;
@@ -606,7 +623,7 @@ export class WebServer {
     if (!originAllowed(origin, headers.get("host"), this.#tls !== null, this.#allowedOrigins)) {
       this.#respond(pending, 403, {
         body: encoder.encode(`Origin ${origin} may not open this chat's socket.\n`),
-        why: `${what} from origin ${origin} (allow it with --web-origin)`,
+        why: `${what} from origin ${printable(origin ?? "")} (allow it with --web-origin)`,
       });
       return;
     }
@@ -663,7 +680,12 @@ export class WebServer {
   }
 }
 
-function checkInteger(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER) {
+function checkInteger(
+  name: string,
+  value: number,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (!Number.isInteger(value) || value < min || value > max) {
     throw new RangeError(
       `Invalid ${name}: expected a whole number from ${min} to ${max}, got ${value}`,

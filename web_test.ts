@@ -286,6 +286,13 @@ Deno.test({
         }
       }
       assert.ok(echo.log.some((line) => line.includes("evil.example") && line.endsWith(" 403")));
+      // What a request carries reaches the log without its control characters.
+      await httpRequest(
+        port,
+        upgradeRequest("/ws", { Host: host, Origin: "http://\x1b[2J.example" }),
+      );
+      assert.ok(echo.log.every((line) => !line.includes("\x1b")));
+      assert.ok(echo.log.some((line) => line.includes("http://\\x1b[2J.example")));
       for (const origin of [`http://${host}`, "https://chat.example.org"]) {
         await using peer = await WsPeer.open(port, {
           request: upgradeRequest("/ws", { Host: host, Origin: origin }),
