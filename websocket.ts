@@ -1,0 +1,835 @@
+/**
+ * WebSocket (RFC 6455), the server's side, for the chat's browser members:
+ * the handshake's accept key, a streaming frame reader and frame encoders
+ * (no sockets in those), and {@linkcode WebSocketLink}, a
+ * {@linkcode Link} over an upgraded socket, so that a browser member is an
+ * ordinary member of the room.
+ *
+ * Text messages carry the chat's lines. The reader passes a message's bytes
+ * on as they arrive, however long the message is, and ends each message with
+ * a `\n` unless its last byte is one, so the core's line framer sees an
+ * ordinary byte stream and bounds lines as it does for TCP:
+ *
+ * ```ts
+ * import { encodeFrame, FrameReader, OPCODE } from "./websocket.ts";
+ * const frame = encodeFrame(OPCODE.text, new TextEncoder().encode("hi"), { mask: true });
+ * const { text } = new FrameReader().read(frame);
+ * console.assert(new TextDecoder().decode(text) === "hi\n");
+ * ```
+ *
+ * @module
+ */
+
+import { createHash } from "node:crypto";
+import { EventEmitter } from "node:events";
+import type net from "node:net";
+import type { Link } from "./link.ts";
+
+/** The GUID that RFC 6455 (section 1.3) appends to a client's key before hashing it. */
+const HANDSHAKE_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/** Frame opcodes (RFC 6455, section 5.2). */
+export const OPCODE = {
+  continuation: 0x0,
+  text: 0x1,
+  binary: 0x2,
+  close: 0x8,
+  ping: 0x9,
+  pong: 0xa,
+} as const;
+
+/** Close status codes this side sends (RFC 6455, section 7.4.1). */
+export const CLOSE_CODE = {
+  /** The conversation is over. */
+  normal: 1000,
+  /** A frame broke the protocol's rules. */
+  protocolError: 1002,
+  /** A binary message: the chat speaks text. */
+  unsupportedData: 1003,
+  /** A close frame without a status code: never sent, only reported. */
+  noStatus: 1005,
+  /** A text message that is not UTF-8. */
+  invalidData: 1007,
+} as const;
+
+/** The longest frame header: 2 bytes, an 8-byte length and a 4-byte mask key. */
+export const MAX_HEADER_BYTES = 14;
+/** The longest control frame payload the protocol allows (RFC 6455, section 5.5). */
+export const MAX_CONTROL_PAYLOAD_BYTES = 125;
+/**
+ * How often a quiet link is pinged, and how long it has to answer. A link
+ * that sends nothing for 30 to 60 s gets a ping, then one every 30 s while
+ * it stays quiet, so a proxy or NAT that drops connections quiet for 60 s
+ * (nginx's default) sees traffic; a vanished browser is found within 90 s.
+ */
+export const PING_INTERVAL_MS = 30_000;
+/**
+ * Pongs are skipped while this much output waits for the peer: a peer that
+ * pings and never reads cannot make the server queue pongs without end
+ * (RFC 6455 lets an endpoint answer only some pings).
+ */
+const PONG_BACKLOG_BYTES = 64 * 1024;
+/** Lengths up to this go in the 7-bit field; 126 and 127 announce a longer field. */
+const MAX_SHORT_LENGTH = 125;
+/** Lengths up to this go in the 16-bit field. */
+const MAX_MEDIUM_LENGTH = 0xffff;
+/** The high half of a 64-bit length must stay below this: the length must be below 2^53. */
+const LENGTH_HIGH_LIMIT = 0x200000;
+const LF = 0x0a;
+const EMPTY = new Uint8Array(0);
+/** The mask key's bytes, for the reader's loop: one for all readers, as reading never waits. */
+const MASK = new Uint8Array(4);
+const encoder = new TextEncoder();
+
+/** The `Sec-WebSocket-Accept` value for a client's `Sec-WebSocket-Key`. */
+export function acceptKey(key: string): string {
+  return createHash("sha1").update(key + HANDSHAKE_GUID).digest("base64");
+}
+
+/** How a frame is built by {@linkcode encodeFrame}. */
+export interface FrameOptions {
+  /** Whether this frame ends its message. @default {true} */
+  fin?: boolean;
+  /** Masks the payload with a random key, as a client must. @default {false} */
+  mask?: boolean;
+}
+
+/** One frame: a header and the payload (masked if asked), in one buffer. */
+export function encodeFrame(
+  opcode: number,
+  payload: Uint8Array,
+  options: FrameOptions = {},
+): Uint8Array {
+  const length = payload.length;
+  const extended = length <= MAX_SHORT_LENGTH ? 0 : length <= MAX_MEDIUM_LENGTH ? 2 : 8;
+  const maskBytes = options.mask ? 4 : 0;
+  const start = 2 + extended + maskBytes;
+  const frame = new Uint8Array(start + length);
+  frame[0] = (options.fin === false ? 0 : 0x80) | (opcode & 0x0f);
+  const maskBit = options.mask ? 0x80 : 0;
+  if (extended === 0) {
+    frame[1] = maskBit | length;
+  } else if (extended === 2) {
+    frame[1] = maskBit | 126;
+    frame[2] = length >>> 8;
+    frame[3] = length & 0xff;
+  } else {
+    frame[1] = maskBit | 127;
+    const view = new DataView(frame.buffer);
+    view.setUint32(2, Math.floor(length / 2 ** 32));
+    view.setUint32(6, length >>> 0);
+  }
+  frame.set(payload, start);
+  if (options.mask) {
+    const key = crypto.getRandomValues(new Uint8Array(4));
+    frame.set(key, start - 4);
+    for (let i = 0; i < length; i++) {
+      frame[start + i] = (frame[start + i] as number) ^ (key[i & 3] as number);
+    }
+  }
+  return frame;
+}
+
+/** A server's text frame holding `payload`, unmasked, in one message. */
+export function encodeTextFrame(payload: Uint8Array): Uint8Array {
+  return encodeFrame(OPCODE.text, payload);
+}
+
+/** A close frame with a status code and a reason (cut to fit the 125 bytes a control frame has). */
+export function encodeCloseFrame(code: number, reason = ""): Uint8Array {
+  const bytes = encoder.encode(reason);
+  let end = Math.min(bytes.length, MAX_CONTROL_PAYLOAD_BYTES - 2);
+  // Cut between characters: the reason must stay UTF-8.
+  while (end < bytes.length && ((bytes[end] as number) & 0xc0) === 0x80) end--;
+  const text = bytes.subarray(0, end);
+  const payload = new Uint8Array(2 + text.length);
+  payload[0] = code >>> 8;
+  payload[1] = code & 0xff;
+  payload.set(text, 2);
+  return encodeFrame(OPCODE.close, payload);
+}
+
+/** A ping frame; the peer answers with a pong holding the same payload. */
+export function encodePingFrame(payload: Uint8Array = EMPTY): Uint8Array {
+  return encodeFrame(OPCODE.ping, payload);
+}
+
+/** The status code and reason of a close frame, received or to be sent. */
+export interface CloseFrame {
+  /** The status code; {@linkcode CLOSE_CODE.noStatus} when the frame had none. */
+  code: number;
+  /** Why, in words; may be empty. */
+  reason: string;
+}
+
+/** What one chunk held, as {@linkcode FrameReader.read} returns it. */
+export interface FrameChunk {
+  /** The chunk's text payload bytes, unmasked, with a `\n` ending each message that lacked one. */
+  text: Uint8Array;
+  /** The payload of the chunk's last ping, for the pong that answers it. */
+  ping: Uint8Array | null;
+  /** The peer's close frame: the conversation is over, and nothing more is read. */
+  close: CloseFrame | null;
+  /** A broken rule, and the close to send for it: nothing more is read. */
+  failure: CloseFrame | null;
+  /** Whether a pong came. */
+  pong: boolean;
+}
+
+/** Whether `code` may appear in a close frame (RFC 6455, section 7.4). */
+function isValidCloseCode(code: number): boolean {
+  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) ||
+    (code >= 3000 && code <= 4999);
+}
+
+/** The length of a client frame's header, from its second byte (a client's frames are masked). */
+function headerLength(second: number): number {
+  const length = second & 0x7f;
+  return 2 + (length === 126 ? 2 : length === 127 ? 8 : 0) + 4;
+}
+
+function uint32(bytes: Uint8Array, at: number): number {
+  return (((bytes[at] as number) << 24) | ((bytes[at + 1] as number) << 16) |
+    ((bytes[at + 2] as number) << 8) | (bytes[at + 3] as number)) >>> 0;
+}
+
+/**
+ * Reads a client's frames from raw chunks, as they come. It holds at most one
+ * frame header (14 bytes) and one control frame's payload (125 bytes) between
+ * chunks; a text message's bytes are unmasked in place and passed on, never
+ * assembled, so a message of any length costs no memory here. Each message
+ * ends with a `\n` unless its last byte is one: `hi` reads as `hi\n`, `a\nb`
+ * as `a\nb\n`, and `a\n` stays `a\n`. UTF-8 is checked as the bytes pass.
+ * After a close frame or a broken rule it reads nothing more.
+ */
+export class FrameReader {
+  /** A header cut across chunks, while it is. */
+  #header: Uint8Array | null = null;
+  #headerBytes = 0;
+  /** Whether a frame's payload is being read (else a header is). */
+  #inPayload = false;
+  #opcode = 0;
+  #fin = false;
+  /** Payload bytes of the current frame not read yet. */
+  #remaining = 0;
+  #maskKey = 0;
+  /** Payload bytes of the current frame read so far, for the mask's phase. */
+  #maskAt = 0;
+  /** A control frame's payload, while it is read. */
+  #control: Uint8Array | null = null;
+  #controlBytes = 0;
+  /** Whether a text message is under way (its last frame has not ended). */
+  #inMessage = false;
+  #endsWithNewline = false;
+  /** UTF-8: continuation bytes still due, and the range the next one must be in. */
+  #utf8Due = 0;
+  #utf8Low = 0x80;
+  #utf8High = 0xbf;
+  #done = false;
+
+  /** Bytes held between chunks: a cut header and a control payload; never over 139. */
+  get bufferedBytes(): number {
+    return (this.#header?.length ?? 0) + (this.#control?.length ?? 0);
+  }
+
+  /** Whether reading is over: a close frame came, or a rule was broken. */
+  get done(): boolean {
+    return this.#done;
+  }
+
+  /**
+   * Reads the next raw chunk. The chunk is unmasked in place and the text
+   * returned is usually a view of it; it is the reader's to overwrite.
+   */
+  read(chunk: Uint8Array): FrameChunk {
+    const result: FrameChunk = {
+      text: EMPTY,
+      ping: null,
+      close: null,
+      failure: null,
+      pong: false,
+    };
+    let out = chunk;
+    let written = 0;
+    let at = 0;
+    while (!this.#done) {
+      if (!this.#inPayload) {
+        if (at >= chunk.length) break;
+        at = this.#readHeader(chunk, at, result);
+        if (!this.#inPayload) break;
+      }
+      const count = Math.min(this.#remaining, chunk.length - at);
+      if (this.#opcode >= OPCODE.close) {
+        this.#readControl(chunk, at, count, result);
+        at += count;
+        // Unless the frame is whole, the chunk is used up.
+        if (this.#remaining > 0) break;
+        continue;
+      }
+      written = this.#readText(chunk, at, count, out, written, result);
+      at += count;
+      if (this.#done || this.#remaining > 0) break;
+      this.#inPayload = false;
+      if (!this.#fin) continue;
+      // The message ends here.
+      this.#inMessage = false;
+      if (this.#utf8Due > 0) {
+        this.#fail(result, CLOSE_CODE.invalidData, "a text message ends inside a character");
+        break;
+      }
+      if (this.#endsWithNewline) continue;
+      if (out === chunk && written === at) {
+        // No header was taken out of this chunk yet to make room for the newline.
+        // Every later message that ends in this chunk has its header (6 bytes at
+        // least) in it, making room for its own: one more byte is enough.
+        out = new Uint8Array(chunk.length + 1);
+        out.set(chunk.subarray(0, written));
+      }
+      out[written++] = LF;
+    }
+    if (written > 0) result.text = out.subarray(0, written);
+    return result;
+  }
+
+  /** Reads a frame header at `at`; returns where reading goes on. */
+  #readHeader(chunk: Uint8Array, at: number, result: FrameChunk): number {
+    if (this.#header === null && chunk.length - at >= 2) {
+      if (!this.#check(chunk[at] as number, chunk[at + 1] as number, result)) return chunk.length;
+      const length = headerLength(chunk[at + 1] as number);
+      if (chunk.length - at >= length) {
+        this.#startFrame(chunk, at, result);
+        return at + length;
+      }
+    }
+    // The header is cut across chunks: its bytes wait here.
+    const header = this.#header ??= new Uint8Array(MAX_HEADER_BYTES);
+    while (at < chunk.length) {
+      header[this.#headerBytes++] = chunk[at++] as number;
+      if (this.#headerBytes < 2) continue;
+      if (
+        this.#headerBytes === 2 && !this.#check(header[0] as number, header[1] as number, result)
+      ) {
+        return chunk.length;
+      }
+      if (this.#headerBytes === headerLength(header[1] as number)) {
+        this.#header = null;
+        this.#headerBytes = 0;
+        this.#startFrame(header, 0, result);
+        break;
+      }
+    }
+    return at;
+  }
+
+  /** Checks what a header's first two bytes say; false once a rule is broken. */
+  #check(first: number, second: number, result: FrameChunk): boolean {
+    const opcode = first & 0x0f;
+    const fin = (first & 0x80) !== 0;
+    if ((first & 0x70) !== 0) {
+      return this.#fail(result, CLOSE_CODE.protocolError, "reserved bits set without an extension");
+    }
+    if ((second & 0x80) === 0) {
+      return this.#fail(result, CLOSE_CODE.protocolError, "a client frame is not masked");
+    }
+    switch (opcode) {
+      case OPCODE.text:
+        if (this.#inMessage) {
+          return this.#fail(
+            result,
+            CLOSE_CODE.protocolError,
+            "a new message inside a fragmented one",
+          );
+        }
+        return true;
+      case OPCODE.continuation:
+        if (!this.#inMessage) {
+          return this.#fail(result, CLOSE_CODE.protocolError, "a continuation with no message");
+        }
+        return true;
+      case OPCODE.binary:
+        return this.#fail(result, CLOSE_CODE.unsupportedData, "binary messages are not supported");
+      case OPCODE.close:
+      case OPCODE.ping:
+      case OPCODE.pong:
+        if (!fin) return this.#fail(result, CLOSE_CODE.protocolError, "a fragmented control frame");
+        if ((second & 0x7f) > MAX_CONTROL_PAYLOAD_BYTES) {
+          return this.#fail(result, CLOSE_CODE.protocolError, "a control frame over 125 bytes");
+        }
+        return true;
+      default:
+        return this.#fail(result, CLOSE_CODE.protocolError, `unknown opcode ${opcode}`);
+    }
+  }
+
+  /** Takes in a whole, checked header from `bytes` at `at`. */
+  #startFrame(bytes: Uint8Array, at: number, result: FrameChunk): void {
+    const first = bytes[at] as number;
+    let length = (bytes[at + 1] as number) & 0x7f;
+    let position = at + 2;
+    if (length === 126) {
+      length = ((bytes[position] as number) << 8) | (bytes[position + 1] as number);
+      position += 2;
+    } else if (length === 127) {
+      const high = uint32(bytes, position);
+      if (high >= LENGTH_HIGH_LIMIT) {
+        this.#fail(result, CLOSE_CODE.protocolError, "a frame length of 2^53 or more");
+        return;
+      }
+      length = high * 2 ** 32 + uint32(bytes, position + 4);
+      position += 8;
+    }
+    this.#maskKey = uint32(bytes, position);
+    this.#maskAt = 0;
+    this.#opcode = first & 0x0f;
+    this.#fin = (first & 0x80) !== 0;
+    this.#remaining = length;
+    this.#inPayload = true;
+    if (this.#opcode === OPCODE.text) {
+      this.#inMessage = true;
+      this.#endsWithNewline = false;
+    }
+    if (this.#opcode >= OPCODE.close) {
+      this.#control = length > 0 ? new Uint8Array(length) : EMPTY;
+      this.#controlBytes = 0;
+    }
+  }
+
+  /** The next byte of the mask key, for the payload byte at `#maskAt`. */
+  #unmask(byte: number): number {
+    return byte ^ ((this.#maskKey >>> ((3 - (this.#maskAt++ & 3)) << 3)) & 0xff);
+  }
+
+  /**
+   * Unmasks `count` text bytes from `chunk` at `at` into `out` at `written`
+   * (the same buffer, or a bigger copy), checking UTF-8; returns the new end.
+   */
+  #readText(
+    chunk: Uint8Array,
+    at: number,
+    count: number,
+    out: Uint8Array,
+    written: number,
+    result: FrameChunk,
+  ): number {
+    if (count === 0) return written;
+    const mask = MASK;
+    const key = this.#maskKey;
+    mask[0] = key >>> 24;
+    mask[1] = key >>> 16;
+    mask[2] = key >>> 8;
+    mask[3] = key;
+    let phase = this.#maskAt;
+    let due = this.#utf8Due;
+    let low = this.#utf8Low;
+    let high = this.#utf8High;
+    const end = at + count;
+    let byte = 0;
+    for (let i = at; i < end; i++) {
+      byte = (chunk[i] as number) ^ (mask[phase++ & 3] as number);
+      if (due === 0) {
+        if (byte >= 0x80) {
+          if (byte >= 0xc2 && byte <= 0xdf) {
+            due = 1;
+          } else if (byte >= 0xe0 && byte <= 0xef) {
+            due = 2;
+            // No overlong forms (E0 A0..), no surrogates (ED ..9F).
+            if (byte === 0xe0) low = 0xa0;
+            else if (byte === 0xed) high = 0x9f;
+          } else if (byte >= 0xf0 && byte <= 0xf4) {
+            due = 3;
+            // No overlong forms (F0 90..), nothing above U+10FFFF (F4 ..8F).
+            if (byte === 0xf0) low = 0x90;
+            else if (byte === 0xf4) high = 0x8f;
+          } else {
+            return this.#badUtf8(result, written);
+          }
+        }
+      } else if (byte < low || byte > high) {
+        return this.#badUtf8(result, written);
+      } else {
+        due--;
+        low = 0x80;
+        high = 0xbf;
+      }
+      out[written++] = byte;
+    }
+    this.#maskAt = phase;
+    this.#utf8Due = due;
+    this.#utf8Low = low;
+    this.#utf8High = high;
+    this.#remaining -= count;
+    this.#endsWithNewline = byte === LF;
+    return written;
+  }
+
+  #badUtf8(result: FrameChunk, written: number): number {
+    this.#fail(result, CLOSE_CODE.invalidData, "a text message is not valid UTF-8");
+    return written;
+  }
+
+  /** Reads `count` bytes of a control frame's payload; handles the frame once it is whole. */
+  #readControl(chunk: Uint8Array, at: number, count: number, result: FrameChunk): void {
+    const payload = this.#control as Uint8Array;
+    for (let i = 0; i < count; i++) {
+      payload[this.#controlBytes++] = this.#unmask(chunk[at + i] as number);
+    }
+    this.#remaining -= count;
+    if (this.#remaining > 0) return;
+    this.#control = null;
+    this.#inPayload = false;
+    if (this.#opcode === OPCODE.ping) {
+      result.ping = payload;
+    } else if (this.#opcode === OPCODE.close) {
+      this.#readClose(payload, result);
+    } else {
+      result.pong = true;
+    }
+  }
+
+  #readClose(payload: Uint8Array, result: FrameChunk): void {
+    if (payload.length === 1) {
+      this.#fail(result, CLOSE_CODE.protocolError, "a close frame with a 1-byte payload");
+      return;
+    }
+    if (payload.length === 0) {
+      result.close = { code: CLOSE_CODE.noStatus, reason: "" };
+      this.#done = true;
+      return;
+    }
+    const code = ((payload[0] as number) << 8) | (payload[1] as number);
+    if (!isValidCloseCode(code)) {
+      this.#fail(result, CLOSE_CODE.protocolError, `a close frame with status code ${code}`);
+      return;
+    }
+    let reason: string;
+    try {
+      reason = new TextDecoder("utf-8", { fatal: true }).decode(payload.subarray(2));
+    } catch {
+      this.#fail(result, CLOSE_CODE.invalidData, "a close reason that is not valid UTF-8");
+      return;
+    }
+    result.close = { code, reason };
+    this.#done = true;
+  }
+
+  /** Notes a broken rule; reading stops. Returns false, for the checks. */
+  #fail(result: FrameChunk, code: number, reason: string): false {
+    result.failure = { code, reason };
+    this.#done = true;
+    this.#header = null;
+    this.#control = null;
+    return false;
+  }
+}
+
+/** A WebSocket peer broke the protocol's rules; `closeCode` is the status it was sent. */
+export class WebSocketError extends Error {
+  /** The close status code sent for it. */
+  readonly closeCode: number;
+
+  /** Makes the error for a close with `closeCode` and `reason`. */
+  constructor(closeCode: number, reason: string) {
+    super(`WebSocket closed with ${closeCode}: ${reason}`);
+    this.name = "WebSocketError";
+    this.closeCode = closeCode;
+  }
+}
+
+/** Where a keep-alive's link is: it sent something since the last tick. */
+const HEARD = 0;
+/** It sent nothing since the last tick but a pong: it is alive, and quiet. */
+const QUIET = 1;
+/** It was pinged at the last tick and has not answered. */
+const PINGED = 2;
+
+/**
+ * Finds dead links for many at once, under one timer: idle connections are
+ * many. Every `intervalMs` it pings each link that sent nothing but pongs
+ * since the last tick, and destroys each link that was pinged at the last
+ * tick and has sent nothing since. A paused link counts as heard: it is not
+ * being read.
+ */
+export class KeepAlive {
+  /** Milliseconds between ticks. */
+  readonly intervalMs: number;
+  readonly #links = new Map<WebSocketLink, number>();
+  #timer: ReturnType<typeof setInterval> | undefined = undefined;
+
+  /** A keep-alive that ticks every `intervalMs`; its timer runs only while it has links. */
+  constructor(intervalMs: number = PING_INTERVAL_MS) {
+    if (!Number.isInteger(intervalMs) || intervalMs < 1) {
+      throw new RangeError(
+        `Cannot create keep-alive: intervalMs must be a positive integer, got ${intervalMs}`,
+      );
+    }
+    this.intervalMs = intervalMs;
+  }
+
+  /** How many links it watches. */
+  get size(): number {
+    return this.#links.size;
+  }
+
+  /** Starts watching a link. */
+  add(link: WebSocketLink): void {
+    this.#links.set(link, HEARD);
+    this.#timer ??= setInterval(this.tick, this.intervalMs);
+  }
+
+  /** Notes that a link sent something. */
+  heard(link: WebSocketLink): void {
+    if (this.#links.has(link)) this.#links.set(link, HEARD);
+  }
+
+  /** Notes that a link answered a ping, and nothing else: it is alive, and still quiet. */
+  answered(link: WebSocketLink): void {
+    if (this.#links.get(link) === PINGED) this.#links.set(link, QUIET);
+  }
+
+  /** Stops watching a link: it is closed. */
+  delete(link: WebSocketLink): void {
+    if (this.#links.delete(link)) this.#stopIfIdle();
+  }
+
+  /** Checks every link now, as the timer does every `intervalMs`. */
+  tick = (): void => {
+    for (const [link, state] of this.#links) {
+      if (state === HEARD || link.isPaused()) {
+        this.#links.set(link, QUIET);
+      } else if (state === QUIET) {
+        this.#links.set(link, PINGED);
+        link.ping();
+      } else {
+        // Its close event takes it out.
+        this.#links.delete(link);
+        link.destroy();
+      }
+    }
+    this.#stopIfIdle();
+  };
+
+  #stopIfIdle(): void {
+    if (this.#links.size > 0) return;
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+}
+
+/** The keep-alive of links made without one. */
+const sharedKeepAlive = new KeepAlive();
+
+/**
+ * The frame of the last payload written: a turn's broadcast is one buffer
+ * written to every member, so it is framed once for all of them. The core
+ * never changes a buffer it has written.
+ */
+let lastPayload: Uint8Array | null = null;
+let lastFrame: Uint8Array = EMPTY;
+
+function textFrameOf(payload: Uint8Array): Uint8Array {
+  if (payload !== lastPayload) {
+    lastFrame = encodeTextFrame(payload);
+    lastPayload = payload;
+  }
+  return lastFrame;
+}
+
+/** Settings of a {@linkcode WebSocketLink}. */
+export interface WebSocketLinkOptions {
+  /** What pings the link when it is quiet. @default {a keep-alive shared by such links, every 30 s} */
+  keepAlive?: KeepAlive;
+}
+
+/** Where a raw socket keeps its link, for the handlers that all raw sockets share. */
+const LINK = Symbol("websocket link");
+
+/** A raw socket that carries a link. */
+type LinkSocket = net.Socket & { [LINK]: WebSocketLink };
+
+/**
+ * A {@linkcode Link} over a socket that was upgraded to WebSocket: `data`
+ * carries the text of the client's messages (at most one event per raw
+ * chunk, so pausing works as it does on the raw socket, to which it is
+ * delegated), and each `write` sends one text frame. The client's close
+ * frame is answered and ends the stream; a broken rule is answered with a
+ * close frame (1002, 1003 or 1007), reported as a {@linkcode WebSocketError}
+ * and ends the stream too. Listeners must be added in the turn the link is
+ * made: it starts reading at once.
+ */
+export class WebSocketLink extends EventEmitter implements Link {
+  readonly #socket: net.Socket;
+  readonly #reader = new FrameReader();
+  readonly #keepAlive: KeepAlive;
+  #closeSent = false;
+  #readEnded = false;
+
+  /** Handlers that every raw socket shares, finding the link through the socket. */
+  static readonly #events = {
+    data(this: net.Socket, chunk: Uint8Array): void {
+      const link = (this as LinkSocket)[LINK];
+      try {
+        link.#received(chunk);
+      } catch (error) {
+        // A failure here or in a listener ends this connection only.
+        link.#error(error instanceof Error ? error : new Error(String(error)));
+        link.destroy();
+      }
+    },
+    end(this: net.Socket): void {
+      (this as LinkSocket)[LINK].#readDone();
+    },
+    close(this: net.Socket): void {
+      const link = (this as LinkSocket)[LINK];
+      link.#keepAlive.delete(link);
+      link.#readEnded = true;
+      link.emit("close");
+    },
+    error(this: net.Socket, error: Error): void {
+      (this as LinkSocket)[LINK].#error(error);
+    },
+  };
+
+  /** Takes over `socket`, whose handshake is done (the 101 response written), and reads it. */
+  constructor(socket: net.Socket, options: WebSocketLinkOptions = {}) {
+    super();
+    this.#socket = socket;
+    this.#keepAlive = options.keepAlive ?? sharedKeepAlive;
+    (socket as LinkSocket)[LINK] = this;
+    const events = WebSocketLink.#events;
+    socket.on("data", events.data);
+    socket.on("end", events.end);
+    socket.on("close", events.close);
+    socket.on("error", events.error);
+    if (socket.destroyed) {
+      this.#readEnded = true;
+      queueMicrotask(() => this.emit("close"));
+      return;
+    }
+    // Frames go out at once (a turn's lines are one write already); dead peers are found.
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true);
+    this.#keepAlive.add(this);
+    socket.resume();
+  }
+
+  /** The peer's address; undefined once it is gone. */
+  get remoteAddress(): string | undefined {
+    return this.#socket.remoteAddress;
+  }
+
+  /** The peer's port. */
+  get remotePort(): number | undefined {
+    return this.#socket.remotePort;
+  }
+
+  /** Bytes written that the raw socket has not handed to the kernel, frame headers included. */
+  get writableLength(): number {
+    return this.#socket.writableLength;
+  }
+
+  /** Whether the link is ending: `end()` was called or the close handshake began. */
+  get writableEnded(): boolean {
+    return this.#socket.writableEnded;
+  }
+
+  /** Whether the client will send nothing more: it closed, broke a rule, or its stream ended. */
+  get readableEnded(): boolean {
+    return this.#readEnded;
+  }
+
+  /** Whether the raw socket is closed. */
+  get destroyed(): boolean {
+    return this.#socket.destroyed;
+  }
+
+  /** Sends `data`, complete lines, as one text frame; false when the raw socket's buffer is full. */
+  write(data: Uint8Array | string): boolean {
+    const socket = this.#socket;
+    if (this.#closeSent || socket.writableEnded || socket.destroyed) return false;
+    const bytes = typeof data === "string" ? encoder.encode(data) : data;
+    if (bytes.length === 0) return true;
+    return socket.write(textFrameOf(bytes));
+  }
+
+  /** Stops reading the raw socket, so TCP pushes back on the client. */
+  pause(): this {
+    this.#socket.pause();
+    return this;
+  }
+
+  /** Reads the raw socket again. */
+  resume(): this {
+    this.#socket.resume();
+    return this;
+  }
+
+  /** Whether reading is stopped. */
+  isPaused(): boolean {
+    return this.#socket.isPaused();
+  }
+
+  /** Sends a ping, unless the link is closing; the client answers with a pong. */
+  ping(): void {
+    if (!this.#closeSent && !this.#socket.writableEnded && !this.#socket.destroyed) {
+      this.#socket.write(encodePingFrame());
+    }
+  }
+
+  /** Sends what is queued and a close frame (1000), then ends the raw socket; `callback` runs once all is sent. */
+  end(callback?: () => void): this {
+    this.#sendClose(CLOSE_CODE.normal, "");
+    this.#socket.end(callback);
+    return this;
+  }
+
+  /** Closes the raw socket at once; queued output is lost. */
+  destroy(): this {
+    this.#socket.destroy();
+    return this;
+  }
+
+  #received(chunk: Uint8Array): void {
+    const { text, ping, close, failure, pong } = this.#reader.read(chunk);
+    if (pong && text.length === 0 && ping === null && close === null && failure === null) {
+      this.#keepAlive.answered(this);
+    } else {
+      this.#keepAlive.heard(this);
+    }
+    if (text.length > 0) this.emit("data", text);
+    if (this.#socket.destroyed) return;
+    if (ping !== null && !this.#closeSent && this.#socket.writableLength <= PONG_BACKLOG_BYTES) {
+      this.#socket.write(encodeFrame(OPCODE.pong, ping));
+    }
+    if (close !== null) {
+      // Echo its status code, as RFC 6455 asks, and close the connection from this side.
+      if (close.code === CLOSE_CODE.noStatus) this.#sendClose(null, "");
+      else this.#sendClose(close.code, "");
+      this.#socket.end();
+      this.#readDone();
+    } else if (failure !== null) {
+      this.#sendClose(failure.code, failure.reason);
+      this.#socket.end();
+      this.#error(new WebSocketError(failure.code, failure.reason));
+      this.#readDone();
+    }
+  }
+
+  /** Sends a close frame once, if the raw socket can still send; `code` null sends none. */
+  #sendClose(code: number | null, reason: string): void {
+    const socket = this.#socket;
+    if (this.#closeSent || socket.writableEnded || socket.destroyed) return;
+    this.#closeSent = true;
+    socket.write(code === null ? encodeFrame(OPCODE.close, EMPTY) : encodeCloseFrame(code, reason));
+  }
+
+  #readDone(): void {
+    if (this.#readEnded) return;
+    this.#readEnded = true;
+    this.emit("end");
+  }
+
+  /** Reports an error to the listeners, if there are any (without one, it would be thrown). */
+  #error(error: Error): void {
+    if (this.listenerCount("error") > 0) this.emit("error", error);
+  }
+}
