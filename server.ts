@@ -32,6 +32,9 @@ import {
   TLS_HANDSHAKE_TIMEOUT_MS,
 } from "./protocol.ts";
 import { TcpListener, tlsContext } from "./tcp.ts";
+import { WEB_ASSETS } from "./web_assets.ts";
+import { WebServer } from "./web.ts";
+import type { WebSocketLink } from "./websocket.ts";
 
 /** Settings of a {@linkcode ChatServer}; each has the default the CLI uses. */
 export interface ChatServerOptions {
@@ -99,10 +102,15 @@ const GOODBYE_FLUSH_MS = 2000;
 export class ChatServer {
   readonly #chat: Chat;
   readonly #tcp: TcpListener;
+  /** The browser page and its WebSocket, when asked for. */
+  readonly #web: WebServer | null;
   readonly #shutdownFlushMs: number;
   readonly #log: ((event: string) => void) | undefined;
   #starting: Promise<Deno.NetAddr> | null = null;
-  #listening = false;
+  /** Whether the listeners speak TLS. */
+  readonly #tcpSecure: boolean;
+  readonly #hostname: string;
+  readonly #webPort: number | undefined;
   readonly #finished = Promise.withResolvers<void>();
   #closing: Promise<void> | null = null;
 
@@ -116,6 +124,9 @@ export class ChatServer {
     const secureContext = options.cert !== undefined && options.key !== undefined
       ? tlsContext(options.cert, options.key)
       : null;
+    this.#tcpSecure = secureContext !== null;
+    this.#hostname = hostname;
+    this.#webPort = options.webPort;
     const nameTimeoutMs = checkInteger(
       "nameTimeoutMs",
       options.nameTimeoutMs ?? NAME_TIMEOUT_MS,
@@ -151,6 +162,30 @@ export class ChatServer {
       handshakeMs: Math.min(TLS_HANDSHAKE_TIMEOUT_MS, nameTimeoutMs),
       log: options.log,
     });
+    this.#web = options.webPort === undefined ? null : new WebServer({
+      hostname,
+      port: checkInteger("webPort", options.webPort, 0, 65535),
+      tls: secureContext ?? undefined,
+      assets: WEB_ASSETS,
+      allowedOrigins: options.webOrigins,
+      onLink: (link) => this.#admitWeb(link),
+      log: options.log,
+    });
+  }
+
+  /** A browser member: admitted, counted and greeted as a TCP one is. */
+  #admitWeb(link: WebSocketLink): void {
+    const ip = link.remoteAddress;
+    const port = link.remotePort;
+    if (this.#closing !== null || ip === undefined || port === undefined) {
+      link.destroy();
+      return;
+    }
+    const member = this.#chat.admit(link, ip, port, () => link);
+    if (member === null) return;
+    // Its bytes are text from the start: no TLS to look for.
+    member.heard = true;
+    this.#chat.greet(member);
   }
 
   /** Starts listening and accepting; resolves with the bound address. */
@@ -160,14 +195,32 @@ export class ChatServer {
         new Deno.errors.BadResource("Cannot start chat server: it was closed"),
       );
     }
-    this.#starting ??= this.#tcp.start().then((addr) => {
-      this.#listening = true;
-      return addr;
-    }, (error) => {
+    this.#starting ??= this.#listen().catch((error) => {
       this.#starting = null;
       throw error;
     });
     return this.#starting;
+  }
+
+  async #listen(): Promise<Deno.NetAddr> {
+    const addr = await this.#tcp.start();
+    try {
+      await this.#web?.start();
+    } catch (error) {
+      await this.#tcp.stop();
+      throw new ListenError(`${this.#hostname}:${this.#webPort}`, error);
+    }
+    return addr;
+  }
+
+  /** The address the browser page is served on, or null without one. */
+  get webAddr(): Deno.NetAddr | null {
+    return this.#web?.addr ?? null;
+  }
+
+  /** Whether the page is served over HTTPS. */
+  get webSecure(): boolean {
+    return this.#web !== null && this.#tcpSecure;
   }
 
   /** The address the server listens on. */
@@ -202,9 +255,9 @@ export class ChatServer {
   async #shutdown(): Promise<void> {
     // A start under way finishes first, so that its listener is closed too.
     await this.#starting?.catch(() => {});
-    const stopped = this.#tcp.stop();
+    const stopped = [this.#tcp.stop(), this.#web?.close()];
     await this.#chat.shutdown(this.#shutdownFlushMs);
-    await stopped;
+    await Promise.all(stopped);
     this.#log?.("server stopped");
     this.#finished.resolve();
   }
@@ -397,10 +450,34 @@ function timestamp(): string {
     `${pad(now.getHours())}:${pad(now.getMinutes())}:${pad(now.getSeconds())}`;
 }
 
-/** Runs a server until it is stopped, printing the listening line; returns the exit code. */
+/** A listener that could not listen, and where it tried. */
+class ListenError extends Error {
+  /** The address it tried, `HOST:PORT`. */
+  readonly where: string;
+
+  constructor(where: string, cause: unknown) {
+    super((cause as Error).message, { cause });
+    this.where = where;
+  }
+}
+
+/**
+ * The address to open the page at: the listening host, or `localhost` when
+ * it listens on every interface.
+ */
+export function pageAddress(hostname: string, web: Deno.NetAddr, secure: boolean): string {
+  const host = hostname === "0.0.0.0" || hostname === "::" ? "localhost" : hostname;
+  const shown = host.includes(":") ? `[${host}]` : host;
+  return `${secure ? "https" : "http"}://${shown}:${web.port}/`;
+}
+
+/**
+ * Runs a server until it is stopped, calling `onListen` once it listens
+ * (with the page's address too, when it serves one); returns the exit code.
+ */
 export async function runServer(
   options: ChatServerOptions,
-  onListen: (addr: Deno.NetAddr) => void,
+  onListen: (addr: Deno.NetAddr, page: string | null) => void,
 ): Promise<number> {
   let server: ChatServer;
   try {
@@ -413,11 +490,19 @@ export async function runServer(
   try {
     addr = await server.start();
   } catch (error) {
-    const where = `${options.hostname ?? DEFAULT_SERVER_HOST}:${options.port ?? DEFAULT_PORT}`;
+    const where = error instanceof ListenError
+      ? error.where
+      : `${options.hostname ?? DEFAULT_SERVER_HOST}:${options.port ?? DEFAULT_PORT}`;
     console.error(`Cannot listen on ${where}: ${(error as Error).message}`);
     return 1;
   }
-  onListen(addr);
+  const web = server.webAddr;
+  onListen(
+    addr,
+    web === null
+      ? null
+      : pageAddress(options.hostname ?? DEFAULT_SERVER_HOST, web, server.webSecure),
+  );
   const stop = () => void server.close();
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   for (const signal of signals) Deno.addSignalListener(signal, stop);
@@ -449,8 +534,9 @@ async function main(args: string[]): Promise<number> {
     return 2;
   }
   const log = parsed.quiet ? undefined : (event: string) => console.log(`${timestamp()} ${event}`);
-  return await runServer({ ...options, log }, (addr) => {
+  return await runServer({ ...options, log }, (addr, page) => {
     console.log(`Chat server listening on ${addr.hostname}:${addr.port}`);
+    if (page !== null) console.log(`Open ${page} in a browser`);
     if (options.cert !== undefined) console.log("Connections use TLS.");
     if (options.cert !== undefined && new X509Certificate(options.cert).ca) {
       // What `openssl req -x509` makes by default; rustls refuses it (CaUsedAsEndEntity).
