@@ -1,0 +1,537 @@
+// @ts-check
+/// <reference lib="dom" />
+/**
+ * The chat room's page: one WebSocket to `/ws` on the page's own origin, the
+ * same line protocol as TCP. Every line is drawn with `textContent`, never as
+ * HTML, and nothing here needs more than the page's Content-Security-Policy
+ * allows (no inline styles: colours go through CSS custom properties).
+ *
+ * @module
+ */
+
+import {
+  asksForNickname,
+  asksForPassword,
+  classify,
+  clockTime,
+  HISTORY_END,
+  HISTORY_START,
+  historyOverlap,
+  isQuitWord,
+  MAX_REMEMBERED_LINES,
+  nameHue,
+  reconnectDelay,
+  roomChange,
+  welcomedName,
+  WHO_REFRESH_MS,
+} from "./lines.js";
+
+/** Lines kept on the page; older ones are dropped so a long day stays light. */
+const MAX_SHOWN_LINES = 5000;
+/** How near the bottom (px) still counts as reading the newest lines. */
+const BOTTOM_SLACK_PX = 32;
+
+/**
+ * @template {HTMLElement} T
+ * @param {string} id
+ * @param {new () => T} type
+ * @returns {T}
+ */
+function byId(id, type) {
+  const element = document.getElementById(id);
+  if (!(element instanceof type)) throw new Error(`The page has no #${id}`);
+  return element;
+}
+
+const log = byId("log", HTMLElement);
+const lines = byId("lines", HTMLOListElement);
+const jump = byId("jump", HTMLButtonElement);
+const form = byId("composer", HTMLFormElement);
+const input = byId("input", HTMLInputElement);
+const inputLabel = byId("input-label", HTMLLabelElement);
+const status = byId("status", HTMLElement);
+const retry = byId("retry", HTMLButtonElement);
+const notify = byId("notify", HTMLInputElement);
+const people = byId("people", HTMLDetailsElement);
+const peopleCount = byId("people-count", HTMLElement);
+const memberList = byId("members", HTMLUListElement);
+
+const baseTitle = document.title;
+
+/** What lasts across connections. */
+const session = {
+  /** @type {WebSocket | null} */
+  socket: null,
+  /** The name the server last welcomed us by; answers the nickname question on reconnection. */
+  name: /** @type {string | null} */ (null),
+  /** The password typed this session, kept in memory only, to rejoin a locked room. */
+  password: /** @type {string | null} */ (null),
+  /** Reconnection attempts since the last welcome. */
+  attempt: 0,
+  /** The person asked to leave: do not reconnect. */
+  quit: false,
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  retryTimer: undefined,
+  /** Public lines shown, oldest first, to find the new part of a history block. */
+  seen: /** @type {string[]} */ ([]),
+  /** Members in join order. */
+  members: /** @type {string[]} */ ([]),
+  /** Lines that arrived while the page was hidden. */
+  unread: 0,
+  /** Lines below the view while reading back. */
+  below: 0,
+  /** When the member list was last asked for. */
+  lastWho: 0,
+};
+
+/** What one connection has said and done so far. */
+function freshConnection() {
+  return {
+    welcomed: false,
+    nameSent: false,
+    passwordSent: false,
+    /** The next typed line answers a password question: not shown, not kept in the field. */
+    secret: false,
+    /** The history block, while it arrives; `null` outside it. */
+    history: /** @type {string[] | null} */ (null),
+    historySeen: false,
+    /** Our own `/who` answers still to come, not shown. */
+    hiddenWho: 0,
+    /** Part of a line split across messages (the server sends whole lines; this is cheap insurance). */
+    partial: "",
+  };
+}
+let connection = freshConnection();
+
+// ---------------------------------------------------------------------------
+// Drawing lines
+
+/**
+ * Appends one line to the list, as text.
+ * @param {string} line
+ * @param {{ local?: boolean }} [options] `local`: the page's own words, not the room's
+ */
+function show(line, options = {}) {
+  const info = classify(line, connection.welcomed ? session.name : null);
+  const item = document.createElement("li");
+  item.className = `line ${options.local ? "local" : info.kind}`;
+  if (info.own) item.classList.add("own");
+  if (info.mention) item.classList.add("mention");
+  const now = new Date();
+  const time = document.createElement("time");
+  time.dateTime = now.toISOString();
+  time.textContent = clockTime(now);
+  const text = document.createElement("span");
+  text.className = "text";
+  let at = 0;
+  for (const [start, end] of options.local ? [] : info.names) {
+    text.append(line.slice(at, start));
+    text.append(nameElement(line.slice(start, end)));
+    at = end;
+  }
+  text.append(line.slice(at));
+  item.append(time, " ", text);
+
+  const atBottom = isAtBottom();
+  lines.append(item);
+  while (lines.childElementCount > MAX_SHOWN_LINES) lines.firstElementChild?.remove();
+  if (atBottom) {
+    scrollToBottom();
+  } else {
+    session.below++;
+    jump.textContent = session.below === 1 ? "1 new message ↓" : `${session.below} new messages ↓`;
+    jump.hidden = false;
+  }
+  if (options.local) return;
+  if (info.public) remember(line);
+  if (document.hidden && !info.own) {
+    session.unread++;
+    document.title = `(${session.unread}) ${baseTitle}`;
+  }
+  if (info.mention || info.direct) notifyMention(line, info.sender ?? "");
+}
+
+/**
+ * A name in its own colour.
+ * @param {string} name
+ * @returns {HTMLElement}
+ */
+function nameElement(name) {
+  const span = document.createElement("span");
+  span.className = "name";
+  span.textContent = name;
+  span.style.setProperty("--hue", String(nameHue(name)));
+  return span;
+}
+
+/** @param {string} line */
+function remember(line) {
+  session.seen.push(line);
+  if (session.seen.length > MAX_REMEMBERED_LINES) session.seen.splice(0, MAX_REMEMBERED_LINES / 10);
+}
+
+function isAtBottom() {
+  return log.scrollHeight - log.scrollTop - log.clientHeight <= BOTTOM_SLACK_PX;
+}
+
+function scrollToBottom() {
+  log.scrollTop = log.scrollHeight;
+  session.below = 0;
+  jump.hidden = true;
+}
+
+log.addEventListener("scroll", () => {
+  if (!jump.hidden && isAtBottom()) scrollToBottom();
+});
+
+jump.addEventListener("click", () => {
+  scrollToBottom();
+  input.focus();
+});
+
+/**
+ * Says something about the connection: in the status bar, and with `inLog` as
+ * a line of the page's own in the list too.
+ * @param {string} text
+ * @param {boolean} [inLog]
+ */
+function say(text, inLog = false) {
+  status.textContent = text;
+  if (inLog) show(text, { local: true });
+}
+
+// ---------------------------------------------------------------------------
+// The member list
+
+function drawMembers() {
+  const items = session.members.map((name) => {
+    const item = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "member";
+    button.title = `Send ${name} a private message`;
+    button.append(nameElement(name));
+    if (name === session.name) {
+      const you = document.createElement("span");
+      you.className = "you";
+      you.textContent = " (you)";
+      button.append(you);
+    }
+    button.addEventListener("click", () => {
+      input.value = `/msg ${name} `;
+      input.focus();
+    });
+    item.append(button);
+    return item;
+  });
+  memberList.replaceChildren(...items);
+  peopleCount.textContent = String(session.members.length);
+}
+
+/**
+ * @param {import("./lines.js").RoomChange} change
+ */
+function applyChange(change) {
+  const members = session.members;
+  if (change.type === "who") {
+    session.members = change.names;
+  } else if (change.type === "joined") {
+    if (!members.includes(change.name)) members.push(change.name);
+  } else if (change.type === "left") {
+    session.members = members.filter((name) => name !== change.name);
+  } else {
+    session.members = members.map((name) => name === change.from ? change.to : name);
+    if (change.from === session.name) {
+      session.name = change.to;
+      say(`Connected as ${change.to}`);
+    }
+  }
+  drawMembers();
+}
+
+/** Asks for the member list; the answer is not shown. */
+function askWho() {
+  if (!connection.welcomed || session.socket?.readyState !== WebSocket.OPEN) return;
+  connection.hiddenWho++;
+  session.lastWho = Date.now();
+  session.socket.send("/who");
+}
+
+setInterval(() => {
+  if (!document.hidden) askWho();
+}, WHO_REFRESH_MS);
+
+// ---------------------------------------------------------------------------
+// Lines from the room
+
+/** @param {string} line */
+function receive(line) {
+  if (!connection.welcomed) {
+    receiveBeforeWelcome(line);
+    return;
+  }
+  if (line === HISTORY_START && !connection.historySeen) {
+    connection.historySeen = true;
+    connection.history = [];
+    return;
+  }
+  if (connection.history !== null) {
+    if (line === HISTORY_END) showHistory(connection.history);
+    else connection.history.push(line);
+    return;
+  }
+  const change = roomChange(line);
+  if (change !== null) {
+    applyChange(change);
+    if (change.type === "who" && connection.hiddenWho > 0) {
+      connection.hiddenWho--;
+      return;
+    }
+  }
+  show(line);
+}
+
+/** @param {string} line */
+function receiveBeforeWelcome(line) {
+  const name = welcomedName(line);
+  if (name !== null) {
+    connection.welcomed = true;
+    session.name = name;
+    session.attempt = 0;
+    setSecret(false);
+    show(line);
+    say(`Connected as ${name}`);
+    people.classList.remove("stale");
+    input.placeholder = "Message, or /help";
+    inputLabel.textContent = "Message";
+    askWho();
+    return;
+  }
+  show(line);
+  if (line.startsWith("! ") && connection.passwordSent) {
+    // The password kept from earlier no longer opens the room: ask the person next time.
+    session.password = null;
+  }
+  if (asksForPassword(line)) {
+    if (session.password !== null && !connection.passwordSent) {
+      connection.passwordSent = true;
+      session.socket?.send(session.password);
+    } else {
+      setSecret(true);
+    }
+  } else if (asksForNickname(line)) {
+    if (session.name !== null && !connection.nameSent) {
+      // Rejoining: the name the server last welcomed us by answers for us.
+      connection.nameSent = true;
+      session.socket?.send(session.name);
+    } else {
+      input.placeholder = "Your nickname";
+      inputLabel.textContent = "Nickname";
+    }
+  }
+}
+
+/**
+ * Shows the part of a history block that is new to the page: all of it on the
+ * first join, what was said while away after a reconnection.
+ * @param {string[]} history
+ */
+function showHistory(history) {
+  connection.history = null;
+  const fresh = history.slice(historyOverlap(session.seen, history));
+  if (fresh.length === 0) return;
+  show(HISTORY_START);
+  for (const line of fresh) show(line);
+  show(HISTORY_END);
+}
+
+/**
+ * The field takes a password (not echoed) or ordinary text.
+ * @param {boolean} secret
+ */
+function setSecret(secret) {
+  connection.secret = secret;
+  input.type = secret ? "password" : "text";
+  if (secret) {
+    input.placeholder = "Password";
+    inputLabel.textContent = "Password";
+  }
+}
+
+// ---------------------------------------------------------------------------
+// The connection
+
+function socketUrl() {
+  return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws`;
+}
+
+function connect() {
+  clearTimeout(session.retryTimer);
+  retry.hidden = true;
+  session.quit = false;
+  say(session.name === null ? "Connecting…" : `Rejoining as ${session.name}…`);
+  const socket = new WebSocket(socketUrl());
+  session.socket = socket;
+  connection = freshConnection();
+  let opened = false;
+  socket.addEventListener("open", () => {
+    opened = true;
+  });
+  socket.addEventListener("message", (event) => {
+    if (typeof event.data !== "string") return;
+    const parts = (connection.partial + event.data).split("\n");
+    connection.partial = parts.pop() ?? "";
+    for (const part of parts) receive(part.endsWith("\r") ? part.slice(0, -1) : part);
+  });
+  socket.addEventListener("close", () => {
+    if (session.socket !== socket) return;
+    session.socket = null;
+    const wasWelcomed = connection.welcomed;
+    setSecret(false);
+    people.classList.add("stale");
+    if (session.quit) {
+      say("You left the chat.", true);
+      retry.textContent = "Join again";
+      retry.hidden = false;
+      session.members = [];
+      drawMembers();
+      return;
+    }
+    const delay = reconnectDelay(session.attempt++);
+    const seconds = (delay / 1000).toFixed(1);
+    const why = opened ? "Connection lost" : "Cannot reach the server";
+    say(`${why}; reconnecting in ${seconds} s…`, wasWelcomed);
+    retry.textContent = "Reconnect now";
+    retry.hidden = false;
+    session.retryTimer = setTimeout(connect, delay);
+  });
+}
+
+retry.addEventListener("click", () => {
+  connect();
+  input.focus();
+});
+
+// A network that comes back is worth trying at once rather than at the next backoff.
+addEventListener("online", () => {
+  if (session.socket === null && !session.quit) connect();
+});
+
+form.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = input.value;
+  if (text.trim() === "") return;
+  const socket = session.socket;
+  if (socket === null || socket.readyState !== WebSocket.OPEN) {
+    say("Not connected: your line is still in the field.");
+    return;
+  }
+  if (!connection.welcomed && !connection.secret && session.name !== null) {
+    // Rejoining answers the nickname question itself; a typed line would become the name.
+    say(`Rejoining as ${session.name}; send it again in a moment.`);
+    return;
+  }
+  if (connection.secret) {
+    session.password = text;
+    connection.passwordSent = true;
+    setSecret(false);
+  }
+  if (isQuitWord(text)) session.quit = true;
+  socket.send(text);
+  input.value = "";
+  input.focus();
+  scrollToBottom();
+});
+
+// ---------------------------------------------------------------------------
+// Hidden pages: the unread count and notifications
+
+document.addEventListener("visibilitychange", () => {
+  if (document.hidden) return;
+  session.unread = 0;
+  document.title = baseTitle;
+  if (Date.now() - session.lastWho > WHO_REFRESH_MS) askWho();
+  // Browsers slow a hidden tab's timers to once a minute: a person who comes
+  // back to a page still waiting to reconnect should not wait for that.
+  if (session.socket === null && !session.quit) connect();
+});
+
+const NOTIFY_KEY = "chat.notify";
+
+function setUpNotifications() {
+  if (!("Notification" in globalThis) || !isSecureContext) {
+    notify.disabled = true;
+    notify.title = "This browser allows notifications only on https:// pages and localhost.";
+    return;
+  }
+  notify.checked = Notification.permission === "granted" && stored(NOTIFY_KEY) === "on";
+  notify.addEventListener("change", async () => {
+    if (!notify.checked) {
+      store(NOTIFY_KEY, "off");
+      return;
+    }
+    const permission = await Notification.requestPermission();
+    notify.checked = permission === "granted";
+    store(NOTIFY_KEY, notify.checked ? "on" : "off");
+    if (!notify.checked) say("Notifications are blocked in this browser's settings for this page.");
+  });
+}
+
+/**
+ * Tells a person away from the page that someone said their name, or wrote to them.
+ * @param {string} line
+ * @param {string} sender
+ */
+function notifyMention(line, sender) {
+  if (!notify.checked || !document.hidden || Notification.permission !== "granted") return;
+  const note = new Notification(`${sender} mentioned you`, { body: line, tag: "chat-mention" });
+  note.addEventListener("click", () => {
+    focus();
+    note.close();
+  });
+}
+
+/** @param {string} key */
+function stored(key) {
+  try {
+    return localStorage.getItem(key);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * @param {string} key
+ * @param {string} value
+ */
+function store(key, value) {
+  try {
+    localStorage.setItem(key, value);
+  } catch {
+    // Storage is off (a private window); the choice lasts this page only.
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Phones: the member list folds away, and the layout follows the keyboard
+
+if (matchMedia("(max-width: 40rem)").matches) people.open = false;
+
+// Where the browser shrinks only the visual viewport for the on-screen
+// keyboard (Safari), size the page to it so the field stays above the keyboard.
+const viewport = globalThis.visualViewport;
+if (viewport) {
+  const fit = () => {
+    const root = document.documentElement;
+    if (viewport.scale > 1.01) root.style.removeProperty("--viewport-height");
+    else root.style.setProperty("--viewport-height", `${viewport.height}px`);
+    if (jump.hidden) scrollToBottom();
+  };
+  viewport.addEventListener("resize", fit);
+  fit();
+}
+
+setUpNotifications();
+drawMembers();
+input.focus();
+connect();

@@ -1,0 +1,264 @@
+// @ts-check
+/**
+ * What the page knows about the room's lines, apart from the page itself, so
+ * that Deno can test it (`web_lines_test.ts`) and `app.js` only draws.
+ *
+ * The rules follow the README's protocol: notices start with `* `, errors with
+ * `! `, actions with `** NAME `, private messages with `(private) ` or
+ * `(private to NAME) `, and every other member line with `NAME: `. Names hold
+ * only letters, digits, `_`, `-` and `.`, so a name never holds a space or a
+ * colon.
+ *
+ * @module
+ */
+
+/** First wait between reconnection attempts, as the terminal client's. */
+export const RECONNECT_MIN_MS = 1000;
+/** Longest wait between reconnection attempts. */
+export const RECONNECT_MAX_MS = 30_000;
+/**
+ * How often the member list is refreshed with `/who` while the page is shown:
+ * rooms over 100 members announce no joins or leaves, and flood control
+ * counts commands, so rarely.
+ */
+export const WHO_REFRESH_MS = 60_000;
+/** Public lines remembered for matching the history after a reconnection (the server's most). */
+export const MAX_REMEMBERED_LINES = 10_000;
+
+/** The server's history markers. */
+export const HISTORY_START = "* Recent messages:";
+/** The line that ends the history. */
+export const HISTORY_END = "* End of recent messages";
+
+const QUIT_WORDS = ["<quit>", "/quit", "{quit}"];
+const NAME = String.raw`[^\s:]+`;
+
+/**
+ * The wait before reconnection attempt `attempt` (0 first): doubling from 1 s
+ * to 30 s, each ±20 % so that a restarted server is not hit by everyone at once.
+ * @param {number} attempt
+ * @param {() => number} [random]
+ * @returns {number}
+ */
+export function reconnectDelay(attempt, random = Math.random) {
+  const base = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** Math.min(attempt, 10));
+  return Math.round(base * (0.8 + 0.4 * random()));
+}
+
+/**
+ * Whether a line from the server asks for a password (as `protocol.ts` decides).
+ * @param {string} line
+ * @returns {boolean}
+ */
+export function asksForPassword(line) {
+  return /\bpassword\b/i.test(line) && !line.startsWith("! ");
+}
+
+/**
+ * Whether a line from the server asks for the nickname (the greeting does).
+ * @param {string} line
+ * @returns {boolean}
+ */
+export function asksForNickname(line) {
+  return /\bnickname\b/i.test(line) && !line.startsWith("! ");
+}
+
+/**
+ * The name in `Welcome, NAME! Type <quit> to leave.`, or `null`.
+ * @param {string} line
+ * @returns {string | null}
+ */
+export function welcomedName(line) {
+  return new RegExp(`^Welcome, (${NAME})! Type `).exec(line)?.[1] ?? null;
+}
+
+/**
+ * Whether typed text is a quit word (`<quit>`, `/quit`, `{quit}`, any case).
+ * @param {string} text
+ * @returns {boolean}
+ */
+export function isQuitWord(text) {
+  return QUIT_WORDS.includes(text.trim().toLowerCase());
+}
+
+/**
+ * A notice that changes who is here.
+ * @typedef {{ type: "joined", name: string }
+ *   | { type: "left", name: string }
+ *   | { type: "renamed", from: string, to: string }
+ *   | { type: "who", names: string[] }} RoomChange
+ */
+
+/**
+ * What a notice says about the members: a join, a leave (for any reason), a
+ * rename, or the `/who` answer `* N online: a, b`; `null` for anything else.
+ * Members cannot send lines starting with `* `, so these are the server's.
+ * @param {string} line
+ * @returns {RoomChange | null}
+ */
+export function roomChange(line) {
+  let match = new RegExp(`^\\* (${NAME}) joined the chat$`).exec(line);
+  if (match) return { type: "joined", name: /** @type {string} */ (match[1]) };
+  match = new RegExp(`^\\* (${NAME}) left the chat(?: \\(.*\\))?$`).exec(line);
+  if (match) return { type: "left", name: /** @type {string} */ (match[1]) };
+  match = new RegExp(`^\\* (${NAME}) is now known as (${NAME})$`).exec(line);
+  if (match) {
+    return {
+      type: "renamed",
+      from: /** @type {string} */ (match[1]),
+      to: /** @type {string} */ (match[2]),
+    };
+  }
+  match = /^\* (\d+) online: (.*)$/.exec(line);
+  if (match) {
+    const names = /** @type {string} */ (match[2]).split(", ").filter((name) => name !== "");
+    return { type: "who", names };
+  }
+  return null;
+}
+
+/**
+ * What kind of line it is, for its style: a member's `message`, `action` or
+ * `private` message, a server `notice` or `error`, or a plain `server` line
+ * (the greeting, the welcome, the password question).
+ * @typedef {"message" | "action" | "private" | "notice" | "error" | "server"} LineKind
+ */
+
+/**
+ * One line, read.
+ * @typedef {object} LineInfo
+ * @property {LineKind} kind
+ * @property {string | null} sender who wrote it, for members' lines
+ * @property {boolean} own written by you (`me`): your messages, actions and private messages
+ * @property {boolean} mention someone else's line that says your name
+ * @property {boolean} direct a private message to you
+ * @property {boolean} public a message or action, which the history may repeat
+ * @property {Array<[number, number]>} names where the names are, as [start, end) offsets
+ */
+
+/**
+ * Reads one line from the room. `me` is your current name, `null` before the welcome.
+ * @param {string} line
+ * @param {string | null} me
+ * @returns {LineInfo}
+ */
+export function classify(line, me) {
+  /** @type {LineInfo} */
+  const info = {
+    kind: "server",
+    sender: null,
+    own: false,
+    mention: false,
+    direct: false,
+    public: false,
+    names: [],
+  };
+  /** @type {string} */
+  let said = "";
+  let match;
+  if (line.startsWith("** ")) {
+    match = new RegExp(`^\\*\\* (${NAME})(?: |$)`).exec(line);
+    info.kind = "action";
+    info.public = true;
+    if (match) {
+      const sender = /** @type {string} */ (match[1]);
+      info.sender = sender;
+      info.names.push([3, 3 + sender.length]);
+      said = line.slice(3 + sender.length);
+    }
+  } else if (line.startsWith("* ")) {
+    info.kind = "notice";
+    const change = roomChange(line);
+    if (change?.type === "joined" || change?.type === "left") {
+      info.names.push([2, 2 + change.name.length]);
+    } else if (change?.type === "renamed") {
+      const to = line.length - change.to.length;
+      info.names.push([2, 2 + change.from.length], [to, line.length]);
+    }
+  } else if (line.startsWith("! ")) {
+    info.kind = "error";
+  } else if ((match = new RegExp(`^\\(private( to (${NAME}))?\\) (${NAME}): `).exec(line))) {
+    info.kind = "private";
+    const to = match[2];
+    const sender = /** @type {string} */ (match[3]);
+    info.sender = sender;
+    info.own = to !== undefined;
+    info.direct = to === undefined;
+    const senderAt = match[0].length - sender.length - 2;
+    if (to !== undefined) info.names.push([12, 12 + to.length]);
+    info.names.push([senderAt, senderAt + sender.length]);
+    said = line.slice(match[0].length);
+  } else if ((match = new RegExp(`^(${NAME}): `).exec(line))) {
+    const sender = /** @type {string} */ (match[1]);
+    info.kind = "message";
+    info.public = true;
+    info.sender = sender;
+    info.names.push([0, sender.length]);
+    said = line.slice(match[0].length);
+  }
+  if (info.kind === "action" || info.kind === "message") {
+    info.own = me !== null && info.sender === me;
+  }
+  if (me !== null && info.sender !== null && !info.own) info.mention = saysName(said, me);
+  return info;
+}
+
+/**
+ * Whether `text` holds `name` as a word of its own, in any case: `hi Alice!`
+ * and `ask alice.` name alice, `malice` and `alice2` do not.
+ * @param {string} text
+ * @param {string} name
+ * @returns {boolean}
+ */
+export function saysName(text, name) {
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  // Name characters on either side make it another name (`alice2`, `bob-alice`,
+  // `alice.b`), but a full stop that ends a sentence does not.
+  const before = String.raw`(?<![\p{L}\p{N}\p{M}_.-])`;
+  const after = String.raw`(?![\p{L}\p{N}\p{M}_-]|\.[\p{L}\p{N}])`;
+  return new RegExp(before + escaped + after, "iu").test(text);
+}
+
+/**
+ * A stable hue (0-359) for a name: FNV-1a of its lower-cased form, so that
+ * `Bob` and `bob` share a colour and every page picks the same one.
+ * @param {string} name
+ * @returns {number}
+ */
+export function nameHue(name) {
+  let hash = 0x811c9dc5;
+  for (const char of name.toLowerCase()) {
+    hash ^= /** @type {number} */ (char.codePointAt(0));
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash % 360;
+}
+
+/**
+ * The local time as `HH:MM`.
+ * @param {Date} date
+ * @returns {string}
+ */
+export function clockTime(date) {
+  const pad = (/** @type {number} */ n) => String(n).padStart(2, "0");
+  return `${pad(date.getHours())}:${pad(date.getMinutes())}`;
+}
+
+/**
+ * How many lines at the start of a history block the page has shown already:
+ * the longest run at the end of `seen` (the public lines shown, oldest first)
+ * that the history begins with. After a reconnection only the rest is new,
+ * the lines said while the page was away.
+ * @param {readonly string[]} seen
+ * @param {readonly string[]} history
+ * @returns {number}
+ */
+export function historyOverlap(seen, history) {
+  for (let length = Math.min(seen.length, history.length); length > 0; length--) {
+    const start = seen.length - length;
+    let same = true;
+    for (let i = 0; i < length && same; i++) same = seen[start + i] === history[i];
+    if (same) return length;
+  }
+  return 0;
+}
