@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { ChatServer, parseServerArgs } from "./server.ts";
 import { LEAK_CHECKS, Peer, startServer, WAIT_MS, withDeadline } from "./test_helpers.ts";
-import { WsPeer } from "./websocket_test_helpers.ts";
+import { upgradeRequest, WsPeer } from "./websocket_test_helpers.ts";
 
 const decoder = new TextDecoder();
 
@@ -261,4 +261,29 @@ Deno.test("web flags: --web-port, --no-web and --web-origin are read and checked
   assert.throws(() => parseServerArgs(["--web-origin", "chat.lan"]), /--web-origin/);
   assert.throws(() => parseServerArgs(["--no-web", "--web-port", "1"]), /--no-web/);
   assert.throws(() => parseServerArgs(["--web-port", "70000"]), /--web-port/);
+});
+
+Deno.test({
+  name: "with a certificate the page is https:// and the socket wss://",
+  ...LEAK_CHECKS,
+  async fn() {
+    const server = await startServer(
+      ["--quiet", "--cert", "testdata/localhost.crt", "--key", "testdata/localhost.key"],
+      ["--allow-net", "--allow-read"],
+    );
+    try {
+      const open = await server.stdout.waitFor((line) => line.startsWith("Open "));
+      assert.match(open, /^Open https:\/\/127\.0\.0\.1:\d+\/ in a browser$/);
+      const port = Number(/:(\d+)\//.exec(open)?.[1]);
+      const ca = await Deno.readTextFile("testdata/ca.crt");
+      await using peer = await WsPeer.open(port, {
+        request: upgradeRequest("/ws", { Host: `localhost:${port}` }),
+        tls: { caCerts: [ca] },
+      });
+      const greeting = await peer.readFrame();
+      assert.match(decoder.decode(greeting?.payload), /nickname/);
+    } finally {
+      await server.stop();
+    }
+  },
 });
