@@ -11,7 +11,8 @@
  * Scenarios: `saturate` (every member sends as fast as a window of unanswered
  * lines allows), `fanout` (some members send at a fixed rate, everyone
  * receives), `idle` (members connect and wait: memory per connection),
- * `storm` (members connect at once: time until all are welcomed). Server CPU
+ * `storm` (members connect at once: time until all are welcomed), `wsfanout`
+ * (fanout with every member a browser's WebSocket on the page's port). Server CPU
  * and memory come from /proc on Linux and are left out elsewhere.
  *
  * @module
@@ -22,8 +23,10 @@ import { LINE_TOO_LONG, LineFramer } from "./protocol.ts";
 
 /** One scenario's settings. */
 export interface ScenarioConfig {
-  scenario: "saturate" | "fanout" | "idle" | "storm";
+  scenario: "saturate" | "fanout" | "idle" | "storm" | "wsfanout";
   port: number;
+  /** The page's port, for WebSocket members. */
+  webPort?: number;
   /** Members connected. */
   members: number;
   /** Members that send (fanout, saturate). */
@@ -88,7 +91,10 @@ class LoadMember {
   constructor(
     readonly index: number,
     readonly name: string,
-    readonly conn: Deno.TcpConn,
+    /** Sends text (whole lines) to the server. */
+    readonly send: (text: string) => Promise<void>,
+    /** Closes the connection. */
+    readonly close: () => void,
     senders: number,
   ) {
     this.lastSeen = new Int32Array(senders).fill(-1);
@@ -122,7 +128,7 @@ export async function runLoad(
         member.welcomed = true;
         member.onWelcome?.();
       } else if (text.includes("nickname")) {
-        void write(member.conn, `${member.name}\n`);
+        void member.send(`${member.name}\n`);
       }
       return;
     }
@@ -146,11 +152,29 @@ export async function runLoad(
     if (measuring && latencies.length < MAX_SAMPLES) latencies.push(performance.now() - sentAt);
   };
 
-  const read = async (member: LoadMember) => {
+  // A WebSocket member: every message holds whole lines.
+  const readSocket = (member: LoadMember, socket: WebSocket) =>
+    new Promise<void>((resolve) => {
+      socket.onmessage = (event) => {
+        const text = event.data as string;
+        let from = 0;
+        for (let end = text.indexOf("\n"); end !== -1; end = text.indexOf("\n", from)) {
+          handleLine(member, text.slice(from, end));
+          from = end + 1;
+        }
+      };
+      socket.onclose = () => {
+        member.closed = true;
+        member.onWelcome?.();
+        resolve();
+      };
+    });
+
+  const read = async (member: LoadMember, conn: Deno.TcpConn) => {
     const buffer = new Uint8Array(64 * 1024);
     try {
       while (true) {
-        const count = await member.conn.read(buffer);
+        const count = await conn.read(buffer);
         if (count === null) break;
         member.framer.feed(buffer.subarray(0, count));
         for (let line = member.framer.next(); line !== null; line = member.framer.next()) {
@@ -172,11 +196,35 @@ export async function runLoad(
     while (next < config.members) {
       const index = next++;
       const name = `b${String(index).padStart(5, "0")}`;
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port: config.port });
-      const member = new LoadMember(index, name, conn, senders);
+      let member: LoadMember;
+      let welcomed: Promise<void>;
+      if (config.scenario === "wsfanout") {
+        const socket = new WebSocket(`ws://127.0.0.1:${config.webPort}/ws`);
+        member = new LoadMember(
+          index,
+          name,
+          (text) => {
+            socket.send(text);
+            return Promise.resolve();
+          },
+          () => socket.close(),
+          senders,
+        );
+        welcomed = new Promise<void>((resolve) => member.onWelcome = resolve);
+        readers.push(readSocket(member, socket));
+      } else {
+        const conn = await Deno.connect({ hostname: "127.0.0.1", port: config.port });
+        member = new LoadMember(
+          index,
+          name,
+          (text) => write(conn, text),
+          () => conn.close(),
+          senders,
+        );
+        welcomed = new Promise<void>((resolve) => member.onWelcome = resolve);
+        readers.push(read(member, conn));
+      }
       members.push(member);
-      const welcomed = new Promise<void>((resolve) => member.onWelcome = resolve);
-      readers.push(read(member));
       await welcomed;
       member.onWelcome = null;
     }
@@ -195,13 +243,13 @@ export async function runLoad(
     const seq = seqs[sender] as number;
     seqs[sender] = seq + 1;
     sent++;
-    return write((members[sender] as LoadMember).conn, line(sender, seq));
+    return (members[sender] as LoadMember).send(line(sender, seq));
   };
 
   runStart = performance.now();
   measuring = true;
   const runMs = config.seconds * 1000;
-  if (config.scenario === "fanout") {
+  if (config.scenario === "fanout" || config.scenario === "wsfanout") {
     // Open loop: each sender sends at its rate, its start spread over the first interval.
     const interval = 1000 / config.rate;
     await Promise.all(Array.from({ length: senders }, async (_, sender) => {
@@ -224,7 +272,7 @@ export async function runLoad(
             sent++;
             batch += line(sender, seq);
           }
-          await write((members[sender] as LoadMember).conn, batch);
+          await (members[sender] as LoadMember).send(batch);
         } else {
           await pause(0);
         }
@@ -244,7 +292,7 @@ export async function runLoad(
   measuring = false;
   for (const member of members) {
     try {
-      member.conn.close();
+      member.close();
     } catch {
       // Closed by the server.
     }
@@ -259,7 +307,7 @@ export async function runLoad(
     sent,
     delivered: counts.delivered,
     expected,
-    lost: config.scenario === "fanout" || config.scenario === "saturate" ? lost : 0,
+    lost: config.scenario === "idle" || config.scenario === "storm" ? 0 : lost,
     reordered: counts.reordered,
     duplicated: counts.duplicated,
     latencyMs: sorted.length === 0 ? null : {
@@ -327,18 +375,25 @@ async function runScenario(config: Omit<ScenarioConfig, "port">): Promise<BenchR
   const serverLines = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
   try {
     let output = "";
-    while (!output.includes("\n")) {
+    while (!output.includes(" in a browser\n")) {
       const { value, done } = await serverLines.read();
       if (done) throw new Error("server.ts exited before it listened");
       output += value;
     }
     const port = Number(/listening on [^\n]*:(\d+)/.exec(output)?.[1]);
+    const webPort = Number(/Open https?:\/\/[^\n]*:(\d+)\//.exec(output)?.[1]);
     // Keep reading, so that the server never blocks on a full pipe.
     const drained = (async () => {
       while (!(await serverLines.read()).done);
     })();
     const load = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--allow-net", "bench.ts", "--load", JSON.stringify({ ...config, port })],
+      args: [
+        "run",
+        "--allow-net",
+        "bench.ts",
+        "--load",
+        JSON.stringify({ ...config, port, webPort }),
+      ],
       cwd: here,
       stdin: "piped",
       stdout: "piped",
@@ -370,7 +425,7 @@ async function runScenario(config: Omit<ScenarioConfig, "port">): Promise<BenchR
     await loadInput.close();
     await load.status;
     await loadLines.cancel().catch(() => {});
-    const sending = config.scenario === "fanout" || config.scenario === "saturate";
+    const sending = config.scenario !== "idle" && config.scenario !== "storm";
     // The storm is all setup; the others are measured over their run.
     const loadCpuCores = config.scenario === "storm"
       ? loadAtStart && loadAtReady && report.setupSeconds > 0
@@ -415,14 +470,14 @@ async function runScenario(config: Omit<ScenarioConfig, "port">): Promise<BenchR
   }
 }
 
-const SCENARIOS = ["saturate", "fanout", "idle", "storm"] as const;
+const SCENARIOS = ["saturate", "fanout", "wsfanout", "idle", "storm"] as const;
 
 const USAGE = `Usage: deno task bench [options]
 
 Starts server.ts on a free loopback port and measures it from a separate load process.
 
 Options:
-  --scenario NAME     saturate, fanout, idle, storm or all (default all)
+  --scenario NAME     saturate, fanout, wsfanout, idle, storm or all (default all)
   --members N         members connected (default: 20 saturate, 100 fanout, 1000 idle, 500 storm)
   --senders N         members that send (default: all for saturate, 10 for fanout)
   --rate N            lines per second per sender, fanout (default 20)
@@ -439,6 +494,7 @@ function defaultsFor(scenario: ScenarioConfig["scenario"]): Omit<ScenarioConfig,
     case "saturate":
       return { ...common, scenario, members: 20, senders: 20 };
     case "fanout":
+    case "wsfanout":
       return { ...common, scenario, members: 100, senders: 10 };
     case "idle":
       return { ...common, scenario, members: 1000, senders: 0, seconds: 2 };
