@@ -30,13 +30,11 @@ import {
   uniqueName,
   WRONG_PASSWORD_DELAY_MS,
 } from "./protocol.ts";
+import { describe, ignore, isConnectionError, peerLabel } from "./net_helpers.ts";
 import { Room } from "./room.ts";
 import {
   closeConnection,
-  describe,
   endWithin,
-  ignore,
-  isConnectionError,
   isLoopback,
   type LeaveReason,
   MEMBER,
@@ -44,7 +42,6 @@ import {
   memberOf,
   type MemberSocket,
   pauseReading,
-  peerLabel,
   secretsMatch,
   type SocketEvents,
   stopTimer,

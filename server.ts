@@ -31,6 +31,7 @@ import {
   RATE_LINES_PER_S,
   TLS_HANDSHAKE_TIMEOUT_MS,
 } from "./protocol.ts";
+import { checkInteger } from "./net_helpers.ts";
 import { TcpListener, tlsContext } from "./tcp.ts";
 import { WEB_ASSETS } from "./web_assets.ts";
 import { WebServer } from "./web.ts";
@@ -261,20 +262,6 @@ export class ChatServer {
     this.#log?.("server stopped");
     this.#finished.resolve();
   }
-}
-
-function checkInteger(
-  name: string,
-  value: number,
-  min: number,
-  max = Number.MAX_SAFE_INTEGER,
-): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(
-      `Invalid ${name}: expected a whole number from ${min} to ${max}, got ${value}`,
-    );
-  }
-  return value;
 }
 
 function checkNumber(name: string, value: number): number {

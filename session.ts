@@ -11,6 +11,8 @@ import type { Link } from "./link.ts";
 import { LineFramer } from "./protocol.ts";
 import type { TelnetFilter } from "./telnet.ts";
 
+import { peerLabel } from "./net_helpers.ts";
+
 const encoder = new TextEncoder();
 
 /** Why a member leaves; it decides what the others are told. */
@@ -129,10 +131,6 @@ export async function secretsMatch(given: string, expected: string): Promise<boo
   return difference === 0;
 }
 
-export function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}
-
 export function isLoopback(ip: string): boolean {
   return ip.startsWith("127.") || ip === "::1" || ip.startsWith("::ffff:127.");
 }
@@ -154,28 +152,4 @@ export interface SocketEvents {
 /** The member a socket belongs to. */
 export function memberOf(socket: Link): Member {
   return (socket as MemberSocket)[MEMBER];
-}
-
-/** An error listener for sockets whose errors do not matter: without one, an error would be thrown. */
-export function ignore(): void {}
-
-/** Error codes that mean a peer went away, not that anything is wrong here. */
-const CONNECTION_ERRORS = new Set([
-  "ECONNRESET",
-  "ECONNABORTED",
-  "ENOTCONN",
-  "EPIPE",
-  "ETIMEDOUT",
-  "ERR_STREAM_DESTROYED",
-  "ERR_STREAM_WRITE_AFTER_END",
-]);
-
-/** Whether an error only says that one peer went away. */
-export function isConnectionError(error: unknown): boolean {
-  return CONNECTION_ERRORS.has((error as { code?: unknown } | null)?.code as string);
-}
-
-/** The peer's address as logs show it, with brackets around an IPv6 one. */
-export function peerLabel(ip: string, port: number): string {
-  return ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
 }

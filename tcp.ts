@@ -12,7 +12,8 @@ import net from "node:net";
 import tls from "node:tls";
 import { AcceptGuard, canGuard } from "./accept_guard.ts";
 import type { Chat, Member } from "./chat.ts";
-import { closeConnection, describe, ignore, peerLabel, stopTimer } from "./session.ts";
+import { describe, ignore, isTlsHello, listenOn, peerLabel } from "./net_helpers.ts";
+import { closeConnection, stopTimer } from "./session.ts";
 
 /** Where and how a {@linkcode TcpListener} listens. */
 export interface TcpOptions {
@@ -43,11 +44,6 @@ export function tlsContext(cert: string, key: string): tls.SecureContext {
     throw new TypeError("Invalid TLS key: it does not belong to the certificate");
   }
   return tls.createSecureContext({ cert, key });
-}
-
-/** Whether a connection's first bytes are a TLS handshake record (content type 22, version 3.x). */
-function isTlsHello(chunk: Uint8Array): boolean {
-  return chunk[0] === 0x16 && (chunk.length < 2 || chunk[1] === 0x03);
 }
 
 /** Accepts TCP connections for the chat; see the module's description. */
@@ -98,13 +94,7 @@ export class TcpListener {
     const listener = net.createServer({ allowHalfOpen: true }, (socket) => this.#admit(socket));
     this.#listener = listener;
     try {
-      await new Promise<void>((resolve, reject) => {
-        listener.once("error", reject);
-        listener.listen({ host: this.#hostname, port: this.#port }, () => {
-          listener.off("error", reject);
-          resolve();
-        });
-      });
+      await listenOn(listener, this.#hostname, this.#port);
     } catch (error) {
       this.#listener = null;
       throw error;

@@ -20,6 +20,15 @@
 
 import net from "node:net";
 import tls from "node:tls";
+import {
+  checkInteger,
+  describe,
+  ignore,
+  isConnectionError,
+  isTlsHello,
+  listenOn,
+  peerLabel,
+} from "./net_helpers.ts";
 import { acceptKey, KeepAlive, PING_INTERVAL_MS, WebSocketLink } from "./websocket.ts";
 
 /** The path of the chat's WebSocket. */
@@ -223,17 +232,6 @@ function headEnd(bytes: Uint8Array, from: number): number {
   return -1;
 }
 
-/** Whether a connection's first bytes are a TLS handshake record (content type 22, version 3.x). */
-function isTlsHello(chunk: Uint8Array): boolean {
-  return chunk[0] === 0x16 && (chunk.length < 2 || chunk[1] === 0x03);
-}
-
-/** The peer's address as logs show it, with brackets around an IPv6 one. */
-function peerLabel(ip: string | undefined, port: number | undefined): string {
-  if (ip === undefined) return "unknown peer";
-  return ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
-}
-
 /** The longest piece of a request quoted in the log. */
 const MAX_LOGGED_CHARS = 200;
 
@@ -250,28 +248,6 @@ function printable(text: string): string {
     (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, "0")}`,
   );
 }
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}
-
-/** Error codes that mean a peer went away, not that anything is wrong here. */
-const CONNECTION_ERRORS = new Set([
-  "ECONNRESET",
-  "ECONNABORTED",
-  "ENOTCONN",
-  "EPIPE",
-  "ETIMEDOUT",
-  "ERR_STREAM_DESTROYED",
-  "ERR_STREAM_WRITE_AFTER_END",
-]);
-
-function isConnectionError(error: unknown): boolean {
-  return CONNECTION_ERRORS.has((error as { code?: unknown } | null)?.code as string);
-}
-
-/** An error listener for sockets whose errors do not matter: without one, an error would be thrown. */
-function ignore(): void {}
 
 /** A connection that has not been upgraded: it sends its request, and gets one response. */
 interface Pending {
@@ -374,13 +350,7 @@ export class WebServer {
     const listener = net.createServer((raw) => this.#accept(raw));
     this.#listener = listener;
     try {
-      await new Promise<void>((resolve, reject) => {
-        listener.once("error", reject);
-        listener.listen({ host: this.#hostname, port: this.#port }, () => {
-          listener.off("error", reject);
-          resolve();
-        });
-      });
+      await listenOn(listener, this.#hostname, this.#port);
     } catch (error) {
       this.#listener = null;
       throw error;
@@ -678,18 +648,4 @@ export class WebServer {
     clearTimeout(pending.timer);
     pending.timer = setTimeout(() => pending.raw.destroy(), LINGER_MS);
   }
-}
-
-function checkInteger(
-  name: string,
-  value: number,
-  min: number,
-  max = Number.MAX_SAFE_INTEGER,
-): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(
-      `Invalid ${name}: expected a whole number from ${min} to ${max}, got ${value}`,
-    );
-  }
-  return value;
 }
