@@ -71,3 +71,12 @@ export function checkInteger(
   }
   return value;
 }
+
+/** The address `listener` is bound to; throws, naming `what`, before it listens. */
+export function addressOf(listener: net.Server | null, what: string): Deno.NetAddr {
+  const address = listener?.address();
+  if (address === null || address === undefined || typeof address === "string") {
+    throw new Deno.errors.BadResource(`${what} is not started`);
+  }
+  return { transport: "tcp", hostname: address.address, port: address.port };
+}

@@ -8,10 +8,9 @@
 
 import { Recipient } from "./delivery.ts";
 import type { Link } from "./link.ts";
+import { peerLabel } from "./net_helpers.ts";
 import { LineFramer } from "./protocol.ts";
 import type { TelnetFilter } from "./telnet.ts";
-
-import { peerLabel } from "./net_helpers.ts";
 
 const encoder = new TextEncoder();
 

@@ -12,7 +12,7 @@ import net from "node:net";
 import tls from "node:tls";
 import { AcceptGuard, canGuard } from "./accept_guard.ts";
 import type { Chat, Member } from "./chat.ts";
-import { describe, ignore, isTlsHello, listenOn, peerLabel } from "./net_helpers.ts";
+import { addressOf, describe, ignore, isTlsHello, listenOn, peerLabel } from "./net_helpers.ts";
 import { closeConnection, stopTimer } from "./session.ts";
 
 /** Where and how a {@linkcode TcpListener} listens. */
@@ -110,11 +110,7 @@ export class TcpListener {
 
   /** The address the server listens on. */
   get addr(): Deno.NetAddr {
-    const address = this.#listener?.address();
-    if (address === null || address === undefined || typeof address === "string") {
-      throw new Deno.errors.BadResource("Chat server is not started");
-    }
-    return { transport: "tcp", hostname: address.address, port: address.port };
+    return addressOf(this.#listener, "Chat server");
   }
 
   #admit(raw: net.Socket): void {

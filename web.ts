@@ -21,6 +21,7 @@
 import net from "node:net";
 import tls from "node:tls";
 import {
+  addressOf,
   checkInteger,
   describe,
   ignore,
@@ -361,11 +362,7 @@ export class WebServer {
 
   /** The address the server listens on. */
   get addr(): Deno.NetAddr {
-    const address = this.#listener?.address();
-    if (address === null || address === undefined || typeof address === "string") {
-      throw new Deno.errors.BadResource("Web server is not started");
-    }
-    return { transport: "tcp", hostname: address.address, port: address.port };
+    return addressOf(this.#listener, "Web server");
   }
 
   /** How many sockets are watched for silence: the links that are open. */
