@@ -221,9 +221,15 @@ export class Chat {
   /**
    * Admits a connection over any link, unless the server is full or its
    * address has too many already: then it is told so over `refusalLink()`
-   * and closed, and the result is null.
+   * and closed, and the result is null. `via` names the transport in the log.
    */
-  admit(link: Link, ip: string, port: number, refusalLink: () => Link): Member | null {
+  admit(
+    link: Link,
+    ip: string,
+    port: number,
+    refusalLink: () => Link,
+    via = "",
+  ): Member | null {
     if (this.#connections.size >= this.#maxClients) {
       this.#log?.(`${peerLabel(ip, port)} refused: server full`);
       this.refuse(refusalLink(), `! Server is full (${this.#maxClients} users); try again later.`);
@@ -241,7 +247,7 @@ export class Chat {
     member.byteTokens = this.#burst * this.#maxLineBytes;
     member.pacedAt = performance.now();
     this.#connections.add(member);
-    this.#log?.(`${member.peer} connected`);
+    this.#log?.(`${member.peer} connected${via}`);
     this.listenTo(link, member);
     return member;
   }

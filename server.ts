@@ -182,7 +182,7 @@ export class ChatServer {
       link.destroy();
       return;
     }
-    const member = this.#chat.admit(link, ip, port, () => link);
+    const member = this.#chat.admit(link, ip, port, () => link, " over WebSocket");
     if (member === null) return;
     // Its bytes are text from the start: no TLS to look for.
     member.heard = true;
