@@ -273,7 +273,8 @@ function checkNumber(name: string, value: number): number {
 
 const USAGE = `Usage: deno run --allow-net server.ts [options]
 
-Runs a chat room. Connect with client.ts, or with nc HOST PORT.
+Runs a chat room. Connect with client.ts, with nc HOST PORT, or in a browser at the
+address it prints.
 
 Options:
   --host HOST              address to listen on (default ${DEFAULT_SERVER_HOST})
@@ -289,13 +290,14 @@ Options:
   --max-line-bytes N       longest accepted line (default ${MAX_LINE_BYTES})
   --max-queue-bytes N      output waiting for one member before it is dropped as too slow (default ${MAX_QUEUE_BYTES})
   --history N              recent public lines shown to newcomers, 0 for none (default ${HISTORY_LINES})
-  --rate N                 lines per second one member may send, 0 for no limit (default ${RATE_LINES_PER_S})
+  --rate N                 lines (and as many longest lines of bytes) per second one member
+                           may send, 0 for no limit (default ${RATE_LINES_PER_S})
   --burst N                lines one member may send at once (default ${RATE_BURST})
   --password-file PATH     lock the room with the password in PATH (needs --allow-read)
   --cert FILE --key FILE   speak TLS with this certificate and key (needs --allow-read)
   --announce-limit N       announce joins and leaves while the room has at most N members (default ${ANNOUNCE_LIMIT})
   --exit-when-empty        stop when the last member leaves
-  --quiet                  print only the listening line, no event log
+  --quiet                  print only the listening lines, no event log
   -h, --help               show this help`;
 
 /** Server settings read from the command line, before any file is read. */
