@@ -14,6 +14,7 @@ import {
   Peers,
   startServer,
   WAIT_MS,
+  withDeadline,
   withServer,
 } from "./test_helpers.ts";
 
@@ -150,6 +151,15 @@ Deno.test({
       await server.stdout.waitFor((line) =>
         line.endsWith("out of file descriptors: refusing new connections until some are free")
       );
+      // The page's listener meets the shortage too: requests to it wait in the backlog.
+      const pageLine = await server.stdout.waitFor((line) => line.startsWith("Open http://"));
+      const webPort = Number(/:(\d+)\//.exec(pageLine)?.[1]);
+      const browsers: Deno.TcpConn[] = [];
+      for (let i = 0; i < 3; i++) {
+        const browser = await Deno.connect({ hostname: "127.0.0.1", port: webPort });
+        browsers.push(browser);
+        await browser.write(encoder.encode("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
+      }
       for (const peer of peers) await peer.close();
       // Once the descriptors are free again, a newcomer is greeted within a second.
       const freedAt = performance.now();
@@ -170,6 +180,13 @@ Deno.test({
         line.includes("out of file descriptors:")
       );
       assert.equal(shortages.length, 1, server.stdout.text);
+      // And the page's listener accepts again too, and answers the requests that waited.
+      for (const browser of browsers) {
+        const page = new Uint8Array(64);
+        const read = await withDeadline(browser.read(page), WAIT_MS, "the page's answer");
+        assert.match(new TextDecoder().decode(page.subarray(0, read ?? 0)), /^HTTP\/1\.1 200 /);
+        browser.close();
+      }
       await using alice = await Peer.join(server.port, "alice");
       await alice.send("back\n");
       await alice.expect("alice: back");

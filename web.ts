@@ -20,6 +20,7 @@
 
 import net from "node:net";
 import tls from "node:tls";
+import { AcceptGuard, canGuard } from "./accept_guard.ts";
 import {
   addressOf,
   checkInteger,
@@ -305,6 +306,11 @@ export class WebServer {
   readonly #keepAlive: KeepAlive;
   readonly #pending = new Set<Pending>();
   #listener: net.Server | null = null;
+  /**
+   * Keeps the listener accepting after it ran out of file descriptors (the
+   * TCP listener's guard says so in the log; this one only re-arms).
+   */
+  #acceptGuard: AcceptGuard | null = null;
   #starting: Promise<Deno.NetAddr> | null = null;
   #closing: Promise<void> | null = null;
 
@@ -357,6 +363,7 @@ export class WebServer {
       throw error;
     }
     listener.on("error", (error) => this.#log?.(`web accept failed: ${describe(error)}`));
+    if (canGuard()) this.#acceptGuard = new AcceptGuard(listener);
     return this.addr;
   }
 
@@ -387,6 +394,7 @@ export class WebServer {
 
   async #shutdown(): Promise<void> {
     await this.#starting?.catch(() => {});
+    this.#acceptGuard?.close();
     const listener = this.#listener;
     // The listener reports closed once its last connection is.
     const stopped = new Promise<void>((resolve) => {
