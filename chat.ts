@@ -37,13 +37,13 @@ import {
   endWithin,
   isLoopback,
   type LeaveReason,
+  type LinkEvents,
   MEMBER,
   Member,
+  type MemberLink,
   memberOf,
-  type MemberSocket,
   pauseReading,
   secretsMatch,
-  type SocketEvents,
   stopTimer,
 } from "./session.ts";
 import { IAC, TelnetFilter } from "./telnet.ts";
@@ -178,10 +178,10 @@ export class Chat {
   }
 
   /**
-   * Handlers that every member's socket shares, finding the member through
-   * the socket: idle connections are many, and closures for each add up.
+   * Handlers that every member's link shares, finding the member through
+   * the link: idle connections are many, and closures for each add up.
    */
-  readonly events: SocketEvents = (() => {
+  readonly events: LinkEvents = (() => {
     const drain = (member: Member) => void this.#drain(member);
     const opening = (member: Member, chunk: Uint8Array) => {
       member.heard = true;
@@ -252,14 +252,14 @@ export class Chat {
     return member;
   }
 
-  /** Makes the member's events come from `socket`. */
-  listenTo(socket: Link, member: Member): void {
+  /** Makes the member's events come from `link`. */
+  listenTo(link: Link, member: Member): void {
     const events = this.events;
-    (socket as MemberSocket)[MEMBER] = member;
-    socket.on("error", events.error);
-    socket.on("data", events.data);
-    socket.on("end", events.end);
-    socket.on("close", events.close);
+    (link as MemberLink)[MEMBER] = member;
+    link.on("error", events.error);
+    link.on("data", events.data);
+    link.on("end", events.end);
+    link.on("close", events.close);
   }
 
   /** Sends one line and closes; the connection never joins. */
@@ -301,7 +301,7 @@ export class Chat {
   async #drain(member: Member): Promise<void> {
     if (member.draining) return;
     member.draining = true;
-    const socket = member.link;
+    const link = member.link;
     const pacing = this.#pacing;
     try {
       const framer = member.framer;
@@ -309,7 +309,7 @@ export class Chat {
         if (member.leaving !== null || member.closed) break;
         while (this.#room.turnFull && !member.closed) {
           // This turn carries all it may: the line goes out in a later one.
-          socket.pause();
+          link.pause();
           await this.#room.nextTurn();
         }
         if (member.closed) break;
@@ -317,7 +317,7 @@ export class Chat {
           // Out of tokens: read nothing more until one is due.
           const wait = takeLine(member, pacing, performance.now());
           if (wait > 0) {
-            socket.pause();
+            link.pause();
             await pauseReading(member, wait);
             if (member.closed) break;
             takeLine(member, pacing, performance.now());
@@ -330,7 +330,7 @@ export class Chat {
             `! Line too long (max ${this.#maxLineBytes} bytes); message dropped.`,
           );
         } else if (member.stage === "password") {
-          socket.pause();
+          link.pause();
           await this.#checkPassword(member, decoder.decode(line));
         } else if (member.stage !== "handshake") {
           this.#receive(member, decoder.decode(line));
@@ -351,7 +351,7 @@ export class Chat {
       // More bytes came than the byte bucket allows: read nothing until they are paid for.
       const owed = pacing === null ? 0 : takeBytes(member, pacing, 0, performance.now());
       if (owed > 0 && member.leaving === null && !member.closed) {
-        socket.pause();
+        link.pause();
         await pauseReading(member, owed);
       }
     } catch (error) {
@@ -360,8 +360,8 @@ export class Chat {
     } finally {
       member.draining = false;
     }
-    if (member.leaving !== null || member.closed || socket.readableEnded) void this.leave(member);
-    else if (socket.isPaused()) socket.resume();
+    if (member.leaving !== null || member.closed || link.readableEnded) void this.leave(member);
+    else if (link.isPaused()) link.resume();
   }
 
   /** Runs `action` for one member; a failure ends that connection only. */

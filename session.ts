@@ -74,25 +74,25 @@ export class Member extends Recipient {
 }
 
 /**
- * Ends a socket once what it holds (and `last`) is written, or destroys it
+ * Ends a link once what it holds (and `last`) is written, or destroys it
  * after `ms` at the latest; resolves when it is closed.
  */
-export function endWithin(socket: Link, ms: number, last?: string): Promise<void> {
-  if (socket.destroyed) return Promise.resolve();
+export function endWithin(link: Link, ms: number, last?: string): Promise<void> {
+  if (link.destroyed) return Promise.resolve();
   return new Promise((resolve) => {
-    const timer = setTimeout(() => socket.destroy(), ms);
-    socket.once("close", () => {
+    const timer = setTimeout(() => link.destroy(), ms);
+    link.once("close", () => {
       clearTimeout(timer);
       resolve();
     });
     // Half-open: the peer may never end its side, so this side closes itself.
-    const close = () => socket.destroy();
-    if (last !== undefined) socket.write(last);
-    socket.end(close);
+    const close = () => link.destroy();
+    if (last !== undefined) link.write(last);
+    link.end(close);
   });
 }
 
-/** Closes a member's socket once; safe to call again. */
+/** Closes a member's link once; safe to call again. */
 export function closeConnection(member: Member): void {
   if (member.closed) return;
   member.closed = true;
@@ -134,21 +134,21 @@ export function isLoopback(ip: string): boolean {
   return ip.startsWith("127.") || ip === "::1" || ip.startsWith("::ffff:127.");
 }
 
-/** Where a socket keeps its member, for the handlers that all sockets share. */
+/** Where a link keeps its member, for the handlers that all links share. */
 export const MEMBER = Symbol("member");
 
-/** A socket that belongs to a member. */
-export type MemberSocket = Link & { [MEMBER]: Member };
+/** A link that belongs to a member. */
+export type MemberLink = Link & { [MEMBER]: Member };
 
-/** What a server does when one of its members' sockets reports something. */
-export interface SocketEvents {
+/** What the core does when one of its members' links reports something. */
+export interface LinkEvents {
   data(this: Link, chunk: Uint8Array): void;
   end(this: Link): void;
   close(this: Link): void;
   error(this: Link, error: Error): void;
 }
 
-/** The member a socket belongs to. */
-export function memberOf(socket: Link): Member {
-  return (socket as MemberSocket)[MEMBER];
+/** The member a link belongs to. */
+export function memberOf(link: Link): Member {
+  return (link as MemberLink)[MEMBER];
 }
