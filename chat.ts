@@ -31,7 +31,8 @@ import {
   WRONG_PASSWORD_DELAY_MS,
 } from "./protocol.ts";
 import { describe, ignore, isConnectionError, peerLabel } from "./net_helpers.ts";
-import { Room } from "./room.ts";
+import type { Room } from "./room.ts";
+import { roomName, Rooms } from "./rooms.ts";
 import {
   closeConnection,
   endWithin,
@@ -64,6 +65,8 @@ export interface ChatOptions {
   burst: number;
   password: string | null;
   announceLimit: number;
+  /** Rooms at once, `#lobby` included. */
+  maxRooms: number;
   log: ((event: string) => void) | undefined;
   /** Called when the last member leaves. */
   onEmpty?: () => void;
@@ -111,7 +114,9 @@ export class Chat {
   readonly #onEmpty: (() => void) | undefined;
   /** Absent when nobody listens, so that no log line is even built. */
   readonly #log: ((event: string) => void) | undefined;
-  readonly #room: Room<Member>;
+  readonly #rooms: Rooms<Member>;
+  /** Where connections are until they are named, and members start. */
+  readonly #lobby: Room<Member>;
   /** Connections that have yet to give their password and name. */
   readonly #naming: Deadlines<Member>;
   readonly #connections = new Set<Member>();
@@ -139,11 +144,13 @@ export class Chat {
     this.#announceLimit = options.announceLimit;
     this.#onEmpty = options.onEmpty;
     this.#log = options.log;
-    this.#room = new Room<Member>(
+    this.#rooms = new Rooms<Member>(
+      options.maxRooms,
       options.maxQueueBytes,
       options.history,
       (member) => this.#dropTooSlow(member),
     );
+    this.#lobby = this.#rooms.lobby;
     this.#naming = new Deadlines(
       options.nameTimeoutMs,
       (member) => this.#guard(member, () => this.#nameTimedOut(member)),
@@ -157,7 +164,7 @@ export class Chat {
 
   /** Sends lines to one connection, member or not. */
   tell(member: Member, ...lines: string[]): void {
-    this.#room.sendTo(member, ...lines);
+    (member.room ?? this.#lobby).sendTo(member, ...lines);
   }
 
   /**
@@ -170,7 +177,7 @@ export class Chat {
     const allGone = new Promise<void>((resolve) => this.#allGone = resolve);
     for (const member of members) {
       if (member.leaving === null) member.leaving = "shutdown";
-      this.#room.sendTo(member, "* Server is shutting down");
+      this.tell(member, "* Server is shutting down");
     }
     await Promise.all(members.map((member) => this.#end(member, flushMs)));
     if (this.#connections.size > 0) await allGone;
@@ -290,7 +297,7 @@ export class Chat {
   greet(member: Member): void {
     this.#naming.add(member);
     member.stage = this.#password === null ? "name" : "password";
-    this.#room.sendBytes(member, this.#password === null ? GREETING_LINE : PASSWORD_GREETING_LINE);
+    this.#lobby.sendBytes(member, this.#password === null ? GREETING_LINE : PASSWORD_GREETING_LINE);
   }
 
   /**
@@ -307,10 +314,11 @@ export class Chat {
       const framer = member.framer;
       for (let line = framer.next(); line !== null; line = framer.next()) {
         if (member.leaving !== null || member.closed) break;
-        while (this.#room.turnFull && !member.closed) {
+        for (let room = member.room ?? this.#lobby; room.turnFull && !member.closed;) {
           // This turn carries all it may: the line goes out in a later one.
           link.pause();
-          await this.#room.nextTurn();
+          await room.nextTurn();
+          room = member.room ?? this.#lobby;
         }
         if (member.closed) break;
         if (pacing !== null) {
@@ -325,7 +333,7 @@ export class Chat {
         }
         if (member.leaving !== null) break;
         if (line === LINE_TOO_LONG) {
-          this.#room.sendTo(
+          this.tell(
             member,
             `! Line too long (max ${this.#maxLineBytes} bytes); message dropped.`,
           );
@@ -342,7 +350,7 @@ export class Chat {
         this.#log?.(
           `${member.label} sent over ${this.#maxUnfinishedLineBytes} bytes without a newline`,
         );
-        this.#room.sendTo(
+        this.tell(
           member,
           `! Line far too long (over ${this.#maxUnfinishedLineBytes} bytes); closing the connection.`,
         );
@@ -376,7 +384,7 @@ export class Chat {
 
   #nameTimedOut(member: Member): void {
     if (member.stage === "password") {
-      this.#room.sendTo(member, "! Timed out waiting for the password");
+      this.tell(member, "! Timed out waiting for the password");
       member.leaving = "refused";
       void this.leave(member);
     } else {
@@ -398,7 +406,9 @@ export class Chat {
     }
     const command = parseCommand(text);
     if (command === null) {
-      this.#room.broadcast(chatLine(member.name as string, messageText(text)), { public: true });
+      (member.room as Room<Member>).broadcast(chatLine(member.name as string, messageText(text)), {
+        public: true,
+      });
     } else {
       runCommand(this.#commandHost, member, command.name, command.rest);
     }
@@ -408,7 +418,7 @@ export class Chat {
     const wait = this.#guesses.take(member.ip, performance.now());
     if (wait > 0) {
       this.#log?.(`${member.peer} refused: too many wrong passwords from ${member.ip}`);
-      this.#room.sendTo(
+      this.tell(
         member,
         `! Too many wrong passwords from your address; try again in ${Math.ceil(wait / 1000)} s`,
       );
@@ -418,74 +428,152 @@ export class Chat {
     if (await secretsMatch(line, this.#password as string)) {
       this.#guesses.right(member.ip);
       member.stage = "name";
-      this.#room.sendTo(member, GREETING);
+      this.tell(member, GREETING);
       return;
     }
     this.#log?.(`${member.peer} gave a wrong password`);
     await pauseReading(member, WRONG_PASSWORD_DELAY_MS);
-    this.#room.sendTo(member, "! Wrong password");
+    this.tell(member, "! Wrong password");
     member.leaving = "refused";
   }
 
   /** What the commands may do, for the member who typed one. */
   readonly #commandHost: CommandHost<Member> = {
-    tell: (member, ...lines) => this.#room.sendTo(member, ...lines),
-    names: () => [...this.#room.members].map((member) => member.name as string),
-    whisper: (from, to, text) => this.#whisper(from, to, this.#room.find(to), text),
+    tell: (member, ...lines) => this.tell(member, ...lines),
+    who: (member, typed) => this.#who(member, typed),
+    whisper: (from, to, text) => this.#whisper(from, to, this.#rooms.find(to), text),
     replyTo: (member) => member.replyTo?.name ?? null,
     reply: (from, text) => {
       const to = from.replyTo as Member;
-      this.#whisper(from, to.name as string, this.#room.members.has(to) ? to : undefined, text);
+      const here = to.room?.members.has(to) ?? false;
+      this.#whisper(from, to.name as string, here ? to : undefined, text);
     },
     rename: (member, requested) => this.#rename(member, requested),
     act: (member, action) =>
-      this.#room.broadcast(actionLine(member.name as string, action), { public: true }),
+      (member.room as Room<Member>).broadcast(actionLine(member.name as string, action), {
+        public: true,
+      }),
+    join: (member, typed) => this.#move(member, typed),
+    rooms: (member) => {
+      const rooms = this.#rooms.busiestFirst();
+      const list = rooms.map((room) => `#${room.name} (${room.members.size})`).join(", ");
+      this.tell(member, `* ${rooms.length} ${rooms.length === 1 ? "room" : "rooms"}: ${list}`);
+    },
+    topic: (member, text) => this.#topic(member, text),
   };
+
+  /** `/who`: who is in the member's room, or in the room it names. */
+  #who(member: Member, typed: string): void {
+    let room = member.room as Room<Member>;
+    if (typed !== "") {
+      const name = roomName(typed);
+      const found = name === null ? undefined : this.#rooms.get(name);
+      if (found === undefined) {
+        this.tell(
+          member,
+          name === null ? `! Invalid room name: ${typed}` : `! No such room: #${name}`,
+        );
+        return;
+      }
+      room = found;
+    }
+    const names = [...room.members].map((other) =>
+      (other === room.operator ? "@" : "") + (other.name as string)
+    );
+    const where = typed === "" && room === this.#lobby ? "online" : `in #${room.name}`;
+    this.tell(member, `* ${names.length} ${where}: ${names.join(", ")}`);
+  }
+
+  /** `/join`: moves the member to the room it names, made for it if new. */
+  #move(member: Member, typed: string): void {
+    const name = roomName(typed);
+    if (name === null) {
+      this.tell(member, `! Invalid room name: ${typed}`);
+      return;
+    }
+    const from = member.room as Room<Member>;
+    const existing = this.#rooms.get(name);
+    if (existing === from) {
+      this.tell(member, `! You are already in #${from.name}`);
+      return;
+    }
+    const before = from.members.size;
+    const to = existing?.name ?? name;
+    if (this.#rooms.move(member, to) === null) {
+      this.tell(member, "! Too many rooms");
+      return;
+    }
+    const room = member.room as Room<Member>;
+    if (before <= this.#announceLimit) from.broadcast(`* ${member.name} left for #${room.name}`);
+    this.tell(member, `* You are now in #${room.name} (${room.members.size} here)`);
+    if (room.topic !== null) this.tell(member, `* Topic: ${room.topic}`);
+    room.sendHistory(member);
+    if (room.members.size <= this.#announceLimit) {
+      room.broadcast(`* ${member.name} joined #${room.name}`, { except: member });
+    }
+    this.#log?.(`${member.peer} ${member.name} moved from #${from.name} to #${room.name}`);
+  }
+
+  /** `/topic`: shows the member's room's topic, or sets it if the member is its operator. */
+  #topic(member: Member, text: string): void {
+    const room = member.room as Room<Member>;
+    if (text === "") {
+      this.tell(
+        member,
+        room.topic === null ? `* No topic in #${room.name}` : `* Topic: ${room.topic}`,
+      );
+    } else if (room.operator !== member) {
+      this.tell(member, "! Only operators can /topic");
+    } else {
+      room.topic = text;
+      room.broadcast(`* ${member.name} set the topic: ${text}`);
+    }
+  }
 
   #whisper(from: Member, toName: string, to: Member | undefined, text: string): void {
     if (to === undefined) {
-      this.#room.sendTo(from, `! No such user: ${toName}`);
+      this.tell(from, `! No such user: ${toName}`);
       return;
     }
-    this.#room.sendTo(to, `(private) ${from.name}: ${text}`);
-    if (to !== from) this.#room.sendTo(from, `(private to ${to.name}) ${from.name}: ${text}`);
+    this.tell(to, `(private) ${from.name}: ${text}`);
+    if (to !== from) this.tell(from, `(private to ${to.name}) ${from.name}: ${text}`);
     to.replyTo = from;
   }
 
   #rename(member: Member, requested: string): void {
     const old = member.name as string;
     if (requested === "") {
-      this.#room.sendTo(member, "! Usage: /nick NEW");
+      this.tell(member, "! Usage: /nick NEW");
       return;
     }
     const name = cleanNickname(requested);
     if (name === DEFAULT_NAME && requested !== DEFAULT_NAME) {
-      this.#room.sendTo(member, `! Invalid name: ${requested}`);
+      this.tell(member, `! Invalid name: ${requested}`);
       return;
     }
-    if (this.#room.find(name, member) !== undefined) {
-      this.#room.sendTo(member, `! Name taken: ${name}`);
+    if (this.#rooms.find(name, member) !== undefined) {
+      this.tell(member, `! Name taken: ${name}`);
       return;
     }
     if (name === old) {
-      this.#room.sendTo(member, `! You are already ${name}`);
+      this.tell(member, `! You are already ${name}`);
       return;
     }
-    this.#room.rename(member, name);
-    this.#room.broadcast(`* ${old} is now known as ${name}`);
+    this.#rooms.rename(member, name);
+    (member.room as Room<Member>).broadcast(`* ${old} is now known as ${name}`);
     this.#log?.(`${member.peer} ${old} is now ${name}`);
   }
 
   #join(member: Member, requested: string): void {
     if (member.stage !== "name" || member.leaving !== null || member.closed) return;
     this.#naming.delete(member);
-    const name = uniqueName(cleanNickname(requested), this.#room.isTaken);
+    const name = uniqueName(cleanNickname(requested), this.#rooms.isTaken);
     member.stage = "member";
-    this.#room.add(member, name);
-    this.#room.sendTo(member, `Welcome, ${name}! Type ${QUIT_WORD} to leave.`);
-    this.#room.sendHistory(member);
-    if (this.#room.members.size <= this.#announceLimit) {
-      this.#room.broadcast(`* ${name} joined the chat`, { except: member });
+    this.#rooms.admit(member, name);
+    this.tell(member, `Welcome, ${name}! Type ${QUIT_WORD} to leave.`);
+    this.#lobby.sendHistory(member);
+    if (this.#lobby.members.size <= this.#announceLimit) {
+      this.#lobby.broadcast(`* ${name} joined the chat`, { except: member });
     }
     this.#log?.(`${member.peer} is ${name}${howNamed(requested, name)}`);
   }
@@ -497,14 +585,15 @@ export class Chat {
   }
 
   #announceDeparture(member: Member, reason: LeaveReason): void {
-    const size = this.#room.members.size;
-    if (!this.#room.remove(member)) return;
+    const room = member.room;
+    const size = room?.members.size ?? 0;
+    if (room === null || !this.#rooms.remove(member)) return;
     const notice = DEPARTURE_NOTICES[reason];
     if (notice !== null && size <= this.#announceLimit) {
-      this.#room.broadcast(`* ${member.name} ${notice}`);
+      room.broadcast(`* ${member.name} ${notice}`);
     }
     this.#log?.(`${member.peer} ${member.name} ${notice ?? "left at shutdown"}`);
-    if (this.#onEmpty !== undefined && this.#room.members.size === 0) {
+    if (this.#onEmpty !== undefined && this.#rooms.memberCount === 0) {
       this.#log?.("the last member left");
       this.#onEmpty();
     }
@@ -534,7 +623,7 @@ export class Chat {
     }
     this.#announceDeparture(member, reason);
     if (reason === "quit") {
-      this.#room.sendTo(member, member.name === null ? "* Goodbye!" : `* Goodbye, ${member.name}!`);
+      this.tell(member, member.name === null ? "* Goodbye!" : `* Goodbye, ${member.name}!`);
     }
     if (reason !== "shutdown") await this.#end(member, GOODBYE_FLUSH_MS);
     closeConnection(member);

@@ -7,13 +7,14 @@
  */
 
 import { actionLine } from "./protocol.ts";
+import { LOBBY } from "./rooms.ts";
 
 /** What a command may do in the room, for the member who typed it. */
 export interface CommandHost<M> {
   /** Sends lines to one member only. */
   tell(member: M, ...lines: string[]): void;
-  /** The members' names, in join order. */
-  names(): string[];
+  /** Tells the member who is in its room, or in the room `room` names (when not ""). */
+  who(member: M, room: string): void;
   /** Sends a private message from `from` to the member called `to`, if there is one. */
   whisper(from: M, to: string, text: string): void;
   /** The name of whoever last sent `member` a private message, if anyone did. */
@@ -22,8 +23,14 @@ export interface CommandHost<M> {
   reply(from: M, text: string): void;
   /** Renames a member by the nickname rules. */
   rename(member: M, requested: string): void;
-  /** Shows a member's action to everyone, kept in history. */
+  /** Shows a member's action to everyone in its room, kept in history. */
   act(member: M, action: string): void;
+  /** Moves the member to the room `room` names (the `#` optional), made if new. */
+  join(member: M, room: string): void;
+  /** Tells the member the rooms, busiest first. */
+  rooms(member: M): void;
+  /** Shows the topic of the member's room, or sets it to `text` (operators only). */
+  topic(member: M, text: string): void;
 }
 
 /** One command: how it is typed and shown in `/help`, and what it does. */
@@ -53,11 +60,43 @@ function nameAndText(rest: string): [string, string] {
 export const COMMANDS: readonly Command<object>[] = [
   {
     names: ["who", "names"],
-    usage: "/who (or /names)",
-    help: "who is here, in the order they joined",
+    usage: "/who [#room] (or /names)",
+    help: "who is in your room (or #room), in the order they joined; @ marks its operator",
+    run(host, member, rest) {
+      host.who(member, rest);
+    },
+  },
+  {
+    names: ["join"],
+    usage: "/join #room",
+    help: "go to #room, making it if it is new",
+    run(host, member, rest, typed) {
+      if (rest === "") host.tell(member, `! Usage: /${typed} #room`);
+      else host.join(member, rest);
+    },
+  },
+  {
+    names: ["part"],
+    usage: "/part",
+    help: `go back to #${LOBBY}`,
     run(host, member) {
-      const names = host.names();
-      host.tell(member, `* ${names.length} online: ${names.join(", ")}`);
+      host.join(member, LOBBY);
+    },
+  },
+  {
+    names: ["rooms", "list"],
+    usage: "/rooms (or /list)",
+    help: "the rooms and how many are in each, busiest first",
+    run(host, member) {
+      host.rooms(member);
+    },
+  },
+  {
+    names: ["topic"],
+    usage: "/topic [text]",
+    help: "show your room's topic, or set it (its operator only)",
+    run(host, member, rest) {
+      host.topic(member, rest);
     },
   },
   {

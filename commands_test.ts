@@ -13,12 +13,15 @@ function recordingHost(replyTo: string | null = null) {
   const calls: string[] = [];
   const host: CommandHost<TestMember> = {
     tell: (member, ...lines) => calls.push(`tell ${member.name}: ${lines.join(" | ")}`),
-    names: () => ["alice", "bob"],
+    who: (member, room) => calls.push(`who ${member.name}: ${room}`),
     whisper: (from, to, text) => calls.push(`whisper ${from.name}->${to}: ${text}`),
     replyTo: () => replyTo,
     reply: (from, text) => calls.push(`reply ${from.name}: ${text}`),
     rename: (member, requested) => calls.push(`rename ${member.name}: ${requested}`),
     act: (member, action) => calls.push(`act ${member.name}: ${action}`),
+    join: (member, room) => calls.push(`join ${member.name}: ${room}`),
+    rooms: (member) => calls.push(`rooms ${member.name}`),
+    topic: (member, text) => calls.push(`topic ${member.name}: ${text}`),
   };
   return { host, calls };
 }
@@ -30,7 +33,7 @@ Deno.test("/help is made from the command table, one line for each entry", () =>
       HELP_LINES.some((line) => line.includes(command.usage) && line.endsWith(command.help)),
     );
   }
-  assert.equal(HELP_LINES[5], "*   /me action                show an action: ** alice waves");
+  assert.equal(HELP_LINES[9], "*   /me action                show an action: ** alice waves");
 });
 
 Deno.test("each command and alias runs, with its usage error when it is incomplete", () => {
@@ -43,7 +46,7 @@ Deno.test("each command and alias runs, with its usage error when it is incomple
   runCommand(host, alice, "me", "");
   runCommand(host, alice, "quit", "");
   assert.deepEqual(calls, [
-    "tell alice: * 2 online: alice, bob",
+    "who alice: ",
     "whisper alice->bob: hi there",
     "tell alice: ! Usage: /msg NAME text",
     "tell alice: ! Nobody to reply to",
@@ -58,4 +61,36 @@ Deno.test("/reply goes to whoever last whispered, and needs text", () => {
   runCommand(host, alice, "reply", "");
   runCommand(host, alice, "reply", "thanks");
   assert.deepEqual(calls, ["tell alice: ! Usage: /reply text", "reply alice: thanks"]);
+});
+
+Deno.test("the room commands and their aliases run, /join needing a room", () => {
+  const { host, calls } = recordingHost();
+  runCommand(host, alice, "join", "#dev");
+  runCommand(host, alice, "join", "");
+  runCommand(host, alice, "part", "");
+  runCommand(host, alice, "rooms", "");
+  runCommand(host, alice, "list", "");
+  runCommand(host, alice, "who", "#dev");
+  runCommand(host, alice, "names", "");
+  runCommand(host, alice, "topic", "");
+  runCommand(host, alice, "topic", "builds and releases");
+  assert.deepEqual(calls, [
+    "join alice: #dev",
+    "tell alice: ! Usage: /join #room",
+    "join alice: lobby",
+    "rooms alice",
+    "rooms alice",
+    "who alice: #dev",
+    "who alice: ",
+    "topic alice: ",
+    "topic alice: builds and releases",
+  ]);
+});
+
+Deno.test("/help lists the room commands", () => {
+  for (
+    const usage of ["/join #room", "/part", "/rooms (or /list)", "/topic [text]", "/who [#room]"]
+  ) {
+    assert.ok(HELP_LINES.some((line) => line.startsWith(`*   ${usage}`)), usage);
+  }
 });

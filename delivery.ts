@@ -43,6 +43,8 @@ export class Recipient {
   batchStart = 0;
   /** Where its part of this turn's broadcasts ends, once it left the room (-1: it has not). */
   batchEnd = -1;
+  /** The delivery whose turn holds lines for it alone (it moves between rooms). */
+  queuedIn: object | null = null;
 
   /** Delivers to `link`, which the transport may replace (TLS over TCP, say). */
   constructor(public link: Link) {}
@@ -99,8 +101,28 @@ export class Delivery<R extends Recipient> {
     recipient.batchEnd = this.#batch.length;
     if (recipient.batchEnd > recipient.batchStart && recipient.privateLines === null) {
       recipient.privateLines = [];
+      recipient.queuedIn = this;
       this.#withPrivate.push(recipient);
     }
+  }
+
+  /**
+   * Writes a recipient that left `members` its part of this turn now, so that
+   * what another delivery sends it later this turn comes after.
+   */
+  settle(recipient: R): void {
+    if (recipient.queuedIn !== this || recipient.privateLines === null) {
+      recipient.skipped = null;
+      recipient.batchStart = 0;
+      recipient.batchEnd = -1;
+      return;
+    }
+    const tooSlow: R[] = [];
+    const shared = this.#batch.length > 0 ? concatenate(this.#batch) : null;
+    const end = Math.max(recipient.batchEnd, 0);
+    this.#writeMixed(recipient, shared, lineEnds(this.#batch), end, tooSlow);
+    // Told once this move is over, as a flush would tell it.
+    for (const slow of tooSlow) queueMicrotask(() => this.onTooSlow(slow));
   }
 
   /** Queues one encoded line for every member but `except`; never waits for a link. */
@@ -118,6 +140,7 @@ export class Delivery<R extends Recipient> {
     if (recipient.closed) return;
     if (recipient.privateLines === null) {
       recipient.privateLines = [];
+      recipient.queuedIn = this;
       this.#withPrivate.push(recipient);
     }
     recipient.privateLines.push({ at: this.#batch.length, line });
@@ -175,7 +198,7 @@ export class Delivery<R extends Recipient> {
     // Connections that are not members now: ones not named yet get their own
     // lines only, ones that left this turn also the broadcasts before they left.
     for (const recipient of withPrivate) {
-      if (recipient.privateLines === null) continue;
+      if (recipient.privateLines === null || recipient.queuedIn !== this) continue;
       this.#writeMixed(recipient, shared, ends, Math.max(recipient.batchEnd, 0), tooSlow);
     }
     for (const recipient of tooSlow) this.onTooSlow(recipient);
@@ -200,6 +223,7 @@ export class Delivery<R extends Recipient> {
     recipient.skipped = null;
     recipient.batchStart = 0;
     recipient.batchEnd = -1;
+    recipient.queuedIn = null;
     let ownIndex = 0;
     let skipIndex = 0;
     const parts: Uint8Array[] = [];

@@ -1,6 +1,7 @@
 /**
- * The room: the named members in join order, their names (unique by the
- * nickname rules), the recent public lines, and delivery to all of them. It
+ * A room: its named members in join order, its topic and operator, the recent
+ * public lines, and delivery to all of them (names are server-wide: see
+ * {@linkcode Rooms} in rooms.ts). It
  * knows nothing of sockets: members are {@linkcode Recipient}s with a name,
  * and their output goes to whatever link carries them.
  *
@@ -8,7 +9,6 @@
  */
 
 import { Delivery, Recipient } from "./delivery.ts";
-import { nameKeys } from "./protocol.ts";
 
 export { Recipient };
 
@@ -25,11 +25,11 @@ const HISTORY_END = "* End of recent messages\n";
 const encoder = new TextEncoder();
 
 /**
- * The room's members, names and history, and the delivery that reaches them.
+ * A room's members, topic and history, and the delivery that reaches them.
  *
  * @example
  * ```ts ignore
- * const room = new Room(262144, 20, (member) => console.log(member.name, "is too slow"));
+ * const room = new Room("lobby", 262144, 20, (member) => console.log(member.name, "is too slow"));
  * room.add(member, "alice");
  * room.broadcast("alice: hi", { public: true });
  * ```
@@ -37,13 +37,16 @@ const encoder = new TextEncoder();
 export class Room<M extends Named> {
   /** Named members, in the order they joined. */
   readonly members: Set<M> = new Set();
-  /** Each member under both of its {@linkcode nameKeys}; no two members share a key. */
-  readonly #byKey = new Map<string, M>();
+  /** What `/topic` shows; a room with one outlives its last member. */
+  topic: string | null = null;
+  /** Whoever created it, while connected; `#lobby` has none. */
+  operator: M | null = null;
   readonly #history: Uint8Array[] = [];
   readonly #delivery: Delivery<M>;
 
-  /** A room whose members may have `maxQueueBytes` waiting, keeping `historyLines` lines. */
+  /** A room called `name` whose members may have `maxQueueBytes` waiting, keeping `historyLines` lines. */
   constructor(
+    readonly name: string,
     maxQueueBytes: number,
     readonly historyLines: number,
     onTooSlow: (member: M) => void,
@@ -61,31 +64,11 @@ export class Room<M extends Named> {
     return this.#delivery.nextTurn();
   }
 
-  /** Whether a name, or one that counts as the same (by {@linkcode nameKeys}), is taken. */
-  isTaken = (name: string): boolean => this.find(name) !== undefined;
-
-  /** The member, other than `except`, called `name` or a name that counts as the same. */
-  find(name: string, except?: M): M | undefined {
-    for (const key of nameKeys(name)) {
-      const member = this.#byKey.get(key);
-      if (member !== undefined && member !== except) return member;
-    }
-    return undefined;
-  }
-
   /** Makes a connection a member called `name`; it gets broadcasts from now on. */
   add(member: M, name: string): void {
     member.name = name;
     this.#delivery.joined(member);
     this.members.add(member);
-    for (const key of nameKeys(name)) this.#byKey.set(key, member);
-  }
-
-  /** Gives a member a new name. */
-  rename(member: M, name: string): void {
-    for (const key of nameKeys(member.name as string)) this.#byKey.delete(key);
-    member.name = name;
-    for (const key of nameKeys(name)) this.#byKey.set(key, member);
   }
 
   /**
@@ -94,9 +77,18 @@ export class Room<M extends Named> {
    */
   remove(member: M): boolean {
     if (!this.members.delete(member)) return false;
-    for (const key of nameKeys(member.name as string)) this.#byKey.delete(key);
     this.#delivery.left(member);
     return true;
+  }
+
+  /** Writes a member that left its part of this turn now, before another room's lines. */
+  settle(member: M): void {
+    this.#delivery.settle(member);
+  }
+
+  /** Whether it keeps recent lines: an empty room with none may go. */
+  get hasHistory(): boolean {
+    return this.#history.length > 0;
   }
 
   /** Queues encoded lines for one connection, member or not. */

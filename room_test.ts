@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { Recipient, Room } from "./room.ts";
+import { MAX_ROOMS, roomName, Rooms } from "./rooms.ts";
 import { MemoryLink } from "./test_helpers.ts";
 
 /** A member for the room's tests: a recipient with a name, over a memory link. */
 class TestMember extends Recipient {
   name: string | null = null;
+  room: Room<TestMember> | null = null;
   override link: MemoryLink;
 
   constructor() {
@@ -16,7 +18,12 @@ class TestMember extends Recipient {
 
 function roomOf(names: string[], maxQueueBytes = 262144, history = 20) {
   const slow: TestMember[] = [];
-  const room = new Room<TestMember>(maxQueueBytes, history, (member) => slow.push(member));
+  const room = new Room<TestMember>(
+    "lobby",
+    maxQueueBytes,
+    history,
+    (member) => slow.push(member),
+  );
   const members = names.map((name) => {
     const member = new TestMember();
     room.add(member, name);
@@ -87,17 +94,6 @@ Deno.test("a turn is full at a quarter of the allowance and empty again in the n
   assert.equal(room.turnFull, false);
 });
 
-Deno.test("names are one per member by the nickname rules: case and lookalikes", () => {
-  const { room, members: [alice] } = roomOf(["alice"]);
-  assert.equal(room.find("ALICE"), alice);
-  assert.equal(room.find("alıce"), alice);
-  assert.equal(room.isTaken("aIice"), true);
-  assert.equal(room.isTaken("bob"), false);
-  room.rename(alice!, "carol");
-  assert.equal(room.find("alice"), undefined);
-  assert.equal(room.find("Carol"), alice);
-});
-
 Deno.test("history keeps the last public lines and replays them between markers", async () => {
   const { room } = roomOf(["alice"], 262144, 2);
   room.broadcast("alice: 1", { public: true });
@@ -113,4 +109,131 @@ Deno.test("history keeps the last public lines and replays them between markers"
     dave.link.text,
     "* Recent messages:\nalice: 2\nalice: 3\n* End of recent messages\n",
   );
+});
+
+/** A server's rooms with members `names`, all in #lobby. */
+function roomsOf(names: string[], maxRooms = MAX_ROOMS, history = 20) {
+  const slow: TestMember[] = [];
+  const rooms = new Rooms<TestMember>(maxRooms, 262144, history, (member) => slow.push(member));
+  const members = names.map((name) => {
+    const member = new TestMember();
+    rooms.admit(member, name);
+    return member;
+  });
+  return { rooms, members, slow };
+}
+
+Deno.test("names are one per member across all rooms by the nickname rules", () => {
+  const { rooms, members: [alice, bob] } = roomsOf(["alice", "bob"]);
+  rooms.move(bob!, "dev");
+  assert.equal(rooms.find("ALICE"), alice);
+  assert.equal(rooms.find("alıce"), alice);
+  assert.equal(rooms.isTaken("aIice"), true);
+  assert.equal(rooms.isTaken("BOB"), true);
+  assert.equal(rooms.isTaken("carol"), false);
+  rooms.rename(alice!, "carol");
+  assert.equal(rooms.find("alice"), undefined);
+  assert.equal(rooms.find("Carol"), alice);
+  rooms.remove(bob!);
+  assert.equal(rooms.isTaken("bob"), false);
+});
+
+Deno.test("everyone starts in #lobby, and a join makes a room whose creator is its operator", () => {
+  const { rooms, members: [alice, bob] } = roomsOf(["alice", "bob"]);
+  assert.equal(alice!.room, rooms.lobby);
+  assert.equal(rooms.lobby.operator, null);
+  const left = rooms.move(alice!, "dev");
+  assert.equal(left, rooms.lobby);
+  const dev = rooms.get("DEV") as Room<TestMember>;
+  assert.equal(alice!.room, dev);
+  assert.equal(dev.operator, alice);
+  rooms.move(bob!, "dev");
+  assert.equal(dev.operator, alice);
+  assert.deepEqual([...dev.members], [alice, bob]);
+  assert.equal(rooms.lobby.members.size, 0);
+});
+
+Deno.test("a room goes when its last member leaves unless it has a topic; #lobby stays", () => {
+  const { rooms, members: [alice, bob] } = roomsOf(["alice", "bob"]);
+  rooms.move(alice!, "dev");
+  rooms.move(alice!, "lobby");
+  assert.equal(rooms.get("dev"), undefined);
+  rooms.move(alice!, "dev");
+  rooms.move(bob!, "random");
+  (rooms.get("dev") as Room<TestMember>).topic = "builds";
+  rooms.remove(alice!);
+  rooms.remove(bob!);
+  assert.equal(rooms.get("random"), undefined);
+  const dev = rooms.get("dev") as Room<TestMember>;
+  assert.equal(dev.members.size, 0);
+  assert.equal(dev.operator, null);
+  assert.equal(rooms.get("lobby"), rooms.lobby);
+  assert.equal(rooms.size, 2);
+});
+
+Deno.test("no more than the room cap exist at once, #lobby included", () => {
+  const { rooms, members: [alice, bob] } = roomsOf(["alice", "bob"], 2);
+  assert.notEqual(rooms.move(alice!, "dev"), null);
+  assert.equal(rooms.move(bob!, "random"), null);
+  assert.equal(bob!.room, rooms.lobby);
+  assert.notEqual(rooms.move(bob!, "dev"), null);
+});
+
+Deno.test("rooms are listed busiest first, rooms as busy in the order they were made", () => {
+  const { rooms, members } = roomsOf(["a", "b", "c", "d", "e", "f"]);
+  rooms.move(members[0]!, "one");
+  rooms.move(members[1]!, "two");
+  rooms.move(members[2]!, "two");
+  rooms.move(members[3]!, "three");
+  assert.deepEqual(rooms.busiestFirst().map((room) => `${room.name} ${room.members.size}`), [
+    "lobby 2",
+    "two 2",
+    "one 1",
+    "three 1",
+  ]);
+});
+
+Deno.test("room names follow the nickname rules but are never cleaned", () => {
+  assert.equal(roomName("#dev"), "dev");
+  assert.equal(roomName("dev.ops-2_x"), "dev.ops-2_x");
+  assert.equal(roomName("ｄｅｖ"), "dev");
+  assert.equal(roomName("кафе"), "кафе");
+  assert.equal(roomName("x".repeat(32)), "x".repeat(32));
+  assert.equal(roomName("x".repeat(33)), null);
+  assert.equal(roomName("my room"), null);
+  assert.equal(roomName("dev!"), null);
+  assert.equal(roomName("#"), null);
+  // A Cyrillic "а" among Latin letters: a lookalike of #paypal.
+  assert.equal(roomName("pаypal"), null);
+});
+
+Deno.test("room names count as the same by the nickname skeleton", () => {
+  const { rooms, members: [alice] } = roomsOf(["alice"]);
+  rooms.move(alice!, "dev");
+  assert.equal(rooms.get("DEV"), alice!.room);
+  assert.equal(rooms.get("LOBBY"), rooms.lobby);
+  // A capital I looks like a small l.
+  assert.equal(rooms.get("Iobby"), rooms.lobby);
+});
+
+Deno.test("a member moving mid-turn gets the old room's lines before the new room's", async () => {
+  const { rooms, members: [alice, bob, carol] } = roomsOf(["alice", "bob", "carol"]);
+  rooms.move(carol!, "dev");
+  // The new room's flush is queued first: its lines must still come after.
+  carol!.room!.broadcast("carol: in dev before");
+  rooms.lobby.broadcast("bob: in lobby");
+  rooms.lobby.sendTo(alice!, "(private) bob: psst");
+  rooms.move(alice!, "dev");
+  rooms.lobby.broadcast("* alice left for #dev");
+  alice!.room!.sendTo(alice!, "* You are now in #dev (2 here)");
+  alice!.room!.broadcast("* alice joined #dev", { except: alice });
+  alice!.room!.broadcast("carol: hi alice");
+  rooms.lobby.broadcast("bob: after");
+  await rooms.lobby.nextTurn();
+  assert.equal(
+    alice!.link.text,
+    "bob: in lobby\n(private) bob: psst\n* You are now in #dev (2 here)\ncarol: hi alice\n",
+  );
+  assert.equal(bob!.link.text, "bob: in lobby\n* alice left for #dev\nbob: after\n");
+  assert.equal(carol!.link.text, "carol: in dev before\n* alice joined #dev\ncarol: hi alice\n");
 });

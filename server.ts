@@ -32,6 +32,7 @@ import {
   TLS_HANDSHAKE_TIMEOUT_MS,
 } from "./protocol.ts";
 import { checkInteger } from "./net_helpers.ts";
+import { MAX_ROOMS } from "./rooms.ts";
 import { TcpListener, tlsContext } from "./tcp.ts";
 import { WEB_ASSETS } from "./web_assets.ts";
 import { WebServer } from "./web.ts";
@@ -77,6 +78,8 @@ export interface ChatServerOptions {
   password?: string;
   /** Joins and leaves are announced while the room has at most this many members. @default {100} */
   announceLimit?: number;
+  /** Rooms that may exist at once, `#lobby` included; `/join` past it is refused. @default {100} */
+  maxRooms?: number;
   /** Stops the server when the last member leaves. @default {false} */
   exitWhenEmpty?: boolean;
   /** Milliseconds shutdown waits for queued output to reach members. @default {2000} */
@@ -153,6 +156,7 @@ export class ChatServer {
       burst: checkInteger("burst", options.burst ?? RATE_BURST, 1),
       password,
       announceLimit: checkInteger("announceLimit", options.announceLimit ?? ANNOUNCE_LIMIT, 0),
+      maxRooms: checkInteger("maxRooms", options.maxRooms ?? MAX_ROOMS, 1),
       log: options.log,
       onEmpty: options.exitWhenEmpty ? () => void this.close() : undefined,
     });
@@ -296,6 +300,7 @@ Options:
   --password-file PATH     lock the room with the password in PATH (needs --allow-read)
   --cert FILE --key FILE   speak TLS with this certificate and key (needs --allow-read)
   --announce-limit N       announce joins and leaves while the room has at most N members (default ${ANNOUNCE_LIMIT})
+  --max-rooms N            rooms at once, #lobby included (default ${MAX_ROOMS})
   --exit-when-empty        stop when the last member leaves
   --quiet                  print only the listening lines, no event log
   -h, --help               show this help`;
@@ -339,6 +344,7 @@ export function parseServerArgs(args: string[]): ServerArgs {
       cert: { type: "string" },
       key: { type: "string" },
       "announce-limit": { type: "string" },
+      "max-rooms": { type: "string" },
       "exit-when-empty": { type: "boolean", default: false },
       quiet: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -397,6 +403,7 @@ export function parseServerArgs(args: string[]): ServerArgs {
       rate: number("rate", 0, 1e9, false),
       burst: number("burst", 1),
       announceLimit: number("announce-limit", 0),
+      maxRooms: number("max-rooms", 1),
       exitWhenEmpty: values["exit-when-empty"],
     },
     passwordFile: values["password-file"],

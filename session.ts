@@ -10,6 +10,7 @@ import { Recipient } from "./delivery.ts";
 import type { Link } from "./link.ts";
 import { peerLabel } from "./net_helpers.ts";
 import { LineFramer } from "./protocol.ts";
+import type { Room } from "./room.ts";
 import type { TelnetFilter } from "./telnet.ts";
 
 const encoder = new TextEncoder();
@@ -27,6 +28,8 @@ export type Stage = "handshake" | "password" | "name" | "member";
 export class Member extends Recipient {
   stage: Stage = "name";
   name: string | null = null;
+  /** The room it is in once it has a name; its lines before that go through `#lobby`. */
+  room: Room<Member> | null = null;
   /** Lines received and not yet handled: reading pauses while they wait. */
   readonly framer: LineFramer;
   /** Whether its received lines are being handled (reading is paused while that waits). */
