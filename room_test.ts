@@ -237,3 +237,20 @@ Deno.test("a member moving mid-turn gets the old room's lines before the new roo
   assert.equal(bob!.link.text, "bob: in lobby\n* alice left for #dev\nbob: after\n");
   assert.equal(carol!.link.text, "carol: in dev before\n* alice joined #dev\ncarol: hi alice\n");
 });
+
+Deno.test("a newcomer that moves in the turn it joined skips nothing in the new room", async () => {
+  const { rooms, members: [alice, bob] } = roomsOf(["alice", "bob"]);
+  rooms.move(bob!, "dev");
+  await rooms.lobby.nextTurn();
+  const carol = new TestMember();
+  rooms.admit(carol, "carol");
+  rooms.lobby.sendTo(carol, "Welcome, carol!");
+  rooms.lobby.broadcast("* carol joined the chat", { except: carol });
+  rooms.move(carol, "dev");
+  const dev = carol.room as Room<TestMember>;
+  dev.broadcast("bob: one");
+  dev.broadcast("bob: two");
+  await dev.nextTurn();
+  assert.equal(carol.link.text, "Welcome, carol!\nbob: one\nbob: two\n");
+  assert.equal(alice!.link.text, "* carol joined the chat\n");
+});
