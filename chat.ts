@@ -527,6 +527,7 @@ export class Chat {
     } else {
       room.topic = text;
       room.broadcast(`* ${member.name} set the topic: ${text}`);
+      this.#log?.(`${member.peer} ${member.name} set the topic of #${room.name}`);
     }
   }
 
