@@ -61,9 +61,19 @@ Deno.test("notices about members change the member list; members' lines do not",
   assert.deepEqual(roomChange("* 3 online: alice, bob, carol"), {
     type: "who",
     names: ["alice", "bob", "carol"],
+    room: null,
   });
-  assert.deepEqual(roomChange("* 1 online: alice"), { type: "who", names: ["alice"] });
+  assert.deepEqual(roomChange("* 1 online: alice"), { type: "who", names: ["alice"], room: null });
   assert.deepEqual(roomChange("bob: * carol joined the chat"), null);
+  // Rooms: moving between them, and a room's /who with its operator marked.
+  assert.deepEqual(roomChange("* bob joined #dev"), { type: "joined", name: "bob" });
+  assert.deepEqual(roomChange("* bob left for #dev"), { type: "left", name: "bob" });
+  assert.deepEqual(roomChange("* You are now in #dev (3 here)"), { type: "moved", room: "dev" });
+  assert.deepEqual(roomChange("* 2 in #dev: @alice, bob"), {
+    type: "who",
+    names: ["alice", "bob"],
+    room: "dev",
+  });
   assert.deepEqual(roomChange("** bob joined the chat"), null);
   assert.deepEqual(roomChange("* Server is shutting down"), null);
 });

@@ -521,3 +521,30 @@ Deno.test({
     alice.assertNoProblems();
   }),
 });
+
+Deno.test({
+  name: "in another room the member list is that room's, and follows who comes and goes",
+  ...LEAK_CHECKS,
+  fn: withRoom({}, async (room, browser) => {
+    await using bob = await Peer.join(room.tcpPort, "bob");
+    await using carol = await Peer.join(room.tcpPort, "carol");
+    await bob.expect("* carol joined the chat");
+    await bob.send("/join #dev\n");
+    await bob.expect("* You are now in #dev (1 here)");
+    const alice = await ChatPage.open(browser, room);
+    await alice.join("alice", ["carol"]);
+    await alice.say("/join #dev");
+    await alice.waitForLine("* You are now in #dev (2 here)");
+    await alice.waitForMembers(["bob", "alice"]);
+    await bob.expect("* alice joined #dev");
+    // A look at another room is shown, and the list stays this room's.
+    await alice.say("/who #lobby");
+    await alice.waitForLine("* 1 in #lobby: carol");
+    await alice.waitForMembers(["bob", "alice"]);
+    await carol.send("/join dev\n");
+    await alice.waitForMembers(["bob", "alice", "carol"]);
+    await bob.send("/part\n");
+    await alice.waitForMembers(["alice", "carol"]);
+    alice.assertNoProblems();
+  }),
+});

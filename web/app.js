@@ -97,6 +97,8 @@ function freshConnection() {
     historySeen: false,
     /** Our own `/who` answers still to come, not shown. */
     hiddenWho: 0,
+    /** The room we are in (`null`: #lobby, where everyone starts). */
+    room: /** @type {string | null} */ (null),
     /** Part of a line split across messages (the server sends whole lines; this is cheap insurance). */
     partial: "",
   };
@@ -233,8 +235,16 @@ function drawMembers() {
  */
 function applyChange(change) {
   const members = session.members;
-  if (change.type === "who") {
-    session.members = change.names;
+  if (change.type === "moved") {
+    // Another room: its members come with the answer to a /who.
+    connection.room = change.room === "lobby" ? null : change.room;
+    session.members = [];
+    askWho();
+  } else if (change.type === "who") {
+    // Only our room's list is the member list; `/who #other` is just shown.
+    if (change.room === connection.room || (change.room === "lobby" && connection.room === null)) {
+      session.members = change.names;
+    }
   } else if (change.type === "joined") {
     if (!members.includes(change.name)) members.push(change.name);
   } else if (change.type === "left") {

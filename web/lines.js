@@ -82,12 +82,18 @@ export function isQuitWord(text) {
 }
 
 /**
- * A notice that changes who is here.
+ * A notice that changes who is here: `room` in a `/who` answer is the room
+ * it lists (`null` for `* N online:`, which is #lobby's), and `moved` says
+ * that you are now in another room.
  * @typedef {{ type: "joined", name: string }
  *   | { type: "left", name: string }
  *   | { type: "renamed", from: string, to: string }
- *   | { type: "who", names: string[] }} RoomChange
+ *   | { type: "who", names: string[], room: string | null }
+ *   | { type: "moved", room: string }} RoomChange
  */
+
+/** A room's name as the server writes it after `#`. */
+const ROOM = String.raw`[^\s:()]+`;
 
 /**
  * What a notice says about the members: a join, a leave (for any reason), a
@@ -97,10 +103,12 @@ export function isQuitWord(text) {
  * @returns {RoomChange | null}
  */
 export function roomChange(line) {
-  let match = new RegExp(`^\\* (${NAME}) joined the chat$`).exec(line);
+  let match = new RegExp(`^\\* (${NAME}) joined (?:the chat|#${ROOM})$`).exec(line);
   if (match) return { type: "joined", name: /** @type {string} */ (match[1]) };
-  match = new RegExp(`^\\* (${NAME}) left the chat(?: \\(.*\\))?$`).exec(line);
+  match = new RegExp(`^\\* (${NAME}) left (?:the chat(?: \\(.*\\))?|for #${ROOM})$`).exec(line);
   if (match) return { type: "left", name: /** @type {string} */ (match[1]) };
+  match = new RegExp(`^\\* You are now in #(${ROOM}) \\(\\d+ here\\)$`).exec(line);
+  if (match) return { type: "moved", room: /** @type {string} */ (match[1]) };
   match = new RegExp(`^\\* (${NAME}) is now known as (${NAME})$`).exec(line);
   if (match) {
     return {
@@ -109,10 +117,12 @@ export function roomChange(line) {
       to: /** @type {string} */ (match[2]),
     };
   }
-  match = /^\* (\d+) online: (.*)$/.exec(line);
+  match = new RegExp(`^\\* (\\d+) (?:online|in #(${ROOM})): (.*)$`).exec(line);
   if (match) {
-    const names = /** @type {string} */ (match[2]).split(", ").filter((name) => name !== "");
-    return { type: "who", names };
+    // Room operators are marked `@`; no name starts with it.
+    const names = /** @type {string} */ (match[3]).split(", ").filter((name) => name !== "")
+      .map((name) => name.startsWith("@") ? name.slice(1) : name);
+    return { type: "who", names, room: match[2] ?? null };
   }
   return null;
 }
