@@ -72,6 +72,17 @@ export function checkInteger(
   return value;
 }
 
+/**
+ * Stops `listener` accepting; resolves once it is closed, which is when its
+ * last connection is.
+ */
+export function closeListener(listener: net.Server | null): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (listener === null || !listener.listening) resolve();
+    else listener.close(() => resolve());
+  });
+}
+
 /** The address `listener` is bound to; throws, naming `what`, before it listens. */
 export function addressOf(listener: net.Server | null, what: string): Deno.NetAddr {
   const address = listener?.address();

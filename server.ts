@@ -112,7 +112,7 @@ export class ChatServer {
   readonly #log: ((event: string) => void) | undefined;
   #starting: Promise<Deno.NetAddr> | null = null;
   /** Whether the listeners speak TLS. */
-  readonly #tcpSecure: boolean;
+  readonly #secure: boolean;
   readonly #hostname: string;
   readonly #webPort: number | undefined;
   readonly #finished = Promise.withResolvers<void>();
@@ -128,7 +128,7 @@ export class ChatServer {
     const secureContext = options.cert !== undefined && options.key !== undefined
       ? tlsContext(options.cert, options.key)
       : null;
-    this.#tcpSecure = secureContext !== null;
+    this.#secure = secureContext !== null;
     this.#hostname = hostname;
     this.#webPort = options.webPort;
     const nameTimeoutMs = checkInteger(
@@ -225,7 +225,7 @@ export class ChatServer {
 
   /** Whether the page is served over HTTPS. */
   get webSecure(): boolean {
-    return this.#web !== null && this.#tcpSecure;
+    return this.#web !== null && this.#secure;
   }
 
   /** The address the server listens on. */

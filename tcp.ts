@@ -12,7 +12,15 @@ import net from "node:net";
 import tls from "node:tls";
 import { AcceptGuard, canGuard } from "./accept_guard.ts";
 import type { Chat, Member } from "./chat.ts";
-import { addressOf, describe, ignore, isTlsHello, listenOn, peerLabel } from "./net_helpers.ts";
+import {
+  addressOf,
+  closeListener,
+  describe,
+  ignore,
+  isTlsHello,
+  listenOn,
+  peerLabel,
+} from "./net_helpers.ts";
 import { closeConnection, stopTimer } from "./session.ts";
 
 /** Where and how a {@linkcode TcpListener} listens. */
@@ -82,11 +90,7 @@ export class TcpListener {
   stop(): Promise<void> {
     this.#stopped = true;
     this.#acceptGuard?.close();
-    const listener = this.#listener;
-    return new Promise<void>((resolve) => {
-      if (listener === null || !listener.listening) resolve();
-      else listener.close(() => resolve());
-    });
+    return closeListener(this.#listener);
   }
 
   async #listen(): Promise<Deno.NetAddr> {

@@ -24,6 +24,7 @@ import { AcceptGuard, canGuard } from "./accept_guard.ts";
 import {
   addressOf,
   checkInteger,
+  closeListener,
   describe,
   ignore,
   isConnectionError,
@@ -395,12 +396,7 @@ export class WebServer {
   async #shutdown(): Promise<void> {
     await this.#starting?.catch(() => {});
     this.#acceptGuard?.close();
-    const listener = this.#listener;
-    // The listener reports closed once its last connection is.
-    const stopped = new Promise<void>((resolve) => {
-      if (listener === null || !listener.listening) resolve();
-      else listener.close(() => resolve());
-    });
+    const stopped = closeListener(this.#listener);
     for (const pending of this.#pending) pending.raw.destroy();
     await stopped;
   }
