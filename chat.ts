@@ -9,6 +9,7 @@
  */
 
 import { type CommandHost, runCommand } from "./commands.ts";
+import { OutputLink } from "./console.ts";
 import { Deadlines } from "./deadlines.ts";
 import { GuessLimiter } from "./guesses.ts";
 import type { Link } from "./link.ts";
@@ -30,9 +31,11 @@ import {
   uniqueName,
   WRONG_PASSWORD_DELAY_MS,
 } from "./protocol.ts";
+import { plainAddress, untilNote } from "./moderation.ts";
 import { describe, ignore, isConnectionError, peerLabel } from "./net_helpers.ts";
+import { CONSOLE_NAME, Operators } from "./operators.ts";
 import type { Room } from "./room.ts";
-import { roomName, Rooms } from "./rooms.ts";
+import { LOBBY, roomName, Rooms } from "./rooms.ts";
 import {
   closeConnection,
   endWithin,
@@ -64,6 +67,10 @@ export interface ChatOptions {
   rate: number;
   burst: number;
   password: string | null;
+  /** What `/oper` must be given; null when nobody may become a server operator that way. */
+  operatorPassword: string | null;
+  /** Where the console's answers go (the server's standard output). */
+  consoleOutput?: (text: string) => void;
   announceLimit: number;
   /** Rooms at once, `#lobby` included. */
   maxRooms: number;
@@ -79,6 +86,16 @@ const DEPARTURE_NOTICES: Record<LeaveReason, string | null> = {
   flood: "left the chat (line too long)",
   shutdown: null,
   refused: null,
+  // Their room was told who kicked or banned them, and why.
+  kicked: null,
+  banned: null,
+};
+
+/** What the log says of a departure that the room is not told about. */
+const UNANNOUNCED_DEPARTURES: Partial<Record<LeaveReason, string>> = {
+  shutdown: "left at shutdown",
+  kicked: "was disconnected (kicked)",
+  banned: "was disconnected (banned)",
 };
 
 /** How long a leaving member's last lines may take to be written. */
@@ -122,6 +139,8 @@ export class Chat {
   readonly #connections = new Set<Member>();
   readonly #perIp = new Map<string, number>();
   readonly #refusals = new Set<Promise<void>>();
+  /** Operators, bans, mutes and the message of the day. */
+  readonly #operators: Operators;
   #allGone: (() => void) | null = null;
   /**
    * Looks at a connection's first bytes before they are read as lines;
@@ -151,6 +170,34 @@ export class Chat {
       (member) => this.#dropTooSlow(member),
     );
     this.#lobby = this.#rooms.lobby;
+    const console = new Member(
+      new OutputLink(options.consoleOutput ?? (() => {})),
+      "console",
+      0,
+      this.#maxLineBytes,
+    );
+    console.name = CONSOLE_NAME;
+    console.stage = "member";
+    console.serverOperator = true;
+    this.#operators = new Operators(
+      {
+        rooms: this.#rooms,
+        tell: (member, ...lines) => this.tell(member, ...lines),
+        sendHome: (member) => this.#moveTo(member, LOBBY, false),
+        disconnect: (member, reason) => {
+          member.leaving ??= reason;
+          void this.leave(member);
+        },
+        membersFrom: (address) =>
+          [...this.#connections].filter((member) =>
+            member.name !== null && plainAddress(member.ip) === address
+          ),
+        delay: (member, ms) => pauseReading(member, ms),
+        log: this.#log,
+      },
+      console,
+      { password: options.operatorPassword, wrongPasswordDelayMs: WRONG_PASSWORD_DELAY_MS },
+    );
     this.#naming = new Deadlines(
       options.nameTimeoutMs,
       (member) => this.#guard(member, () => this.#nameTimedOut(member)),
@@ -248,6 +295,12 @@ export class Chat {
       this.refuse(refusalLink(), "! Too many connections from your address");
       return null;
     }
+    const ban = this.#operators.bans.size === 0 ? undefined : this.#operators.banOn(null, ip);
+    if (ban !== undefined) {
+      this.#log?.(`${peerLabel(ip, port)} refused: ${ip} is banned`);
+      this.refuse(refusalLink(), this.#operators.bannedLine(ban));
+      return null;
+    }
     this.#perIp.set(ip, fromIp + 1);
     const member = new Member(link, ip, port, this.#maxLineBytes);
     member.lineTokens = this.#burst;
@@ -342,6 +395,12 @@ export class Chat {
           await this.#checkPassword(member, decoder.decode(line));
         } else if (member.stage !== "handshake") {
           this.#receive(member, decoder.decode(line));
+          if (member.busy !== null) {
+            // A command at work (a password check): the next line waits for it.
+            link.pause();
+            await member.busy;
+            member.busy = null;
+          }
         }
       }
       // Telnet's Ctrl+C, after the lines before it: as if it had typed the quit word.
@@ -406,6 +465,11 @@ export class Chat {
     }
     const command = parseCommand(text);
     if (command === null) {
+      const muted = this.#operators.mutedLine(member);
+      if (muted !== null) {
+        this.tell(member, muted);
+        return;
+      }
       (member.room as Room<Member>).broadcast(chatLine(member.name as string, messageText(text)), {
         public: true,
       });
@@ -453,18 +517,55 @@ export class Chat {
       (member.room as Room<Member>).broadcast(actionLine(member.name as string, action), {
         public: true,
       }),
-    join: (member, typed) => this.#move(member, typed),
+    join: (member, typed) => this.#moveTo(member, typed),
     rooms: (member) => {
       const rooms = this.#rooms.busiestFirst();
       const list = rooms.map((room) => `#${room.name} (${room.members.size})`).join(", ");
       this.tell(member, `* ${rooms.length} ${rooms.length === 1 ? "room" : "rooms"}: ${list}`);
     },
     topic: (member, text) => this.#topic(member, text),
+    isConsole: (member) => member === this.#operators.console,
+    mayPost: (member) => {
+      const muted = this.#operators.mutedLine(member);
+      if (muted !== null) this.tell(member, muted);
+      return muted === null;
+    },
+    moderate: (member, command, rest) => {
+      const operators = this.#operators;
+      switch (command) {
+        case "oper":
+          member.busy = operators.oper(member, rest);
+          return;
+        case "bans":
+        case "mutes":
+          return operators.list(member, command);
+        case "motd":
+          return operators.setMotd(member, rest);
+        default:
+          return operators[command](member, rest);
+      }
+    },
   };
+
+  /**
+   * Runs a line typed at the server's console: an operator command, answered
+   * through `consoleOutput`.
+   */
+  runConsole(line: string): void {
+    const console = this.#operators.console;
+    const text = cleanText(line);
+    if (text === "") return;
+    const command = parseCommand(text);
+    if (command === null) {
+      this.tell(console, "! The console takes commands (type /help)");
+      return;
+    }
+    runCommand(this.#commandHost, console, command.name, command.rest);
+  }
 
   /** `/who`: who is in the member's room, or in the room it names. */
   #who(member: Member, typed: string): void {
-    let room = member.room as Room<Member>;
+    let room = member.room ?? this.#lobby;
     if (typed !== "") {
       const name = roomName(typed);
       const found = name === null ? undefined : this.#rooms.get(name);
@@ -478,14 +579,17 @@ export class Chat {
       room = found;
     }
     const names = [...room.members].map((other) =>
-      (other === room.operator ? "@" : "") + (other.name as string)
+      (this.#operators.isOperator(other, room) ? "@" : "") + (other.name as string)
     );
     const where = typed === "" && room === this.#lobby ? "online" : `in #${room.name}`;
     this.tell(member, `* ${names.length} ${where}: ${names.join(", ")}`);
   }
 
-  /** `/join`: moves the member to the room it names, made for it if new. */
-  #move(member: Member, typed: string): void {
+  /**
+   * `/join`: moves the member to the room it names, made for it if new. The
+   * room it leaves hears where it went, unless it was kicked (and heard that).
+   */
+  #moveTo(member: Member, typed: string, announce = true): void {
     const name = roomName(typed);
     if (name === null) {
       this.tell(member, `! Invalid room name: ${typed}`);
@@ -504,7 +608,9 @@ export class Chat {
       return;
     }
     const room = member.room as Room<Member>;
-    if (before <= this.#announceLimit) from.broadcast(`* ${member.name} left for #${room.name}`);
+    if (announce && before <= this.#announceLimit) {
+      from.broadcast(`* ${member.name} left for #${room.name}`);
+    }
     this.tell(member, `* You are now in #${room.name} (${room.members.size} here)`);
     if (room.topic !== null) this.tell(member, `* Topic: ${room.topic}`);
     room.sendHistory(member);
@@ -522,11 +628,15 @@ export class Chat {
         member,
         room.topic === null ? `* No topic in #${room.name}` : `* Topic: ${room.topic}`,
       );
-    } else if (room.operator !== member) {
+    } else if (!this.#operators.isOperator(member, room)) {
       this.tell(member, "! Only operators can /topic");
-    } else {
-      room.topic = text;
-      room.broadcast(`* ${member.name} set the topic: ${text}`);
+    } else if (this.#commandHost.mayPost(member)) {
+      room.topic = text === "-" ? null : text;
+      room.broadcast(
+        room.topic === null
+          ? `* ${member.name} cleared the topic`
+          : `* ${member.name} set the topic: ${text}`,
+      );
       this.#log?.(`${member.peer} ${member.name} set the topic of #${room.name}`);
     }
   }
@@ -560,6 +670,11 @@ export class Chat {
       this.tell(member, `! You are already ${name}`);
       return;
     }
+    const ban = this.#operators.bans.size === 0 ? undefined : this.#operators.banOn(name, null);
+    if (ban !== undefined) {
+      this.tell(member, `! The name ${name} is banned ${untilNote(ban.until)}`);
+      return;
+    }
     this.#rooms.rename(member, name);
     (member.room as Room<Member>).broadcast(`* ${old} is now known as ${name}`);
     this.#log?.(`${member.peer} ${old} is now ${name}`);
@@ -568,10 +683,21 @@ export class Chat {
   #join(member: Member, requested: string): void {
     if (member.stage !== "name" || member.leaving !== null || member.closed) return;
     this.#naming.delete(member);
-    const name = uniqueName(cleanNickname(requested), this.#rooms.isTaken);
+    const wanted = cleanNickname(requested);
+    const operators = this.#operators;
+    const ban = operators.bans.size === 0 ? undefined : operators.banOn(wanted, member.ip);
+    if (ban !== undefined) {
+      this.#log?.(`${member.peer} refused: ${wanted} is banned`);
+      this.tell(member, operators.bannedLine(ban));
+      member.leaving = "refused";
+      void this.leave(member);
+      return;
+    }
+    const name = uniqueName(wanted, this.#rooms.isTaken);
     member.stage = "member";
     this.#rooms.admit(member, name);
     this.tell(member, `Welcome, ${name}! Type ${QUIT_WORD} to leave.`);
+    if (operators.motd !== null) this.tell(member, `* Message of the day: ${operators.motd}`);
     this.#lobby.sendHistory(member);
     if (this.#lobby.members.size <= this.#announceLimit) {
       this.#lobby.broadcast(`* ${name} joined the chat`, { except: member });
@@ -593,7 +719,7 @@ export class Chat {
     if (notice !== null && size <= this.#announceLimit) {
       room.broadcast(`* ${member.name} ${notice}`);
     }
-    this.#log?.(`${member.peer} ${member.name} ${notice ?? "left at shutdown"}`);
+    this.#log?.(`${member.peer} ${member.name} ${notice ?? UNANNOUNCED_DEPARTURES[reason]}`);
     if (this.#onEmpty !== undefined && this.#rooms.memberCount === 0) {
       this.#log?.("the last member left");
       this.#onEmpty();

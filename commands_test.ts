@@ -22,12 +22,19 @@ function recordingHost(replyTo: string | null = null) {
     join: (member, room) => calls.push(`join ${member.name}: ${room}`),
     rooms: (member) => calls.push(`rooms ${member.name}`),
     topic: (member, text) => calls.push(`topic ${member.name}: ${text}`),
+    isConsole: (member) => member.name === "server",
+    mayPost: (member) => {
+      if (member.name !== "muted") return true;
+      calls.push(`tell ${member.name}: ! You are muted`);
+      return false;
+    },
+    moderate: (member, command, rest) => calls.push(`${command} ${member.name}: ${rest}`),
   };
   return { host, calls };
 }
 
 Deno.test("/help is made from the command table, one line for each entry", () => {
-  assert.equal(HELP_LINES.length, COMMANDS.length + 1);
+  assert.equal(HELP_LINES.length, COMMANDS.length + 2);
   for (const command of COMMANDS) {
     assert.ok(
       HELP_LINES.some((line) => line.includes(command.usage) && line.endsWith(command.help)),

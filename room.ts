@@ -39,8 +39,8 @@ export class Room<M extends Named> {
   readonly members: Set<M> = new Set();
   /** What `/topic` shows; a room with one outlives its last member. */
   topic: string | null = null;
-  /** Whoever created it, while connected; `#lobby` has none. */
-  operator: M | null = null;
+  /** Its operators while they are connected: whoever created it, and whom they made so. */
+  readonly operators: Set<M> = new Set();
   readonly #history: Uint8Array[] = [];
   readonly #delivery: Delivery<M>;
 

@@ -141,14 +141,14 @@ Deno.test("names are one per member across all rooms by the nickname rules", () 
 Deno.test("everyone starts in #lobby, and a join makes a room whose creator is its operator", () => {
   const { rooms, members: [alice, bob] } = roomsOf(["alice", "bob"]);
   assert.equal(alice!.room, rooms.lobby);
-  assert.equal(rooms.lobby.operator, null);
+  assert.deepEqual([...rooms.lobby.operators], []);
   const left = rooms.move(alice!, "dev");
   assert.equal(left, rooms.lobby);
   const dev = rooms.get("DEV") as Room<TestMember>;
   assert.equal(alice!.room, dev);
-  assert.equal(dev.operator, alice);
+  assert.deepEqual([...dev.operators], [alice]);
   rooms.move(bob!, "dev");
-  assert.equal(dev.operator, alice);
+  assert.deepEqual([...dev.operators], [alice]);
   assert.deepEqual([...dev.members], [alice, bob]);
   assert.equal(rooms.lobby.members.size, 0);
 });
@@ -166,7 +166,7 @@ Deno.test("a room goes when its last member leaves unless it has a topic; #lobby
   assert.equal(rooms.get("random"), undefined);
   const dev = rooms.get("dev") as Room<TestMember>;
   assert.equal(dev.members.size, 0);
-  assert.equal(dev.operator, null);
+  assert.deepEqual([...dev.operators], []);
   assert.equal(rooms.get("lobby"), rooms.lobby);
   assert.equal(rooms.size, 2);
 });
@@ -253,4 +253,22 @@ Deno.test("a newcomer that moves in the turn it joined skips nothing in the new 
   await dev.nextTurn();
   assert.equal(carol.link.text, "Welcome, carol!\nbob: one\nbob: two\n");
   assert.equal(alice!.link.text, "* carol joined the chat\n");
+});
+
+Deno.test("at the room cap an empty room kept for its topic gives way, the oldest first", () => {
+  const { rooms: small, members: [alice, bob] } = roomsOf(["alice", "bob"], 3);
+  small.move(alice!, "dev");
+  (small.get("dev") as Room<TestMember>).topic = "builds";
+  small.move(alice!, "ops");
+  (small.get("ops") as Room<TestMember>).topic = "pager";
+  small.move(alice!, "lobby");
+  assert.equal(small.size, 3);
+  // Both empty rooms stay for their topics; a third room takes the place of the oldest.
+  assert.equal(small.move(bob!, "random"), small.lobby);
+  assert.equal(small.get("dev"), undefined);
+  assert.equal((small.get("ops") as Room<TestMember>).topic, "pager");
+  // With every room in use, there is no place.
+  small.move(alice!, "ops");
+  assert.equal(small.move(alice!, "new"), null);
+  assert.equal(small.size, 3);
 });

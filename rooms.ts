@@ -50,6 +50,10 @@ export class Rooms<M extends Placed<M>> {
   /** Each member under both of its {@linkcode nameKeys}; no two members share a key. */
   readonly #byKey = new Map<string, M>();
   #memberCount = 0;
+  /** Whether an empty room with history stays (its history is kept on disk). */
+  keepsHistory = false;
+  /** Called when a room is removed, for the data file. */
+  onForget: ((room: Room<M>) => void) | null = null;
 
   /** Rooms at most `maxRooms` at once, each with the delivery and history settings given. */
   constructor(
@@ -114,15 +118,20 @@ export class Rooms<M extends Placed<M>> {
   /**
    * Moves a member to the room called `name`, made for it (it is its operator)
    * when there is none: the room it left, or null when there are
-   * {@linkcode Rooms.maxRooms} already. What the old room sent it this turn
-   * is written before anything the new one sends.
+   * {@linkcode Rooms.maxRooms} already and none of them is empty (an empty
+   * one, kept for its topic or history, gives way: the oldest first). What
+   * the old room sent it this turn is written before anything the new one sends.
    */
   move(member: M, name: string): Room<M> | null {
     let room = this.get(name);
     if (room === undefined) {
-      if (this.#all.length >= this.maxRooms) return null;
+      if (this.#all.length >= this.maxRooms) {
+        const empty = this.#all.find((other) => other !== this.lobby && other.members.size === 0);
+        if (empty === undefined) return null;
+        this.#forget(empty);
+      }
       room = this.#make(name);
-      room.operator = member;
+      room.operators.add(member);
     }
     const old = member.room as Room<M>;
     this.#leaveRoom(member, old);
@@ -142,7 +151,7 @@ export class Rooms<M extends Placed<M>> {
     this.#memberCount--;
     this.#leaveRoom(member, room);
     // Its lines still go through that room's delivery, which keeps its turn.
-    for (const other of this.#all) if (other.operator === member) other.operator = null;
+    for (const other of this.#all) other.operators.delete(member);
     return true;
   }
 
@@ -154,8 +163,15 @@ export class Rooms<M extends Placed<M>> {
   #leaveRoom(member: M, room: Room<M>): void {
     room.remove(member);
     if (room === this.lobby || room.members.size > 0 || room.topic !== null) return;
+    if (this.keepsHistory && room.hasHistory) return;
+    this.#forget(room);
+  }
+
+  /** Removes an empty room, with its topic and history. */
+  #forget(room: Room<M>): void {
     for (const key of nameKeys(room.name)) this.#rooms.delete(key);
     this.#all.splice(this.#all.indexOf(room), 1);
+    this.onForget?.(room);
   }
 
   #make(name: string): Room<M> {

@@ -15,6 +15,7 @@
 import { X509Certificate } from "node:crypto";
 import { parseArgs } from "node:util";
 import { Chat } from "./chat.ts";
+import { readConsole } from "./console.ts";
 import {
   ANNOUNCE_LIMIT,
   DEFAULT_PORT,
@@ -76,6 +77,10 @@ export interface ChatServerOptions {
   burst?: number;
   /** When set, the room is locked: a connection must send this first. */
   password?: string;
+  /** When set, `/oper` with it makes a member a server operator. */
+  operatorPassword?: string;
+  /** Where the answers to {@linkcode ChatServer.runConsole} go. @default {console.log} */
+  consoleOutput?: (text: string) => void;
   /** Joins and leaves are announced while the room has at most this many members. @default {100} */
   announceLimit?: number;
   /** Rooms that may exist at once, `#lobby` included; `/join` past it is refused. @default {100} */
@@ -138,6 +143,8 @@ export class ChatServer {
     );
     const password = options.password ?? null;
     if (password === "") throw new TypeError("Invalid password: it is empty");
+    const operatorPassword = options.operatorPassword ?? null;
+    if (operatorPassword === "") throw new TypeError("Invalid operator password: it is empty");
     this.#shutdownFlushMs = checkInteger(
       "shutdownFlushMs",
       options.shutdownFlushMs ?? GOODBYE_FLUSH_MS,
@@ -155,6 +162,9 @@ export class ChatServer {
       rate: checkNumber("rate", options.rate ?? RATE_LINES_PER_S),
       burst: checkInteger("burst", options.burst ?? RATE_BURST, 1),
       password,
+      operatorPassword,
+      consoleOutput: options.consoleOutput ??
+        ((text) => console.log(text.endsWith("\n") ? text.slice(0, -1) : text)),
       announceLimit: checkInteger("announceLimit", options.announceLimit ?? ANNOUNCE_LIMIT, 0),
       maxRooms: checkInteger("maxRooms", options.maxRooms ?? MAX_ROOMS, 1),
       log: options.log,
@@ -238,6 +248,14 @@ export class ChatServer {
     return this.#chat.connectionCount;
   }
 
+  /**
+   * Runs a line typed at the server's console as a server operator's command
+   * (`/kick`, `/ban`, `/who`...); the answer goes to `consoleOutput`.
+   */
+  runConsole(line: string): void {
+    if (this.#closing === null) this.#chat.runConsole(line);
+  }
+
   /** Resolves when the server has shut down and every connection is closed. */
   get finished(): Promise<void> {
     return this.#finished.promise;
@@ -298,6 +316,9 @@ Options:
                            may send, 0 for no limit (default ${RATE_LINES_PER_S})
   --burst N                lines one member may send at once (default ${RATE_BURST})
   --password-file PATH     lock the room with the password in PATH (needs --allow-read)
+  --oper-password-file PATH
+                           /oper with the password in PATH makes a server operator
+  --no-console             read no operator commands from standard input
   --cert FILE --key FILE   speak TLS with this certificate and key (needs --allow-read)
   --announce-limit N       announce joins and leaves while the room has at most N members (default ${ANNOUNCE_LIMIT})
   --max-rooms N            rooms at once, #lobby included (default ${MAX_ROOMS})
@@ -311,6 +332,10 @@ export interface ServerArgs {
   options: ChatServerOptions;
   /** File holding the room's password. */
   passwordFile?: string;
+  /** File holding the operator password. */
+  operatorPasswordFile?: string;
+  /** Whether standard input is read as the operator console. */
+  console: boolean;
   /** Files holding the TLS certificate and key. */
   certFile?: string;
   keyFile?: string;
@@ -341,6 +366,8 @@ export function parseServerArgs(args: string[]): ServerArgs {
       rate: { type: "string" },
       burst: { type: "string" },
       "password-file": { type: "string" },
+      "oper-password-file": { type: "string" },
+      "no-console": { type: "boolean", default: false },
       cert: { type: "string" },
       key: { type: "string" },
       "announce-limit": { type: "string" },
@@ -407,6 +434,8 @@ export function parseServerArgs(args: string[]): ServerArgs {
       exitWhenEmpty: values["exit-when-empty"],
     },
     passwordFile: values["password-file"],
+    operatorPasswordFile: values["oper-password-file"],
+    console: !values["no-console"],
     certFile: values.cert,
     keyFile: values.key,
     quiet: values.quiet,
@@ -424,13 +453,20 @@ async function readFiles(args: ServerArgs): Promise<ChatServerOptions> {
     }
   };
   const options = { ...args.options };
-  if (args.passwordFile !== undefined) {
+  const readPassword = async (what: string, path: string) => {
     // The first line is the password; a trailing newline from an editor is not part of it.
-    const password = (await read("password file", args.passwordFile)).split(/\r?\n/)[0] ?? "";
-    if (password === "") {
-      throw new Error(`Cannot use password file ${args.passwordFile}: it is empty`);
-    }
-    options.password = password;
+    const password = (await read(what, path)).split(/\r?\n/)[0] ?? "";
+    if (password === "") throw new Error(`Cannot use ${what} ${path}: it is empty`);
+    return password;
+  };
+  if (args.passwordFile !== undefined) {
+    options.password = await readPassword("password file", args.passwordFile);
+  }
+  if (args.operatorPasswordFile !== undefined) {
+    options.operatorPassword = await readPassword(
+      "operator password file",
+      args.operatorPasswordFile,
+    );
   }
   if (args.certFile !== undefined && args.keyFile !== undefined) {
     options.cert = await read("certificate", args.certFile);
@@ -469,11 +505,14 @@ export function pageAddress(hostname: string, web: Deno.NetAddr, secure: boolean
 
 /**
  * Runs a server until it is stopped, calling `onListen` once it listens
- * (with the page's address too, when it serves one); returns the exit code.
+ * (with the page's address too, when it serves one), and reading
+ * `consoleInput`'s lines as operator commands; returns the exit code. The
+ * end of `consoleInput` does not stop the server.
  */
 export async function runServer(
   options: ChatServerOptions,
   onListen: (addr: Deno.NetAddr, page: string | null) => void,
+  consoleInput?: ReadableStream<Uint8Array>,
 ): Promise<number> {
   let server: ChatServer;
   try {
@@ -502,9 +541,14 @@ export async function runServer(
   const stop = () => void server.close();
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   for (const signal of signals) Deno.addSignalListener(signal, stop);
+  const consoleDone = new AbortController();
+  if (consoleInput !== undefined) {
+    void readConsole(consoleInput, (line) => server.runConsole(line), consoleDone.signal);
+  }
   try {
     await server.finished;
   } finally {
+    consoleDone.abort();
     for (const signal of signals) Deno.removeSignalListener(signal, stop);
   }
   return 0;
@@ -530,6 +574,8 @@ async function main(args: string[]): Promise<number> {
     return 2;
   }
   const log = parsed.quiet ? undefined : (event: string) => console.log(`${timestamp()} ${event}`);
+  const terminal = parsed.console && Deno.stdin.isTerminal();
+  const consoleInput = parsed.console ? Deno.stdin.readable : undefined;
   return await runServer({ ...options, log }, (addr, page) => {
     console.log(`Chat server listening on ${addr.hostname}:${addr.port}`);
     if (page !== null) console.log(`Open ${page} in a browser`);
@@ -543,7 +589,8 @@ async function main(args: string[]): Promise<number> {
       );
     }
     if (options.password !== undefined) console.log("The room is locked with a password.");
-  });
+    if (terminal) console.log("Type operator commands here (/help lists them); Ctrl+C stops.");
+  }, consoleInput);
 }
 
 if (import.meta.main) {

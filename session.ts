@@ -16,7 +16,15 @@ import type { TelnetFilter } from "./telnet.ts";
 const encoder = new TextEncoder();
 
 /** Why a member leaves; it decides what the others are told. */
-export type LeaveReason = "quit" | "lost" | "slow" | "flood" | "shutdown" | "refused";
+export type LeaveReason =
+  | "quit"
+  | "lost"
+  | "slow"
+  | "flood"
+  | "shutdown"
+  | "refused"
+  | "kicked"
+  | "banned";
 
 /**
  * Where a connection is in its life: it finishes the TLS handshake, proves the
@@ -53,6 +61,10 @@ export class Member extends Recipient {
   telnet: TelnetFilter | null = null;
   /** It sent telnet's Interrupt Process: it leaves once the lines before it are handled. */
   interrupted = false;
+  /** It proved the operator password (or it is the console): an operator of every room. */
+  serverOperator = false;
+  /** A command still at work (`/oper` checking a password): its next line waits for it. */
+  busy: Promise<void> | null = null;
 
   /** A connection over `link` (a TCP one is replaced by TLS over it once TLS begins). */
   constructor(

@@ -113,20 +113,39 @@ export interface ServerProcess {
   stderr: LineCollector;
   /** Sends `signal` (SIGTERM by default) and returns the exit code. */
   stop(signal?: Deno.Signal): Promise<number>;
+  /** Types a line at its console (when started with `console: true`). */
+  type(line: string): Promise<void>;
+  /** Ends its standard input, as Ctrl+D at a terminal (when started with `console: true`). */
+  endInput(): Promise<void>;
 }
 
-/** Starts `server.ts` on 127.0.0.1 and a free port (unless `args` name one), with extra flags. */
+/**
+ * Starts `server.ts` on 127.0.0.1 and a free port (unless `args` name one),
+ * with extra flags; with `console`, its standard input is a pipe to type into.
+ */
 export async function startServer(
   args: string[] = [],
   permissions: string[] = ["--allow-net"],
+  { console = false }: { console?: boolean } = {},
 ): Promise<ServerProcess> {
   const port = args.includes("--port") ? [] : ["--port", "0"];
   // The page's listener gets a free port too, unless the test says otherwise.
   const web = args.includes("--web-port") || args.includes("--no-web") ? [] : ["--web-port", "0"];
   const serverArgs = ["--host", "127.0.0.1", ...port, ...web, ...args];
-  const child = spawnScript("server.ts", serverArgs, permissions, "null");
+  const child = spawnScript("server.ts", serverArgs, permissions, console ? "piped" : "null");
   const stdout = new LineCollector(child.stdout);
   const stderr = new LineCollector(child.stderr);
+  const input = console ? child.stdin.getWriter() : null;
+  let inputOpen = console;
+  const type = async (line: string) => {
+    if (input === null) throw new Error("server.ts was started without a console");
+    await input.write(encoder.encode(line + "\n"));
+  };
+  const endInput = async () => {
+    if (!inputOpen) return;
+    inputOpen = false;
+    await input?.close().catch(() => {});
+  };
   let stopped: Promise<number> | null = null;
   const stop = (signal: Deno.Signal = "SIGTERM"): Promise<number> => {
     stopped ??= (async () => {
@@ -135,6 +154,7 @@ export async function startServer(
       } catch {
         // Exited already.
       }
+      await endInput();
       const status = await child.status;
       await Promise.all([stdout.done, stderr.done]);
       return status.code;
@@ -144,7 +164,7 @@ export async function startServer(
   try {
     const line = await stdout.waitFor((l) => l.startsWith("Chat server listening on "), 15_000);
     const port = Number(line.slice(line.lastIndexOf(":") + 1));
-    return { port, child, stdout, stderr, stop };
+    return { port, child, stdout, stderr, stop, type, endInput };
   } catch (error) {
     await stop("SIGKILL");
     throw new Error(`server.ts did not start: ${(error as Error).message}\n${stderr.text}`);

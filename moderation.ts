@@ -1,0 +1,213 @@
+/**
+ * Bans and mutes: what an operator puts on a name and an address, for how
+ * long, and the words that say it (`30m`, `2h`, `7d`, `forever`; `until 14:30`).
+ * It knows nothing of members: the core asks it about a name and an address.
+ *
+ * @module
+ */
+
+import { isIP } from "node:net";
+import { nameKeys } from "./protocol.ts";
+import { isLoopback } from "./session.ts";
+
+/** A ban or a mute: who it is on, until when, by whom and why. */
+export interface Restriction {
+  /** The name it is on (as shown), or null for an address alone. */
+  name: string | null;
+  /** The address it is on, or null for a name alone. */
+  address: string | null;
+  /** When it ends, in ms since the epoch; null for forever. */
+  until: number | null;
+  /** Who set it (a member's name, or "server" for the console). */
+  by: string;
+  /** Why, or "". */
+  reason: string;
+}
+
+/** Bans (or mutes) at once: each is a line in `/bans` and a row on disk. */
+export const MAX_RESTRICTIONS = 1000;
+
+/** The longest duration that is not `forever`. */
+export const MAX_DURATION_MS = 365 * 24 * 3_600_000;
+
+/** How long a `/ban` lasts when no duration is given. */
+export const DEFAULT_BAN_MS = 3_600_000;
+
+/** How long a `/mute` lasts when no duration is given. */
+export const DEFAULT_MUTE_MS = 10 * 60_000;
+
+const UNIT_MS: Record<string, number> = {
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 24 * 3_600_000,
+  w: 7 * 24 * 3_600_000,
+};
+
+/** A word that is meant as a duration, valid or not: `30m`, `2h`, `forever`, `90x`. */
+export function looksLikeDuration(word: string): boolean {
+  return /^\d+[a-z]*$/i.test(word) || word.toLowerCase() === "forever";
+}
+
+/**
+ * The length of a duration typed as `30m`, `2h`, `7d` (also `s` and `w`) in
+ * milliseconds, null for `forever`, or undefined when it is not one or is
+ * outside 1 s to {@linkcode MAX_DURATION_MS}.
+ */
+export function parseDuration(word: string): number | null | undefined {
+  if (word.toLowerCase() === "forever") return null;
+  const match = /^(\d{1,9})([smhdw])$/i.exec(word);
+  if (match === null) return undefined;
+  const ms = Number(match[1]) * (UNIT_MS[(match[2] as string).toLowerCase()] as number);
+  return ms >= 1000 && ms <= MAX_DURATION_MS ? ms : undefined;
+}
+
+/** A duration the way notices say it: `for 1h`, `for 90m`, `forever`. */
+export function durationWords(ms: number | null): string {
+  if (ms === null) return "forever";
+  for (const unit of ["w", "d", "h", "m"]) {
+    const size = UNIT_MS[unit] as number;
+    if (ms % size === 0) return `for ${ms / size}${unit}`;
+  }
+  return `for ${Math.ceil(ms / 1000)}s`;
+}
+
+/**
+ * When something ends, as a person reads it on the server's clock: `14:30`
+ * today (within a day), `2026-12-09 14:30` further off, `forever`.
+ */
+export function untilWords(until: number | null, now: number = Date.now()): string {
+  if (until === null) return "forever";
+  const at = new Date(until);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  const time = `${pad(at.getHours())}:${pad(at.getMinutes())}`;
+  if (until - now < 20 * 3_600_000) return time;
+  return `${at.getFullYear()}-${pad(at.getMonth() + 1)}-${pad(at.getDate())} ${time}`;
+}
+
+/** `(until 14:30)` or `(forever)`, for the line a banned or muted member gets. */
+export function untilNote(until: number | null, now: number = Date.now()): string {
+  return until === null ? "(forever)" : `(until ${untilWords(until, now)})`;
+}
+
+/** An address as bans compare it: an IPv4 address mapped into IPv6 is the IPv4 one. */
+export function plainAddress(ip: string): string {
+  return ip.startsWith("::ffff:") && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip.toLowerCase();
+}
+
+/** Whether `word` is an address (IPv4 or IPv6) rather than a name. */
+export function isAddress(word: string): boolean {
+  return isIP(word) !== 0;
+}
+
+/**
+ * Bans or mutes, found by name (names that count as the same, by
+ * {@linkcode nameKeys}) or by address; loopback addresses are never kept.
+ * Ones that have ended are dropped as they are found.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { Restrictions } from "./moderation.ts";
+ *
+ * const bans = new Restrictions();
+ * bans.add({ name: "bob", address: "203.0.113.5", until: null, by: "alice", reason: "spam" });
+ * assert.equal(bans.find("BOB", null, 0)?.by, "alice");
+ * assert.equal(bans.find("carol", "203.0.113.5", 0)?.name, "bob");
+ * ```
+ */
+export class Restrictions {
+  /** Each one under both keys of its name, and under its address. */
+  readonly #byKey = new Map<string, Restriction>();
+  readonly #all = new Set<Restriction>();
+
+  /** Called with the whole list after every change, for the data file. */
+  onChange: ((list: readonly Restriction[]) => void) | null = null;
+
+  /** How many there are, ended ones included until they are next looked at. */
+  get size(): number {
+    return this.#all.size;
+  }
+
+  /**
+   * Adds one, replacing any on the same name or address; false when there
+   * are {@linkcode MAX_RESTRICTIONS} already. A loopback address is dropped.
+   */
+  add(restriction: Restriction): boolean {
+    const kept = { ...restriction };
+    if (kept.address !== null) {
+      kept.address = isLoopback(kept.address) ? null : plainAddress(kept.address);
+    }
+    for (const key of this.#keys(kept)) {
+      const old = this.#byKey.get(key);
+      if (old !== undefined) this.#delete(old);
+    }
+    if (kept.name === null && kept.address === null) return true;
+    if (this.#all.size >= MAX_RESTRICTIONS) return false;
+    this.#all.add(kept);
+    for (const key of this.#keys(kept)) this.#byKey.set(key, kept);
+    this.#changed();
+    return true;
+  }
+
+  /** The one on `name` or `address`, if any is still in force at `now`. */
+  find(name: string | null, address: string | null, now: number): Restriction | undefined {
+    if (this.#all.size === 0) return undefined;
+    const keys = name === null ? [] : [...nameKeys(name)];
+    if (address !== null && !isLoopback(address)) keys.push(addressKey(plainAddress(address)));
+    for (const key of keys) {
+      const found = this.#byKey.get(key);
+      if (found === undefined) continue;
+      if (found.until === null || found.until > now) return found;
+      this.#delete(found);
+      this.#changed();
+    }
+    return undefined;
+  }
+
+  /** Removes the one on the name or address `nameOrAddress`; returns it, if there was one. */
+  remove(nameOrAddress: string, now: number): Restriction | undefined {
+    const found = isAddress(nameOrAddress)
+      ? this.find(null, nameOrAddress, now)
+      : this.find(nameOrAddress, null, now);
+    if (found === undefined) return undefined;
+    this.#delete(found);
+    this.#changed();
+    return found;
+  }
+
+  /** Those in force at `now`, soonest to end first (forever last). */
+  list(now: number): Restriction[] {
+    let ended = false;
+    for (const restriction of this.#all) {
+      if (restriction.until !== null && restriction.until <= now) {
+        this.#delete(restriction);
+        ended = true;
+      }
+    }
+    if (ended) this.#changed();
+    return [...this.#all].sort((a, b) => (a.until ?? Infinity) - (b.until ?? Infinity));
+  }
+
+  #keys(restriction: Restriction): string[] {
+    const keys = restriction.name === null ? [] : [...nameKeys(restriction.name)];
+    if (restriction.address !== null) keys.push(addressKey(restriction.address));
+    return keys;
+  }
+
+  #delete(restriction: Restriction): void {
+    this.#all.delete(restriction);
+    for (const key of this.#keys(restriction)) {
+      if (this.#byKey.get(key) === restriction) this.#byKey.delete(key);
+    }
+  }
+
+  #changed(): void {
+    this.onChange?.([...this.#all]);
+  }
+}
+
+/** Addresses and name keys share one map; name keys start with a letter of their own. */
+function addressKey(address: string): string {
+  return "@" + address;
+}
