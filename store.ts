@@ -70,6 +70,7 @@ export interface StoreOptions {
 
 /** An error opening the data file: its message is one line naming the file, fit for the CLI. */
 export class StoreError extends Error {
+  /** Names the class in a stack trace or `String(error)`. */
   override name = "StoreError";
 }
 
@@ -284,46 +285,39 @@ export class ChatStore {
 
   /** Queues a public line of `room` for its history (trimmed to historyLines per room); the room is saved too. */
   addLine(room: string, line: string): void {
-    const pending = this.#room(room);
+    const pending = this.#saving(room);
     if (pending === undefined) return;
-    pending.saved = true;
     if (pending.lines.push(line)) this.#count(1, 1);
     this.#queuedMore();
   }
 
   /** Queues a room's topic (null clears it); makes the room saved if it was not. */
   setTopic(room: string, topic: string | null): void {
-    const pending = this.#room(room);
+    const pending = this.#saving(room);
     if (pending === undefined) return;
-    pending.saved = true;
     pending.topic = topic;
     this.#queuedMore();
   }
 
   /** Queues that a room exists (saved with no topic and no history yet). */
   addRoom(room: string): void {
-    const pending = this.#room(room);
+    const pending = this.#saving(room);
     if (pending === undefined) return;
-    pending.saved = true;
     this.#queuedMore();
   }
 
   /** Queues the removal of a room with its topic and history. */
   removeRoom(room: string): void {
     if (this.#db === undefined) return;
-    const old = this.#batch.rooms.get(room);
-    if (old !== undefined) {
-      this.#batch.rooms.delete(room);
-      this.#count(-1 - old.lines.length, -old.lines.length);
+    const lines = new Ring<string>(this.#historyLines);
+    const pending = this.#batch.rooms.get(room);
+    if (pending === undefined) {
+      this.#batch.rooms.set(room, { removed: true, saved: false, topic: undefined, lines });
+      this.#count(1, 0);
+    } else {
+      this.#count(-pending.lines.length, -pending.lines.length);
+      Object.assign(pending, { removed: true, saved: false, topic: undefined, lines });
     }
-    // Added last, so that a room saved again after this comes after the rooms saved meanwhile.
-    this.#batch.rooms.set(room, {
-      removed: true,
-      saved: false,
-      topic: undefined,
-      lines: new Ring(this.#historyLines),
-    });
-    this.#count(1, 0);
     this.#queuedMore();
   }
 
@@ -351,7 +345,6 @@ export class ChatStore {
     this.#timer = undefined;
     if (this.#db === undefined || this.#queued === 0) return;
     const batch = this.#batch;
-    const queued = this.#queued;
     this.#batch = emptyBatch();
     this.#queued = 0;
     this.#queuedLines = 0;
@@ -366,7 +359,7 @@ export class ChatStore {
         // The failure that matters is logged below; SQLite rolls back on its own when it must.
       }
       this.#log?.(
-        `Cannot save to data file ${this.#path}: ${oneLine(error)} (${queued} changes lost)`,
+        `Cannot save to data file ${this.#path}: ${oneLine(error)} (its last changes are lost)`,
       );
     }
   }
@@ -385,19 +378,28 @@ export class ChatStore {
     return this.#queuedLines;
   }
 
-  /** The room's entry in the batch, made if missing; undefined once closed. */
-  #room(room: string): PendingRoom | undefined {
+  /**
+   * The room's entry in the batch, made if missing and marked to be saved;
+   * undefined once closed.
+   */
+  #saving(room: string): PendingRoom | undefined {
     if (this.#db === undefined) return undefined;
-    let pending = this.#batch.rooms.get(room);
+    const rooms = this.#batch.rooms;
+    let pending = rooms.get(room);
     if (pending === undefined) {
       pending = {
         removed: false,
-        saved: false,
+        saved: true,
         topic: undefined,
         lines: new Ring(this.#historyLines),
       };
-      this.#batch.rooms.set(room, pending);
+      rooms.set(room, pending);
       this.#count(1, 0);
+    } else if (!pending.saved) {
+      // Saved again after a removal: it goes after the rooms saved meanwhile.
+      rooms.delete(room);
+      rooms.set(room, pending);
+      pending.saved = true;
     }
     return pending;
   }
