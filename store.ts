@@ -444,9 +444,13 @@ export class ChatStore {
     }
     for (const [kind, list] of batch.restrictions) {
       sql.deleteRestrictions.run(kind);
-      list.forEach((r, pos) =>
-        sql.insertRestriction.run(kind, pos, r.name, r.address, r.until, r.by, r.reason)
-      );
+      list.forEach((r, pos) => {
+        // SQLite would store NaN as NULL, which reads back as forever.
+        if (Number.isNaN(r.until)) {
+          throw new RangeError(`a ${kind.slice(0, -1)} on ${r.name ?? r.address} ends at NaN`);
+        }
+        sql.insertRestriction.run(kind, pos, r.name, r.address, r.until, r.by, r.reason);
+      });
     }
     if (batch.motd === null) sql.deleteMeta.run("motd");
     else if (batch.motd !== undefined) sql.setMeta.run("motd", batch.motd);

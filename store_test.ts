@@ -511,6 +511,26 @@ Deno.test({
 });
 
 Deno.test({
+  name: "a restriction whose until is NaN is not saved as forever: the flush fails and says why",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withDataFile((path) => {
+      const logged: string[] = [];
+      const timed = [ban("x", null, 1_000)];
+      withStore(path, { historyLines: 1, log: (event) => logged.push(event) }, (store) => {
+        store.setRestrictions("mutes", timed);
+        store.flush();
+        store.setRestrictions("mutes", [ban("x", null, NaN)]);
+      });
+      assert.deepEqual(logged, [
+        `Cannot save to data file ${path}: a mute on x ends at NaN` +
+        " (its last changes are lost)",
+      ]);
+      assert.deepEqual(reopened(path, 1).mutes, timed);
+    }),
+});
+
+Deno.test({
   name: "open refuses a historyLines or flushMs out of range, naming it",
   ...LEAK_CHECKS,
   fn: () =>
