@@ -34,7 +34,7 @@ import {
 import { plainAddress, untilNote } from "./moderation.ts";
 import { describe, ignore, isConnectionError, peerLabel } from "./net_helpers.ts";
 import { CONSOLE_NAME, Operators } from "./operators.ts";
-import type { Room } from "./room.ts";
+import type { Room, RoomRecorder } from "./room.ts";
 import { LOBBY, roomName, Rooms } from "./rooms.ts";
 import {
   closeConnection,
@@ -50,9 +50,18 @@ import {
   secretsMatch,
   stopTimer,
 } from "./session.ts";
+import type { Restriction, SavedState } from "./store.ts";
 import { IAC, TelnetFilter } from "./telnet.ts";
 
 export { Member };
+
+/** Where the server's lasting state is written (the data file): rooms, bans, mutes, the motd. */
+export interface ChatRecorder extends RoomRecorder {
+  /** The whole list of bans or of mutes, as it is now. */
+  setRestrictions(kind: "bans" | "mutes", list: readonly Restriction[]): void;
+  /** The message of the day; null clears it. */
+  setMotd(text: string | null): void;
+}
 
 /** The core's settings, checked already by the server that makes it. */
 export interface ChatOptions {
@@ -74,6 +83,10 @@ export interface ChatOptions {
   announceLimit: number;
   /** Rooms at once, `#lobby` included. */
   maxRooms: number;
+  /** Where rooms, topics, history, bans, mutes and the motd are recorded, if anywhere. */
+  recorder?: ChatRecorder | null;
+  /** What a restarted server comes back with. */
+  saved?: SavedState | null;
   log: ((event: string) => void) | undefined;
   /** Called when the last member leaves. */
   onEmpty?: () => void;
@@ -168,6 +181,7 @@ export class Chat {
       options.maxQueueBytes,
       options.history,
       (member) => this.#dropTooSlow(member),
+      options.recorder ?? null,
     );
     this.#lobby = this.#rooms.lobby;
     const console = new Member(
@@ -198,10 +212,35 @@ export class Chat {
       console,
       { password: options.operatorPassword, wrongPasswordDelayMs: WRONG_PASSWORD_DELAY_MS },
     );
+    if (options.saved) this.#restore(options.saved);
+    const recorder = options.recorder;
+    if (recorder) {
+      this.#operators.bans.onChange = (list) => recorder.setRestrictions("bans", list);
+      this.#operators.mutes.onChange = (list) => recorder.setRestrictions("mutes", list);
+      this.#operators.onMotd = (text) => recorder.setMotd(text);
+    }
     this.#naming = new Deadlines(
       options.nameTimeoutMs,
       (member) => this.#guard(member, () => this.#nameTimedOut(member)),
     );
+  }
+
+  /** Puts back what a restarted server saved: rooms with topics and history, bans, mutes, the motd. */
+  #restore(saved: SavedState): void {
+    let dropped = 0;
+    for (const room of saved.rooms) {
+      if (!this.#rooms.restore(room.name, room.topic, room.history)) dropped++;
+    }
+    if (dropped > 0) {
+      this.#log?.(`${dropped} saved rooms are over --max-rooms and were not restored`);
+    }
+    const now = Date.now();
+    for (const kind of ["bans", "mutes"] as const) {
+      for (const entry of saved[kind]) {
+        if (entry.until === null || entry.until > now) this.#operators[kind].add(entry);
+      }
+    }
+    this.#operators.motd = saved.motd;
   }
 
   /** How many connections are open, named or not. */

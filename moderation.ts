@@ -9,20 +9,9 @@
 import { isIP } from "node:net";
 import { nameKeys } from "./protocol.ts";
 import { isLoopback } from "./session.ts";
+import type { Restriction } from "./store.ts";
 
-/** A ban or a mute: who it is on, until when, by whom and why. */
-export interface Restriction {
-  /** The name it is on (as shown), or null for an address alone. */
-  name: string | null;
-  /** The address it is on, or null for a name alone. */
-  address: string | null;
-  /** When it ends, in ms since the epoch; null for forever. */
-  until: number | null;
-  /** Who set it (a member's name, or "server" for the console). */
-  by: string;
-  /** Why, or "". */
-  reason: string;
-}
+export type { Restriction };
 
 /** Bans (or mutes) at once: each is a line in `/bans` and a row on disk. */
 export const MAX_RESTRICTIONS = 1000;

@@ -18,6 +18,18 @@ export interface Named extends Recipient {
   name: string | null;
 }
 
+/** Where rooms' lasting state is written (the data file), when there is one. */
+export interface RoomRecorder {
+  /** A public line of `room`, for its history. */
+  addLine(room: string, line: string): void;
+  /** The topic of `room`; null clears it. */
+  setTopic(room: string, topic: string | null): void;
+  /** That `room` exists. */
+  addRoom(room: string): void;
+  /** That `room` is gone, with its topic and history. */
+  removeRoom(room: string): void;
+}
+
 /** The greeting for a newcomer's history replay, and its end. */
 const HISTORY_START = "* Recent messages:\n";
 const HISTORY_END = "* End of recent messages\n";
@@ -37,21 +49,45 @@ const encoder = new TextEncoder();
 export class Room<M extends Named> {
   /** Named members, in the order they joined. */
   readonly members: Set<M> = new Set();
-  /** What `/topic` shows; a room with one outlives its last member. */
-  topic: string | null = null;
+  #topic: string | null = null;
   /** Its operators while they are connected: whoever created it, and whom they made so. */
   readonly operators: Set<M> = new Set();
   readonly #history: Uint8Array[] = [];
   readonly #delivery: Delivery<M>;
+  readonly #recorder: RoomRecorder | null;
 
-  /** A room called `name` whose members may have `maxQueueBytes` waiting, keeping `historyLines` lines. */
+  /**
+   * A room called `name` whose members may have `maxQueueBytes` waiting,
+   * keeping `historyLines` lines; its topic and history also go to `recorder`.
+   */
   constructor(
     readonly name: string,
     maxQueueBytes: number,
     readonly historyLines: number,
     onTooSlow: (member: M) => void,
+    recorder: RoomRecorder | null = null,
   ) {
     this.#delivery = new Delivery(this.members, maxQueueBytes, onTooSlow);
+    this.#recorder = recorder;
+  }
+
+  /** What `/topic` shows; a room with one outlives its last member. */
+  get topic(): string | null {
+    return this.#topic;
+  }
+
+  /** Sets the topic (null clears it), and records it. */
+  set topic(topic: string | null) {
+    this.#topic = topic;
+    this.#recorder?.setTopic(this.name, topic);
+  }
+
+  /** Puts back the topic and history a restarted server read from its data file. */
+  restore(topic: string | null, history: readonly string[]): void {
+    this.#topic = topic;
+    for (const line of history.slice(-this.historyLines)) {
+      this.#history.push(encoder.encode(line + "\n"));
+    }
   }
 
   /** Whether this turn holds all it may; see {@linkcode Delivery.turnFull}. */
@@ -111,6 +147,7 @@ export class Room<M extends Named> {
     if (options.public && this.historyLines > 0) {
       if (this.#history.length === this.historyLines) this.#history.shift();
       this.#history.push(line);
+      this.#recorder?.addLine(this.name, text);
     }
   }
 

@@ -8,7 +8,7 @@
  */
 
 import { isSingleScript, nameKeys } from "./protocol.ts";
-import { type Named, Room } from "./room.ts";
+import { type Named, Room, type RoomRecorder } from "./room.ts";
 
 /** The room everyone starts in; it is never removed. */
 export const LOBBY = "lobby";
@@ -50,19 +50,39 @@ export class Rooms<M extends Placed<M>> {
   /** Each member under both of its {@linkcode nameKeys}; no two members share a key. */
   readonly #byKey = new Map<string, M>();
   #memberCount = 0;
-  /** Whether an empty room with history stays (its history is kept on disk). */
-  keepsHistory = false;
-  /** Called when a room is removed, for the data file. */
-  onForget: ((room: Room<M>) => void) | null = null;
 
-  /** Rooms at most `maxRooms` at once, each with the delivery and history settings given. */
+  /**
+   * Rooms at most `maxRooms` at once, each with the delivery and history
+   * settings given; with a `recorder`, the rooms, their topics and history
+   * are recorded, and an empty room with history stays as one with a topic does.
+   */
   constructor(
     readonly maxRooms: number,
     readonly maxQueueBytes: number,
     readonly historyLines: number,
     readonly onTooSlow: (member: M) => void,
+    readonly recorder: RoomRecorder | null = null,
   ) {
     this.lobby = this.#make(LOBBY);
+  }
+
+  /**
+   * Puts back a room a restarted server read from its data file, with its
+   * topic and history; one with neither is not kept. False when there is no
+   * room left for it (the `#lobby` is always there: it only gets its own back).
+   */
+  restore(name: string, topic: string | null, history: readonly string[]): boolean {
+    let room = this.get(name);
+    if (room === undefined) {
+      if (topic === null && (history.length === 0 || this.historyLines === 0)) {
+        this.recorder?.removeRoom(name);
+        return true;
+      }
+      if (this.#all.length >= this.maxRooms) return false;
+      room = this.#make(name);
+    }
+    room.restore(topic, history);
+    return true;
   }
 
   /** Named members in all rooms. */
@@ -163,7 +183,8 @@ export class Rooms<M extends Placed<M>> {
   #leaveRoom(member: M, room: Room<M>): void {
     room.remove(member);
     if (room === this.lobby || room.members.size > 0 || room.topic !== null) return;
-    if (this.keepsHistory && room.hasHistory) return;
+    // History on disk outlives the members, as a topic does.
+    if (this.recorder !== null && room.hasHistory) return;
     this.#forget(room);
   }
 
@@ -171,13 +192,20 @@ export class Rooms<M extends Placed<M>> {
   #forget(room: Room<M>): void {
     for (const key of nameKeys(room.name)) this.#rooms.delete(key);
     this.#all.splice(this.#all.indexOf(room), 1);
-    this.onForget?.(room);
+    this.recorder?.removeRoom(room.name);
   }
 
   #make(name: string): Room<M> {
-    const room = new Room<M>(name, this.maxQueueBytes, this.historyLines, this.onTooSlow);
+    const room = new Room<M>(
+      name,
+      this.maxQueueBytes,
+      this.historyLines,
+      this.onTooSlow,
+      this.recorder,
+    );
     for (const key of nameKeys(name)) this.#rooms.set(key, room);
     this.#all.push(room);
+    this.recorder?.addRoom(name);
     return room;
   }
 }

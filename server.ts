@@ -34,6 +34,7 @@ import {
 } from "./protocol.ts";
 import { checkInteger } from "./net_helpers.ts";
 import { MAX_ROOMS } from "./rooms.ts";
+import { ChatStore, StoreError } from "./store.ts";
 import { TcpListener, tlsContext } from "./tcp.ts";
 import { WEB_ASSETS } from "./web_assets.ts";
 import { WebServer } from "./web.ts";
@@ -85,6 +86,12 @@ export interface ChatServerOptions {
   announceLimit?: number;
   /** Rooms that may exist at once, `#lobby` included; `/join` past it is refused. @default {100} */
   maxRooms?: number;
+  /**
+   * SQLite file that keeps rooms, topics, history, bans, mutes and the
+   * message of the day across restarts; created when missing. Without it
+   * everything lives in memory.
+   */
+  dataFile?: string;
   /** Stops the server when the last member leaves. @default {false} */
   exitWhenEmpty?: boolean;
   /** Milliseconds shutdown waits for queued output to reach members. @default {2000} */
@@ -111,6 +118,8 @@ const GOODBYE_FLUSH_MS = 2000;
 export class ChatServer {
   readonly #chat: Chat;
   readonly #tcp: TcpListener;
+  /** The data file, when there is one. */
+  readonly #store: ChatStore | null;
   /** The browser page and its WebSocket, when asked for. */
   readonly #web: WebServer | null;
   readonly #shutdownFlushMs: number;
@@ -123,7 +132,11 @@ export class ChatServer {
   readonly #finished = Promise.withResolvers<void>();
   #closing: Promise<void> | null = null;
 
-  /** Checks the options; nothing is opened before {@linkcode ChatServer.start}. */
+  /**
+   * Checks the options and opens the data file, if any (a
+   * {@linkcode StoreError} says why it cannot be used); nothing listens
+   * before {@linkcode ChatServer.start}.
+   */
   constructor(options: ChatServerOptions = {}) {
     const hostname = options.hostname ?? DEFAULT_SERVER_HOST;
     const port = checkInteger("port", options.port ?? DEFAULT_PORT, 0, 65535);
@@ -151,14 +164,15 @@ export class ChatServer {
       0,
     );
     this.#log = options.log;
-    this.#chat = new Chat({
+    const history = checkInteger("history", options.history ?? HISTORY_LINES, 0, MAX_HISTORY_LINES);
+    const settings = {
       maxClients: checkInteger("maxClients", options.maxClients ?? MAX_CLIENTS, 1),
       maxPerIp: checkInteger("maxPerIp", options.maxPerIp ?? MAX_PER_IP, 1),
       limitLoopback: options.limitLoopback ?? false,
       nameTimeoutMs,
       maxLineBytes: checkInteger("maxLineBytes", options.maxLineBytes ?? MAX_LINE_BYTES, 1),
       maxQueueBytes: checkInteger("maxQueueBytes", options.maxQueueBytes ?? MAX_QUEUE_BYTES, 1),
-      history: checkInteger("history", options.history ?? HISTORY_LINES, 0, MAX_HISTORY_LINES),
+      history,
       rate: checkNumber("rate", options.rate ?? RATE_LINES_PER_S),
       burst: checkInteger("burst", options.burst ?? RATE_BURST, 1),
       password,
@@ -169,7 +183,22 @@ export class ChatServer {
       maxRooms: checkInteger("maxRooms", options.maxRooms ?? MAX_ROOMS, 1),
       log: options.log,
       onEmpty: options.exitWhenEmpty ? () => void this.close() : undefined,
-    });
+    };
+    const webPort = options.webPort === undefined
+      ? undefined
+      : checkInteger("webPort", options.webPort, 0, 65535);
+    // Every setting is checked before the data file is opened (and locked).
+    this.#store = options.dataFile === undefined
+      ? null
+      : ChatStore.open(options.dataFile, { historyLines: history, log: options.log });
+    const saved = this.#store?.load() ?? null;
+    if (saved !== null) {
+      this.#log?.(
+        `data file ${options.dataFile}: ${saved.rooms.length} rooms, ${saved.bans.length} bans, ` +
+          `${saved.mutes.length} mutes`,
+      );
+    }
+    this.#chat = new Chat({ ...settings, recorder: this.#store, saved });
     this.#tcp = new TcpListener(this.#chat, {
       hostname,
       port,
@@ -177,9 +206,9 @@ export class ChatServer {
       handshakeMs: Math.min(TLS_HANDSHAKE_TIMEOUT_MS, nameTimeoutMs),
       log: options.log,
     });
-    this.#web = options.webPort === undefined ? null : new WebServer({
+    this.#web = webPort === undefined ? null : new WebServer({
       hostname,
-      port: checkInteger("webPort", options.webPort, 0, 65535),
+      port: webPort,
       tls: secureContext ?? undefined,
       assets: WEB_ASSETS,
       allowedOrigins: options.webOrigins,
@@ -281,6 +310,7 @@ export class ChatServer {
     const stopped = [this.#tcp.stop(), this.#web?.close()];
     await this.#chat.shutdown(this.#shutdownFlushMs);
     await Promise.all(stopped);
+    this.#store?.close();
     this.#log?.("server stopped");
     this.#finished.resolve();
   }
@@ -322,6 +352,8 @@ Options:
   --cert FILE --key FILE   speak TLS with this certificate and key (needs --allow-read)
   --announce-limit N       announce joins and leaves while the room has at most N members (default ${ANNOUNCE_LIMIT})
   --max-rooms N            rooms at once, #lobby included (default ${MAX_ROOMS})
+  --data FILE              keep rooms, topics, history, bans, mutes and the message of
+                           the day in this SQLite file (needs --allow-read --allow-write)
   --exit-when-empty        stop when the last member leaves
   --quiet                  print only the listening lines, no event log
   -h, --help               show this help`;
@@ -372,6 +404,7 @@ export function parseServerArgs(args: string[]): ServerArgs {
       key: { type: "string" },
       "announce-limit": { type: "string" },
       "max-rooms": { type: "string" },
+      data: { type: "string" },
       "exit-when-empty": { type: "boolean", default: false },
       quiet: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -431,6 +464,7 @@ export function parseServerArgs(args: string[]): ServerArgs {
       burst: number("burst", 1),
       announceLimit: number("announce-limit", 0),
       maxRooms: number("max-rooms", 1),
+      dataFile: values.data,
       exitWhenEmpty: values["exit-when-empty"],
     },
     passwordFile: values["password-file"],
@@ -519,7 +553,8 @@ export async function runServer(
     server = new ChatServer(options);
   } catch (error) {
     console.error((error as Error).message);
-    return 2;
+    // A bad setting is a usage error; a data file that cannot be used is not.
+    return error instanceof StoreError ? 1 : 2;
   }
   let addr: Deno.NetAddr;
   try {
