@@ -85,6 +85,7 @@ export class Room<M extends Named> {
   /** Puts back the topic and history a restarted server read from its data file. */
   restore(topic: string | null, history: readonly string[]): void {
     this.#topic = topic;
+    if (this.historyLines === 0) return;
     for (const line of history.slice(-this.historyLines)) {
       this.#history.push(encoder.encode(line + "\n"));
     }
