@@ -375,6 +375,16 @@ async function removeProfile(path: string): Promise<void> {
   }
 }
 
+/** One WebSocket text message of a page, as DevTools saw it go. */
+export interface WebSocketFrame {
+  /** Which way it went. */
+  direction: "sent" | "received";
+  /** Its text. */
+  data: string;
+  /** When, in seconds of the browser's monotonic clock. */
+  time: number;
+}
+
 /** Keys {@linkcode Page.press} knows. */
 export type Key = "Enter" | "Tab" | "Escape";
 
@@ -505,6 +515,57 @@ export class Page {
       ...(text === undefined ? {} : { text, unmodifiedText: text }),
     });
     await this.send("Input.dispatchKeyEvent", { type: "keyUp", ...common });
+  }
+
+  /**
+   * Clicks the middle of the first element `selector` matches with the mouse,
+   * as a person would, after scrolling it into view.
+   * @throws {Error} when nothing matches
+   */
+  async click(selector: string): Promise<void> {
+    const point = await this.evaluate<{ x: number; y: number } | null>(`(() => {
+      const element = document.querySelector(${JSON.stringify(selector)});
+      if (element === null) return null;
+      element.scrollIntoView({ block: "nearest" });
+      const box = element.getBoundingClientRect();
+      return { x: box.left + box.width / 2, y: box.top + box.height / 2 };
+    })()`);
+    if (point === null) throw new Error(`Nothing to click: no ${selector} in the page`);
+    await this.send("Input.dispatchMouseEvent", { type: "mouseMoved", ...point });
+    for (const type of ["mousePressed", "mouseReleased"]) {
+      await this.send("Input.dispatchMouseEvent", {
+        type,
+        ...point,
+        button: "left",
+        clickCount: 1,
+      });
+    }
+  }
+
+  /**
+   * Records the page's WebSocket text messages, both ways, into the array it
+   * returns, which fills as they go. Start it before the page opens its
+   * socket: DevTools reports only the sockets opened after.
+   */
+  async recordWebSocketFrames(): Promise<WebSocketFrame[]> {
+    const frames: WebSocketFrame[] = [];
+    const directions: Record<string, WebSocketFrame["direction"]> = {
+      "Network.webSocketFrameSent": "sent",
+      "Network.webSocketFrameReceived": "received",
+    };
+    this.#browser.cdp.on((event) => {
+      const direction = directions[event.method];
+      if (event.sessionId !== this.sessionId || direction === undefined) return;
+      const { timestamp, response } = event.params as {
+        timestamp: number;
+        response: { opcode: number; payloadData: string };
+      };
+      if (response.opcode === 1) {
+        frames.push({ direction, data: response.payloadData, time: timestamp });
+      }
+    });
+    await this.send("Network.enable");
+    return frames;
   }
 
   /** Types `text` and presses Enter. */

@@ -6,6 +6,7 @@ import {
   clockTime,
   historyOverlap,
   isQuitWord,
+  listedRooms,
   nameHue,
   reconnectDelay,
   roomChange,
@@ -14,6 +15,7 @@ import {
 } from "./web/lines.js";
 import { GREETING, PASSWORD_GREETING } from "./protocol.ts";
 import { reconnectDelay as clientReconnectDelay } from "./client.ts";
+import { roomName } from "./rooms.ts";
 
 Deno.test("the page reads the greetings and the welcome as the terminal client does", () => {
   assert(asksForNickname(GREETING));
@@ -47,11 +49,16 @@ Deno.test("the page backs off as the terminal client does: 1 s doubling to 30 s,
 });
 
 Deno.test("notices about members change the member list; members' lines do not", () => {
-  assert.deepEqual(roomChange("* bob joined the chat"), { type: "joined", name: "bob" });
-  assert.deepEqual(roomChange("* bob left the chat"), { type: "left", name: "bob" });
+  assert.deepEqual(roomChange("* bob joined the chat"), {
+    type: "joined",
+    name: "bob",
+    room: null,
+  });
+  assert.deepEqual(roomChange("* bob left the chat"), { type: "left", name: "bob", room: null });
   assert.deepEqual(roomChange("* bob left the chat (connection lost)"), {
     type: "left",
     name: "bob",
+    room: null,
   });
   assert.deepEqual(roomChange("* bob is now known as bobby"), {
     type: "renamed",
@@ -66,9 +73,19 @@ Deno.test("notices about members change the member list; members' lines do not",
   assert.deepEqual(roomChange("* 1 online: alice"), { type: "who", names: ["alice"], room: null });
   assert.deepEqual(roomChange("bob: * carol joined the chat"), null);
   // Rooms: moving between them, and a room's /who with its operator marked.
-  assert.deepEqual(roomChange("* bob joined #dev"), { type: "joined", name: "bob" });
-  assert.deepEqual(roomChange("* bob left for #dev"), { type: "left", name: "bob" });
-  assert.deepEqual(roomChange("* You are now in #dev (3 here)"), { type: "moved", room: "dev" });
+  // A move names the room: the one joined, or the one left for.
+  assert.deepEqual(roomChange("* bob joined #dev"), { type: "joined", name: "bob", room: "dev" });
+  assert.deepEqual(roomChange("* bob left for #dev"), { type: "left", name: "bob", room: "dev" });
+  assert.deepEqual(roomChange("* You are now in #dev (3 here)"), {
+    type: "moved",
+    room: "dev",
+    here: 3,
+  });
+  assert.deepEqual(roomChange("* You are now in #開発 (12 here)"), {
+    type: "moved",
+    room: "開発",
+    here: 12,
+  });
   assert.deepEqual(roomChange("* 2 in #dev: @alice, bob"), {
     type: "who",
     names: ["alice", "bob"],
@@ -76,6 +93,48 @@ Deno.test("notices about members change the member list; members' lines do not",
   });
   assert.deepEqual(roomChange("** bob joined the chat"), null);
   assert.deepEqual(roomChange("* Server is shutting down"), null);
+});
+
+Deno.test("the answer to /rooms is read as the rooms with their counts, in its order", () => {
+  assert.deepEqual(listedRooms("* 3 rooms: #lobby (12), #dev (3), #random (1)"), [
+    { name: "lobby", count: 12 },
+    { name: "dev", count: 3 },
+    { name: "random", count: 1 },
+  ]);
+  assert.deepEqual(listedRooms("* 1 room: #lobby (1)"), [{ name: "lobby", count: 1 }]);
+  // A room with a topic outlives its last member.
+  assert.deepEqual(listedRooms("* 2 rooms: #lobby (0), #news (0)"), [
+    { name: "lobby", count: 0 },
+    { name: "news", count: 0 },
+  ]);
+  // Names of any script, with digits, `_`, `-` and `.`.
+  const names = ["разработка", "開発", "ωμέγα_2", "a-b.c", "2025", "Dev"];
+  const line = `* ${names.length} rooms: ${names.map((name, i) => `#${name} (${i})`).join(", ")}`;
+  assert.deepEqual(listedRooms(line), names.map((name, count) => ({ name, count })));
+  for (const name of names) assert.equal(roomName(name), name, "the server takes it as it is");
+});
+
+Deno.test("only a whole /rooms answer is a list of rooms", () => {
+  for (
+    const line of [
+      "* 2 rooms: #lobby (1)", // fewer than it says
+      "* 1 room: #lobby (1), #dev (2)", // more than it says
+      "* 1 room: ",
+      "* 1 room: lobby (1)",
+      "* 1 room: #lobby",
+      "* 1 room: #lobby (one)",
+      "* 1 room: #lob by (1)",
+      "* 2 rooms: #lobby (1),#dev (2)",
+      "* 1 room: #lobby (1) and more",
+      "bob: * 1 room: #lobby (1)",
+      "** bob 1 room: #lobby (1)",
+      "* 2 online: alice, bob",
+      "* You are now in #dev (3 here)",
+    ]
+  ) {
+    assert.equal(listedRooms(line), null, line);
+  }
+  assert.equal(roomChange("* 3 rooms: #lobby (12), #dev (3), #random (1)"), null);
 });
 
 Deno.test("lines are read by kind, with their names and whose they are", () => {

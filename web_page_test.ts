@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { Browser, type Page, type Viewport } from "./browser_test_helpers.ts";
+import { Browser, type Page, type Viewport, type WebSocketFrame } from "./browser_test_helpers.ts";
 import { startWebRoom, type WebRoom } from "./web_test_room.ts";
 import { LEAK_CHECKS, Peer, WAIT_MS } from "./test_helpers.ts";
 import { nameHue } from "./web/lines.js";
@@ -16,16 +16,32 @@ const LINES = `[...document.querySelectorAll("#lines > li:not(.local) .text")]
   .map((text) => text.textContent)`;
 /** The members the list shows. */
 const MEMBERS = `[...document.querySelectorAll("#members .name")].map((name) => name.textContent)`;
+/** The rooms the list shows, as `#name (count)`, the one you are in followed by ` here`. */
+const ROOMS = `[...document.querySelectorAll("#rooms button")].map((button) =>
+  button.querySelector(".room-name").textContent +
+  " (" + button.querySelector(".room-size").textContent + ")" +
+  (button.getAttribute("aria-current") === "true" ? " here" : ""))`;
+/** A `/rooms` answer. */
+const ROOMS_ANSWER = /^\* \d+ rooms?: /;
+
+/** How a page of the room is opened. */
+interface OpenOptions {
+  /** The window's size. */
+  viewport?: Viewport;
+  /** Record the page's WebSocket messages in {@linkcode ChatPage.frames}. */
+  recordFrames?: boolean;
+}
 
 /** A page of the room, with what the tests ask of it. */
 class ChatPage {
-  constructor(readonly page: Page) {}
+  constructor(readonly page: Page, readonly frames: WebSocketFrame[] = []) {}
 
   /** Opens the room's page and waits for the server's greeting. */
-  static async open(browser: Browser, room: WebRoom, viewport?: Viewport): Promise<ChatPage> {
-    const page = await browser.newPage(viewport);
+  static async open(browser: Browser, room: WebRoom, options: OpenOptions = {}): Promise<ChatPage> {
+    const page = await browser.newPage(options.viewport);
+    const frames = options.recordFrames ? await page.recordWebSocketFrames() : [];
     await page.goto(room.pageUrl);
-    const chat = new ChatPage(page);
+    const chat = new ChatPage(page, frames);
     await page.waitFor(`${LINES}.length > 0`, "the greeting");
     return chat;
   }
@@ -53,6 +69,36 @@ class ChatPage {
       `JSON.stringify(${MEMBERS}) === ${JSON.stringify(JSON.stringify(names))}`,
       `the members ${names.join(", ")}`,
     );
+  }
+
+  rooms(): Promise<string[]> {
+    return this.page.evaluate<string[]>(ROOMS);
+  }
+
+  /** Waits until the list of rooms is exactly `rooms`, each `#name (count)`, ` here` after one. */
+  async waitForRooms(rooms: string[]): Promise<void> {
+    await this.page.waitFor(
+      `JSON.stringify(${ROOMS}) === ${JSON.stringify(JSON.stringify(rooms))}`,
+      `the rooms ${rooms.join(", ")}`,
+    );
+  }
+
+  /** The lines the page has sent on its WebSocket so far (with `recordFrames`). */
+  sent(): string[] {
+    return this.frames.filter((frame) => frame.direction === "sent").map((frame) => frame.data);
+  }
+
+  /** Waits until the page has sent `line` on its WebSocket `times` times (with `recordFrames`). */
+  async waitForSent(line: string, times: number, ms = WAIT_MS): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (this.sent().filter((sent) => sent === line).length < times) {
+      if (Date.now() >= deadline) {
+        throw new Error(
+          `Timed out after ${ms} ms waiting for the page to send ${line} ${times} times`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
   }
 
   /** Types a line and presses Enter. */
@@ -355,7 +401,9 @@ Deno.test({
   ...LEAK_CHECKS,
   fn: withRoom({}, async (room, browser) => {
     await using bob = await Peer.join(room.tcpPort, "bob");
-    const alice = await ChatPage.open(browser, room, { width: 375, height: 667, mobile: true });
+    const alice = await ChatPage.open(browser, room, {
+      viewport: { width: 375, height: 667, mobile: true },
+    });
     await alice.join("alice", ["bob"]);
     await bob.send(`${"x".repeat(300)}\n`);
     await bob.send("https://example.org/a/very/long/address/that/does/not/break/anywhere/at/all\n");
@@ -371,6 +419,7 @@ Deno.test({
         field: inView("input"),
         send: inView("send"),
         membersOpen: document.getElementById("people").open,
+        roomsOpen: document.getElementById("room-panel").open,
       };
     })()`;
     assert.deepEqual(await alice.page.evaluate(fits), {
@@ -378,6 +427,7 @@ Deno.test({
       field: true,
       send: true,
       membersOpen: false,
+      roomsOpen: false,
     });
     // The on-screen keyboard leaves less height: the field stays in view.
     await alice.page.setViewport({ width: 375, height: 300, mobile: true });
@@ -391,6 +441,7 @@ Deno.test({
       field: true,
       send: true,
       membersOpen: false,
+      roomsOpen: false,
     });
 
     // The system's dark mode is followed.
@@ -429,7 +480,7 @@ Deno.test({
   ...LEAK_CHECKS,
   fn: withRoom({}, async (room, browser) => {
     await using bob = await Peer.join(room.tcpPort, "bob");
-    const alice = await ChatPage.open(browser, room, { width: 900, height: 400 });
+    const alice = await ChatPage.open(browser, room, { viewport: { width: 900, height: 400 } });
     await alice.join("alice", ["bob"]);
     await bob.send(Array.from({ length: 40 }, (_, i) => `line ${i}\n`).join(""));
     await alice.waitForLine("bob: line 39");
@@ -545,6 +596,180 @@ Deno.test({
     await alice.waitForMembers(["bob", "alice", "carol"]);
     await bob.send("/part\n");
     await alice.waitForMembers(["alice", "carol"]);
+    alice.assertNoProblems();
+  }),
+});
+
+/**
+ * The most of the page's own `/rooms` that were on their way at once: every
+ * `/rooms` it sent against every answer it got, in the order DevTools saw them.
+ */
+function mostRoomsOnTheirWay(frames: WebSocketFrame[]): number {
+  let waiting = 0;
+  let most = 0;
+  for (const frame of frames) {
+    if (frame.direction === "sent" && frame.data === "/rooms") most = Math.max(most, ++waiting);
+    if (frame.direction === "received") {
+      waiting -= frame.data.split("\n").filter((line) => ROOMS_ANSWER.test(line)).length;
+    }
+  }
+  return most;
+}
+
+Deno.test({
+  name: "the rooms list shows each room and its count, and follows rooms made elsewhere",
+  ...LEAK_CHECKS,
+  fn: withRoom({}, async (room, browser) => {
+    await using bob = await Peer.join(room.tcpPort, "bob");
+    const alice = await ChatPage.open(browser, room, { recordFrames: true });
+    await alice.join("alice", ["bob"]);
+    await alice.waitForRooms(["#lobby (2) here"]);
+    assert.equal(
+      await alice.page.evaluate(`document.getElementById("room-count").textContent`),
+      "1",
+    );
+
+    // bob makes #dev: the page hears him leave for it, and asks for the rooms again.
+    await bob.send("/join #dev\n");
+    await bob.readUntil("* You are now in #dev (1 here)");
+    await alice.waitForLine("* bob left for #dev");
+    await alice.waitForRooms(["#lobby (1) here", "#dev (1)"]);
+
+    // A burst of moves asks for the rooms once or twice, never faster than once a second.
+    await bob.send("/part\n/join #b\n/part\n/join #c\n");
+    await bob.readUntil("* You are now in #c (1 here)");
+    await alice.waitForLine("* bob left for #c");
+    await alice.waitForRooms(["#lobby (1) here", "#c (1)"]);
+    const asked = alice.frames.filter((frame) =>
+      frame.direction === "sent" && frame.data === "/rooms"
+    );
+    assert.ok(asked.length >= 3 && asked.length <= 4, `${asked.length} /rooms`);
+    for (let i = 1; i < asked.length; i++) {
+      const gap = (asked[i] as WebSocketFrame).time - (asked[i - 1] as WebSocketFrame).time;
+      assert.ok(gap > 0.9, `/rooms ${i} came ${gap.toFixed(3)} s after the one before`);
+    }
+    assert.equal(mostRoomsOnTheirWay(alice.frames), 1);
+    assert.ok(!(await alice.lines()).some((line) => ROOMS_ANSWER.test(line)), "none shown");
+    alice.assertNoProblems();
+  }),
+});
+
+Deno.test({
+  name: "clicking a room moves the page there and marks it; the current one does nothing",
+  ...LEAK_CHECKS,
+  fn: withRoom({}, async (room, browser) => {
+    await using bob = await Peer.join(room.tcpPort, "bob");
+    await using carol = await Peer.join(room.tcpPort, "carol");
+    await bob.readUntil("* carol joined the chat");
+    await carol.send("/join #dev\n");
+    await carol.readUntil("* You are now in #dev (1 here)");
+    const alice = await ChatPage.open(browser, room, { recordFrames: true });
+    await alice.join("alice", ["bob"]);
+    await alice.waitForRooms(["#lobby (2) here", "#dev (1)"]);
+
+    // A click with the mouse.
+    await alice.page.click(`#rooms button[data-room="dev"]`);
+    await alice.waitForLine("* You are now in #dev (2 here)");
+    await carol.readUntil("* alice joined #dev");
+    await bob.readUntil("* alice left for #dev");
+    await alice.waitForMembers(["carol", "alice"]);
+    await alice.waitForRooms(["#dev (2) here", "#lobby (1)"]);
+    assert.equal(await alice.page.evaluate("document.activeElement?.id"), "input");
+    const looks = await alice.page.evaluate<Record<string, string[]>>(`(() => {
+      const looks = {};
+      for (const button of document.querySelectorAll("#rooms button")) {
+        const style = getComputedStyle(button);
+        looks[button.dataset.room] = [
+          button.getAttribute("aria-current"), style.fontWeight, style.backgroundColor,
+        ];
+      }
+      return looks;
+    })()`);
+    assert.deepEqual(looks.dev?.slice(0, 2), ["true", "700"]);
+    assert.deepEqual(looks.lobby?.slice(0, 2), [null, "400"]);
+    assert.notEqual(looks.dev?.[2], looks.lobby?.[2], "the current room is on a band of its own");
+
+    // The count of the room you are in follows the member list, with no /rooms asked for.
+    const before = alice.sent().length;
+    await carol.send("<quit>\n");
+    await alice.waitForLine("* carol left the chat");
+    await alice.waitForMembers(["alice"]);
+    await alice.waitForRooms(["#dev (1) here", "#lobby (1)"]);
+    assert.deepEqual(alice.sent().slice(before), []);
+
+    // The room you are in is a button that sends nothing; the keyboard takes you back.
+    await alice.page.click(`#rooms button[data-room="dev"]`);
+    await alice.page.evaluate(`document.querySelector('#rooms button[data-room="lobby"]').focus()`);
+    await alice.page.press("Enter");
+    await alice.waitForLine("* You are now in #lobby (2 here)");
+    await bob.readUntil("* alice joined #lobby");
+    await alice.waitForMembers(["bob", "alice"]);
+    await alice.waitForRooms(["#lobby (2) here"]);
+    assert.deepEqual(alice.sent().filter((line) => line.startsWith("/join")), [
+      "/join #dev",
+      "/join #lobby",
+    ]);
+    assert.ok(!(await alice.lines()).some((line) => line.startsWith("! ")), "no error");
+    alice.assertNoProblems();
+  }),
+});
+
+Deno.test({
+  name: "the page's own /rooms is never shown, but a /rooms typed is, and the list follows it",
+  ...LEAK_CHECKS,
+  fn: withRoom({}, async (room, browser) => {
+    await using bob = await Peer.join(room.tcpPort, "bob");
+    const alice = await ChatPage.open(browser, room, { recordFrames: true });
+    await alice.join("alice", ["bob"]);
+    await alice.waitForRooms(["#lobby (2) here"]);
+    await bob.send("/join #dev\n");
+    await alice.waitForLine("* bob left for #dev");
+    await alice.waitForRooms(["#lobby (1) here", "#dev (1)"]);
+
+    await alice.say("/rooms");
+    await alice.waitForLine("* 2 rooms: #lobby (1), #dev (1)");
+    // A move the page cannot hear (bob is in #dev) shows in a /list typed.
+    await bob.send("/join #qa\n");
+    await bob.readUntil("* You are now in #qa (1 here)");
+    await alice.say("/list");
+    await alice.waitForLine("* 2 rooms: #lobby (1), #qa (1)");
+    await alice.waitForRooms(["#lobby (1) here", "#qa (1)"]);
+
+    const shown = (await alice.lines()).filter((line) => ROOMS_ANSWER.test(line));
+    assert.deepEqual(shown, ["* 2 rooms: #lobby (1), #dev (1)", "* 2 rooms: #lobby (1), #qa (1)"]);
+    const own = alice.sent().filter((line) => line === "/rooms").length - 1; // less the typed one
+    assert.ok(own >= 2, `the page asked ${own} times`);
+    const answers = alice.frames.filter((frame) => frame.direction === "received")
+      .flatMap((frame) => frame.data.split("\n")).filter((line) => ROOMS_ANSWER.test(line));
+    assert.equal(answers.length, own + 2, "every /rooms was answered; only the typed ones shown");
+    alice.assertNoProblems();
+  }),
+});
+
+Deno.test({
+  name:
+    "a slow answer to the page's /rooms is waited for, and a move heard meanwhile asks after it",
+  ...LEAK_CHECKS,
+  // Two lines a second: the page's /rooms waits behind what alice typed.
+  fn: withRoom({ args: ["--rate", "2", "--burst", "3"] }, async (room, browser) => {
+    await using bob = await Peer.join(room.tcpPort, "bob");
+    await using carol = await Peer.join(room.tcpPort, "carol");
+    const alice = await ChatPage.open(browser, room, { recordFrames: true });
+    await alice.join("alice", ["bob", "carol"]);
+    await alice.waitForRooms(["#lobby (3) here"]);
+    for (let i = 1; i <= 6; i++) await alice.say(`line ${i}`);
+
+    await bob.send("/join #dev\n");
+    await alice.waitForLine("* bob left for #dev");
+    await alice.waitForSent("/rooms", 2);
+    // Heard while that /rooms waits its turn: the page asks once more, after its answer.
+    await carol.send("/join #qa\n");
+    await alice.waitForLine("* carol left for #qa");
+    await alice.waitForSent("/rooms", 3, WAIT_MS * 2);
+    await alice.waitForRooms(["#lobby (1) here", "#dev (1)", "#qa (1)"]);
+    await alice.waitForLine("alice: line 6");
+    assert.equal(mostRoomsOnTheirWay(alice.frames), 1);
+    assert.ok(!(await alice.lines()).some((line) => ROOMS_ANSWER.test(line)), "none shown");
     alice.assertNoProblems();
   }),
 });

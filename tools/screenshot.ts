@@ -1,8 +1,8 @@
 /**
  * Makes `docs/screenshot.png`, the README's picture of the page: a short
  * conversation in a real headless Chromium (900 x 600), the browser member
- * alice beside bob and carol on raw TCP, through the same room and browser
- * the page's tests use.
+ * alice beside bob and carol on raw TCP, with dave in #dev, through the same
+ * room and browser the page's tests use.
  *
  * ```sh
  * deno run --allow-net --allow-run --allow-read --allow-write --allow-env tools/screenshot.ts
@@ -38,6 +38,10 @@ async function main(args: string[]): Promise<void> {
       line,
     );
 
+  // Someone in another room, so that the Rooms list has more than #lobby.
+  await using dave = await Peer.join(room.tcpPort, "dave");
+  await dave.send("/join #dev\n");
+  await dave.readUntil("* You are now in #dev (1 here)");
   await page.typeLine("alice");
   await shown("Welcome, alice! Type <quit> to leave.");
   await using bob = await Peer.join(room.tcpPort, "bob");
@@ -65,6 +69,7 @@ async function main(args: string[]): Promise<void> {
   await shown("carol: nope, plain text, as it should be");
   await page.typeLine("/nik alicia");
   await shown("! Unknown command: /nik (type /help)");
+  await page.waitFor(`document.querySelectorAll("#rooms button").length === 2`, "two rooms");
   await page.evaluate(`document.activeElement.blur()`);
 
   await Deno.mkdir(new URL(".", `file://${out}`), { recursive: true });

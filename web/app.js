@@ -18,10 +18,14 @@ import {
   HISTORY_START,
   historyOverlap,
   isQuitWord,
+  listedRooms,
+  LOBBY,
   MAX_REMEMBERED_LINES,
   nameHue,
   reconnectDelay,
   roomChange,
+  ROOMS_NOTICE_MS,
+  ROOMS_REFRESH_MS,
   welcomedName,
   WHO_REFRESH_MS,
 } from "./lines.js";
@@ -55,6 +59,9 @@ const notify = byId("notify", HTMLInputElement);
 const people = byId("people", HTMLDetailsElement);
 const peopleCount = byId("people-count", HTMLElement);
 const memberList = byId("members", HTMLUListElement);
+const roomPanel = byId("room-panel", HTMLDetailsElement);
+const roomCount = byId("room-count", HTMLElement);
+const roomList = byId("rooms", HTMLUListElement);
 
 const baseTitle = document.title;
 
@@ -82,6 +89,18 @@ const session = {
   below: 0,
   /** When the member list was last asked for. */
   lastWho: 0,
+  /**
+   * The rooms as the last `/rooms` answer listed them, busiest first, kept in
+   * step with our own moves and the member list until the next answer.
+   * @type {import("./lines.js").ListedRoom[]}
+   */
+  rooms: [],
+  /** When the list of rooms was last asked for. */
+  lastRooms: 0,
+  /** A notice of a move asked for the rooms while the page was hidden: ask when it is shown. */
+  roomsStale: false,
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  roomsTimer: undefined,
 };
 
 /** What one connection has said and done so far. */
@@ -97,6 +116,14 @@ function freshConnection() {
     historySeen: false,
     /** Our own `/who` answers still to come, not shown. */
     hiddenWho: 0,
+    /** Our own `/rooms` answer is still to come, not to be shown; never more than one. */
+    hiddenRooms: false,
+    /** Something asked for the rooms while our own `/rooms` was on its way: ask again after it. */
+    roomsAgain: false,
+    /** The room a click asked to join, until the move (or an error) comes back. */
+    joining: /** @type {string | null} */ (null),
+    /** Whether the member list is this room's in full: not after a move, until its `/who` answer. */
+    membersKnown: false,
     /** The room we are in (`null`: #lobby, where everyone starts). */
     room: /** @type {string | null} */ (null),
     /** Part of a line split across messages (the server sends whole lines; this is cheap insurance). */
@@ -236,19 +263,26 @@ function drawMembers() {
 function applyChange(change) {
   const members = session.members;
   if (change.type === "moved") {
-    // Another room: its members come with the answer to a /who.
-    connection.room = change.room === "lobby" ? null : change.room;
+    // Another room: its members come with the answer to a /who, the rooms with a /rooms.
+    movedInRooms(currentRoom(), change.room, change.here);
+    connection.room = change.room === LOBBY ? null : change.room;
+    connection.joining = null;
+    connection.membersKnown = false;
     session.members = [];
     askWho();
+    askRooms();
   } else if (change.type === "who") {
     // Only our room's list is the member list; `/who #other` is just shown.
-    if (change.room === connection.room || (change.room === "lobby" && connection.room === null)) {
+    if (change.room === connection.room || (change.room === LOBBY && connection.room === null)) {
       session.members = change.names;
+      connection.membersKnown = true;
     }
   } else if (change.type === "joined") {
     if (!members.includes(change.name)) members.push(change.name);
+    if (change.room !== null) askRoomsSoon();
   } else if (change.type === "left") {
     session.members = members.filter((name) => name !== change.name);
+    if (change.room !== null) askRoomsSoon();
   } else {
     session.members = members.map((name) => name === change.from ? change.to : name);
     if (change.from === session.name) {
@@ -257,6 +291,7 @@ function applyChange(change) {
     }
   }
   drawMembers();
+  countFromMembers();
 }
 
 /** Asks for the member list; the answer is not shown. */
@@ -270,6 +305,144 @@ function askWho() {
 setInterval(() => {
   if (!document.hidden) askWho();
 }, WHO_REFRESH_MS);
+
+// ---------------------------------------------------------------------------
+// The rooms
+
+/** The room we are in, by its name. */
+function currentRoom() {
+  return connection.room ?? LOBBY;
+}
+
+function drawRooms() {
+  const here = currentRoom();
+  // A redraw replaces the buttons: the one that had the keyboard focus gets it back.
+  const active = document.activeElement;
+  const focused = active instanceof HTMLElement && roomList.contains(active)
+    ? active.dataset.room
+    : undefined;
+  const buttons = session.rooms.map(({ name, count }) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "room-entry";
+    button.dataset.room = name;
+    const label = document.createElement("span");
+    label.className = "room-name";
+    label.textContent = `#${name}`;
+    const size = document.createElement("span");
+    size.className = "room-size";
+    size.textContent = String(count);
+    button.append(label, " ", size);
+    if (name === here) {
+      button.setAttribute("aria-current", "true");
+      button.title = `You are in #${name} (${count} here)`;
+    } else {
+      button.title = `Go to #${name} (${count} here)`;
+    }
+    button.addEventListener("click", () => joinRoom(name));
+    return button;
+  });
+  roomList.replaceChildren(...buttons.map((button) => {
+    const item = document.createElement("li");
+    item.append(button);
+    return item;
+  }));
+  roomCount.textContent = String(session.rooms.length);
+  buttons.find((button) => button.dataset.room === focused)?.focus();
+}
+
+/**
+ * Sends `/join #name` for a click on a room; nothing for the room we are in,
+ * or for one a click has asked for already.
+ * @param {string} name
+ */
+function joinRoom(name) {
+  const socket = session.socket;
+  if (!connection.welcomed || socket === null || socket.readyState !== WebSocket.OPEN) {
+    say("Not connected: you can change rooms once the page is back.");
+    return;
+  }
+  if (name === currentRoom() || name === connection.joining) return;
+  connection.joining = name;
+  socket.send(`/join #${name}`);
+  input.focus();
+}
+
+/**
+ * Our own move, in the list until the next `/rooms` answer: one fewer in the
+ * room left, `here` in the room joined.
+ * @param {string} from
+ * @param {string} to
+ * @param {number} here
+ */
+function movedInRooms(from, to, here) {
+  if (session.rooms.length === 0) return;
+  const left = session.rooms.find((room) => room.name === from);
+  if (left !== undefined) left.count = Math.max(0, left.count - 1);
+  const joined = session.rooms.find((room) => room.name === to);
+  if (joined !== undefined) joined.count = here;
+  else session.rooms.push({ name: to, count: here });
+}
+
+/** The count of the room we are in from the member list, while that is the room's in full. */
+function countFromMembers() {
+  const here = currentRoom();
+  const room = session.rooms.find((room) => room.name === here);
+  if (connection.membersKnown && room !== undefined) room.count = session.members.length;
+  drawRooms();
+}
+
+/**
+ * Asks for the list of rooms; the answer is not shown. One at a time: asked
+ * again while one is on its way, it asks once more after that answer.
+ */
+function askRooms() {
+  if (!connection.welcomed || session.socket?.readyState !== WebSocket.OPEN) return;
+  if (connection.hiddenRooms) {
+    connection.roomsAgain = true;
+    return;
+  }
+  connection.hiddenRooms = true;
+  session.lastRooms = Date.now();
+  session.roomsStale = false;
+  session.socket.send("/rooms");
+}
+
+/**
+ * Asks for the rooms after a notice of a move, at most once a
+ * {@linkcode ROOMS_NOTICE_MS} however many come; a hidden page waits until it
+ * is shown.
+ */
+function askRoomsSoon() {
+  if (session.roomsTimer !== undefined) return;
+  const wait = Math.max(0, session.lastRooms + ROOMS_NOTICE_MS - Date.now());
+  session.roomsTimer = setTimeout(() => {
+    session.roomsTimer = undefined;
+    if (document.hidden) session.roomsStale = true;
+    else askRooms();
+  }, wait);
+}
+
+/**
+ * A `/rooms` answer, ours or one the person asked for: the list follows it.
+ * @param {import("./lines.js").ListedRoom[]} rooms
+ * @returns {boolean} whether it answers our own `/rooms`, and so is not shown
+ */
+function receiveRooms(rooms) {
+  session.rooms = rooms;
+  drawRooms();
+  if (!connection.hiddenRooms) return false;
+  connection.hiddenRooms = false;
+  if (connection.roomsAgain) {
+    connection.roomsAgain = false;
+    askRoomsSoon();
+  }
+  return true;
+}
+
+setInterval(() => {
+  if (!document.hidden) askRooms();
+}, ROOMS_REFRESH_MS);
 
 // ---------------------------------------------------------------------------
 // Lines from the room
@@ -298,6 +471,10 @@ function receive(line) {
       return;
     }
   }
+  const rooms = listedRooms(line);
+  if (rooms !== null && receiveRooms(rooms)) return;
+  // A click's /join that failed (`! Too many rooms`) is not waited for any more.
+  if (line.startsWith("! ")) connection.joining = null;
   show(line);
 }
 
@@ -312,9 +489,12 @@ function receiveBeforeWelcome(line) {
     show(line);
     say(`Connected as ${name}`);
     people.classList.remove("stale");
+    roomPanel.classList.remove("stale");
     input.placeholder = "Message, or /help";
     inputLabel.textContent = "Message";
+    drawRooms();
     askWho();
+    askRooms();
     return;
   }
   show(line);
@@ -399,12 +579,15 @@ function connect() {
     const wasWelcomed = connection.welcomed;
     setSecret(false);
     people.classList.add("stale");
+    roomPanel.classList.add("stale");
     if (session.quit) {
       say("You left the chat.", true);
       retry.textContent = "Join again";
       retry.hidden = false;
       session.members = [];
       drawMembers();
+      session.rooms = [];
+      drawRooms();
       return;
     }
     const delay = reconnectDelay(session.attempt++);
@@ -461,6 +644,7 @@ document.addEventListener("visibilitychange", () => {
   session.unread = 0;
   document.title = baseTitle;
   if (Date.now() - session.lastWho > WHO_REFRESH_MS) askWho();
+  if (session.roomsStale || Date.now() - session.lastRooms > ROOMS_REFRESH_MS) askRooms();
   // Browsers slow a hidden tab's timers to once a minute: a person who comes
   // back to a page still waiting to reconnect should not wait for that.
   if (session.socket === null && !session.quit) connect();
@@ -523,9 +707,12 @@ function store(key, value) {
 }
 
 // ---------------------------------------------------------------------------
-// Phones: the member list folds away, and the layout follows the keyboard
+// Phones: the rooms and the member list fold away, and the layout follows the keyboard
 
-if (matchMedia("(max-width: 40rem)").matches) people.open = false;
+if (matchMedia("(max-width: 40rem)").matches) {
+  roomPanel.open = false;
+  people.open = false;
+}
 
 // Where the browser shrinks only the visual viewport for the on-screen
 // keyboard (Safari), size the page to it so the field stays above the keyboard.
@@ -543,5 +730,6 @@ if (viewport) {
 
 setUpNotifications();
 drawMembers();
+drawRooms();
 input.focus();
 connect();

@@ -22,6 +22,16 @@ export const RECONNECT_MAX_MS = 30_000;
  * counts commands, so rarely.
  */
 export const WHO_REFRESH_MS = 60_000;
+/**
+ * How often the list of rooms is refreshed with `/rooms` while the page is
+ * shown: rooms come and go in other rooms, where the page hears nothing of it.
+ */
+export const ROOMS_REFRESH_MS = 15_000;
+/**
+ * Least time between two `/rooms` that notices of moves ask for: moves come in
+ * bursts, and one answer covers them all.
+ */
+export const ROOMS_NOTICE_MS = 1000;
 /** Public lines remembered for matching the history after a reconnection (the server's most). */
 export const MAX_REMEMBERED_LINES = 10_000;
 
@@ -81,15 +91,20 @@ export function isQuitWord(text) {
   return QUIT_WORDS.includes(text.trim().toLowerCase());
 }
 
+/** The room everyone starts in, as the server names it. */
+export const LOBBY = "lobby";
+
 /**
  * A notice that changes who is here: `room` in a `/who` answer is the room
- * it lists (`null` for `* N online:`, which is #lobby's), and `moved` says
- * that you are now in another room.
- * @typedef {{ type: "joined", name: string }
- *   | { type: "left", name: string }
+ * it lists (`null` for `* N online:`, which is #lobby's); in a join or a leave
+ * it is the room the member came to or left for (`null` when they joined or
+ * left the chat); and `moved` says that you are now in another room, with
+ * `here` members counting you.
+ * @typedef {{ type: "joined", name: string, room: string | null }
+ *   | { type: "left", name: string, room: string | null }
  *   | { type: "renamed", from: string, to: string }
  *   | { type: "who", names: string[], room: string | null }
- *   | { type: "moved", room: string }} RoomChange
+ *   | { type: "moved", room: string, here: number }} RoomChange
  */
 
 /** A room's name as the server writes it after `#`. */
@@ -103,12 +118,18 @@ const ROOM = String.raw`[^\s:()]+`;
  * @returns {RoomChange | null}
  */
 export function roomChange(line) {
-  let match = new RegExp(`^\\* (${NAME}) joined (?:the chat|#${ROOM})$`).exec(line);
-  if (match) return { type: "joined", name: /** @type {string} */ (match[1]) };
-  match = new RegExp(`^\\* (${NAME}) left (?:the chat(?: \\(.*\\))?|for #${ROOM})$`).exec(line);
-  if (match) return { type: "left", name: /** @type {string} */ (match[1]) };
-  match = new RegExp(`^\\* You are now in #(${ROOM}) \\(\\d+ here\\)$`).exec(line);
-  if (match) return { type: "moved", room: /** @type {string} */ (match[1]) };
+  let match = new RegExp(`^\\* (${NAME}) joined (?:the chat|#(${ROOM}))$`).exec(line);
+  if (match) {
+    return { type: "joined", name: /** @type {string} */ (match[1]), room: match[2] ?? null };
+  }
+  match = new RegExp(`^\\* (${NAME}) left (?:the chat(?: \\(.*\\))?|for #(${ROOM}))$`).exec(line);
+  if (match) {
+    return { type: "left", name: /** @type {string} */ (match[1]), room: match[2] ?? null };
+  }
+  match = new RegExp(`^\\* You are now in #(${ROOM}) \\((\\d+) here\\)$`).exec(line);
+  if (match) {
+    return { type: "moved", room: /** @type {string} */ (match[1]), here: Number(match[2]) };
+  }
   match = new RegExp(`^\\* (${NAME}) is now known as (${NAME})$`).exec(line);
   if (match) {
     return {
@@ -125,6 +146,34 @@ export function roomChange(line) {
     return { type: "who", names, room: match[2] ?? null };
   }
   return null;
+}
+
+/**
+ * One room in the answer to `/rooms`: its name (without `#`) and how many are in it.
+ * @typedef {{ name: string, count: number }} ListedRoom
+ */
+
+/** One entry of a `/rooms` answer: `#name (count)`; names hold no space, comma or parenthesis. */
+const LISTED_ROOM = /^#([^\s,()]+) \((\d+)\)$/u;
+
+/**
+ * The rooms in the answer to `/rooms`, `* 3 rooms: #lobby (12), #dev (3), #random (1)`
+ * (`* 1 room: #lobby (1)` for one), in its order (busiest first); `null` for
+ * any other line, and for one whose count is not the number of rooms it lists.
+ * @param {string} line
+ * @returns {ListedRoom[] | null}
+ */
+export function listedRooms(line) {
+  const match = /^\* (\d+) rooms?: (.+)$/.exec(line);
+  if (!match) return null;
+  /** @type {ListedRoom[]} */
+  const rooms = [];
+  for (const entry of /** @type {string} */ (match[2]).split(", ")) {
+    const room = LISTED_ROOM.exec(entry);
+    if (!room) return null;
+    rooms.push({ name: /** @type {string} */ (room[1]), count: Number(room[2]) });
+  }
+  return rooms.length === Number(match[1]) ? rooms : null;
 }
 
 /**
