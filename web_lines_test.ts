@@ -72,6 +72,18 @@ Deno.test("notices about members change the member list; members' lines do not",
   });
   assert.deepEqual(roomChange("* 1 online: alice"), { type: "who", names: ["alice"], room: null });
   assert.deepEqual(roomChange("bob: * carol joined the chat"), null);
+  // Operators: a kicked or banned member leaves the room it was in.
+  assert.deepEqual(roomChange("* bob was kicked by alice (spam)"), {
+    type: "left",
+    name: "bob",
+    room: null,
+  });
+  assert.deepEqual(roomChange("* bob was banned by server for 2h"), {
+    type: "left",
+    name: "bob",
+    room: null,
+  });
+  assert.deepEqual(roomChange("* bob was muted by alice for 10m"), null);
   // Rooms: moving between them, and a room's /who with its operator marked.
   // A move names the room: the one joined, or the one left for.
   assert.deepEqual(roomChange("* bob joined #dev"), { type: "joined", name: "bob", room: "dev" });

@@ -126,6 +126,9 @@ export function roomChange(line) {
   if (match) {
     return { type: "left", name: /** @type {string} */ (match[1]), room: match[2] ?? null };
   }
+  // A kicked member goes back to #lobby (or out), a banned one out.
+  match = new RegExp(`^\\* (${NAME}) was (?:kicked|banned) by ${NAME}(?: |$)`).exec(line);
+  if (match) return { type: "left", name: /** @type {string} */ (match[1]), room: null };
   match = new RegExp(`^\\* You are now in #(${ROOM}) \\((\\d+) here\\)$`).exec(line);
   if (match) {
     return { type: "moved", room: /** @type {string} */ (match[1]), here: Number(match[2]) };
