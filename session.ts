@@ -145,6 +145,7 @@ export async function secretsMatch(given: string, expected: string): Promise<boo
   return difference === 0;
 }
 
+/** Whether `ip` is a loopback address (127.0.0.0/8, ::1, or 127.x mapped into IPv6). */
 export function isLoopback(ip: string): boolean {
   return ip.startsWith("127.") || ip === "::1" || ip.startsWith("::ffff:127.");
 }
