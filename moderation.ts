@@ -131,9 +131,10 @@ export class Restrictions {
 
   /**
    * Adds one, replacing any on the same name or address; false when there
-   * are {@linkcode MAX_RESTRICTIONS} already. A loopback address is dropped.
+   * are {@linkcode MAX_RESTRICTIONS} in force at `now` already. A loopback
+   * address is dropped.
    */
-  add(restriction: Restriction): boolean {
+  add(restriction: Restriction, now: number = Date.now()): boolean {
     const kept = { ...restriction };
     if (kept.address !== null) {
       kept.address = isLoopback(kept.address) ? null : plainAddress(kept.address);
@@ -143,6 +144,8 @@ export class Restrictions {
       if (old !== undefined) this.#delete(old);
     }
     if (kept.name === null && kept.address === null) return true;
+    // Ended ones are only dropped when looked at: they must not fill the list.
+    if (this.#all.size >= MAX_RESTRICTIONS) this.list(now);
     if (this.#all.size >= MAX_RESTRICTIONS) return false;
     this.#all.add(kept);
     for (const key of this.#keys(kept)) this.#byKey.set(key, kept);

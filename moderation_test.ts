@@ -230,3 +230,16 @@ Deno.test("onChange hears every change with the whole list, and nothing else", (
   assert.deepEqual(heard.at(-1), []);
   assert.equal(heard.length, 6);
 });
+
+Deno.test("ended bans do not count against the cap: a new one is kept when only ended ones fill it", () => {
+  const bans = new Restrictions();
+  for (let i = 0; i < MAX_RESTRICTIONS; i++) {
+    bans.add(restriction({ address: `10.0.${i >> 8}.${i & 255}`, until: 1000 }));
+  }
+  assert.ok(
+    bans.add(restriction({ name: "bob", until: null }), 1000),
+    "only ended ones were there",
+  );
+  assert.equal(bans.find("bob", null, 1000)?.name, "bob");
+  assert.deepEqual(bans.list(1000).map((ban) => ban.name), ["bob"]);
+});
