@@ -90,9 +90,30 @@ export function untilNote(until: number | null, now: number = Date.now()): strin
   return until === null ? "(forever)" : `(until ${untilWords(until, now)})`;
 }
 
-/** An address as bans compare it: an IPv4 address mapped into IPv6 is the IPv4 one. */
+/**
+ * An address as bans compare it, one way however it was written: an IPv4
+ * address mapped into IPv6 (`::ffff:1.2.3.4`, `::FFFF:102:304`) is the IPv4
+ * one, and other IPv6 addresses take their shortest lower-case form
+ * (`2001:DB8:0::1` is `2001:db8::1`), the form connections come from.
+ */
 export function plainAddress(ip: string): string {
-  return ip.startsWith("::ffff:") && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip.toLowerCase();
+  const lower = ip.toLowerCase();
+  // How a dual-stack listener reports an IPv4 peer: the common case, kept quick.
+  if (lower.startsWith("::ffff:") && isIP(lower.slice(7)) === 4) return lower.slice(7);
+  if (isIP(lower) !== 6) return lower;
+  let shortest: string;
+  try {
+    // The URL standard writes IPv6 hosts in their canonical form (RFC 5952), mapped ones in hex.
+    shortest = new URL(`http://[${lower}]/`).hostname.slice(1, -1);
+  } catch {
+    // One with a zone (`fe80::1%eth0`) is no URL host: it is compared as typed.
+    return lower;
+  }
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(shortest);
+  if (mapped === null) return shortest;
+  const high = parseInt(mapped[1] as string, 16);
+  const low = parseInt(mapped[2] as string, 16);
+  return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
 }
 
 /** Whether `word` is an address (IPv4 or IPv6) rather than a name. */
@@ -137,7 +158,8 @@ export class Restrictions {
   add(restriction: Restriction, now: number = Date.now()): boolean {
     const kept = { ...restriction };
     if (kept.address !== null) {
-      kept.address = isLoopback(kept.address) ? null : plainAddress(kept.address);
+      const address = plainAddress(kept.address);
+      kept.address = isLoopback(address) ? null : address;
     }
     for (const key of this.#keys(kept)) {
       const old = this.#byKey.get(key);
@@ -157,7 +179,8 @@ export class Restrictions {
   find(name: string | null, address: string | null, now: number): Restriction | undefined {
     if (this.#all.size === 0) return undefined;
     const keys = name === null ? [] : [...nameKeys(name)];
-    if (address !== null && !isLoopback(address)) keys.push(addressKey(plainAddress(address)));
+    const plain = address === null ? null : plainAddress(address);
+    if (plain !== null && !isLoopback(plain)) keys.push(addressKey(plain));
     for (const key of keys) {
       const found = this.#byKey.get(key);
       if (found === undefined) continue;

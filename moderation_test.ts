@@ -93,7 +93,7 @@ Deno.test("an IPv4 address mapped into IPv6 compares as the IPv4 one; others are
   assert.equal(plainAddress("::ffff:1.2.3.4"), "1.2.3.4");
   assert.equal(plainAddress("1.2.3.4"), "1.2.3.4");
   assert.equal(plainAddress("2001:DB8::1"), "2001:db8::1");
-  assert.equal(plainAddress("::ffff:2001:db8"), "::ffff:2001:db8");
+  assert.equal(plainAddress("bob"), "bob");
   assert.ok(isAddress("1.2.3.4") && isAddress("::1") && isAddress("2001:db8::1"));
   assert.ok(!isAddress("bob") && !isAddress("1.2.3") && !isAddress("") && !isAddress("01.2.3.4"));
 });
@@ -242,4 +242,23 @@ Deno.test("ended bans do not count against the cap: a new one is kept when only 
   );
   assert.equal(bans.find("bob", null, 1000)?.name, "bob");
   assert.deepEqual(bans.list(1000).map((ban) => ban.name), ["bob"]);
+});
+
+Deno.test("an address compares the same however it is written: case, zeros, IPv4 mapped in hex", () => {
+  assert.equal(plainAddress("::FFFF:1.2.3.4"), "1.2.3.4");
+  assert.equal(plainAddress("::ffff:cb00:7105"), "203.0.113.5");
+  assert.equal(plainAddress("0:0:0:0:0:ffff:203.0.113.5"), "203.0.113.5");
+  assert.equal(plainAddress("2001:0DB8:0000:0000:0000:0000:0000:0001"), "2001:db8::1");
+  assert.equal(plainAddress("0:0:0:0:0:0:0:1"), "::1");
+  assert.equal(plainAddress("::ffff:ffff"), "::ffff:ffff", "not a mapped one: one group short");
+  assert.equal(plainAddress("fe80::1%eth0"), "fe80::1%eth0", "a zone is left as it is");
+  const bans = new Restrictions();
+  bans.add(restriction({ name: "bob", address: "2001:DB8:0:0::1" }));
+  assert.equal(bans.find("carol", "2001:db8::1", 0)?.name, "bob");
+  assert.equal(bans.list(0)[0]?.address, "2001:db8::1");
+  assert.equal(bans.remove("2001:db8:0::1", 0)?.name, "bob");
+  for (const address of ["0:0:0:0:0:0:0:1", "::FFFF:127.0.0.1", "::ffff:7f00:1"]) {
+    assert.ok(bans.add(restriction({ address })), address);
+    assert.equal(bans.size, 0, `${address} is loopback`);
+  }
 });

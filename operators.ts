@@ -226,16 +226,17 @@ export class Operators {
     let ban: Restriction;
     let targets: Member[];
     if (isAddress(typed)) {
-      if (isLoopback(typed)) {
+      const address = plainAddress(typed);
+      if (isLoopback(address)) {
         this.#host.tell(actor, "! Loopback addresses are never banned");
         return;
       }
-      targets = this.#host.membersFrom(plainAddress(typed));
+      targets = this.#host.membersFrom(address);
       if (targets.some((member) => member.serverOperator) && actor !== this.console) {
         this.#host.tell(actor, "! You cannot /ban a server operator");
         return;
       }
-      ban = this.#restriction(actor, null, plainAddress(typed), ms, reason);
+      ban = this.#restriction(actor, null, address, ms, reason);
     } else {
       const target = this.#host.rooms.find(typed);
       const name = target?.name ?? this.#validName(actor, typed);

@@ -652,7 +652,10 @@ Deno.test({
       await using peers = await joinAll(server.port, ["alice", "bob"]);
       const [alice, bob] = [...peers] as [Peer, Peer];
       await becomeOperator(alice);
-      for (const address of ["127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"]) {
+      const loopback = ["127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"];
+      // The same addresses written otherwise.
+      loopback.push("0:0:0:0:0:0:0:1", "::FFFF:127.0.0.1", "::ffff:7f00:1", "0::ffff:127.0.0.2");
+      for (const address of loopback) {
         await alice.send(`/ban ${address}\n`);
         await alice.expect("! Loopback addresses are never banned");
       }
