@@ -124,6 +124,8 @@ export function isAddress(word: string): boolean {
 /**
  * Bans or mutes, found by name (names that count as the same, by
  * {@linkcode nameKeys}) or by address; loopback addresses are never kept.
+ * One on a name is replaced by a new one on that name; names from one
+ * address (a house, an office behind one router) each keep their own.
  * Ones that have ended are dropped as they are found.
  *
  * @example
@@ -138,8 +140,11 @@ export function isAddress(word: string): boolean {
  * ```
  */
 export class Restrictions {
-  /** Each one under both keys of its name, and under its address. */
-  readonly #byKey = new Map<string, Restriction>();
+  /**
+   * Each one under both keys of its name, and under its address. A name key
+   * holds one at most; an address key, one for each name banned from it.
+   */
+  readonly #byKey = new Map<string, Restriction[]>();
   readonly #all = new Set<Restriction>();
 
   /** Called with the whole list after every change, for the data file. */
@@ -151,8 +156,9 @@ export class Restrictions {
   }
 
   /**
-   * Adds one, replacing any on the same name or address; false when there
-   * are {@linkcode MAX_RESTRICTIONS} in force at `now` already. A loopback
+   * Adds one, replacing any on the same name (or, for an address alone, any
+   * on that address alone); false when there are
+   * {@linkcode MAX_RESTRICTIONS} in force at `now` already. A loopback
    * address is dropped.
    */
   add(restriction: Restriction, now: number = Date.now()): boolean {
@@ -161,16 +167,17 @@ export class Restrictions {
       const address = plainAddress(kept.address);
       kept.address = isLoopback(address) ? null : address;
     }
-    for (const key of this.#keys(kept)) {
-      const old = this.#byKey.get(key);
-      if (old !== undefined) this.#delete(old);
-    }
+    for (const old of this.#replaced(kept)) this.#delete(old);
     if (kept.name === null && kept.address === null) return true;
     // Ended ones are only dropped when looked at: they must not fill the list.
     if (this.#all.size >= MAX_RESTRICTIONS) this.list(now);
     if (this.#all.size >= MAX_RESTRICTIONS) return false;
     this.#all.add(kept);
-    for (const key of this.#keys(kept)) this.#byKey.set(key, kept);
+    for (const key of this.#keys(kept)) {
+      const under = this.#byKey.get(key);
+      if (under === undefined) this.#byKey.set(key, [kept]);
+      else under.push(kept);
+    }
     this.#changed();
     return true;
   }
@@ -182,16 +189,20 @@ export class Restrictions {
     const plain = address === null ? null : plainAddress(address);
     if (plain !== null && !isLoopback(plain)) keys.push(addressKey(plain));
     for (const key of keys) {
-      const found = this.#byKey.get(key);
-      if (found === undefined) continue;
-      if (found.until === null || found.until > now) return found;
-      this.#delete(found);
-      this.#changed();
+      // A copy: ended ones leave the list as it is walked.
+      for (const found of [...(this.#byKey.get(key) ?? [])]) {
+        if (found.until === null || found.until > now) return found;
+        this.#delete(found);
+        this.#changed();
+      }
     }
     return undefined;
   }
 
-  /** Removes the one on the name or address `nameOrAddress`; returns it, if there was one. */
+  /**
+   * Removes the one on the name or address `nameOrAddress` (one of those on
+   * an address, when there are several); returns it, if there was one.
+   */
   remove(nameOrAddress: string, now: number): Restriction | undefined {
     const found = isAddress(nameOrAddress)
       ? this.find(null, nameOrAddress, now)
@@ -215,6 +226,18 @@ export class Restrictions {
     return [...this.#all].sort((a, b) => (a.until ?? Infinity) - (b.until ?? Infinity));
   }
 
+  /**
+   * Those a new one takes the place of: ones on its name (or a name that
+   * counts as the same), or, for an address alone, the one on that address alone.
+   */
+  #replaced(kept: Restriction): Restriction[] {
+    if (kept.name !== null) {
+      return [...new Set(nameKeys(kept.name).flatMap((key) => this.#byKey.get(key) ?? []))];
+    }
+    if (kept.address === null) return [];
+    return (this.#byKey.get(addressKey(kept.address)) ?? []).filter((old) => old.name === null);
+  }
+
   #keys(restriction: Restriction): string[] {
     const keys = restriction.name === null ? [] : [...nameKeys(restriction.name)];
     if (restriction.address !== null) keys.push(addressKey(restriction.address));
@@ -224,7 +247,11 @@ export class Restrictions {
   #delete(restriction: Restriction): void {
     this.#all.delete(restriction);
     for (const key of this.#keys(restriction)) {
-      if (this.#byKey.get(key) === restriction) this.#byKey.delete(key);
+      const under = this.#byKey.get(key);
+      if (under === undefined) continue;
+      const at = under.indexOf(restriction);
+      if (at !== -1) under.splice(at, 1);
+      if (under.length === 0) this.#byKey.delete(key);
     }
   }
 

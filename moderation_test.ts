@@ -262,3 +262,29 @@ Deno.test("an address compares the same however it is written: case, zeros, IPv4
     assert.equal(bans.size, 0, `${address} is loopback`);
   }
 });
+
+Deno.test("names banned from one address are bans of their own: one replaced or lifted leaves the others", () => {
+  const mutes = new Restrictions();
+  mutes.add(restriction({ name: "carol", address: "203.0.113.5", until: null }));
+  // Bob shares carol's address (one house, one NAT): his mute is his own.
+  mutes.add(restriction({ name: "bob", address: "203.0.113.5", until: 10 * MINUTE }));
+  assert.equal(mutes.size, 2);
+  assert.equal(mutes.find("carol", null, 0)?.until, null, "carol's stays forever");
+  assert.equal(mutes.find("dave", "203.0.113.5", 20 * MINUTE)?.name, "carol", "past bob's end");
+  mutes.add(restriction({ name: "bob", address: "203.0.113.5", until: 10 * MINUTE }));
+  assert.equal(mutes.remove("bob", 0)?.name, "bob");
+  assert.equal(mutes.find("carol", null, 0)?.name, "carol", "lifting bob's left carol's");
+  assert.equal(mutes.find("dave", "203.0.113.5", 0)?.name, "carol", "and her address");
+  // A ban on the address alone is another again; it lifts no name.
+  mutes.add(restriction({ address: "::ffff:203.0.113.5", reason: "the address" }));
+  assert.equal(mutes.size, 2);
+  assert.equal(mutes.find("carol", null, 0)?.name, "carol");
+  // Lifting by the address lifts one at a time.
+  const lifted = [mutes.remove("203.0.113.5", 0), mutes.remove("203.0.113.5", 0)];
+  assert.deepEqual(lifted.map((mute) => mute?.name ?? mute?.reason).sort(), [
+    "carol",
+    "the address",
+  ]);
+  assert.equal(mutes.remove("203.0.113.5", 0), undefined);
+  assert.equal(mutes.size, 0);
+});
