@@ -44,9 +44,14 @@ const UNIT_MS: Record<string, number> = {
   w: 7 * 24 * 3_600_000,
 };
 
-/** A word that is meant as a duration, valid or not: `30m`, `2h`, `forever`, `90x`. */
+/**
+ * A word that is meant as a duration, valid or not: `30m`, `2h`, `forever`,
+ * and `90x`, `1h30m`, `1.5h`, `-1h` too (any that starts with a digit, or a
+ * sign and a digit), so that a mistyped one is refused rather than taken for
+ * the start of a reason, with the default duration.
+ */
 export function looksLikeDuration(word: string): boolean {
-  return /^\d+[a-z]*$/i.test(word) || word.toLowerCase() === "forever";
+  return /^[+-]?\d/.test(word) || word.toLowerCase() === "forever";
 }
 
 /**

@@ -52,11 +52,13 @@ Deno.test("a duration is at least a second and at most 365 days; anything else i
   }
 });
 
-Deno.test("a word that starts with digits is meant as a duration, valid or not; others are a reason", () => {
-  for (const word of ["30m", "90x", "3", "366d", "forever", "Forever"]) {
+Deno.test("a word that starts with a digit is meant as a duration, valid or not; others are a reason", () => {
+  for (
+    const word of ["30m", "90x", "3", "366d", "forever", "Forever", "1h30m", "1.5h", "-1h", "+2h"]
+  ) {
     assert.ok(looksLikeDuration(word), word);
   }
-  for (const word of ["spam", "x1", "for", "1.5h", "-1h", ""]) {
+  for (const word of ["spam", "x1", "for", "-", "-x", "h2", ""]) {
     assert.ok(!looksLikeDuration(word), JSON.stringify(word));
   }
 });

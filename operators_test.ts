@@ -300,7 +300,10 @@ Deno.test({
       await using peers = await joinAll(server.port, ["alice", "bob"]);
       const [alice, bob] = [...peers] as [Peer, Peer];
       await becomeOperator(alice);
-      for (const word of ["0m", "0s", "366d", "53w", "8761h", "1000000000s", "90x", "3"]) {
+      const words = ["0m", "0s", "366d", "53w", "8761h", "1000000000s", "90x", "3"];
+      // Meant as durations, though none is one: not to be taken for a reason and the default.
+      words.push("1h30m", "1.5h", "-1h", "+2h", "2h!");
+      for (const word of words) {
         await alice.send(`/ban bob ${word} reason\n`);
         await alice.expect(invalidDuration(word));
         await alice.send(`/mute bob ${word}\n`);
