@@ -206,12 +206,12 @@ export class Restrictions {
 
   /**
    * Removes the one on the name or address `nameOrAddress` (one of those on
-   * an address, when there are several); returns it, if there was one.
+   * an address, when there are several; then one on a name written like
+   * that address, as a nickname may be); returns it, if there was one.
    */
   remove(nameOrAddress: string, now: number): Restriction | undefined {
-    const found = isAddress(nameOrAddress)
-      ? this.find(null, nameOrAddress, now)
-      : this.find(nameOrAddress, null, now);
+    const onAddress = isAddress(nameOrAddress) ? this.find(null, nameOrAddress, now) : undefined;
+    const found = onAddress ?? this.find(nameOrAddress, null, now);
     if (found === undefined) return undefined;
     this.#delete(found);
     this.#changed();

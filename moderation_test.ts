@@ -290,3 +290,14 @@ Deno.test("names banned from one address are bans of their own: one replaced or 
   assert.equal(mutes.remove("203.0.113.5", 0), undefined);
   assert.equal(mutes.size, 0);
 });
+
+Deno.test("a name that reads as an address is lifted by it too, once no ban on the address is left", () => {
+  const bans = new Restrictions();
+  bans.add(restriction({ name: "127.0.0.1" }));
+  bans.add(restriction({ name: "10.0.0.1" }));
+  bans.add(restriction({ address: "10.0.0.1" }));
+  assert.equal(bans.remove("127.0.0.1", 0)?.name, "127.0.0.1");
+  assert.equal(bans.remove("10.0.0.1", 0)?.address, "10.0.0.1", "the address first");
+  assert.equal(bans.remove("10.0.0.1", 0)?.name, "10.0.0.1", "then the name");
+  assert.equal(bans.size, 0);
+});

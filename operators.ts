@@ -212,6 +212,8 @@ export class Operators {
   /**
    * `/ban NAME|ADDRESS [DURATION] [reason]`: refuses the name and the address
    * (not a loopback one) for the duration, and disconnects whoever has them.
+   * An address is a name when a member is called exactly that (`127.0.0.1`
+   * is a valid nickname), so that no one is out of reach by choosing one.
    */
   ban(actor: Member, rest: string): void {
     if (!this.#serverOperator(actor, "ban")) return;
@@ -225,7 +227,8 @@ export class Operators {
     const { ms, reason } = timing;
     let ban: Restriction;
     let targets: Member[];
-    if (isAddress(typed)) {
+    const named = this.#host.rooms.find(typed);
+    if (isAddress(typed) && named?.name !== typed) {
       const address = plainAddress(typed);
       if (isLoopback(address)) {
         this.#host.tell(actor, "! Loopback addresses are never banned");
@@ -238,7 +241,7 @@ export class Operators {
       }
       ban = this.#restriction(actor, null, address, ms, reason);
     } else {
-      const target = this.#host.rooms.find(typed);
+      const target = named;
       const name = target?.name ?? this.#validName(actor, typed);
       if (name === null) return;
       if (target !== undefined && !this.#mayActOn(actor, target, "ban")) return;

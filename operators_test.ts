@@ -675,3 +675,34 @@ Deno.test({
       await logged(server, "alice", "banned bob for 1h");
     }),
 });
+
+Deno.test({
+  name: "a member named like an address (127.0.0.1) is banned, muted and let off by that name",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withOperServer([], async (server) => {
+      await using peers = await joinAll(server.port, ["alice", "127.0.0.1"]);
+      const [alice, tricky] = [...peers] as [Peer, Peer];
+      await becomeOperator(alice);
+      await alice.send("/mute 127.0.0.1\n");
+      for (const peer of [alice, tricky]) {
+        await peer.expect("* 127.0.0.1 was muted by alice for 10m");
+      }
+      await tricky.send("hi\n");
+      await tricky.expect(MUTED);
+      await alice.send("/unmute 127.0.0.1\n");
+      for (const peer of [alice, tricky]) await peer.expect("* 127.0.0.1 was unmuted by alice");
+      await alice.send("/ban 127.0.0.1 forever\n");
+      for (const peer of [alice, tricky]) {
+        await peer.expect("* 127.0.0.1 was banned by alice forever");
+      }
+      await tricky.expectClosed();
+      await expectBanned(server.port, "127.0.0.1", "(forever)");
+      // Nobody has the name now: it is the address again, which is never banned.
+      await alice.send("/ban 127.0.0.1\n/unban 127.0.0.1\n");
+      await alice.expect("! Loopback addresses are never banned");
+      await alice.expect("* 127.0.0.1 was unbanned by alice");
+      await using _back = await Peer.join(server.port, "127.0.0.1");
+      await alice.expect("* 127.0.0.1 joined the chat");
+    }),
+});
