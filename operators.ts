@@ -203,6 +203,7 @@ export class Operators {
       this.#host.tell(actor, `! Only server operators can /kick from #${room.name}`);
       return;
     }
+    if (this.#silenced(actor, reason)) return;
     this.#notify(actor, room, `* ${target.name} was kicked by ${actor.name}${because(reason)}`);
     this.#log(actor, `kicked ${target.name} from #${room.name}${because(reason)}`);
     if (lobby) this.#host.disconnect(target, "kicked");
@@ -225,6 +226,7 @@ export class Operators {
     const timing = this.#duration(actor, more, DEFAULT_BAN_MS);
     if (timing === null) return;
     const { ms, reason } = timing;
+    if (this.#silenced(actor, reason)) return;
     let ban: Restriction;
     let targets: Member[];
     const named = this.#host.rooms.find(typed);
@@ -295,6 +297,7 @@ export class Operators {
     const timing = this.#duration(actor, more, DEFAULT_MUTE_MS);
     if (timing === null) return;
     const { ms, reason } = timing;
+    if (this.#silenced(actor, reason)) return;
     const target = this.#host.rooms.find(typed);
     const name = target?.name ?? this.#validName(actor, typed);
     if (name === null) return;
@@ -360,6 +363,7 @@ export class Operators {
       return;
     }
     if (!this.#serverOperator(actor, "motd")) return;
+    if (text !== "-" && this.#silenced(actor, text)) return;
     this.motd = text === "-" ? null : text;
     this.onMotd?.(this.motd);
     this.#host.tell(actor, `* Message of the day ${this.motd === null ? "cleared" : "set"}`);
@@ -409,6 +413,18 @@ export class Operators {
       return false;
     }
     return true;
+  }
+
+  /**
+   * Whether a muted actor is trying to say `words` of its own (a reason, a
+   * message of the day) through an operator's command; tells it it is muted.
+   * What a command does without words, a muted operator may still do.
+   */
+  #silenced(actor: Member, words: string): boolean {
+    if (words === "") return false;
+    const muted = this.mutedLine(actor);
+    if (muted !== null) this.#host.tell(actor, muted);
+    return muted !== null;
   }
 
   #serverOperator(actor: Member, command: string): boolean {

@@ -706,3 +706,51 @@ Deno.test({
       await alice.expect("* 127.0.0.1 joined the chat");
     }),
 });
+
+Deno.test({
+  name: "a muted operator may still act, but not speak through a reason or the message of the day",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withOperServer([], async (server) => {
+      await using peers = await joinAll(server.port, ["alice", "bob", "carol"]);
+      const [alice, bob, carol] = [...peers] as [Peer, Peer, Peer];
+      await becomeOperator(alice);
+      await carol.send("/join dev\n");
+      await carol.expect("* You are now in #dev (1 here)");
+      for (const peer of [alice, bob]) await peer.expect("* carol left for #dev");
+      await bob.send("/join dev\n");
+      await bob.readUntil(/^\* You are now in #dev/);
+      await carol.expect("* bob joined #dev");
+      await alice.expect("* bob left for #dev");
+      await alice.send("/mute carol\n");
+      for (const peer of [alice, bob, carol]) {
+        await peer.expect("* carol was muted by alice for 10m");
+      }
+      await carol.send("/kick bob you are all fools\n/topic fools\n");
+      await carol.expect(MUTED);
+      await carol.expect(MUTED);
+      // Had bob been kicked, the notice would have come before this.
+      await bob.send("still here\n");
+      for (const peer of [bob, carol]) await peer.expect("bob: still here");
+      await carol.send("/kick bob\n");
+      for (const peer of [bob, carol]) await peer.expect("* bob was kicked by carol");
+      await bob.expect("* You are now in #lobby (2 here)");
+      await alice.expect("* bob joined #lobby");
+      // A server operator muted at the console.
+      await server.type("/mute alice 5m");
+      for (const peer of [alice, bob]) await peer.expect("* alice was muted by server for 5m");
+      await alice.send(
+        "/motd free stuff at evil.example\n/mute bob 5m shut up\n/ban dave 1h go away\n",
+      );
+      for (let i = 0; i < 3; i++) await alice.expect(MUTED);
+      await alice.send("/motd\n/bans\n/mutes\n");
+      await alice.expect("* No message of the day");
+      await alice.expect("* No bans");
+      await alice.expect("* 2 mutes:");
+      // Soonest to end first: alice's five minutes, then carol's ten.
+      await alice.expect(/^\* {3}alice until \d\d:\d\d, by server$/);
+      await alice.expect(/^\* {3}carol until \d\d:\d\d, by alice$/);
+      await alice.send("/ban dave\n");
+      await alice.expect("* dave was banned by alice for 1h");
+    }),
+});
