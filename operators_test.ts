@@ -1,13 +1,24 @@
 import assert from "node:assert/strict";
+import { Chat } from "./chat.ts";
 import { CONSOLE_HELP_LINES } from "./commands.ts";
 import { DEFAULT_MUTE_MS, MAX_DURATION_MS, untilNote, untilWords } from "./moderation.ts";
-import { GREETING } from "./protocol.ts";
+import {
+  ANNOUNCE_LIMIT,
+  GREETING,
+  HISTORY_LINES,
+  MAX_LINE_BYTES,
+  MAX_QUEUE_BYTES,
+} from "./protocol.ts";
+import { MAX_ROOMS } from "./rooms.ts";
 import {
   joinAll,
   LEAK_CHECKS,
+  MemoryLink,
   Peer,
   type ServerProcess,
   startServer,
+  WAIT_MS,
+  withDeadline,
   withServer,
 } from "./test_helpers.ts";
 
@@ -752,5 +763,216 @@ Deno.test({
       await alice.expect(/^\* {3}carol until \d\d:\d\d, by alice$/);
       await alice.send("/ban dave\n");
       await alice.expect("* dave was banned by alice for 1h");
+    }),
+});
+
+// Every test peer above is on a loopback address, which is never banned. What
+// bans and mutes do to other addresses is tested on the core itself, with
+// links in memory that say where they come from.
+
+const encoder = new TextEncoder();
+
+/** A memory link that wakes whoever waits for its next write or its close. */
+class WatchedLink extends MemoryLink {
+  #waiters: (() => void)[] = [];
+
+  override write(data: Uint8Array | string): boolean {
+    const taken = super.write(data);
+    this.#wake();
+    return taken;
+  }
+
+  override destroy(): this {
+    super.destroy();
+    this.#wake();
+    return this;
+  }
+
+  /** Resolves at the next write or close. */
+  changed(): Promise<void> {
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  #wake(): void {
+    for (const waiter of this.#waiters.splice(0)) waiter();
+  }
+}
+
+/** A connection to an in-memory core from `ip`, read line by line with a deadline. */
+class MemoryPeer {
+  readonly link = new WatchedLink();
+  #read = 0;
+
+  constructor(chat: Chat, ip: string) {
+    const member = chat.admit(this.link, ip, 4000, () => this.link);
+    if (member !== null) chat.greet(member);
+  }
+
+  send(text: string): void {
+    this.link.emit("data", encoder.encode(text));
+  }
+
+  /** The next line, or null once the link is closed and every line read. */
+  async readLine(): Promise<string | null> {
+    const deadline = Date.now() + WAIT_MS;
+    while (true) {
+      const text = this.link.text;
+      const end = text.indexOf("\n", this.#read);
+      if (end !== -1) {
+        const line = text.slice(this.#read, end);
+        this.#read = end + 1;
+        return line;
+      }
+      if (this.link.destroyed) return null;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`No line within ${WAIT_MS} ms; got:\n${text}`);
+      await withDeadline(this.link.changed(), left, "a line from the core");
+    }
+  }
+
+  async expect(wanted: string | RegExp): Promise<string> {
+    const line = await this.readLine();
+    const matches = line !== null &&
+      (typeof wanted === "string" ? line === wanted : wanted.test(line));
+    if (!matches) throw new Error(`Expected ${wanted}, got ${JSON.stringify(line)}`);
+    return line as string;
+  }
+
+  async expectClosed(): Promise<void> {
+    for (let i = 0; i < 1000; i++) if (await this.readLine() === null) return;
+    throw new Error("The link was never closed");
+  }
+}
+
+/** A core with an operator password, its log and its console's output kept. */
+async function withCore(
+  body: (core: {
+    chat: Chat;
+    log: string[];
+    console: string[];
+    join(name: string, ip: string): Promise<MemoryPeer>;
+  }) => Promise<void>,
+): Promise<void> {
+  const log: string[] = [];
+  const console: string[] = [];
+  const chat = new Chat({
+    maxClients: 100,
+    maxPerIp: 100,
+    limitLoopback: false,
+    nameTimeoutMs: WAIT_MS * 2,
+    maxLineBytes: MAX_LINE_BYTES,
+    maxQueueBytes: MAX_QUEUE_BYTES,
+    history: HISTORY_LINES,
+    rate: 0,
+    burst: 10,
+    password: null,
+    operatorPassword: OPER_PASSWORD,
+    consoleOutput: (text) => console.push(...text.split("\n").slice(0, -1)),
+    announceLimit: ANNOUNCE_LIMIT,
+    maxRooms: MAX_ROOMS,
+    log: (event) => log.push(event),
+  });
+  const join = async (name: string, ip: string) => {
+    const peer = new MemoryPeer(chat, ip);
+    await peer.expect(GREETING);
+    peer.send(`${name}\n`);
+    await peer.expect(/^Welcome, /);
+    return peer;
+  };
+  try {
+    await body({ chat, log, console, join });
+  } finally {
+    await chat.shutdown(0);
+  }
+}
+
+Deno.test({
+  name:
+    "a ban on an address disconnects everyone from it, in every form, and refuses it at connect",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withCore(async ({ chat, log, join }) => {
+      const alice = await join("alice", "198.51.100.1");
+      alice.send(`/oper ${OPER_PASSWORD}\n`);
+      await alice.expect("* You are now a server operator");
+      const bob = await join("bob", "203.0.113.5");
+      await alice.expect("* bob joined the chat");
+      const carol = await join("carol", "::ffff:203.0.113.5");
+      for (const peer of [alice, bob]) await peer.expect("* carol joined the chat");
+      carol.send("/join dev\n");
+      await carol.expect("* You are now in #dev (1 here)");
+      for (const peer of [alice, bob]) await peer.expect("* carol left for #dev");
+      alice.send("/ban 203.0.113.5 2h flood\n");
+      for (const peer of [alice, bob, carol]) {
+        await peer.expect("* 203.0.113.5 was banned by alice for 2h (flood)");
+      }
+      await bob.expectClosed();
+      await carol.expectClosed();
+      for (const ip of ["203.0.113.5", "::ffff:203.0.113.5", "::FFFF:cb00:7105"]) {
+        const again = new MemoryPeer(chat, ip);
+        await again.expect(/^! You are banned \(until \d\d:\d\d\)$/);
+        await again.expectClosed();
+      }
+      await join("dave", "203.0.113.6");
+      alice.send("/bans\n");
+      await alice.expect("* dave joined the chat");
+      await alice.expect("* 1 ban:");
+      await alice.expect(/^\* {3}203\.0\.113\.5 until \d\d:\d\d, by alice \(flood\)$/);
+      alice.send("/unban ::ffff:203.0.113.5\n");
+      await alice.expect("* 203.0.113.5 was unbanned by alice");
+      await join("bob", "203.0.113.5");
+      assert.ok(log.some((line) => line.endsWith(" alice banned 203.0.113.5 for 2h (flood)")));
+      assert.ok(log.some((line) => line.endsWith(" refused: 203.0.113.5 is banned")));
+      assert.ok(log.some((line) => line.endsWith(" alice unbanned 203.0.113.5")));
+    }),
+});
+
+Deno.test({
+  name: "a ban on a member's name is on its address too: another name from there is refused",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withCore(async ({ chat, log, join }) => {
+      const alice = await join("alice", "198.51.100.1");
+      alice.send(`/oper ${OPER_PASSWORD}\n`);
+      await alice.expect("* You are now a server operator");
+      const bob = await join("bob", "2001:db8::5");
+      await alice.expect("* bob joined the chat");
+      alice.send("/ban bob\n");
+      for (const peer of [alice, bob]) await peer.expect("* bob was banned by alice for 1h");
+      await bob.expectClosed();
+      const rob = new MemoryPeer(chat, "2001:db8::5");
+      await rob.expect(/^! You are banned \(until \d\d:\d\d\)$/);
+      await rob.expectClosed();
+      alice.send("/bans\n");
+      await alice.expect("* 1 ban:");
+      await alice.expect(/^\* {3}bob \(2001:db8::5\) until \d\d:\d\d, by alice$/);
+      assert.ok(log.some((line) => line.endsWith(" alice banned bob (2001:db8::5) for 1h")));
+      // Lifting it by the address lifts the name too.
+      alice.send("/unban 2001:DB8:0::5\n");
+      await alice.expect("* bob was unbanned by alice");
+      await join("bob", "2001:db8::5");
+    }),
+});
+
+Deno.test({
+  name: "a mute on a member's name is on its address too: another name from there is muted",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withCore(async ({ join }) => {
+      const alice = await join("alice", "198.51.100.1");
+      alice.send(`/oper ${OPER_PASSWORD}\n`);
+      await alice.expect("* You are now a server operator");
+      const bob = await join("bob", "203.0.113.5");
+      await alice.expect("* bob joined the chat");
+      alice.send("/mute bob 30m\n");
+      for (const peer of [alice, bob]) await peer.expect("* bob was muted by alice for 30m");
+      const rob = await join("rob", "203.0.113.5");
+      for (const peer of [alice, bob]) await peer.expect("* rob joined the chat");
+      rob.send("it is me again\n");
+      await rob.expect(MUTED);
+      const dave = await join("dave", "203.0.113.6");
+      for (const peer of [alice, bob, rob]) await peer.expect("* dave joined the chat");
+      dave.send("hello\n");
+      for (const peer of [alice, bob, rob, dave]) await peer.expect("dave: hello");
     }),
 });
