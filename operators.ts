@@ -247,7 +247,7 @@ export class Operators {
       const name = target?.name ?? this.#validName(actor, typed);
       if (name === null) return;
       if (target !== undefined && !this.#mayActOn(actor, target, "ban")) return;
-      const address = target === undefined || isLoopback(target.ip) ? null : target.ip;
+      const address = target === undefined ? null : this.#addressOf(target);
       ban = this.#restriction(actor, name, address, ms, reason);
       targets = target === undefined ? [] : [target];
     }
@@ -302,7 +302,7 @@ export class Operators {
     const name = target?.name ?? this.#validName(actor, typed);
     if (name === null) return;
     if (target !== undefined && !this.#mayActOn(actor, target, "mute")) return;
-    const address = target === undefined || isLoopback(target.ip) ? null : target.ip;
+    const address = target === undefined ? null : this.#addressOf(target);
     if (!this.mutes.add(this.#restriction(actor, name, address, ms, reason))) {
       this.#host.tell(actor, `! Too many mutes (${MAX_RESTRICTIONS}); /unmute some first`);
       return;
@@ -431,6 +431,18 @@ export class Operators {
     if (actor.serverOperator) return true;
     this.#host.tell(actor, `! Only server operators can /${command}`);
     return false;
+  }
+
+  /**
+   * The address a ban or mute on `target`'s name covers too: none when it is
+   * a loopback one, or one a server operator is connected from (which would
+   * ban or mute that operator too).
+   */
+  #addressOf(target: Member): string | null {
+    const address = plainAddress(target.ip);
+    if (isLoopback(address)) return null;
+    const shared = this.#host.membersFrom(address).some((member) => member.serverOperator);
+    return shared ? null : address;
   }
 
   /** The name an operator typed, by the nickname rules; null (and told) when it is none. */

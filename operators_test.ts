@@ -976,3 +976,37 @@ Deno.test({
       for (const peer of [alice, bob, rob, dave]) await peer.expect("dave: hello");
     }),
 });
+
+Deno.test({
+  name: "a member at a server operator's address is banned and muted by name alone",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withCore(async ({ chat, log, join }) => {
+      // One house, one address: alice keeps the server, bob does not behave.
+      const alice = await join("alice", "203.0.113.5");
+      alice.send(`/oper ${OPER_PASSWORD}\n`);
+      await alice.expect("* You are now a server operator");
+      const bob = await join("bob", "::ffff:203.0.113.5");
+      await alice.expect("* bob joined the chat");
+      alice.send("/mute bob\n");
+      for (const peer of [alice, bob]) await peer.expect("* bob was muted by alice for 10m");
+      alice.send("still the operator\n");
+      for (const peer of [alice, bob]) await peer.expect("alice: still the operator");
+      alice.send("/ban bob\n");
+      for (const peer of [alice, bob]) await peer.expect("* bob was banned by alice for 1h");
+      await bob.expectClosed();
+      alice.send("/bans\n/mutes\n");
+      await alice.expect("* 1 ban:");
+      await alice.expect(/^\* {3}bob until \d\d:\d\d, by alice$/);
+      await alice.expect("* 1 mute:");
+      await alice.expect(/^\* {3}bob until \d\d:\d\d, by alice$/);
+      // Alice's second device, from the same address.
+      await join("alice2", "203.0.113.5");
+      await alice.expect("* alice2 joined the chat");
+      const refused = new MemoryPeer(chat, "203.0.113.5");
+      await refused.expect(GREETING);
+      refused.send("bob\n");
+      await refused.expect(/^! You are banned \(until \d\d:\d\d\)$/);
+      assert.ok(log.some((line) => line.endsWith(" alice banned bob for 1h")));
+    }),
+});
