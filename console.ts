@@ -16,8 +16,8 @@ const decoder = new TextDecoder();
  * go through the core's delivery like anyone's, and arrive whole lines at a time.
  */
 export class OutputLink extends EventEmitter implements Link {
-  readonly remoteAddress = undefined;
-  readonly remotePort = undefined;
+  readonly remoteAddress: undefined = undefined;
+  readonly remotePort: undefined = undefined;
   readonly writableLength = 0;
   readonly writableEnded = false;
   readonly readableEnded = false;

@@ -33,9 +33,14 @@ const UNIT_MS: Record<string, number> = {
   w: 7 * 24 * 3_600_000,
 };
 
-/** A word that is meant as a duration, valid or not: `30m`, `2h`, `forever`, `90x`. */
+/**
+ * A word that is meant as a duration, valid or not: `30m`, `2h`, `forever`,
+ * and `90x`, `1h30m`, `1.5h`, `-1h` too (any that starts with a digit, or a
+ * sign and a digit), so that a mistyped one is refused rather than taken for
+ * the start of a reason, with the default duration.
+ */
 export function looksLikeDuration(word: string): boolean {
-  return /^\d+[a-z]*$/i.test(word) || word.toLowerCase() === "forever";
+  return /^[+-]?\d/.test(word) || word.toLowerCase() === "forever";
 }
 
 /**
@@ -79,9 +84,30 @@ export function untilNote(until: number | null, now: number = Date.now()): strin
   return until === null ? "(forever)" : `(until ${untilWords(until, now)})`;
 }
 
-/** An address as bans compare it: an IPv4 address mapped into IPv6 is the IPv4 one. */
+/**
+ * An address as bans compare it, one way however it was written: an IPv4
+ * address mapped into IPv6 (`::ffff:1.2.3.4`, `::FFFF:102:304`) is the IPv4
+ * one, and other IPv6 addresses take their shortest lower-case form
+ * (`2001:DB8:0::1` is `2001:db8::1`), the form connections come from.
+ */
 export function plainAddress(ip: string): string {
-  return ip.startsWith("::ffff:") && isIP(ip.slice(7)) === 4 ? ip.slice(7) : ip.toLowerCase();
+  const lower = ip.toLowerCase();
+  // How a dual-stack listener reports an IPv4 peer: the common case, kept quick.
+  if (lower.startsWith("::ffff:") && isIP(lower.slice(7)) === 4) return lower.slice(7);
+  if (isIP(lower) !== 6) return lower;
+  let shortest: string;
+  try {
+    // The URL standard writes IPv6 hosts in their canonical form (RFC 5952), mapped ones in hex.
+    shortest = new URL(`http://[${lower}]/`).hostname.slice(1, -1);
+  } catch {
+    // One with a zone (`fe80::1%eth0`) is no URL host: it is compared as typed.
+    return lower;
+  }
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(shortest);
+  if (mapped === null) return shortest;
+  const high = parseInt(mapped[1] as string, 16);
+  const low = parseInt(mapped[2] as string, 16);
+  return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
 }
 
 /** Whether `word` is an address (IPv4 or IPv6) rather than a name. */
@@ -92,6 +118,8 @@ export function isAddress(word: string): boolean {
 /**
  * Bans or mutes, found by name (names that count as the same, by
  * {@linkcode nameKeys}) or by address; loopback addresses are never kept.
+ * One on a name is replaced by a new one on that name; names from one
+ * address (a house, an office behind one router) each keep their own.
  * Ones that have ended are dropped as they are found.
  *
  * @example
@@ -106,8 +134,11 @@ export function isAddress(word: string): boolean {
  * ```
  */
 export class Restrictions {
-  /** Each one under both keys of its name, and under its address. */
-  readonly #byKey = new Map<string, Restriction>();
+  /**
+   * Each one under both keys of its name, and under its address. A name key
+   * holds one at most; an address key, one for each name banned from it.
+   */
+  readonly #byKey = new Map<string, Restriction[]>();
   readonly #all = new Set<Restriction>();
 
   /** Called with the whole list after every change, for the data file. */
@@ -119,22 +150,28 @@ export class Restrictions {
   }
 
   /**
-   * Adds one, replacing any on the same name or address; false when there
-   * are {@linkcode MAX_RESTRICTIONS} already. A loopback address is dropped.
+   * Adds one, replacing any on the same name (or, for an address alone, any
+   * on that address alone); false when there are
+   * {@linkcode MAX_RESTRICTIONS} in force at `now` already. A loopback
+   * address is dropped.
    */
-  add(restriction: Restriction): boolean {
+  add(restriction: Restriction, now: number = Date.now()): boolean {
     const kept = { ...restriction };
     if (kept.address !== null) {
-      kept.address = isLoopback(kept.address) ? null : plainAddress(kept.address);
+      const address = plainAddress(kept.address);
+      kept.address = isLoopback(address) ? null : address;
     }
-    for (const key of this.#keys(kept)) {
-      const old = this.#byKey.get(key);
-      if (old !== undefined) this.#delete(old);
-    }
+    for (const old of this.#replaced(kept)) this.#delete(old);
     if (kept.name === null && kept.address === null) return true;
+    // Ended ones are only dropped when looked at: they must not fill the list.
+    if (this.#all.size >= MAX_RESTRICTIONS) this.list(now);
     if (this.#all.size >= MAX_RESTRICTIONS) return false;
     this.#all.add(kept);
-    for (const key of this.#keys(kept)) this.#byKey.set(key, kept);
+    for (const key of this.#keys(kept)) {
+      const under = this.#byKey.get(key);
+      if (under === undefined) this.#byKey.set(key, [kept]);
+      else under.push(kept);
+    }
     this.#changed();
     return true;
   }
@@ -143,22 +180,27 @@ export class Restrictions {
   find(name: string | null, address: string | null, now: number): Restriction | undefined {
     if (this.#all.size === 0) return undefined;
     const keys = name === null ? [] : [...nameKeys(name)];
-    if (address !== null && !isLoopback(address)) keys.push(addressKey(plainAddress(address)));
+    const plain = address === null ? null : plainAddress(address);
+    if (plain !== null && !isLoopback(plain)) keys.push(addressKey(plain));
     for (const key of keys) {
-      const found = this.#byKey.get(key);
-      if (found === undefined) continue;
-      if (found.until === null || found.until > now) return found;
-      this.#delete(found);
-      this.#changed();
+      // A copy: ended ones leave the list as it is walked.
+      for (const found of [...(this.#byKey.get(key) ?? [])]) {
+        if (found.until === null || found.until > now) return found;
+        this.#delete(found);
+        this.#changed();
+      }
     }
     return undefined;
   }
 
-  /** Removes the one on the name or address `nameOrAddress`; returns it, if there was one. */
+  /**
+   * Removes the one on the name or address `nameOrAddress` (one of those on
+   * an address, when there are several; then one on a name written like
+   * that address, as a nickname may be); returns it, if there was one.
+   */
   remove(nameOrAddress: string, now: number): Restriction | undefined {
-    const found = isAddress(nameOrAddress)
-      ? this.find(null, nameOrAddress, now)
-      : this.find(nameOrAddress, null, now);
+    const onAddress = isAddress(nameOrAddress) ? this.find(null, nameOrAddress, now) : undefined;
+    const found = onAddress ?? this.find(nameOrAddress, null, now);
     if (found === undefined) return undefined;
     this.#delete(found);
     this.#changed();
@@ -178,6 +220,18 @@ export class Restrictions {
     return [...this.#all].sort((a, b) => (a.until ?? Infinity) - (b.until ?? Infinity));
   }
 
+  /**
+   * Those a new one takes the place of: ones on its name (or a name that
+   * counts as the same), or, for an address alone, the one on that address alone.
+   */
+  #replaced(kept: Restriction): Restriction[] {
+    if (kept.name !== null) {
+      return [...new Set(nameKeys(kept.name).flatMap((key) => this.#byKey.get(key) ?? []))];
+    }
+    if (kept.address === null) return [];
+    return (this.#byKey.get(addressKey(kept.address)) ?? []).filter((old) => old.name === null);
+  }
+
   #keys(restriction: Restriction): string[] {
     const keys = restriction.name === null ? [] : [...nameKeys(restriction.name)];
     if (restriction.address !== null) keys.push(addressKey(restriction.address));
@@ -187,7 +241,11 @@ export class Restrictions {
   #delete(restriction: Restriction): void {
     this.#all.delete(restriction);
     for (const key of this.#keys(restriction)) {
-      if (this.#byKey.get(key) === restriction) this.#byKey.delete(key);
+      const under = this.#byKey.get(key);
+      if (under === undefined) continue;
+      const at = under.indexOf(restriction);
+      if (at !== -1) under.splice(at, 1);
+      if (under.length === 0) this.#byKey.delete(key);
     }
   }
 

@@ -203,6 +203,7 @@ export class Operators {
       this.#host.tell(actor, `! Only server operators can /kick from #${room.name}`);
       return;
     }
+    if (this.#silenced(actor, reason)) return;
     this.#notify(actor, room, `* ${target.name} was kicked by ${actor.name}${because(reason)}`);
     this.#log(actor, `kicked ${target.name} from #${room.name}${because(reason)}`);
     if (lobby) this.#host.disconnect(target, "kicked");
@@ -212,6 +213,8 @@ export class Operators {
   /**
    * `/ban NAME|ADDRESS [DURATION] [reason]`: refuses the name and the address
    * (not a loopback one) for the duration, and disconnects whoever has them.
+   * An address is a name when a member is called exactly that (`127.0.0.1`
+   * is a valid nickname), so that no one is out of reach by choosing one.
    */
   ban(actor: Member, rest: string): void {
     if (!this.#serverOperator(actor, "ban")) return;
@@ -223,25 +226,28 @@ export class Operators {
     const timing = this.#duration(actor, more, DEFAULT_BAN_MS);
     if (timing === null) return;
     const { ms, reason } = timing;
+    if (this.#silenced(actor, reason)) return;
     let ban: Restriction;
     let targets: Member[];
-    if (isAddress(typed)) {
-      if (isLoopback(typed)) {
+    const named = this.#host.rooms.find(typed);
+    if (isAddress(typed) && named?.name !== typed) {
+      const address = plainAddress(typed);
+      if (isLoopback(address)) {
         this.#host.tell(actor, "! Loopback addresses are never banned");
         return;
       }
-      targets = this.#host.membersFrom(plainAddress(typed));
+      targets = this.#host.membersFrom(address);
       if (targets.some((member) => member.serverOperator) && actor !== this.console) {
         this.#host.tell(actor, "! You cannot /ban a server operator");
         return;
       }
-      ban = this.#restriction(actor, null, plainAddress(typed), ms, reason);
+      ban = this.#restriction(actor, null, address, ms, reason);
     } else {
-      const target = this.#host.rooms.find(typed);
+      const target = named;
       const name = target?.name ?? this.#validName(actor, typed);
       if (name === null) return;
       if (target !== undefined && !this.#mayActOn(actor, target, "ban")) return;
-      const address = target === undefined || isLoopback(target.ip) ? null : target.ip;
+      const address = target === undefined ? null : this.#addressOf(target);
       ban = this.#restriction(actor, name, address, ms, reason);
       targets = target === undefined ? [] : [target];
     }
@@ -291,11 +297,12 @@ export class Operators {
     const timing = this.#duration(actor, more, DEFAULT_MUTE_MS);
     if (timing === null) return;
     const { ms, reason } = timing;
+    if (this.#silenced(actor, reason)) return;
     const target = this.#host.rooms.find(typed);
     const name = target?.name ?? this.#validName(actor, typed);
     if (name === null) return;
     if (target !== undefined && !this.#mayActOn(actor, target, "mute")) return;
-    const address = target === undefined || isLoopback(target.ip) ? null : target.ip;
+    const address = target === undefined ? null : this.#addressOf(target);
     if (!this.mutes.add(this.#restriction(actor, name, address, ms, reason))) {
       this.#host.tell(actor, `! Too many mutes (${MAX_RESTRICTIONS}); /unmute some first`);
       return;
@@ -356,6 +363,7 @@ export class Operators {
       return;
     }
     if (!this.#serverOperator(actor, "motd")) return;
+    if (text !== "-" && this.#silenced(actor, text)) return;
     this.motd = text === "-" ? null : text;
     this.onMotd?.(this.motd);
     this.#host.tell(actor, `* Message of the day ${this.motd === null ? "cleared" : "set"}`);
@@ -407,10 +415,34 @@ export class Operators {
     return true;
   }
 
+  /**
+   * Whether a muted actor is trying to say `words` of its own (a reason, a
+   * message of the day) through an operator's command; tells it it is muted.
+   * What a command does without words, a muted operator may still do.
+   */
+  #silenced(actor: Member, words: string): boolean {
+    if (words === "") return false;
+    const muted = this.mutedLine(actor);
+    if (muted !== null) this.#host.tell(actor, muted);
+    return muted !== null;
+  }
+
   #serverOperator(actor: Member, command: string): boolean {
     if (actor.serverOperator) return true;
     this.#host.tell(actor, `! Only server operators can /${command}`);
     return false;
+  }
+
+  /**
+   * The address a ban or mute on `target`'s name covers too: none when it is
+   * a loopback one, or one a server operator is connected from (which would
+   * ban or mute that operator too).
+   */
+  #addressOf(target: Member): string | null {
+    const address = plainAddress(target.ip);
+    if (isLoopback(address)) return null;
+    const shared = this.#host.membersFrom(address).some((member) => member.serverOperator);
+    return shared ? null : address;
   }
 
   /** The name an operator typed, by the nickname rules; null (and told) when it is none. */

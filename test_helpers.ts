@@ -113,8 +113,11 @@ export interface ServerProcess {
   stderr: LineCollector;
   /** Sends `signal` (SIGTERM by default) and returns the exit code. */
   stop(signal?: Deno.Signal): Promise<number>;
-  /** Types a line at its console (when started with `console: true`). */
-  type(line: string): Promise<void>;
+  /**
+   * Types a line at its console (when started with `console: true`), ended
+   * by `end`: "" leaves it unfinished, as text typed before Ctrl+D.
+   */
+  type(line: string, end?: string): Promise<void>;
   /** Ends its standard input, as Ctrl+D at a terminal (when started with `console: true`). */
   endInput(): Promise<void>;
 }
@@ -137,9 +140,9 @@ export async function startServer(
   const stderr = new LineCollector(child.stderr);
   const input = console ? child.stdin.getWriter() : null;
   let inputOpen = console;
-  const type = async (line: string) => {
+  const type = async (line: string, end = "\n") => {
     if (input === null) throw new Error("server.ts was started without a console");
-    await input.write(encoder.encode(line + "\n"));
+    await input.write(encoder.encode(line + end));
   };
   const endInput = async () => {
     if (!inputOpen) return;
