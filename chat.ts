@@ -640,6 +640,8 @@ export class Chat {
       this.tell(member, `! You are already in #${from.name}`);
       return;
     }
+    // A new room's name is words the room hears (`left for #...`): the muted may not choose one.
+    if (existing === undefined && !this.#commandHost.mayPost(member)) return;
     const before = from.members.size;
     const to = existing?.name ?? name;
     if (this.#rooms.move(member, to) === null) {
@@ -676,7 +678,8 @@ export class Chat {
           ? `* ${member.name} cleared the topic`
           : `* ${member.name} set the topic: ${text}`,
       );
-      this.#log?.(`${member.peer} ${member.name} set the topic of #${room.name}`);
+      const did = room.topic === null ? "cleared the topic" : "set the topic";
+      this.#log?.(`${member.peer} ${member.name} ${did} of #${room.name}`);
     }
   }
 
@@ -732,7 +735,10 @@ export class Chat {
       void this.leave(member);
       return;
     }
-    const name = uniqueName(wanted, this.#rooms.isTaken);
+    // A banned name is as good as taken: asking for `bob` never gives a banned `bob2`.
+    const name = operators.bans.size === 0
+      ? uniqueName(wanted, this.#rooms.isTaken)
+      : uniqueName(wanted, (n) => this.#rooms.isTaken(n) || operators.banOn(n, null) !== undefined);
     member.stage = "member";
     this.#rooms.admit(member, name);
     this.tell(member, `Welcome, ${name}! Type ${QUIT_WORD} to leave.`);

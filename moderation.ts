@@ -56,10 +56,10 @@ export function parseDuration(word: string): number | null | undefined {
   return ms >= 1000 && ms <= MAX_DURATION_MS ? ms : undefined;
 }
 
-/** A duration the way notices say it: `for 1h`, `for 90m`, `forever`. */
+/** A duration the way notices say it: `for 1h`, `for 90m`, `for 7d` (days, not weeks), `forever`. */
 export function durationWords(ms: number | null): string {
   if (ms === null) return "forever";
-  for (const unit of ["w", "d", "h", "m"]) {
+  for (const unit of ["d", "h", "m"]) {
     const size = UNIT_MS[unit] as number;
     if (ms % size === 0) return `for ${ms / size}${unit}`;
   }
@@ -68,7 +68,7 @@ export function durationWords(ms: number | null): string {
 
 /**
  * When something ends, as a person reads it on the server's clock: `14:30`
- * today (within a day), `2026-12-09 14:30` further off, `forever`.
+ * (within 20 hours, so perhaps tomorrow), `2026-12-09 14:30` further off, `forever`.
  */
 export function untilWords(until: number | null, now: number = Date.now()): string {
   if (until === null) return "forever";

@@ -69,7 +69,8 @@ Deno.test("notices say a duration in the largest unit that divides it", () => {
   assert.equal(durationWords(90 * MINUTE), "for 90m");
   assert.equal(durationWords(10 * MINUTE), "for 10m");
   assert.equal(durationWords(DAY), "for 1d");
-  assert.equal(durationWords(7 * DAY), "for 1w");
+  assert.equal(durationWords(7 * DAY), "for 7d");
+  assert.equal(durationWords(14 * DAY), "for 14d");
   assert.equal(durationWords(MAX_DURATION_MS), "for 365d");
   assert.equal(durationWords(30_000), "for 30s");
   assert.equal(durationWords(90_000), "for 90s");

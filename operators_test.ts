@@ -257,6 +257,37 @@ Deno.test({
 });
 
 Deno.test({
+  name: "a newcomer is never given a banned name, and the muted may not name a new room",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withOperServer([], async (server) => {
+      await using peers = await joinAll(server.port, ["alice", "bob", "carol"]);
+      const [alice, bob, carol] = [...peers] as [Peer, Peer, Peer];
+      await becomeOperator(alice);
+      await alice.send("/ban bob2 1h\n/mute carol\n");
+      await alice.expect("* bob2 was banned by alice for 1h");
+      await alice.expect("* carol was muted by alice for 10m");
+      // bob is here and bob2 banned: asking for bob gives bob3.
+      await using other = await Peer.connect(server.port);
+      await other.expect(/nickname/);
+      await other.send("bob\n");
+      await other.expect("Welcome, bob3! Type <quit> to leave.");
+      // A new room's name would be heard by the room (`left for #...`).
+      await carol.readUntil("* carol was muted by alice for 10m");
+      await carol.readUntil("* bob3 joined the chat");
+      await carol.send("/join liars-all\n");
+      await carol.expect(MUTED);
+      await bob.send("/join dev\n");
+      await bob.readUntil("* You are now in #dev (1 here)");
+      await carol.readUntil("* bob left for #dev");
+      await carol.send("/join dev\n");
+      await carol.expect("* You are now in #dev (2 here)");
+      await alice.send("/rooms\n");
+      await alice.readUntil("* 2 rooms: #lobby (2), #dev (2)");
+    }),
+});
+
+Deno.test({
   name: "a mute on a name nobody has yet silences whoever comes with it",
   ...LEAK_CHECKS,
   fn: () =>

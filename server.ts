@@ -348,7 +348,8 @@ Options:
   --password-file PATH     lock the room with the password in PATH (needs --allow-read)
   --oper-password-file PATH
                            /oper with the password in PATH makes a server operator
-  --no-console             read no operator commands from standard input
+  --no-console             read no operator commands from standard input (use it to run
+                           in the background of an interactive shell)
   --cert FILE --key FILE   speak TLS with this certificate and key (needs --allow-read)
   --announce-limit N       announce joins and leaves while the room has at most N members (default ${ANNOUNCE_LIMIT})
   --max-rooms N            rooms at once, #lobby included (default ${MAX_ROOMS})
@@ -488,8 +489,9 @@ async function readFiles(args: ServerArgs): Promise<ChatServerOptions> {
   };
   const options = { ...args.options };
   const readPassword = async (what: string, path: string) => {
-    // The first line is the password; a trailing newline from an editor is not part of it.
-    const password = (await read(what, path)).split(/\r?\n/)[0] ?? "";
+    // The first line is the password; a trailing newline from an editor is not part of it,
+    // nor are spaces around it (a command's words are trimmed, so `/oper` could never match them).
+    const password = ((await read(what, path)).split(/\r?\n/)[0] ?? "").trim();
     if (password === "") throw new Error(`Cannot use ${what} ${path}: it is empty`);
     return password;
   };
