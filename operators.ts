@@ -217,16 +217,9 @@ export class Operators {
    * is a valid nickname), so that no one is out of reach by choosing one.
    */
   ban(actor: Member, rest: string): void {
-    if (!this.#serverOperator(actor, "ban")) return;
-    const [typed, more] = firstWord(rest);
-    if (typed === "") {
-      this.#host.tell(actor, "! Usage: /ban NAME [DURATION] [reason]");
-      return;
-    }
-    const timing = this.#duration(actor, more, DEFAULT_BAN_MS);
-    if (timing === null) return;
-    const { ms, reason } = timing;
-    if (this.#silenced(actor, reason)) return;
+    const request = this.#restrictionRequest(actor, "ban", rest, DEFAULT_BAN_MS);
+    if (request === null) return;
+    const { typed, ms, reason } = request;
     let ban: Restriction;
     let targets: Member[];
     const named = this.#host.rooms.find(typed);
@@ -243,10 +236,9 @@ export class Operators {
       }
       ban = this.#restriction(actor, null, address, ms, reason);
     } else {
-      const target = named;
-      const name = target?.name ?? this.#validName(actor, typed);
-      if (name === null) return;
-      if (target !== undefined && !this.#mayActOn(actor, target, "ban")) return;
+      const found = this.#nameTarget(actor, typed, "ban");
+      if (found === null) return;
+      const { target, name } = found;
       const address = target === undefined ? null : this.#addressOf(target);
       ban = this.#restriction(actor, name, address, ms, reason);
       targets = target === undefined ? [] : [target];
@@ -288,20 +280,12 @@ export class Operators {
 
   /** `/mute NAME [DURATION] [reason]`: NAME reads but its lines are refused. */
   mute(actor: Member, rest: string): void {
-    if (!this.#serverOperator(actor, "mute")) return;
-    const [typed, more] = firstWord(rest);
-    if (typed === "") {
-      this.#host.tell(actor, "! Usage: /mute NAME [DURATION] [reason]");
-      return;
-    }
-    const timing = this.#duration(actor, more, DEFAULT_MUTE_MS);
-    if (timing === null) return;
-    const { ms, reason } = timing;
-    if (this.#silenced(actor, reason)) return;
-    const target = this.#host.rooms.find(typed);
-    const name = target?.name ?? this.#validName(actor, typed);
-    if (name === null) return;
-    if (target !== undefined && !this.#mayActOn(actor, target, "mute")) return;
+    const request = this.#restrictionRequest(actor, "mute", rest, DEFAULT_MUTE_MS);
+    if (request === null) return;
+    const { typed, ms, reason } = request;
+    const found = this.#nameTarget(actor, typed, "mute");
+    if (found === null) return;
+    const { target, name } = found;
     const address = target === undefined ? null : this.#addressOf(target);
     if (!this.mutes.add(this.#restriction(actor, name, address, ms, reason))) {
       this.#host.tell(actor, `! Too many mutes (${MAX_RESTRICTIONS}); /unmute some first`);
@@ -443,6 +427,44 @@ export class Operators {
     if (isLoopback(address)) return null;
     const shared = this.#host.membersFrom(address).some((member) => member.serverOperator);
     return shared ? null : address;
+  }
+
+  /**
+   * `NAME [DURATION] [reason]` of a `/ban` or `/mute` by a server operator:
+   * null (and the actor told why) when it may not, or the words are wrong.
+   */
+  #restrictionRequest(
+    actor: Member,
+    command: "ban" | "mute",
+    rest: string,
+    defaultMs: number,
+  ): { typed: string; ms: number | null; reason: string } | null {
+    if (!this.#serverOperator(actor, command)) return null;
+    const [typed, more] = firstWord(rest);
+    if (typed === "") {
+      this.#host.tell(actor, `! Usage: /${command} NAME [DURATION] [reason]`);
+      return null;
+    }
+    const timing = this.#duration(actor, more, defaultMs);
+    if (timing === null || this.#silenced(actor, timing.reason)) return null;
+    return { typed, ...timing };
+  }
+
+  /**
+   * Whom a `/ban` or `/mute` of the name `typed` is on: the member of that
+   * name if online, and the name; null (and told) when it is not a name or
+   * the actor may not act on that member.
+   */
+  #nameTarget(
+    actor: Member,
+    typed: string,
+    command: string,
+  ): { target: Member | undefined; name: string } | null {
+    const target = this.#host.rooms.find(typed);
+    const name = target?.name ?? this.#validName(actor, typed);
+    if (name === null) return null;
+    if (target !== undefined && !this.#mayActOn(actor, target, command)) return null;
+    return { target, name };
   }
 
   /** The name an operator typed, by the nickname rules; null (and told) when it is none. */
