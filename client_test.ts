@@ -719,3 +719,27 @@ Deno.test("reconnect delays double from 1 s to 30 s with jitter", () => {
   assert.equal(reconnectDelay(0, () => 0), 800);
   assert.equal(reconnectDelay(20, () => 1), 36_000);
 });
+
+Deno.test({
+  name: "rooms and operators' commands work from the client as typed",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer([], async (port) => {
+      await using watcher = await Peer.join(port, "watcher");
+      await watcher.send("/join dev\n");
+      await watcher.expect("* You are now in #dev (1 here)");
+      const run = await runClient(
+        ["127.0.0.1", String(port)],
+        "alice\n/join #dev\nin dev\n/who\n/kick watcher\n/oper nope\n",
+      );
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /^\* You are now in #dev \(2 here\)$/m);
+      assert.match(run.stdout, /^alice: in dev$/m);
+      assert.match(run.stdout, /^\* 2 in #dev: @watcher, alice$/m);
+      assert.match(run.stdout, /^! Only operators can \/kick$/m);
+      assert.match(run.stdout, /^! No operator password is set on this server$/m);
+      await watcher.expect("* alice joined #dev");
+      await watcher.expect("alice: in dev");
+      await watcher.expect("* alice left the chat");
+    }),
+});
