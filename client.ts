@@ -447,10 +447,31 @@ async function writeOut(text: string): Promise<void> {
 }
 
 /**
+ * Where a session reads what is typed and shows what the server says: plain
+ * standard input and output ({@linkcode Input}), or the line editor on a terminal.
+ */
+export interface ChatConsole {
+  /** The next line typed, `null` at end of input. */
+  next(): Promise<string | typeof LINE_TOO_LONG | null>;
+  /** Reads the next line without echo (a password). */
+  startSecretLine(): void;
+  /** Shows one line from the server: `text` as formatted, `line` as received, `me` your name. */
+  show(text: string, line: string, me: string | null): Promise<void>;
+  /** Shows a note of the client's own (a lost connection, a line not sent). */
+  note(text: string): void;
+  /** Says where you are now, for a prompt: your name, and your room (null: as it was). */
+  where(name: string | null, room: string | null): void;
+  /** Called when Ctrl+C is typed while the terminal is in raw mode. */
+  onInterrupt: () => void;
+  /** Leaves the terminal as it was found. */
+  restore(): void;
+}
+
+/**
  * Standard input as lines, with one twist: on a terminal, a line can be read
  * without echo (for a password) by switching to raw mode for that line only.
  */
-class Input {
+class Input implements ChatConsole {
   readonly #reader = Deno.stdin.readable.getReader();
   readonly #framer = new LineFramer(CLIENT_MAX_LINE_BYTES);
   readonly #decoder = new TextDecoder();
@@ -529,6 +550,19 @@ class Input {
       Deno.stdin.setRaw(false);
     }
   }
+
+  /** Writes the line to standard output. */
+  show(text: string): Promise<void> {
+    return writeOut(text + "\n");
+  }
+
+  /** Writes the note to standard error. */
+  note(text: string): void {
+    console.error(text);
+  }
+
+  /** Plain output has no prompt. */
+  where(): void {}
 }
 
 /**
@@ -576,7 +610,12 @@ interface Session {
   name: string | undefined;
   reconnect: boolean;
   display: DisplayOptions;
+  /** The line editor, on a terminal; plain input and output otherwise. */
+  console?: ChatConsole;
 }
+
+/** What a move to another room says: `* You are now in #dev (3 here)`. */
+const MOVED = /^\* You are now in #(\S+) \(\d+ here\)$/;
 
 /** How one connection ended. */
 type Ending = "quit" | "closed";
@@ -586,7 +625,7 @@ type Ending = "quit" | "closed";
  * typed, across reconnections when asked; returns the exit code.
  */
 async function chat(session: Session, first: ChatClient): Promise<number> {
-  const input = new Input();
+  const input: ChatConsole = session.console ?? new Input();
   const quit = Promise.withResolvers<"quit">();
   const onInterrupt = () => quit.resolve("quit");
   input.onInterrupt = onInterrupt;
@@ -601,16 +640,16 @@ async function chat(session: Session, first: ChatClient): Promise<number> {
   const sendInput = async () => {
     for (let line = await input.next(); line !== null; line = await input.next()) {
       if (line === LINE_TOO_LONG) {
-        console.error(`[line over ${CLIENT_MAX_LINE_BYTES} bytes not sent]`);
+        input.note(`[line over ${CLIENT_MAX_LINE_BYTES} bytes not sent]`);
         continue;
       }
       if (isQuitWord(line.trim())) return;
       await gate.pass();
       if (client === null) {
-        console.error("[not connected; line not sent]");
+        input.note("[not connected; line not sent]");
         continue;
       }
-      await client.send(line).catch(() => console.error("[connection lost; line not sent]"));
+      await client.send(line).catch(() => input.note("[connection lost; line not sent]"));
     }
   };
 
@@ -623,7 +662,7 @@ async function chat(session: Session, first: ChatClient): Promise<number> {
     // A server silent for as long as connecting may take is worth a word:
     // a TLS server waits for a handshake that a plain client never starts.
     const silence = setTimeout(() => {
-      console.error(
+      input.note(
         `[the server has said nothing for ${session.timeoutMs / 1000} s; ` +
           "if it uses TLS, add --tls]",
       );
@@ -644,6 +683,8 @@ async function chat(session: Session, first: ChatClient): Promise<number> {
         if (welcome) {
           welcomed = true;
           name = welcome[1] as string;
+          // Everyone starts in #lobby, after a reconnection too.
+          input.where(name, "lobby");
           gate.open();
         } else if (asksForPassword(line)) {
           if (password !== null) void current.send(password).catch(() => {});
@@ -663,8 +704,12 @@ async function chat(session: Session, first: ChatClient): Promise<number> {
         }
       } else if (name !== null && line.startsWith(`* ${name} is now known as `)) {
         name = line.slice(`* ${name} is now known as `.length);
+        input.where(name, null);
+      } else {
+        const moved = MOVED.exec(line);
+        if (moved !== null) input.where(name, moved[1] as string);
       }
-      await writeOut(formatLine(line, session.display, welcomed ? name : null) + "\n");
+      await input.show(formatLine(line, session.display, welcomed ? name : null), line, name);
     }
     clearTimeout(silence);
     gate.open();
@@ -685,7 +730,7 @@ async function chat(session: Session, first: ChatClient): Promise<number> {
         client.close();
         client = null;
         if (!session.reconnect) {
-          console.error(
+          input.note(
             tlsSpoken
               ? "Connection closed by server: it speaks TLS (add --tls)."
               : heard
@@ -697,18 +742,18 @@ async function chat(session: Session, first: ChatClient): Promise<number> {
         attempt = 0;
       }
       const delay = reconnectDelay(attempt++);
-      console.error(`Connection lost; reconnecting in ${(delay / 1000).toFixed(1)} s...`);
+      input.note(`Connection lost; reconnecting in ${(delay / 1000).toFixed(1)} s...`);
       const stop = await Promise.race([pauseFor(delay), quit.promise]);
       if (stop === "quit") return 0;
       try {
         client = await session.connect();
-        console.error("Reconnected.");
+        input.note("Reconnected.");
       } catch (error) {
-        console.error((error as Error).message);
+        input.note((error as Error).message);
       }
     }
   } catch (error) {
-    console.error(`Connection failed: ${(error as Error).message}`);
+    input.note(`Connection failed: ${(error as Error).message}`);
     return 1;
   } finally {
     input.restore();
