@@ -27,6 +27,7 @@ import {
   removeEscapes,
 } from "./protocol.ts";
 import { ChatServer } from "./server.ts";
+import { classify } from "./web/lines.js";
 
 /** Longest line the client reads from the server or from standard input. */
 export const CLIENT_MAX_LINE_BYTES = 1024 * 1024;
@@ -276,12 +277,19 @@ const BOLD = "\x1b[1m";
 const ITALIC = "\x1b[3m";
 const BOLD_ITALIC = "\x1b[1;3m";
 const RESET = "\x1b[0m";
+/** A line that names you. */
+const MENTION = "\x1b[1;33m";
+/** A private message to you. */
+const PRIVATE = "\x1b[1;35m";
 
 /**
  * The color of a line, by what it is: `** NAME action` is a member's action
  * (content, like a message), `* ` a notice and `! ` an error from the server.
  */
 function styleOf(text: string, me: string | null): string {
+  const info = classify(text, me);
+  if (info.direct) return PRIVATE;
+  if (info.mention) return MENTION;
   if (text.startsWith("** ")) {
     return me !== null && text.startsWith(`** ${me} `) ? BOLD_ITALIC : ITALIC;
   }

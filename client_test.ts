@@ -691,7 +691,7 @@ Deno.test({
     }),
 });
 
-Deno.test("formatLine dims notices, reddens errors, italicizes actions, bolds yours, stamps the time", () => {
+Deno.test("formatLine dims notices, reddens errors, italicizes actions, bolds yours, marks mentions and private messages, stamps the time", () => {
   const color = { color: true, timestamps: false };
   assert.equal(
     formatLine("* bob joined the chat", color, "me"),
@@ -705,6 +705,18 @@ Deno.test("formatLine dims notices, reddens errors, italicizes actions, bolds yo
   assert.equal(formatLine("** me waves", color, "me"), "\x1b[1;3m** me waves\x1b[0m");
   assert.equal(formatLine("** meg waves", color, "me"), "\x1b[3m** meg waves\x1b[0m");
   assert.equal(formatLine("** me waves", color, null), "\x1b[3m** me waves\x1b[0m");
+  // A line that names you is bold yellow; a private message to you bold magenta.
+  assert.equal(formatLine("bob: hi Me!", color, "me"), "\x1b[1;33mbob: hi Me!\x1b[0m");
+  assert.equal(formatLine("bob: hi meg", color, "me"), "bob: hi meg");
+  assert.equal(formatLine("** bob pokes me", color, "me"), "\x1b[1;33m** bob pokes me\x1b[0m");
+  assert.equal(
+    formatLine("(private) bob: psst", color, "me"),
+    "\x1b[1;35m(private) bob: psst\x1b[0m",
+  );
+  assert.equal(
+    formatLine("(private to bob) me: psst", color, "me"),
+    "\x1b[1m(private to bob) me: psst\x1b[0m",
+  );
   const at = new Date(2026, 0, 2, 9, 5);
   assert.equal(
     formatLine("bob: hi", { color: false, timestamps: true }, null, at),
