@@ -338,6 +338,7 @@ Options:
   --ca FILE            trust the PEM certificate in FILE (needs --allow-read)
   --reconnect          when the connection drops, connect again (1 s to 30 s apart)
   --timestamps         show the time (HH:MM) before each line
+  --no-bell            do not ring the terminal's bell for a line that names you
   --serve              host a room on PORT in this process and join it
                        (--allow-sys lets it list this machine's addresses)
   -h, --help           show this help
@@ -365,6 +366,8 @@ export interface ClientArgs {
   reconnect: boolean;
   /** Show times before lines. */
   timestamps: boolean;
+  /** Ring the terminal's bell for a mention or a private message. */
+  bell: boolean;
   /** Host a room in this process. */
   serve: boolean;
   /** Whether to print the usage and stop. */
@@ -385,6 +388,7 @@ export function parseClientArgs(args: string[]): ClientArgs {
       ca: { type: "string" },
       reconnect: { type: "boolean", default: false },
       timestamps: { type: "boolean", default: false },
+      "no-bell": { type: "boolean", default: false },
       serve: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -411,6 +415,7 @@ export function parseClientArgs(args: string[]): ClientArgs {
     caFile: values.ca,
     reconnect: values.reconnect,
     timestamps: values.timestamps,
+    bell: !values["no-bell"],
     serve: values.serve,
     help: values.help,
   };

@@ -272,10 +272,12 @@ Deno.test("client arguments: host, port, name and timeout are read and checked",
     caFile: undefined,
     reconnect: false,
     timestamps: false,
+    bell: true,
     serve: false,
     help: false,
   });
   assert.equal(parseClientArgs([]).timeoutMs, 5000);
+  assert.equal(parseClientArgs(["--no-bell"]).bell, false);
   assert.throws(() => parsePort("0"), /Invalid port "0"/);
   assert.throws(() => parseClientArgs(["a", "1", "extra"]), /Unexpected argument: extra/);
 });
