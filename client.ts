@@ -27,6 +27,7 @@ import {
   removeEscapes,
 } from "./protocol.ts";
 import { ChatServer } from "./server.ts";
+import { TerminalConsole } from "./terminal_console.ts";
 import { classify } from "./web/lines.js";
 
 /** Longest line the client reads from the server or from standard input. */
@@ -865,12 +866,18 @@ async function main(args: string[]): Promise<number> {
       console.error((error as Error).message);
       return 2;
     }
+    // On a terminal, the line editor; piped, lines as they come, with no escape codes.
+    const editor = Deno.stdin.isTerminal() && Deno.stdout.isTerminal()
+      ? new TerminalConsole({ bell: options.bell, color })
+      : undefined;
+    editor?.start();
     return await chat({
       connect,
       timeoutMs: options.timeoutMs,
       name: options.name,
       reconnect: options.reconnect,
       display: { timestamps: options.timestamps, color },
+      console: editor,
     }, first);
   } finally {
     // The host leaving closes the room: everyone gets "* Server is shutting down".
