@@ -284,8 +284,9 @@ export class TerminalConsole implements ChatConsole {
         if (change.room !== null) this.#source.addRoom(change.room);
         break;
       case "left":
-        this.#source.removeName(change.name);
-        if (change.room !== null) this.#source.addRoom(change.room);
+        // One who left for another room is still here: names are server-wide.
+        if (change.room === null) this.#source.removeName(change.name);
+        else this.#source.addRoom(change.room);
         break;
       case "renamed":
         this.#source.rename(change.from, change.to);

@@ -1,7 +1,8 @@
 /**
- * Smoke tests of the terminal harness: `client.ts` as a person runs it, in a
- * real terminal (a private tmux server), against a real `server.ts`; and the
- * bytes a program in that terminal receives for keys, text and pastes.
+ * `client.ts` as a person runs it, in a real terminal (a private tmux
+ * server), against a real `server.ts`: its line editor, prompt, completion
+ * and pasting; and the bytes a program in that terminal receives for keys,
+ * text and pastes.
  */
 
 import assert from "node:assert/strict";
@@ -12,9 +13,9 @@ import { TmuxTerminal } from "./terminal_test_helpers.ts";
 const HERE = decodeURIComponent(new URL(".", import.meta.url).pathname);
 
 /** Starts `client.ts` against the server on `port`, in a terminal of 80 by 24. */
-function startClient(port: number): Promise<TmuxTerminal> {
+function startClient(port: number, args: string[] = []): Promise<TmuxTerminal> {
   return TmuxTerminal.start(
-    [Deno.execPath(), "run", "--allow-net", "client.ts", "127.0.0.1", String(port)],
+    [Deno.execPath(), "run", "--allow-net", "client.ts", "127.0.0.1", String(port), ...args],
     { columns: 80, rows: 24, cwd: HERE },
   );
 }
@@ -26,37 +27,6 @@ async function joinAs(term: TmuxTerminal, name: string): Promise<void> {
   await term.sendKeys("Enter");
   await term.waitForText(`Welcome, ${name}!`);
 }
-
-Deno.test({
-  name: "client.ts at a terminal: the nickname typed, a message on screen and in the room, " +
-    "Ctrl+C leaves with exit code 0",
-  ...LEAK_CHECKS,
-  async fn() {
-    await withServer([], async (port) => {
-      await using bob = await Peer.join(port, "bob");
-      await using term = await startClient(port);
-      await joinAs(term, "alice");
-      await bob.expect("* alice joined the chat");
-
-      await term.type("hi");
-      // The terminal echoes what is typed (the client reads cooked lines); the cursor follows it.
-      const rows = await term.waitForScreen((rows) => rows.includes("hi"), "the echo of hi");
-      assert.deepEqual(await term.cursor(), { row: rows.indexOf("hi"), column: 2 });
-      await term.sendKeys("Enter");
-      await term.waitForText("alice: hi");
-      await bob.expect("alice: hi");
-      // One's own message is bold; NO_COLOR from the test's environment does not reach the pane.
-      assert.ok(
-        (await term.screenWithColors()).some((row) => row.startsWith("\x1b[1malice: hi")),
-        (await term.screenWithColors()).join("\n"),
-      );
-
-      await term.sendKeys("C-c");
-      assert.equal(await term.exitCode(), 0);
-      await bob.expect("* alice left the chat");
-    });
-  },
-});
 
 Deno.test({
   name: "client.ts at a terminal: <quit> leaves with exit code 0, the goodbye left on screen",
@@ -96,30 +66,6 @@ Deno.test({
         "the long line wrapped at 40 columns",
       );
       assert.ok(rows.every((row) => row.length <= 40), rows.join("\n"));
-      await term.sendKeys("C-c");
-      assert.equal(await term.exitCode(), 0);
-    });
-  },
-});
-
-Deno.test({
-  name: "client.ts at a terminal: a paste arrives as typed lines (the client asks for no " +
-    "bracketed paste) and the room gets each line in order",
-  ...LEAK_CHECKS,
-  async fn() {
-    await withServer([], async (port) => {
-      await using bob = await Peer.join(port, "bob");
-      await using term = await startClient(port);
-      await joinAs(term, "alice");
-      await bob.expect("* alice joined the chat");
-
-      await term.paste("one\ntwo\nthree\n");
-      await bob.expect("alice: one");
-      await bob.expect("alice: two");
-      await bob.expect("alice: three");
-      const rows = await term.waitForText("alice: three");
-      // Without bracketed paste turned on, tmux adds no ESC [200~ (the echo would show ^[[200~).
-      assert.ok(!rows.some((row) => row.includes("[200~")), rows.join("\n"));
       await term.sendKeys("C-c");
       assert.equal(await term.exitCode(), 0);
     });
@@ -181,5 +127,225 @@ Deno.test({
 
     const pasted = await bytesReceived((term) => term.paste("one\ntwo;"));
     assert.equal(pasted, "\x1b[200~one\rtwo;\x1b[201~");
+  },
+});
+
+/** What is typed after `prompt` on the editor's row. */
+function lineOf(rows: string[], prompt: string): string | undefined {
+  return rows.at(promptRow(rows, prompt))?.slice(prompt.length);
+}
+
+/** The row the editor is on: the one that starts with `prompt`. */
+function promptRow(rows: string[], prompt: string): number {
+  // Rows come with their trailing spaces trimmed, the prompt's own too.
+  return rows.findLastIndex((row) => row.startsWith(prompt.trimEnd()));
+}
+
+Deno.test({
+  name: "lines that arrive while you type print above your line, which stays as it was, " +
+    "cursor and all; what you send appears once",
+  ...LEAK_CHECKS,
+  async fn() {
+    await withServer([], async (port) => {
+      await using bob = await Peer.join(port, "bob");
+      await using term = await startClient(port);
+      await joinAs(term, "alice");
+      await bob.expect("* alice joined the chat");
+      const prompt = "alice #lobby> ";
+      await term.type("I am typing a half line");
+      await term.sendKeys("Left", "Left", "Left", "Left");
+      await bob.send("interrupting message\n");
+      const rows = await term.waitForScreen(
+        (rows) =>
+          rows.includes("bob: interrupting message") &&
+          rows.at(promptRow(rows, prompt)) === prompt + "I am typing a half line",
+        "bob's line above the half-written one",
+      );
+      const row = promptRow(rows, prompt);
+      assert.ok(rows.indexOf("bob: interrupting message") < row, rows.join("\n"));
+      assert.deepEqual(await term.cursor(), { row, column: prompt.length + 19 });
+      await term.sendKeys("Enter");
+      await bob.readUntil("alice: I am typing a half line");
+      const after = await term.waitForText("alice: I am typing a half line");
+      assert.equal(
+        after.filter((line) => line.includes("I am typing a half line")).length,
+        1,
+        after.join("\n"),
+      );
+      assert.equal(after.at(promptRow(after, prompt)), prompt.trimEnd());
+      // Someone else's line that names you is yellow (and bold).
+      await bob.send("thanks alice\n");
+      await term.waitForText("bob: thanks alice");
+      assert.ok(
+        (await term.screenWithColors()).some((line) =>
+          /\x1b\[[0-9;]*33mbob: thanks alice/.test(line)
+        ),
+        (await term.screenWithColors()).join("\n"),
+      );
+      await term.sendKeys("C-c");
+      assert.equal(await term.exitCode(), 0);
+      await bob.readUntil("* alice left the chat");
+    });
+  },
+});
+
+Deno.test({
+  name: "the editor edits as a shell does and Up and Down walk this session's history",
+  ...LEAK_CHECKS,
+  async fn() {
+    await withServer([], async (port) => {
+      await using bob = await Peer.join(port, "bob");
+      await using term = await startClient(port);
+      await joinAs(term, "alice");
+      const prompt = "alice #lobby> ";
+      await term.type("hello world");
+      await term.sendKeys("C-w");
+      await term.type("there");
+      await term.sendKeys("Home");
+      await term.type(">");
+      await term.sendKeys("End", "M-b", "C-k");
+      await term.waitForScreen((rows) => lineOf(rows, prompt) === ">hello", "the edited line");
+      await term.type("you");
+      await term.sendKeys("Enter");
+      await bob.readUntil("alice: >hello you");
+      await term.type("second");
+      await term.sendKeys("Enter");
+      await bob.expect("alice: second");
+      await term.type("draft");
+      await term.sendKeys("Up");
+      await term.waitForScreen((rows) => lineOf(rows, prompt) === "second", "the last line again");
+      await term.sendKeys("Up");
+      await term.waitForScreen((rows) => lineOf(rows, prompt) === ">hello you", "the one before");
+      await term.sendKeys("Down", "Down");
+      await term.waitForScreen((rows) => lineOf(rows, prompt) === "draft", "the draft kept");
+      await term.sendKeys("C-a", "C-k", "Up", "Enter");
+      await bob.expect("alice: second");
+      await term.sendKeys("C-c");
+      assert.equal(await term.exitCode(), 0);
+    });
+  },
+});
+
+Deno.test({
+  name: "Tab completes a name (with ': ' at the start of the line), a command and a room; " +
+    "the prompt follows /nick and /join",
+  ...LEAK_CHECKS,
+  async fn() {
+    await withServer([], async (port) => {
+      await using term = await startClient(port);
+      await joinAs(term, "alice");
+      await using bob = await Peer.join(port, "bobby");
+      await term.waitForText("* bobby joined the chat");
+      await bob.send("/join dev\n");
+      await term.waitForText("* bobby left for #dev");
+      let prompt = "alice #lobby> ";
+      await term.type("bo");
+      await term.sendKeys("Tab");
+      await term.waitForScreen((rows) => lineOf(rows, prompt) === "bobby:", "the name completed");
+      await term.sendKeys("C-u");
+      await term.type("/ni");
+      await term.sendKeys("Tab");
+      await term.waitForScreen(
+        (rows) => lineOf(rows, prompt) === "/nick",
+        "the command completed",
+      );
+      await term.type("alicia");
+      await term.sendKeys("Enter");
+      await term.waitForText("* alice is now known as alicia");
+      prompt = "alicia #lobby> ";
+      await term.waitForScreen(
+        (rows) => lineOf(rows, prompt) === "",
+        "the prompt with the new name",
+      );
+      await term.type("/join #d");
+      await term.sendKeys("Tab");
+      await term.waitForScreen(
+        (rows) => lineOf(rows, prompt) === "/join #dev",
+        "the room completed",
+      );
+      await term.sendKeys("Enter");
+      await term.waitForText("* You are now in #dev (2 here)");
+      prompt = "alicia #dev> ";
+      await term.waitForScreen((rows) => lineOf(rows, prompt) === "", "the prompt in #dev");
+      await term.sendKeys("C-c");
+      assert.equal(await term.exitCode(), 0);
+    });
+  },
+});
+
+Deno.test({
+  name: "a wide character takes two columns: the cursor lands where the terminal puts it",
+  ...LEAK_CHECKS,
+  async fn() {
+    await withServer([], async (port) => {
+      await using bob = await Peer.join(port, "bob");
+      await using term = await startClient(port);
+      await joinAs(term, "alice");
+      const prompt = "alice #lobby> ";
+      await term.type("漢字ab");
+      await term.sendKeys("Left", "Left", "Left");
+      const rows = await term.waitForText(prompt + "漢字ab");
+      assert.deepEqual(await term.cursor(), { row: promptRow(rows, prompt), column: 16 });
+      await term.type("x");
+      await term.sendKeys("Enter");
+      await bob.readUntil("alice: 漢x字ab");
+      await term.sendKeys("C-c");
+      assert.equal(await term.exitCode(), 0);
+    });
+  },
+});
+
+Deno.test({
+  name: "a resize redraws the line being typed, wrapped at the new width, cursor at its end",
+  ...LEAK_CHECKS,
+  async fn() {
+    await withServer([], async (port) => {
+      await using term = await startClient(port);
+      await joinAs(term, "alice");
+      const text = "a line long enough to wrap once the terminal is narrow";
+      await term.type(text);
+      await term.waitForText("alice #lobby> " + text);
+      await term.resize(30, 10);
+      const whole = "alice #lobby> " + text;
+      const rows = await term.waitForScreen(
+        (rows) => rows.includes(whole.slice(0, 30)) && rows.includes(whole.slice(60)),
+        "the line wrapped at 30 columns",
+      );
+      const first = rows.indexOf(whole.slice(0, 30));
+      assert.equal(rows[first + 1], whole.slice(30, 60));
+      assert.deepEqual(await term.cursor(), { row: first + 2, column: whole.length - 60 });
+      await term.sendKeys("C-c");
+      assert.equal(await term.exitCode(), 0);
+    });
+  },
+});
+
+Deno.test({
+  name: "a paste of many lines goes as those lines, in order, paced by the server, " +
+    "the editor showing how many wait",
+  ...LEAK_CHECKS,
+  async fn() {
+    await withServer(["--rate", "4", "--burst", "1"], async (port) => {
+      await using bob = await Peer.join(port, "bob");
+      await using term = await startClient(port);
+      await joinAs(term, "alice");
+      await bob.expect("* alice joined the chat");
+      const lines = Array.from({ length: 8 }, (_, i) => `pasted line ${i + 1}`);
+      await term.paste(lines.join("\n") + "\n");
+      await term.waitForScreen(
+        (rows) => rows.some((row) => / \[[1-7] waiting\]$/.test(row)),
+        "the count of lines waiting",
+      );
+      for (const line of lines) await bob.expect(`alice: ${line}`);
+      const rows = await term.waitForScreen(
+        (rows) =>
+          rows.at(-1) !== undefined && rows.includes("alice: pasted line 8") &&
+          !rows.some((row) => row.includes("waiting]")),
+        "every line sent and none waiting",
+      );
+      assert.ok(rows.some((row) => row === "alice #lobby>"), rows.join("\n"));
+      await term.sendKeys("C-c");
+      assert.equal(await term.exitCode(), 0);
+    });
   },
 });
