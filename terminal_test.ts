@@ -349,3 +349,29 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "a locked room's password is typed into the editor unseen and kept out of the history",
+  ...LEAK_CHECKS,
+  async fn() {
+    const password = (await Deno.readTextFile("testdata/password.txt")).split("\n")[0] as string;
+    await withServer(
+      ["--password-file", "testdata/password.txt"],
+      async (port) => {
+        await using term = await startClient(port);
+        await term.waitForText("Please enter the password:");
+        await term.type(password);
+        const typing = await term.screen();
+        assert.ok(!typing.some((row) => row.includes(password)), typing.join("\n"));
+        await term.sendKeys("Enter");
+        await joinAs(term, "alice");
+        await term.sendKeys("Up", "Up");
+        const rows = await term.waitForText("alice #lobby>");
+        assert.ok(!rows.some((row) => row.includes(password)), rows.join("\n"));
+        await term.sendKeys("C-c");
+        assert.equal(await term.exitCode(), 0);
+      },
+      ["--allow-net", "--allow-read"],
+    );
+  },
+});
