@@ -38,6 +38,12 @@ const COMMAND_WORDS: readonly string[] = [
 
 const encoder = new TextEncoder();
 
+/** The terminal's size; one that says 0 (a pseudo-terminal nobody sized) counts as 80 by 24. */
+function terminalSize(): { columns: number; rows: number } {
+  const { columns, rows } = Deno.consoleSize();
+  return { columns: columns > 0 ? columns : 80, rows: rows > 0 ? rows : 24 };
+}
+
 /** Writes all of `text` to standard output before returning, so updates never interleave. */
 function writeStdout(text: string): void {
   const data = encoder.encode(text);
@@ -89,7 +95,7 @@ export class TerminalConsole implements ChatConsole {
   constructor(options: TerminalConsoleOptions) {
     this.#bell = options.bell;
     this.#color = options.color;
-    const { columns, rows } = Deno.consoleSize();
+    const { columns, rows } = terminalSize();
     this.#view = new EditorView(this.#editor, {
       write: writeStdout,
       columns,
@@ -130,11 +136,16 @@ export class TerminalConsole implements ChatConsole {
   startSecretLine(): void {
     this.#secret = true;
     this.#editor.maskLine("");
-    this.#view.redraw();
+    if (this.#started) this.#view.redraw();
   }
 
   /** Prints a server line above the editor; learns names and rooms from it; rings for a mention. */
   show(text: string, line: string, me: string | null): Promise<void> {
+    if (!this.#started) {
+      // The last lines after the editor is gone (the goodbye): printed as they are.
+      writeStdout(text + "\n");
+      return Promise.resolve();
+    }
     this.#learn(line);
     const info = classify(line, me);
     const ring = this.#bell && (info.mention || info.direct);
@@ -148,6 +159,10 @@ export class TerminalConsole implements ChatConsole {
 
   /** Prints a note of the client's own above the editor. */
   note(text: string): void {
+    if (!this.#started) {
+      console.error(text);
+      return;
+    }
     this.#view.printAbove(this.#color ? DIM + text + RESET : text);
   }
 
@@ -158,7 +173,7 @@ export class TerminalConsole implements ChatConsole {
     const place = this.#room === null ? "" : ` #${this.#room}`;
     const who = name === null ? "" : this.#color ? BOLD + name + RESET : name;
     this.#view.setPrompt(name === null ? "> " : `${who}${place}> `);
-    this.#view.redraw();
+    if (this.#started) this.#view.redraw();
   }
 
   /** Erases the editor and gives the terminal back as it was. */
@@ -168,8 +183,8 @@ export class TerminalConsole implements ChatConsole {
     clearTimeout(this.#escapeTimer);
     clearTimeout(this.#answerTimer);
     if (Deno.build.os !== "windows") Deno.removeSignalListener("SIGWINCH", this.#resized);
-    this.#view.clear();
     writeStdout(BRACKETED_PASTE_OFF);
+    this.#view.clear();
     Deno.stdin.setRaw(false);
     void this.#reader?.cancel().catch(() => {});
   }
@@ -261,7 +276,7 @@ export class TerminalConsole implements ChatConsole {
   }
 
   #resize(): void {
-    const { columns, rows } = Deno.consoleSize();
+    const { columns, rows } = terminalSize();
     this.#view.resize(columns, rows);
   }
 

@@ -178,6 +178,7 @@ Deno.test({
       await term.waitForText("bob: thanks alice");
       assert.ok(
         (await term.screenWithColors()).some((line) =>
+          // deno-lint-ignore no-control-regex
           /\x1b\[[0-9;]*33mbob: thanks alice/.test(line)
         ),
         (await term.screenWithColors()).join("\n"),
