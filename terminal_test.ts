@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { LEAK_CHECKS, Peer, withServer } from "./test_helpers.ts";
+import { LEAK_CHECKS, Peer, startServer, WAIT_MS, withServer } from "./test_helpers.ts";
 import { TmuxTerminal } from "./terminal_test_helpers.ts";
 
 /** This directory, where `client.ts` is. */
@@ -374,5 +374,65 @@ Deno.test({
       },
       ["--allow-net", "--allow-read"],
     );
+  },
+});
+
+Deno.test({
+  name: "a line that names you rings the terminal's bell, unless --no-bell",
+  ...LEAK_CHECKS,
+  async fn() {
+    await withServer([], async (port) => {
+      await using bob = await Peer.join(port, "bob");
+      for (const [args, rings] of [[[], "1"], [["--no-bell"], "0"]] as const) {
+        await using term = await startClient(port, [...args]);
+        await joinAs(term, "alice");
+        await bob.readUntil("* alice joined the chat");
+        await bob.send("just chatting\n");
+        await term.waitForText("bob: just chatting");
+        assert.equal(await term.display("#{window_bell_flag}"), "0");
+        await bob.send("over to you, alice\n");
+        await term.waitForText("bob: over to you, alice");
+        assert.equal(await term.display("#{window_bell_flag}"), rings);
+        // Ctrl+D on a line being typed deletes; on an empty line it leaves.
+        await term.type("ab");
+        await term.sendKeys("Home", "C-d");
+        await term.waitForText("alice #lobby> b");
+        await term.sendKeys("C-k", "C-d");
+        assert.equal(await term.exitCode(), 0);
+        await bob.readUntil("* alice left the chat");
+      }
+    });
+  },
+});
+
+Deno.test({
+  name: "with --reconnect the prompt comes back with the name and #lobby after a restart, " +
+    "and the line being typed is kept",
+  ...LEAK_CHECKS,
+  async fn() {
+    let server = await startServer(["--quiet"]);
+    const port = server.port;
+    try {
+      await using term = await startClient(port, ["--reconnect", "--name", "rita"]);
+      await term.waitForText("Welcome, rita!");
+      await term.type("/join dev");
+      await term.sendKeys("Enter");
+      await term.waitForText("* You are now in #dev (1 here)");
+      await term.waitForText("rita #dev>");
+      await term.type("half typed");
+      await server.stop();
+      await term.waitForText("Connection lost; reconnecting in ");
+      server = await startServer(["--quiet", "--port", String(port)]);
+      await term.waitForText("Reconnected.", WAIT_MS * 2);
+      const rows = await term.waitForScreen(
+        (rows) => lineOf(rows, "rita #lobby> ") === "half typed",
+        "the prompt in #lobby again, the typed line kept",
+      );
+      assert.ok(rows.filter((row) => row.startsWith("Welcome, rita!")).length === 2);
+      await term.sendKeys("C-c");
+      assert.equal(await term.exitCode(), 0);
+    } finally {
+      await server.stop();
+    }
   },
 });
