@@ -14,6 +14,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { BOLD, BOLD_ITALIC, DIM, ITALIC, MENTION, PRIVATE, RED, RESET } from "./ansi.ts";
 import {
   asksForPassword,
   CONNECT_TIMEOUT_S,
@@ -271,17 +272,6 @@ export interface DisplayOptions {
   /** Dim notices, make errors red, actions italic and your own messages and actions bold. */
   color: boolean;
 }
-
-const DIM = "\x1b[2m";
-const RED = "\x1b[31m";
-const BOLD = "\x1b[1m";
-const ITALIC = "\x1b[3m";
-const BOLD_ITALIC = "\x1b[1;3m";
-const RESET = "\x1b[0m";
-/** A line that names you. */
-const MENTION = "\x1b[1;33m";
-/** A private message to you. */
-const PRIVATE = "\x1b[1;35m";
 
 /**
  * The color of a line, by what it is: `** NAME action` is a member's action

@@ -9,6 +9,7 @@
  * @module
  */
 
+import { BOLD, DIM, RESET } from "./ansi.ts";
 import type { ChatConsole } from "./client.ts";
 import { COMMANDS } from "./commands.ts";
 import { CompletionSource } from "./completion.ts";
@@ -26,9 +27,6 @@ const MAX_WAITING_LINES = 10_000;
 const BRACKETED_PASTE_ON = "\x1b[?2004h";
 const BRACKETED_PASTE_OFF = "\x1b[?2004l";
 const BELL = "\x07";
-const DIM = "\x1b[2m";
-const BOLD = "\x1b[1m";
-const RESET = "\x1b[0m";
 
 /** The commands Tab completes at the start of a line. */
 const COMMAND_WORDS: readonly string[] = [
