@@ -1020,6 +1020,8 @@ export class EditorView {
   /** The cells last written and where the cursor was among them, for a resize. */
   #drawn: Cell[] = [];
   #drawnCursor = 0;
+  /** Whether the last draw wrote a space to take the cursor past a full last row. */
+  #drawnSpace = false;
 
   /** Makes a view of `editor`; nothing is drawn before {@linkcode EditorView.redraw}. */
   constructor(editor: LineEditor, options: EditorViewOptions) {
@@ -1087,7 +1089,13 @@ export class EditorView {
     const width = Math.max(1, Math.floor(columns));
     if (rows !== undefined) this.#screenRows = Math.max(1, rows);
     if (this.#shown) {
-      const row = place(this.#drawn, this.#drawnCursor, width).cursorRow;
+      const placed = place(this.#drawn, this.#drawnCursor, width);
+      // A cursor after the last character of a line that now ends exactly at
+      // the margin: the rewrapped line has no row after it, so the terminal
+      // keeps the cursor waiting at the margin of its last row (unless the
+      // draw wrote a space there to take it to the next).
+      const atMargin = !this.#drawnSpace && placed.cursorRow > placed.endRow;
+      const row = atMargin ? placed.endRow : placed.cursorRow;
       this.#cursorRow = Math.min(row, this.#screenRows - 1);
     }
     this.#columns = width;
@@ -1157,6 +1165,7 @@ export class EditorView {
     let drawnCursor = -1;
     let endRow = top;
     let endColumn = 0;
+    let space = false;
     cells.forEach((cell, i) => {
       if (i === cursorCell) drawnCursor = drawn.length;
       const row = placed.rows[i] as number;
@@ -1181,6 +1190,7 @@ export class EditorView {
       // is there; otherwise `\r` takes it to a known place.
       if (cursorRow > endRow) {
         out += " \r";
+        space = true;
         endRow++;
       } else {
         out += "\r";
@@ -1198,6 +1208,7 @@ export class EditorView {
     this.#cursorColumn = cursorColumn;
     this.#drawn = drawn;
     this.#drawnCursor = drawnCursor;
+    this.#drawnSpace = space;
     return out;
   }
 }

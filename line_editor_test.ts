@@ -1036,6 +1036,21 @@ test("resize to wider: the terminal has rewrapped the rows, so the redraw goes u
   terminal.columns = 5;
 });
 
+test("resize to a width the line fills exactly: the cursor waits at the margin of the last row", () => {
+  // tmux rewraps "> abcdefgh" to one full row of 10 and leaves the cursor at
+  // its margin: going up a row there erased the chat line above the editor.
+  const { view, written } = viewOf("abcdefgh|", { columns: 20 });
+  view.redraw();
+  written();
+  view.resize(10);
+  assert.equal(written(), "\r\x1b[K\x1b[C\x1b[J\r> abcdefgh \r");
+  assert.deepEqual([view.rowsDrawn, view.cursorRow, view.cursorColumn], [2, 1, 0]);
+  // Now a space holds the cursor's row: rewrapped at 5, "> abcdefgh " takes 3 rows.
+  view.resize(5);
+  assert.equal(written(), "\r\x1b[2A\x1b[K\x1b[C\x1b[J\r> abcdefgh \r");
+  assert.deepEqual([view.rowsDrawn, view.cursorRow, view.cursorColumn], [3, 2, 0]);
+});
+
 test("resize of a view not shown only takes the width", () => {
   const { view, written } = viewOf("abcdefghijklmno|", { columns: 10 });
   view.resize(20);
