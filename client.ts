@@ -636,6 +636,8 @@ async function chat(session: Session, first: ChatClient): Promise<number> {
   Deno.addSignalListener("SIGINT", onInterrupt);
   let client: ChatClient | null = first;
   let name = session.name ?? null;
+  /** The room the server last put us in, to go back to after a reconnection. */
+  let room = "lobby";
   const password = passwordFromEnvironment();
   // Typed lines wait until the client's own answers (password, name) are sent.
   let gate = new Gate();
@@ -687,8 +689,12 @@ async function chat(session: Session, first: ChatClient): Promise<number> {
         if (welcome) {
           welcomed = true;
           name = welcome[1] as string;
-          // Everyone starts in #lobby, after a reconnection too.
+          // Everyone starts in #lobby, after a reconnection too: then we go back.
           input.where(name, "lobby");
+          if (current !== first && room !== "lobby") {
+            void current.send(`/join #${room}`).catch(() => {});
+          }
+          room = "lobby";
           gate.open();
         } else if (asksForPassword(line)) {
           if (password !== null) void current.send(password).catch(() => {});
@@ -711,7 +717,10 @@ async function chat(session: Session, first: ChatClient): Promise<number> {
         input.where(name, null);
       } else {
         const moved = MOVED.exec(line);
-        if (moved !== null) input.where(name, moved[1] as string);
+        if (moved !== null) {
+          room = moved[1] as string;
+          input.where(name, room);
+        }
       }
       await input.show(formatLine(line, session.display, welcomed ? name : null), line, name);
     }

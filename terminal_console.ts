@@ -123,6 +123,7 @@ export class TerminalConsole implements ChatConsole {
         this.#waiting.shift();
         if (first.pasted) this.#awaitAnswer();
         this.#showWaiting();
+        if (this.#started) this.#view.redraw();
         return first.line;
       }
       if (first === undefined && this.#ended) return null;
@@ -167,7 +168,11 @@ export class TerminalConsole implements ChatConsole {
   /** Keeps the prompt saying your name and room. */
   where(name: string | null, room: string | null): void {
     this.#name = name;
-    if (room !== null) this.#room = room;
+    if (name !== null) this.#source.removeName(name);
+    if (room !== null) {
+      this.#room = room;
+      this.#source.addRoom(room);
+    }
     const place = this.#room === null ? "" : ` #${this.#room}`;
     const who = name === null ? "" : this.#color ? BOLD + name + RESET : name;
     this.#view.setPrompt(name === null ? "> " : `${who}${place}> `);
@@ -257,7 +262,9 @@ export class TerminalConsole implements ChatConsole {
   #showWaiting(): void {
     const waiting = this.#waiting.length;
     const dropped = this.#dropped > 0 ? `, ${this.#dropped} dropped` : "";
-    this.#view.setStatus(waiting > 0 || dropped ? ` [${waiting} waiting${dropped}]` : "");
+    const status = waiting > 0 || dropped ? `[${waiting} waiting${dropped}]` : "";
+    // After the typed text, a space apart; on an empty line, right after the prompt.
+    this.#view.setStatus(status === "" || this.#editor.line === "" ? status : ` ${status}`);
     if (waiting === 0) this.#dropped = 0;
   }
 
@@ -293,7 +300,7 @@ export class TerminalConsole implements ChatConsole {
     }
     switch (change.type) {
       case "joined":
-        this.#source.addName(change.name);
+        if (change.name !== this.#name) this.#source.addName(change.name);
         if (change.room !== null) this.#source.addRoom(change.room);
         break;
       case "left":
@@ -305,7 +312,8 @@ export class TerminalConsole implements ChatConsole {
         this.#source.rename(change.from, change.to);
         break;
       case "who":
-        this.#source.setNames(change.names);
+        // A room's list adds its names: those in other rooms are still here.
+        for (const name of change.names) if (name !== this.#name) this.#source.addName(name);
         if (change.room !== null) this.#source.addRoom(change.room);
         break;
       case "moved":

@@ -6,7 +6,14 @@
  */
 
 import assert from "node:assert/strict";
-import { LEAK_CHECKS, Peer, startServer, WAIT_MS, withServer } from "./test_helpers.ts";
+import {
+  LEAK_CHECKS,
+  Peer,
+  startServer,
+  WAIT_MS,
+  withDeadline,
+  withServer,
+} from "./test_helpers.ts";
 import { TmuxTerminal } from "./terminal_test_helpers.ts";
 
 /** This directory, where `client.ts` is. */
@@ -406,8 +413,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "with --reconnect the prompt comes back with the name and #lobby after a restart, " +
-    "and the line being typed is kept",
+  name: "with --reconnect the client goes back to its room after a restart; the prompt " +
+    "follows and the line being typed is kept",
   ...LEAK_CHECKS,
   async fn() {
     let server = await startServer(["--quiet"]);
@@ -425,14 +432,85 @@ Deno.test({
       server = await startServer(["--quiet", "--port", String(port)]);
       await term.waitForText("Reconnected.", WAIT_MS * 2);
       const rows = await term.waitForScreen(
-        (rows) => lineOf(rows, "rita #lobby> ") === "half typed",
-        "the prompt in #lobby again, the typed line kept",
+        (rows) =>
+          rows.filter((row) => row === "* You are now in #dev (1 here)").length === 2 &&
+          lineOf(rows, "rita #dev> ") === "half typed",
+        "back in #dev, the typed line kept",
       );
-      assert.ok(rows.filter((row) => row.startsWith("Welcome, rita!")).length === 2);
+      assert.equal(rows.filter((row) => row.startsWith("Welcome, rita!")).length, 2);
       await term.sendKeys("C-c");
       assert.equal(await term.exitCode(), 0);
     } finally {
       await server.stop();
     }
+  },
+});
+
+Deno.test({
+  name: "typed lines to a server that echoes nothing leave no count of waiting lines behind",
+  ...LEAK_CHECKS,
+  async fn() {
+    using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const accepted = listener.accept();
+    // A long --timeout: its note that the server is silent would redraw the editor anyway.
+    await using term = await startClient(listener.addr.port, ["--timeout", "60"]);
+    // Trailing spaces are trimmed from captured rows: the prompt "> " shows as ">".
+    await term.waitForScreen((rows) => rows[0] === ">", "the prompt");
+    using conn = await accepted;
+    await term.type("first");
+    await term.sendKeys("Enter");
+    await term.type("second");
+    await term.sendKeys("Enter");
+    // The server reads both lines, and answers nothing.
+    let received = "";
+    const decoder = new TextDecoder();
+    const reader = conn.readable.getReader();
+    while (!received.includes("second\n")) {
+      const { value, done } = await withDeadline(reader.read(), WAIT_MS, "the typed lines");
+      if (done) break;
+      received += decoder.decode(value, { stream: true });
+    }
+    reader.releaseLock();
+    assert.equal(received, "first\nsecond\n");
+    const rows = await term.waitForScreen(
+      (rows) => rows.at(promptRow(rows, "> ")) === ">",
+      "an empty prompt with no count",
+    );
+    assert.ok(!rows.some((row) => row.includes("waiting")), rows.join("\n"));
+    await term.sendKeys("C-c");
+    assert.equal(await term.exitCode(), 0);
+  },
+});
+
+Deno.test({
+  name: "a room's /who adds to the names Tab knows: those in other rooms still complete",
+  ...LEAK_CHECKS,
+  async fn() {
+    await withServer([], async (port) => {
+      await using _bea = await Peer.join(port, "bea");
+      await using term = await startClient(port);
+      await joinAs(term, "ivan");
+      await term.type("/who");
+      await term.sendKeys("Enter");
+      await term.waitForText("* 2 online: bea, ivan");
+      await term.type("/join dev");
+      await term.sendKeys("Enter");
+      await term.waitForText("* You are now in #dev (1 here)");
+      await term.type("/who");
+      await term.sendKeys("Enter");
+      await term.waitForText("* 1 in #dev: @ivan");
+      const prompt = "ivan #dev> ";
+      await term.type("/msg b");
+      await term.sendKeys("Tab");
+      await term.waitForScreen((rows) => lineOf(rows, prompt) === "/msg bea", "bea completed");
+      // Your own name is never offered.
+      await term.sendKeys("C-u");
+      await term.type("iv");
+      await term.sendKeys("Tab");
+      await term.type("!");
+      await term.waitForScreen((rows) => lineOf(rows, prompt) === "iv!", "no completion");
+      await term.sendKeys("C-c");
+      assert.equal(await term.exitCode(), 0);
+    });
   },
 });
