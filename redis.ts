@@ -66,6 +66,13 @@ export interface RedisAddress {
  * are percent-decoded. Throws a `TypeError` naming the part that is wrong.
  */
 export function parseRedisUrl(url: string): RedisAddress {
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1];
+  if (scheme === undefined) {
+    throw new TypeError("Invalid Redis URL: it does not begin with redis:// or rediss://");
+  }
+  if (scheme !== "redis" && scheme !== "rediss") {
+    throw new TypeError(`Invalid Redis URL: scheme "${scheme}" is not redis or rediss`);
+  }
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -75,11 +82,6 @@ export function parseRedisUrl(url: string): RedisAddress {
       throw new TypeError(`Invalid Redis URL: port "${port}" is not from 1 to 65535`);
     }
     throw new TypeError(`Invalid Redis URL: not a URL like redis://[user:password@]host:port[/db]`);
-  }
-  if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") {
-    throw new TypeError(
-      `Invalid Redis URL: scheme "${parsed.protocol}" is not redis: or rediss:`,
-    );
   }
   const hostname = parsed.hostname.replace(/^\[(.*)\]$/, "$1");
   if (hostname === "") throw new TypeError(`Invalid Redis URL: no host`);
@@ -119,11 +121,11 @@ export function parseRedisUrl(url: string): RedisAddress {
 export class RedisError extends Error {
   /** The reply's first word: `ERR`, `WRONGPASS`, `NOAUTH`, `WRONGTYPE`... */
   readonly code: string;
-  /** An error from Redis's reply line `message`. */
-  constructor(message: string) {
+  /** An error from Redis's reply line `message`; `code` is its first word unless given. */
+  constructor(message: string, code?: string) {
     super(message);
     this.name = "RedisError";
-    this.code = message.split(" ", 1)[0] ?? "";
+    this.code = code ?? message.split(" ", 1)[0] ?? "";
   }
 }
 
@@ -353,7 +355,7 @@ export interface RedisOptions extends ReplyLimits {
   reconnectMinMs?: number;
   /** Longest reconnect delay. @default {5000} */
   reconnectMaxMs?: number;
-  /** PEM certificates to trust for `rediss://`, besides the system's. */
+  /** PEM certificates to trust for `rediss://` instead of the system's (a private CA). */
   ca?: string;
   /** Closes the connection (or client) when aborted. */
   signal?: AbortSignal;
@@ -512,7 +514,13 @@ export class RedisConnection {
     this.#state = "connecting";
     const { hostname, port } = this.address;
     const socket = this.address.tls
-      ? tls.connect({ host: hostname, port, servername: hostname, ca: this.#caList() })
+      ? tls.connect({
+        host: hostname,
+        port,
+        // SNI takes names only; an address is checked against the certificate's IP entries.
+        servername: net.isIP(hostname) === 0 ? hostname : undefined,
+        ca: this.#options.ca,
+      })
       : net.createConnection({ host: hostname, port });
     this.#socket = socket;
     this.#parser = new ReplyParser(this.#options);
@@ -538,7 +546,7 @@ export class RedisConnection {
         this.#lose(
           socket,
           error instanceof RedisError
-            ? new RedisError(`Redis ${this.label} refused the login: ${error.message}`)
+            ? new RedisError(`Redis ${this.label} refused the login: ${error.message}`, error.code)
             : error,
         );
       });

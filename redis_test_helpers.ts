@@ -17,7 +17,7 @@ export interface RedisServer {
   readonly port: number;
   /** Its PID while it runs. */
   readonly pid: number;
-  /** `redis://[:password@]127.0.0.1:port/db` (db 0 unless given). */
+  /** `redis://[:password@]127.0.0.1:port/db` (db 0 unless given; `rediss://` with TLS). */
   url(db?: number, password?: string | null): string;
   /** Stops it (SIGTERM, then SIGKILL after a deadline); the port and directory are kept for `restart`. */
   stop(): Promise<void>;
@@ -31,7 +31,11 @@ export interface RedisServer {
 export interface StartRedisOptions {
   /** `--requirepass`: clients must AUTH with it. */
   password?: string;
+  /** Speak only TLS, with `testdata/localhost.crt` (signed by `testdata/ca.crt`). */
+  tls?: boolean;
 }
+
+const testdata = (name: string): string => new URL(`./testdata/${name}`, import.meta.url).pathname;
 
 /** A free port on 127.0.0.1, as the system picks one for port 0. */
 function freePort(): number {
@@ -48,9 +52,22 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
   let port = 0;
 
   const spawn = async (): Promise<void> => {
+    const listen = options.tls
+      ? [
+        "--port",
+        "0",
+        "--tls-port",
+        String(port),
+        "--tls-cert-file",
+        testdata("localhost.crt"),
+        "--tls-key-file",
+        testdata("localhost.key"),
+        "--tls-auth-clients",
+        "no",
+      ]
+      : ["--port", String(port)];
     const args = [
-      "--port",
-      String(port),
+      ...listen,
       "--bind",
       "127.0.0.1",
       "--save",
@@ -85,7 +102,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
           }`,
         );
       }
-      if (await answersPing(port)) return;
+      if (await answersPing(port, options.tls ?? false)) return;
       if (Date.now() > deadline) {
         await stop();
         throw new Error(`redis-server on port ${port} did not answer PING in ${REDIS_START_MS} ms`);
@@ -144,7 +161,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
     },
     url(db = 0, password = options.password ?? null): string {
       const auth = password === null ? "" : `:${encodeURIComponent(password)}@`;
-      return `redis://${auth}127.0.0.1:${port}/${db}`;
+      return `${options.tls ? "rediss" : "redis"}://${auth}127.0.0.1:${port}/${db}`;
     },
     stop,
     async restart(): Promise<void> {
@@ -171,13 +188,19 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
 }
 
 /** Whether something on `port` answers an inline PING as Redis does (PONG, or NOAUTH with a password). */
-async function answersPing(port: number): Promise<boolean> {
-  let conn: Deno.TcpConn | null = null;
+async function answersPing(port: number, tls: boolean): Promise<boolean> {
+  let conn: Deno.Conn | null = null;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const expired = new Promise<null>((resolve) => timer = setTimeout(() => resolve(null), 1000));
   try {
     // On loopback a connection is accepted or refused at once.
-    conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    conn = tls
+      ? await Deno.connectTls({
+        hostname: "127.0.0.1",
+        port,
+        caCerts: [await Deno.readTextFile(testdata("ca.crt"))],
+      })
+      : await Deno.connect({ hostname: "127.0.0.1", port });
     await conn.write(new TextEncoder().encode("PING\r\n"));
     const buffer = new Uint8Array(64);
     const read = await Promise.race([conn.read(buffer), expired]);

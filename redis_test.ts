@@ -1,0 +1,591 @@
+import assert from "node:assert/strict";
+import {
+  connectRedis,
+  DEFAULT_MAX_BULK_BYTES,
+  encodeCommand,
+  MAX_LINE_BYTES,
+  parseRedisUrl,
+  RedisClient,
+  RedisConnection,
+  RedisError,
+  RedisProtocolError,
+  type RedisReply,
+  RedisUnavailableError,
+  ReplyParser,
+} from "./redis.ts";
+import { startRedis } from "./redis_test_helpers.ts";
+import { LEAK_CHECKS, WAIT_MS, withDeadline } from "./test_helpers.ts";
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Waits until `test` holds, checking every few milliseconds, failing after `ms`. */
+async function until(test: () => boolean | Promise<boolean>, what: string, ms = WAIT_MS) {
+  const deadline = Date.now() + ms;
+  while (!(await test())) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** How long `promise` takes to settle, and how. */
+async function timed<T>(promise: Promise<T>): Promise<{ ms: number; error: unknown }> {
+  const start = performance.now();
+  try {
+    await promise;
+    return { ms: performance.now() - start, error: null };
+  } catch (error) {
+    return { ms: performance.now() - start, error };
+  }
+}
+
+/**
+ * A hand-made peer at a free port that answers each connection with `answer` (or nothing), for
+ * the replies a real Redis never sends and for a Redis that never answers.
+ */
+function fakeRedis(answer: (conn: Deno.Conn) => Promise<void> | void = () => {}) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const conns: Deno.Conn[] = [];
+  const handled: Promise<void>[] = [];
+  const accepting = (async () => {
+    for await (const conn of listener) {
+      conns.push(conn);
+      handled.push(Promise.resolve(answer(conn)).catch(() => {}));
+    }
+  })();
+  return {
+    port: (listener.addr as Deno.NetAddr).port,
+    conns,
+    async [Symbol.asyncDispose]() {
+      listener.close();
+      await accepting;
+      for (const conn of conns) {
+        try {
+          conn.close();
+        } catch {
+          // Closed by its handler already.
+        }
+      }
+      await Promise.all(handled);
+    },
+  };
+}
+
+/** Reads from `conn` until it ends, returning whether it ended (rather than erred). */
+async function readToEnd(conn: Deno.Conn): Promise<void> {
+  const buffer = new Uint8Array(4096);
+  while ((await conn.read(buffer)) !== null);
+}
+
+/** A port nothing listens on (just freed by the system). */
+function closedPort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+/** A small deterministic random source, so a failing split can be replayed. */
+function random(seed: number): () => number {
+  return () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+}
+
+Deno.test("a Redis URL gives host, port, user, password, database and TLS", () => {
+  assert.deepEqual(parseRedisUrl("redis://127.0.0.1"), {
+    hostname: "127.0.0.1",
+    port: 6379,
+    db: 0,
+    tls: false,
+  });
+  assert.deepEqual(parseRedisUrl("rediss://alice:p%40ss%3Aw0rd@redis.lan:6380/15"), {
+    hostname: "redis.lan",
+    port: 6380,
+    username: "alice",
+    password: "p@ss:w0rd",
+    db: 15,
+    tls: true,
+  });
+  assert.deepEqual(parseRedisUrl("redis://:secret@[::1]:7000/"), {
+    hostname: "::1",
+    port: 7000,
+    password: "secret",
+    db: 0,
+    tls: false,
+  });
+});
+
+Deno.test("a wrong Redis URL is a TypeError naming the wrong part, never echoing the password", () => {
+  const cases: [string, RegExp][] = [
+    ["127.0.0.1:6379", /does not begin with redis:\/\/ or rediss:\/\//],
+    ["http://h:1", /scheme "http" is not redis or rediss/],
+    ["redis://:hunter2@h:99999", /port "99999" is not from 1 to 65535/],
+    ["redis://h:abc", /port "abc"/],
+    ["redis://h:0", /port "0"/],
+    ["redis:///3", /no host/],
+    ["redis://h/x", /database "x" is not a number/],
+    ["redis://h/1?timeout=3", /query or fragment/],
+    ["redis://alice@h", /a user name without a password/],
+    ["redis://:%zz@h", /the password is not valid percent-encoding/],
+    ["redis://h h", /not a URL/],
+  ];
+  for (const [url, message] of cases) {
+    assert.throws(() => parseRedisUrl(url), (error: Error) => {
+      assert.ok(error instanceof TypeError, url);
+      assert.match(error.message, message);
+      assert.doesNotMatch(error.message, /hunter2/);
+      return true;
+    });
+  }
+});
+
+Deno.test("commands are encoded as RESP arrays of bulk strings, lengths in UTF-8 bytes", () => {
+  assert.equal(
+    decoder.decode(encodeCommand(["SET", "k", "héllo", 42])),
+    "*4\r\n$3\r\nSET\r\n$1\r\nk\r\n$6\r\nhéllo\r\n$2\r\n42\r\n",
+  );
+  assert.throws(() => encodeCommand(["PEXPIRE", "k", NaN]), /NaN is not a finite number/);
+});
+
+/** Every kind of RESP2 reply, nested, with a multi-byte character to split. */
+const SAMPLE =
+  "+OK\r\n-ERR wrong type\r\n:42\r\n:-7\r\n$5\r\nhé\r\n\r\n$0\r\n\r\n$-1\r\n*-1\r\n*0\r\n" +
+  "*3\r\n$3\r\nabc\r\n*2\r\n:1\r\n*1\r\n+deep\r\n$-1\r\n+PONG\r\n";
+const SAMPLE_REPLIES: RedisReply[] = [
+  "OK",
+  new RedisError("ERR wrong type"),
+  42,
+  -7,
+  "hé\r\n",
+  "",
+  null,
+  null,
+  [],
+  ["abc", [1, ["deep"]], null],
+  "PONG",
+];
+
+Deno.test("the reply parser reads every RESP2 type, errors as values in their place", () => {
+  const replies = new ReplyParser().feed(encoder.encode(SAMPLE));
+  assert.deepEqual(replies, SAMPLE_REPLIES);
+  const error = replies[1];
+  assert.ok(error instanceof RedisError);
+  assert.equal(error.code, "ERR");
+});
+
+Deno.test("the reply parser gives the same replies fed byte by byte and in random splits", () => {
+  const bytes = encoder.encode(SAMPLE);
+  const parser = new ReplyParser();
+  const oneByOne: RedisReply[] = [];
+  for (let i = 0; i < bytes.length; i++) oneByOne.push(...parser.feed(bytes.subarray(i, i + 1)));
+  assert.deepEqual(oneByOne, SAMPLE_REPLIES);
+
+  for (let seed = 1; seed <= 200; seed++) {
+    const next = random(seed);
+    const split = new ReplyParser();
+    const replies: RedisReply[] = [];
+    let at = 0;
+    while (at < bytes.length) {
+      const size = 1 + Math.floor(next() * 12);
+      replies.push(...split.feed(bytes.subarray(at, at + size)));
+      at += size;
+    }
+    assert.deepEqual(replies, SAMPLE_REPLIES, `seed ${seed}`);
+  }
+});
+
+Deno.test("the reply parser refuses oversize and malformed replies before buffering them", () => {
+  const refuse = (input: string | Uint8Array, message: RegExp, limits = {}) => {
+    const parser = new ReplyParser(limits);
+    const bytes = typeof input === "string" ? encoder.encode(input) : input;
+    assert.throws(() => parser.feed(bytes), (error: Error) => {
+      assert.ok(error instanceof RedisProtocolError, String(error));
+      assert.match(error.message, message);
+      return true;
+    });
+    // Broken for good: the connection it belongs to is closed.
+    assert.throws(() => parser.feed(encoder.encode("+OK\r\n")), RedisProtocolError);
+  };
+  refuse(
+    `$${DEFAULT_MAX_BULK_BYTES + 1}\r\n`,
+    /bulk string of 16777217 bytes is over the limit of 16777216/,
+  );
+  refuse("$11\r\n", /bulk string of 11 bytes is over the limit of 10/, { maxBulkBytes: 10 });
+  refuse("*1000001\r\n", /array of 1000001 elements is over the limit of 1000000/);
+  refuse("*3\r\n", /array of 3 elements is over the limit of 2/, { maxArrayLength: 2 });
+  refuse("*1\r\n".repeat(9), /nests arrays deeper than 8/);
+  refuse("+OK\n", /does not end in \\r\\n/);
+  refuse("!3\r\n", /begins with "!"/);
+  refuse(":12a\r\n", /integer "12a" is not a number/);
+  refuse("$-2\r\n", /bulk string of -2 bytes/);
+  refuse("$3\r\nabcde", /not followed by \\r\\n/);
+  // A line that never ends is refused once it passes the limit, not buffered for ever.
+  refuse(new Uint8Array(MAX_LINE_BYTES + 1).fill(0x2b), /line is over 65536 bytes/);
+
+  // Eight deep is allowed.
+  assert.deepEqual(
+    new ReplyParser().feed(encoder.encode("*1\r\n".repeat(8) + ":1\r\n")),
+    [[[[[[[[[1]]]]]]]]],
+  );
+  // Replies completed before the bad bytes are kept with the error, so they reach their commands.
+  assert.throws(() => new ReplyParser().feed(encoder.encode("+OK\r\n:1\r\n?\r\n")), (error) => {
+    assert.ok(error instanceof RedisProtocolError);
+    assert.deepEqual(error.parsed, ["OK", 1]);
+    return true;
+  });
+});
+
+Deno.test({
+  name: "a bulk string header over the cap closes the connection before its bytes arrive",
+  ...LEAK_CHECKS,
+  async fn() {
+    const closed = Promise.withResolvers<void>();
+    await using fake = fakeRedis(async (conn) => {
+      await conn.read(new Uint8Array(4096));
+      // Only the header: the client must not wait for 16 MiB to refuse it.
+      await conn.write(encoder.encode(`$${DEFAULT_MAX_BULK_BYTES + 1}\r\n`));
+      await readToEnd(conn);
+      closed.resolve();
+    });
+    await using client = new RedisConnection(`redis://127.0.0.1:${fake.port}`);
+    await client.connect();
+    const { error } = await timed(client.command(["GET", "big"]));
+    assert.ok(error instanceof RedisUnavailableError, String(error));
+    assert.match(
+      error.message,
+      /connection lost .*bulk string of 16777217 bytes is over the limit/,
+    );
+    assert.ok(error.cause instanceof RedisProtocolError);
+    await withDeadline(closed.promise, WAIT_MS, "the client to close the connection");
+  },
+});
+
+Deno.test({
+  name: "1000 pipelined commands get their own replies, in order",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using redis = await startRedis();
+    await using client = await connectRedis(redis.url());
+    const echoes = await Promise.all(
+      Array.from({ length: 1000 }, (_, i) => client.command(["ECHO", `message ${i}`])),
+    );
+    assert.deepEqual(echoes, Array.from({ length: 1000 }, (_, i) => `message ${i}`));
+    const counts = await Promise.all(Array.from({ length: 1000 }, () => client.incr("counter")));
+    assert.deepEqual(counts, Array.from({ length: 1000 }, (_, i) => i + 1));
+    // An error reply rejects its own command only; the ones around it are answered.
+    const [before, wrong, after] = await Promise.allSettled([
+      client.set("text", "a"),
+      client.incr("text"),
+      client.get("text"),
+    ]);
+    assert.deepEqual(before, { status: "fulfilled", value: true });
+    assert.equal(wrong.status, "rejected");
+    assert.ok(wrong.reason instanceof RedisError);
+    assert.equal(wrong.reason.code, "ERR");
+    assert.deepEqual(after, { status: "fulfilled", value: "a" });
+  },
+});
+
+Deno.test({
+  name: "AUTH from the URL: the right password logs in, a wrong one is a clear error",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using redis = await startRedis({ password: "s3cret pass" });
+    await using client = await connectRedis(redis.url());
+    assert.equal(await client.ping(), "PONG");
+    // With a user name: AUTH default password.
+    const port = redis.port;
+    await using named = await connectRedis(`redis://default:s3cret%20pass@127.0.0.1:${port}`);
+    assert.equal(await named.ping(), "PONG");
+
+    await assert.rejects(connectRedis(redis.url(0, "wrong")), (error: Error) => {
+      assert.ok(error instanceof RedisError, String(error));
+      assert.equal(error.code, "WRONGPASS");
+      assert.match(
+        error.message,
+        new RegExp(`Redis 127\\.0\\.0\\.1:${port} refused the login: WRONGPASS`),
+      );
+      return true;
+    });
+    // Without a password, commands are refused by Redis itself.
+    await using anonymous = await connectRedis(redis.url(0, null));
+    await assert.rejects(anonymous.ping(), (error: Error) => {
+      assert.ok(error instanceof RedisError);
+      assert.equal(error.code, "NOAUTH");
+      return true;
+    });
+  },
+});
+
+Deno.test({
+  name: "SELECT from the URL keeps databases apart",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using redis = await startRedis();
+    await using one = await connectRedis(redis.url(1));
+    await using two = await connectRedis(redis.url(2));
+    assert.equal(await one.set("room", "lobby"), true);
+    assert.equal(await two.get("room"), null);
+    assert.equal(await one.get("room"), "lobby");
+    assert.match(String(await two.command(["CLIENT", "INFO"])), / db=2 /);
+    await assert.rejects(connectRedis(redis.url(99)), /refused the login: ERR DB index/);
+  },
+});
+
+Deno.test({
+  name: "the typed helpers: strings, expiry, hashes, sets and scripts",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using redis = await startRedis();
+    await using client = await connectRedis(redis.url());
+    assert.equal(await client.set("lock", "a", { nx: true, px: 10_000 }), true);
+    assert.equal(await client.set("lock", "b", { nx: true }), false);
+    assert.equal(await client.get("lock"), "a");
+    assert.ok(Number(await client.command(["PTTL", "lock"])) > 9000);
+    assert.equal(await client.pexpire("lock", 50_000), true);
+    assert.equal(await client.pexpire("missing", 1), false);
+    assert.equal(await client.del("lock", "missing"), 1);
+
+    assert.equal(await client.hset("member:alice", { room: "lobby", since: "1" }), 2);
+    assert.equal(await client.hget("member:alice", "room"), "lobby");
+    assert.equal(await client.hget("member:alice", "nothing"), null);
+    assert.deepEqual(await client.hgetall("member:alice"), { room: "lobby", since: "1" });
+    assert.deepEqual(await client.hgetall("member:nobody"), {});
+    assert.equal(await client.hdel("member:alice", "since", "nothing"), 1);
+
+    assert.equal(await client.sadd("rooms", "lobby", "dev", "lobby"), 2);
+    assert.equal(await client.srem("rooms", "dev", "nothing"), 1);
+    assert.deepEqual(await client.smembers("rooms"), ["lobby"]);
+
+    const script = "redis.call('SET', KEYS[1], ARGV[1]); return {redis.call('GET', KEYS[1]), 7}";
+    assert.deepEqual(await client.eval(script, ["scripted"], ["ünïcode"]), ["ünïcode", 7]);
+    await assert.rejects(client.eval("return redis.call('NOPE')", [], []), RedisError);
+  },
+});
+
+Deno.test({
+  name: "XREAD BLOCK on one client gets what another XADDs; a quiet stream times out with null",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using redis = await startRedis();
+    await using reader = await connectRedis(redis.url());
+    await using writer = await connectRedis(redis.url());
+    const read = reader.xread({ "room:lobby": "0-0", "room:dev": "0-0" }, { blockMs: 10_000 });
+    // Wait until Redis holds the reader blocked, so the entry really wakes it.
+    await until(
+      async () => /blocked_clients:1\r\n/.test(String(await writer.command(["INFO", "clients"]))),
+      "the reader to block",
+    );
+    const id = await writer.xadd("room:lobby", { from: "alice", text: "hi ✨" });
+    assert.match(id, /^\d+-\d+$/);
+    assert.deepEqual(await read, { "room:lobby": [[id, { from: "alice", text: "hi ✨" }]] });
+
+    const quiet = await timed(reader.xread({ "room:lobby": id }, { blockMs: 100 }));
+    assert.equal(quiet.error, null);
+    assert.ok(quiet.ms >= 90 && quiet.ms < 2000, `${quiet.ms} ms`);
+    assert.equal(await reader.xread({ "room:lobby": id }, { blockMs: 100 }), null);
+  },
+});
+
+Deno.test({
+  name: "XRANGE and XREVRANGE read a stream both ways, with a count; XADD trims it",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using redis = await startRedis();
+    await using client = await connectRedis(redis.url());
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await client.xadd("history", { n: String(i) }));
+    assert.deepEqual(await client.xrange("history", "-", "+", 2), [
+      [ids[0], { n: "0" }],
+      [ids[1], { n: "1" }],
+    ]);
+    assert.deepEqual(
+      (await client.xrevrange("history", "+", "-", 3)).map(([id]) => id),
+      [ids[4], ids[3], ids[2]],
+    );
+    assert.equal((await client.xrange("history", "-", "+")).length, 5);
+    assert.deepEqual(await client.xrange("nothing", "-", "+"), []);
+
+    const adds = Array.from(
+      { length: 1000 },
+      (_, n) => client.xadd("trimmed", { n: String(n) }, { maxlenApprox: 10 }),
+    );
+    await Promise.all(adds);
+    const length = Number(await client.command(["XLEN", "trimmed"]));
+    assert.ok(length >= 10 && length < 1000, `XLEN ${length}`);
+  },
+});
+
+Deno.test({
+  name: "rediss:// speaks TLS to a Redis whose certificate the given CA signed",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using redis = await startRedis({ tls: true, password: "tls pass" });
+    const ca = await Deno.readTextFile(new URL("./testdata/ca.crt", import.meta.url));
+    await using client = await connectRedis(redis.url(3), { ca });
+    assert.equal(await client.ping(), "PONG");
+    assert.equal(await client.set("k", "v"), true);
+    assert.equal(await client.get("k"), "v");
+    // Without the CA the certificate is not trusted, and the error says so.
+    await assert.rejects(
+      connectRedis(redis.url(3)),
+      /Cannot connect to Redis at 127\.0\.0\.1:\d+: .*certificate/i,
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "a Redis that stops fails what is in flight and what comes next at once, and is found again",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using redis = await startRedis({ password: "pw" });
+    const events: string[] = [];
+    await using client = await connectRedis(redis.url(3), {
+      onConnect: () => events.push("connect"),
+      onDisconnect: (error) => events.push(`disconnect: ${error.name}`),
+    });
+    const watcher = await connectRedis(redis.url());
+    assert.deepEqual(events, ["connect"]);
+    // In flight when Redis goes: a blocked read, a blocked BLPOP and the commands queued behind it.
+    const blocked = client.xread({ stream: "$" }, { blockMs: 0 });
+    const behind = [client.command(["BLPOP", "queue", "0"]), client.ping(), client.get("k")];
+    await until(
+      async () => /blocked_clients:2\r\n/.test(String(await watcher.command(["INFO", "clients"]))),
+      "both connections to block",
+    );
+    await watcher.close();
+    const inFlight = Promise.allSettled([blocked, ...behind]);
+    await redis.stop();
+    const settled = await withDeadline(inFlight, WAIT_MS, "the commands in flight to fail");
+    for (const result of settled) {
+      assert.equal(result.status, "rejected");
+      assert.ok(result.reason instanceof RedisUnavailableError, String(result.reason));
+      assert.match(result.reason.message, /Redis 127\.0\.0\.1:\d+: connection lost/);
+    }
+    assert.deepEqual(events, ["connect", "disconnect: RedisUnavailableError"]);
+
+    // While it is down, commands fail at once rather than wait.
+    const down = await timed(client.ping());
+    assert.ok(down.error instanceof RedisUnavailableError, String(down.error));
+    assert.match(down.error.message, /is unavailable: reconnecting/);
+    assert.ok(down.ms < 50, `${down.ms} ms`);
+    assert.equal(client.ready, false);
+
+    await redis.restart();
+    await until(() => client.ready, "the client to reconnect");
+    assert.deepEqual(events, ["connect", "disconnect: RedisUnavailableError", "connect"]);
+    // AUTH and SELECT were sent again: commands work, in database 3.
+    assert.equal(await client.ping(), "PONG");
+    assert.match(String(await client.command(["CLIENT", "INFO"])), / db=3 /);
+    assert.equal(await client.xread({ stream: "0-0" }, { blockMs: 10 }), null);
+  },
+});
+
+Deno.test({
+  name: "past the cap on waiting commands, a command fails at once saying Redis is too slow",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using redis = await startRedis();
+    await using client = await connectRedis(redis.url(), { maxWaiting: 5 });
+    await using other = await connectRedis(redis.url());
+    // A BLPOP holds the pipeline; four pings wait behind it, which fills the cap.
+    const waiting = [client.command(["BLPOP", "queue", "0"])];
+    for (let i = 0; i < 4; i++) waiting.push(client.ping());
+    const refused = await timed(client.ping());
+    assert.ok(refused.error instanceof RedisUnavailableError, String(refused.error));
+    assert.match(refused.error.message, /too slow or unreachable: 5 commands are waiting/);
+    assert.ok(refused.ms < 50, `${refused.ms} ms`);
+    await other.command(["RPUSH", "queue", "job"]);
+    assert.deepEqual(await Promise.all(waiting), [
+      ["queue", "job"],
+      "PONG",
+      "PONG",
+      "PONG",
+      "PONG",
+    ]);
+    assert.equal(await client.ping(), "PONG");
+  },
+});
+
+Deno.test({
+  name: "a Redis that never answers times the command out, and the connection is made again",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using fake = fakeRedis(readToEnd);
+    const events: string[] = [];
+    await using connection = new RedisConnection(`redis://127.0.0.1:${fake.port}`, {
+      commandTimeoutMs: 200,
+      reconnectMinMs: 10,
+      onConnect: () => events.push("connect"),
+      onDisconnect: () => events.push("disconnect"),
+    });
+    await connection.connect();
+    const { ms, error } = await timed(connection.command(["PING"]));
+    assert.ok(error instanceof RedisUnavailableError, String(error));
+    assert.match(error.message, /connection lost \(no reply within 200 ms\)/);
+    assert.ok(ms >= 190 && ms < 2000, `${ms} ms`);
+    await until(() => fake.conns.length === 2 && connection.ready, "a second connection");
+    assert.deepEqual(events, ["connect", "disconnect", "connect"]);
+  },
+});
+
+Deno.test({
+  name: "reconnects back off: a Redis that drops every connection is tried again and again",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using fake = fakeRedis((conn) => conn.close());
+    let connects = 0;
+    await using connection = new RedisConnection(`redis://127.0.0.1:${fake.port}`, {
+      reconnectMinMs: 5,
+      reconnectMaxMs: 20,
+      onConnect: () => connects++,
+    });
+    await connection.connect();
+    await until(() => connects >= 5, "five connections");
+  },
+});
+
+Deno.test({
+  name: "a first connection that cannot be made rejects naming the address",
+  ...LEAK_CHECKS,
+  async fn() {
+    const port = closedPort();
+    const client = new RedisClient(`redis://127.0.0.1:${port}`);
+    await assert.rejects(
+      client.connect(),
+      new RegExp(`Cannot connect to Redis at 127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`),
+    );
+    await assert.rejects(client.ping(), /is unavailable: connection closed/);
+    await client.close();
+  },
+});
+
+Deno.test({
+  name: "close() and the abort signal reject what waits and leave no socket or timer",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using redis = await startRedis();
+    const client = await connectRedis(redis.url());
+    const blocked = client.xread({ stream: "$" }, { blockMs: 0 });
+    const pending = client.command(["BLPOP", "queue", "0"]);
+    const settled = Promise.allSettled([blocked, pending]);
+    await client.close();
+    for (const result of await settled) {
+      assert.equal(result.status, "rejected");
+      assert.ok(result.reason instanceof RedisUnavailableError);
+      assert.match(result.reason.message, /connection closed/);
+    }
+    await client.close();
+    await assert.rejects(client.ping(), RedisUnavailableError);
+
+    const controller = new AbortController();
+    const aborted = await connectRedis(redis.url(), { signal: controller.signal });
+    const read = aborted.xread({ stream: "$" }, { blockMs: 0 });
+    controller.abort();
+    await assert.rejects(read, RedisUnavailableError);
+    await aborted.close();
+  },
+});
