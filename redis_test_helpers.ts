@@ -82,12 +82,20 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
       "no",
     ];
     if (options.password !== undefined) args.push("--requirepass", options.password);
-    const process = new Deno.Command("redis-server", {
-      args,
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
+    let process: Deno.ChildProcess;
+    try {
+      process = new Deno.Command("redis-server", {
+        args,
+        stdin: "null",
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+      throw new Error(
+        "redis-server is not installed: Debian's redis-server package (.ci/run installs it)",
+      );
+    }
     child = process;
     let exited: Deno.CommandStatus | null = null;
     process.status.then((status) => exited = status);
