@@ -49,13 +49,15 @@ const LF = 10;
 
 /** Where a Redis server is and how to log in, from a `redis://` or `rediss://` URL. */
 export interface RedisAddress {
+  /** The host name or address, an IPv6 one without brackets. */
   hostname: string;
-  /** @default {6379} */
+  /** The TCP port. @default {6379} */
   port: number;
   /** Sent with the password as `AUTH username password` (Redis 6 ACLs). */
   username?: string;
+  /** Sent as `AUTH password` (or with the user name) on every connection. */
   password?: string;
-  /** @default {0} */
+  /** The database, sent as `SELECT db` on every connection unless 0. @default {0} */
   db: number;
   /** Whether to speak TLS (`rediss://`). */
   tls: boolean;
@@ -162,9 +164,9 @@ export type RedisReply = string | number | null | RedisError | RedisReply[];
 
 /** Limits a {@linkcode ReplyParser} checks as it parses. */
 export interface ReplyLimits {
-  /** @default {16777216} */
+  /** Largest bulk string, in bytes. @default {16777216} */
   maxBulkBytes?: number;
-  /** @default {1000000} */
+  /** Most elements in one array. @default {1000000} */
   maxArrayLength?: number;
 }
 
