@@ -28,7 +28,7 @@ import {
   removeEscapes,
 } from "./protocol.ts";
 import { ChatServer } from "./server.ts";
-import { TerminalConsole } from "./terminal_console.ts";
+import { type ChatConsole, TerminalConsole } from "./terminal_console.ts";
 import { classify } from "./web/lines.js";
 
 /** Longest line the client reads from the server or from standard input. */
@@ -448,27 +448,6 @@ async function writeOut(text: string): Promise<void> {
   for (let offset = 0; offset < data.length;) {
     offset += await Deno.stdout.write(data.subarray(offset));
   }
-}
-
-/**
- * Where a session reads what is typed and shows what the server says: plain
- * standard input and output ({@linkcode Input}), or the line editor on a terminal.
- */
-export interface ChatConsole {
-  /** The next line typed, `null` at end of input. */
-  next(): Promise<string | typeof LINE_TOO_LONG | null>;
-  /** Reads the next line without echo (a password). */
-  startSecretLine(): void;
-  /** Shows one line from the server: `text` as formatted, `line` as received, `me` your name. */
-  show(text: string, line: string, me: string | null): Promise<void>;
-  /** Shows a note of the client's own (a lost connection, a line not sent). */
-  note(text: string): void;
-  /** Says where you are now, for a prompt: your name, and your room (null: as it was). */
-  where(name: string | null, room: string | null): void;
-  /** Called when Ctrl+C is typed while the terminal is in raw mode. */
-  onInterrupt: () => void;
-  /** Leaves the terminal as it was found. */
-  restore(): void;
 }
 
 /**

@@ -10,12 +10,33 @@
  */
 
 import { BOLD, DIM, RESET } from "./ansi.ts";
-import type { ChatConsole } from "./client.ts";
 import { COMMANDS } from "./commands.ts";
 import { CompletionSource } from "./completion.ts";
 import { EditorView, type Key, KeyDecoder, LineEditor } from "./line_editor.ts";
+import type { LINE_TOO_LONG } from "./protocol.ts";
 import { graphemes, graphemeWidth } from "./text_width.ts";
 import { classify, listedRooms, roomChange } from "./web/lines.js";
+
+/**
+ * Where a session reads what is typed and shows what the server says: plain
+ * standard input and output ({@linkcode Input}), or the line editor on a terminal.
+ */
+export interface ChatConsole {
+  /** The next line typed, `null` at end of input. */
+  next(): Promise<string | typeof LINE_TOO_LONG | null>;
+  /** Reads the next line without echo (a password). */
+  startSecretLine(): void;
+  /** Shows one line from the server: `text` as formatted, `line` as received, `me` your name. */
+  show(text: string, line: string, me: string | null): Promise<void>;
+  /** Shows a note of the client's own (a lost connection, a line not sent). */
+  note(text: string): void;
+  /** Says where you are now, for a prompt: your name, and your room (null: as it was). */
+  where(name: string | null, room: string | null): void;
+  /** Called when Ctrl+C is typed while the terminal is in raw mode. */
+  onInterrupt: () => void;
+  /** Leaves the terminal as it was found. */
+  restore(): void;
+}
 
 /** How long a lone ESC waits for the rest of a sequence before it is the Escape key. */
 const ESCAPE_WAIT_MS = 50;
