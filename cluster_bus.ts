@@ -140,6 +140,11 @@ export class ClusterBus {
       signal.addEventListener("abort", () => resolve(null), { once: true });
     });
     while (!signal.aborted) {
+      // Both of the client's connections, or a resumed read would fail again on the other one.
+      if (this.#down && !this.#client.ready) {
+        await sleep(RETRY_MS, signal);
+        continue;
+      }
       try {
         if (this.#last === null) {
           const [newest] = await this.#client.xrevrange(this.key, "+", "-", 1);
