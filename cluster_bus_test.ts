@@ -254,3 +254,57 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "reads of a few entries at a time still deliver every entry in order, and an onEntry " +
+    "that throws is logged and skipped",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using redis = await startRedis();
+    const a = await node(redis);
+    const seen: string[] = [];
+    const b = await node(redis, {
+      count: 7,
+      onEntry: (id, fields) => {
+        seen.push(id);
+        if (fields.n === "3") throw new Error("a handler bug");
+      },
+    });
+    try {
+      await startAll([a, b]);
+      const ids = await publishMany(a, "a", 50);
+      await until(() => seen.length >= 50, "50 entries read 7 at a time");
+      assert.deepEqual(seen, ids);
+      assert.equal(b.log.length, 1);
+      assert.match(b.log[0] as string, new RegExp(`onEntry failed on ${ids[3]}: a handler bug`));
+    } finally {
+      await closeAll([a, b]);
+    }
+  },
+});
+
+Deno.test({
+  name: "a bus started while Redis is away fixes its start point when Redis is back",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using redis = await startRedis();
+    const a = await node(redis);
+    try {
+      await redis.stop();
+      await until(() => !a.client.ready, "the client to see Redis gone");
+      let started = false;
+      a.bus.start();
+      a.bus.started.then(() => started = true);
+      await until(() => a.downs === 1, "onDown");
+      assert.equal(started, false);
+      await redis.restart();
+      await until(() => started && a.ups === 1, "the start point and onUp");
+      const id = await a.bus.publish({ line: "hello" });
+      await until(() => a.ids.length >= 1, "the entry");
+      assert.deepEqual(a.ids, [id]);
+      assert.deepEqual(a.log, []);
+    } finally {
+      await closeAll([a]);
+    }
+  },
+});
