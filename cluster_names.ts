@@ -191,7 +191,7 @@ export class ClusterNames {
       );
     } catch (error) {
       // It may have been done before the connection failed: the heartbeat undoes it if so.
-      this.#forgotten.add(name);
+      if (!this.#held.has(name)) this.#forgotten.add(name);
       throw error;
     }
     if (reply !== 1) return false;
@@ -232,14 +232,18 @@ export class ClusterNames {
     }
   }
 
-  /** Claims `newName`, keeping the room, then frees `oldName`; false (keeping `oldName`) if taken. */
+  /**
+   * Claims `newName`, keeping the room, then frees `oldName`; false (keeping `oldName`) if taken.
+   * Once `newName` is claimed it resolves true: an `oldName` Redis could not free meanwhile is
+   * left to the heartbeat.
+   */
   async rename(oldName: string, newName: string): Promise<boolean> {
     if (!(await this.claim(newName, this.#held.get(oldName) ?? ""))) return false;
-    await this.release(oldName);
+    await this.release(oldName).catch(() => {});
     return true;
   }
 
-  /** Records that `name`'s member is now in `room`, for {@linkcode ClusterNames.members}. */
+  /** Records that `name`'s member is now in `room`, for {@linkcode ClusterNames.members}; a name not held is ignored. */
   async setRoom(name: string, room: string): Promise<void> {
     if (!this.#held.has(name)) return;
     // Kept here too, so that the heartbeat puts it back if this write is lost.

@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { ClusterNames, type ClusterNamesOptions } from "./cluster_names.ts";
 import { nameKeys } from "./protocol.ts";
-import { connectRedis, type RedisClient, RedisUnavailableError } from "./redis.ts";
+import {
+  connectRedis,
+  type RedisClient,
+  type RedisOptions,
+  type RedisReply,
+  RedisUnavailableError,
+} from "./redis.ts";
 import { type RedisServer, startRedis } from "./redis_test_helpers.ts";
 import { LEAK_CHECKS, WAIT_MS } from "./test_helpers.ts";
 
@@ -27,11 +33,14 @@ interface Process {
 }
 
 /** A Redis and two processes, "a" and "b", on separate clients; all closed at the end. */
-async function cluster(options: Partial<ClusterNamesOptions> = {}) {
+async function cluster(
+  options: Partial<ClusterNamesOptions> = {},
+  clientOptions: RedisOptions = {},
+) {
   const redis = await startRedis();
   const processes: Process[] = [];
   const open = async (processId: string): Promise<Process> => {
-    const client = await connectRedis(redis.url(), { reconnectMaxMs: 200 });
+    const client = await connectRedis(redis.url(), { reconnectMaxMs: 200, ...clientOptions });
     const lost: string[] = [];
     const logged: string[] = [];
     const names = new ClusterNames(client, {
@@ -275,6 +284,47 @@ Deno.test({
     assert.equal(await c.a.names.claim("quinn", "den"), true);
     await until(async () => (await who(c.b.names)).join() === "a:quinn@den", "a's /who back");
     assert.equal(await c.b.names.claim("pat"), true);
+  },
+});
+
+Deno.test({
+  name: "a Redis that stops answering has one renewal in flight at a time, not one per beat",
+  ...LEAK_CHECKS,
+  async fn() {
+    // Each command waits up to 1 s for its reply: six beats' worth.
+    await using c = await cluster({}, { commandTimeoutMs: HEARTBEAT_MS * 6 });
+    assert.equal(await c.a.names.claim("rae"), true);
+    let inFlight = 0;
+    let most = 0;
+    let calls = 0;
+    const client = c.a.client;
+    const evalReal = client.eval.bind(client);
+    client.eval = async (...args): Promise<RedisReply> => {
+      calls++;
+      most = Math.max(most, ++inFlight);
+      try {
+        return await evalReal(...args);
+      } finally {
+        inFlight--;
+      }
+    };
+    const pid = c.redis.pid;
+    Deno.kill(pid, "SIGSTOP");
+    try {
+      c.a.names.start();
+      await until(() => c.a.logged.length >= 2, "two renewals to time out");
+    } finally {
+      Deno.kill(pid, "SIGCONT");
+    }
+    assert.equal(most, 1);
+    assert.ok(
+      calls <= c.a.logged.length + 1,
+      `${calls} renewals for ${c.a.logged.length} failures`,
+    );
+    await until(() => c.a.client.ready, "a's client to reconnect");
+    await until(() => calls > c.a.logged.length + 1, "a renewal after Redis is back");
+    await until(async () => (await who(c.b.names)).join() === "a:rae@", "rae still held");
+    assert.deepEqual(c.a.lost, []);
   },
 });
 
