@@ -205,9 +205,9 @@ export class KeyDecoder {
       case "escape":
         return this.#escape(byte, i, keys);
       case "csi":
-        return this.#csi(byte, i, keys);
+        return this.#sequence(byte, i, keys, csiKey);
       case "ss3":
-        return this.#ss3(byte, i, keys);
+        return this.#sequence(byte, i, keys, ss3Key);
       case "paste":
         return this.#pasted(byte, keys);
     }
@@ -273,7 +273,16 @@ export class KeyDecoder {
     // Alt with any other ASCII character is swallowed.
   }
 
-  #csi(byte: number, i: number, keys: Key[]): void {
+  /**
+   * A byte of a CSI (`ESC [`) or SS3 (`ESC O`) sequence: parameters are
+   * collected until the final byte, which `decode` turns into a key.
+   */
+  #sequence(
+    byte: number,
+    i: number,
+    keys: Key[],
+    decode: (params: string, final: string) => KeyName | "paste" | null,
+  ): void {
     if (byte >= 0x20 && byte <= 0x3f) {
       if (this.#params.length <= MAX_SEQUENCE_PARAMS) this.#params += String.fromCharCode(byte);
       return;
@@ -281,27 +290,12 @@ export class KeyDecoder {
     this.#state = "ground";
     if (byte >= 0x40 && byte <= 0x7e) {
       if (this.#params.length > MAX_SEQUENCE_PARAMS) return;
-      const key = csiKey(this.#params, String.fromCharCode(byte));
+      const key = decode(this.#params, String.fromCharCode(byte));
       if (key === "paste") this.#startPaste();
       else if (key !== null) keys.push({ type: key });
       return;
     }
     // Not a byte a sequence can hold: the sequence is dropped, the byte is read anew.
-    this.#ground(byte, i, keys, false);
-  }
-
-  #ss3(byte: number, i: number, keys: Key[]): void {
-    if (byte >= 0x20 && byte <= 0x3f) {
-      if (this.#params.length <= MAX_SEQUENCE_PARAMS) this.#params += String.fromCharCode(byte);
-      return;
-    }
-    this.#state = "ground";
-    if (byte >= 0x40 && byte <= 0x7e) {
-      if (this.#params.length > MAX_SEQUENCE_PARAMS) return;
-      const key = ss3Key(this.#params, String.fromCharCode(byte));
-      if (key !== null) keys.push({ type: key });
-      return;
-    }
     this.#ground(byte, i, keys, false);
   }
 

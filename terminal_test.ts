@@ -27,6 +27,12 @@ function startClient(port: number, args: string[] = []): Promise<TmuxTerminal> {
   );
 }
 
+/** Leaves with Ctrl+C, which must end the client with exit code 0. */
+async function leave(term: TmuxTerminal): Promise<void> {
+  await term.sendKeys("C-c");
+  assert.equal(await term.exitCode(), 0);
+}
+
 /** Answers the nickname question at the terminal and waits for the welcome. */
 async function joinAs(term: TmuxTerminal, name: string): Promise<void> {
   await term.waitForText("Please enter your nickname:");
@@ -73,8 +79,7 @@ Deno.test({
         "the long line wrapped at 40 columns",
       );
       assert.ok(rows.every((row) => row.length <= 40), rows.join("\n"));
-      await term.sendKeys("C-c");
-      assert.equal(await term.exitCode(), 0);
+      await leave(term);
     });
   },
 });
@@ -190,8 +195,7 @@ Deno.test({
         ),
         (await term.screenWithColors()).join("\n"),
       );
-      await term.sendKeys("C-c");
-      assert.equal(await term.exitCode(), 0);
+      await leave(term);
       await bob.readUntil("* alice left the chat");
     });
   },
@@ -228,8 +232,7 @@ Deno.test({
       await term.waitForScreen((rows) => lineOf(rows, prompt) === "draft", "the draft kept");
       await term.sendKeys("C-a", "C-k", "Up", "Enter");
       await bob.expect("alice: second");
-      await term.sendKeys("C-c");
-      assert.equal(await term.exitCode(), 0);
+      await leave(term);
     });
   },
 });
@@ -275,8 +278,7 @@ Deno.test({
       await term.waitForText("* You are now in #dev (2 here)");
       prompt = "alicia #dev> ";
       await term.waitForScreen((rows) => lineOf(rows, prompt) === "", "the prompt in #dev");
-      await term.sendKeys("C-c");
-      assert.equal(await term.exitCode(), 0);
+      await leave(term);
     });
   },
 });
@@ -297,8 +299,7 @@ Deno.test({
       await term.type("x");
       await term.sendKeys("Enter");
       await bob.readUntil("alice: 漢x字ab");
-      await term.sendKeys("C-c");
-      assert.equal(await term.exitCode(), 0);
+      await leave(term);
     });
   },
 });
@@ -322,8 +323,7 @@ Deno.test({
       const first = rows.indexOf(whole.slice(0, 30));
       assert.equal(rows[first + 1], whole.slice(30, 60));
       assert.deepEqual(await term.cursor(), { row: first + 2, column: whole.length - 60 });
-      await term.sendKeys("C-c");
-      assert.equal(await term.exitCode(), 0);
+      await leave(term);
     });
   },
 });
@@ -352,8 +352,7 @@ Deno.test({
         "every line sent and none waiting",
       );
       assert.ok(rows.some((row) => row === "alice #lobby>"), rows.join("\n"));
-      await term.sendKeys("C-c");
-      assert.equal(await term.exitCode(), 0);
+      await leave(term);
     });
   },
 });
@@ -376,8 +375,7 @@ Deno.test({
         await term.sendKeys("Up", "Up");
         const rows = await term.waitForText("alice #lobby>");
         assert.ok(!rows.some((row) => row.includes(password)), rows.join("\n"));
-        await term.sendKeys("C-c");
-        assert.equal(await term.exitCode(), 0);
+        await leave(term);
       },
       ["--allow-net", "--allow-read"],
     );
@@ -438,8 +436,7 @@ Deno.test({
         "back in #dev, the typed line kept",
       );
       assert.equal(rows.filter((row) => row.startsWith("Welcome, rita!")).length, 2);
-      await term.sendKeys("C-c");
-      assert.equal(await term.exitCode(), 0);
+      await leave(term);
     } finally {
       await server.stop();
     }
@@ -477,8 +474,7 @@ Deno.test({
       "an empty prompt with no count",
     );
     assert.ok(!rows.some((row) => row.includes("waiting")), rows.join("\n"));
-    await term.sendKeys("C-c");
-    assert.equal(await term.exitCode(), 0);
+    await leave(term);
   },
 });
 
@@ -509,8 +505,7 @@ Deno.test({
       await term.sendKeys("Tab");
       await term.type("!");
       await term.waitForScreen((rows) => lineOf(rows, prompt) === "iv!", "no completion");
-      await term.sendKeys("C-c");
-      assert.equal(await term.exitCode(), 0);
+      await leave(term);
     });
   },
 });
