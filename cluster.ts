@@ -1,0 +1,208 @@
+/**
+ * One server process's part in a cluster on Redis: the room lines and
+ * private messages every process delivers (through {@linkcode ClusterBus}, in
+ * one order), each room's recent history kept in Redis in that same order,
+ * and the names that are unique across processes ({@linkcode ClusterNames}).
+ * It knows nothing of members or links: the core turns its events into lines.
+ *
+ * @module
+ */
+
+import { ClusterBus } from "./cluster_bus.ts";
+import { type ClusterMember, ClusterNames } from "./cluster_names.ts";
+import { connectRedis, type RedisClient } from "./redis.ts";
+
+/** Something that happened in the cluster, for every process to deliver to its members. */
+export type ClusterEvent =
+  | {
+    type: "line";
+    /** The stream entry's id: one order for the whole cluster. */
+    id: string;
+    room: string;
+    text: string;
+    /** Kept in the room's history. */
+    public: boolean;
+    /** A member (by name) who does not get it, or null. */
+    except: string | null;
+  }
+  | { type: "private"; id: string; from: string; to: string; text: string };
+
+/** Settings of a {@linkcode Cluster}. */
+export interface ClusterOptions {
+  /** `redis://[user:password@]host:port[/db]` or `rediss://`. */
+  url: string;
+  /** Prefix of every key, so that one Redis can hold several clusters. @default {"chat"} */
+  cluster?: string;
+  /** Public lines kept per room in Redis. */
+  historyLines: number;
+  /** Lease of a name; a dead process's names are free after it. @default {10000} */
+  leaseMs?: number;
+  /** Time between lease renewals. @default {3000} */
+  heartbeatMs?: number;
+  /** Each event, once, in the cluster's order. */
+  onEvent: (event: ClusterEvent) => void;
+  /** Redis became unreachable: posting fails until {@linkcode ClusterOptions.onUp}. */
+  onDown?: () => void;
+  /** Redis is back, and delivery resumed where it stopped. */
+  onUp?: () => void;
+  /** A name of this process that another process now holds. */
+  onLost?: (name: string) => void;
+  /** One line per event worth logging. */
+  log?: (event: string) => void;
+}
+
+// KEYS: the event stream, the room's history list.
+// ARGV: stream length, history length (0: not kept), room, text, public, except.
+// One script, so that the history's order is the stream's.
+const PUBLISH_LINE = `
+local id = redis.call("XADD", KEYS[1], "MAXLEN", "~", ARGV[1], "*",
+  "t", "line", "room", ARGV[3], "text", ARGV[4], "public", ARGV[5], "except", ARGV[6])
+if ARGV[5] == "1" and tonumber(ARGV[2]) > 0 then
+  redis.call("RPUSH", KEYS[2], ARGV[4])
+  redis.call("LTRIM", KEYS[2], -tonumber(ARGV[2]), -1)
+end
+return id
+`;
+
+/** Entries the event stream is trimmed to, about. */
+const STREAM_LENGTH = 100_000;
+
+/** One process's link to the cluster: see the module's description. */
+export class Cluster {
+  /** This process's id in the cluster. */
+  readonly processId: string = crypto.randomUUID();
+  readonly #client: RedisClient;
+  readonly #bus: ClusterBus;
+  readonly #names: ClusterNames;
+  readonly #prefix: string;
+  readonly #historyLines: number;
+
+  private constructor(client: RedisClient, options: ClusterOptions) {
+    this.#client = client;
+    this.#prefix = options.cluster ?? "chat";
+    this.#historyLines = options.historyLines;
+    this.#bus = new ClusterBus(client, {
+      cluster: this.#prefix,
+      maxLen: STREAM_LENGTH,
+      onEntry: (id, fields) => {
+        const event = decode(id, fields);
+        if (event !== null) options.onEvent(event);
+        else options.log?.(`cluster: an event of an unknown kind was skipped (${id})`);
+      },
+      onDown: options.onDown,
+      onUp: options.onUp,
+      log: options.log,
+    });
+    this.#names = new ClusterNames(client, {
+      cluster: this.#prefix,
+      processId: this.processId,
+      leaseMs: options.leaseMs,
+      heartbeatMs: options.heartbeatMs,
+      onLost: options.onLost,
+      log: options.log,
+    });
+  }
+
+  /** Connects to Redis (the error names the address) and starts delivering and renewing. */
+  static async connect(options: ClusterOptions): Promise<Cluster> {
+    const client = await connectRedis(options.url);
+    const cluster = new Cluster(client, options);
+    cluster.#bus.start();
+    cluster.#names.start();
+    await cluster.#bus.started;
+    return cluster;
+  }
+
+  /**
+   * Publishes a room line for every process; rejects with a
+   * `RedisUnavailableError` while Redis is unreachable (nothing is queued).
+   */
+  async publishLine(
+    room: string,
+    text: string,
+    options: { public?: boolean; except?: string | null } = {},
+  ): Promise<string> {
+    const reply = await this.#client.eval(
+      PUBLISH_LINE,
+      [this.#bus.key, this.#historyKey(room)],
+      [
+        STREAM_LENGTH,
+        this.#historyLines,
+        room,
+        text,
+        options.public ? "1" : "0",
+        options.except ?? "",
+      ],
+    );
+    return String(reply);
+  }
+
+  /** Publishes a private message to the member called `to`, wherever it is. */
+  publishPrivate(from: string, to: string, text: string): Promise<string> {
+    return this.#bus.publish({ t: "private", from, to, text });
+  }
+
+  /** The room's recent public lines, oldest first, as Redis keeps them. */
+  async history(room: string): Promise<string[]> {
+    const reply = await this.#client.command(["LRANGE", this.#historyKey(room), 0, -1]);
+    return Array.isArray(reply) ? reply.filter((line) => typeof line === "string") : [];
+  }
+
+  /** The name given for `requested` by the nickname rules, unique across the cluster, now held. */
+  claimName(requested: string, room: string): Promise<string> {
+    return this.#names.uniqueClaim(requested, room);
+  }
+
+  /** Frees a name this process holds. */
+  releaseName(name: string): Promise<void> {
+    return this.#names.release(name);
+  }
+
+  /** Moves this process's claim from `from` to `to`; false when `to` is taken. */
+  renameName(from: string, to: string): Promise<boolean> {
+    return this.#names.rename(from, to);
+  }
+
+  /** Says which room a member of this process is in, for `/who` elsewhere. */
+  setRoom(name: string, room: string): Promise<void> {
+    return this.#names.setRoom(name, room);
+  }
+
+  /** Everyone in the cluster, with their rooms. */
+  members(): Promise<ClusterMember[]> {
+    return this.#names.members();
+  }
+
+  /** Stops delivering, frees this process's names and closes Redis. */
+  async close(): Promise<void> {
+    await this.#bus.stop();
+    await this.#names.stop();
+    await this.#names.releaseAll().catch(() => {});
+    await this.#client.close();
+  }
+
+  #historyKey(room: string): string {
+    return `${this.#prefix}:history:${room}`;
+  }
+}
+
+/** An entry of the stream as an event, or null when it is of a kind this version does not know. */
+function decode(id: string, fields: Record<string, string>): ClusterEvent | null {
+  if (fields.t === "line" && fields.room !== undefined && fields.text !== undefined) {
+    return {
+      type: "line",
+      id,
+      room: fields.room,
+      text: fields.text,
+      public: fields.public === "1",
+      except: fields.except ? fields.except : null,
+    };
+  }
+  if (
+    fields.t === "private" && fields.from !== undefined && fields.to !== undefined &&
+    fields.text !== undefined
+  ) {
+    return { type: "private", id, from: fields.from, to: fields.to, text: fields.text };
+  }
+  return null;
+}
