@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { Cluster, ClusterEvent } from "./cluster.ts";
 import { type CommandHost, runCommand } from "./commands.ts";
 import { OutputLink } from "./console.ts";
 import { Deadlines } from "./deadlines.ts";
@@ -25,9 +26,11 @@ import {
   LINE_TOO_LONG,
   MAX_UNFINISHED_LINE_BYTES,
   messageText,
+  nameKeys,
   parseCommand,
   PASSWORD_GREETING,
   QUIT_WORD,
+  sameName,
   uniqueName,
   WRONG_PASSWORD_DELAY_MS,
 } from "./protocol.ts";
@@ -62,6 +65,19 @@ export interface ChatRecorder extends RoomRecorder {
   /** The message of the day; null clears it. */
   setMotd(text: string | null): void;
 }
+
+/** What the core needs of the cluster, when it is part of one (see cluster.ts). */
+export type ChatCluster = Pick<
+  Cluster,
+  | "publishLine"
+  | "publishPrivate"
+  | "history"
+  | "claimName"
+  | "releaseName"
+  | "renameName"
+  | "setRoom"
+  | "members"
+>;
 
 /** The core's settings, checked already by the server that makes it. */
 export interface ChatOptions {
@@ -111,6 +127,11 @@ const UNANNOUNCED_DEPARTURES: Partial<Record<LeaveReason, string>> = {
   banned: "was disconnected (banned)",
 };
 
+/** What a member's line gets while the cluster cannot reach Redis. */
+const UNAVAILABLE = "! Chat is unavailable right now; your message was not sent";
+/** What a newcomer or a question gets when the cluster cannot answer. */
+const UNAVAILABLE_TRY = "! Chat is unavailable right now; try again later";
+
 /** How long a leaving member's last lines may take to be written. */
 const GOODBYE_FLUSH_MS = 2000;
 
@@ -154,6 +175,8 @@ export class Chat {
   readonly #refusals = new Set<Promise<void>>();
   /** Operators, bans, mutes and the message of the day. */
   readonly #operators: Operators;
+  /** The other processes' link, when this one is part of a cluster. */
+  #cluster: ChatCluster | null = null;
   #allGone: (() => void) | null = null;
   /**
    * Looks at a connection's first bytes before they are read as lines;
@@ -241,6 +264,51 @@ export class Chat {
       }
     }
     this.#operators.motd = saved.motd;
+  }
+
+  /**
+   * Makes this core one process of a cluster: rooms' lines go through it
+   * (and come back as {@linkcode Chat.clusterEvent}), names are claimed in
+   * it, and `#lobby` starts with the cluster's history. Call it before any
+   * connection is admitted.
+   */
+  async joinCluster(cluster: ChatCluster): Promise<void> {
+    this.#cluster = cluster;
+    this.#rooms.relay = (room, text, options) => {
+      cluster.publishLine(room.name, text, {
+        public: options.public,
+        except: options.except?.name ?? null,
+      }).catch((error) => {
+        if (options.from !== undefined) this.tell(options.from, UNAVAILABLE);
+        else this.#log?.(`cluster: a line for #${room.name} was not sent: ${describe(error)}`);
+      });
+    };
+    this.#lobby.prime(await cluster.history(this.#lobby.name));
+  }
+
+  /** Delivers what the cluster says to the members here: room lines, private messages. */
+  clusterEvent(event: ClusterEvent): void {
+    if (event.type === "line") {
+      const room = this.#rooms.get(event.room);
+      if (room === undefined) return;
+      const except = event.except === null ? undefined : this.#rooms.find(event.except);
+      room.deliver(event.text, { public: event.public, except, id: event.id });
+      return;
+    }
+    const to = this.#rooms.find(event.to);
+    if (to === undefined) return;
+    this.tell(to, `(private) ${event.from}: ${event.text}`);
+    to.replyTo = null;
+    to.replyName = event.from;
+  }
+
+  /** Tells every room here that the cluster lost Redis (`down`) or has it back. */
+  clusterStatus(down: boolean): void {
+    const notice = down
+      ? "* The chat lost its connection to Redis; messages cannot be sent until it is back"
+      : "* The chat is back";
+    this.#log?.(down ? "cluster: Redis is unreachable" : "cluster: Redis is back");
+    for (const room of this.#rooms.busiestFirst()) room.deliver(notice);
   }
 
   /** How many connections are open, named or not. */
@@ -511,6 +579,7 @@ export class Chat {
       }
       (member.room as Room<Member>).broadcast(chatLine(member.name as string, messageText(text)), {
         public: true,
+        from: member,
       });
     } else {
       runCommand(this.#commandHost, member, command.name, command.rest);
@@ -545,9 +614,15 @@ export class Chat {
     tell: (member, ...lines) => this.tell(member, ...lines),
     who: (member, typed) => this.#who(member, typed),
     whisper: (from, to, text) => this.#whisper(from, to, this.#rooms.find(to), text),
-    replyTo: (member) => member.replyTo?.name ?? null,
+    replyTo: (member) => member.replyTo?.name ?? member.replyName,
     reply: (from, text) => {
-      const to = from.replyTo as Member;
+      const to = from.replyTo;
+      if (to === null) {
+        // Whoever wrote from another process: by name, wherever it is now.
+        const name = from.replyName as string;
+        this.#whisper(from, name, this.#rooms.find(name), text);
+        return;
+      }
       const here = to.room?.members.has(to) ?? false;
       this.#whisper(from, to.name as string, here ? to : undefined, text);
     },
@@ -555,12 +630,29 @@ export class Chat {
     act: (member, action) =>
       (member.room as Room<Member>).broadcast(actionLine(member.name as string, action), {
         public: true,
+        from: member,
       }),
     join: (member, typed) => this.#moveTo(member, typed),
     rooms: (member) => {
-      const rooms = this.#rooms.busiestFirst();
-      const list = rooms.map((room) => `#${room.name} (${room.members.size})`).join(", ");
-      this.tell(member, `* ${rooms.length} ${rooms.length === 1 ? "room" : "rooms"}: ${list}`);
+      const cluster = this.#cluster;
+      if (cluster === null) {
+        const rooms = this.#rooms.busiestFirst();
+        this.#tellRooms(member, rooms.map((room) => [room.name, room.members.size]));
+        return;
+      }
+      member.busy = cluster.members().then((everyone) => {
+        // The rooms anyone is in, anywhere, and those kept here (a topic) with nobody in them.
+        const counts = new Map<string, [string, number]>();
+        for (const room of this.#rooms.busiestFirst()) {
+          counts.set(nameKeys(room.name)[1], [room.name, 0]);
+        }
+        for (const other of everyone) {
+          const key = nameKeys(other.room || LOBBY)[1];
+          const entry = counts.get(key) ?? [other.room || LOBBY, 0];
+          counts.set(key, [entry[0], entry[1] + 1]);
+        }
+        this.#tellRooms(member, [...counts.values()].sort((a, b) => b[1] - a[1]));
+      }, () => this.tell(member, UNAVAILABLE_TRY));
     },
     topic: (member, text) => this.#topic(member, text),
     isConsole: (member) => member === this.#operators.console,
@@ -604,6 +696,32 @@ export class Chat {
 
   /** `/who`: who is in the member's room, or in the room it names. */
   #who(member: Member, typed: string): void {
+    const cluster = this.#cluster;
+    if (cluster !== null) {
+      const name = typed === "" ? (member.room ?? this.#lobby).name : roomName(typed);
+      if (name === null) {
+        this.tell(member, `! Invalid room name: ${typed}`);
+        return;
+      }
+      member.busy = cluster.members().then((everyone) => {
+        const there = everyone.filter((other) => sameName(other.room || LOBBY, name));
+        const local = this.#rooms.get(name);
+        if (there.length === 0 && local === undefined) {
+          this.tell(member, `! No such room: #${name}`);
+          return;
+        }
+        const shown = local?.name ?? there[0]?.room ?? name;
+        const names = there.map((other) => {
+          const here = this.#rooms.find(other.name);
+          const op = here !== undefined && local !== undefined && here.room === local &&
+            this.#operators.isOperator(here, local);
+          return (op ? "@" : "") + other.name;
+        });
+        const where = typed === "" && sameName(shown, LOBBY) ? "online" : `in #${shown}`;
+        this.tell(member, `* ${names.length} ${where}: ${names.join(", ")}`);
+      }, () => this.tell(member, UNAVAILABLE_TRY));
+      return;
+    }
     let room = member.room ?? this.#lobby;
     if (typed !== "") {
       const name = roomName(typed);
@@ -642,17 +760,58 @@ export class Chat {
     }
     // A new room's name is words the room hears (`left for #...`): the muted may not choose one.
     if (existing === undefined && !this.#commandHost.mayPost(member)) return;
-    const before = from.members.size;
     const to = existing?.name ?? name;
+    const cluster = this.#cluster;
+    if (cluster !== null) {
+      const room = this.#rooms.ensure(to);
+      if (room === null) {
+        this.tell(member, "! Too many rooms");
+        return;
+      }
+      // A room new here starts with the cluster's history; the count is the cluster's.
+      member.busy = Promise.all([
+        existing === undefined ? cluster.history(room.name) : Promise.resolve([]),
+        cluster.members(),
+      ]).then(([history, everyone]) => {
+        if (member.closed || member.leaving !== null || member.room !== from) return;
+        room.prime(history);
+        const there = everyone.filter((other) =>
+          other.name !== member.name && sameName(other.room, room.name)
+        ).length;
+        // Whoever makes a room is its operator: here, whoever is first in it anywhere.
+        if (existing === undefined && there === 0) room.operators.add(member);
+        const before = from.members.size;
+        this.#rooms.move(member, room.name);
+        this.#finishMove(member, from, room, announce, there + 1, before);
+        void cluster.setRoom(member.name as string, room.name).catch(() => {});
+      }, () => this.tell(member, UNAVAILABLE_TRY));
+      return;
+    }
+    const before = from.members.size;
     if (this.#rooms.move(member, to) === null) {
       this.tell(member, "! Too many rooms");
       return;
     }
     const room = member.room as Room<Member>;
+    this.#finishMove(member, from, room, announce, room.members.size, before);
+  }
+
+  /**
+   * Tells both rooms of a move made, and the member where it is now: `here`
+   * are in the room, it counted; `before` were in the room it left.
+   */
+  #finishMove(
+    member: Member,
+    from: Room<Member>,
+    room: Room<Member>,
+    announce: boolean,
+    here: number,
+    before: number,
+  ): void {
     if (announce && before <= this.#announceLimit) {
       from.broadcast(`* ${member.name} left for #${room.name}`);
     }
-    this.tell(member, `* You are now in #${room.name} (${room.members.size} here)`);
+    this.tell(member, `* You are now in #${room.name} (${here} here)`);
     if (room.topic !== null) this.tell(member, `* Topic: ${room.topic}`);
     room.sendHistory(member);
     if (room.members.size <= this.#announceLimit) {
@@ -683,7 +842,27 @@ export class Chat {
     }
   }
 
+  /** `* 3 rooms: #lobby (12), #dev (3)`, from names and counts busiest first. */
+  #tellRooms(member: Member, rooms: [string, number][]): void {
+    const list = rooms.map(([name, count]) => `#${name} (${count})`).join(", ");
+    this.tell(member, `* ${rooms.length} ${rooms.length === 1 ? "room" : "rooms"}: ${list}`);
+  }
+
   #whisper(from: Member, toName: string, to: Member | undefined, text: string): void {
+    const cluster = this.#cluster;
+    if (to === undefined && cluster !== null) {
+      // Not here: perhaps on another process.
+      from.busy = cluster.members().then(async (everyone) => {
+        const found = everyone.find((other) => sameName(other.name, toName));
+        if (found === undefined) {
+          this.tell(from, `! No such user: ${toName}`);
+          return;
+        }
+        await cluster.publishPrivate(from.name as string, found.name, text);
+        this.tell(from, `(private to ${found.name}) ${from.name}: ${text}`);
+      }).catch(() => this.tell(from, UNAVAILABLE));
+      return;
+    }
     if (to === undefined) {
       this.tell(from, `! No such user: ${toName}`);
       return;
@@ -691,6 +870,7 @@ export class Chat {
     this.tell(to, `(private) ${from.name}: ${text}`);
     if (to !== from) this.tell(from, `(private to ${to.name}) ${from.name}: ${text}`);
     to.replyTo = from;
+    to.replyName = null;
   }
 
   #rename(member: Member, requested: string): void {
@@ -717,6 +897,18 @@ export class Chat {
       this.tell(member, `! The name ${name} is banned ${untilNote(ban.until)}`);
       return;
     }
+    const cluster = this.#cluster;
+    if (cluster !== null && !sameName(old, name)) {
+      member.busy = cluster.renameName(old, name).then((renamed) => {
+        if (!renamed) this.tell(member, `! Name taken: ${name}`);
+        else if (member.name === old && !member.closed) this.#finishRename(member, old, name);
+      }, () => this.tell(member, UNAVAILABLE_TRY));
+      return;
+    }
+    this.#finishRename(member, old, name);
+  }
+
+  #finishRename(member: Member, old: string, name: string): void {
     this.#rooms.rename(member, name);
     (member.room as Room<Member>).broadcast(`* ${old} is now known as ${name}`);
     this.#log?.(`${member.peer} ${old} is now ${name}`);
@@ -735,10 +927,37 @@ export class Chat {
       void this.leave(member);
       return;
     }
+    const cluster = this.#cluster;
+    if (cluster !== null) {
+      // Names are the cluster's: the claim is Redis's to grant.
+      member.stage = "joining";
+      member.busy = cluster.claimName(wanted, LOBBY).then(
+        (name) => {
+          if (member.closed || member.leaving !== null) {
+            void cluster.releaseName(name).catch(() => {});
+          } else {
+            this.#welcome(member, name, requested);
+          }
+        },
+        (error) => {
+          this.#log?.(`${member.peer} refused: cannot claim a name: ${describe(error)}`);
+          this.tell(member, UNAVAILABLE_TRY);
+          member.leaving = "refused";
+          void this.leave(member);
+        },
+      );
+      return;
+    }
     // A banned name is as good as taken: asking for `bob` never gives a banned `bob2`.
     const name = operators.bans.size === 0
       ? uniqueName(wanted, this.#rooms.isTaken)
       : uniqueName(wanted, (n) => this.#rooms.isTaken(n) || operators.banOn(n, null) !== undefined);
+    this.#welcome(member, name, requested);
+  }
+
+  /** Makes a connection the member called `name`, in `#lobby`, and tells it and the lobby. */
+  #welcome(member: Member, name: string, requested: string): void {
+    const operators = this.#operators;
     member.stage = "member";
     this.#rooms.admit(member, name);
     this.tell(member, `Welcome, ${name}! Type ${QUIT_WORD} to leave.`);
@@ -760,6 +979,7 @@ export class Chat {
     const room = member.room;
     const size = room?.members.size ?? 0;
     if (room === null || !this.#rooms.remove(member)) return;
+    this.#cluster?.releaseName(member.name as string).catch(() => {});
     const notice = DEPARTURE_NOTICES[reason];
     if (notice !== null && size <= this.#announceLimit) {
       room.broadcast(`* ${member.name} ${notice}`);

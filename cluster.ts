@@ -58,7 +58,7 @@ const PUBLISH_LINE = `
 local id = redis.call("XADD", KEYS[1], "MAXLEN", "~", ARGV[1], "*",
   "t", "line", "room", ARGV[3], "text", ARGV[4], "public", ARGV[5], "except", ARGV[6])
 if ARGV[5] == "1" and tonumber(ARGV[2]) > 0 then
-  redis.call("RPUSH", KEYS[2], ARGV[4])
+  redis.call("RPUSH", KEYS[2], id .. " " .. ARGV[4])
   redis.call("LTRIM", KEYS[2], -tonumber(ARGV[2]), -1)
 end
 return id
@@ -142,10 +142,15 @@ export class Cluster {
     return this.#bus.publish({ t: "private", from, to, text });
   }
 
-  /** The room's recent public lines, oldest first, as Redis keeps them. */
-  async history(room: string): Promise<string[]> {
+  /** The room's recent public lines, oldest first, with their ids in the cluster's order. */
+  async history(room: string): Promise<{ id: string; text: string }[]> {
     const reply = await this.#client.command(["LRANGE", this.#historyKey(room), 0, -1]);
-    return Array.isArray(reply) ? reply.filter((line) => typeof line === "string") : [];
+    if (!Array.isArray(reply)) return [];
+    return reply.flatMap((item) => {
+      if (typeof item !== "string") return [];
+      const space = item.indexOf(" ");
+      return space === -1 ? [] : [{ id: item.slice(0, space), text: item.slice(space + 1) }];
+    });
   }
 
   /** The name given for `requested` by the nickname rules, unique across the cluster, now held. */

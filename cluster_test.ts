@@ -77,7 +77,11 @@ Deno.test({
       // A process that joins later reads the same history.
       const b = await join(redis.url(), 3);
       try {
-        assert.deepEqual(await b.cluster.history("lobby"), ["line 3", "line 4", "line 5"]);
+        const history = await b.cluster.history("lobby");
+        assert.deepEqual(history.map((entry) => entry.text), ["line 3", "line 4", "line 5"]);
+        // Each with its place in the stream: the ids of the events delivered.
+        const ids = a.events.slice(2, 5).map((event) => event.id);
+        assert.deepEqual(history.map((entry) => entry.id), ids);
         assert.deepEqual(await b.cluster.history("dev"), []);
       } finally {
         await b.cluster.close();

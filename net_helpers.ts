@@ -44,10 +44,15 @@ export function isTlsHello(chunk: Uint8Array): boolean {
 }
 
 /** Starts `listener` on `host` and `port`; rejects with the reason it could not. */
-export function listenOn(listener: net.Server, host: string, port: number): Promise<void> {
+export function listenOn(
+  listener: net.Server,
+  host: string,
+  port: number,
+  reusePort = false,
+): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     listener.once("error", reject);
-    listener.listen({ host, port }, () => {
+    listener.listen({ host, port, reusePort }, () => {
       listener.off("error", reject);
       resolve();
     });

@@ -30,6 +30,29 @@ export interface RoomRecorder {
   removeRoom(room: string): void;
 }
 
+/** Options of a line sent to a room. */
+export interface LineOptions<M> {
+  /** A member who does not get it. */
+  except?: M;
+  /** Kept in the history, for newcomers. */
+  public?: boolean;
+  /** Whose line it is, to be told if it cannot be sent (in a cluster). */
+  from?: M;
+}
+
+/**
+ * Sends a room's line through the cluster instead of to the room's members:
+ * every process, this one included, then delivers it ({@linkcode Room.deliver}).
+ */
+export type Relay<M> = (room: Room<M & Named>, text: string, options: LineOptions<M>) => void;
+
+/** Compares two stream entry ids (`ms-seq`): negative when `a` comes first. */
+function compareIds(a: string, b: string): number {
+  const [aMs = 0, aSeq = 0] = a.split("-").map(Number);
+  const [bMs = 0, bSeq = 0] = b.split("-").map(Number);
+  return aMs - bMs || aSeq - bSeq;
+}
+
 /** The greeting for a newcomer's history replay, and its end. */
 const HISTORY_START = "* Recent messages:\n";
 const HISTORY_END = "* End of recent messages\n";
@@ -53,6 +76,10 @@ export class Room<M extends Named> {
   /** Its operators while they are connected: whoever created it, and whom they made so. */
   readonly operators: Set<M> = new Set();
   readonly #history: Uint8Array[] = [];
+  /** The cluster's id of each history line, when the room is part of one ("" otherwise). */
+  readonly #historyIds: string[] = [];
+  /** Sends broadcasts through the cluster; null delivers them here at once. */
+  relay: Relay<M> | null = null;
   readonly #delivery: Delivery<M>;
   readonly #recorder: RoomRecorder | null;
 
@@ -88,6 +115,7 @@ export class Room<M extends Named> {
     if (this.historyLines === 0) return;
     for (const line of history.slice(-this.historyLines)) {
       this.#history.push(encoder.encode(line + "\n"));
+      this.#historyIds.push("");
     }
   }
 
@@ -142,14 +170,44 @@ export class Room<M extends Named> {
    * Queues one line for every member but `except`; never waits for a link.
    * A `public` line is kept for newcomers.
    */
-  broadcast(text: string, options: { except?: M; public?: boolean } = {}): void {
+  broadcast(text: string, options: LineOptions<M> = {}): void {
+    if (this.relay !== null) this.relay(this, text, options);
+    else this.deliver(text, options);
+  }
+
+  /**
+   * Queues one line for every member here but `except`, now; a `public`
+   * one goes into the history (`id`: its place in the cluster's order).
+   */
+  deliver(text: string, options: { except?: M; public?: boolean; id?: string } = {}): void {
     const line = encoder.encode(text + "\n");
     this.#delivery.broadcast(line, options.except);
     if (options.public && this.historyLines > 0) {
-      if (this.#history.length === this.historyLines) this.#history.shift();
+      if (this.#history.length === this.historyLines) {
+        this.#history.shift();
+        this.#historyIds.shift();
+      }
       this.#history.push(line);
+      this.#historyIds.push(options.id ?? "");
       this.#recorder?.addLine(this.name, text);
     }
+  }
+
+  /**
+   * Puts the cluster's recent lines of this room (oldest first) before those
+   * delivered here since it was made, each once, in the cluster's order.
+   */
+  prime(entries: readonly { id: string; text: string }[]): void {
+    if (this.historyLines === 0) return;
+    const seen = new Set(this.#historyIds);
+    const lines: { id: string; line: Uint8Array }[] = entries
+      .filter((entry) => !seen.has(entry.id))
+      .map((entry) => ({ id: entry.id, line: encoder.encode(entry.text + "\n") }));
+    this.#history.forEach((line, i) => lines.push({ id: this.#historyIds[i] as string, line }));
+    lines.sort((a, b) => compareIds(a.id, b.id));
+    const kept = lines.slice(-this.historyLines);
+    this.#history.splice(0, Infinity, ...kept.map((entry) => entry.line));
+    this.#historyIds.splice(0, Infinity, ...kept.map((entry) => entry.id));
   }
 
   /** Queues the recent public lines, as they were first sent, between two notices. */

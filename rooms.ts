@@ -8,7 +8,7 @@
  */
 
 import { isSingleScript, nameKeys } from "./protocol.ts";
-import { type Named, Room, type RoomRecorder } from "./room.ts";
+import { type Named, type Relay, Room, type RoomRecorder } from "./room.ts";
 
 /** The room everyone starts in; it is never removed. */
 export const LOBBY = "lobby";
@@ -50,6 +50,7 @@ export class Rooms<M extends Placed<M>> {
   /** Each member under both of its {@linkcode nameKeys}; no two members share a key. */
   readonly #byKey = new Map<string, M>();
   #memberCount = 0;
+  #relay: Relay<M> | null = null;
 
   /**
    * Rooms at most `maxRooms` at once, each with the delivery and history
@@ -83,6 +84,23 @@ export class Rooms<M extends Placed<M>> {
     }
     room.restore(topic, history);
     return true;
+  }
+
+  /** Sends every room's broadcasts through the cluster (see {@linkcode Relay}), from now on. */
+  set relay(relay: Relay<M> | null) {
+    this.#relay = relay;
+    for (const room of this.#all) room.relay = relay;
+  }
+
+  /**
+   * The room called `name`, made (empty, with no operator) if there is none
+   * and there is room for it; null when there is not.
+   */
+  ensure(name: string): Room<M> | null {
+    const room = this.get(name);
+    if (room !== undefined) return room;
+    if (this.#all.length >= this.maxRooms && !this.#evictEmpty()) return null;
+    return this.#make(name);
   }
 
   /** Named members in all rooms. */
@@ -145,11 +163,7 @@ export class Rooms<M extends Placed<M>> {
   move(member: M, name: string): Room<M> | null {
     let room = this.get(name);
     if (room === undefined) {
-      if (this.#all.length >= this.maxRooms) {
-        const empty = this.#all.find((other) => other !== this.lobby && other.members.size === 0);
-        if (empty === undefined) return null;
-        this.#forget(empty);
-      }
+      if (this.#all.length >= this.maxRooms && !this.#evictEmpty()) return null;
       room = this.#make(name);
       room.operators.add(member);
     }
@@ -188,6 +202,14 @@ export class Rooms<M extends Placed<M>> {
     this.#forget(room);
   }
 
+  /** Removes the oldest empty room other than `#lobby`; false when every room has members. */
+  #evictEmpty(): boolean {
+    const empty = this.#all.find((other) => other !== this.lobby && other.members.size === 0);
+    if (empty === undefined) return false;
+    this.#forget(empty);
+    return true;
+  }
+
   /** Removes an empty room, with its topic and history. */
   #forget(room: Room<M>): void {
     for (const key of nameKeys(room.name)) this.#rooms.delete(key);
@@ -203,6 +225,7 @@ export class Rooms<M extends Placed<M>> {
       this.onTooSlow,
       this.recorder,
     );
+    room.relay = this.#relay;
     for (const key of nameKeys(name)) this.#rooms.set(key, room);
     this.#all.push(room);
     this.recorder?.addRoom(name);

@@ -35,6 +35,7 @@ import {
 import { checkInteger } from "./net_helpers.ts";
 import { MAX_ROOMS } from "./rooms.ts";
 import { ChatStore, StoreError } from "./store.ts";
+import { Cluster } from "./cluster.ts";
 import { TcpListener, tlsContext } from "./tcp.ts";
 import { WEB_ASSETS } from "./web_assets.ts";
 import { WebServer } from "./web.ts";
@@ -92,6 +93,15 @@ export interface ChatServerOptions {
    * everything lives in memory.
    */
   dataFile?: string;
+  /**
+   * `redis://[user:password@]host:port[/db]` (or `rediss://`): this process
+   * is one of a cluster that shares rooms and names through that Redis.
+   */
+  redisUrl?: string;
+  /** Prefix of the cluster's keys, so one Redis can hold several. @default {"chat"} */
+  clusterName?: string;
+  /** Share the ports with other processes that ask the same (SO_REUSEPORT). @default {false} */
+  reusePort?: boolean;
   /** Stops the server when the last member leaves. @default {false} */
   exitWhenEmpty?: boolean;
   /** Milliseconds shutdown waits for queued output to reach members. @default {2000} */
@@ -120,6 +130,9 @@ export class ChatServer {
   readonly #tcp: TcpListener;
   /** The data file, when there is one. */
   readonly #store: ChatStore | null;
+  /** Where the cluster is, when this process is part of one. */
+  readonly #redis: { url: string; cluster: string; history: number } | null;
+  #cluster: Cluster | null = null;
   /** The browser page and its WebSocket, when asked for. */
   readonly #web: WebServer | null;
   readonly #shutdownFlushMs: number;
@@ -184,6 +197,14 @@ export class ChatServer {
       log: options.log,
       onEmpty: options.exitWhenEmpty ? () => void this.close() : undefined,
     };
+    if (options.redisUrl !== undefined && options.dataFile !== undefined) {
+      throw new TypeError(
+        "Invalid settings: with a Redis cluster, Redis is the store (no dataFile)",
+      );
+    }
+    this.#redis = options.redisUrl === undefined
+      ? null
+      : { url: options.redisUrl, cluster: options.clusterName ?? "chat", history };
     const webPort = options.webPort === undefined
       ? undefined
       : checkInteger("webPort", options.webPort, 0, 65535);
@@ -204,11 +225,13 @@ export class ChatServer {
       port,
       tls: secureContext,
       handshakeMs: Math.min(TLS_HANDSHAKE_TIMEOUT_MS, nameTimeoutMs),
+      reusePort: options.reusePort,
       log: options.log,
     });
     this.#web = webPort === undefined ? null : new WebServer({
       hostname,
       port: webPort,
+      reusePort: options.reusePort,
       tls: secureContext ?? undefined,
       assets: WEB_ASSETS,
       allowedOrigins: options.webOrigins,
@@ -247,6 +270,23 @@ export class ChatServer {
   }
 
   async #listen(): Promise<Deno.NetAddr> {
+    if (this.#redis !== null && this.#cluster === null) {
+      const chat = this.#chat;
+      const cluster = await Cluster.connect({
+        url: this.#redis.url,
+        cluster: this.#redis.cluster,
+        historyLines: this.#redis.history,
+        onEvent: (event) => chat.clusterEvent(event),
+        onDown: () => chat.clusterStatus(true),
+        onUp: () => chat.clusterStatus(false),
+        onLost: (name) => this.#log?.(`cluster: another process took the name ${name}`),
+        log: this.#log,
+      }).catch((error) => {
+        throw new ListenError(`Redis at ${redactedUrl(this.#redis?.url ?? "")}`, error);
+      });
+      this.#cluster = cluster;
+      await chat.joinCluster(cluster);
+    }
     const addr = await this.#tcp.start();
     try {
       await this.#web?.start();
@@ -311,9 +351,15 @@ export class ChatServer {
     await this.#chat.shutdown(this.#shutdownFlushMs);
     await Promise.all(stopped);
     this.#store?.close();
+    await this.#cluster?.close().catch(() => {});
     this.#log?.("server stopped");
     this.#finished.resolve();
   }
+}
+
+/** A Redis URL with its password left out, for messages. */
+function redactedUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, "//");
 }
 
 function checkNumber(name: string, value: number): number {
@@ -355,6 +401,10 @@ Options:
   --max-rooms N            rooms at once, #lobby included (default ${MAX_ROOMS})
   --data FILE              keep rooms, topics, history, bans, mutes and the message of
                            the day in this SQLite file (needs --allow-read --allow-write)
+  --redis URL              share rooms and names with the other servers on this Redis
+                           (redis://[user:password@]host:port[/db], rediss:// for TLS)
+  --cluster NAME           prefix of the cluster's keys in Redis (default chat)
+  --reuse-port             share --port and --web-port with other processes (with --redis)
   --exit-when-empty        stop when the last member leaves
   --quiet                  print only the listening lines, no event log
   -h, --help               show this help`;
@@ -406,6 +456,9 @@ export function parseServerArgs(args: string[]): ServerArgs {
       "announce-limit": { type: "string" },
       "max-rooms": { type: "string" },
       data: { type: "string" },
+      redis: { type: "string" },
+      cluster: { type: "string" },
+      "reuse-port": { type: "boolean", default: false },
       "exit-when-empty": { type: "boolean", default: false },
       quiet: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -448,6 +501,17 @@ export function parseServerArgs(args: string[]): ServerArgs {
       );
     }
   }
+  if (values.redis !== undefined && values.data !== undefined) {
+    throw new TypeError(
+      "Invalid flags: --data is for a single server; with --redis, Redis is the store",
+    );
+  }
+  if ((values.cluster !== undefined || values["reuse-port"]) && values.redis === undefined) {
+    throw new TypeError("Invalid flags: --cluster and --reuse-port go with --redis");
+  }
+  if (values.redis !== undefined && !/^rediss?:\/\//.test(values.redis)) {
+    throw new TypeError("Invalid --redis: expected redis://host:port or rediss://host:port");
+  }
   const nameTimeout = number("name-timeout", 0.001, 86400, false);
   return {
     options: {
@@ -466,6 +530,9 @@ export function parseServerArgs(args: string[]): ServerArgs {
       announceLimit: number("announce-limit", 0),
       maxRooms: number("max-rooms", 1),
       dataFile: values.data,
+      redisUrl: values.redis,
+      clusterName: values.cluster,
+      reusePort: values["reuse-port"],
       exitWhenEmpty: values["exit-when-empty"],
     },
     passwordFile: values["password-file"],

@@ -30,7 +30,7 @@ export type LeaveReason =
  * Where a connection is in its life: it finishes the TLS handshake, proves the
  * password, then names itself, then chats.
  */
-export type Stage = "handshake" | "password" | "name" | "member";
+export type Stage = "handshake" | "password" | "name" | "joining" | "member";
 
 /** One connection: its link, its name once chosen, and where it is in its life. */
 export class Member extends Recipient {
@@ -55,6 +55,8 @@ export class Member extends Recipient {
   pacedAt = 0;
   /** Who sent this member the last private message, for /reply. */
   replyTo: Member | null = null;
+  /** The same, when that was a member of another process of the cluster. */
+  replyName: string | null = null;
   /** Whether its first bytes have been looked at (a TLS client at a plain port, say). */
   heard = false;
   /** Telnet's commands in its stream, while one is cut across chunks. */

@@ -31,6 +31,8 @@ export interface TcpOptions {
   tls: tls.SecureContext | null;
   /** Time a TLS handshake may take. */
   handshakeMs: number;
+  /** Shares the port with other processes that ask the same (SO_REUSEPORT). */
+  reusePort?: boolean;
   log: ((event: string) => void) | undefined;
 }
 
@@ -59,6 +61,7 @@ export class TcpListener {
   readonly #chat: Chat;
   readonly #hostname: string;
   readonly #port: number;
+  readonly #reusePort: boolean;
   readonly #tls: tls.SecureContext | null;
   readonly #handshakeMs: number;
   readonly #log: ((event: string) => void) | undefined;
@@ -72,6 +75,7 @@ export class TcpListener {
     this.#chat = chat;
     this.#hostname = options.hostname;
     this.#port = options.port;
+    this.#reusePort = options.reusePort ?? false;
     this.#tls = options.tls;
     this.#handshakeMs = options.handshakeMs;
     this.#log = options.log;
@@ -98,7 +102,7 @@ export class TcpListener {
     const listener = net.createServer({ allowHalfOpen: true }, (socket) => this.#admit(socket));
     this.#listener = listener;
     try {
-      await listenOn(listener, this.#hostname, this.#port);
+      await listenOn(listener, this.#hostname, this.#port, this.#reusePort);
     } catch (error) {
       this.#listener = null;
       throw error;

@@ -107,6 +107,8 @@ export interface WebServerOptions {
   hostname?: string;
   /** Port to listen on; 0 picks a free one. */
   port: number;
+  /** Shares the port with other processes that ask the same (SO_REUSEPORT). */
+  reusePort?: boolean;
   /** With a TLS context the server speaks HTTPS only, and the socket is `wss://`. */
   tls?: tls.SecureContext;
   /** The files served, by path: `/` is the page. Any other path is 404. */
@@ -296,6 +298,7 @@ interface Reply {
 export class WebServer {
   readonly #hostname: string;
   readonly #port: number;
+  readonly #reusePort: boolean;
   readonly #tls: tls.SecureContext | null;
   readonly #assets: ReadonlyMap<string, Asset>;
   readonly #allowedOrigins: ReadonlySet<string>;
@@ -319,6 +322,7 @@ export class WebServer {
   constructor(options: WebServerOptions) {
     this.#hostname = options.hostname ?? "0.0.0.0";
     this.#port = checkInteger("port", options.port, 0, 65535);
+    this.#reusePort = options.reusePort ?? false;
     this.#tls = options.tls ?? null;
     this.#assets = options.assets;
     const allowed = new Set<string>();
@@ -358,7 +362,7 @@ export class WebServer {
     const listener = net.createServer((raw) => this.#accept(raw));
     this.#listener = listener;
     try {
-      await listenOn(listener, this.#hostname, this.#port);
+      await listenOn(listener, this.#hostname, this.#port, this.#reusePort);
     } catch (error) {
       this.#listener = null;
       throw error;

@@ -1,0 +1,235 @@
+/**
+ * The cluster end to end: several real `server.ts` processes sharing rooms
+ * and names through a real `redis-server`, with raw TCP members on each.
+ */
+
+import assert from "node:assert/strict";
+import { type RedisServer, startRedis } from "./redis_test_helpers.ts";
+import {
+  joinAll,
+  LEAK_CHECKS,
+  Peer,
+  type ServerProcess,
+  startServer,
+  WAIT_MS,
+} from "./test_helpers.ts";
+
+/** Starts `count` servers of one cluster on `redis`, each on a port of its own. */
+async function startCluster(
+  redis: RedisServer,
+  count: number,
+  args: string[] = [],
+): Promise<ServerProcess[]> {
+  const servers: ServerProcess[] = [];
+  for (let i = 0; i < count; i++) {
+    servers.push(await startServer(["--quiet", "--rate", "0", "--redis", redis.url(), ...args]));
+  }
+  return servers;
+}
+
+/** Stops every server that still runs. */
+async function stopAll(servers: ServerProcess[]): Promise<void> {
+  await Promise.all(servers.map((server) => server.stop()));
+}
+
+Deno.test({
+  name: "three processes, concurrent senders: every member gets the room's lines in one order",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using redis = await startRedis();
+    const servers = await startCluster(redis, 3);
+    try {
+      const peers = await Promise.all(
+        servers.map((server, i) => Peer.join(server.port, `member${i}`)),
+      );
+      try {
+        // Everyone has seen everyone join before the traffic starts.
+        await peers[0]!.readUntil("* member2 joined the chat");
+        const lines = 30;
+        await Promise.all(peers.map(async (peer, i) => {
+          for (let n = 0; n < lines; n++) await peer.send(`m${i}-${n}\n`);
+        }));
+        const heard = await Promise.all(peers.map(async (peer) => {
+          const got: string[] = [];
+          while (got.length < 3 * lines) {
+            const line = await peer.readLine();
+            if (line === null) break;
+            if (/^member\d: m\d-\d+$/.test(line)) got.push(line);
+          }
+          return got;
+        }));
+        assert.equal(heard[0]!.length, 3 * lines);
+        assert.deepEqual(heard[1], heard[0]);
+        assert.deepEqual(heard[2], heard[0]);
+        // Each sender's own lines, its echo included, in the order it sent them.
+        for (let i = 0; i < 3; i++) {
+          const own = heard[0]!.filter((line) => line.startsWith(`member${i}: `));
+          assert.deepEqual(own, Array.from({ length: lines }, (_, n) => `member${i}: m${i}-${n}`));
+        }
+      } finally {
+        await Promise.all(peers.map((peer) => peer.close()));
+      }
+    } finally {
+      await stopAll(servers);
+    }
+  },
+});
+
+Deno.test({
+  name: "names are unique across processes; /who, /rooms, /msg and /reply work across them",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using redis = await startRedis();
+    const servers = await startCluster(redis, 2);
+    try {
+      await using alice = await Peer.join(servers[0]!.port, "alice");
+      await using other = await Peer.connect(servers[1]!.port);
+      await other.expect(/nickname/);
+      await other.send("ALICE\n");
+      await other.expect("Welcome, ALICE2! Type <quit> to leave.");
+      await alice.readUntil("* ALICE2 joined the chat");
+      await other.send("/who\n");
+      await other.readUntil(/^\* 2 online: (alice, ALICE2|ALICE2, alice)$/);
+      await other.send("/msg alice psst\n");
+      await other.readUntil("(private to alice) ALICE2: psst");
+      await alice.readUntil("(private) ALICE2: psst");
+      await alice.send("/reply hello back\n");
+      await alice.readUntil("(private to ALICE2) alice: hello back");
+      await other.readUntil("(private) alice: hello back");
+      await other.send("/join dev\n");
+      await other.readUntil("* You are now in #dev (1 here)");
+      await alice.readUntil("* ALICE2 left for #dev");
+      await alice.send("/rooms\n/who #dev\n/join dev\n");
+      await alice.readUntil("* 2 rooms: #lobby (1), #dev (1)");
+      // Operators are each process's own: ALICE2 made #dev on the other one.
+      await alice.readUntil("* 1 in #dev: ALICE2");
+      await alice.readUntil("* You are now in #dev (2 here)");
+      await other.readUntil("* alice joined #dev");
+      await other.send("/nick bob\n");
+      await alice.readUntil("* ALICE2 is now known as bob");
+      // The old name is free again, anywhere.
+      await using _again = await Peer.join(servers[0]!.port, "ALICE2");
+    } finally {
+      await stopAll(servers);
+    }
+  },
+});
+
+Deno.test({
+  name: "a newcomer on another process gets the room's history, kept in Redis",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using redis = await startRedis();
+    const servers = await startCluster(redis, 1);
+    try {
+      await using alice = await Peer.join(servers[0]!.port, "alice");
+      await alice.send("before the others came\n/join dev\nin dev\n");
+      await alice.readUntil("alice: in dev");
+      servers.push(...await startCluster(redis, 1));
+      await using bob = await Peer.join(servers[1]!.port, "bob");
+      await bob.readUntil("* Recent messages:");
+      await bob.expect("alice: before the others came");
+      await bob.expect("* End of recent messages");
+      await bob.send("/join dev\n");
+      await bob.readUntil("* You are now in #dev (2 here)");
+      await bob.expect("* Recent messages:");
+      await bob.expect("alice: in dev");
+      await bob.expect("* End of recent messages");
+    } finally {
+      await stopAll(servers);
+    }
+  },
+});
+
+Deno.test({
+  name: "while Redis is away a line gets the unavailable error; when it is back, chat goes on",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using redis = await startRedis();
+    const servers = await startCluster(redis, 2);
+    try {
+      const [alice, bob] = [
+        await Peer.join(servers[0]!.port, "alice"),
+        await Peer.join(servers[1]!.port, "bob"),
+      ];
+      try {
+        await alice.readUntil("* bob joined the chat");
+        await redis.stop();
+        for (const peer of [alice, bob]) {
+          await peer.readUntil(
+            "* The chat lost its connection to Redis; messages cannot be sent until it is back",
+          );
+        }
+        await alice.send("anyone there?\n");
+        await alice.readUntil("! Chat is unavailable right now; your message was not sent");
+        await redis.restart();
+        for (const peer of [alice, bob]) await peer.readUntil("* The chat is back", WAIT_MS * 3);
+        await alice.send("back again\n");
+        await bob.readUntil("alice: back again");
+        await alice.readUntil("alice: back again");
+      } finally {
+        await alice.close();
+        await bob.close();
+      }
+    } finally {
+      await stopAll(servers);
+    }
+  },
+});
+
+Deno.test({
+  name: "a process killed outright: its members leave /who and their names are free within 15 s",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using redis = await startRedis();
+    const servers = await startCluster(redis, 2);
+    try {
+      await using alice = await Peer.join(servers[0]!.port, "alice");
+      const doomed = await Peer.join(servers[1]!.port, "bob");
+      await alice.readUntil("* bob joined the chat");
+      await servers[1]!.stop("SIGKILL");
+      await doomed.close();
+      const deadline = Date.now() + 15_000;
+      let who = "";
+      for (let i = 0; i < 100 && Date.now() < deadline; i++) {
+        await alice.send("/who\n");
+        who = (await alice.readUntil(/^\* \d+ online: /)).at(-1) as string;
+        if (who === "* 1 online: alice") break;
+        await new Promise((resolve) => setTimeout(resolve, 500));
+      }
+      assert.equal(who, "* 1 online: alice");
+      await using _back = await Peer.join(servers[0]!.port, "bob");
+      await alice.readUntil("* bob joined the chat");
+    } finally {
+      await stopAll(servers);
+    }
+  },
+});
+
+Deno.test({
+  name: "--reuse-port: two processes of a cluster on one port share its members",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using redis = await startRedis();
+    const first = await startServer(["--quiet", "--redis", redis.url(), "--reuse-port"]);
+    const servers = [first];
+    try {
+      servers.push(
+        await startServer([
+          "--quiet",
+          "--redis",
+          redis.url(),
+          "--reuse-port",
+          "--port",
+          String(first.port),
+        ]),
+      );
+      await using peers = await joinAll(first.port, ["p0", "p1", "p2", "p3", "p4", "p5"]);
+      await peers[0]!.send("/who\n");
+      const who = (await peers[0]!.readUntil(/^\* 6 online: /)).at(-1) as string;
+      assert.equal(who.split(": ")[1]!.split(", ").sort().join(","), "p0,p1,p2,p3,p4,p5");
+    } finally {
+      await stopAll(servers);
+    }
+  },
+});
