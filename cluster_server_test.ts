@@ -39,12 +39,15 @@ Deno.test({
     await using redis = await startRedis();
     const servers = await startCluster(redis, 3);
     try {
-      const peers = await Promise.all(
-        servers.map((server, i) => Peer.join(server.port, `member${i}`)),
-      );
+      const peers: Peer[] = [];
       try {
-        // Everyone has seen everyone join before the traffic starts.
-        await peers[0]!.readUntil("* member2 joined the chat");
+        // One at a time, each seen by those before it: everyone is in before the traffic starts.
+        for (const [i, server] of servers.entries()) {
+          peers.push(await Peer.join(server.port, `member${i}`));
+          for (const peer of peers.slice(0, -1)) {
+            await peer.readUntil(`* member${i} joined the chat`);
+          }
+        }
         const lines = 30;
         await Promise.all(peers.map(async (peer, i) => {
           for (let n = 0; n < lines; n++) await peer.send(`m${i}-${n}\n`);
