@@ -77,6 +77,8 @@ export type ChatCluster = Pick<
   | "renameName"
   | "setRoom"
   | "members"
+  | "publishState"
+  | "loadState"
 >;
 
 /** The core's settings, checked already by the server that makes it. */
@@ -126,6 +128,11 @@ const UNANNOUNCED_DEPARTURES: Partial<Record<LeaveReason, string>> = {
   kicked: "was disconnected (kicked)",
   banned: "was disconnected (banned)",
 };
+
+/** The kind of shared state that holds a room's topic. */
+function topicKind(room: string): string {
+  return `topic:${nameKeys(room)[1]}`;
+}
 
 /** What a member's line gets while the cluster cannot reach Redis. */
 const UNAVAILABLE = "! Chat is unavailable right now; your message was not sent";
@@ -177,6 +184,8 @@ export class Chat {
   readonly #operators: Operators;
   /** The other processes' link, when this one is part of a cluster. */
   #cluster: ChatCluster | null = null;
+  /** The cluster's topics, by the room's key, for rooms made here later. */
+  readonly #clusterTopics = new Map<string, string>();
   #allGone: (() => void) | null = null;
   /**
    * Looks at a connection's first bytes before they are read as lines;
@@ -284,10 +293,63 @@ export class Chat {
       });
     };
     this.#lobby.prime(await cluster.history(this.#lobby.name));
+    for (const [kind, value] of Object.entries(await cluster.loadState())) {
+      this.#applyState(kind, value);
+    }
+    // What operators change here is every process's.
+    const publish = (kind: string, value: string) =>
+      cluster.publishState(kind, value).catch((error) =>
+        this.#log?.(`cluster: ${kind} could not be shared: ${describe(error)}`)
+      );
+    this.#operators.bans.onChange = (list) => void publish("bans", JSON.stringify(list));
+    this.#operators.mutes.onChange = (list) => void publish("mutes", JSON.stringify(list));
+    this.#operators.onMotd = (text) => void publish("motd", text ?? "");
+    this.#shareTopic = (room) => void publish(topicKind(room.name), room.topic ?? "");
   }
 
-  /** Delivers what the cluster says to the members here: room lines, private messages. */
+  /** Shares a room's new topic with the cluster; nothing without one. */
+  #shareTopic: (room: Room<Member>) => void = () => {};
+
+  /** Takes on shared state another process (or this one) set. */
+  #applyState(kind: string, value: string): void {
+    if (kind === "bans" || kind === "mutes") {
+      let list: Restriction[];
+      try {
+        list = JSON.parse(value);
+        if (!Array.isArray(list)) throw new TypeError("not a list");
+      } catch (error) {
+        this.#log?.(`cluster: the shared ${kind} are unreadable: ${describe(error)}`);
+        return;
+      }
+      this.#operators[kind].replace(list);
+      if (kind === "bans") this.#dropBanned();
+    } else if (kind === "motd") {
+      this.#operators.motd = value === "" ? null : value;
+    } else if (kind.startsWith("topic:")) {
+      this.#clusterTopics.set(kind, value);
+      const room = this.#rooms.busiestFirst().find((room) => topicKind(room.name) === kind);
+      room?.restore(value === "" ? null : value, []);
+    }
+  }
+
+  /** Disconnects the members here that a ban made elsewhere is on. */
+  #dropBanned(): void {
+    for (const member of this.#connections) {
+      if (member.name === null || member.leaving !== null) continue;
+      const ban = this.#operators.banOn(member.name, member.ip);
+      if (ban === undefined) continue;
+      this.tell(member, this.#operators.bannedLine(ban));
+      member.leaving = "banned";
+      void this.leave(member);
+    }
+  }
+
+  /** Delivers what the cluster says to the members here: room lines, private messages, state. */
   clusterEvent(event: ClusterEvent): void {
+    if (event.type === "state") {
+      this.#applyState(event.kind, event.value);
+      return;
+    }
     if (event.type === "line") {
       const room = this.#rooms.get(event.room);
       if (room === undefined) return;
@@ -775,6 +837,8 @@ export class Chat {
       ]).then(([history, everyone]) => {
         if (member.closed || member.leaving !== null || member.room !== from) return;
         room.prime(history);
+        const topic = this.#clusterTopics.get(topicKind(room.name));
+        if (existing === undefined && topic !== undefined) room.restore(topic || null, []);
         const there = everyone.filter((other) =>
           other.name !== member.name && sameName(other.room, room.name)
         ).length;
@@ -832,6 +896,7 @@ export class Chat {
       this.tell(member, "! Only operators can /topic");
     } else if (this.#commandHost.mayPost(member)) {
       room.topic = text === "-" ? null : text;
+      this.#shareTopic(room);
       room.broadcast(
         room.topic === null
           ? `* ${member.name} cleared the topic`

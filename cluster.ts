@@ -25,7 +25,15 @@ export type ClusterEvent =
     /** A member (by name) who does not get it, or null. */
     except: string | null;
   }
-  | { type: "private"; id: string; from: string; to: string; text: string };
+  | { type: "private"; id: string; from: string; to: string; text: string }
+  | {
+    type: "state";
+    id: string;
+    /** What changed: `bans`, `mutes`, `motd`, or `topic:` and a room's key. */
+    kind: string;
+    /** Its new value ("" for none). */
+    value: string;
+  };
 
 /** Settings of a {@linkcode Cluster}. */
 export interface ClusterOptions {
@@ -62,6 +70,13 @@ if ARGV[5] == "1" and tonumber(ARGV[2]) > 0 then
   redis.call("LTRIM", KEYS[2], -tonumber(ARGV[2]), -1)
 end
 return id
+`;
+
+// KEYS: the event stream, the state hash. ARGV: stream length, kind, value.
+const PUBLISH_STATE = `
+redis.call("HSET", KEYS[2], ARGV[2], ARGV[3])
+return redis.call("XADD", KEYS[1], "MAXLEN", "~", ARGV[1], "*", "t", "state", "kind", ARGV[2],
+  "value", ARGV[3])
 `;
 
 /** Entries the event stream is trimmed to, about. */
@@ -137,6 +152,23 @@ export class Cluster {
     return String(reply);
   }
 
+  /**
+   * Sets shared state (the bans, the mutes, the message of the day, a
+   * room's topic) for every process, now and for processes that start later.
+   */
+  async publishState(kind: string, value: string): Promise<void> {
+    await this.#client.eval(
+      PUBLISH_STATE,
+      [this.#bus.key, `${this.#prefix}:state`],
+      [STREAM_LENGTH, kind, value],
+    );
+  }
+
+  /** The shared state as it is now, by kind. */
+  loadState(): Promise<Record<string, string>> {
+    return this.#client.hgetall(`${this.#prefix}:state`);
+  }
+
   /** Publishes a private message to the member called `to`, wherever it is. */
   publishPrivate(from: string, to: string, text: string): Promise<string> {
     return this.#bus.publish({ t: "private", from, to, text });
@@ -208,6 +240,9 @@ function decode(id: string, fields: Record<string, string>): ClusterEvent | null
     fields.text !== undefined
   ) {
     return { type: "private", id, from: fields.from, to: fields.to, text: fields.text };
+  }
+  if (fields.t === "state" && fields.kind !== undefined && fields.value !== undefined) {
+    return { type: "state", id, kind: fields.kind, value: fields.value };
   }
   return null;
 }

@@ -236,3 +236,58 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "topics, bans, mutes and the message of the day are the whole cluster's",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using redis = await startRedis();
+    const dir = await Deno.makeTempDir({ prefix: "chat-cluster-oper-" });
+    await Deno.writeTextFile(`${dir}/oper`, "sesame\n");
+    const servers: ServerProcess[] = [];
+    try {
+      for (let i = 0; i < 2; i++) {
+        servers.push(
+          await startServer(
+            ["--quiet", "--redis", redis.url(), "--oper-password-file", `${dir}/oper`],
+            ["--allow-net", `--allow-read=${dir}`],
+          ),
+        );
+      }
+      await using alice = await Peer.join(servers[0]!.port, "alice");
+      await using eve = await Peer.join(servers[1]!.port, "eve");
+      await using mallory = await Peer.join(servers[1]!.port, "mallory");
+      await alice.readUntil("* mallory joined the chat");
+      await alice.send("/oper sesame\n/join dev\n/topic builds\n");
+      await alice.readUntil("* You are now a server operator");
+      // The room's line comes back through Redis; the answers to alice alone do not.
+      await alice.readUntil("* alice set the topic: builds");
+      await alice.send("/motd Be kind\n/part\n");
+      await alice.readUntil("* Message of the day set");
+      await alice.readUntil("* You are now in #lobby (3 here)");
+      await alice.send("/mute eve 10m\n/ban mallory 1h spam\n");
+      await alice.readUntil("* eve was muted by alice for 10m");
+      await alice.readUntil("* mallory was banned by alice for 1h (spam)");
+      // mallory is on the other process: it disconnects her.
+      await mallory.readUntil(/^! You are banned \(until \d\d:\d\d\)$/);
+      await mallory.expectClosed();
+      await eve.send("let me speak\n");
+      await eve.readUntil(/^! You are muted \(until \d\d:\d\d\)$/);
+      await using newcomer = await Peer.connect(servers[1]!.port);
+      await newcomer.expect(/nickname/);
+      await newcomer.send("carol\n");
+      await newcomer.expect("Welcome, carol! Type <quit> to leave.");
+      await newcomer.expect("* Message of the day: Be kind");
+      await newcomer.send("/join dev\n");
+      await newcomer.readUntil("* You are now in #dev (1 here)");
+      await newcomer.expect("* Topic: builds");
+      await using again = await Peer.connect(servers[1]!.port);
+      await again.expect(/nickname/);
+      await again.send("mallory\n");
+      await again.expect(/^! You are banned \(until \d\d:\d\d\)$/);
+    } finally {
+      await stopAll(servers);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

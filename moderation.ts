@@ -207,6 +207,18 @@ export class Restrictions {
     return found;
   }
 
+  /** Replaces them all with `list` (what another process of the cluster has), without `onChange`. */
+  replace(list: readonly Restriction[]): void {
+    for (const restriction of [...this.#all]) this.#delete(restriction);
+    const onChange = this.onChange;
+    this.onChange = null;
+    try {
+      for (const restriction of list) this.add(restriction);
+    } finally {
+      this.onChange = onChange;
+    }
+  }
+
   /** Those in force at `now`, soonest to end first (forever last). */
   list(now: number): Restriction[] {
     let ended = false;
