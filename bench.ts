@@ -19,6 +19,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { startRedis } from "./redis_test_helpers.ts";
 import { LINE_TOO_LONG, LineFramer } from "./protocol.ts";
 
 /** One scenario's settings. */
@@ -362,21 +363,44 @@ const SERVER_FLAGS = [
   "100000",
 ];
 
-/** Runs one scenario: a fresh server, a separate load process, and the figures of both. */
-async function runScenario(config: Omit<ScenarioConfig, "port">): Promise<BenchRow> {
-  const here = new URL(".", import.meta.url);
-  const server = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "server.ts", ...SERVER_FLAGS],
-    cwd: here,
+/** Stops the servers of a run and waits for them and their output. */
+async function stopBenchServers(servers: BenchServer[], signal: Deno.Signal = "SIGTERM") {
+  for (const one of servers) {
+    try {
+      one.child.kill(signal);
+    } catch {
+      // Exited already.
+    }
+  }
+  await Promise.all(servers.map(async (one) => {
+    await one.child.status;
+    await one.drained.catch(() => {});
+  }));
+}
+
+/** A `server.ts` started for a run: its process, its ports, and its output read to the end. */
+interface BenchServer {
+  child: Deno.ChildProcess;
+  port: number;
+  webPort: number;
+  /** Resolves when its output ends. */
+  drained: Promise<void>;
+}
+
+/** Starts `server.ts` with `flags` and waits until it listens. */
+async function startBenchServer(flags: string[]): Promise<BenchServer> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "server.ts", ...flags],
+    cwd: new URL(".", import.meta.url),
     stdin: "null",
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
-  const serverLines = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   try {
     let output = "";
     while (!output.includes(" in a browser\n")) {
-      const { value, done } = await serverLines.read();
+      const { value, done } = await lines.read();
       if (done) throw new Error("server.ts exited before it listened");
       output += value;
     }
@@ -384,8 +408,66 @@ async function runScenario(config: Omit<ScenarioConfig, "port">): Promise<BenchR
     const webPort = Number(/Open https?:\/\/[^\n]*:(\d+)\//.exec(output)?.[1]);
     // Keep reading, so that the server never blocks on a full pipe.
     const drained = (async () => {
-      while (!(await serverLines.read()).done);
+      while (!(await lines.read()).done);
     })();
+    return { child, port, webPort, drained };
+  } catch (error) {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // Exited already.
+    }
+    await child.status;
+    throw error;
+  }
+}
+
+/** Several processes' figures as one: CPU and memory added up; null when any is unknown. */
+function sumStats(
+  stats: ({ cpuSeconds: number; rssKb: number; peakRssKb: number } | null)[],
+): { cpuSeconds: number; rssKb: number; peakRssKb: number } | null {
+  if (stats.some((stat) => stat === null)) return null;
+  return stats.reduce<{ cpuSeconds: number; rssKb: number; peakRssKb: number }>(
+    (sum, stat) => ({
+      cpuSeconds: sum.cpuSeconds + (stat?.cpuSeconds ?? 0),
+      rssKb: sum.rssKb + (stat?.rssKb ?? 0),
+      peakRssKb: sum.peakRssKb + (stat?.peakRssKb ?? 0),
+    }),
+    { cpuSeconds: 0, rssKb: 0, peakRssKb: 0 },
+  );
+}
+
+/**
+ * Runs one scenario: fresh servers (one, or `processes` of a cluster on one
+ * port with a Redis of their own), a separate load process, and the figures
+ * of both (the servers' added up; Redis's own CPU is not counted).
+ */
+async function runScenario(
+  config: Omit<ScenarioConfig, "port">,
+  processes = 1,
+): Promise<BenchRow> {
+  const here = new URL(".", import.meta.url);
+  const redis = processes > 1 ? await startRedis() : null;
+  const cluster = redis === null ? [] : ["--redis", redis.url(), "--reuse-port", "--no-console"];
+  const servers: BenchServer[] = [];
+  try {
+    servers.push(await startBenchServer([...SERVER_FLAGS, ...cluster]));
+    const first = servers[0] as BenchServer;
+    const samePort = SERVER_FLAGS.map((flag, i) =>
+      SERVER_FLAGS[i - 1] === "--port" ? String(first.port) : flag
+    );
+    for (let i = 1; i < processes; i++) {
+      servers.push(await startBenchServer([...samePort, ...cluster]));
+    }
+  } catch (error) {
+    await stopBenchServers(servers);
+    await redis?.[Symbol.asyncDispose]();
+    throw error;
+  }
+  const { port, webPort } = servers[0] as BenchServer;
+  const server = { pids: servers.map((one) => one.child.pid) };
+  const statsOf = () => sumStats(server.pids.map(processStats));
+  try {
     const load = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -413,14 +495,14 @@ async function runScenario(config: Omit<ScenarioConfig, "port">): Promise<BenchR
       return line;
     };
     if ((await nextLine()) !== "start") throw new Error("the load process did not start");
-    const before = processStats(server.pid);
+    const before = statsOf();
     const loadAtStart = processStats(load.pid);
     if ((await nextLine()) !== "ready") throw new Error("the load process did not get ready");
-    const atReady = processStats(server.pid);
+    const atReady = statsOf();
     const loadAtReady = processStats(load.pid);
     await loadInput.write(encoder.encode("go\n"));
     const report = JSON.parse(await nextLine()) as LoadReport;
-    const atEnd = processStats(server.pid);
+    const atEnd = statsOf();
     const loadAtEnd = processStats(load.pid);
     await loadInput.close();
     await load.status;
@@ -455,18 +537,13 @@ async function runScenario(config: Omit<ScenarioConfig, "port">): Promise<BenchR
       // A single-threaded load process that is busy most of the time is the limit, not the server.
       loadBound: loadCpuCores !== null && loadCpuCores > 0.85,
     };
-    server.kill("SIGTERM");
-    await server.status;
-    await drained;
+    await stopBenchServers(servers);
     return row;
   } catch (error) {
-    try {
-      server.kill("SIGKILL");
-    } catch {
-      // Exited already.
-    }
-    await server.status;
+    await stopBenchServers(servers, "SIGKILL");
     throw error;
+  } finally {
+    await redis?.[Symbol.asyncDispose]();
   }
 }
 
@@ -485,6 +562,8 @@ Options:
   --bytes N           bytes per line (default 100)
   --seconds N         seconds of sending or holding (default 5)
   --concurrency N     joins in flight during setup (default 100)
+  --processes N       N servers of a cluster on one port (--reuse-port) with a Redis of
+                      their own (redis-server must be installed), instead of one (default 1)
   --json              print JSON instead of a table
   -h, --help          show this help`;
 
@@ -561,6 +640,7 @@ async function main(args: string[]): Promise<number> {
       bytes: { type: "string" },
       seconds: { type: "string" },
       concurrency: { type: "string" },
+      processes: { type: "string", default: "1" },
       json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -580,6 +660,11 @@ async function main(args: string[]): Promise<number> {
     });
     console.log(JSON.stringify(report));
     return 0;
+  }
+  const processes = Number(values.processes);
+  if (!Number.isInteger(processes) || processes < 1 || processes > 16) {
+    console.error(`Invalid --processes: expected 1 to 16, got "${values.processes}"\n\n${USAGE}`);
+    return 2;
   }
   const chosen = values.scenario === "all" ? [...SCENARIOS] : [values.scenario];
   const rows: BenchRow[] = [];
@@ -612,8 +697,11 @@ async function main(args: string[]): Promise<number> {
     if (config.scenario === "saturate" && values.senders === undefined) {
       config.senders = config.members;
     }
-    if (!values.json) console.error(`running ${name} with ${config.members} members...`);
-    rows.push(await runScenario(config));
+    if (!values.json) {
+      const on = processes > 1 ? ` on ${processes} processes` : "";
+      console.error(`running ${name} with ${config.members} members${on}...`);
+    }
+    rows.push(await runScenario(config, processes));
   }
   if (values.json) {
     console.log(JSON.stringify(rows, null, 2));
