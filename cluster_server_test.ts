@@ -9,6 +9,7 @@ import {
   joinAll,
   LEAK_CHECKS,
   Peer,
+  runServerToExit,
   type ServerProcess,
   startServer,
   WAIT_MS,
@@ -289,5 +290,33 @@ Deno.test({
       await stopAll(servers);
       await Deno.remove(dir, { recursive: true });
     }
+  },
+});
+
+Deno.test({
+  name: "a Redis that cannot be reached at start is one line, without its password, and exit 1",
+  ...LEAK_CHECKS,
+  async fn() {
+    // A port nothing listens on: taken from the system, then let go.
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = listener.addr.port;
+    listener.close();
+    const url = `redis://user:hunter2@127.0.0.1:${port}`;
+    const run = await runServerToExit([
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--no-web",
+      "--no-console",
+      "--redis",
+      url,
+    ]);
+    assert.equal(run.code, 1);
+    assert.match(
+      run.stderr,
+      new RegExp(`^Cannot join the cluster on Redis at redis://127\\.0\\.0\\.1:${port}: .+\\n$`),
+    );
+    assert.ok(!run.stderr.includes("hunter2"));
   },
 });

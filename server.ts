@@ -282,7 +282,7 @@ export class ChatServer {
         onLost: (name) => this.#log?.(`cluster: another process took the name ${name}`),
         log: this.#log,
       }).catch((error) => {
-        throw new ListenError(`Redis at ${redactedUrl(this.#redis?.url ?? "")}`, error);
+        throw new ClusterJoinError(redactedUrl(this.#redis?.url ?? ""), error);
       });
       this.#cluster = cluster;
       await chat.joinCluster(cluster);
@@ -585,6 +585,13 @@ function timestamp(): string {
     `${pad(now.getHours())}:${pad(now.getMinutes())}:${pad(now.getSeconds())}`;
 }
 
+/** The cluster's Redis could not be reached at start: the message names it. */
+class ClusterJoinError extends Error {
+  constructor(url: string, cause: unknown) {
+    super(`Cannot join the cluster on Redis at ${url}: ${(cause as Error).message}`, { cause });
+  }
+}
+
 /** A listener that could not listen, and where it tried. */
 class ListenError extends Error {
   /** The address it tried, `HOST:PORT`. */
@@ -629,6 +636,10 @@ export async function runServer(
   try {
     addr = await server.start();
   } catch (error) {
+    if (error instanceof ClusterJoinError) {
+      console.error(error.message);
+      return 1;
+    }
     const where = error instanceof ListenError
       ? error.where
       : `${options.hostname ?? DEFAULT_SERVER_HOST}:${options.port ?? DEFAULT_PORT}`;
