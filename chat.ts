@@ -820,10 +820,11 @@ export class Chat {
       this.tell(member, `! You are already in #${from.name}`);
       return;
     }
-    // A new room's name is words the room hears (`left for #...`): the muted may not choose one.
-    if (existing === undefined && !this.#commandHost.mayPost(member)) return;
     const to = existing?.name ?? name;
     const cluster = this.#cluster;
+    // A new room's name is words the room hears (`left for #...`): the muted may not choose one.
+    // In a cluster a room is new when nobody is in it anywhere: that is known below.
+    if (cluster === null && existing === undefined && !this.#commandHost.mayPost(member)) return;
     if (cluster !== null) {
       const room = this.#rooms.ensure(to);
       if (room === null) {
@@ -836,6 +837,10 @@ export class Chat {
         cluster.members(),
       ]).then(([history, everyone]) => {
         if (member.closed || member.leaving !== null || member.room !== from) return;
+        // Someone is in it, or it has a topic: it exists somewhere.
+        const anyone = everyone.some((other) => sameName(other.room || LOBBY, room.name)) ||
+          !!this.#clusterTopics.get(topicKind(room.name));
+        if (existing === undefined && !anyone && !this.#commandHost.mayPost(member)) return;
         room.prime(history);
         const topic = this.#clusterTopics.get(topicKind(room.name));
         if (existing === undefined && topic !== undefined) room.restore(topic || null, []);

@@ -274,13 +274,19 @@ Deno.test({
       await mallory.expectClosed();
       await eve.send("let me speak\n");
       await eve.readUntil(/^! You are muted \(until \d\d:\d\d\)$/);
+      // A room that exists elsewhere is no new name to the room: the muted may join it.
+      await eve.send("/join dev\n");
+      await eve.readUntil("* You are now in #dev (1 here)");
+      await eve.expect("* Topic: builds");
+      await eve.send("/join brand-new\n");
+      await eve.readUntil(/^! You are muted \(until \d\d:\d\d\)$/);
       await using newcomer = await Peer.connect(servers[1]!.port);
       await newcomer.expect(/nickname/);
       await newcomer.send("carol\n");
       await newcomer.expect("Welcome, carol! Type <quit> to leave.");
       await newcomer.expect("* Message of the day: Be kind");
       await newcomer.send("/join dev\n");
-      await newcomer.readUntil("* You are now in #dev (1 here)");
+      await newcomer.readUntil("* You are now in #dev (2 here)");
       await newcomer.expect("* Topic: builds");
       await using again = await Peer.connect(servers[1]!.port);
       await again.expect(/nickname/);
