@@ -464,7 +464,7 @@ export class Chat {
       this.refuse(refusalLink(), "! Too many connections from your address");
       return null;
     }
-    const ban = this.#operators.bans.size === 0 ? undefined : this.#operators.banOn(null, ip);
+    const ban = this.#operators.banOn(null, ip);
     if (ban !== undefined) {
       this.#log?.(`${peerLabel(ip, port)} refused: ${ip} is banned`);
       this.refuse(refusalLink(), this.#operators.bannedLine(ban));
@@ -962,7 +962,7 @@ export class Chat {
       this.tell(member, `! You are already ${name}`);
       return;
     }
-    const ban = this.#operators.bans.size === 0 ? undefined : this.#operators.banOn(name, null);
+    const ban = this.#operators.banOn(name, null);
     if (ban !== undefined) {
       this.tell(member, `! The name ${name} is banned ${untilNote(ban.until)}`);
       return;
@@ -989,7 +989,7 @@ export class Chat {
     this.#naming.delete(member);
     const wanted = cleanNickname(requested);
     const operators = this.#operators;
-    const ban = operators.bans.size === 0 ? undefined : operators.banOn(wanted, member.ip);
+    const ban = operators.banOn(wanted, member.ip);
     if (ban !== undefined) {
       this.#log?.(`${member.peer} refused: ${wanted} is banned`);
       this.tell(member, operators.bannedLine(ban));
@@ -1019,9 +1019,10 @@ export class Chat {
       return;
     }
     // A banned name is as good as taken: asking for `bob` never gives a banned `bob2`.
-    const name = operators.bans.size === 0
-      ? uniqueName(wanted, this.#rooms.isTaken)
-      : uniqueName(wanted, (n) => this.#rooms.isTaken(n) || operators.banOn(n, null) !== undefined);
+    const name = uniqueName(
+      wanted,
+      (n) => this.#rooms.isTaken(n) || operators.banOn(n, null) !== undefined,
+    );
     this.#welcome(member, name, requested);
   }
 

@@ -161,12 +161,10 @@ export class Rooms<M extends Placed<M>> {
    * the old room sent it this turn is written before anything the new one sends.
    */
   move(member: M, name: string): Room<M> | null {
-    let room = this.get(name);
-    if (room === undefined) {
-      if (this.#all.length >= this.maxRooms && !this.#evictEmpty()) return null;
-      room = this.#make(name);
-      room.operators.add(member);
-    }
+    const made = this.get(name) === undefined;
+    const room = this.ensure(name);
+    if (room === null) return null;
+    if (made) room.operators.add(member);
     const old = member.room as Room<M>;
     this.#leaveRoom(member, old);
     old.settle(member);
