@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { Cluster, ClusterEvent } from "./cluster.ts";
+import type { Cluster, ClusterAction, ClusterEvent, ClusterPresence } from "./cluster.ts";
 import { type CommandHost, runCommand } from "./commands.ts";
 import { OutputLink } from "./console.ts";
 import { Deadlines } from "./deadlines.ts";
@@ -36,7 +36,7 @@ import {
 } from "./protocol.ts";
 import { plainAddress, untilNote } from "./moderation.ts";
 import { describe, ignore, isConnectionError, peerLabel } from "./net_helpers.ts";
-import { CONSOLE_NAME, Operators } from "./operators.ts";
+import { CONSOLE_NAME, Operators, type RemoteMember } from "./operators.ts";
 import type { Room, RoomRecorder } from "./room.ts";
 import { LOBBY, roomName, Rooms } from "./rooms.ts";
 import {
@@ -72,10 +72,12 @@ export type ChatCluster = Pick<
   | "publishLine"
   | "publishPrivate"
   | "history"
+  | "processId"
+  | "publishAct"
   | "claimName"
   | "releaseName"
   | "renameName"
-  | "setRoom"
+  | "setPresence"
   | "members"
   | "publishState"
   | "loadState"
@@ -133,6 +135,16 @@ const UNANNOUNCED_DEPARTURES: Partial<Record<LeaveReason, string>> = {
 function topicKind(room: string): string {
   return `topic:${nameKeys(room)[1]}`;
 }
+
+/** Operators' commands about a member, who may be on another process of the cluster. */
+const REACHES_ELSEWHERE: ReadonlySet<string> = new Set([
+  "op",
+  "deop",
+  "kick",
+  "ban",
+  "mute",
+  "unmute",
+]);
 
 /** What a member's line gets while the cluster cannot reach Redis. */
 const UNAVAILABLE = "! Chat is unavailable right now; your message was not sent";
@@ -238,6 +250,17 @@ export class Chat {
           [...this.#connections].filter((member) =>
             member.name !== null && plainAddress(member.ip) === address
           ),
+        actElsewhere: (target, action) => {
+          this.#cluster?.publishAct(action, target.name, target.room).catch((error) =>
+            this.#log?.(`cluster: /${action} of ${target.name} was not sent: ${describe(error)}`)
+          );
+        },
+        announce: (room, notice) => {
+          this.#cluster?.publishLine(room, notice).catch((error) =>
+            this.#log?.(`cluster: a notice for #${room} was not sent: ${describe(error)}`)
+          );
+        },
+        changed: (member) => this.#sharePresence(member),
         delay: (member, ms) => pauseReading(member, ms),
         log: this.#log,
       },
@@ -301,7 +324,10 @@ export class Chat {
       cluster.publishState(kind, value).catch((error) =>
         this.#log?.(`cluster: ${kind} could not be shared: ${describe(error)}`)
       );
-    this.#operators.bans.onChange = (list) => void publish("bans", JSON.stringify(list));
+    // After this turn's notices (`* bob was banned`), so that bob's process, which
+    // drops bob when the bans reach it, has shown bob the notice first.
+    this.#operators.bans.onChange = (list) =>
+      queueMicrotask(() => void publish("bans", JSON.stringify(list)));
     this.#operators.mutes.onChange = (list) => void publish("mutes", JSON.stringify(list));
     this.#operators.onMotd = (text) => void publish("motd", text ?? "");
     this.#shareTopic = (room) => void publish(topicKind(room.name), room.topic ?? "");
@@ -350,6 +376,10 @@ export class Chat {
       this.#applyState(event.kind, event.value);
       return;
     }
+    if (event.type === "act") {
+      this.#actHere(event.action, event.name, event.room);
+      return;
+    }
     if (event.type === "line") {
       const room = this.#rooms.get(event.room);
       if (room === undefined) return;
@@ -362,6 +392,49 @@ export class Chat {
     this.tell(to, `(private) ${event.from}: ${event.text}`);
     to.replyTo = null;
     to.replyName = event.from;
+  }
+
+  /**
+   * Carries out what an operator of another process did to a member here,
+   * if it is still in that room: the room heard of it from that process.
+   */
+  #actHere(action: ClusterAction, name: string, roomName: string): void {
+    const member = this.#rooms.find(name);
+    const room = member?.room;
+    if (member === undefined || !room || !sameName(room.name, roomName)) return;
+    if (member.leaving !== null) return;
+    this.#log?.(`${member.peer} ${name}: /${action} by an operator of another process`);
+    switch (action) {
+      case "op":
+        room.operators.add(member);
+        return this.#sharePresence(member);
+      case "deop":
+        room.operators.delete(member);
+        return this.#sharePresence(member);
+      case "kick":
+        return this.#moveTo(member, LOBBY, false);
+      case "disconnect":
+        member.leaving = "kicked";
+        void this.leave(member);
+    }
+  }
+
+  /** What the cluster is told of a member: room, operator status, address. */
+  #presence(member: Member): ClusterPresence {
+    const room = member.room ?? this.#lobby;
+    return {
+      room: room.name,
+      roomOperator: room.operators.has(member),
+      serverOperator: member.serverOperator,
+      address: plainAddress(member.ip),
+    };
+  }
+
+  /** Tells the cluster where a member of this process is and what it may do. */
+  #sharePresence(member: Member): void {
+    const cluster = this.#cluster;
+    if (cluster === null || member.name === null) return;
+    cluster.setPresence(member.name, this.#presence(member)).catch(() => {});
   }
 
   /** Tells every room here that the cluster lost Redis (`down`) or has it back. */
@@ -725,6 +798,18 @@ export class Chat {
     },
     moderate: (member, command, rest) => {
       const operators = this.#operators;
+      const cluster = this.#cluster;
+      if (cluster !== null && REACHES_ELSEWHERE.has(command)) {
+        // About a member who may be on another process: ask the cluster who is where first.
+        const act = command as "op" | "deop" | "kick" | "ban" | "mute" | "unmute";
+        member.busy = cluster.members().then((everyone) => {
+          const elsewhere: RemoteMember[] = everyone.filter((other) =>
+            other.processId !== cluster.processId
+          );
+          operators[act](member, rest, elsewhere);
+        }, () => this.tell(member, UNAVAILABLE_TRY));
+        return;
+      }
       switch (command) {
         case "oper":
           member.busy = operators.oper(member, rest);
@@ -775,8 +860,11 @@ export class Chat {
         const shown = local?.name ?? there[0]?.room ?? name;
         const names = there.map((other) => {
           const here = this.#rooms.find(other.name);
-          const op = here !== undefined && local !== undefined && here.room === local &&
-            this.#operators.isOperator(here, local);
+          // Here, what this process knows; elsewhere, what that process said.
+          const op = here === undefined
+            ? other.roomOperator || other.serverOperator
+            : local !== undefined && here.room === local &&
+              this.#operators.isOperator(here, local);
           return (op ? "@" : "") + other.name;
         });
         const where = typed === "" && sameName(shown, LOBBY) ? "online" : `in #${shown}`;
@@ -852,7 +940,7 @@ export class Chat {
         const before = from.members.size;
         this.#rooms.move(member, room.name);
         this.#finishMove(member, from, room, announce, there + 1, before);
-        void cluster.setRoom(member.name as string, room.name).catch(() => {});
+        this.#sharePresence(member);
       }, () => this.tell(member, UNAVAILABLE_TRY));
       return;
     }
@@ -1001,7 +1089,8 @@ export class Chat {
     if (cluster !== null) {
       // Names are the cluster's: the claim is Redis's to grant.
       member.stage = "joining";
-      member.busy = cluster.claimName(wanted, LOBBY).then(
+      const presence = { ...this.#presence(member), room: LOBBY, roomOperator: false };
+      member.busy = cluster.claimName(wanted, presence).then(
         (name) => {
           if (member.closed || member.leaving !== null) {
             void cluster.releaseName(name).catch(() => {});

@@ -9,7 +9,7 @@
  */
 
 import { ClusterBus } from "./cluster_bus.ts";
-import { type ClusterMember, ClusterNames } from "./cluster_names.ts";
+import { ClusterNames } from "./cluster_names.ts";
 import { connectRedis, type RedisClient } from "./redis.ts";
 
 /** Something that happened in the cluster, for every process to deliver to its members. */
@@ -27,6 +27,14 @@ export type ClusterEvent =
   }
   | { type: "private"; id: string; from: string; to: string; text: string }
   | {
+    type: "act";
+    id: string;
+    /** What an operator did to the member called `name`, in `room`, wherever it is. */
+    action: ClusterAction;
+    name: string;
+    room: string;
+  }
+  | {
     type: "state";
     id: string;
     /** What changed: `bans`, `mutes`, `motd`, or `topic:` and a room's key. */
@@ -34,6 +42,52 @@ export type ClusterEvent =
     /** Its new value ("" for none). */
     value: string;
   };
+
+/** What an operator of one process may do to a member of another: see {@linkcode Cluster.publishAct}. */
+export type ClusterAction = "op" | "deop" | "kick" | "disconnect";
+
+const ACTIONS: readonly string[] = ["op", "deop", "kick", "disconnect"] satisfies ClusterAction[];
+
+/** What the cluster knows of a member, on whichever process it is: for `/who` and operators. */
+export interface ClusterPresence {
+  /** The member's room ("" before it has one). */
+  room: string;
+  /** An operator of that room. */
+  roomOperator: boolean;
+  /** A server operator (`/oper`). */
+  serverOperator: boolean;
+  /** The address it is connected from, for address bans ("" when unknown). */
+  address: string;
+}
+
+/** A member somewhere in the cluster. */
+export interface ClusterPeer extends ClusterPresence {
+  /** Its name. */
+  name: string;
+  /** The process it is connected to. */
+  processId: string;
+}
+
+/**
+ * A presence as the one string the names' lease keeps: `room`, flags
+ * (`o` room operator, `s` server operator) and address, a line each (none of
+ * them can hold a line break).
+ */
+export function encodePresence(presence: ClusterPresence): string {
+  const flags = (presence.roomOperator ? "o" : "") + (presence.serverOperator ? "s" : "");
+  return `${presence.room}\n${flags}\n${presence.address}`;
+}
+
+/** The presence {@linkcode encodePresence} made; a bare room name (an older process's) is one too. */
+export function decodePresence(value: string): ClusterPresence {
+  const [room = "", flags = "", address = ""] = value.split("\n", 3);
+  return {
+    room,
+    roomOperator: flags.includes("o"),
+    serverOperator: flags.includes("s"),
+    address,
+  };
+}
 
 /** Settings of a {@linkcode Cluster}. */
 export interface ClusterOptions {
@@ -185,9 +239,17 @@ export class Cluster {
     });
   }
 
+  /**
+   * Publishes what an operator did to the member called `name` in `room`:
+   * the process that member is on carries it out, if it is still there.
+   */
+  publishAct(action: ClusterAction, name: string, room: string): Promise<string> {
+    return this.#bus.publish({ t: "act", action, name, room });
+  }
+
   /** The name given for `requested` by the nickname rules, unique across the cluster, now held. */
-  claimName(requested: string, room: string): Promise<string> {
-    return this.#names.uniqueClaim(requested, room);
+  claimName(requested: string, presence: ClusterPresence): Promise<string> {
+    return this.#names.uniqueClaim(requested, encodePresence(presence));
   }
 
   /** Frees a name this process holds. */
@@ -200,14 +262,19 @@ export class Cluster {
     return this.#names.rename(from, to);
   }
 
-  /** Says which room a member of this process is in, for `/who` elsewhere. */
-  setRoom(name: string, room: string): Promise<void> {
-    return this.#names.setRoom(name, room);
+  /** Says where a member of this process is and what it may do, for `/who` and operators elsewhere. */
+  setPresence(name: string, presence: ClusterPresence): Promise<void> {
+    return this.#names.setRoom(name, encodePresence(presence));
   }
 
   /** Everyone in the cluster, with their rooms. */
-  members(): Promise<ClusterMember[]> {
-    return this.#names.members();
+  async members(): Promise<ClusterPeer[]> {
+    const members = await this.#names.members();
+    return members.map(({ name, processId, room }) => ({
+      name,
+      processId,
+      ...decodePresence(room),
+    }));
   }
 
   /** Stops delivering, frees this process's names and closes Redis. */
@@ -240,6 +307,13 @@ function decode(id: string, fields: Record<string, string>): ClusterEvent | null
     fields.text !== undefined
   ) {
     return { type: "private", id, from: fields.from, to: fields.to, text: fields.text };
+  }
+  if (
+    fields.t === "act" && ACTIONS.includes(fields.action as string) &&
+    fields.name !== undefined && fields.room !== undefined
+  ) {
+    const action = fields.action as ClusterAction;
+    return { type: "act", id, action, name: fields.name, room: fields.room };
   }
   if (fields.t === "state" && fields.kind !== undefined && fields.value !== undefined) {
     return { type: "state", id, kind: fields.kind, value: fields.value };

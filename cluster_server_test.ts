@@ -105,8 +105,8 @@ Deno.test({
       await alice.readUntil("* ALICE2 left for #dev");
       await alice.send("/rooms\n/who #dev\n/join dev\n");
       await alice.readUntil("* 2 rooms: #lobby (1), #dev (1)");
-      // Operators are each process's own: ALICE2 made #dev on the other one.
-      await alice.readUntil("* 1 in #dev: ALICE2");
+      // ALICE2 made #dev, on the other process: its operator, for everyone.
+      await alice.readUntil("* 1 in #dev: @ALICE2");
       await alice.readUntil("* You are now in #dev (2 here)");
       await other.readUntil("* alice joined #dev");
       await other.send("/nick bob\n");

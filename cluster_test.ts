@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { Cluster, type ClusterEvent } from "./cluster.ts";
+import { Cluster, type ClusterEvent, type ClusterPresence } from "./cluster.ts";
 import { startRedis } from "./redis_test_helpers.ts";
 import { LEAK_CHECKS, WAIT_MS, withDeadline } from "./test_helpers.ts";
 
@@ -92,6 +92,11 @@ Deno.test({
   },
 });
 
+/** A plain member's presence in `room`. */
+function at(room: string): ClusterPresence {
+  return { room, roomOperator: false, serverOperator: false, address: "127.0.0.1" };
+}
+
 Deno.test({
   name: "private messages and names go across processes; a closed process frees its names",
   ...LEAK_CHECKS,
@@ -99,8 +104,8 @@ Deno.test({
     await using redis = await startRedis();
     const [a, b] = [await join(redis.url()), await join(redis.url())] as [Process, Process];
     try {
-      assert.equal(await a.cluster.claimName("alice", "lobby"), "alice");
-      assert.equal(await b.cluster.claimName("ALICE", "dev"), "ALICE2");
+      assert.equal(await a.cluster.claimName("alice", at("lobby")), "alice");
+      assert.equal(await b.cluster.claimName("ALICE", at("dev")), "ALICE2");
       await a.cluster.publishPrivate("alice", "ALICE2", "psst");
       await b.received(1);
       assert.deepEqual(b.events[0] && { ...b.events[0], id: "" }, {
@@ -112,9 +117,34 @@ Deno.test({
       });
       const names = (await a.cluster.members()).map((m) => `${m.name}@${m.room}`).sort();
       assert.deepEqual(names, ["ALICE2@dev", "alice@lobby"]);
+      // What operators elsewhere need: room operator, server operator, address.
+      await b.cluster.setPresence("ALICE2", {
+        room: "dev",
+        roomOperator: true,
+        serverOperator: true,
+        address: "192.0.2.7",
+      });
+      const seen = (await a.cluster.members()).find((m) => m.name === "ALICE2");
+      assert.deepEqual(seen && { ...seen, processId: "" }, {
+        name: "ALICE2",
+        processId: "",
+        room: "dev",
+        roomOperator: true,
+        serverOperator: true,
+        address: "192.0.2.7",
+      });
+      await a.cluster.publishAct("kick", "ALICE2", "dev");
+      await b.received(2);
+      assert.deepEqual(b.events[1] && { ...b.events[1], id: "" }, {
+        type: "act",
+        id: "",
+        action: "kick",
+        name: "ALICE2",
+        room: "dev",
+      });
       assert.equal(await b.cluster.renameName("ALICE2", "bob"), true);
       await a.cluster.close();
-      assert.equal(await b.cluster.claimName("alice", "dev"), "alice");
+      assert.equal(await b.cluster.claimName("alice", at("dev")), "alice");
     } finally {
       await a.cluster.close().catch(() => {});
       await b.cluster.close();

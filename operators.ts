@@ -22,13 +22,36 @@ import {
   untilNote,
   untilWords,
 } from "./moderation.ts";
-import { cleanNickname } from "./protocol.ts";
+import { cleanNickname, sameName } from "./protocol.ts";
 import type { Room } from "./room.ts";
 import type { Rooms } from "./rooms.ts";
 import { isLoopback, type Member, secretsMatch } from "./session.ts";
 
 /** The console's name in notices: it is reserved, so no member can take it. */
 export const CONSOLE_NAME = "server";
+
+/** A member of another process of the cluster, as the cluster told a moment ago. */
+export interface RemoteMember {
+  /** Its name. */
+  name: string;
+  /** Its room's name. */
+  room: string;
+  /** An operator of that room. */
+  roomOperator: boolean;
+  /** A server operator. */
+  serverOperator: boolean;
+  /** The address it is connected from ("" when unknown). */
+  address: string;
+}
+
+/** What an operator here does to a member of another process; that process carries it out. */
+export type RemoteAction = "op" | "deop" | "kick" | "disconnect";
+
+/** Whom an operator's command is about: a member here, or one of another process. */
+interface Subject extends RemoteMember {
+  /** The member, when it is connected to this process. */
+  here: Member | null;
+}
 
 /** What operators' commands need of the core. */
 export interface OperatorsHost {
@@ -42,6 +65,12 @@ export interface OperatorsHost {
   disconnect(member: Member, reason: "kicked" | "banned"): void;
   /** Every member connected from `address`. */
   membersFrom(address: string): Member[];
+  /** Has `action` carried out on a member of another process of the cluster. */
+  actElsewhere(target: RemoteMember, action: RemoteAction): void;
+  /** A notice for the members of the room called `room` on every process (this one may not have it). */
+  announce(room: string, notice: string): void;
+  /** A member became, or stopped being, an operator: for the cluster's `/who` and operators. */
+  changed(member: Member): void;
   /** Waits `ms` before the member's next line is read. */
   delay(member: Member, ms: number): Promise<void>;
   /** Writes one line to the server's log, when there is one. */
@@ -140,6 +169,7 @@ export class Operators {
     if (await secretsMatch(given, this.#password)) {
       this.#guesses.right(member.ip);
       member.serverOperator = true;
+      host.changed(member);
       host.tell(member, "* You are now a server operator");
       host.log?.(`${member.peer} ${member.name} is now a server operator`);
       return;
@@ -149,65 +179,94 @@ export class Operators {
     host.tell(member, "! Wrong operator password");
   }
 
-  /** `/op NAME`: makes NAME an operator of the room it is in. */
-  op(actor: Member, typed: string): void {
-    const target = this.#roomTarget(actor, typed, "op");
+  /**
+   * `/op NAME`: makes NAME an operator of the room it is in. `elsewhere`,
+   * here and below: the members of the cluster's other processes.
+   */
+  op(actor: Member, typed: string, elsewhere: readonly RemoteMember[] = []): void {
+    const target = this.#roomTarget(actor, typed, "op", elsewhere);
     if (target === null) return;
-    const room = target.room as Room<Member>;
-    if (this.isOperator(target, room)) {
-      const what = target.serverOperator ? "a server operator" : `an operator of #${room.name}`;
+    if (target.serverOperator || target.roomOperator) {
+      const what = target.serverOperator ? "a server operator" : `an operator of #${target.room}`;
       this.#host.tell(actor, `! ${target.name} is already ${what}`);
       return;
     }
-    room.operators.add(target);
+    this.#setRoomOperator(target, true);
     this.#notify(
       actor,
-      room,
-      `* ${target.name} was made an operator of #${room.name} by ${actor.name}`,
+      target.room,
+      `* ${target.name} was made an operator of #${target.room} by ${actor.name}`,
     );
-    this.#log(actor, `made ${target.name} an operator of #${room.name}`);
+    this.#log(actor, `made ${target.name} an operator of #${target.room}`);
   }
 
   /** `/deop NAME`: NAME is no longer an operator of the room it is in. */
-  deop(actor: Member, typed: string): void {
-    const target = this.#roomTarget(actor, typed, "deop");
+  deop(actor: Member, typed: string, elsewhere: readonly RemoteMember[] = []): void {
+    const target = this.#roomTarget(actor, typed, "deop", elsewhere);
     if (target === null) return;
-    const room = target.room as Room<Member>;
     if (target.serverOperator) {
       this.#host.tell(actor, `! You cannot /deop a server operator`);
       return;
     }
-    if (!room.operators.delete(target)) {
-      this.#host.tell(actor, `! ${target.name} is not an operator of #${room.name}`);
+    if (!target.roomOperator) {
+      this.#host.tell(actor, `! ${target.name} is not an operator of #${target.room}`);
       return;
     }
+    this.#setRoomOperator(target, false);
     this.#notify(
       actor,
-      room,
-      `* ${target.name} was removed as an operator of #${room.name} by ${actor.name}`,
+      target.room,
+      `* ${target.name} was removed as an operator of #${target.room} by ${actor.name}`,
     );
-    this.#log(actor, `removed ${target.name} as an operator of #${room.name}`);
+    this.#log(actor, `removed ${target.name} as an operator of #${target.room}`);
+  }
+
+  /** Makes a member an operator of its room, or not, here or on its own process. */
+  #setRoomOperator(target: Subject, operator: boolean): void {
+    const member = target.here;
+    if (member === null) {
+      this.#host.actElsewhere(target, operator ? "op" : "deop");
+      return;
+    }
+    const room = member.room as Room<Member>;
+    if (operator) room.operators.add(member);
+    else room.operators.delete(member);
+    this.#host.changed(member);
   }
 
   /**
    * `/kick NAME [reason]`: out of the room and back to `#lobby`; out of the
    * server when it is in `#lobby` (server operators only).
    */
-  kick(actor: Member, rest: string): void {
+  kick(actor: Member, rest: string, elsewhere: readonly RemoteMember[] = []): void {
     const [typed, reason] = firstWord(rest);
-    const target = this.#roomTarget(actor, typed, "kick");
+    const target = this.#roomTarget(actor, typed, "kick", elsewhere);
     if (target === null) return;
-    const room = target.room as Room<Member>;
-    const lobby = room === this.#host.rooms.lobby;
+    const room = target.room;
+    const lobby = sameName(room, this.#host.rooms.lobby.name);
     if (lobby && !actor.serverOperator) {
-      this.#host.tell(actor, `! Only server operators can /kick from #${room.name}`);
+      this.#host.tell(actor, `! Only server operators can /kick from #${room}`);
       return;
     }
     if (this.#silenced(actor, reason)) return;
-    this.#notify(actor, room, `* ${target.name} was kicked by ${actor.name}${because(reason)}`);
-    this.#log(actor, `kicked ${target.name} from #${room.name}${because(reason)}`);
-    if (lobby) this.#host.disconnect(target, "kicked");
-    else this.#host.sendHome(target);
+    const notice = `* ${target.name} was kicked by ${actor.name}${because(reason)}`;
+    this.#log(actor, `kicked ${target.name} from #${room}${because(reason)}`);
+    const member = target.here;
+    if (member === null) {
+      // Its process hears the notice, then the kick, in the cluster's order.
+      this.#notify(actor, room, notice);
+      this.#host.actElsewhere(target, lobby ? "disconnect" : "kick");
+      return;
+    }
+    // Told first, as the room's copy may come back through the cluster after it has gone.
+    this.#host.tell(member, notice);
+    if (lobby) {
+      this.#host.disconnect(member, "kicked");
+      this.#notify(actor, room, notice);
+    } else {
+      this.#notify(actor, room, notice, member);
+      this.#host.sendHome(member);
+    }
   }
 
   /**
@@ -216,30 +275,30 @@ export class Operators {
    * An address is a name when a member is called exactly that (`127.0.0.1`
    * is a valid nickname), so that no one is out of reach by choosing one.
    */
-  ban(actor: Member, rest: string): void {
+  ban(actor: Member, rest: string, elsewhere: readonly RemoteMember[] = []): void {
     const request = this.#restrictionRequest(actor, "ban", rest, DEFAULT_BAN_MS);
     if (request === null) return;
     const { typed, ms, reason } = request;
     let ban: Restriction;
-    let targets: Member[];
-    const named = this.#host.rooms.find(typed);
+    let targets: Subject[];
+    const named = this.#find(typed, elsewhere);
     if (isAddress(typed) && named?.name !== typed) {
       const address = plainAddress(typed);
       if (isLoopback(address)) {
         this.#host.tell(actor, "! Loopback addresses are never banned");
         return;
       }
-      targets = this.#host.membersFrom(address);
-      if (targets.some((member) => member.serverOperator) && actor !== this.console) {
+      targets = this.#from(address, elsewhere);
+      if (targets.some((target) => target.serverOperator) && actor !== this.console) {
         this.#host.tell(actor, "! You cannot /ban a server operator");
         return;
       }
       ban = this.#restriction(actor, null, address, ms, reason);
     } else {
-      const found = this.#nameTarget(actor, typed, "ban");
+      const found = this.#nameTarget(actor, typed, "ban", elsewhere);
       if (found === null) return;
       const { target, name } = found;
-      const address = target === undefined ? null : this.#addressOf(target);
+      const address = target === undefined ? null : this.#addressOf(target, elsewhere);
       ban = this.#restriction(actor, name, address, ms, reason);
       targets = target === undefined ? [] : [target];
     }
@@ -249,14 +308,23 @@ export class Operators {
     }
     const shown = ban.name ?? (ban.address as string);
     const notice = `* ${shown} was banned by ${actor.name} ${durationWords(ms)}${because(reason)}`;
-    const told = new Set<Room<Member>>();
-    for (const target of targets) {
-      const room = target.room as Room<Member>;
-      if (!told.has(room)) room.broadcast(notice);
-      told.add(room);
-      this.#host.disconnect(target, "banned");
+    // Those here are told and gone before their rooms hear it; those of another
+    // process hear it in their room, and are dropped there when the ban reaches it.
+    for (const { here } of targets) {
+      if (here === null) continue;
+      this.#host.tell(here, notice);
+      this.#host.disconnect(here, "banned");
     }
-    if (actor.room === null || !told.has(actor.room)) this.#host.tell(actor, notice);
+    const told: string[] = [];
+    for (const target of targets) {
+      if (told.some((room) => sameName(room, target.room))) continue;
+      this.#announce(target.room, notice);
+      told.push(target.room);
+    }
+    const actorRoom = actor.room?.name;
+    if (actorRoom === undefined || !told.some((room) => sameName(room, actorRoom))) {
+      this.#host.tell(actor, notice);
+    }
     const where = ban.address !== null && ban.name !== null ? ` (${ban.address})` : "";
     this.#log(actor, `banned ${shown}${where} ${durationWords(ms)}${because(reason)}`);
   }
@@ -279,14 +347,14 @@ export class Operators {
   }
 
   /** `/mute NAME [DURATION] [reason]`: NAME reads but its lines are refused. */
-  mute(actor: Member, rest: string): void {
+  mute(actor: Member, rest: string, elsewhere: readonly RemoteMember[] = []): void {
     const request = this.#restrictionRequest(actor, "mute", rest, DEFAULT_MUTE_MS);
     if (request === null) return;
     const { typed, ms, reason } = request;
-    const found = this.#nameTarget(actor, typed, "mute");
+    const found = this.#nameTarget(actor, typed, "mute", elsewhere);
     if (found === null) return;
     const { target, name } = found;
-    const address = target === undefined ? null : this.#addressOf(target);
+    const address = target === undefined ? null : this.#addressOf(target, elsewhere);
     if (!this.mutes.add(this.#restriction(actor, name, address, ms, reason))) {
       this.#host.tell(actor, `! Too many mutes (${MAX_RESTRICTIONS}); /unmute some first`);
       return;
@@ -297,13 +365,13 @@ export class Operators {
   }
 
   /** `/unmute NAME`. */
-  unmute(actor: Member, typed: string): void {
+  unmute(actor: Member, typed: string, elsewhere: readonly RemoteMember[] = []): void {
     if (!this.#serverOperator(actor, "unmute")) return;
     if (typed === "") {
       this.#host.tell(actor, "! Usage: /unmute NAME");
       return;
     }
-    const target = this.#host.rooms.find(typed);
+    const target = this.#find(typed, elsewhere);
     const mute = this.mutes.remove(target?.name ?? typed, Date.now());
     if (mute === undefined) {
       this.#host.tell(actor, `! ${target?.name ?? typed} is not muted`);
@@ -362,7 +430,12 @@ export class Operators {
    * actor's room, the actor being its operator; anyone, for a server
    * operator. Null (and the actor told why) when there is none or it may not.
    */
-  #roomTarget(actor: Member, typed: string, command: string): Member | null {
+  #roomTarget(
+    actor: Member,
+    typed: string,
+    command: string,
+    elsewhere: readonly RemoteMember[],
+  ): Subject | null {
     const host = this.#host;
     const room = actor.room;
     if (!actor.serverOperator && (room === null || !room.operators.has(actor))) {
@@ -373,12 +446,12 @@ export class Operators {
       host.tell(actor, `! Usage: /${command} NAME${command === "kick" ? " [reason]" : ""}`);
       return null;
     }
-    const target = host.rooms.find(typed);
+    const target = this.#find(typed, elsewhere);
     if (target === undefined) {
       host.tell(actor, `! No such user: ${typed}`);
       return null;
     }
-    if (!actor.serverOperator && target.room !== room) {
+    if (!actor.serverOperator && !sameName(target.room, (room as Room<Member>).name)) {
       host.tell(actor, `! ${target.name} is not in #${(room as Room<Member>).name}`);
       return null;
     }
@@ -386,9 +459,40 @@ export class Operators {
     return target;
   }
 
+  /** The member called `typed`, here or on another process. */
+  #find(typed: string, elsewhere: readonly RemoteMember[]): Subject | undefined {
+    const here = this.#host.rooms.find(typed);
+    if (here !== undefined) return this.#subject(here);
+    const there = elsewhere.find((other) => sameName(other.name, typed));
+    return there === undefined ? undefined : { ...there, here: null };
+  }
+
+  /** Every member connected from `address`, here or on another process. */
+  #from(address: string, elsewhere: readonly RemoteMember[]): Subject[] {
+    const there = elsewhere.filter((other) =>
+      other.address !== "" && plainAddress(other.address) === address
+    );
+    return [
+      ...this.#host.membersFrom(address).map((member) => this.#subject(member)),
+      ...there.map((other) => ({ ...other, here: null })),
+    ];
+  }
+
+  #subject(member: Member): Subject {
+    const room = member.room;
+    return {
+      name: member.name as string,
+      room: room?.name ?? this.#host.rooms.lobby.name,
+      roomOperator: room?.operators.has(member) ?? false,
+      serverOperator: member.serverOperator,
+      address: member.ip,
+      here: member,
+    };
+  }
+
   /** Whether `actor` may kick, ban or mute `target`; tells it why not. */
-  #mayActOn(actor: Member, target: Member, command: string): boolean {
-    if (target === actor) {
+  #mayActOn(actor: Member, target: Subject, command: string): boolean {
+    if (target.here === actor) {
       this.#host.tell(actor, `! You cannot /${command} yourself`);
       return false;
     }
@@ -422,10 +526,11 @@ export class Operators {
    * a loopback one, or one a server operator is connected from (which would
    * ban or mute that operator too).
    */
-  #addressOf(target: Member): string | null {
-    const address = plainAddress(target.ip);
+  #addressOf(target: Subject, elsewhere: readonly RemoteMember[]): string | null {
+    if (target.address === "") return null;
+    const address = plainAddress(target.address);
     if (isLoopback(address)) return null;
-    const shared = this.#host.membersFrom(address).some((member) => member.serverOperator);
+    const shared = this.#from(address, elsewhere).some((other) => other.serverOperator);
     return shared ? null : address;
   }
 
@@ -459,8 +564,9 @@ export class Operators {
     actor: Member,
     typed: string,
     command: string,
-  ): { target: Member | undefined; name: string } | null {
-    const target = this.#host.rooms.find(typed);
+    elsewhere: readonly RemoteMember[],
+  ): { target: Subject | undefined; name: string } | null {
+    const target = this.#find(typed, elsewhere);
     const name = target?.name ?? this.#validName(actor, typed);
     if (name === null) return null;
     if (target !== undefined && !this.#mayActOn(actor, target, command)) return null;
@@ -507,15 +613,22 @@ export class Operators {
     return { name, address, until, by: actor.name as string, reason };
   }
 
-  /** A notice to a room, and to the actor too when it is not in it. */
-  #notify(actor: Member, room: Room<Member>, notice: string): void {
-    room.broadcast(notice);
-    if (actor.room !== room) this.#host.tell(actor, notice);
+  /** A notice to the room called `room`, and to the actor too when it is not in it. */
+  #notify(actor: Member, room: string, notice: string, except?: Member): void {
+    this.#announce(room, notice, except);
+    if (actor.room === null || !sameName(actor.room.name, room)) this.#host.tell(actor, notice);
+  }
+
+  /** A notice to the room called `room`: here if it is here, and on every process of a cluster. */
+  #announce(room: string, notice: string, except?: Member): void {
+    const here = this.#host.rooms.get(room);
+    if (here !== undefined) here.broadcast(notice, { except });
+    else this.#host.announce(room, notice);
   }
 
   /** A notice to the target's room when it is online, and to the actor. */
-  #tellAbout(actor: Member, target: Member | undefined, notice: string): void {
-    if (target?.room) this.#notify(actor, target.room, notice);
+  #tellAbout(actor: Member, target: Subject | undefined, notice: string): void {
+    if (target !== undefined) this.#notify(actor, target.room, notice);
     else this.#host.tell(actor, notice);
   }
 
