@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { Chat } from "./chat.ts";
+import { Cluster } from "./cluster.ts";
 import { CONSOLE_HELP_LINES } from "./commands.ts";
 import { DEFAULT_MUTE_MS, MAX_DURATION_MS, untilNote, untilWords } from "./moderation.ts";
 import {
@@ -21,6 +22,7 @@ import {
   withDeadline,
   withServer,
 } from "./test_helpers.ts";
+import { startRedis } from "./redis_test_helpers.ts";
 
 const OPER_PASSWORD = "correct horse";
 
@@ -869,6 +871,18 @@ class MemoryPeer {
     return line as string;
   }
 
+  /** Reads lines until one is `wanted`; returns all read, the match last. */
+  async readUntil(wanted: string): Promise<string[]> {
+    const seen: string[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const line = await this.readLine();
+      if (line === null) throw new Error(`Closed before ${wanted}; got:\n${seen.join("\n")}`);
+      seen.push(line);
+      if (line === wanted) return seen;
+    }
+    throw new Error(`No ${wanted} in 1000 lines`);
+  }
+
   async expectClosed(): Promise<void> {
     for (let i = 0; i < 1000; i++) if (await this.readLine() === null) return;
     throw new Error("The link was never closed");
@@ -883,6 +897,7 @@ async function withCore(
     console: string[];
     join(name: string, ip: string): Promise<MemoryPeer>;
   }) => Promise<void>,
+  options: { redisUrl?: string } = {},
 ): Promise<void> {
   const log: string[] = [];
   const console: string[] = [];
@@ -910,10 +925,20 @@ async function withCore(
     await peer.expect(/^Welcome, /);
     return peer;
   };
+  // One process of a cluster, as server.ts makes it.
+  const cluster = options.redisUrl === undefined ? null : await Cluster.connect({
+    url: options.redisUrl,
+    historyLines: HISTORY_LINES,
+    onEvent: (event) => chat.clusterEvent(event),
+    onDown: () => chat.clusterStatus(true),
+    onUp: () => chat.clusterStatus(false),
+  });
   try {
+    if (cluster !== null) await chat.joinCluster(cluster);
     await body({ chat, log, console, join });
   } finally {
     await chat.shutdown(0);
+    await cluster?.close();
   }
 }
 
@@ -1040,4 +1065,46 @@ Deno.test({
       await refused.expect(/^! You are banned \(until \d\d:\d\d\)$/);
       assert.ok(log.some((line) => line.endsWith(" alice banned bob for 1h")));
     }),
+});
+
+Deno.test({
+  name: "in a cluster, a ban of an address, or of a name, reaches its members on another process",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using redis = await startRedis();
+    await withCore(async (a) => {
+      await withCore(async (b) => {
+        const alice = await a.join("alice", "198.51.100.1");
+        alice.send(`/oper ${OPER_PASSWORD}\n`);
+        await alice.expect("* You are now a server operator");
+        const bob = await b.join("bob", "203.0.113.5");
+        const carol = await b.join("carol", "::ffff:203.0.113.5");
+        carol.send("/join dev\n");
+        await carol.readUntil("* You are now in #dev (1 here)");
+        const dave = await b.join("dave", "203.0.113.9");
+        await alice.readUntil("* dave joined the chat");
+        // bob and carol are on b, in two rooms: each room hears it, and they are gone.
+        alice.send("/ban 203.0.113.5 2h flood\n");
+        const notice = "* 203.0.113.5 was banned by alice for 2h (flood)";
+        await alice.readUntil(notice);
+        await dave.readUntil(notice);
+        for (const peer of [bob, carol]) {
+          await peer.readUntil(notice);
+          await peer.expectClosed();
+        }
+        const again = new MemoryPeer(b.chat, "203.0.113.5");
+        await again.expect(/^! You are banned \(until \d\d:\d\d\)$/);
+        await again.expectClosed();
+        // A ban of a name elsewhere covers the address that member is connected from.
+        alice.send("/ban dave\n");
+        await dave.readUntil("* dave was banned by alice for 1h");
+        await dave.expectClosed();
+        const fromDave = new MemoryPeer(a.chat, "203.0.113.9");
+        await fromDave.expect(/^! You are banned \(until \d\d:\d\d\)$/);
+        await fromDave.expectClosed();
+        alice.send("/bans\n");
+        await alice.readUntil("* 2 bans:");
+      }, { redisUrl: redis.url() });
+    }, { redisUrl: redis.url() });
+  },
 });
