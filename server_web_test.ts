@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { ChatServer, parseServerArgs } from "./server.ts";
 import { LEAK_CHECKS, Peer, startServer, WAIT_MS, withDeadline } from "./test_helpers.ts";
+import { startRedis } from "./redis_test_helpers.ts";
 import { upgradeRequest, WsPeer } from "./websocket_test_helpers.ts";
 
 const decoder = new TextDecoder();
@@ -139,6 +140,38 @@ Deno.test({
       await tcp.send("/who\n");
       await tcp.expect("* 2 online: wendy, nick");
     }),
+});
+
+Deno.test({
+  name: "in a cluster, a browser member on one process and an nc member on another share the room",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using redis = await startRedis();
+    const web = await startServer(["--quiet", "--redis", redis.url()]);
+    const tcp = await startServer(["--quiet", "--redis", redis.url()]);
+    try {
+      const open = await web.stdout.waitFor((line) => line.startsWith("Open http://"));
+      const webPort = Number(/:(\d+)\//.exec(open)?.[1]);
+      await using wendy = await WebMember.join(webPort, "wendy");
+      await using nick = await Peer.join(tcp.port, "nick");
+      await wendy.expect("* nick joined the chat");
+      for (let i = 0; i < 5; i++) {
+        wendy.send(`w${i}`);
+        await nick.send(`t${i}\n`);
+      }
+      const seen: string[][] = [[], []];
+      for (let i = 0; i < 10; i++) {
+        seen[0]!.push((await wendy.readLine()) ?? "<closed>");
+        seen[1]!.push((await nick.readLine()) ?? "<closed>");
+      }
+      // One order for both, their own lines included, through Redis.
+      assert.deepEqual(seen[0], seen[1]);
+      assert.equal(seen[0]!.filter((line) => line.startsWith("wendy: w")).length, 5);
+      assert.equal(seen[0]!.filter((line) => line.startsWith("nick: t")).length, 5);
+    } finally {
+      await Promise.all([web.stop(), tcp.stop()]);
+    }
+  },
 });
 
 Deno.test({
