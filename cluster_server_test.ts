@@ -4,6 +4,7 @@
  */
 
 import assert from "node:assert/strict";
+import { HISTORY_LINES } from "./protocol.ts";
 import { connectRedis } from "./redis.ts";
 import { type RedisServer, startRedis } from "./redis_test_helpers.ts";
 import {
@@ -178,6 +179,99 @@ Deno.test({
       }
     } finally {
       await stopAll(servers);
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "Redis restarted with its data while members chat: every line it took reaches everyone once, in one order",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using redis = await startRedis({ persist: true });
+    // Not quiet: what the processes log is checked too.
+    const servers: ServerProcess[] = [];
+    for (let i = 0; i < 2; i++) {
+      servers.push(await startServer(["--rate", "0", "--redis", redis.url()]));
+    }
+    const names = ["alice", "bob", "carol", "dave"];
+    const peers: Peer[] = [];
+    try {
+      // Two members on each process, all in #lobby, each seen arriving by those before.
+      for (const [i, name] of names.entries()) {
+        peers.push(await Peer.join(servers[i % 2]!.port, name));
+        for (const peer of peers.slice(0, -1)) await peer.readUntil(`* ${name} joined the chat`);
+      }
+      const heard: string[][] = peers.map(() => []);
+      /** Reads each member's lines until it has heard every one of `lines`. */
+      const hearAll = (lines: string[], ms = WAIT_MS) =>
+        Promise.all(peers.map(async (peer, i) => {
+          const mine = heard[i]!;
+          const deadline = Date.now() + ms;
+          for (let n = 0; n < 1000 && !lines.every((line) => mine.includes(line)); n++) {
+            const line = await peer.readLine(Math.max(deadline - Date.now(), 1));
+            if (line === null) throw new Error(`${names[i]} was disconnected`);
+            mine.push(line);
+          }
+        }));
+      const post = async (tag: string, count: number): Promise<string[]> => {
+        await Promise.all(peers.map(async (peer, i) => {
+          for (let n = 0; n < count; n++) await peer.send(`${tag}-${names[i]}-${n}\n`);
+        }));
+        return names.flatMap((name) =>
+          Array.from({ length: count }, (_, n) => `${name}: ${tag}-${name}-${n}`)
+        );
+      };
+      // More than the history keeps, so that it holds lines from both sides of the outage.
+      const before = await post("before", 5);
+      await hearAll(before);
+      const lost =
+        "* The chat lost its connection to Redis; messages cannot be sent until it is back";
+      await redis.stop();
+      await hearAll([lost]);
+      for (const [i, peer] of peers.entries()) {
+        await peer.send(`during-${names[i]}\n`);
+        await peer.expect("! Chat is unavailable right now; your message was not sent");
+      }
+      // Long enough for a heartbeat of each process to fail: the names' leases go through it too.
+      await Promise.all(
+        servers.map((server) =>
+          server.stdout.waitFor((line) => line.includes("Renewing the cluster's names failed"))
+        ),
+      );
+      await redis.restart();
+      await hearAll(["* The chat is back"], WAIT_MS * 3);
+      const after = await post("after", 2);
+      await hearAll(after);
+      const chat = heard.map((lines) => lines.filter((line) => /^[a-z]+: /.test(line)));
+      for (const [i, lines] of chat.entries()) {
+        assert.deepEqual(lines, chat[0], `${names[i]} heard the lines in another order`);
+        assert.equal(heard[i]!.filter((line) => line === lost).length, 1);
+        assert.equal(heard[i]!.filter((line) => line === "* The chat is back").length, 1);
+        assert.ok(!heard[i]!.some((line) => line.includes("left the chat")), heard[i]!.join("\n"));
+      }
+      assert.deepEqual([...chat[0]!].sort(), [...before, ...after].sort());
+      assert.ok(!chat[0]!.some((line) => line.includes("during-")));
+      // A process started now reads the room's history from Redis: the same lines, in that order.
+      servers.push(await startServer(["--rate", "0", "--redis", redis.url()]));
+      await using erin = await Peer.join(servers[2]!.port, "erin");
+      await erin.expect("* Recent messages:");
+      const history = (await erin.readUntil("* End of recent messages")).slice(0, -1);
+      assert.deepEqual(history, chat[0]!.slice(-HISTORY_LINES));
+    } finally {
+      await Promise.all(peers.map((peer) => peer.close()));
+      await stopAll(servers);
+    }
+    // The two that lived through the outage; the third came after it.
+    for (const [i, server] of servers.entries()) {
+      const log = server.stdout.text;
+      assert.ok(!log.includes("came back empty"), log);
+      assert.ok(!log.includes("another process took the name"), log);
+      assert.equal(
+        server.stdout.lines.filter((line) => line.endsWith("cluster: Redis is back")).length,
+        i < 2 ? 1 : 0,
+        log,
+      );
     }
   },
 });
