@@ -380,6 +380,10 @@ export class Chat {
       this.#actHere(event.action, event.name, event.room);
       return;
     }
+    if (event.type === "gone") {
+      this.#announceGone(event.members);
+      return;
+    }
     if (event.type === "line") {
       const room = this.#rooms.get(event.room);
       if (room === undefined) return;
@@ -392,6 +396,20 @@ export class Chat {
     this.tell(to, `(private) ${event.from}: ${event.text}`);
     to.replyTo = null;
     to.replyName = event.from;
+  }
+
+  /**
+   * Tells the rooms here that the members of a process that died without a
+   * word are gone, as their own process would have for a lost connection.
+   * Delivered, not broadcast: every process got this event from Redis.
+   */
+  #announceGone(members: readonly { name: string; room: string }[]): void {
+    for (const { name, room: roomName } of members) {
+      const room = this.#rooms.get(roomName);
+      if (room === undefined || room.members.size > this.#announceLimit) continue;
+      room.deliver(`* ${name} ${DEPARTURE_NOTICES.lost}`);
+    }
+    this.#log?.(`cluster: a process stopped answering: ${members.length} of its members left`);
   }
 
   /**

@@ -41,6 +41,12 @@ export type ClusterEvent =
     kind: string;
     /** Its new value ("" for none). */
     value: string;
+  }
+  | {
+    type: "gone";
+    id: string;
+    /** The members of a process that died without a word, each with the room it was in. */
+    members: { name: string; room: string }[];
   };
 
 /** What an operator of one process may do to a member of another: see {@linkcode Cluster.publishAct}. */
@@ -87,6 +93,11 @@ export function decodePresence(value: string): ClusterPresence {
     serverOperator: flags.includes("s"),
     address,
   };
+}
+
+/** The room of a presence value as the names' lease keeps it ({@linkcode encodePresence}). */
+export function presenceRoom(value: string): string {
+  return decodePresence(value).room;
 }
 
 /** Settings of a {@linkcode Cluster}. */
@@ -167,6 +178,8 @@ export class Cluster {
       processId: this.processId,
       leaseMs: options.leaseMs,
       heartbeatMs: options.heartbeatMs,
+      eventsKey: this.#bus.key,
+      eventsMaxLen: STREAM_LENGTH,
       onLost: options.onLost,
       log: options.log,
     });
@@ -318,5 +331,28 @@ function decode(id: string, fields: Record<string, string>): ClusterEvent | null
   if (fields.t === "state" && fields.kind !== undefined && fields.value !== undefined) {
     return { type: "state", id, kind: fields.kind, value: fields.value };
   }
+  if (fields.t === "gone" && fields.members !== undefined) {
+    const members = goneMembers(fields.members);
+    return members === null ? null : { type: "gone", id, members };
+  }
   return null;
+}
+
+/** The `[[name, presence], ...]` of a `gone` entry, or null unless it is that shape. */
+function goneMembers(json: string): { name: string; room: string }[] | null {
+  let pairs: unknown;
+  try {
+    pairs = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(pairs)) return null;
+  const members: { name: string; room: string }[] = [];
+  for (const pair of pairs) {
+    if (!Array.isArray(pair) || typeof pair[0] !== "string" || typeof pair[1] !== "string") {
+      return null;
+    }
+    members.push({ name: pair[0], room: presenceRoom(pair[1]) });
+  }
+  return members;
 }

@@ -9,10 +9,16 @@
  * Lua call; a process that dies without a word stops renewing, and its names and its members'
  * `/who` entries expire within `leaseMs`, inside the 15 s the cluster promises.
  *
- * Presence is a hash per process, `${cluster}:members:<processId>` (name → room), with the same
- * lease, and a set `${cluster}:processes` of ids; {@linkcode ClusterNames.members} reads them,
- * dropping ids whose hash has expired. All keys of one cluster are on one Redis (no Redis Cluster
- * hash slots).
+ * Presence is a hash per process, `${cluster}:members:<processId>` (name → an opaque value, the
+ * member's presence), with the same lease, and a set `${cluster}:processes` of ids;
+ * {@linkcode ClusterNames.members} reads them. Each process also keeps a roster,
+ * `${cluster}:roster:<processId>`, written with the presence hash at every step but kept
+ * `rosterMs` (an hour), so that it outlives the lease: the heartbeat (and `members()`) reaps a
+ * process whose presence hash has expired, in one Lua script that deletes its roster, drops its
+ * id, and adds one `t=gone` entry to the event stream listing its members (`members`: JSON
+ * `[[name, value], ...]`, names another process holds now left out). The script is atomic, so one
+ * process reaps each dead one, and the cluster hears of it once. All keys of one cluster are on
+ * one Redis (no Redis Cluster hash slots): the script finds the other processes' keys itself.
  *
  * ```ts ignore
  * await using redis = await connectRedis("redis://127.0.0.1:6379/0");
@@ -25,6 +31,7 @@
  * @module
  */
 
+import { DEFAULT_MAX_LEN } from "./cluster_bus.ts";
 import { MAX_NAME_LENGTH, nameKeys } from "./protocol.ts";
 import type { RedisClient, RedisReply } from "./redis.ts";
 
@@ -32,6 +39,11 @@ import type { RedisClient, RedisReply } from "./redis.ts";
 export const DEFAULT_LEASE_MS = 10_000;
 /** How often the leases are renewed: three tries inside one lease, so one slow round loses nothing. */
 export const DEFAULT_HEARTBEAT_MS = 3_000;
+/**
+ * How long a process's roster outlives its last write: far past the lease, so that a live process
+ * reaps it, and yet bounded when the whole cluster died and nobody is left to.
+ */
+export const DEFAULT_ROSTER_MS = 3_600_000;
 /** Candidates {@linkcode ClusterNames.uniqueClaim} tries (`name`, `name2`, …) before giving up. */
 export const MAX_NAME_CANDIDATES = 1000;
 
@@ -45,6 +57,12 @@ export interface ClusterNamesOptions {
   leaseMs?: number;
   /** Time between renewals; well under `leaseMs`. @default {3000} */
   heartbeatMs?: number;
+  /** Life of this process's roster after its last write. @default {3600000} */
+  rosterMs?: number;
+  /** The event stream a dead process's `t=gone` entry goes to. @default {`${cluster}:events`} */
+  eventsKey?: string;
+  /** Entries that stream is trimmed to, about (`MAXLEN ~`). @default {100000} */
+  eventsMaxLen?: number;
   /** A name of ours another process now holds (our lease ran out meanwhile): rename or drop its member. */
   onLost?: (name: string) => void;
   /** Where heartbeat failures are told. @default {console.error} */
@@ -61,8 +79,8 @@ export interface ClusterMember {
   room: string;
 }
 
-// KEYS: the name's two keys, this process's hash, the process set.
-// ARGV: value, lease, name, room, process id.
+// KEYS: the name's two keys, this process's hash, the process set, this process's roster.
+// ARGV: value, lease, name, room, process id, roster's life.
 const CLAIM = `
 if redis.call("EXISTS", KEYS[1], KEYS[2]) > 0 then return 0 end
 redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
@@ -71,28 +89,40 @@ redis.call("HSET", KEYS[3], ARGV[3], ARGV[4])
 redis.call("PEXPIRE", KEYS[3], ARGV[2])
 redis.call("SADD", KEYS[4], ARGV[5])
 redis.call("PEXPIRE", KEYS[4], ARGV[2])
+redis.call("HSET", KEYS[5], ARGV[3], ARGV[4])
+redis.call("PEXPIRE", KEYS[5], ARGV[6])
 return 1
 `;
 
-// KEYS: the name's two keys, this process's hash. ARGV: value, name.
+// KEYS: the name's two keys, this process's hash, this process's roster. ARGV: value, name.
 const RELEASE = `
 local deleted = 0
 for i = 1, 2 do
   if redis.call("GET", KEYS[i]) == ARGV[1] then deleted = deleted + redis.call("DEL", KEYS[i]) end
 end
 redis.call("HDEL", KEYS[3], ARGV[2])
+redis.call("HDEL", KEYS[4], ARGV[2])
 return deleted
 `;
 
-// KEYS: this process's hash, the process set, then two keys per held name, then two per name
-// whose release failed. ARGV: lease, process id, count of held names, then name and room of each
-// held name, then each name to forget. A held name's keys are renewed when each is ours or free
-// (free: it expired during an outage and nobody took it); when either is someone else's, the name
-// is lost, and the list of lost names is the reply.
+// KEYS: this process's hash, this process's roster. ARGV: name, room, lease, roster's life.
+const SET_ROOM = `
+redis.call("HSET", KEYS[1], ARGV[1], ARGV[2])
+redis.call("PEXPIRE", KEYS[1], ARGV[3])
+redis.call("HSET", KEYS[2], ARGV[1], ARGV[2])
+redis.call("PEXPIRE", KEYS[2], ARGV[4])
+return 1
+`;
+
+// KEYS: this process's hash, the process set, this process's roster, then two keys per held
+// name, then two per name whose release failed. ARGV: lease, process id, roster's life, count of
+// held names, then name and room of each held name, then each name to forget. A held name's keys
+// are renewed when each is ours or free (free: it expired during an outage and nobody took it);
+// when either is someone else's, the name is lost, and the list of lost names is the reply.
 const RENEW = `
-local px, pid, held = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local px, pid, rosterPx, held = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local lost = {}
-local k, a = 3, 4
+local k, a = 4, 5
 for i = 1, held do
   local name, room = ARGV[a], ARGV[a + 1]
   local value = pid .. "\\n" .. name
@@ -101,10 +131,12 @@ for i = 1, held do
     redis.call("SET", KEYS[k], value, "PX", px)
     redis.call("SET", KEYS[k + 1], value, "PX", px)
     redis.call("HSET", KEYS[1], name, room)
+    redis.call("HSET", KEYS[3], name, room)
   else
     if v1 == value then redis.call("DEL", KEYS[k]) end
     if v2 == value then redis.call("DEL", KEYS[k + 1]) end
     redis.call("HDEL", KEYS[1], name)
+    redis.call("HDEL", KEYS[3], name)
     lost[#lost + 1] = name
   end
   k, a = k + 2, a + 2
@@ -116,21 +148,64 @@ while k <= #KEYS do
     if redis.call("GET", KEYS[k + j]) == value then redis.call("DEL", KEYS[k + j]) end
   end
   redis.call("HDEL", KEYS[1], name)
+  redis.call("HDEL", KEYS[3], name)
   k, a = k + 2, a + 1
 end
 redis.call("SADD", KEYS[2], pid)
 redis.call("PEXPIRE", KEYS[1], px)
 redis.call("PEXPIRE", KEYS[2], px)
+redis.call("PEXPIRE", KEYS[3], rosterPx)
 return lost
 `;
 
-// KEYS: the process set, then the hash of each id in ARGV. Drops the ids whose hash is gone,
-// checked here rather than by the caller so that a process claiming meanwhile is not dropped.
-const DROP_DEAD = `
-for i = 1, #ARGV do
-  if redis.call("EXISTS", KEYS[i + 1]) == 0 then redis.call("SREM", KEYS[1], ARGV[i]) end
+// KEYS: the process set, the event stream. ARGV: the cluster's key prefix (`${cluster}:`), the
+// stream's length, "1" when rosters may be reaped. Every id in the set whose presence hash is gone
+// is dead: one with no roster left (it released everything) is dropped from the set; one with a
+// roster, when reaping is allowed, is dropped with its roster, and one `gone` entry lists its
+// members but those whose name is in a live process's hash now (they came back). The other
+// processes' keys are found here, not passed in, so that a process claiming meanwhile is seen.
+// Returns the number of entries added.
+const REAP = `
+local prefix, maxLen, reap = ARGV[1], ARGV[2], ARGV[3] == "1"
+local live, dead = {}, {}
+for _, id in ipairs(redis.call("SMEMBERS", KEYS[1])) do
+  local hash = prefix .. "members:" .. id
+  if redis.call("EXISTS", hash) == 1 then live[#live + 1] = hash else dead[#dead + 1] = id end
 end
-return 0
+local added = 0
+for _, id in ipairs(dead) do
+  local roster = prefix .. "roster:" .. id
+  local flat = redis.call("HGETALL", roster)
+  if #flat == 0 then
+    redis.call("SREM", KEYS[1], id)
+  elseif reap then
+    redis.call("DEL", roster)
+    redis.call("SREM", KEYS[1], id)
+    local names = {}
+    for i = 1, #flat, 2 do names[#names + 1] = flat[i] end
+    local back = {}
+    for _, hash in ipairs(live) do
+      -- A slice at a time: unpack() has a bound on how many values it returns.
+      for from = 1, #names, 1000 do
+        local to = math.min(from + 999, #names)
+        local found = redis.call("HMGET", hash, unpack(names, from, to))
+        for j = 1, #found do
+          if found[j] then back[names[from + j - 1]] = true end
+        end
+      end
+    end
+    local members = {}
+    for i = 1, #flat, 2 do
+      if not back[flat[i]] then members[#members + 1] = { flat[i], flat[i + 1] } end
+    end
+    if #members > 0 then
+      redis.call("XADD", KEYS[2], "MAXLEN", "~", maxLen, "*", "t", "gone", "members",
+        cjson.encode(members))
+      added = added + 1
+    end
+  end
+end
+return added
 `;
 
 /**
@@ -143,6 +218,9 @@ export class ClusterNames {
   readonly #processId: string;
   readonly #leaseMs: number;
   readonly #heartbeatMs: number;
+  readonly #rosterMs: number;
+  readonly #eventsKey: string;
+  readonly #eventsMaxLen: number;
   readonly #onLost: (name: string) => void;
   readonly #log: (message: string) => void;
   /** Names this process holds, each with its member's room. */
@@ -152,6 +230,12 @@ export class ClusterNames {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #running = false;
   #renewing: Promise<void> | null = null;
+  /**
+   * Since when the heartbeat has not failed (from `start()`), or null since it last did. Rosters
+   * are reaped only once it is a lease old: after an outage, a live process that has not renewed
+   * yet (its client still reconnecting) looks dead, and must not be announced gone.
+   */
+  #upSince: number | null = null;
 
   /** Names of process `options.processId` in `options.cluster`, through `client`. */
   constructor(client: RedisClient, options: ClusterNamesOptions) {
@@ -160,6 +244,9 @@ export class ClusterNames {
     this.#processId = options.processId;
     this.#leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
     this.#heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    this.#rosterMs = options.rosterMs ?? DEFAULT_ROSTER_MS;
+    this.#eventsKey = options.eventsKey ?? `${this.#cluster}:events`;
+    this.#eventsMaxLen = options.eventsMaxLen ?? DEFAULT_MAX_LEN;
     if (!(this.#heartbeatMs > 0 && this.#heartbeatMs < this.#leaseMs)) {
       throw new RangeError(
         `Invalid heartbeat: ${this.#heartbeatMs} ms is not between 0 and the lease of ${this.#leaseMs} ms`,
@@ -186,8 +273,13 @@ export class ClusterNames {
     try {
       reply = await this.#client.eval(
         CLAIM,
-        [...this.#nameKeys(name), this.#membersKey(this.#processId), this.#processesKey],
-        [this.#value(name), this.#leaseMs, name, room, this.#processId],
+        [
+          ...this.#nameKeys(name),
+          this.#membersKey(this.#processId),
+          this.#processesKey,
+          this.#rosterKey(this.#processId),
+        ],
+        [this.#value(name), this.#leaseMs, name, room, this.#processId, this.#rosterMs],
       );
     } catch (error) {
       // It may have been done before the connection failed: the heartbeat undoes it if so.
@@ -223,7 +315,11 @@ export class ClusterNames {
     try {
       await this.#client.eval(
         RELEASE,
-        [...this.#nameKeys(name), this.#membersKey(this.#processId)],
+        [
+          ...this.#nameKeys(name),
+          this.#membersKey(this.#processId),
+          this.#rosterKey(this.#processId),
+        ],
         [this.#value(name), name],
       );
     } catch (error) {
@@ -248,16 +344,16 @@ export class ClusterNames {
     if (!this.#held.has(name)) return;
     // Kept here too, so that the heartbeat puts it back if this write is lost.
     this.#held.set(name, room);
-    const key = this.#membersKey(this.#processId);
-    await Promise.all([
-      this.#client.hset(key, { [name]: room }),
-      this.#client.pexpire(key, this.#leaseMs),
-    ]);
+    await this.#client.eval(
+      SET_ROOM,
+      [this.#membersKey(this.#processId), this.#rosterKey(this.#processId)],
+      [name, room, this.#leaseMs, this.#rosterMs],
+    );
   }
 
   /**
    * Everyone's members across the cluster, by process; a process whose lease has run out is
-   * left out and dropped from the set of processes.
+   * left out, and reaped as the heartbeat does (see {@linkcode ClusterNames.reap}).
    */
   async members(): Promise<ClusterMember[]> {
     const ids = await this.#client.smembers(this.#processesKey);
@@ -270,14 +366,24 @@ export class ClusterNames {
       if (names.length === 0) dead.push(processId);
       for (const name of names) members.push({ name, processId, room: hash[name] ?? "" });
     });
-    if (dead.length > 0) {
-      await this.#client.eval(
-        DROP_DEAD,
-        [this.#processesKey, ...dead.map((id) => this.#membersKey(id))],
-        dead,
-      );
-    }
+    if (dead.length > 0) await this.reap();
     return members;
+  }
+
+  /**
+   * Reaps the processes whose lease has run out: drops them from the set of processes and, once
+   * this process's heartbeat has gone a lease without failing, deletes each one's roster and adds
+   * one `t=gone` entry for its members to the event stream (see the module's description).
+   * Resolves with the number of entries added; the heartbeat calls it after each renewal.
+   */
+  async reap(): Promise<number> {
+    const settled = this.#upSince !== null && performance.now() - this.#upSince >= this.#leaseMs;
+    const reply = await this.#client.eval(
+      REAP,
+      [this.#processesKey, this.#eventsKey],
+      [`${this.#cluster}:`, this.#eventsMaxLen, settled ? "1" : "0"],
+    );
+    return typeof reply === "number" ? reply : 0;
   }
 
   /**
@@ -288,8 +394,17 @@ export class ClusterNames {
   async renew(): Promise<string[]> {
     const held = [...this.#held];
     const forgotten = [...this.#forgotten];
-    const keys = [this.#membersKey(this.#processId), this.#processesKey];
-    const args: (string | number)[] = [this.#leaseMs, this.#processId, held.length];
+    const keys = [
+      this.#membersKey(this.#processId),
+      this.#processesKey,
+      this.#rosterKey(this.#processId),
+    ];
+    const args: (string | number)[] = [
+      this.#leaseMs,
+      this.#processId,
+      this.#rosterMs,
+      held.length,
+    ];
     for (const [name, room] of held) {
       keys.push(...this.#nameKeys(name));
       args.push(name, room);
@@ -309,10 +424,15 @@ export class ClusterNames {
     return lost;
   }
 
-  /** Starts the heartbeat: a renewal every `heartbeatMs`, never two at once; safe to call twice. */
+  /**
+   * Starts the heartbeat: a renewal every `heartbeatMs`, never two at once, each followed by a
+   * {@linkcode ClusterNames.reap}; safe to call twice.
+   */
   start(): void {
     if (this.#running) return;
     this.#running = true;
+    // Redis answered just now (the caller connected): a lease from here, dead processes are dead.
+    this.#upSince = performance.now();
     this.#schedule(this.#heartbeatMs);
   }
 
@@ -342,8 +462,17 @@ export class ClusterNames {
       this.#timer = undefined;
       const started = performance.now();
       this.#renewing = this.renew().then(
-        () => {},
-        (error) => this.#log(`Renewing the cluster's names failed: ${error.message ?? error}`),
+        () => {
+          this.#upSince ??= performance.now();
+          return this.reap().then(
+            () => {},
+            (error) => this.#log(`Reaping the cluster's dead processes failed: ${describe(error)}`),
+          );
+        },
+        (error) => {
+          this.#upSince = null;
+          this.#log(`Renewing the cluster's names failed: ${error.message ?? error}`);
+        },
       ).finally(() => {
         this.#renewing = null;
         // The next beat counts from this one's start, but never overlaps it.
@@ -361,6 +490,10 @@ export class ClusterNames {
     return `${this.#cluster}:members:${processId}`;
   }
 
+  #rosterKey(processId: string): string {
+    return `${this.#cluster}:roster:${processId}`;
+  }
+
   #nameKeys(name: string): [string, string] {
     const [typed, lower] = nameKeys(name);
     return [`${this.#cluster}:name:${typed}`, `${this.#cluster}:name:${lower}`];
@@ -376,6 +509,10 @@ function withSuffix(name: string, suffix: string): string {
   const room = MAX_NAME_LENGTH - suffix.length;
   const cut = name.length <= room ? name : Array.from(name).slice(0, room).join("");
   return cut + suffix;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function strings(reply: RedisReply): string[] {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ClusterNames, type ClusterNamesOptions } from "./cluster_names.ts";
+import { ClusterNames, type ClusterNamesOptions, DEFAULT_ROSTER_MS } from "./cluster_names.ts";
 import { nameKeys } from "./protocol.ts";
 import {
   connectRedis,
@@ -8,7 +8,7 @@ import {
   type RedisReply,
   RedisUnavailableError,
 } from "./redis.ts";
-import { type RedisServer, startRedis } from "./redis_test_helpers.ts";
+import { type RedisServer, startRedis, type StartRedisOptions } from "./redis_test_helpers.ts";
 import { LEAK_CHECKS, WAIT_MS } from "./test_helpers.ts";
 
 /** Short leases so that expiry is seen quickly: a lease is four heartbeats. */
@@ -36,8 +36,9 @@ interface Process {
 async function cluster(
   options: Partial<ClusterNamesOptions> = {},
   clientOptions: RedisOptions = {},
+  redisOptions: StartRedisOptions = {},
 ) {
-  const redis = await startRedis();
+  const redis = await startRedis(redisOptions);
   const processes: Process[] = [];
   const open = async (processId: string): Promise<Process> => {
     const client = await connectRedis(redis.url(), { reconnectMaxMs: 200, ...clientOptions });
@@ -71,6 +72,24 @@ async function cluster(
       await redis[Symbol.asyncDispose]();
     },
   };
+}
+
+/** The `t=gone` entries of the cluster's event stream, oldest first: each one's members. */
+async function goneEntries(client: RedisClient): Promise<[string, string][][]> {
+  const entries = await client.xrange("test:events", "-", "+");
+  return entries.flatMap(([, fields]) =>
+    fields.t === "gone" ? [JSON.parse(fields.members as string) as [string, string][]] : []
+  );
+}
+
+/** Processes that never beat, sharing `client`: as good as dead once their leases end. */
+function silent(client: RedisClient, processId: string): ClusterNames {
+  return new ClusterNames(client, {
+    cluster: "test",
+    processId,
+    leaseMs: LEASE_MS,
+    heartbeatMs: HEARTBEAT_MS,
+  });
 }
 
 /** The members as sorted "process:name@room" strings, for comparing. */
@@ -325,6 +344,184 @@ Deno.test({
     await until(() => calls > c.a.logged.length + 1, "a renewal after Redis is back");
     await until(async () => (await who(c.b.names)).join() === "a:rae@", "rae still held");
     assert.deepEqual(c.a.lost, []);
+  },
+});
+
+Deno.test({
+  name: "a process that dies without a word is reaped once: one gone entry lists its members",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using c = await cluster();
+    c.a.names.start();
+    c.b.names.start();
+    assert.equal(await c.a.names.claim("hal", "lobby"), true);
+    assert.equal(await c.a.names.claim("ivy", "lobby"), true);
+    assert.equal(await c.a.names.claim("jo"), true);
+    await c.a.names.setRoom("jo", "den");
+    assert.equal(await c.b.names.claim("kit", "lobby"), true);
+    // Those who left properly are not in the roster any more: nobody hears of them twice.
+    await c.a.names.release("ivy");
+    assert.equal(await c.a.names.rename("hal", "hank"), true);
+    await c.a.names.stop();
+    const died = Date.now();
+    await until(async () => (await goneEntries(c.b.client)).length > 0, "a gone entry", WAIT_MS);
+    // A lease for a's presence to expire, a beat for b to see it.
+    const took = Date.now() - died;
+    assert.ok(took <= LEASE_MS + HEARTBEAT_MS + 200, `reaped after ${took} ms`);
+    const [members, ...more] = await goneEntries(c.b.client);
+    assert.deepEqual(members?.sort(), [["hank", "lobby"], ["jo", "den"]]);
+    assert.deepEqual(more, []);
+    assert.equal(await c.b.client.get("test:roster:a"), null);
+    assert.deepEqual(await c.b.client.hgetall("test:roster:a"), {});
+    assert.deepEqual(await c.b.client.smembers("test:processes"), ["b"]);
+    // Reaping again, by hand or by /who, finds nothing more to say.
+    assert.equal(await c.b.names.reap(), 0);
+    assert.deepEqual(await who(c.b.names), ["b:kit@lobby"]);
+    assert.equal((await goneEntries(c.b.client)).length, 1);
+  },
+});
+
+Deno.test({
+  name: "twenty processes die at once, two live ones reap them concurrently: one entry each",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using c = await cluster();
+    c.a.names.start();
+    c.b.names.start();
+    const dead = Array.from({ length: 20 }, (_, i) => silent(c.a.client, `dead${i}`));
+    await Promise.all(dead.map((names, i) => names.claim(`m${i}`, `room${i % 3}`)));
+    await until(
+      async () =>
+        (await c.a.client.command(["KEYS", "test:members:dead*"]) as string[]).length === 0,
+      "the dead processes' presence to expire",
+    );
+    // Both heartbeats race for them too.
+    const reaped = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? c.a : c.b).names.reap()),
+    );
+    assert.ok(reaped.every((n) => n >= 0 && n <= 20), `reaped ${reaped}`);
+    const entries = await goneEntries(c.a.client);
+    assert.equal(entries.length, 20);
+    const names = entries.map((members) => {
+      assert.equal(members.length, 1);
+      return members[0]!.join("@");
+    });
+    assert.deepEqual(
+      names.sort(),
+      Array.from({ length: 20 }, (_, i) => `m${i}@room${i % 3}`).sort(),
+    );
+    const left = await c.a.client.smembers("test:processes");
+    assert.deepEqual(left.filter((id) => id.startsWith("dead")), []);
+    assert.deepEqual(await c.a.client.command(["KEYS", "test:roster:dead*"]), []);
+  },
+});
+
+Deno.test({
+  name: "a dead process's member who is back on a live process before the reap is not announced",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using c = await cluster();
+    // The reaper: a heartbeat that started and stopped, so that only reap() below reaps.
+    const reaper = silent(c.b.client, "reaper");
+    reaper.start();
+    await reaper.stop();
+    assert.equal(await c.a.names.claim("rae", "lobby"), true);
+    assert.equal(await c.a.names.claim("sam", "lobby"), true);
+    // Standing in for the live processes' heartbeats, which keep the set of processes.
+    await c.b.client.command(["PERSIST", "test:processes"]);
+    // a never beats: once its lease ends, rae reconnects on b under the same name.
+    await until(() => c.b.names.claim("rae", "lobby"), "rae to be free", LEASE_MS * 3);
+    assert.equal(await reaper.reap(), 1);
+    assert.deepEqual(await goneEntries(c.b.client), [[["sam", "lobby"]]]);
+  },
+});
+
+Deno.test({
+  name: "a process whose members all came back elsewhere is reaped without an entry",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using c = await cluster();
+    const reaper = silent(c.b.client, "reaper");
+    reaper.start();
+    await reaper.stop();
+    assert.equal(await c.a.names.claim("tom", "lobby"), true);
+    await c.b.client.command(["PERSIST", "test:processes"]);
+    await until(() => c.b.names.claim("tom", "den"), "tom to be free", LEASE_MS * 3);
+    assert.equal(await reaper.reap(), 0);
+    assert.deepEqual(await goneEntries(c.b.client), []);
+    assert.deepEqual(await c.b.client.hgetall("test:roster:a"), {});
+    assert.deepEqual(await c.b.client.smembers("test:processes"), ["b"]);
+  },
+});
+
+Deno.test({
+  name: "a roster lives far longer than the lease, yet ends when the whole cluster died",
+  ...LEAK_CHECKS,
+  async fn() {
+    const rosterMs = LEASE_MS * 3;
+    await using c = await cluster({ rosterMs });
+    const defaults = silent(c.a.client, "defaults");
+    assert.equal(await defaults.claim("uma"), true);
+    const ttl = await c.a.client.command(["PTTL", "test:roster:defaults"]);
+    assert.ok(typeof ttl === "number" && ttl > 60_000 && ttl <= DEFAULT_ROSTER_MS, `ttl ${ttl}`);
+    await defaults.release("uma");
+    c.a.names.start();
+    c.b.names.start();
+    assert.equal(await c.a.names.claim("vic", "lobby"), true);
+    assert.equal(await c.b.names.claim("wes", "lobby"), true);
+    // Both die: nobody is left to reap, and nobody to tell.
+    await c.a.names.stop();
+    await c.b.names.stop();
+    await until(
+      async () => (await c.a.client.command(["KEYS", "test:*"]) as string[]).length === 0,
+      "every key of the cluster to expire",
+      rosterMs * 3,
+    );
+    assert.deepEqual(await goneEntries(c.a.client), []);
+  },
+});
+
+Deno.test({
+  name: "after an outage a process reaps nobody for a lease: one still reconnecting is not gone",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using c = await cluster({}, {}, { persist: true });
+    // b waits a lease after an outage before it reaps: long here, so that a has time to come back.
+    const failures: string[] = [];
+    const b = new ClusterNames(c.b.client, {
+      cluster: "test",
+      processId: "b",
+      leaseMs: LEASE_MS * 5,
+      heartbeatMs: HEARTBEAT_MS,
+      log: (message) => failures.push(message),
+    });
+    b.start();
+    assert.equal(await c.a.names.claim("xan", "lobby"), true);
+    assert.equal(await b.claim("yul", "den"), true);
+    // a stops beating (its client still reconnecting, say) and Redis goes away, data kept.
+    await c.a.names.stop();
+    await c.redis.stop();
+    await until(() => failures.length > 0, "a failed beat of b's");
+    await c.redis.restart();
+    await until(
+      async () => (await who(b).catch((): string[] => [])).includes("b:yul@den"),
+      "Redis back",
+    );
+    // a's presence expired meanwhile, as it does in an outage longer than its lease.
+    await c.b.client.del("test:members:a");
+    await until(async () => (await who(b)).join() === "b:yul@den", "a to be out of /who");
+    c.a.names.start();
+    await until(async () => (await who(b)).length === 2, "a back in /who");
+    assert.deepEqual(await goneEntries(c.b.client), []);
+    // Then a really dies: the one entry is its own, after it.
+    await c.a.names.stop();
+    await until(
+      async () => (await goneEntries(c.b.client)).length > 0,
+      "a gone entry",
+      WAIT_MS * 2,
+    );
+    assert.deepEqual(await goneEntries(c.b.client), [[["xan", "lobby"]]]);
+    await b.stop();
   },
 });
 

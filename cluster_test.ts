@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { Cluster, type ClusterEvent, type ClusterPresence } from "./cluster.ts";
+import { Cluster, type ClusterEvent, type ClusterPresence, encodePresence } from "./cluster.ts";
+import { connectRedis } from "./redis.ts";
 import { startRedis } from "./redis_test_helpers.ts";
 import { LEAK_CHECKS, WAIT_MS, withDeadline } from "./test_helpers.ts";
 
@@ -148,6 +149,39 @@ Deno.test({
     } finally {
       await a.cluster.close().catch(() => {});
       await b.cluster.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "a gone entry is its members with their rooms; one of another shape is skipped",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using redis = await startRedis();
+    const a = await join(redis.url());
+    try {
+      await using raw = await connectRedis(redis.url());
+      const presence = encodePresence({ ...at("dev"), roomOperator: true });
+      const members = JSON.stringify([["bob", presence], ["carol", encodePresence(at(""))]]);
+      for (
+        const bad of ["not json", "{}", '[["dave"]]', '[["erin", 7]]', '[["ok", "lobby"], "x"]']
+      ) {
+        await raw.xadd("test:events", { t: "gone", members: bad });
+      }
+      await raw.xadd("test:events", { t: "gone" });
+      await raw.xadd("test:events", { t: "gone", members });
+      await a.cluster.publishLine("lobby", "after");
+      await a.received(2);
+      assert.deepEqual(a.events.map((event) => ({ ...event, id: "" })), [
+        {
+          type: "gone",
+          id: "",
+          members: [{ name: "bob", room: "dev" }, { name: "carol", room: "" }],
+        },
+        { type: "line", id: "", room: "lobby", text: "after", public: false, except: null },
+      ]);
+    } finally {
+      await a.cluster.close();
     }
   },
 });

@@ -1,7 +1,7 @@
 /**
  * A real `redis-server` for the tests: started on 127.0.0.1 and a free port in a temporary
- * directory, without persistence, and stopped by its own PID, so that no other Redis on the
- * machine is ever touched.
+ * directory, without persistence unless asked (`persist`), and stopped by its own PID, so that no
+ * other Redis on the machine is ever touched.
  *
  * @module
  */
@@ -33,6 +33,11 @@ export interface StartRedisOptions {
   password?: string;
   /** Speak only TLS, with `testdata/localhost.crt` (signed by `testdata/ca.crt`). */
   tls?: boolean;
+  /**
+   * Keep the data across `stop()` and `restart()`: an append-only file, synced on every write,
+   * so that what a client was told was written is there after a restart. @default {false}
+   */
+  persist?: boolean;
 }
 
 const testdata = (name: string): string => new URL(`./testdata/${name}`, import.meta.url).pathname;
@@ -73,7 +78,8 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
       "--save",
       "",
       "--appendonly",
-      "no",
+      options.persist ? "yes" : "no",
+      ...(options.persist ? ["--appendfsync", "always"] : []),
       "--dir",
       dir,
       "--logfile",
