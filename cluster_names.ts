@@ -1,6 +1,6 @@
 /**
  * Names unique across a cluster of chat servers sharing one Redis, and who is on which process
- * for `/who`. Not wired into the server yet.
+ * for `/who`.
  *
  * Each name is held as its two {@linkcode nameKeys} (`${cluster}:name:<key>`), both set at once
  * by a Lua script to `processId + "\n" + name` with a lease of `leaseMs` (10 s): two names are the
