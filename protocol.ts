@@ -103,6 +103,7 @@ const CR = 0x0d;
  * ```
  */
 export class LineFramer {
+  /** Longest line in bytes, line ending not counted; a longer one is {@linkcode LINE_TOO_LONG}. */
   readonly maxLineBytes: number;
   #chunk: Uint8Array = EMPTY;
   #position = 0;
@@ -614,7 +615,9 @@ export function asksForPassword(line: string): boolean {
 
 /** A command line split into its lower-cased name (without `/`) and the rest. */
 export interface Command {
+  /** The command's name, lower-cased, without the `/`: `me` for `/ME waves`. */
   name: string;
+  /** What follows the name, trimmed: `waves` for `/me waves`; `""` when nothing does. */
   rest: string;
 }
 

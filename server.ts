@@ -419,8 +419,9 @@ export interface ServerArgs {
   operatorPasswordFile?: string;
   /** Whether standard input is read as the operator console. */
   console: boolean;
-  /** Files holding the TLS certificate and key. */
+  /** File holding the TLS certificate chain. */
   certFile?: string;
+  /** File holding the TLS private key. */
   keyFile?: string;
   /** Print no event log. */
   quiet: boolean;
