@@ -608,7 +608,7 @@ class ListenError extends Error {
  * The address to open the page at: the listening host, or `localhost` when
  * it listens on every interface.
  */
-export function pageAddress(hostname: string, web: Deno.NetAddr, secure: boolean): string {
+function pageAddress(hostname: string, web: Deno.NetAddr, secure: boolean): string {
   const host = hostname === "0.0.0.0" || hostname === "::" ? "localhost" : hostname;
   const shown = host.includes(":") ? `[${host}]` : host;
   return `${secure ? "https" : "http"}://${shown}:${web.port}/`;
