@@ -3,7 +3,7 @@
  * over the Chrome DevTools Protocol with Deno's own `WebSocket`, with no
  * package in between.
  *
- * ```ts
+ * ```ts ignore
  * await using browser = await Browser.launch();
  * const page = await browser.newPage({ width: 375, height: 667, mobile: true });
  * await page.goto("http://127.0.0.1:8080/");

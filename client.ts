@@ -76,11 +76,25 @@ const encoder = new TextEncoder();
  * {@linkcode ChatClient.send} for lines to send, {@linkcode ChatClient.quit}
  * to leave.
  *
- * @example
- * ```ts ignore
- * await using client = await ChatClient.connect({ port: 2003 });
- * await client.send("alice");
- * for await (const line of client.lines()) console.log(line);
+ * @example Join a room, say hello, read until your own line comes back, leave
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ChatServer } from "jsr:@chat/room";
+ * import { ChatClient } from "jsr:@chat/room/client";
+ *
+ * await using server = new ChatServer({ hostname: "127.0.0.1", port: 0 });
+ * const { port } = await server.start();
+ *
+ * await using client = await ChatClient.connect({ hostname: "127.0.0.1", port });
+ * await client.send("alice"); // the first line is the nickname
+ * await client.send("hello");
+ * const seen: string[] = [];
+ * for await (const line of client.lines()) {
+ *   seen.push(line);
+ *   if (line === "alice: hello") break;
+ * }
+ * assert.equal(seen.length, 3); // the greeting, the welcome, the message
+ * await client.quit();
  * ```
  */
 export class ChatClient {

@@ -5,6 +5,27 @@
  * The wire protocol is plain UTF-8 text lines ending in `\n` (a `\r` before
  * the `\n` is dropped), so `nc 127.0.0.1 2003` is a complete client.
  *
+ * @example The rules a server applies to what a member sends
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import {
+ *   chatLine,
+ *   cleanNickname,
+ *   cleanText,
+ *   parseCommand,
+ *   sameName,
+ *   uniqueName,
+ * } from "jsr:@chat/room/protocol";
+ *
+ * assert.equal(cleanText("  hi \x1b[2Jthere  "), "hi there"); // escapes go whole
+ * assert.equal(cleanNickname(" al ice! "), "alice");
+ * assert.ok(sameName("alice", "ALICE") && sameName("alice", "aIice")); // case, look-alikes
+ * assert.equal(uniqueName("alice", (name) => sameName(name, "alice")), "alice2");
+ * assert.deepEqual(parseCommand("/ME waves"), { name: "me", rest: "waves" });
+ * assert.equal(parseCommand("//not a command"), null);
+ * assert.equal(chatLine("alice", "hello"), "alice: hello");
+ * ```
+ *
  * @module
  */
 
@@ -96,13 +117,18 @@ const CR = 0x0d;
  *
  * @example
  * ```ts
- * import { assertEquals } from "node:assert/strict";
+ * import assert from "node:assert/strict";
+ * import { LineFramer } from "jsr:@chat/room/protocol";
+ *
  * const framer = new LineFramer(16);
  * framer.feed(new TextEncoder().encode("hi\r\nthere\n"));
- * assertEquals(new TextDecoder().decode(framer.next() as Uint8Array), "hi");
+ * assert.equal(new TextDecoder().decode(framer.next() as Uint8Array), "hi");
+ * assert.equal(new TextDecoder().decode(framer.next() as Uint8Array), "there");
+ * assert.equal(framer.next(), null);
  * ```
  */
 export class LineFramer {
+  /** Longest line in bytes, line ending not counted; a longer one is {@linkcode LINE_TOO_LONG}. */
   readonly maxLineBytes: number;
   #chunk: Uint8Array = EMPTY;
   #position = 0;
@@ -614,7 +640,9 @@ export function asksForPassword(line: string): boolean {
 
 /** A command line split into its lower-cased name (without `/`) and the rest. */
 export interface Command {
+  /** The command's name, lower-cased, without the `/`: `me` for `/ME waves`. */
   name: string;
+  /** What follows the name, trimmed: `waves` for `/me waves`; `""` when nothing does. */
   rest: string;
 }
 

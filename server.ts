@@ -119,10 +119,25 @@ const GOODBYE_FLUSH_MS = 2000;
  * The chat server: listens, greets, names and serves members, and shuts down
  * cleanly. Nothing a client sends can stop it or reach another client.
  *
- * @example
- * ```ts ignore
+ * @example A room on a free loopback port, and one member in it
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ChatServer } from "jsr:@chat/room";
+ * import { ChatClient } from "jsr:@chat/room/client";
+ *
  * await using server = new ChatServer({ hostname: "127.0.0.1", port: 0 });
  * const { port } = await server.start();
+ *
+ * await using client = await ChatClient.connect({ hostname: "127.0.0.1", port });
+ * await client.send("alice");
+ * await client.send("hello");
+ * const lines = client.lines();
+ * assert.equal((await lines.next()).value, "Welcome to the chat! Please enter your nickname:");
+ * assert.equal((await lines.next()).value, "Welcome, alice! Type <quit> to leave.");
+ * assert.equal((await lines.next()).value, "alice: hello");
+ *
+ * await server.close();
+ * assert.equal((await lines.next()).value, "* Server is shutting down");
  * ```
  */
 export class ChatServer {
@@ -419,8 +434,9 @@ export interface ServerArgs {
   operatorPasswordFile?: string;
   /** Whether standard input is read as the operator console. */
   console: boolean;
-  /** Files holding the TLS certificate and key. */
+  /** File holding the TLS certificate chain. */
   certFile?: string;
+  /** File holding the TLS private key. */
   keyFile?: string;
   /** Print no event log. */
   quiet: boolean;
@@ -607,7 +623,7 @@ class ListenError extends Error {
  * The address to open the page at: the listening host, or `localhost` when
  * it listens on every interface.
  */
-export function pageAddress(hostname: string, web: Deno.NetAddr, secure: boolean): string {
+function pageAddress(hostname: string, web: Deno.NetAddr, secure: boolean): string {
   const host = hostname === "0.0.0.0" || hostname === "::" ? "localhost" : hostname;
   const shown = host.includes(":") ? `[${host}]` : host;
   return `${secure ? "https" : "http"}://${shown}:${web.port}/`;
@@ -618,6 +634,33 @@ export function pageAddress(hostname: string, web: Deno.NetAddr, secure: boolean
  * (with the page's address too, when it serves one), and reading
  * `consoleInput`'s lines as operator commands; returns the exit code. The
  * end of `consoleInput` does not stop the server.
+ *
+ * A bad option prints its reason on standard error and returns 2; a server
+ * that cannot listen, open its data file or reach its cluster returns 1.
+ * While it runs, SIGINT stops it, and so does SIGTERM except on Windows.
+ *
+ * @example A server that stops when its only member leaves
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { runServer } from "jsr:@chat/room";
+ * import { ChatClient } from "jsr:@chat/room/client";
+ *
+ * let visit: Promise<void> | undefined;
+ * const code = await runServer(
+ *   { hostname: "127.0.0.1", port: 0, exitWhenEmpty: true },
+ *   (addr, page) => {
+ *     assert.equal(page, null); // no webPort, no page
+ *     visit = (async () => {
+ *       await using client = await ChatClient.connect({ hostname: "127.0.0.1", port: addr.port });
+ *       await client.send("alice");
+ *       await client.send("<quit>");
+ *       for await (const _ of client.lines()); // until the server closes the connection
+ *     })();
+ *   },
+ * );
+ * await visit;
+ * assert.equal(code, 0);
+ * ```
  */
 export async function runServer(
   options: ChatServerOptions,

@@ -9,9 +9,11 @@
  * each other.
  *
  * ```ts
- * const store = ChatStore.open("chat.db", { historyLines: 50 });
+ * const dir = Deno.makeTempDirSync(); // `deno test --doc` runs this; no chat.db left behind
+ * const store = ChatStore.open(`${dir}/chat.db`, { historyLines: 50 });
  * store.addLine("lobby", "alice: hello");
  * store.close(); // flushes
+ * Deno.removeSync(dir, { recursive: true });
  * ```
  *
  * @module
