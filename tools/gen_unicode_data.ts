@@ -373,7 +373,7 @@ function render(confusables: Confusables, ucd: Ucd): string {
  * Unicode tables for the nickname and message rules of \`protocol.ts\`.
  *
  * Sources, © Unicode, Inc., under the Unicode License
- * (https://www.unicode.org/license.txt):
+ * (LICENSE-UNICODE; https://www.unicode.org/license.txt):
  * - confusables.txt ${confusables.version} (UTS #39, Unicode Security Mechanisms),
  *   from ${confusables.from}.
  *   Of its ${confusables.map.size} mappings, the ${kept.length} kept are those of the characters a
@@ -460,7 +460,7 @@ function renderWidths(ucd: Ucd): string {
  * How many terminal columns a code point takes, for \`text_width.ts\`.
  *
  * Source, © Unicode, Inc., under the Unicode License
- * (https://www.unicode.org/license.txt): EastAsianWidth.txt, UnicodeData.txt
+ * (LICENSE-UNICODE; https://www.unicode.org/license.txt): EastAsianWidth.txt, UnicodeData.txt
  * and PropList.txt ${ucd.version},
  * from ${ucd.from}.
  *
