@@ -146,6 +146,9 @@ const REACHES_ELSEWHERE: ReadonlySet<string> = new Set([
   "unmute",
 ]);
 
+/** Those of them a room's operator may give. */
+const ROOM_COMMANDS: ReadonlySet<string> = new Set(["op", "deop", "kick"]);
+
 /** What a member's line gets while the cluster cannot reach Redis. */
 const UNAVAILABLE = "! Chat is unavailable right now; your message was not sent";
 /** What a newcomer or a question gets when the cluster cannot answer. */
@@ -250,15 +253,18 @@ export class Chat {
           [...this.#connections].filter((member) =>
             member.name !== null && plainAddress(member.ip) === address
           ),
-        actElsewhere: (target, action) => {
-          this.#cluster?.publishAct(action, target.name, target.room).catch((error) =>
-            this.#log?.(`cluster: /${action} of ${target.name} was not sent: ${describe(error)}`)
-          );
+        actElsewhere: (target, action, actor) => {
+          const cluster = this.#cluster;
+          cluster?.publishAct(action, target.name, target.room, target.processId).catch((error) => {
+            this.#log?.(`cluster: /${action} of ${target.name} was not sent: ${describe(error)}`);
+            this.tell(actor, UNAVAILABLE);
+          });
         },
-        announce: (room, notice) => {
-          this.#cluster?.publishLine(room, notice).catch((error) =>
-            this.#log?.(`cluster: a notice for #${room} was not sent: ${describe(error)}`)
-          );
+        announce: (room, notice, actor) => {
+          this.#cluster?.publishLine(room, notice).catch((error) => {
+            this.#log?.(`cluster: a notice for #${room} was not sent: ${describe(error)}`);
+            this.tell(actor, UNAVAILABLE);
+          });
         },
         changed: (member) => this.#sharePresence(member),
         delay: (member, ms) => pauseReading(member, ms),
@@ -364,6 +370,8 @@ export class Chat {
       if (member.name === null || member.leaving !== null) continue;
       const ban = this.#operators.banOn(member.name, member.ip);
       if (ban === undefined) continue;
+      // Only the console bans a server operator: another process's view of it was stale.
+      if (member.serverOperator && ban.by !== CONSOLE_NAME) continue;
       this.tell(member, this.#operators.bannedLine(ban));
       member.leaving = "banned";
       void this.leave(member);
@@ -377,7 +385,9 @@ export class Chat {
       return;
     }
     if (event.type === "act") {
-      this.#actHere(event.action, event.name, event.room);
+      if (event.process === this.#cluster?.processId) {
+        this.#actHere(event.action, event.name, event.room);
+      }
       return;
     }
     if (event.type === "gone") {
@@ -404,9 +414,18 @@ export class Chat {
    * Delivered, not broadcast: every process got this event from Redis.
    */
   #announceGone(members: readonly { name: string; room: string }[]): void {
+    // How many left each room: a room that big heard no departures from their process either.
+    const leaving = new Map<Room<Member>, number>();
+    for (const { room: roomName } of members) {
+      const room = this.#rooms.get(roomName);
+      if (room !== undefined) leaving.set(room, (leaving.get(room) ?? 0) + 1);
+    }
     for (const { name, room: roomName } of members) {
       const room = this.#rooms.get(roomName);
-      if (room === undefined || room.members.size > this.#announceLimit) continue;
+      if (room === undefined) continue;
+      if (room.members.size + (leaving.get(room) ?? 0) > this.#announceLimit) continue;
+      // Someone here holds that name: whatever Redis thought, it has not gone.
+      if (this.#rooms.find(name) !== undefined) continue;
       room.deliver(`* ${name} ${DEPARTURE_NOTICES.lost}`);
     }
     this.#log?.(`cluster: a process stopped answering: ${members.length} of its members left`);
@@ -421,6 +440,13 @@ export class Chat {
     const room = member?.room;
     if (member === undefined || !room || !sameName(room.name, roomName)) return;
     if (member.leaving !== null) return;
+    // It proved /oper meanwhile: the operator elsewhere acted on what it knew before.
+    if (member.serverOperator && action !== "op") {
+      this.#log?.(
+        `${member.peer} ${name}: /${action} from another process not done (server operator)`,
+      );
+      return;
+    }
     this.#log?.(`${member.peer} ${name}: /${action} by an operator of another process`);
     switch (action) {
       case "op":
@@ -817,10 +843,14 @@ export class Chat {
     moderate: (member, command, rest) => {
       const operators = this.#operators;
       const cluster = this.#cluster;
-      if (cluster !== null && REACHES_ELSEWHERE.has(command)) {
-        // About a member who may be on another process: ask the cluster who is where first.
-        const act = command as "op" | "deop" | "kick" | "ban" | "mute" | "unmute";
+      // About a member who may be on another process: ask the cluster who is where first,
+      // when the actor may do it at all (else the rules refuse it here, at no cost to Redis).
+      const act = command as "op" | "deop" | "kick" | "ban" | "mute" | "unmute";
+      const may = member.serverOperator ||
+        (ROOM_COMMANDS.has(command) && (member.room?.operators.has(member) ?? false));
+      if (cluster !== null && REACHES_ELSEWHERE.has(command) && may) {
         member.busy = cluster.members().then((everyone) => {
+          if (member.closed || member.leaving !== null) return;
           const elsewhere: RemoteMember[] = everyone.filter((other) =>
             other.processId !== cluster.processId
           );

@@ -29,10 +29,11 @@ export type ClusterEvent =
   | {
     type: "act";
     id: string;
-    /** What an operator did to the member called `name`, in `room`, wherever it is. */
+    /** What an operator did to the member called `name`, in `room`, on process `process`. */
     action: ClusterAction;
     name: string;
     room: string;
+    process: string;
   }
   | {
     type: "state";
@@ -253,11 +254,11 @@ export class Cluster {
   }
 
   /**
-   * Publishes what an operator did to the member called `name` in `room`:
-   * the process that member is on carries it out, if it is still there.
+   * Publishes what an operator did to the member called `name` in `room` on
+   * the process `process`: that process carries it out, if it is still there.
    */
-  publishAct(action: ClusterAction, name: string, room: string): Promise<string> {
-    return this.#bus.publish({ t: "act", action, name, room });
+  publishAct(action: ClusterAction, name: string, room: string, process: string): Promise<string> {
+    return this.#bus.publish({ t: "act", action, name, room, process });
   }
 
   /** The name given for `requested` by the nickname rules, unique across the cluster, now held. */
@@ -323,10 +324,11 @@ function decode(id: string, fields: Record<string, string>): ClusterEvent | null
   }
   if (
     fields.t === "act" && ACTIONS.includes(fields.action as string) &&
-    fields.name !== undefined && fields.room !== undefined
+    fields.name !== undefined && fields.room !== undefined && fields.process !== undefined
   ) {
     const action = fields.action as ClusterAction;
-    return { type: "act", id, action, name: fields.name, room: fields.room };
+    const { name, room, process } = fields;
+    return { type: "act", id, action, name, room, process };
   }
   if (fields.t === "state" && fields.kind !== undefined && fields.value !== undefined) {
     return { type: "state", id, kind: fields.kind, value: fields.value };

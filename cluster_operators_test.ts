@@ -5,6 +5,7 @@
  */
 
 import assert from "node:assert/strict";
+import { connectRedis } from "./redis.ts";
 import { startRedis } from "./redis_test_helpers.ts";
 import { LEAK_CHECKS, Peer, type ServerProcess, startServer } from "./test_helpers.ts";
 
@@ -172,6 +173,62 @@ Deno.test({
       await boss.readUntil(banned);
       const eveSaw = await eve.expectClosed();
       assert.ok(eveSaw.includes(banned), eveSaw.join("\n"));
+    } finally {
+      await Promise.all(servers.map((server) => server.stop()));
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "what another process says is checked here: no kick of a server operator, no false departures",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using redis = await startRedis();
+    const dir = await Deno.makeTempDir({ prefix: "chat-cluster-checks-" });
+    let servers: ServerProcess[] = [];
+    await using client = await connectRedis(redis.url());
+    try {
+      servers = await startTwo(redis.url(), dir);
+      const [a] = servers as [ServerProcess, ServerProcess];
+      await using boss = await Peer.join(a.port, "boss");
+      await using alice = await Peer.join(a.port, "alice");
+      await boss.send("/oper sesame\n");
+      await boss.readUntil("* You are now a server operator");
+      const ids = await client.smembers("chat:processes");
+      const holders = await Promise.all(ids.map((id) => client.hgetall(`chat:members:${id}`)));
+      const idOfA = ids[holders.findIndex((hash) => hash.boss !== undefined)];
+      assert.ok(idOfA !== undefined);
+      /** Adds an entry to the stream as another process would, then a line behind it. */
+      const say = async (fields: Record<string, string>, marker: string) => {
+        await client.xadd("chat:events", fields);
+        await alice.send(`${marker}\n`);
+        return await alice.readUntil(`alice: ${marker}`);
+      };
+      // An operator elsewhere who did not yet know boss had proved /oper: boss stays.
+      await say(
+        { t: "act", action: "disconnect", name: "boss", room: "lobby", process: idOfA },
+        "one",
+      );
+      await boss.send("/who\n");
+      await boss.readUntil(/^\* 2 online: /);
+      // An act meant for another process's member of that name is not done here.
+      await say(
+        { t: "act", action: "disconnect", name: "alice", room: "lobby", process: "elsewhere" },
+        "two",
+      );
+      // A dead process's members: a live member here is not announced; a big room hears none.
+      const seen = await say(
+        { t: "gone", members: JSON.stringify([["alice", "lobby\n\n"], ["ghost", "lobby\n\n"]]) },
+        "three",
+      );
+      assert.deepEqual(seen.filter((line) => line.includes("left the chat")), [
+        "* ghost left the chat (connection lost)",
+      ]);
+      const crowd = Array.from({ length: 150 }, (_, i) => [`g${i}`, "lobby\n\n"]);
+      const quiet = await say({ t: "gone", members: JSON.stringify(crowd) }, "four");
+      assert.deepEqual(quiet.filter((line) => line.includes("left the chat")), []);
     } finally {
       await Promise.all(servers.map((server) => server.stop()));
       await Deno.remove(dir, { recursive: true });

@@ -134,7 +134,7 @@ Deno.test({
         serverOperator: true,
         address: "192.0.2.7",
       });
-      await a.cluster.publishAct("kick", "ALICE2", "dev");
+      await a.cluster.publishAct("kick", "ALICE2", "dev", b.cluster.processId);
       await b.received(2);
       assert.deepEqual(b.events[1] && { ...b.events[1], id: "" }, {
         type: "act",
@@ -142,6 +142,7 @@ Deno.test({
         action: "kick",
         name: "ALICE2",
         room: "dev",
+        process: b.cluster.processId,
       });
       assert.equal(await b.cluster.renameName("ALICE2", "bob"), true);
       await a.cluster.close();

@@ -42,6 +42,8 @@ export interface RemoteMember {
   serverOperator: boolean;
   /** The address it is connected from ("" when unknown). */
   address: string;
+  /** The process it is connected to. */
+  processId: string;
 }
 
 /** What an operator here does to a member of another process; that process carries it out. */
@@ -66,9 +68,9 @@ export interface OperatorsHost {
   /** Every member connected from `address`. */
   membersFrom(address: string): Member[];
   /** Has `action` carried out on a member of another process of the cluster. */
-  actElsewhere(target: RemoteMember, action: RemoteAction): void;
+  actElsewhere(target: RemoteMember, action: RemoteAction, actor: Member): void;
   /** A notice for the members of the room called `room` on every process (this one may not have it). */
-  announce(room: string, notice: string): void;
+  announce(room: string, notice: string, actor: Member): void;
   /** A member became, or stopped being, an operator: for the cluster's `/who` and operators. */
   changed(member: Member): void;
   /** Waits `ms` before the member's next line is read. */
@@ -191,7 +193,7 @@ export class Operators {
       this.#host.tell(actor, `! ${target.name} is already ${what}`);
       return;
     }
-    this.#setRoomOperator(target, true);
+    this.#setRoomOperator(actor, target, true);
     this.#notify(
       actor,
       target.room,
@@ -212,7 +214,7 @@ export class Operators {
       this.#host.tell(actor, `! ${target.name} is not an operator of #${target.room}`);
       return;
     }
-    this.#setRoomOperator(target, false);
+    this.#setRoomOperator(actor, target, false);
     this.#notify(
       actor,
       target.room,
@@ -222,10 +224,10 @@ export class Operators {
   }
 
   /** Makes a member an operator of its room, or not, here or on its own process. */
-  #setRoomOperator(target: Subject, operator: boolean): void {
+  #setRoomOperator(actor: Member, target: Subject, operator: boolean): void {
     const member = target.here;
     if (member === null) {
-      this.#host.actElsewhere(target, operator ? "op" : "deop");
+      this.#host.actElsewhere(target, operator ? "op" : "deop", actor);
       return;
     }
     const room = member.room as Room<Member>;
@@ -255,7 +257,7 @@ export class Operators {
     if (member === null) {
       // Its process hears the notice, then the kick, in the cluster's order.
       this.#notify(actor, room, notice);
-      this.#host.actElsewhere(target, lobby ? "disconnect" : "kick");
+      this.#host.actElsewhere(target, lobby ? "disconnect" : "kick", actor);
       return;
     }
     // Told first, as the room's copy may come back through the cluster after it has gone.
@@ -318,7 +320,7 @@ export class Operators {
     const told: string[] = [];
     for (const target of targets) {
       if (told.some((room) => sameName(room, target.room))) continue;
-      this.#announce(target.room, notice);
+      this.#announce(actor, target.room, notice);
       told.push(target.room);
     }
     const actorRoom = actor.room?.name;
@@ -486,6 +488,7 @@ export class Operators {
       roomOperator: room?.operators.has(member) ?? false,
       serverOperator: member.serverOperator,
       address: member.ip,
+      processId: "",
       here: member,
     };
   }
@@ -615,15 +618,15 @@ export class Operators {
 
   /** A notice to the room called `room`, and to the actor too when it is not in it. */
   #notify(actor: Member, room: string, notice: string, except?: Member): void {
-    this.#announce(room, notice, except);
+    this.#announce(actor, room, notice, except);
     if (actor.room === null || !sameName(actor.room.name, room)) this.#host.tell(actor, notice);
   }
 
   /** A notice to the room called `room`: here if it is here, and on every process of a cluster. */
-  #announce(room: string, notice: string, except?: Member): void {
+  #announce(actor: Member, room: string, notice: string, except?: Member): void {
     const here = this.#host.rooms.get(room);
-    if (here !== undefined) here.broadcast(notice, { except });
-    else this.#host.announce(room, notice);
+    if (here !== undefined) here.broadcast(notice, { except, from: actor });
+    else this.#host.announce(room, notice, actor);
   }
 
   /** A notice to the target's room when it is online, and to the actor. */
