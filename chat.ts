@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { Cluster, ClusterAction, ClusterEvent, ClusterPresence } from "./cluster.ts";
+import type { Cluster, ClusterAction, ClusterEvent, ClusterPeer } from "./cluster.ts";
 import { type CommandHost, runCommand } from "./commands.ts";
 import { OutputLink } from "./console.ts";
 import { Deadlines } from "./deadlines.ts";
@@ -36,7 +36,7 @@ import {
 } from "./protocol.ts";
 import { plainAddress, untilNote } from "./moderation.ts";
 import { describe, ignore, isConnectionError, peerLabel } from "./net_helpers.ts";
-import { CONSOLE_NAME, Operators, type RemoteMember } from "./operators.ts";
+import { CONSOLE_NAME, Operators, presenceOf } from "./operators.ts";
 import type { Room, RoomRecorder } from "./room.ts";
 import { LOBBY, roomName, Rooms } from "./rooms.ts";
 import {
@@ -136,18 +136,19 @@ function topicKind(room: string): string {
   return `topic:${nameKeys(room)[1]}`;
 }
 
-/** Operators' commands about a member, who may be on another process of the cluster. */
-const REACHES_ELSEWHERE: ReadonlySet<string> = new Set([
-  "op",
-  "deop",
-  "kick",
-  "ban",
-  "mute",
-  "unmute",
+/**
+ * Operators' commands about a member, who may be on another process of the
+ * cluster, each with whether a room's operator may give it (else only a
+ * server operator may).
+ */
+const REACHES_ELSEWHERE: ReadonlyMap<string, boolean> = new Map([
+  ["op", true],
+  ["deop", true],
+  ["kick", true],
+  ["ban", false],
+  ["mute", false],
+  ["unmute", false],
 ]);
-
-/** Those of them a room's operator may give. */
-const ROOM_COMMANDS: ReadonlySet<string> = new Set(["op", "deop", "kick"]);
 
 /** What a member's line gets while the cluster cannot reach Redis. */
 const UNAVAILABLE = "! Chat is unavailable right now; your message was not sent";
@@ -414,19 +415,23 @@ export class Chat {
    * Delivered, not broadcast: every process got this event from Redis.
    */
   #announceGone(members: readonly { name: string; room: string }[]): void {
-    // How many left each room: a room that big heard no departures from their process either.
-    const leaving = new Map<Room<Member>, number>();
-    for (const { room: roomName } of members) {
-      const room = this.#rooms.get(roomName);
-      if (room !== undefined) leaving.set(room, (leaving.get(room) ?? 0) + 1);
-    }
+    const leaving = new Map<Room<Member>, string[]>();
     for (const { name, room: roomName } of members) {
       const room = this.#rooms.get(roomName);
       if (room === undefined) continue;
-      if (room.members.size + (leaving.get(room) ?? 0) > this.#announceLimit) continue;
-      // Someone here holds that name: whatever Redis thought, it has not gone.
-      if (this.#rooms.find(name) !== undefined) continue;
-      room.deliver(`* ${name} ${DEPARTURE_NOTICES.lost}`);
+      const names = leaving.get(room);
+      if (names === undefined) leaving.set(room, [name]);
+      else names.push(name);
+    }
+    for (const [room, names] of leaving) {
+      // A room that big with them in it heard no departures from their process either.
+      if (room.members.size + names.length > this.#announceLimit) continue;
+      for (const name of names) {
+        // Someone here holds that name: whatever Redis thought, it has not gone.
+        if (this.#rooms.find(name) === undefined) {
+          room.deliver(`* ${name} ${DEPARTURE_NOTICES.lost}`);
+        }
+      }
     }
     this.#log?.(`cluster: a process stopped answering: ${members.length} of its members left`);
   }
@@ -463,22 +468,11 @@ export class Chat {
     }
   }
 
-  /** What the cluster is told of a member: room, operator status, address. */
-  #presence(member: Member): ClusterPresence {
-    const room = member.room ?? this.#lobby;
-    return {
-      room: room.name,
-      roomOperator: room.operators.has(member),
-      serverOperator: member.serverOperator,
-      address: plainAddress(member.ip),
-    };
-  }
-
   /** Tells the cluster where a member of this process is and what it may do. */
   #sharePresence(member: Member): void {
     const cluster = this.#cluster;
     if (cluster === null || member.name === null) return;
-    cluster.setPresence(member.name, this.#presence(member)).catch(() => {});
+    cluster.setPresence(member.name, presenceOf(member, this.#lobby)).catch(() => {});
   }
 
   /** Tells every room here that the cluster lost Redis (`down`) or has it back. */
@@ -845,13 +839,14 @@ export class Chat {
       const cluster = this.#cluster;
       // About a member who may be on another process: ask the cluster who is where first,
       // when the actor may do it at all (else the rules refuse it here, at no cost to Redis).
-      const act = command as "op" | "deop" | "kick" | "ban" | "mute" | "unmute";
+      const byRoomOperators = REACHES_ELSEWHERE.get(command);
       const may = member.serverOperator ||
-        (ROOM_COMMANDS.has(command) && (member.room?.operators.has(member) ?? false));
-      if (cluster !== null && REACHES_ELSEWHERE.has(command) && may) {
+        (byRoomOperators === true && (member.room?.operators.has(member) ?? false));
+      if (cluster !== null && byRoomOperators !== undefined && may) {
+        const act = command as "op" | "deop" | "kick" | "ban" | "mute" | "unmute";
         member.busy = cluster.members().then((everyone) => {
           if (member.closed || member.leaving !== null) return;
-          const elsewhere: RemoteMember[] = everyone.filter((other) =>
+          const elsewhere: ClusterPeer[] = everyone.filter((other) =>
             other.processId !== cluster.processId
           );
           operators[act](member, rest, elsewhere);
@@ -1137,8 +1132,7 @@ export class Chat {
     if (cluster !== null) {
       // Names are the cluster's: the claim is Redis's to grant.
       member.stage = "joining";
-      const presence = { ...this.#presence(member), room: LOBBY, roomOperator: false };
-      member.busy = cluster.claimName(wanted, presence).then(
+      member.busy = cluster.claimName(wanted, presenceOf(member, this.#lobby)).then(
         (name) => {
           if (member.closed || member.leaving !== null) {
             void cluster.releaseName(name).catch(() => {});

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { ClusterBus } from "./cluster_bus.ts";
+import { ClusterBus, DEFAULT_MAX_LEN } from "./cluster_bus.ts";
 import { ClusterNames } from "./cluster_names.ts";
 import { connectRedis, type RedisClient } from "./redis.ts";
 
@@ -96,11 +96,6 @@ export function decodePresence(value: string): ClusterPresence {
   };
 }
 
-/** The room of a presence value as the names' lease keeps it ({@linkcode encodePresence}). */
-export function presenceRoom(value: string): string {
-  return decodePresence(value).room;
-}
-
 /** Settings of a {@linkcode Cluster}. */
 export interface ClusterOptions {
   /** `redis://[user:password@]host:port[/db]` or `rediss://`. */
@@ -146,7 +141,7 @@ return redis.call("XADD", KEYS[1], "MAXLEN", "~", ARGV[1], "*", "t", "state", "k
 `;
 
 /** Entries the event stream is trimmed to, about. */
-const STREAM_LENGTH = 100_000;
+const STREAM_LENGTH = DEFAULT_MAX_LEN;
 
 /** One process's link to the cluster: see the module's description. */
 export class Cluster {
@@ -354,7 +349,7 @@ function goneMembers(json: string): { name: string; room: string }[] | null {
     if (!Array.isArray(pair) || typeof pair[0] !== "string" || typeof pair[1] !== "string") {
       return null;
     }
-    members.push({ name: pair[0], room: presenceRoom(pair[1]) });
+    members.push({ name: pair[0], room: decodePresence(pair[1]).room });
   }
   return members;
 }

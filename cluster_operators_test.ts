@@ -16,31 +16,38 @@ function whoNames(line: string | undefined): string[] {
   return (match[1] as string).split(", ").sort();
 }
 
-/** Two processes of a cluster on `redisUrl`, with `sesame` as the operator password. */
-async function startTwo(redisUrl: string, dir: string): Promise<ServerProcess[]> {
+/**
+ * Runs `body` with two processes of a cluster on a Redis of its own, with
+ * `sesame` as the operator password; stops them all after.
+ */
+async function withTwo(
+  body: (a: ServerProcess, b: ServerProcess, redisUrl: string) => Promise<void>,
+): Promise<void> {
+  await using redis = await startRedis();
+  const dir = await Deno.makeTempDir({ prefix: "chat-cluster-ops-" });
   await Deno.writeTextFile(`${dir}/oper`, "sesame\n");
   const servers: ServerProcess[] = [];
-  for (let i = 0; i < 2; i++) {
-    servers.push(
-      await startServer(
-        ["--quiet", "--rate", "0", "--redis", redisUrl, "--oper-password-file", `${dir}/oper`],
-        ["--allow-net", `--allow-read=${dir}`],
-      ),
-    );
+  try {
+    for (let i = 0; i < 2; i++) {
+      servers.push(
+        await startServer(
+          ["--quiet", "--rate", "0", "--redis", redis.url(), "--oper-password-file", `${dir}/oper`],
+          ["--allow-net", `--allow-read=${dir}`],
+        ),
+      );
+    }
+    await body(servers[0]!, servers[1]!, redis.url());
+  } finally {
+    await Promise.all(servers.map((server) => server.stop()));
+    await Deno.remove(dir, { recursive: true });
   }
-  return servers;
 }
 
 Deno.test({
   name: "a room's operators: /op, /deop and /kick reach members of another process; /who shows @",
   ...LEAK_CHECKS,
-  async fn() {
-    await using redis = await startRedis();
-    const dir = await Deno.makeTempDir({ prefix: "chat-cluster-ops-" });
-    let servers: ServerProcess[] = [];
-    try {
-      servers = await startTwo(redis.url(), dir);
-      const [a, b] = servers as [ServerProcess, ServerProcess];
+  fn: () =>
+    withTwo(async (a, b) => {
       await using alice = await Peer.join(a.port, "alice");
       await using bob = await Peer.join(b.port, "bob");
       await using carol = await Peer.join(b.port, "carol");
@@ -98,23 +105,14 @@ Deno.test({
       // alice is back in #lobby, and no longer in #dev for anyone.
       await alice.send("/join dev\n");
       await alice.readUntil("* You are now in #dev (3 here)");
-    } finally {
-      await Promise.all(servers.map((server) => server.stop()));
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
+    }),
 });
 
 Deno.test({
   name: "server operators act on members of another process; a server operator elsewhere is safe",
   ...LEAK_CHECKS,
-  async fn() {
-    await using redis = await startRedis();
-    const dir = await Deno.makeTempDir({ prefix: "chat-cluster-opers-" });
-    let servers: ServerProcess[] = [];
-    try {
-      servers = await startTwo(redis.url(), dir);
-      const [a, b] = servers as [ServerProcess, ServerProcess];
+  fn: () =>
+    withTwo(async (a, b) => {
       await using admin = await Peer.join(a.port, "admin");
       await using eve = await Peer.join(b.port, "eve");
       await using mallory = await Peer.join(b.port, "mallory");
@@ -173,25 +171,16 @@ Deno.test({
       await boss.readUntil(banned);
       const eveSaw = await eve.expectClosed();
       assert.ok(eveSaw.includes(banned), eveSaw.join("\n"));
-    } finally {
-      await Promise.all(servers.map((server) => server.stop()));
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
+    }),
 });
 
 Deno.test({
   name:
     "what another process says is checked here: no kick of a server operator, no false departures",
   ...LEAK_CHECKS,
-  async fn() {
-    await using redis = await startRedis();
-    const dir = await Deno.makeTempDir({ prefix: "chat-cluster-checks-" });
-    let servers: ServerProcess[] = [];
-    await using client = await connectRedis(redis.url());
-    try {
-      servers = await startTwo(redis.url(), dir);
-      const [a] = servers as [ServerProcess, ServerProcess];
+  fn: () =>
+    withTwo(async (a, _, redisUrl) => {
+      await using client = await connectRedis(redisUrl);
       await using boss = await Peer.join(a.port, "boss");
       await using alice = await Peer.join(a.port, "alice");
       await boss.send("/oper sesame\n");
@@ -229,9 +218,5 @@ Deno.test({
       const crowd = Array.from({ length: 150 }, (_, i) => [`g${i}`, "lobby\n\n"]);
       const quiet = await say({ t: "gone", members: JSON.stringify(crowd) }, "four");
       assert.deepEqual(quiet.filter((line) => line.includes("left the chat")), []);
-    } finally {
-      await Promise.all(servers.map((server) => server.stop()));
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
+    }),
 });

@@ -22,6 +22,7 @@ import {
   untilNote,
   untilWords,
 } from "./moderation.ts";
+import type { ClusterAction, ClusterPeer, ClusterPresence } from "./cluster.ts";
 import { cleanNickname, sameName } from "./protocol.ts";
 import type { Room } from "./room.ts";
 import type { Rooms } from "./rooms.ts";
@@ -31,28 +32,27 @@ import { isLoopback, type Member, secretsMatch } from "./session.ts";
 export const CONSOLE_NAME = "server";
 
 /** A member of another process of the cluster, as the cluster told a moment ago. */
-export interface RemoteMember {
-  /** Its name. */
-  name: string;
-  /** Its room's name. */
-  room: string;
-  /** An operator of that room. */
-  roomOperator: boolean;
-  /** A server operator. */
-  serverOperator: boolean;
-  /** The address it is connected from ("" when unknown). */
-  address: string;
-  /** The process it is connected to. */
-  processId: string;
-}
-
-/** What an operator here does to a member of another process; that process carries it out. */
-export type RemoteAction = "op" | "deop" | "kick" | "disconnect";
+type RemoteMember = ClusterPeer;
 
 /** Whom an operator's command is about: a member here, or one of another process. */
 interface Subject extends RemoteMember {
   /** The member, when it is connected to this process. */
   here: Member | null;
+}
+
+/**
+ * What the cluster is told of a member of this process, and what operators
+ * here know of it: its room (`lobby` until it has one), whether it is an
+ * operator there or a server operator, and its address.
+ */
+export function presenceOf(member: Member, lobby: Room<Member>): ClusterPresence {
+  const room = member.room ?? lobby;
+  return {
+    room: room.name,
+    roomOperator: room.operators.has(member),
+    serverOperator: member.serverOperator,
+    address: plainAddress(member.ip),
+  };
 }
 
 /** What operators' commands need of the core. */
@@ -68,7 +68,7 @@ export interface OperatorsHost {
   /** Every member connected from `address`. */
   membersFrom(address: string): Member[];
   /** Has `action` carried out on a member of another process of the cluster. */
-  actElsewhere(target: RemoteMember, action: RemoteAction, actor: Member): void;
+  actElsewhere(target: RemoteMember, action: ClusterAction, actor: Member): void;
   /** A notice for the members of the room called `room` on every process (this one may not have it). */
   announce(room: string, notice: string, actor: Member): void;
   /** A member became, or stopped being, an operator: for the cluster's `/who` and operators. */
@@ -481,16 +481,8 @@ export class Operators {
   }
 
   #subject(member: Member): Subject {
-    const room = member.room;
-    return {
-      name: member.name as string,
-      room: room?.name ?? this.#host.rooms.lobby.name,
-      roomOperator: room?.operators.has(member) ?? false,
-      serverOperator: member.serverOperator,
-      address: member.ip,
-      processId: "",
-      here: member,
-    };
+    const presence = presenceOf(member, this.#host.rooms.lobby);
+    return { ...presence, name: member.name as string, processId: "", here: member };
   }
 
   /** Whether `actor` may kick, ban or mute `target`; tells it why not. */
