@@ -63,7 +63,11 @@ export interface ChatServerOptions {
   maxClients?: number;
   /** Connections from one address; loopback is exempt unless `limitLoopback`. @default {16} */
   maxPerIp?: number;
-  /** Applies `maxPerIp` to loopback addresses too (for tests). @default {false} */
+  /**
+   * Holds loopback addresses to the per-address limits too (`maxPerIp` and
+   * the others), which they are otherwise exempt from: for tests, or to try
+   * the limits from one machine. @default {false}
+   */
   limitLoopback?: boolean;
   /** Milliseconds a connection has to send its nickname (and password). @default {60000} */
   nameTimeoutMs?: number;
@@ -397,6 +401,8 @@ Options:
   --web-origin ORIGIN      also let pages from ORIGIN join over WebSocket (repeatable)
   --max-clients N          connections held at once (default ${MAX_CLIENTS})
   --max-per-ip N           connections from one address, loopback exempt (default ${MAX_PER_IP})
+  --trust-loopback false   hold loopback addresses to the per-address limits too (for tests,
+                           or to try the limits from one machine; default true)
   --name-timeout SECONDS   time to send a nickname before getting "guest" (default ${
   NAME_TIMEOUT_MS / 1000
 })
@@ -458,6 +464,7 @@ export function parseServerArgs(args: string[]): ServerArgs {
       "web-origin": { type: "string", multiple: true },
       "max-clients": { type: "string" },
       "max-per-ip": { type: "string" },
+      "trust-loopback": { type: "string" },
       "name-timeout": { type: "string" },
       "max-line-bytes": { type: "string" },
       "max-queue-bytes": { type: "string" },
@@ -528,6 +535,10 @@ export function parseServerArgs(args: string[]): ServerArgs {
   if (values.redis !== undefined && !/^rediss?:\/\//.test(values.redis)) {
     throw new TypeError("Invalid --redis: expected redis://host:port or rediss://host:port");
   }
+  const trustLoopback = values["trust-loopback"];
+  if (trustLoopback !== undefined && trustLoopback !== "true" && trustLoopback !== "false") {
+    throw new TypeError(`Invalid --trust-loopback: expected true or false, got "${trustLoopback}"`);
+  }
   const nameTimeout = number("name-timeout", 0.001, 86400, false);
   return {
     options: {
@@ -537,6 +548,7 @@ export function parseServerArgs(args: string[]): ServerArgs {
       webOrigins: values["web-origin"],
       maxClients: number("max-clients", 1),
       maxPerIp: number("max-per-ip", 1),
+      limitLoopback: trustLoopback === "false",
       nameTimeoutMs: nameTimeout === undefined ? undefined : Math.ceil(nameTimeout * 1000),
       maxLineBytes: number("max-line-bytes", 1),
       maxQueueBytes: number("max-queue-bytes", 1),

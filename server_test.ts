@@ -461,6 +461,10 @@ Deno.test("server flags are checked and name the bad one", () => {
   assert.deepEqual(parseServerArgs(["--port", "0", "--max-clients", "5"]).options.maxClients, 5);
   assert.equal(parseServerArgs(["--name-timeout", "1.5"]).options.nameTimeoutMs, 1500);
   assert.equal(parseServerArgs(["--rate", "2.5"]).options.rate, 2.5);
+  assert.equal(parseServerArgs([]).options.limitLoopback, false);
+  assert.equal(parseServerArgs(["--trust-loopback", "false"]).options.limitLoopback, true);
+  assert.equal(parseServerArgs(["--trust-loopback", "true"]).options.limitLoopback, false);
+  assert.throws(() => parseServerArgs(["--trust-loopback", "no"]), /--trust-loopback/);
   assert.throws(() => parseServerArgs(["--cert", "a.pem"]), /--cert and --key/);
   assert.throws(() => parseServerArgs(["--history", "-1"]), /--history/);
   assert.throws(() => parseServerArgs(["--port", "70000"]), /--port/);
