@@ -8,7 +8,10 @@
  * sends IAC IP and then IAC DO TIMING-MARK (RFC 860), and shows nothing more
  * until the mark is answered: the filter reports the interrupt and answers
  * the mark. Other options are refused, as a server that supports none
- * should; subnegotiations are skipped whole, however long.
+ * should, each at most once per connection: a peer that asks again and
+ * again (and never reads) cannot make the server queue answers.
+ * Subnegotiations are skipped whole, however long; the caller paces every
+ * byte, commands included.
  *
  * @module
  */
@@ -53,10 +56,20 @@ export class TelnetFilter {
   #state: State = "data";
   /** The verb (WILL, WONT, DO, DONT) whose option byte comes next. */
   #verb = 0;
+  /** One bit for each option answered, per verb (DO, WILL): each is answered once at most. */
+  #answered: Uint8Array | null = null;
 
   /** Whether a command is cut across chunks, so the next chunk must be filtered too. */
   get midCommand(): boolean {
     return this.#state !== "data";
+  }
+
+  /**
+   * Whether the filter must be kept for the next chunk: a command is cut
+   * across chunks, or it has answered options it must not answer again.
+   */
+  get needed(): boolean {
+    return this.midCommand || this.#answered !== null;
   }
 
   /** Filters the next chunk; the data returned is a copy when anything was taken out. */
@@ -92,9 +105,11 @@ export class TelnetFilter {
           break;
         case "option":
           this.#state = "data";
-          if (this.#verb === DO) reply.push(IAC, byte === TIMING_MARK ? WILL : WONT, byte);
-          else if (this.#verb === WILL) reply.push(IAC, DONT, byte);
           // WONT and DONT confirm what is off already: answering them would loop.
+          if ((this.#verb === DO || this.#verb === WILL) && this.#firstAsk(this.#verb, byte)) {
+            if (this.#verb === DO) reply.push(IAC, byte === TIMING_MARK ? WILL : WONT, byte);
+            else reply.push(IAC, DONT, byte);
+          }
           break;
         case "sub":
           if (byte === IAC) this.#state = "subCommand";
@@ -105,6 +120,16 @@ export class TelnetFilter {
       }
     }
     return { data: data.subarray(0, kept), reply: bytes(reply), interrupted };
+  }
+
+  /** Whether `verb` (DO or WILL) is asked of `option` for the first time; notes it. */
+  #firstAsk(verb: number, option: number): boolean {
+    const answered = this.#answered ??= new Uint8Array(64);
+    const bit = (verb === DO ? 256 : 0) + option;
+    const mask = 1 << (bit & 7);
+    if (((answered[bit >> 3] as number) & mask) !== 0) return false;
+    answered[bit >> 3] = (answered[bit >> 3] as number) | mask;
+    return true;
   }
 }
 

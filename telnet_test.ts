@@ -35,3 +35,17 @@ Deno.test("Interrupt Process drops the data after it but still answers the negot
   assert.equal(filtered.interrupted, true);
   assert.deepEqual([...(filtered.reply as Uint8Array)], [255, 251, 6]);
 });
+
+Deno.test("each telnet option is answered once per connection, however often it is asked", () => {
+  const filter = new TelnetFilter();
+  assert.equal(filter.needed, false);
+  // DO ECHO and WILL SUPPRESS-GO-AHEAD, twice each in one chunk.
+  const first = filter.filter(bytes(255, 253, 1, 255, 251, 3, 255, 253, 1, 255, 251, 3));
+  assert.deepEqual([...(first.reply as Uint8Array)], [255, 252, 1, 255, 254, 3]);
+  assert.equal(filter.needed, true);
+  // Asked again in later chunks: no answer. A new option still gets one; DO and WILL are apart.
+  const asks = new Uint8Array(3000).map((_, i) => [255, 251, 3][i % 3] as number);
+  assert.equal(filter.filter(asks).reply, null);
+  assert.deepEqual([...(filter.filter(bytes(255, 251, 1)).reply as Uint8Array)], [255, 254, 1]);
+  assert.equal(filter.filter(bytes(255, 253, 1, 255, 251, 1)).reply, null);
+});
