@@ -35,8 +35,14 @@ export interface Link {
   /** Closes at once; queued output is lost. */
   destroy(): this;
 
-  /** Received bytes; a line may be cut anywhere between two events. */
-  on(event: "data", listener: (chunk: Uint8Array) => void): this;
+  /**
+   * Received bytes; a line may be cut anywhere between two events. A link
+   * whose peer sends more than the chunk carries (a WebSocket's frame
+   * headers and control frames) passes how many bytes this event stands
+   * for as `received`, so that every byte the peer sends is paced; a chunk
+   * may then be empty.
+   */
+  on(event: "data", listener: (chunk: Uint8Array, received?: number) => void): this;
   /** The peer will send nothing more; `close` follows. */
   on(event: "end" | "close", listener: () => void): this;
   /** Something went wrong; `close` follows. */

@@ -63,12 +63,6 @@ export const MAX_CONTROL_PAYLOAD_BYTES = 125;
  * (nginx's default) sees traffic; a vanished browser is found within 90 s.
  */
 export const PING_INTERVAL_MS = 30_000;
-/**
- * Pongs are skipped while this much output waits for the peer: a peer that
- * pings and never reads cannot make the server queue pongs without end
- * (RFC 6455 lets an endpoint answer only some pings).
- */
-const PONG_BACKLOG_BYTES = 64 * 1024;
 /** Lengths up to this go in the 7-bit field; 126 and 127 announce a longer field. */
 const MAX_SHORT_LENGTH = 125;
 /** Lengths up to this go in the 16-bit field. */
@@ -215,9 +209,16 @@ export class FrameReader {
   #maskKey = 0;
   /** Payload bytes of the current frame read so far, for the mask's phase. */
   #maskAt = 0;
-  /** A control frame's payload, while it is read. */
+  /**
+   * Room for a control frame's payload, while one is read: made at most once
+   * per chunk and let go at its end unless a control frame is cut across
+   * chunks, so a flood of small control frames allocates nothing per frame.
+   */
   #control: Uint8Array | null = null;
   #controlBytes = 0;
+  /** The latest whole ping's payload in this chunk, and its length (-1: none yet). */
+  #ping: Uint8Array | null = null;
+  #pingBytes = -1;
   /** Whether a text message is under way (its last frame has not ended). */
   #inMessage = false;
   #endsWithNewline = false;
@@ -229,7 +230,7 @@ export class FrameReader {
 
   /** Bytes held between chunks: a cut header and a control payload; never over 139. */
   get bufferedBytes(): number {
-    return (this.#header?.length ?? 0) + (this.#control?.length ?? 0);
+    return (this.#header?.length ?? 0) + (this.#control === null ? 0 : this.#controlBytes);
   }
 
   /** Whether reading is over: a close frame came, or a rule was broken. */
@@ -288,6 +289,13 @@ export class FrameReader {
       out[written++] = LF;
     }
     if (written > 0) result.text = out.subarray(0, written);
+    if (this.#pingBytes >= 0) {
+      result.ping = (this.#ping as Uint8Array).slice(0, this.#pingBytes);
+      this.#pingBytes = -1;
+    }
+    // Idle connections are many: the room is kept only for a control frame cut across chunks.
+    this.#ping = null;
+    if (!this.#inPayload || this.#opcode < OPCODE.close) this.#control = null;
     return result;
   }
 
@@ -389,7 +397,7 @@ export class FrameReader {
       this.#endsWithNewline = false;
     }
     if (this.#opcode >= OPCODE.close) {
-      this.#control = length > 0 ? new Uint8Array(length) : EMPTY;
+      this.#control ??= new Uint8Array(MAX_CONTROL_PAYLOAD_BYTES);
       this.#controlBytes = 0;
     }
   }
@@ -469,16 +477,18 @@ export class FrameReader {
 
   /** Reads `count` bytes of a control frame's payload; handles the frame once it is whole. */
   #readControl(chunk: Uint8Array, at: number, count: number, result: FrameChunk): void {
-    const payload = this.#control as Uint8Array;
+    const room = this.#control as Uint8Array;
     for (let i = 0; i < count; i++) {
-      payload[this.#controlBytes++] = this.#unmask(chunk[at + i] as number);
+      room[this.#controlBytes++] = this.#unmask(chunk[at + i] as number);
     }
     this.#remaining -= count;
     if (this.#remaining > 0) return;
-    this.#control = null;
     this.#inPayload = false;
+    const payload = room.subarray(0, this.#controlBytes);
     if (this.#opcode === OPCODE.ping) {
-      result.ping = payload;
+      // Only the chunk's last ping is answered: its payload is copied out once the chunk is read.
+      (this.#ping ??= new Uint8Array(MAX_CONTROL_PAYLOAD_BYTES)).set(payload);
+      this.#pingBytes = payload.length;
     } else if (this.#opcode === OPCODE.close) {
       this.#readClose(payload, result);
     } else {
@@ -648,9 +658,14 @@ type LinkSocket = net.Socket & { [LINK]: WebSocketLink };
 
 /**
  * A {@linkcode Link} over a socket that was upgraded to WebSocket: `data`
- * carries the text of the client's messages (at most one event per raw
- * chunk, so pausing works as it does on the raw socket, to which it is
- * delegated), and each `write` sends one text frame. The client's close
+ * carries the text of the client's messages and how many raw bytes it
+ * stands for, frame headers and control frames included (one event per raw
+ * chunk, the text perhaps empty, so that every byte is paced and pausing
+ * works as it does on the raw socket, to which it is delegated), and each
+ * `write` sends one text frame. A ping is answered with a pong; at most one
+ * pong waits to be written, a newer ping replacing it (RFC 6455 lets an
+ * endpoint answer only the latest), so a peer that pings and never reads
+ * cannot make the server queue pongs. The client's close
  * frame is answered and ends the stream; a broken rule is answered with a
  * close frame (1002, 1003 or 1007), reported as a {@linkcode WebSocketError}
  * and ends the stream too. Listeners must be added in the turn the link is
@@ -662,6 +677,12 @@ export class WebSocketLink extends EventEmitter implements Link {
   readonly #keepAlive: KeepAlive;
   #closeSent = false;
   #readEnded = false;
+  /** The payload of the latest ping not answered yet, while a pong is being written. */
+  #pingWaiting: Uint8Array | null = null;
+  /** Whether a pong is written and not yet taken by the kernel. */
+  #pongInFlight = false;
+  /** Writes the waiting pong once the one in flight is taken; made at the first ping. */
+  #pongTaken: (() => void) | null = null;
 
   /** Handlers that every raw socket shares, finding the link through the socket. */
   static readonly #events = {
@@ -795,10 +816,12 @@ export class WebSocketLink extends EventEmitter implements Link {
     } else {
       this.#keepAlive.heard(this);
     }
-    if (text.length > 0) this.emit("data", text);
+    // Every chunk is reported, text or not, so that the core paces every byte.
+    this.emit("data", text, chunk.length);
     if (this.#socket.destroyed) return;
-    if (ping !== null && !this.#closeSent && this.#socket.writableLength <= PONG_BACKLOG_BYTES) {
-      this.#socket.write(encodeFrame(OPCODE.pong, ping));
+    if (ping !== null) {
+      this.#pingWaiting = ping;
+      this.#pong();
     }
     if (close !== null) {
       // Echo its status code, as RFC 6455 asks, and close the connection from this side.
@@ -812,6 +835,21 @@ export class WebSocketLink extends EventEmitter implements Link {
       this.#error(new WebSocketError(failure.code, failure.reason));
       this.#readDone();
     }
+  }
+
+  /** Answers the waiting ping, unless a pong is still in flight (it answers once that is taken). */
+  #pong(): void {
+    const socket = this.#socket;
+    const payload = this.#pingWaiting;
+    if (payload === null || this.#pongInFlight) return;
+    this.#pingWaiting = null;
+    if (this.#closeSent || socket.writableEnded || socket.destroyed) return;
+    this.#pongInFlight = true;
+    this.#pongTaken ??= () => {
+      this.#pongInFlight = false;
+      this.#pong();
+    };
+    socket.write(encodeFrame(OPCODE.pong, payload), this.#pongTaken);
   }
 
   /** Sends a close frame once, if the raw socket can still send; `code` null sends none. */
