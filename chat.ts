@@ -240,6 +240,7 @@ export class Chat {
     );
     console.name = CONSOLE_NAME;
     console.stage = "member";
+    console.outputLimit = 0;
     console.serverOperator = true;
     this.#operators = new Operators(
       {
@@ -530,12 +531,16 @@ export class Chat {
       if (!isConnectionError(error)) this.#log?.(`${member.label} failed: ${describe(error)}`);
     };
     return {
-      data(chunk) {
+      data(chunk, sent) {
         const member = memberOf(this);
         if (!member.heard && !opening(member, chunk)) return;
+        // Every byte the peer sent is paced, whatever it carried: telnet's
+        // commands and a WebSocket's framing too, so no flood goes around it.
+        const bytes = sent ?? chunk.length;
         if (member.telnet !== null || chunk.includes(IAC)) chunk = telnet(member, chunk);
+        member.bytesWithoutText += bytes - chunk.length;
         member.framer.feed(chunk);
-        received(member, chunk.length);
+        received(member, bytes);
         drain(member);
       },
       end() {
@@ -615,9 +620,10 @@ export class Chat {
   #telnet(member: Member, chunk: Uint8Array): Uint8Array {
     const filter = member.telnet ?? new TelnetFilter();
     const { data, reply, interrupted } = filter.filter(chunk);
-    // Kept only while a command is cut across chunks: idle connections are many.
-    member.telnet = filter.midCommand ? filter : null;
-    if (reply !== null && !member.link.writableEnded) member.link.write(reply);
+    // Kept only for a telnet peer (mid-command, or answered already): idle connections are many.
+    member.telnet = filter.needed ? filter : null;
+    // Answers wait in the member's output like any line, within its bounds.
+    if (reply !== null) (member.room ?? this.#lobby).sendBytes(member, reply);
     if (interrupted) {
       member.interrupted = true;
       // Nothing after an interrupt is read.
@@ -646,6 +652,7 @@ export class Chat {
     try {
       const framer = member.framer;
       for (let line = framer.next(); line !== null; line = framer.next()) {
+        member.bytesWithoutText = 0;
         if (member.leaving !== null || member.closed) break;
         for (let room = member.room ?? this.#lobby; room.turnFull && !member.closed;) {
           // This turn carries all it may: the line goes out in a later one.
@@ -685,7 +692,9 @@ export class Chat {
       }
       // Telnet's Ctrl+C, after the lines before it: as if it had typed the quit word.
       if (member.interrupted && member.leaving === null) this.#receive(member, QUIT_WORD);
-      if (framer.unfinishedLineBytes > this.#maxUnfinishedLineBytes && member.leaving === null) {
+      // Bytes that carried no text (telnet commands, WebSocket control frames) count as the line's.
+      const unfinished = framer.unfinishedLineBytes + member.bytesWithoutText;
+      if (unfinished > this.#maxUnfinishedLineBytes && member.leaving === null) {
         this.#log?.(
           `${member.label} sent over ${this.#maxUnfinishedLineBytes} bytes without a newline`,
         );
@@ -1161,6 +1170,8 @@ export class Chat {
   #welcome(member: Member, name: string, requested: string): void {
     const operators = this.#operators;
     member.stage = "member";
+    // A member may have a room's worth of output waiting, history included.
+    member.outputLimit = 0;
     this.#rooms.admit(member, name);
     this.tell(member, `Welcome, ${name}! Type ${QUIT_WORD} to leave.`);
     if (operators.motd !== null) this.tell(member, `* Message of the day: ${operators.motd}`);

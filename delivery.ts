@@ -45,6 +45,12 @@ export class Recipient {
   batchEnd = -1;
   /** The delivery whose turn holds lines for it alone (it moves between rooms). */
   queuedIn: object | null = null;
+  /**
+   * Output that may wait for it before it is cut off as too slow, when less
+   * than the delivery's `maxQueueBytes` (a connection that has not joined
+   * yet); 0 means the delivery's.
+   */
+  outputLimit = 0;
 
   /** Delivers to `link`, which the transport may replace (TLS over TCP, say). */
   constructor(public link: Link) {}
@@ -261,7 +267,7 @@ export class Delivery<R extends Recipient> {
 
   /**
    * Whether more output may go to a recipient; if not, it is marked too slow.
-   * Too slow: more than `maxQueueBytes` is waiting that the kernel has not
+   * Too slow: more than `maxQueueBytes` (or its own `outputLimit`) is waiting that the kernel has not
    * taken. A turn adds at most a share of that, so what waits beyond it has
    * piled up over turns.
    */
@@ -269,7 +275,7 @@ export class Delivery<R extends Recipient> {
     if (recipient.closed || recipient.overflowed) return false;
     // A link counts a write until the event loop reports it done, even one
     // the kernel took at once: this turn's own output is in here too.
-    if (recipient.link.writableLength <= this.maxQueueBytes) return true;
+    if (recipient.link.writableLength <= (recipient.outputLimit || this.maxQueueBytes)) return true;
     recipient.overflowed = true;
     tooSlow.push(recipient);
     return false;

@@ -15,6 +15,13 @@ import type { TelnetFilter } from "./telnet.ts";
 
 const encoder = new TextEncoder();
 
+/**
+ * Output that may wait for a connection before it has joined: the greeting,
+ * a few errors and telnet's answers take far less, so a peer that asks
+ * for answers and never reads is cut off here, long before it costs memory.
+ */
+export const UNJOINED_OUTPUT_BYTES = 4096;
+
 /** Why a member leaves; it decides what the others are told. */
 export type LeaveReason =
   | "quit"
@@ -59,8 +66,14 @@ export class Member extends Recipient {
   replyName: string | null = null;
   /** Whether its first bytes have been looked at (a TLS client at a plain port, say). */
   heard = false;
-  /** Telnet's commands in its stream, while one is cut across chunks. */
+  /** Telnet's commands in its stream, while one is cut across chunks or it answered some. */
   telnet: TelnetFilter | null = null;
+  /**
+   * Bytes received since its last line that carried no text (telnet
+   * commands, WebSocket frame headers and control frames): they count
+   * toward the longest unfinished line as text does.
+   */
+  bytesWithoutText = 0;
   /** It sent telnet's Interrupt Process: it leaves once the lines before it are handled. */
   interrupted = false;
   /** It proved the operator password (or it is the console): an operator of every room. */
@@ -77,6 +90,7 @@ export class Member extends Recipient {
   ) {
     super(link);
     this.framer = new LineFramer(maxLineBytes);
+    this.outputLimit = UNJOINED_OUTPUT_BYTES;
   }
 
   /** The peer's address and port, for logs. */
@@ -160,7 +174,7 @@ export type MemberLink = Link & { [MEMBER]: Member };
 
 /** What the core does when one of its members' links reports something. */
 export interface LinkEvents {
-  data(this: Link, chunk: Uint8Array): void;
+  data(this: Link, chunk: Uint8Array, received?: number): void;
   end(this: Link): void;
   close(this: Link): void;
   error(this: Link, error: Error): void;
