@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { EventEmitter } from "node:events";
 import net from "node:net";
 import { setImmediate } from "node:timers";
 import { LEAK_CHECKS, WAIT_MS, withDeadline } from "./test_helpers.ts";
@@ -578,4 +579,69 @@ Deno.test({
       await untilTurn(() => link.writableLength < total, "the kernel to take some");
       assert.ok(link.writableLength > total / 2, `${link.writableLength} waiting`);
     }),
+});
+
+/** A socket stand-in that keeps its writes and holds their callbacks, as a peer that never reads. */
+class HeldSocket extends EventEmitter {
+  readonly writes: Uint8Array[] = [];
+  readonly callbacks: (() => void)[] = [];
+  destroyed = false;
+  writableEnded = false;
+  writableLength = 0;
+  setNoDelay(): this {
+    return this;
+  }
+  setKeepAlive(): this {
+    return this;
+  }
+  resume(): this {
+    return this;
+  }
+  write(data: Uint8Array, callback?: () => void): boolean {
+    this.writes.push(data);
+    if (callback !== undefined) this.callbacks.push(callback);
+    return true;
+  }
+}
+
+Deno.test({
+  name:
+    "a ping flood gets one pong at a time: while one is unsent, a newer ping replaces the one waiting",
+  ...LEAK_CHECKS,
+  fn: () => {
+    const socket = new HeldSocket();
+    const keepAlive = new KeepAlive(1_000_000);
+    const link = new WebSocketLink(socket as unknown as net.Socket, { keepAlive });
+    const received: number[] = [];
+    link.on("data", (chunk: Uint8Array, bytes?: number) => {
+      assert.equal(chunk.length, 0);
+      received.push(bytes ?? -1);
+    });
+    try {
+      const ping = (n: number) => encodeFrame(OPCODE.ping, new Uint8Array([n]), { mask: true });
+      for (let n = 1; n <= 1000; n++) socket.emit("data", ping(n % 256));
+      // The first is answered; the kernel never takes it, so the rest wait as one, the latest.
+      assert.deepEqual(socket.writes.map((frame) => [...frame]), [[0x8a, 1, 1]]);
+      assert.equal(received.length, 1000, "every chunk is reported, text or not");
+      assert.ok(received.every((bytes) => bytes === 7), "with its bytes, header included");
+      socket.callbacks.shift()?.();
+      assert.deepEqual(socket.writes.map((frame) => [...frame]), [[0x8a, 1, 1], [0x8a, 1, 232]]);
+      socket.callbacks.shift()?.();
+      assert.equal(socket.writes.length, 2, "nothing waits any more");
+    } finally {
+      keepAlive.delete(link);
+    }
+  },
+});
+
+Deno.test("a control frame cut across chunks keeps its payload, and a ping's payload is its own copy", () => {
+  const reader = new FrameReader();
+  const frame = encodeFrame(OPCODE.ping, new TextEncoder().encode("hello"), { mask: true });
+  assert.equal(reader.read(frame.slice(0, 8)).ping, null);
+  assert.equal(reader.bufferedBytes, 2);
+  const { ping } = reader.read(frame.slice(8));
+  assert.equal(new TextDecoder().decode(ping as Uint8Array), "hello");
+  assert.equal(reader.bufferedBytes, 0);
+  reader.read(encodeFrame(OPCODE.ping, new TextEncoder().encode("later"), { mask: true }));
+  assert.equal(new TextDecoder().decode(ping as Uint8Array), "hello");
 });
