@@ -538,7 +538,9 @@ export class Chat {
         // commands and a WebSocket's framing too, so no flood goes around it.
         const bytes = sent ?? chunk.length;
         if (member.telnet !== null || chunk.includes(IAC)) chunk = telnet(member, chunk);
-        member.bytesWithoutText += bytes - chunk.length;
+        if (bytes > chunk.length) {
+          member.receivedWithoutText(bytes - chunk.length, performance.now());
+        }
         member.framer.feed(chunk);
         received(member, bytes);
         drain(member);

@@ -19,7 +19,7 @@ import {
   repeated,
 } from "./flood_test_helpers.ts";
 import { HISTORY_LINES, MAX_LINE_BYTES, MAX_QUEUE_BYTES } from "./protocol.ts";
-import { UNJOINED_OUTPUT_BYTES } from "./session.ts";
+import { Member, UNJOINED_OUTPUT_BYTES } from "./session.ts";
 import {
   LEAK_CHECKS,
   MemoryLink,
@@ -273,4 +273,14 @@ Deno.test({
     assert.equal(link.destroyed, true, "still open past the cap");
     await chat.shutdown(0);
   },
+});
+
+Deno.test("bytes without text count toward the longest line while they stream, not when a second apart", () => {
+  const member = new Member(new MemoryLink(), "192.0.2.1", 4000, MAX_LINE_BYTES);
+  // A flood: 64 KiB of pings every few milliseconds adds up.
+  for (let at = 1000; at < 1100; at += 5) member.receivedWithoutText(65536, at);
+  assert.equal(member.bytesWithoutText, 20 * 65536);
+  // A browser's pong every 30 s, for a day: never more than one at a time.
+  for (let at = 2000; at < 2000 + 86_400_000; at += 30_000) member.receivedWithoutText(6, at);
+  assert.equal(member.bytesWithoutText, 6);
 });

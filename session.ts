@@ -22,6 +22,13 @@ const encoder = new TextEncoder();
  */
 export const UNJOINED_OUTPUT_BYTES = 4096;
 
+/**
+ * Bytes without text that come this far apart are keep-alives (a browser's
+ * pong, telnet's NOP), not a flood: each starts the count toward the
+ * longest line afresh, so a quiet member is never cut for them.
+ */
+export const WITHOUT_TEXT_QUIET_MS = 1000;
+
 /** Why a member leaves; it decides what the others are told. */
 export type LeaveReason =
   | "quit"
@@ -74,6 +81,8 @@ export class Member extends Recipient {
    * toward the longest unfinished line as text does.
    */
   bytesWithoutText = 0;
+  /** When it last sent bytes without text. */
+  withoutTextAt = 0;
   /** It sent telnet's Interrupt Process: it leaves once the lines before it are handled. */
   interrupted = false;
   /** It proved the operator password (or it is the console): an operator of every room. */
@@ -91,6 +100,13 @@ export class Member extends Recipient {
     super(link);
     this.framer = new LineFramer(maxLineBytes);
     this.outputLimit = UNJOINED_OUTPUT_BYTES;
+  }
+
+  /** Counts `bytes` received that carried no text, toward the longest unfinished line. */
+  receivedWithoutText(bytes: number, now: number): void {
+    if (now - this.withoutTextAt > WITHOUT_TEXT_QUIET_MS) this.bytesWithoutText = 0;
+    this.bytesWithoutText += bytes;
+    this.withoutTextAt = now;
   }
 
   /** The peer's address and port, for logs. */
