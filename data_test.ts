@@ -1,10 +1,14 @@
 import assert from "node:assert/strict";
+import { CAN_MOUNT, withTmpfs } from "./mount_test_helpers.ts";
+import { ChatStore } from "./store.ts";
 import {
   LEAK_CHECKS,
   Peer,
   runServerToExit,
   type ServerProcess,
   startServer,
+  WAIT_MS,
+  withDeadline,
 } from "./test_helpers.ts";
 
 const OPER_PASSWORD = "swordfish";
@@ -124,5 +128,91 @@ Deno.test({
       } finally {
         assert.equal(await first.stop(), 0);
       }
+    }),
+});
+
+/** Makes a data file at `path` with one line in it, as a server that ran before would. */
+function madeBefore(path: string): void {
+  const store = ChatStore.open(path, { historyLines: 5 });
+  store.addLine("lobby", "alice: from before");
+  store.close();
+}
+
+Deno.test({
+  name: `a data file on a read-only file system is one line naming the cause and exit 1${
+    CAN_MOUNT ? "" : " (ignored: this process cannot mount the read-only tmpfs it needs)"
+  }`,
+  ignore: !CAN_MOUNT,
+  ...LEAK_CHECKS,
+  fn: () =>
+    withTmpfs("256k", async ({ dir, readOnly }) => {
+      const file = `${dir}/chat.db`;
+      madeBefore(file);
+      await readOnly();
+      const run = await runServerToExit(
+        ["--host", "127.0.0.1", "--port", "0", "--no-web", "--data", file],
+        ["--allow-net", `--allow-read=${dir}`, `--allow-write=${dir}`],
+      );
+      assert.equal(run.code, 1);
+      assert.equal(run.stderr, `Cannot open data file ${file}: read-only file system\n`);
+      assert.equal(run.stdout, "");
+    }),
+});
+
+/** Whether this process runs as root, which may write any file whatever its mode. */
+function isRoot(): boolean {
+  try {
+    return /^Uid:\s+0\s/m.test(Deno.readTextFileSync("/proc/self/status"));
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name: "a data file the server may not write is one line naming the cause and exit 1",
+  ...LEAK_CHECKS,
+  fn: () =>
+    inTempDir(async (dir) => {
+      const file = `${dir}/chat.db`;
+      madeBefore(file);
+      const before = await Deno.readFile(file);
+      const args = [
+        "run",
+        "--allow-net",
+        `--allow-read=${dir}`,
+        `--allow-write=${dir}`,
+        "server.ts",
+        ...["--host", "127.0.0.1", "--port", "0", "--no-web", "--data", file],
+      ];
+      let command: Deno.Command;
+      if (isRoot()) {
+        // Root writes whatever the mode says: the server runs as nobody, who may read the file
+        // but not write it, with a Deno cache of its own.
+        await Deno.chmod(dir, 0o755);
+        await Deno.mkdir(`${dir}/cache`, { mode: 0o777 });
+        await Deno.chmod(`${dir}/cache`, 0o777);
+        command = new Deno.Command("setpriv", {
+          args: ["--reuid=65534", "--regid=65534", "--clear-groups", Deno.execPath(), ...args],
+          env: { DENO_DIR: `${dir}/cache`, HOME: `${dir}/cache` },
+          cwd: new URL(".", import.meta.url),
+          stdin: "null",
+        });
+      } else {
+        await Deno.chmod(file, 0o444);
+        command = new Deno.Command(Deno.execPath(), {
+          args,
+          cwd: new URL(".", import.meta.url),
+          stdin: "null",
+        });
+      }
+      const run = await withDeadline(command.output(), WAIT_MS * 2, "server.ts to exit");
+      const decoder = new TextDecoder();
+      assert.equal(run.code, 1);
+      assert.equal(
+        decoder.decode(run.stderr),
+        `Cannot open data file ${file}: permission denied\n`,
+      );
+      assert.equal(decoder.decode(run.stdout), "");
+      assert.deepEqual(await Deno.readFile(file), before);
     }),
 });

@@ -501,9 +501,10 @@ function openFailure(error: unknown, path: string): string {
   const message = oneLine(error);
   // The first statement to touch a locked file says so; exec() errors carry no errcode.
   if (message === "database is locked") return "it is in use by another server";
-  // SQLite does not say why: a missing directory, a file or directory it may not write.
+  // SQLite does not say why: a missing directory, a file or directory it may not write, a
+  // read-only file system (an existing file there opens, and its first write is an I/O error).
   const vague = message.startsWith("unable to open database file") ||
-    message === "attempt to write a readonly database";
+    message === "attempt to write a readonly database" || message === "disk I/O error";
   return (vague ? systemReason(path) : null) ?? message.replace(`: ${path}`, "");
 }
 
@@ -521,20 +522,28 @@ function writeFailure(path: string): string | null {
     Deno.openSync(path, { read: true, write: true }).close();
     return null;
   } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) return withoutSyscall(error);
+    if (!(error instanceof Deno.errors.NotFound)) return systemCause(error);
   }
   try {
     Deno.openSync(path, { write: true, createNew: true }).close();
     Deno.removeSync(path);
     return null;
   } catch (error) {
-    return withoutSyscall(error);
+    return systemCause(error);
   }
 }
 
-/** A Deno error's message without the call and path it ends with (the caller names the file). */
-function withoutSyscall(error: unknown): string {
-  return oneLine(error).replace(/: \w+ '.*'$/, "");
+/**
+ * The system's reason in an error from a Deno file call, worded as the
+ * store's messages are: `Read-only file system (os error 30): open 'chat.db'`
+ * is `read-only file system`, `Permission denied (os error 13): ...` is
+ * `permission denied` (the caller names the file).
+ *
+ * @internal
+ */
+export function systemCause(error: unknown): string {
+  const reason = oneLine(error).replace(/: \w+ '.*'$/, "").replace(/ \(os error \d+\)$/, "");
+  return reason.charAt(0).toLowerCase() + reason.slice(1);
 }
 
 /** An error's message on one line. */
