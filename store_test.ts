@@ -553,8 +553,62 @@ Deno.test({
         });
         store.addLine("lobby", "after");
       });
-      assert.equal(logged.length, 1);
+      assert.deepEqual(logged.slice(1), [`Data file ${path} is written again`]);
       assert.deepEqual(reopened(path, 2).rooms[0]?.history, ["saved", "after"]);
+    }),
+});
+
+Deno.test({
+  name:
+    "a full data file fails every batch: logged and alerted at the first, then counted, and told when writes work again",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withDataFile((path) => {
+      const logged: string[] = [];
+      const alerts: string[] = [];
+      const options: StoreOptions = {
+        historyLines: 20,
+        flushMs: NEVER_MS,
+        log: (event) => logged.push(event),
+        alert: (text) => alerts.push(text),
+        // SQLite's own full-disk error, at a size a test reaches in a few writes.
+        maxPages: 12,
+      };
+      withStore(path, options, (store) => {
+        let batches = 0;
+        for (; batches < 100 && logged.length === 0; batches++) {
+          store.addLine(`room${batches}`, "x".repeat(2000));
+          store.flush();
+        }
+        assert.ok(batches > 1 && batches < 100, `${batches} batches`);
+        for (let i = 0; i < 20; i++) {
+          store.addLine(`lost${i}`, "y".repeat(2000));
+          store.flush();
+        }
+        assert.deepEqual(logged, [
+          `Cannot save to data file ${path}: database or disk is full (its last changes are lost)`,
+        ]);
+        assert.deepEqual(alerts, [
+          `Cannot write the data file ${path}: database or disk is full`,
+        ]);
+        // Room is made on disk: the next batch is written, and that is told.
+        for (let i = 0; i < batches - 1; i++) store.removeRoom(`room${i}`);
+        store.flush();
+        assert.equal(logged.length, 2);
+        assert.match(
+          logged[1] as string,
+          new RegExp(
+            `^Data file ${path} is written again \\(20 more writes failed in \\d+ s; their changes are lost\\)$`,
+          ),
+        );
+        assert.deepEqual(alerts.slice(1), [`The data file ${path} is written again`]);
+        store.addLine("lobby", "kept");
+      });
+      assert.deepEqual(reopened(path, 20).rooms, [{
+        name: "lobby",
+        topic: null,
+        history: ["kept"],
+      }]);
     }),
 });
 
@@ -590,6 +644,10 @@ Deno.test({
       assert.throws(() => ChatStore.open(path, { historyLines: 1, flushMs: NaN }), {
         name: "RangeError",
         message: "flushMs must be a number of ms 0 or more, not NaN",
+      });
+      assert.throws(() => ChatStore.open(path, { historyLines: 1, maxPages: 0 }), {
+        name: "RangeError",
+        message: "maxPages must be a whole number 1 or more, not 0",
       });
     }),
 });
