@@ -162,11 +162,9 @@ Deno.test({
 
 /** Whether this process runs as root, which may write any file whatever its mode. */
 function isRoot(): boolean {
-  try {
-    return /^Uid:\s+0\s/m.test(Deno.readTextFileSync("/proc/self/status"));
-  } catch {
-    return false;
-  }
+  // `id`, as Deno.uid() needs --allow-sys and /proc/self needs --allow-all.
+  const { stdout } = new Deno.Command("id", { args: ["-u"], stderr: "null" }).outputSync();
+  return new TextDecoder().decode(stdout).trim() === "0";
 }
 
 Deno.test({
@@ -185,6 +183,8 @@ Deno.test({
         "server.ts",
         ...["--host", "127.0.0.1", "--port", "0", "--no-web", "--data", file],
       ];
+      // Killed if it does not exit in time, so that no server outlives the test.
+      const killer = new AbortController();
       let command: Deno.Command;
       if (isRoot()) {
         // Root writes whatever the mode says: the server runs as nobody, who may read the file
@@ -197,6 +197,7 @@ Deno.test({
           env: { DENO_DIR: `${dir}/cache`, HOME: `${dir}/cache` },
           cwd: new URL(".", import.meta.url),
           stdin: "null",
+          signal: killer.signal,
         });
       } else {
         await Deno.chmod(file, 0o444);
@@ -204,10 +205,20 @@ Deno.test({
           args,
           cwd: new URL(".", import.meta.url),
           stdin: "null",
+          signal: killer.signal,
         });
       }
-      const run = await withDeadline(command.output(), WAIT_MS * 2, "server.ts to exit");
+      const output = command.output();
       const decoder = new TextDecoder();
+      const run = await withDeadline(output, WAIT_MS * 4, "server.ts to exit").catch(
+        async (error) => {
+          killer.abort();
+          const { stdout, stderr } = await output;
+          throw new Error(
+            `${error.message}; it printed:\n${decoder.decode(stdout)}${decoder.decode(stderr)}`,
+          );
+        },
+      );
       assert.equal(run.code, 1);
       assert.equal(
         decoder.decode(run.stderr),
