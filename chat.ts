@@ -38,6 +38,7 @@ import { plainAddress, untilNote } from "./moderation.ts";
 import { describe, ignore, isConnectionError, peerLabel } from "./net_helpers.ts";
 import { CONSOLE_NAME, Operators, presenceOf } from "./operators.ts";
 import type { Room, RoomRecorder } from "./room.ts";
+import { NEW_ROOMS_PER_ADDRESS, RoomQuota } from "./room_quota.ts";
 import { LOBBY, roomName, Rooms } from "./rooms.ts";
 import {
   closeConnection,
@@ -184,6 +185,8 @@ export class Chat {
   readonly #password: string | null;
   /** Wrong passwords by address, so that guessing is slow however many connections guess. */
   readonly #guesses = new GuessLimiter();
+  /** New rooms by address, so that no stranger takes every free place under --max-rooms. */
+  readonly #newRooms = new RoomQuota();
   readonly #announceLimit: number;
   readonly #onEmpty: (() => void) | undefined;
   /** Absent when nobody listens, so that no log line is even built. */
@@ -232,6 +235,10 @@ export class Chat {
       options.recorder ?? null,
     );
     this.#lobby = this.#rooms.lobby;
+    this.#rooms.onEvicted = (room) => {
+      const held = room.topic !== null || room.hasHistory ? " (it held a topic or history)" : "";
+      this.#log?.(`#${room.name} was removed at --max-rooms to make a new room${held}`);
+    };
     const console = new Member(
       new OutputLink(options.consoleOutput ?? (() => {})),
       "console",
@@ -966,9 +973,9 @@ export class Chat {
     const cluster = this.#cluster;
     // A new room's name is words the room hears (`left for #...`): the muted may not choose one.
     // In a cluster a room is new when nobody is in it anywhere: that is known below.
-    if (cluster === null && existing === undefined && !this.#commandHost.mayPost(member)) return;
+    if (cluster === null && existing === undefined && !this.#mayMakeRoom(member, to)) return;
     if (cluster !== null) {
-      const room = this.#rooms.ensure(to);
+      const room = this.#rooms.ensure(to, member.serverOperator);
       if (room === null) {
         this.tell(member, "! Too many rooms");
         return;
@@ -982,7 +989,8 @@ export class Chat {
         // Someone is in it, or it has a topic: it exists somewhere.
         const anyone = everyone.some((other) => sameName(other.room || LOBBY, room.name)) ||
           !!this.#clusterTopics.get(topicKind(room.name));
-        if (existing === undefined && !anyone && !this.#commandHost.mayPost(member)) return;
+        const made = existing === undefined && !anyone;
+        if (made && !this.#mayMakeRoom(member, room.name)) return;
         room.prime(history);
         const topic = this.#clusterTopics.get(topicKind(room.name));
         if (existing === undefined && topic !== undefined) room.restore(topic || null, []);
@@ -992,19 +1000,43 @@ export class Chat {
         // Whoever makes a room is its operator: here, whoever is first in it anywhere.
         if (existing === undefined && there === 0) room.operators.add(member);
         const before = from.members.size;
-        this.#rooms.move(member, room.name);
+        if (this.#rooms.move(member, room.name, member.serverOperator) === null) {
+          this.tell(member, "! Too many rooms");
+          return;
+        }
+        if (made) this.#newRooms.take(plainAddress(member.ip), performance.now());
         this.#finishMove(member, from, room, announce, there + 1, before);
         this.#sharePresence(member);
       }, () => this.tell(member, UNAVAILABLE_TRY));
       return;
     }
     const before = from.members.size;
-    if (this.#rooms.move(member, to) === null) {
+    if (this.#rooms.move(member, to, member.serverOperator) === null) {
       this.tell(member, "! Too many rooms");
       return;
     }
+    if (existing === undefined) this.#newRooms.take(plainAddress(member.ip), performance.now());
     const room = member.room as Room<Member>;
     this.#finishMove(member, from, room, announce, room.members.size, before);
+  }
+
+  /**
+   * Whether `member` may make the new room `name`: not while muted (the room
+   * hears its name), nor past {@linkcode NEW_ROOMS_PER_ADDRESS} from its
+   * address within the hour (server operators, and loopback unless
+   * `limitLoopback`, are exempt). Tells it why not.
+   */
+  #mayMakeRoom(member: Member, name: string): boolean {
+    if (!this.#commandHost.mayPost(member)) return false;
+    if (member.serverOperator || (!this.#limitLoopback && isLoopback(member.ip))) return true;
+    const address = plainAddress(member.ip);
+    if (this.#newRooms.allows(address, performance.now())) return true;
+    this.#log?.(
+      `${member.peer} ${member.name} refused #${name}: ` +
+        `${NEW_ROOMS_PER_ADDRESS} new rooms from ${address} within the hour already`,
+    );
+    this.tell(member, "! Too many new rooms from your address; try again later");
+    return false;
   }
 
   /**

@@ -116,6 +116,16 @@ export function isAddress(word: string): boolean {
 }
 
 /**
+ * Whether `word` is written as an address is, valid or not: only digits and
+ * at least three dots (`999.999.999.999`, `10.0.0.1.2`), or any colon, which
+ * no name has (`2001:db8::zz`, `1.2.3.4:80`). Such a word that is no
+ * address ({@linkcode isAddress}) is a mistyped one, not a name.
+ */
+export function looksLikeAddress(word: string): boolean {
+  return word.includes(":") || (/^[\d.]+$/.test(word) && word.split(".").length > 3);
+}
+
+/**
  * Bans or mutes, found by name (names that count as the same, by
  * {@linkcode nameKeys}) or by address; loopback addresses are never kept.
  * One on a name is replaced by a new one on that name; names from one

@@ -4,6 +4,7 @@ import {
   DEFAULT_MUTE_MS,
   durationWords,
   isAddress,
+  looksLikeAddress,
   looksLikeDuration,
   MAX_DURATION_MS,
   MAX_RESTRICTIONS,
@@ -14,6 +15,7 @@ import {
   untilNote,
   untilWords,
 } from "./moderation.ts";
+import { LEAK_CHECKS } from "./test_helpers.ts";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -99,6 +101,21 @@ Deno.test("an IPv4 address mapped into IPv6 compares as the IPv4 one; others are
   assert.equal(plainAddress("bob"), "bob");
   assert.ok(isAddress("1.2.3.4") && isAddress("::1") && isAddress("2001:db8::1"));
   assert.ok(!isAddress("bob") && !isAddress("1.2.3") && !isAddress("") && !isAddress("01.2.3.4"));
+});
+
+Deno.test({
+  name: "a word with three dots and only digits, or with a colon, is written like an address",
+  ...LEAK_CHECKS,
+  fn() {
+    for (
+      const word of ["999.999.999.999", "1.2.3.4", "1.2.3.4.5", "1..2.3", "::1", "2001:db8::zz"]
+    ) {
+      assert.ok(looksLikeAddress(word), word);
+    }
+    for (const word of ["bob", "1.2.3", "v1.2.3.4", "3.14", "1234", "bob.smith"]) {
+      assert.ok(!looksLikeAddress(word), word);
+    }
+  },
 });
 
 Deno.test("a ban is found under its name, names that count as the same, and its address", () => {

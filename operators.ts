@@ -13,6 +13,7 @@ import {
   DEFAULT_MUTE_MS,
   durationWords,
   isAddress,
+  looksLikeAddress,
   looksLikeDuration,
   MAX_RESTRICTIONS,
   parseDuration,
@@ -276,6 +277,8 @@ export class Operators {
    * (not a loopback one) for the duration, and disconnects whoever has them.
    * An address is a name when a member is called exactly that (`127.0.0.1`
    * is a valid nickname), so that no one is out of reach by choosing one.
+   * What is written like an address but is none (`999.999.999.999`) is
+   * refused, unless a member is called that.
    */
   ban(actor: Member, rest: string, elsewhere: readonly RemoteMember[] = []): void {
     const request = this.#restrictionRequest(actor, "ban", rest, DEFAULT_BAN_MS);
@@ -284,6 +287,10 @@ export class Operators {
     let ban: Restriction;
     let targets: Subject[];
     const named = this.#find(typed, elsewhere);
+    if (named === undefined && looksLikeAddress(typed) && !isAddress(typed)) {
+      this.#host.tell(actor, `! Invalid address: ${typed}`);
+      return;
+    }
     if (isAddress(typed) && named?.name !== typed) {
       const address = plainAddress(typed);
       if (isLoopback(address)) {

@@ -659,6 +659,44 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "/ban of what is written like an address but is none is refused; names, and a member called so, are banned",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withOperServer([], async (server) => {
+      await using alice = await Peer.join(server.port, "alice");
+      let from = server.stdout.lines.length;
+      const typos = ["999.999.999.999", "1.2.3.4.5", "01.2.3.4", "2001:db8::zz", "1.2.3.4:80"];
+      for (const typed of typos) await server.type(`/ban ${typed} 2h`);
+      await server.type("/bans");
+      assert.deepEqual(await printed(server, from, typos.length + 1), [
+        ...typos.map((typed) => `! Invalid address: ${typed}`),
+        "* No bans",
+      ]);
+      await becomeOperator(alice);
+      await alice.send("/ban 999.999.999.999\n");
+      await alice.expect("! Invalid address: 999.999.999.999");
+      // Names that are not written like an address are names, as before.
+      from = server.stdout.lines.length;
+      await server.type("/ban 1.2.3 2h");
+      await server.type("/ban v1.2.3.4 2h");
+      assert.deepEqual(await printed(server, from, 2), [
+        "* 1.2.3 was banned by server for 2h",
+        "* v1.2.3.4 was banned by server for 2h",
+      ]);
+      // A member called like an address that is none is banned by that name.
+      await using tricky = await Peer.join(server.port, "999.999.999.999");
+      await alice.expect("* 999.999.999.999 joined the chat");
+      await server.type("/ban 999.999.999.999 2h");
+      for (const peer of [alice, tricky]) {
+        await peer.expect("* 999.999.999.999 was banned by server for 2h");
+      }
+      await tricky.expectClosed();
+      await logged(server, "console", "banned 999.999.999.999 for 2h");
+    }),
+});
+
+Deno.test({
   name: "the end of the console's input does not stop the server: members chat and newcomers join",
   ...LEAK_CHECKS,
   fn: () =>

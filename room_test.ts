@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Recipient, Room } from "./room.ts";
 import { MAX_ROOMS, roomName, Rooms } from "./rooms.ts";
-import { MemoryLink } from "./test_helpers.ts";
+import { LEAK_CHECKS, MemoryLink } from "./test_helpers.ts";
 
 /** A member for the room's tests: a recipient with a name, over a memory link. */
 class TestMember extends Recipient {
@@ -255,20 +255,65 @@ Deno.test("a newcomer that moves in the turn it joined skips nothing in the new 
   assert.equal(alice!.link.text, "* carol joined the chat\n");
 });
 
-Deno.test("at the room cap an empty room kept for its topic gives way, the oldest first", () => {
-  const { rooms: small, members: [alice, bob] } = roomsOf(["alice", "bob"], 3);
-  small.move(alice!, "dev");
-  (small.get("dev") as Room<TestMember>).topic = "builds";
-  small.move(alice!, "ops");
-  (small.get("ops") as Room<TestMember>).topic = "pager";
-  small.move(alice!, "lobby");
-  assert.equal(small.size, 3);
-  // Both empty rooms stay for their topics; a third room takes the place of the oldest.
-  assert.equal(small.move(bob!, "random"), small.lobby);
-  assert.equal(small.get("dev"), undefined);
-  assert.equal((small.get("ops") as Room<TestMember>).topic, "pager");
-  // With every room in use, there is no place.
-  small.move(alice!, "ops");
-  assert.equal(small.move(alice!, "new"), null);
-  assert.equal(small.size, 3);
+Deno.test({
+  name: "at the room cap an empty room kept for its topic gives way only to a server operator's",
+  ...LEAK_CHECKS,
+  fn() {
+    const removed: string[] = [];
+    const recorder = {
+      addLine() {},
+      setTopic() {},
+      addRoom() {},
+      removeRoom: (room: string) => void removed.push(room),
+    };
+    const small = new Rooms<TestMember>(3, 262144, 20, () => {}, recorder);
+    const [alice, bob] = ["alice", "bob"].map((name) => {
+      const member = new TestMember();
+      small.admit(member, name);
+      return member;
+    }) as [TestMember, TestMember];
+    const evicted: string[] = [];
+    small.onEvicted = (room) => evicted.push(room.name);
+    small.move(alice, "dev");
+    (small.get("dev") as Room<TestMember>).topic = "builds";
+    small.move(alice, "ops");
+    (small.get("ops") as Room<TestMember>).broadcast("alice: on call", { public: true });
+    small.move(alice, "lobby");
+    assert.equal(small.size, 3);
+    // Both empty rooms stay, one for its topic, one for its history on disk: a member may not
+    // make a room in the place of either.
+    assert.equal(small.move(bob, "random"), null);
+    assert.equal(small.ensure("random"), null);
+    assert.deepEqual([removed, evicted], [[], []]);
+    assert.equal((small.get("dev") as Room<TestMember>).topic, "builds");
+    // A server operator's new room takes the place of the oldest.
+    assert.equal(small.move(bob, "random", true), small.lobby);
+    assert.deepEqual([removed, evicted], [["dev"], ["dev"]]);
+    assert.equal(small.get("dev"), undefined);
+    assert.ok((small.get("ops") as Room<TestMember>).hasHistory);
+    // With every room in use, there is no place, even for a server operator.
+    small.move(alice, "ops");
+    assert.equal(small.move(alice, "new", true), null);
+    assert.equal(small.size, 3);
+  },
+});
+
+Deno.test({
+  name: "at the room cap an empty room that holds nothing gives way to anyone's, before a kept one",
+  ...LEAK_CHECKS,
+  fn() {
+    const { rooms: small, members: [alice, bob] } = roomsOf(["alice", "bob"], 4);
+    small.move(alice!, "kept");
+    (small.get("kept") as Room<TestMember>).topic = "stays";
+    small.move(alice!, "lobby");
+    // Made and never entered, as a cluster's /join that was refused after it leaves one.
+    assert.ok(small.ensure("bare") !== null);
+    assert.ok(small.ensure("bare2") !== null);
+    assert.equal(small.size, 4);
+    assert.equal(small.move(bob!, "new"), small.lobby);
+    assert.equal(small.get("bare"), undefined);
+    assert.equal(small.move(alice!, "new2", true), small.lobby);
+    assert.equal(small.get("bare2"), undefined);
+    assert.equal((small.get("kept") as Room<TestMember>).topic, "stays");
+  },
 });

@@ -2,7 +2,9 @@
  * The rooms of a server and the names that are unique across all of them:
  * one hub creates a room on its first join and removes it when the last
  * member leaves (unless it has a topic), as ergo's ChannelManager does.
- * `#lobby` always exists and is where everyone starts.
+ * `#lobby` always exists and is where everyone starts. An empty room kept
+ * for its topic or history gives way to a new one at the cap only when a
+ * server operator makes it: nobody else can erase another's room.
  *
  * @module
  */
@@ -51,6 +53,8 @@ export class Rooms<M extends Placed<M>> {
   readonly #byKey = new Map<string, M>();
   #memberCount = 0;
   #relay: Relay<M> | null = null;
+  /** Hears of an empty room removed at the cap to make a new one, for the log. */
+  onEvicted: ((room: Room<M>) => void) | null = null;
 
   /**
    * Rooms at most `maxRooms` at once, each with the delivery and history
@@ -94,12 +98,15 @@ export class Rooms<M extends Placed<M>> {
 
   /**
    * The room called `name`, made (empty, with no operator) if there is none
-   * and there is room for it; null when there is not.
+   * and there is room for it; null when there is not. At the cap an empty
+   * room that holds nothing gives way; failing that, with `evictKept` (a
+   * server operator makes it), the oldest empty room kept for its topic or
+   * history does, and is gone with them.
    */
-  ensure(name: string): Room<M> | null {
+  ensure(name: string, evictKept = false): Room<M> | null {
     const room = this.get(name);
     if (room !== undefined) return room;
-    if (this.#all.length >= this.maxRooms && !this.#evictEmpty()) return null;
+    if (this.#all.length >= this.maxRooms && !this.#evictEmpty(evictKept)) return null;
     return this.#make(name);
   }
 
@@ -156,13 +163,13 @@ export class Rooms<M extends Placed<M>> {
   /**
    * Moves a member to the room called `name`, made for it (it is its operator)
    * when there is none: the room it left, or null when there are
-   * {@linkcode Rooms.maxRooms} already and none of them is empty (an empty
-   * one, kept for its topic or history, gives way: the oldest first). What
-   * the old room sent it this turn is written before anything the new one sends.
+   * {@linkcode Rooms.maxRooms} already and none of them may give way (see
+   * {@linkcode Rooms.ensure}; `evictKept` as there). What the old room sent
+   * it this turn is written before anything the new one sends.
    */
-  move(member: M, name: string): Room<M> | null {
+  move(member: M, name: string, evictKept = false): Room<M> | null {
     const made = this.get(name) === undefined;
-    const room = this.ensure(name);
+    const room = this.ensure(name, evictKept);
     if (room === null) return null;
     if (made) room.operators.add(member);
     const old = member.room as Room<M>;
@@ -200,11 +207,17 @@ export class Rooms<M extends Placed<M>> {
     this.#forget(room);
   }
 
-  /** Removes the oldest empty room other than `#lobby`; false when every room has members. */
-  #evictEmpty(): boolean {
-    const empty = this.#all.find((other) => other !== this.lobby && other.members.size === 0);
-    if (empty === undefined) return false;
-    this.#forget(empty);
+  /**
+   * Removes the oldest empty room other than `#lobby` that holds no topic and
+   * no history, else, with `evictKept`, the oldest empty one; false when there is none.
+   */
+  #evictEmpty(evictKept: boolean): boolean {
+    const empty = this.#all.filter((other) => other !== this.lobby && other.members.size === 0);
+    const bare = empty.find((other) => other.topic === null && !other.hasHistory);
+    const evicted = bare ?? (evictKept ? empty[0] : undefined);
+    if (evicted === undefined) return false;
+    this.#forget(evicted);
+    this.onEvicted?.(evicted);
     return true;
   }
 

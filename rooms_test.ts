@@ -1,6 +1,10 @@
 import assert from "node:assert/strict";
-import { parseServerArgs } from "./server.ts";
-import { joinAll, LEAK_CHECKS, Peer, withServer } from "./test_helpers.ts";
+import net from "node:net";
+import { startRedis } from "./redis_test_helpers.ts";
+import { NEW_ROOMS_PER_ADDRESS } from "./room_quota.ts";
+import { ChatServer, type ChatServerOptions, parseServerArgs } from "./server.ts";
+import { ChatStore } from "./store.ts";
+import { joinAll, LEAK_CHECKS, Peer, WAIT_MS, withDeadline, withServer } from "./test_helpers.ts";
 
 Deno.test({
   name: "/join moves a member to a new room, told to both rooms, and /part brings it back",
@@ -188,4 +192,304 @@ Deno.test("--max-rooms sets how many rooms may exist", () => {
   assert.equal(parseServerArgs(["--max-rooms", "5"]).options.maxRooms, 5);
   assert.equal(parseServerArgs([]).options.maxRooms, undefined);
   assert.throws(() => parseServerArgs(["--max-rooms", "0"]));
+});
+
+// A stranger is anyone not on a loopback address: a server started with
+// limitLoopback holds 127.0.0.2 and the rest of 127/8 to the per-address
+// limits, and node:net connects from any of them (Deno.connect cannot choose).
+
+/** A member connected from a loopback address of the test's choosing, read line by line. */
+class AddressedPeer {
+  readonly #socket: net.Socket;
+  readonly #lines: string[] = [];
+  #partial = "";
+  #ended = false;
+  #wake: (() => void) | null = null;
+  readonly #closed: Promise<void>;
+
+  private constructor(socket: net.Socket) {
+    this.#socket = socket;
+    this.#closed = new Promise((resolve) => socket.once("close", () => resolve()));
+    socket.setEncoding("utf8");
+    socket.on("data", (text: string) => {
+      const parts = (this.#partial + text).split("\n");
+      this.#partial = parts.pop() ?? "";
+      this.#lines.push(...parts);
+      this.#wake?.();
+    });
+    socket.on("close", () => {
+      this.#ended = true;
+      this.#wake?.();
+    });
+    // A reset shows as the end of the lines; the test fails on what it then lacks.
+    socket.on("error", () => {});
+  }
+
+  /** Connects to 127.0.0.1 at `port` from `from`, and joins as `name`. */
+  static async join(port: number, name: string, from: string): Promise<AddressedPeer> {
+    const peer = new AddressedPeer(net.connect({ host: "127.0.0.1", port, localAddress: from }));
+    try {
+      await peer.expect(/nickname/);
+      peer.send(`${name}\n`);
+      await peer.expect(/^Welcome, /);
+    } catch (error) {
+      await peer.close();
+      throw error;
+    }
+    return peer;
+  }
+
+  /** Sends raw text (add the `\n` yourself). */
+  send(text: string): void {
+    this.#socket.write(text);
+  }
+
+  /** The next line, or null once the connection is closed and every line read. */
+  async readLine(): Promise<string | null> {
+    const deadline = Date.now() + WAIT_MS;
+    while (this.#lines.length === 0) {
+      if (this.#ended) return null;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`No line within ${WAIT_MS} ms`);
+      await withDeadline(new Promise<void>((resolve) => this.#wake = resolve), left, "a line");
+    }
+    return this.#lines.shift() as string;
+  }
+
+  /** Reads the next line and fails unless it matches (a string must match exactly). */
+  async expect(wanted: string | RegExp): Promise<string> {
+    const line = await this.readLine();
+    const matches = line !== null &&
+      (typeof wanted === "string" ? line === wanted : wanted.test(line));
+    if (!matches) throw new Error(`Expected ${wanted}, got ${JSON.stringify(line)}`);
+    return line as string;
+  }
+
+  /** Reads lines until one is `wanted`; returns all read, the match last. */
+  async readUntil(wanted: string): Promise<string[]> {
+    const seen: string[] = [];
+    for (let i = 0; i < 1000; i++) {
+      const line = await this.readLine();
+      if (line === null) throw new Error(`Closed before ${wanted}; got:\n${seen.join("\n")}`);
+      seen.push(line);
+      if (line === wanted) return seen;
+    }
+    throw new Error(`No ${wanted} in 1000 lines`);
+  }
+
+  /** Closes the connection and waits until it is; safe to call again. */
+  async close(): Promise<void> {
+    this.#socket.destroy();
+    await this.#closed;
+  }
+
+  /** Closes the connection, as {@linkcode AddressedPeer.close}. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+const OPER_PASSWORD = "room keeper";
+
+/** Runs `body` against an in-process server that holds loopback to the per-address limits. */
+async function withStrictServer(
+  options: ChatServerOptions,
+  body: (port: number, log: string[]) => Promise<void>,
+): Promise<void> {
+  const log: string[] = [];
+  const server = new ChatServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    limitLoopback: true,
+    rate: 0,
+    operatorPassword: OPER_PASSWORD,
+    log: (event) => log.push(event),
+    ...options,
+  });
+  try {
+    const { port } = await server.start();
+    await body(port, log);
+  } finally {
+    await server.close();
+  }
+}
+
+/** Makes `#name` from its own address with a topic and a line, and leaves the server. */
+async function keptRoom(port: number, name: string, from: string): Promise<void> {
+  await using owner = await AddressedPeer.join(port, `${name}-owner`, from);
+  // One at a time: in a cluster a room's lines come back through Redis, after what is told at once.
+  owner.send(`/join ${name}\n`);
+  await owner.readUntil(`* You are now in #${name} (1 here)`);
+  owner.send(`/topic about ${name}\n`);
+  await owner.expect(`* ${name}-owner set the topic: about ${name}`);
+  owner.send(`first in ${name}\n`);
+  await owner.expect(`${name}-owner: first in ${name}`);
+  owner.send("<quit>\n");
+  await owner.expect(`* Goodbye, ${name}-owner!`);
+}
+
+/** Joins `#name` and checks its topic and the line its owner left are there. */
+async function expectKept(peer: AddressedPeer | Peer, name: string): Promise<void> {
+  await peer.send(`/join ${name}\n`);
+  await peer.readUntil(`* You are now in #${name} (1 here)`);
+  await peer.expect(`* Topic: about ${name}`);
+  await peer.expect("* Recent messages:");
+  await peer.expect(`${name}-owner: first in ${name}`);
+  await peer.expect("* End of recent messages");
+}
+
+Deno.test({
+  name: "at --max-rooms a stranger cannot erase kept rooms, on disk or off; an operator still can",
+  ...LEAK_CHECKS,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "chat-rooms-" });
+    const dataFile = `${dir}/chat.db`;
+    try {
+      // #lobby, three kept rooms and one place left.
+      await withStrictServer({ maxRooms: 5, dataFile }, async (port, log) => {
+        for (const [i, name] of ["first", "second", "third"].entries()) {
+          await keptRoom(port, name, `127.0.0.${10 + i}`);
+        }
+        await using stranger = await AddressedPeer.join(port, "stranger", "127.0.0.2");
+        stranger.send("/join junk0\n/topic mine now\n/part\n");
+        await stranger.expect("* You are now in #junk0 (1 here)");
+        await stranger.expect("* stranger set the topic: mine now");
+        await stranger.expect("* You are now in #lobby (1 here)");
+        for (let i = 1; i <= 4; i++) {
+          stranger.send(`/join junk${i}\n`);
+          await stranger.expect("! Too many rooms");
+        }
+        stranger.send("/rooms\n");
+        await stranger.expect(
+          "* 5 rooms: #lobby (1), #first (0), #second (0), #third (0), #junk0 (0)",
+        );
+        for (const name of ["first", "second", "third"]) await expectKept(stranger, name);
+        stranger.send("/part\n");
+        await stranger.expect("* You are now in #lobby (1 here)");
+        // A server operator makes room: the oldest kept room gives way, and the log says so.
+        await using operator = await AddressedPeer.join(port, "keeper", "127.0.0.20");
+        await stranger.expect("* keeper joined the chat");
+        operator.send(`/oper ${OPER_PASSWORD}\n/join fresh\n`);
+        await operator.expect("* You are now a server operator");
+        await operator.expect("* You are now in #fresh (1 here)");
+        await stranger.expect("* keeper left for #fresh");
+        assert.ok(
+          log.includes(
+            "#first was removed at --max-rooms to make a new room (it held a topic or history)",
+          ),
+          log.join("\n"),
+        );
+        assert.equal(log.filter((line) => line.includes("was removed at --max-rooms")).length, 1);
+      });
+      // On disk: the stranger left the others' rooms as they were (#fresh, bare, went at shutdown).
+      const store = ChatStore.open(dataFile, { historyLines: 20 });
+      const saved = store.load().rooms;
+      store.close();
+      assert.deepEqual(saved.map((room) => [room.name, room.topic, room.history]), [
+        ["lobby", null, []],
+        ["second", "about second", ["second-owner: first in second"]],
+        ["third", "about third", ["third-owner: first in third"]],
+        ["junk0", "mine now", []],
+      ]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "one address makes at most ten new rooms an hour; loopback and server operators are exempt",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withStrictServer({}, async (port, log) => {
+      await using owner = await AddressedPeer.join(port, "owner", "127.0.0.3");
+      owner.send("/join dev\n");
+      await owner.expect("* You are now in #dev (1 here)");
+      await using stranger = await AddressedPeer.join(port, "stranger", "127.0.0.2");
+      for (let i = 0; i < NEW_ROOMS_PER_ADDRESS; i++) {
+        stranger.send(`/join new${i}\n`);
+        await stranger.readUntil(`* You are now in #new${i} (1 here)`);
+      }
+      stranger.send(`/join new${NEW_ROOMS_PER_ADDRESS}\n/who\n`);
+      await stranger.expect("! Too many new rooms from your address; try again later");
+      await stranger.expect(`* 1 in #new${NEW_ROOMS_PER_ADDRESS - 1}: @stranger`);
+      // Another connection from that address is the same address.
+      await using again = await AddressedPeer.join(port, "again", "127.0.0.2");
+      again.send("/join another\n");
+      await again.expect("! Too many new rooms from your address; try again later");
+      // Rooms that exist are open to it, and other addresses are not affected.
+      stranger.send("/join dev\n/part\n");
+      await stranger.expect("* You are now in #dev (2 here)");
+      await stranger.expect("* You are now in #lobby (2 here)");
+      owner.send("/join mine\n");
+      await owner.readUntil("* You are now in #mine (1 here)");
+      // A server operator on that same address is not held to it.
+      stranger.send(`/oper ${OPER_PASSWORD}\n/join opsroom\n`);
+      await stranger.expect("* You are now a server operator");
+      await stranger.expect("* You are now in #opsroom (1 here)");
+      assert.ok(
+        log.some((line) =>
+          line.endsWith(
+            ` again refused #another: ${NEW_ROOMS_PER_ADDRESS} new rooms from 127.0.0.2` +
+              " within the hour already",
+          )
+        ),
+        log.join("\n"),
+      );
+    }),
+});
+
+Deno.test({
+  name: "loopback addresses make new rooms without the per-address limit by default",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer(["--rate", "0"], async (port) => {
+      await using alice = await Peer.join(port, "alice");
+      for (let i = 0; i <= NEW_ROOMS_PER_ADDRESS; i++) {
+        await alice.send(`/join new${i}\n`);
+        await alice.readUntil(`* You are now in #new${i} (1 here)`);
+      }
+    }),
+});
+
+Deno.test({
+  name: "in a cluster too, a stranger gets the per-address limit and cannot erase a kept room",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using redis = await startRedis();
+    // #lobby, one kept room, the stranger's ten and one place left.
+    const maxRooms = NEW_ROOMS_PER_ADDRESS + 3;
+    await withStrictServer({ maxRooms, redisUrl: redis.url() }, async (port, log) => {
+      await keptRoom(port, "first", "127.0.0.10");
+      await using stranger = await AddressedPeer.join(port, "stranger", "127.0.0.2");
+      for (let i = 0; i < NEW_ROOMS_PER_ADDRESS; i++) {
+        stranger.send(`/join junk${i}\n/topic mine\n`);
+        await stranger.readUntil(`* You are now in #junk${i} (1 here)`);
+        await stranger.expect("* stranger set the topic: mine");
+      }
+      stranger.send("/join junk-over\n");
+      await stranger.expect("! Too many new rooms from your address; try again later");
+      await using other = await AddressedPeer.join(port, "other", "127.0.0.3");
+      other.send("/join last\n");
+      await other.expect("* You are now in #last (1 here)");
+      other.send("/topic mine too\n");
+      await other.expect("* other set the topic: mine too");
+      other.send("/part\n/join over\n");
+      await other.expect("* You are now in #lobby (1 here)");
+      await other.expect("! Too many rooms");
+      await expectKept(other, "first");
+      other.send("/part\n");
+      await other.expect("* You are now in #lobby (1 here)");
+      await using operator = await AddressedPeer.join(port, "keeper", "127.0.0.20");
+      operator.send(`/oper ${OPER_PASSWORD}\n/join fresh\n`);
+      await operator.expect("* You are now a server operator");
+      await operator.expect("* You are now in #fresh (1 here)");
+      assert.ok(
+        log.includes(
+          "#first was removed at --max-rooms to make a new room (it held a topic or history)",
+        ),
+        log.join("\n"),
+      );
+    });
+  },
 });

@@ -85,7 +85,10 @@ export interface ChatServerOptions {
   password?: string;
   /** When set, `/oper` with it makes a member a server operator. */
   operatorPassword?: string;
-  /** Where the answers to {@linkcode ChatServer.runConsole} go. @default {console.log} */
+  /**
+   * Where the answers to {@linkcode ChatServer.runConsole} go, and the data
+   * file's alerts (writes failing, and working again). @default {console.log}
+   */
   consoleOutput?: (text: string) => void;
   /** Joins and leaves are announced while the room has at most this many members. @default {100} */
   announceLimit?: number;
@@ -228,9 +231,12 @@ export class ChatServer {
       ? undefined
       : checkInteger("webPort", options.webPort, 0, 65535);
     // Every setting is checked before the data file is opened (and locked).
-    this.#store = options.dataFile === undefined
-      ? null
-      : ChatStore.open(options.dataFile, { historyLines: history, log: options.log });
+    this.#store = options.dataFile === undefined ? null : ChatStore.open(options.dataFile, {
+      historyLines: history,
+      log: options.log,
+      // The operator hears when saving starts failing (a full disk) and when it works again.
+      alert: (text) => settings.consoleOutput(`* ${text}\n`),
+    });
     const saved = this.#store?.load() ?? null;
     if (saved !== null) {
       this.#log?.(

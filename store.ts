@@ -4,7 +4,9 @@
  *
  * Writes never wait on the disk: each one is queued in memory and a short
  * timer writes the batch in one transaction, so the core can call them from
- * inside a broadcast. The file is locked for as long as the store is open, so
+ * inside a broadcast. A batch that cannot be written (a full disk) is
+ * dropped: the log hears of the first at once and then once a minute (see
+ * write_failures.ts), and the operator when it starts and ends. The file is locked for as long as the store is open, so
  * a second server pointed at it fails at once instead of the two overwriting
  * each other.
  *
@@ -20,6 +22,7 @@
  */
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
+import { type FailureNews, WriteFailures } from "./write_failures.ts";
 
 /** A ban or a mute: who it is on, until when, by whom and why. */
 export interface Restriction {
@@ -61,8 +64,24 @@ export interface SavedState {
 export interface StoreOptions {
   /** Lines kept per room, in the file and in the queue; 0 keeps none. */
   historyLines: number;
-  /** Hears, in one line, of a batch that could not be written. */
+  /**
+   * Hears, in one line, of a batch that could not be written: the first of a
+   * run at once, then at most one line a minute with how many failed since,
+   * and when writes work again.
+   */
   log?: (event: string) => void;
+  /**
+   * Hears, in one line for the operator, that writes began to fail
+   * (`Cannot write the data file PATH: database or disk is full`) and that
+   * they work again (`The data file PATH is written again`).
+   */
+  alert?: (text: string) => void;
+  /**
+   * The most pages the file may grow to (SQLite's `max_page_count`): a write
+   * that needs more fails as on a full disk. For tests.
+   * @internal
+   */
+  maxPages?: number;
   /**
    * How long a write waits for others to share its transaction.
    * @default {5}
@@ -205,6 +224,9 @@ export class ChatStore {
   readonly #historyLines: number;
   readonly #flushMs: number;
   readonly #log: ((event: string) => void) | undefined;
+  readonly #alert: ((text: string) => void) | undefined;
+  /** The run of failed writes, if one is going on, and what to say of it. */
+  readonly #failures: WriteFailures;
   #db: DatabaseSync | undefined;
   readonly #sql: Statements;
   #batch: Batch = emptyBatch();
@@ -221,6 +243,8 @@ export class ChatStore {
     this.#historyLines = options.historyLines;
     this.#flushMs = options.flushMs ?? DEFAULT_FLUSH_MS;
     this.#log = options.log;
+    this.#alert = options.alert;
+    this.#failures = new WriteFailures(path);
   }
 
   /**
@@ -229,8 +253,9 @@ export class ChatStore {
    *
    * @throws {StoreError} `Cannot open data file PATH: file is not a database`,
    * `...: it is in use by another server`, `...: made by a newer version (schema N)`,
-   * or the system's reason (a missing directory, no permission).
-   * @throws {RangeError} for a `historyLines` or `flushMs` out of range.
+   * or the system's reason: `...: read-only file system`, `...: permission denied`,
+   * `...: no such file or directory` (a missing directory).
+   * @throws {RangeError} for a `historyLines`, `flushMs` or `maxPages` out of range.
    */
   static open(path: string, options: StoreOptions): ChatStore {
     const { historyLines, flushMs = DEFAULT_FLUSH_MS } = options;
@@ -240,10 +265,15 @@ export class ChatStore {
     if (!Number.isFinite(flushMs) || flushMs < 0) {
       throw new RangeError(`flushMs must be a number of ms 0 or more, not ${flushMs}`);
     }
+    const { maxPages } = options;
+    if (maxPages !== undefined && (!Number.isSafeInteger(maxPages) || maxPages < 1)) {
+      throw new RangeError(`maxPages must be a whole number 1 or more, not ${maxPages}`);
+    }
     let db: DatabaseSync | undefined;
     try {
       db = new DatabaseSync(path);
       openSchema(db, historyLines);
+      if (options.maxPages !== undefined) db.exec(`PRAGMA max_page_count = ${options.maxPages}`);
       return new ChatStore(db, path, options);
     } catch (error) {
       // Closing also rolls back the schema's transaction and lets go of the lock.
@@ -341,7 +371,11 @@ export class ChatStore {
     this.#queuedMore();
   }
 
-  /** Writes everything queued now, in one transaction. A failure is logged (one line through `log`) and the batch dropped; it never throws. */
+  /**
+   * Writes everything queued now, in one transaction. A failure drops the
+   * batch and is told through `log` and `alert` as {@linkcode StoreOptions}
+   * says; it never throws.
+   */
   flush(): void {
     clearTimeout(this.#timer);
     this.#timer = undefined;
@@ -358,18 +392,26 @@ export class ChatStore {
       try {
         if (this.#db.isTransaction) this.#sql.rollback.run();
       } catch {
-        // The failure that matters is logged below; SQLite rolls back on its own when it must.
+        // The failure that matters is told below; SQLite rolls back on its own when it must.
       }
-      this.#log?.(
-        `Cannot save to data file ${this.#path}: ${oneLine(error)} (its last changes are lost)`,
-      );
+      this.#tell(this.#failures.failed(oneLine(error), performance.now()));
+      return;
     }
+    if (this.#failures.failing) this.#tell(this.#failures.succeeded(performance.now()));
+  }
+
+  /** Passes on what there is to say of a write. */
+  #tell(news: FailureNews): void {
+    if (news.log !== null) this.#log?.(news.log);
+    if (news.alert !== null) this.#alert?.(news.alert);
   }
 
   /** Flushes and closes; safe to call twice. After it, the write methods do nothing. */
   close(): void {
     if (this.#db === undefined) return;
     this.flush();
+    const unreported = this.#failures.closing(performance.now());
+    if (unreported !== null) this.#log?.(unreported);
     const db = this.#db;
     this.#db = undefined;
     db.close();
@@ -501,9 +543,10 @@ function openFailure(error: unknown, path: string): string {
   const message = oneLine(error);
   // The first statement to touch a locked file says so; exec() errors carry no errcode.
   if (message === "database is locked") return "it is in use by another server";
-  // SQLite does not say why: a missing directory, a file or directory it may not write.
+  // SQLite does not say why: a missing directory, a file or directory it may not write, a
+  // read-only file system (an existing file there opens, and its first write is an I/O error).
   const vague = message.startsWith("unable to open database file") ||
-    message === "attempt to write a readonly database";
+    message === "attempt to write a readonly database" || message === "disk I/O error";
   return (vague ? systemReason(path) : null) ?? message.replace(`: ${path}`, "");
 }
 
@@ -521,20 +564,28 @@ function writeFailure(path: string): string | null {
     Deno.openSync(path, { read: true, write: true }).close();
     return null;
   } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) return withoutSyscall(error);
+    if (!(error instanceof Deno.errors.NotFound)) return systemCause(error);
   }
   try {
     Deno.openSync(path, { write: true, createNew: true }).close();
     Deno.removeSync(path);
     return null;
   } catch (error) {
-    return withoutSyscall(error);
+    return systemCause(error);
   }
 }
 
-/** A Deno error's message without the call and path it ends with (the caller names the file). */
-function withoutSyscall(error: unknown): string {
-  return oneLine(error).replace(/: \w+ '.*'$/, "");
+/**
+ * The system's reason in an error from a Deno file call, worded as the
+ * store's messages are: `Read-only file system (os error 30): open 'chat.db'`
+ * is `read-only file system`, `Permission denied (os error 13): ...` is
+ * `permission denied` (the caller names the file).
+ *
+ * @internal
+ */
+export function systemCause(error: unknown): string {
+  const reason = oneLine(error).replace(/: \w+ '.*'$/, "").replace(/ \(os error \d+\)$/, "");
+  return reason.charAt(0).toLowerCase() + reason.slice(1);
 }
 
 /** An error's message on one line. */

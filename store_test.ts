@@ -7,7 +7,9 @@ import {
   type SavedState,
   StoreError,
   type StoreOptions,
+  systemCause,
 } from "./store.ts";
+import { CAN_MOUNT, withTmpfs } from "./mount_test_helpers.ts";
 import { LEAK_CHECKS } from "./test_helpers.ts";
 
 /** Long enough that the timer never flushes during a test that flushes by hand. */
@@ -406,14 +408,60 @@ Deno.test({
   fn: () =>
     withDataFile(async (_, dir) => {
       const path = `${dir}/missing/chat.db`;
-      const { message } = openError(path);
-      assert.ok(message.startsWith(`Cannot open data file ${path}: `), message);
-      assert.ok(!message.includes("\n"), message);
       // The system's reason, not SQLite's vague one, and the path named once.
-      assert.ok(!message.includes("unable to open database file"), message);
-      assert.equal(message.split(path).length, 2, message);
+      assert.equal(
+        openError(path).message,
+        `Cannot open data file ${path}: no such file or directory`,
+      );
       assert.deepEqual(await Array.fromAsync(Deno.readDir(dir)), []);
     }),
+});
+
+Deno.test({
+  name:
+    `an existing data file on a read-only file system is refused naming the cause, as is a new one${
+      CAN_MOUNT ? "" : " (ignored: this process cannot mount the read-only tmpfs it needs)"
+    }`,
+  ignore: !CAN_MOUNT,
+  ...LEAK_CHECKS,
+  fn: () =>
+    withTmpfs("256k", async ({ dir, readOnly }) => {
+      const path = `${dir}/chat.db`;
+      withStore(path, { historyLines: 2 }, (store) => store.addLine("lobby", "before"));
+      const before = await Deno.readFile(path);
+      await readOnly();
+      // SQLite says only "disk I/O error" at the first write.
+      assert.equal(openError(path).message, `Cannot open data file ${path}: read-only file system`);
+      assert.equal(
+        openError(`${dir}/new.db`).message,
+        `Cannot open data file ${dir}/new.db: read-only file system`,
+      );
+      // Refused, and the file is as it was.
+      assert.deepEqual(await Deno.readFile(path), before);
+    }),
+});
+
+Deno.test({
+  name: "the system's reason is worded as the store's messages are: lower case, no error number",
+  ...LEAK_CHECKS,
+  fn() {
+    // How Deno words the errors of a read-only file system and of a file it may not write.
+    assert.equal(
+      systemCause(new Error("Read-only file system (os error 30): open '/srv/chat.db'")),
+      "read-only file system",
+    );
+    assert.equal(
+      systemCause(new Error("Permission denied (os error 13): open '/srv/chat.db'")),
+      "permission denied",
+    );
+    let missing: unknown;
+    try {
+      Deno.openSync("/no/such/dir/chat.db", { read: true, write: true });
+    } catch (error) {
+      missing = error;
+    }
+    assert.equal(systemCause(missing), "no such file or directory");
+  },
 });
 
 Deno.test({
@@ -505,8 +553,62 @@ Deno.test({
         });
         store.addLine("lobby", "after");
       });
-      assert.equal(logged.length, 1);
+      assert.deepEqual(logged.slice(1), [`Data file ${path} is written again`]);
       assert.deepEqual(reopened(path, 2).rooms[0]?.history, ["saved", "after"]);
+    }),
+});
+
+Deno.test({
+  name:
+    "a full data file fails every batch: logged and alerted at the first, then counted, and told when writes work again",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withDataFile((path) => {
+      const logged: string[] = [];
+      const alerts: string[] = [];
+      const options: StoreOptions = {
+        historyLines: 20,
+        flushMs: NEVER_MS,
+        log: (event) => logged.push(event),
+        alert: (text) => alerts.push(text),
+        // SQLite's own full-disk error, at a size a test reaches in a few writes.
+        maxPages: 12,
+      };
+      withStore(path, options, (store) => {
+        let batches = 0;
+        for (; batches < 100 && logged.length === 0; batches++) {
+          store.addLine(`room${batches}`, "x".repeat(2000));
+          store.flush();
+        }
+        assert.ok(batches > 1 && batches < 100, `${batches} batches`);
+        for (let i = 0; i < 20; i++) {
+          store.addLine(`lost${i}`, "y".repeat(2000));
+          store.flush();
+        }
+        assert.deepEqual(logged, [
+          `Cannot save to data file ${path}: database or disk is full (its last changes are lost)`,
+        ]);
+        assert.deepEqual(alerts, [
+          `Cannot write the data file ${path}: database or disk is full`,
+        ]);
+        // Room is made on disk: the next batch is written, and that is told.
+        for (let i = 0; i < batches - 1; i++) store.removeRoom(`room${i}`);
+        store.flush();
+        assert.equal(logged.length, 2);
+        assert.match(
+          logged[1] as string,
+          new RegExp(
+            `^Data file ${path} is written again \\(20 more writes failed in \\d+ s; their changes are lost\\)$`,
+          ),
+        );
+        assert.deepEqual(alerts.slice(1), [`The data file ${path} is written again`]);
+        store.addLine("lobby", "kept");
+      });
+      assert.deepEqual(reopened(path, 20).rooms, [{
+        name: "lobby",
+        topic: null,
+        history: ["kept"],
+      }]);
     }),
 });
 
@@ -542,6 +644,10 @@ Deno.test({
       assert.throws(() => ChatStore.open(path, { historyLines: 1, flushMs: NaN }), {
         name: "RangeError",
         message: "flushMs must be a number of ms 0 or more, not NaN",
+      });
+      assert.throws(() => ChatStore.open(path, { historyLines: 1, maxPages: 0 }), {
+        name: "RangeError",
+        message: "maxPages must be a whole number 1 or more, not 0",
       });
     }),
 });
