@@ -37,6 +37,7 @@ import {
 import { plainAddress, untilNote } from "./moderation.ts";
 import { describe, ignore, isConnectionError, peerLabel } from "./net_helpers.ts";
 import { CONSOLE_NAME, Operators, presenceOf } from "./operators.ts";
+import { RedisNoReplyError } from "./redis.ts";
 import type { Room, RoomRecorder } from "./room.ts";
 import { NEW_ROOMS_PER_ADDRESS, RoomQuota } from "./room_quota.ts";
 import { LOBBY, roomName, Rooms } from "./rooms.ts";
@@ -151,10 +152,17 @@ const REACHES_ELSEWHERE: ReadonlyMap<string, boolean> = new Map([
   ["unmute", false],
 ]);
 
-/** What a member's line gets while the cluster cannot reach Redis. */
+/** What a member's line gets while the cluster cannot reach Redis: it was never written there. */
 const UNAVAILABLE = "! Chat is unavailable right now; your message was not sent";
+/** What a line Redis was given and did not answer in time gets: it may still go out, once. */
+const NOT_ANSWERING = "! Chat is not answering; your message may arrive late";
 /** What a newcomer or a question gets when the cluster cannot answer. */
 const UNAVAILABLE_TRY = "! Chat is unavailable right now; try again later";
+
+/** What a member is told of a line the cluster did not confirm: "not sent" only if never written. */
+function unsentNotice(error: unknown): string {
+  return error instanceof RedisNoReplyError ? NOT_ANSWERING : UNAVAILABLE;
+}
 
 /** How long a leaving member's last lines may take to be written. */
 const GOODBYE_FLUSH_MS = 2000;
@@ -266,13 +274,13 @@ export class Chat {
           const cluster = this.#cluster;
           cluster?.publishAct(action, target.name, target.room, target.processId).catch((error) => {
             this.#log?.(`cluster: /${action} of ${target.name} was not sent: ${describe(error)}`);
-            this.tell(actor, UNAVAILABLE);
+            this.tell(actor, unsentNotice(error));
           });
         },
         announce: (room, notice, actor) => {
           this.#cluster?.publishLine(room, notice).catch((error) => {
             this.#log?.(`cluster: a notice for #${room} was not sent: ${describe(error)}`);
-            this.tell(actor, UNAVAILABLE);
+            this.tell(actor, unsentNotice(error));
           });
         },
         changed: (member) => this.#sharePresence(member),
@@ -326,7 +334,7 @@ export class Chat {
         public: options.public,
         except: options.except?.name ?? null,
       }).catch((error) => {
-        if (options.from !== undefined) this.tell(options.from, UNAVAILABLE);
+        if (options.from !== undefined) this.tell(options.from, unsentNotice(error));
         else this.#log?.(`cluster: a line for #${room.name} was not sent: ${describe(error)}`);
       });
     };
@@ -1102,8 +1110,10 @@ export class Chat {
           this.tell(from, `! No such user: ${toName}`);
           return;
         }
-        await cluster.publishPrivate(from.name as string, found.name, text);
-        this.tell(from, `(private to ${found.name}) ${from.name}: ${text}`);
+        await cluster.publishPrivate(from.name as string, found.name, text).then(
+          () => this.tell(from, `(private to ${found.name}) ${from.name}: ${text}`),
+          (error) => this.tell(from, unsentNotice(error)),
+        );
       }).catch(() => this.tell(from, UNAVAILABLE));
       return;
     }

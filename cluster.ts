@@ -192,38 +192,45 @@ export class Cluster {
   }
 
   /**
-   * Publishes a room line for every process; rejects with a
-   * `RedisUnavailableError` while Redis is unreachable (nothing is queued).
+   * Publishes a room line for every process. Rejects with a
+   * `RedisUnavailableError` while Redis is unreachable (the line was not
+   * sent), or a `RedisNoReplyError` when Redis was sent it and did not answer
+   * in time (it may yet arrive, once); nothing is queued or sent again.
    */
   async publishLine(
     room: string,
     text: string,
     options: { public?: boolean; except?: string | null } = {},
   ): Promise<string> {
-    const reply = await this.#client.eval(
-      PUBLISH_LINE,
-      [this.#bus.key, this.#historyKey(room)],
-      [
-        STREAM_LENGTH,
-        this.#historyLines,
-        room,
-        text,
-        options.public ? "1" : "0",
-        options.except ?? "",
-      ],
+    const reply = await this.#bus.publishWith(() =>
+      this.#client.eval(
+        PUBLISH_LINE,
+        [this.#bus.key, this.#historyKey(room)],
+        [
+          STREAM_LENGTH,
+          this.#historyLines,
+          room,
+          text,
+          options.public ? "1" : "0",
+          options.except ?? "",
+        ],
+      )
     );
     return String(reply);
   }
 
   /**
    * Sets shared state (the bans, the mutes, the message of the day, a
-   * room's topic) for every process, now and for processes that start later.
+   * room's topic) for every process, now and for processes that start later;
+   * rejects as {@linkcode Cluster.publishLine} does.
    */
   async publishState(kind: string, value: string): Promise<void> {
-    await this.#client.eval(
-      PUBLISH_STATE,
-      [this.#bus.key, `${this.#prefix}:state`],
-      [STREAM_LENGTH, kind, value],
+    await this.#bus.publishWith(() =>
+      this.#client.eval(
+        PUBLISH_STATE,
+        [this.#bus.key, `${this.#prefix}:state`],
+        [STREAM_LENGTH, kind, value],
+      )
     );
   }
 
@@ -232,7 +239,7 @@ export class Cluster {
     return this.#client.hgetall(`${this.#prefix}:state`);
   }
 
-  /** Publishes a private message to the member called `to`, wherever it is. */
+  /** Publishes a private message to the member called `to`, wherever it is; rejects as {@linkcode Cluster.publishLine} does. */
   publishPrivate(from: string, to: string, text: string): Promise<string> {
     return this.#bus.publish({ t: "private", from, to, text });
   }

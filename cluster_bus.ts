@@ -7,8 +7,10 @@
  *
  * Outages are the bus's own business: it learns Redis is away from a read or a publish that
  * fails ({@linkcode ClusterBusOptions.onDown}), and that it is back from the read loop resuming
- * ({@linkcode ClusterBusOptions.onUp}); nothing needs wiring into the {@linkcode RedisClient}.
- * A Redis that comes back without the last entry delivered (restarted without persistence) is
+ * ({@linkcode ClusterBusOptions.onUp}), which needs Redis to answer; nothing needs wiring into
+ * the {@linkcode RedisClient}. A publish Redis was given and did not answer in time (a paused
+ * Redis) fails with a `RedisNoReplyError`: its entry may still be added, and is then delivered
+ * like any other, once; nothing is published twice. A Redis that comes back without the last entry delivered (restarted without persistence) is
  * said in the log, and the bus carries on from the new stream's start.
  *
  * ```ts ignore
@@ -102,12 +104,24 @@ export class ClusterBus {
 
   /**
    * Appends `fields` to the stream; resolves with the entry's id. Rejects with a
-   * {@linkcode RedisUnavailableError} at once while Redis is unreachable (the message was not
-   * sent); nothing is queued for later.
+   * {@linkcode RedisUnavailableError} at once while Redis is unreachable (the entry was not
+   * sent), or with a `RedisNoReplyError` when Redis was sent it and did not answer in
+   * time (it may still be added, and delivered then). Nothing is queued or sent again.
    */
-  async publish(fields: Record<string, string>): Promise<string> {
+  publish(fields: Record<string, string>): Promise<string> {
+    return this.publishWith(() =>
+      this.#client.xadd(this.key, fields, { maxlenApprox: this.#maxLen })
+    );
+  }
+
+  /**
+   * Runs `write`, a command on the bus's client that adds to the stream some other way (a Lua
+   * script that keeps a room's history too), so that Redis failing it marks the bus down as a
+   * failed {@linkcode ClusterBus.publish} does; resolves or rejects as `write` does.
+   */
+  async publishWith<T>(write: () => Promise<T>): Promise<T> {
     try {
-      return await this.#client.xadd(this.key, fields, { maxlenApprox: this.#maxLen });
+      return await write();
     } catch (error) {
       if (error instanceof RedisUnavailableError) this.#markDown();
       throw error;

@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { ClusterBus, type ClusterBusOptions } from "./cluster_bus.ts";
-import { connectRedis, type RedisClient, RedisUnavailableError } from "./redis.ts";
+import {
+  connectRedis,
+  type RedisClient,
+  RedisNoReplyError,
+  type RedisOptions,
+  RedisUnavailableError,
+} from "./redis.ts";
 import { type RedisServer, startRedis } from "./redis_test_helpers.ts";
 import { LEAK_CHECKS, WAIT_MS } from "./test_helpers.ts";
 
@@ -24,9 +30,17 @@ interface Node {
   log: string[];
 }
 
-async function node(redis: RedisServer, options: Partial<ClusterBusOptions> = {}): Promise<Node> {
+async function node(
+  redis: RedisServer,
+  options: Partial<ClusterBusOptions> = {},
+  redisOptions: RedisOptions = {},
+): Promise<Node> {
   // Short backoff, so a restarted Redis is found again quickly.
-  const client = await connectRedis(redis.url(), { reconnectMinMs: 20, reconnectMaxMs: 100 });
+  const client = await connectRedis(redis.url(), {
+    reconnectMinMs: 20,
+    reconnectMaxMs: 100,
+    ...redisOptions,
+  });
   const heard: Node = {
     client,
     ids: [],
@@ -195,6 +209,56 @@ Deno.test({
         assert.equal(ups, 1);
         assert.equal(log.length, 1);
         assert.match(log[0] as string, /^redis came back empty: chat:events .*from the start/);
+      }
+    } finally {
+      await closeAll(nodes);
+    }
+  },
+});
+
+Deno.test({
+  name: "Redis paused: a publish it was sent fails as no reply and is delivered once when it " +
+    "resumes, one refused meanwhile never; no onUp while it is paused",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using redis = await startRedis();
+    // A short command timeout, so that a short pause outlasts it.
+    const quick = { commandTimeoutMs: 300 };
+    const nodes = [await node(redis, {}, quick), await node(redis, {}, quick)];
+    const [a, b] = nodes as [Node, Node];
+    try {
+      await startAll(nodes);
+      const before = await a.bus.publish({ line: "before" });
+      await until(() => b.ids.length === 1, "the entry before the pause");
+      const pid = redis.pid;
+      Deno.kill(pid, "SIGSTOP");
+      try {
+        await assert.rejects(a.bus.publish({ line: "late" }), RedisNoReplyError);
+        assert.equal(a.downs, 1);
+        const refused = a.bus.publish({ line: "refused" });
+        await assert.rejects(refused, (error: Error) => {
+          assert.ok(error instanceof RedisUnavailableError, String(error));
+          assert.ok(!(error instanceof RedisNoReplyError));
+          return true;
+        });
+        await until(() => b.downs === 1, "b's read to time out");
+        // Paused past a few connect deadlines: every reconnect's handshake completes, in the
+        // kernel, and none may count as Redis being back. The pause is what is under test.
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        assert.deepEqual(nodes.map(({ ups }) => ups), [0, 0]);
+      } finally {
+        Deno.kill(pid, "SIGCONT");
+      }
+      await until(() => nodes.every(({ ups }) => ups === 1), "onUp on every bus");
+      const after = await b.bus.publish({ line: "after" });
+      await until(() => nodes.every(({ ids }) => ids.length >= 3), "the entry after the pause");
+      for (const { ids, entries, downs, ups, log } of nodes) {
+        // Redis runs the late one as it resumes, before it answers anything sent after.
+        assert.deepEqual(entries, [{ line: "before" }, { line: "late" }, { line: "after" }]);
+        assert.equal(ids[0], before);
+        assert.equal(ids[2], after);
+        assert.deepEqual(ids, a.ids);
+        assert.deepEqual([downs, ups, log], [1, 1, []]);
       }
     } finally {
       await closeAll(nodes);

@@ -278,6 +278,92 @@ Deno.test({
 
 Deno.test({
   name:
+    "Redis paused past the command timeout: a line it was given may arrive late and reaches everyone once, one refused meanwhile never; nobody is told the chat is back before Redis answers",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using redis = await startRedis();
+    const servers = await startCluster(redis, 2);
+    const notSent = "! Chat is unavailable right now; your message was not sent";
+    const late = "! Chat is not answering; your message may arrive late";
+    const lost =
+      "* The chat lost its connection to Redis; messages cannot be sent until it is back";
+    const back = "* The chat is back";
+    const peers: Peer[] = [];
+    try {
+      peers.push(await Peer.join(servers[0]!.port, "alice"));
+      peers.push(await Peer.join(servers[1]!.port, "bob"));
+      const [alice, bob] = peers as [Peer, Peer];
+      await alice.readUntil("* bob joined the chat");
+      const heard: string[][] = [[], []];
+      /** Reads member `i`'s lines, kept in `heard`, until `wanted`; returns that line. */
+      const hear = async (i: number, wanted: string | RegExp, ms = WAIT_MS): Promise<string> => {
+        const deadline = Date.now() + ms;
+        while (true) {
+          const line = await peers[i]!.readLine(Math.max(deadline - Date.now(), 1)).catch(
+            (error) => {
+              throw new Error(`${error.message} (${wanted}); heard: ${JSON.stringify(heard)}`);
+            },
+          );
+          if (line === null) throw new Error(`Closed before ${wanted}: ${JSON.stringify(heard)}`);
+          heard[i]!.push(line);
+          if (typeof wanted === "string" ? line === wanted : wanted.test(line)) return line;
+        }
+      };
+      await alice.send("before\n");
+      await hear(0, "alice: before");
+      await hear(1, "alice: before");
+      const pausedFrom = heard.map((lines) => lines.length);
+      const pid = redis.pid;
+      Deno.kill(pid, "SIGSTOP");
+      let bobTold: string;
+      try {
+        // Written to Redis, not answered: within the 5 s command timeout, and a little more.
+        await alice.send("while paused\n");
+        await hear(0, late, WAIT_MS * 2);
+        // Alice's process now reconnects; the kernel completes the handshake, Redis is silent.
+        await alice.send("refused\n");
+        await hear(0, notSent);
+        // Bob's process finds out when its blocked read times out (its 5 s block and 5 s more).
+        await hear(1, lost, WAIT_MS * 3);
+        // Its commands connection may be up still (the line is written) or not (it is refused).
+        await bob.send("from bob\n");
+        bobTold = await hear(1, /^! Chat is /, WAIT_MS * 2);
+        // Paused a while longer, past another reconnect of each process: none of them may count
+        // as Redis being back. The pause is what is under test, not a wait for something.
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+      } finally {
+        Deno.kill(pid, "SIGCONT");
+      }
+      const pausedTo = heard.map((lines) => lines.length);
+      await Promise.all([hear(0, back), hear(1, back)]);
+      await alice.send("after\n");
+      await Promise.all([hear(0, "alice: after"), hear(1, "alice: after")]);
+
+      // What each was told while Redis was paused, exactly.
+      assert.deepEqual(heard[0]!.slice(pausedFrom[0], pausedTo[0]), [lost, late, notSent]);
+      assert.deepEqual(heard[1]!.slice(pausedFrom[1], pausedTo[1]), [lost, bobTold]);
+      assert.ok([late, notSent].includes(bobTold), bobTold);
+      for (const lines of heard) {
+        assert.equal(lines.filter((line) => line === lost).length, 1);
+        assert.equal(lines.filter((line) => line === back).length, 1);
+      }
+      // Every line Redis was given reaches both once, in one order; the refused one never.
+      const chat = heard.map((lines) => lines.filter((line) => /^[a-z]+: /.test(line)));
+      assert.deepEqual(chat[1], chat[0]);
+      const expected = ["alice: before", "alice: while paused", "alice: after"];
+      if (bobTold === late) expected.push("bob: from bob");
+      assert.deepEqual([...chat[0]!].sort(), expected.sort());
+      assert.equal(chat[0]![0], "alice: before");
+      assert.equal(chat[0]!.at(-1), "alice: after");
+    } finally {
+      await Promise.all(peers.map((peer) => peer.close()));
+      await stopAll(servers);
+    }
+  },
+});
+
+Deno.test({
+  name:
     "a process killed outright: its members' rooms elsewhere are told once within 15 s, and they leave /who",
   ...LEAK_CHECKS,
   async fn() {

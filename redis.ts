@@ -7,7 +7,9 @@
  * Bulk strings come back as JavaScript strings (decoded as UTF-8: the cluster stores text), Redis
  * error replies reject the command with a {@linkcode RedisError}, and everything bounded: replies
  * are size-checked as they are parsed, commands waiting are capped and time out, reconnects back
- * off with jitter up to 5 s.
+ * off with jitter up to 5 s. A connection is up only once Redis has answered on it, and a command
+ * that fails says whether it was written ({@linkcode RedisNoReplyError}: Redis may yet do it) or
+ * not ({@linkcode RedisUnavailableError}: it never will).
  *
  * Try it against a local `redis-server`:
  *
@@ -144,14 +146,34 @@ export class RedisProtocolError extends Error {
 }
 
 /**
- * Redis cannot take the command now: the connection is down (or being made again), closed, too
- * slow to answer, or has too many commands waiting. The caller decides whether to retry.
+ * Redis cannot take the command now: the connection is down (or being made again), closed, or
+ * has too many commands waiting. The command was never written to Redis, so Redis never carries
+ * it out: the caller may say it was not done, or try again. Its subclass
+ * {@linkcode RedisNoReplyError} is the other case, a command written and not answered.
  */
 export class RedisUnavailableError extends Error {
+  /** Whether the command was written to Redis before it failed: false here, true for a {@linkcode RedisNoReplyError}. */
+  readonly written: boolean = false;
   /** Why a command could not be done, with what caused it. */
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "RedisUnavailableError";
+  }
+}
+
+/**
+ * A command written to Redis got no reply: the connection timed out or was lost after the write.
+ * Redis may have carried it out, or may yet (a paused Redis runs what it was sent when it
+ * resumes), so it is not to be reported as not done, nor sent again unless doing it twice is
+ * harmless. "Written" means handed to the socket; some of those bytes may never have left.
+ */
+export class RedisNoReplyError extends RedisUnavailableError {
+  /** Always true: the command was written. */
+  override readonly written: boolean = true;
+  /** Why a command written got no reply, with what caused it. */
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = "RedisNoReplyError";
   }
 }
 
@@ -361,7 +383,10 @@ export interface RedisOptions extends ReplyLimits {
   ca?: string;
   /** Closes the connection (or client) when aborted. */
   signal?: AbortSignal;
-  /** Each time the connection is ready: connected, authenticated, its database selected. */
+  /**
+   * Each time the connection is ready: connected, authenticated, its database selected, and
+   * answered on (a paused Redis completes the TCP handshake, in the kernel, and answers nothing).
+   */
   onConnect?: () => void;
   /** When a ready connection is lost, with why; reconnecting begins. */
   onDisconnect?: (error: Error) => void;
@@ -388,9 +413,11 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * One connection to Redis: pipelined (replies matched to commands in order), `AUTH` and
- * `SELECT` before anything else on every (re)connect, reconnected with backoff and jitter until
+ * `SELECT` (or `PING` when neither is needed) before anything else on every (re)connect, and
+ * ready only once Redis has answered them; reconnected with backoff and jitter until
  * {@linkcode RedisConnection.close}. While it is not ready, commands reject at once with a
- * {@linkcode RedisUnavailableError}, as do the ones in flight when it drops.
+ * {@linkcode RedisUnavailableError}: never written. The ones in flight when it drops or times
+ * out reject with a {@linkcode RedisNoReplyError} once written, as Redis may still do them.
  */
 export class RedisConnection {
   /** Where it connects. */
@@ -463,8 +490,10 @@ export class RedisConnection {
 
   /**
    * Sends a command; resolves with its reply, or rejects with a {@linkcode RedisError} for an
-   * error reply and a {@linkcode RedisUnavailableError} when Redis is not there to answer.
-   * `blockMs` lengthens its timeout by the time it may block in Redis.
+   * error reply, a {@linkcode RedisNoReplyError} when it was written but the connection timed out
+   * or was lost before the reply (Redis may still carry it out), and a
+   * {@linkcode RedisUnavailableError} when it was never written (not ready, too many waiting, or
+   * lost before the write). `blockMs` lengthens its timeout by the time it may block in Redis.
    */
   command(args: readonly (string | number)[], blockMs: number = 0): Promise<RedisReply> {
     if (this.#state !== "ready") return Promise.reject(this.#unavailable());
@@ -492,7 +521,7 @@ export class RedisConnection {
     if (this.#state !== "closed") {
       this.#state = "closed";
       this.#options.signal?.removeEventListener("abort", this.#onAbort);
-      this.#drop(new RedisUnavailableError(`Redis ${this.label}: connection closed`));
+      this.#drop("connection closed");
     }
     await this.#socketClosed;
   }
@@ -531,11 +560,15 @@ export class RedisConnection {
     socket.on("error", (error: Error) => this.#lose(socket, error));
     socket.on("close", () => this.#lose(socket, new Error("closed by Redis")));
     socket.on("data", (chunk: Uint8Array) => this.#read(socket, chunk));
+    let connected = false;
+    // One deadline for connecting and for the login's replies: a paused Redis connects, silent.
     this.#arm(performance.now() + this.#timeoutMs, () => {
-      this.#lose(socket, new Error(`no connection within ${this.#timeoutMs} ms`));
+      const what = connected ? "no reply after connecting" : "no connection";
+      this.#lose(socket, new Error(`${what} within ${this.#timeoutMs} ms`));
     });
     socket.once(this.address.tls ? "secureConnect" : "connect", () => {
       if (this.#socket !== socket) return;
+      connected = true;
       this.#login().then(() => {
         if (this.#socket !== socket || this.#state !== "connecting") return;
         this.#state = "ready";
@@ -559,7 +592,10 @@ export class RedisConnection {
     return this.#options.ca === undefined ? undefined : [...tls.rootCertificates, this.#options.ca];
   }
 
-  /** `AUTH` and `SELECT`, pipelined, before any command of the caller's. */
+  /**
+   * `AUTH` and `SELECT`, pipelined, before any command of the caller's; `PING` when neither is
+   * sent, so that the connection is ready only once Redis has answered on it.
+   */
   async #login(): Promise<void> {
     const { username, password, db } = this.address;
     const steps: Promise<RedisReply>[] = [];
@@ -568,6 +604,11 @@ export class RedisConnection {
       steps.push(this.#send(encodeCommand(args), 0));
     }
     if (db !== 0) steps.push(this.#send(encodeCommand(["SELECT", db]), 0));
+    if (steps.length === 0) {
+      // Any reply will do, an error too (NOAUTH from a Redis that wants a password): it answered.
+      await this.#send(encodeCommand(["PING"]), 0);
+      return;
+    }
     for (const reply of await Promise.all(steps)) {
       if (reply instanceof RedisError) throw reply;
     }
@@ -656,9 +697,8 @@ export class RedisConnection {
     if (this.#socket !== socket) return;
     const first = this.#first;
     this.#drop(
-      new RedisUnavailableError(`Redis ${this.label}: connection lost (${error.message})`, {
-        cause: error,
-      }),
+      `connection lost (${error.message})`,
+      error,
       error instanceof RedisError ? error : new RedisUnavailableError(
         `Cannot connect to Redis at ${this.label}: ${error.message}`,
         { cause: error },
@@ -669,14 +709,17 @@ export class RedisConnection {
   }
 
   /**
-   * Closes the socket and rejects every command waiting with `error` (a first `connect()` with
-   * `firstError`): the one place both happen.
+   * Closes the socket and rejects every command waiting, saying `why` (a first `connect()` with
+   * `firstError`): the one place both happen. The commands written to the socket get a
+   * {@linkcode RedisNoReplyError}, the ones still in the outbox a {@linkcode RedisUnavailableError}.
    */
-  #drop(error: Error, firstError: Error = error): void {
+  #drop(why: string, cause?: Error, firstError?: Error): void {
     const wasReady = this.#state === "ready";
     clearTimeout(this.#timer);
     this.#timer = undefined;
     const socket = this.#socket;
+    // The outbox holds the newest commands waiting, one each, not yet written.
+    const unwritten = this.#outbox.length;
     this.#socket = null;
     this.#parser = null;
     this.#outbox = [];
@@ -687,9 +730,16 @@ export class RedisConnection {
     const waiting = this.#waiting.slice(this.#waitingHead);
     this.#waiting = [];
     this.#waitingHead = 0;
-    for (const waiter of waiting) waiter?.reject(error);
+    const error = new RedisUnavailableError(`Redis ${this.label}: ${why}`, { cause });
+    const written = waiting.length - unwritten;
+    const noReply = written <= 0 ? error : new RedisNoReplyError(
+      `Redis ${this.label}: ${why}, with no reply to a command written to it; ` +
+        "Redis may still carry it out",
+      { cause },
+    );
+    waiting.forEach((waiter, i) => waiter?.reject(i < written ? noReply : error));
     if (this.#state !== "closed") this.#state = "waiting";
-    this.#first?.reject(firstError);
+    this.#first?.reject(firstError ?? error);
     this.#first = null;
     if (wasReady) this.#options.onDisconnect?.(error);
   }
@@ -722,7 +772,10 @@ export interface SetOptions {
 /**
  * The client the cluster uses: a connection for commands and one for blocking reads, and typed
  * helpers for the few commands it needs ({@linkcode RedisClient.command} for any other). It is
- * up when both connections are; `onConnect` and `onDisconnect` report it going up and down.
+ * up when both connections are, each once Redis has answered on it; `onConnect` and
+ * `onDisconnect` report it going up and down. A command that fails with a
+ * {@linkcode RedisNoReplyError} was written and may still be carried out; any other
+ * {@linkcode RedisUnavailableError} means it was not written.
  */
 export class RedisClient {
   /** Where it connects. */

@@ -8,6 +8,7 @@ import {
   RedisClient,
   RedisConnection,
   RedisError,
+  RedisNoReplyError,
   RedisProtocolError,
   type RedisReply,
   RedisUnavailableError,
@@ -69,6 +70,20 @@ function fakeRedis(answer: (conn: Deno.Conn) => Promise<void> | void = () => {})
       await Promise.all(handled);
     },
   };
+}
+
+/** Reads the `PING` a connection opens with (no AUTH or SELECT to send) and answers it. */
+async function answerPing(conn: Deno.Conn): Promise<void> {
+  const ping = decoder.decode(encodeCommand(["PING"]));
+  const buffer = new Uint8Array(64);
+  let got = "";
+  while (got.length < ping.length) {
+    const read = await conn.read(buffer);
+    if (read === null) throw new Error(`closed after ${JSON.stringify(got)}, before a PING`);
+    got += decoder.decode(buffer.subarray(0, read));
+  }
+  assert.equal(got, ping);
+  await conn.write(encoder.encode("+PONG\r\n"));
 }
 
 /** Reads from `conn` until it ends, returning whether it ended (rather than erred). */
@@ -243,6 +258,7 @@ Deno.test({
   async fn() {
     const closed = Promise.withResolvers<void>();
     await using fake = fakeRedis(async (conn) => {
+      await answerPing(conn);
       await conn.read(new Uint8Array(4096));
       // Only the header: the client must not wait for 16 MiB to refuse it.
       await conn.write(encoder.encode(`$${DEFAULT_MAX_BULK_BYTES + 1}\r\n`));
@@ -252,7 +268,8 @@ Deno.test({
     await using client = new RedisConnection(`redis://127.0.0.1:${fake.port}`);
     await client.connect();
     const { error } = await timed(client.command(["GET", "big"]));
-    assert.ok(error instanceof RedisUnavailableError, String(error));
+    // The GET was written and its reply is what broke: it got no reply it could read.
+    assert.ok(error instanceof RedisNoReplyError, String(error));
     assert.match(
       error.message,
       /connection lost .*bulk string of 16777217 bytes is over the limit/,
@@ -462,7 +479,8 @@ Deno.test({
     const settled = await withDeadline(inFlight, WAIT_MS, "the commands in flight to fail");
     for (const result of settled) {
       assert.equal(result.status, "rejected");
-      assert.ok(result.reason instanceof RedisUnavailableError, String(result.reason));
+      // Written, so Redis might have done them: not "unavailable" but "no reply".
+      assert.ok(result.reason instanceof RedisNoReplyError, String(result.reason));
       assert.match(result.reason.message, /Redis 127\.0\.0\.1:\d+: connection lost/);
     }
     assert.deepEqual(events, ["connect", "disconnect: RedisUnavailableError"]);
@@ -470,6 +488,7 @@ Deno.test({
     // While it is down, commands fail at once rather than wait.
     const down = await timed(client.ping());
     assert.ok(down.error instanceof RedisUnavailableError, String(down.error));
+    assert.equal(down.error.written, false);
     assert.match(down.error.message, /is unavailable: reconnecting/);
     assert.ok(down.ms < 50, `${down.ms} ms`);
     assert.equal(client.ready, false);
@@ -496,6 +515,7 @@ Deno.test({
     for (let i = 0; i < 4; i++) waiting.push(client.ping());
     const refused = await timed(client.ping());
     assert.ok(refused.error instanceof RedisUnavailableError, String(refused.error));
+    assert.equal(refused.error.written, false);
     assert.match(refused.error.message, /too slow or unreachable: 5 commands are waiting/);
     assert.ok(refused.ms < 50, `${refused.ms} ms`);
     await other.command(["RPUSH", "queue", "job"]);
@@ -511,10 +531,53 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a Redis that never answers times the command out, and the connection is made again",
+  name: "a peer that accepts the connection and never answers is not connected",
   ...LEAK_CHECKS,
   async fn() {
+    // A paused Redis: the kernel completes the handshake, nothing reads or answers.
     await using fake = fakeRedis(readToEnd);
+    const connection = new RedisConnection(`redis://127.0.0.1:${fake.port}`, {
+      commandTimeoutMs: 200,
+    });
+    const { ms, error } = await timed(connection.connect());
+    assert.ok(error instanceof RedisUnavailableError, String(error));
+    assert.match(
+      error.message,
+      /^Cannot connect to Redis at 127\.0\.0\.1:\d+: no reply after connecting within 200 ms$/,
+    );
+    assert.ok(ms >= 190 && ms < 2000, `${ms} ms`);
+    assert.equal(connection.ready, false);
+    await connection.close();
+  },
+});
+
+Deno.test({
+  name:
+    "a command written and not answered times out as no reply; one sent while reconnecting is refused unwritten; up again only once answered",
+  ...LEAK_CHECKS,
+  async fn() {
+    // The first connection answers its PING, then nothing; the next ones answer theirs once let.
+    const answer = Promise.withResolvers<void>();
+    const pinged = Promise.withResolvers<void>();
+    let opened = 0;
+    await using fake = fakeRedis(async (conn) => {
+      if (opened++ === 0) {
+        await answerPing(conn);
+      } else {
+        const ping = decoder.decode(encodeCommand(["PING"]));
+        const buffer = new Uint8Array(64);
+        let got = "";
+        while (got.length < ping.length) {
+          const read = await conn.read(buffer);
+          if (read === null) return;
+          got += decoder.decode(buffer.subarray(0, read));
+        }
+        pinged.resolve();
+        await answer.promise;
+        await conn.write(encoder.encode("+PONG\r\n"));
+      }
+      await readToEnd(conn);
+    });
     const events: string[] = [];
     await using connection = new RedisConnection(`redis://127.0.0.1:${fake.port}`, {
       commandTimeoutMs: 200,
@@ -523,12 +586,69 @@ Deno.test({
       onDisconnect: () => events.push("disconnect"),
     });
     await connection.connect();
-    const { ms, error } = await timed(connection.command(["PING"]));
-    assert.ok(error instanceof RedisUnavailableError, String(error));
-    assert.match(error.message, /connection lost \(no reply within 200 ms\)/);
+    const { ms, error } = await timed(connection.command(["INCR", "n"]));
+    assert.ok(error instanceof RedisNoReplyError, String(error));
+    assert.equal(error.written, true);
+    assert.match(
+      error.message,
+      /connection lost \(no reply within 200 ms\), with no reply to a command written to it; Redis may still carry it out/,
+    );
     assert.ok(ms >= 190 && ms < 2000, `${ms} ms`);
-    await until(() => fake.conns.length === 2 && connection.ready, "a second connection");
+    // Connected again and its PING sent, not answered: not up, and commands are not written.
+    await withDeadline(pinged.promise, WAIT_MS, "a second connection's PING");
+    assert.equal(connection.ready, false);
+    const refused = await timed(connection.command(["INCR", "n"]));
+    assert.ok(refused.error instanceof RedisUnavailableError, String(refused.error));
+    assert.ok(!(refused.error instanceof RedisNoReplyError));
+    assert.equal(refused.error.written, false);
+    assert.match(refused.error.message, /is unavailable: reconnecting/);
+    assert.deepEqual(events, ["connect", "disconnect"]);
+    answer.resolve();
+    await until(() => connection.ready, "the connection to be up once answered");
     assert.deepEqual(events, ["connect", "disconnect", "connect"]);
+  },
+});
+
+Deno.test({
+  name:
+    "a paused Redis (SIGSTOP): what was written runs once when it resumes, what was refused never; not up until it answers",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using redis = await startRedis();
+    const events: string[] = [];
+    await using client = await connectRedis(redis.url(), {
+      commandTimeoutMs: 300,
+      reconnectMinMs: 10,
+      reconnectMaxMs: 20,
+      onConnect: () => events.push("connect"),
+      onDisconnect: () => events.push("disconnect"),
+    });
+    const pid = redis.pid;
+    Deno.kill(pid, "SIGSTOP");
+    try {
+      const written = await timed(client.incr("written"));
+      assert.ok(written.error instanceof RedisNoReplyError, String(written.error));
+      assert.ok(written.ms >= 290, `${written.ms} ms`);
+      assert.deepEqual(events, ["connect", "disconnect"]);
+      // Stopped for three connect deadlines: each reconnect completes its handshake (the
+      // kernel's doing), and none may count as up. The stop is what is under test here.
+      const stoppedUntil = performance.now() + 1000;
+      while (performance.now() < stoppedUntil) {
+        assert.equal(client.ready, false);
+        const refused = await timed(client.incr("refused"));
+        assert.ok(refused.error instanceof RedisUnavailableError, String(refused.error));
+        assert.equal(refused.error.written, false);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } finally {
+      Deno.kill(pid, "SIGCONT");
+    }
+    await until(() => client.ready, "the client to be up once Redis answers");
+    assert.deepEqual(events, ["connect", "disconnect", "connect"]);
+    // The INCR written before the timeout reaches Redis from the dropped connection's buffer.
+    await until(async () => (await client.get("written")) === "1", "the written INCR to run");
+    assert.equal(await client.get("refused"), null);
+    assert.equal(await client.get("written"), "1");
   },
 });
 
@@ -536,7 +656,10 @@ Deno.test({
   name: "reconnects back off: a Redis that drops every connection is tried again and again",
   ...LEAK_CHECKS,
   async fn() {
-    await using fake = fakeRedis((conn) => conn.close());
+    await using fake = fakeRedis(async (conn) => {
+      await answerPing(conn);
+      conn.close();
+    });
     let connects = 0;
     await using connection = new RedisConnection(`redis://127.0.0.1:${fake.port}`, {
       reconnectMinMs: 5,
