@@ -9,6 +9,10 @@
  * and no framing. An upgrade from a page of another site is refused (403):
  * see {@linkcode originAllowed}.
  *
+ * A request head may take {@linkcode HEAD_GRACE_MS}, then must keep to
+ * {@linkcode MIN_HEAD_BYTES_PER_S} and end within the head timeout (408
+ * otherwise).
+ *
  * ```ts ignore
  * const assets = new Map([["/", { type: "text/html; charset=utf-8", body: page }]]);
  * await using web = new WebServer({ hostname: "127.0.0.1", port: 8080, assets, onLink });
@@ -43,10 +47,23 @@ export const WEBSOCKET_PATH = "/ws";
 export const MAX_HEAD_BYTES = 8 * 1024;
 /**
  * How long a connection has to send its request head (and finish the TLS
- * handshake): a browser sends it at once, and one that trickles in holds a
- * descriptor no longer than this.
+ * handshake), however fast it comes: a browser sends it at once, and one that
+ * trickles in holds a descriptor no longer than this.
  */
 export const HEAD_TIMEOUT_MS = 10_000;
+/**
+ * How long a connection may take before its head must keep to
+ * {@linkcode MIN_HEAD_BYTES_PER_S}: a browser sends its whole head in one
+ * packet, one round trip after connecting (two more over TLS), and 3 s covers
+ * a poor mobile link's 1 s round trip with room to spare.
+ */
+export const HEAD_GRACE_MS = 3000;
+/**
+ * The slowest a request head may arrive after {@linkcode HEAD_GRACE_MS}: each
+ * 500 bytes buy one more second (Apache's `mod_reqtimeout` default), far above
+ * a peer that dribbles a byte at a time and far below any real link.
+ */
+export const MIN_HEAD_BYTES_PER_S = 500;
 /**
  * Connections still sending their request, at most: each holds a descriptor
  * for up to {@linkcode HEAD_TIMEOUT_MS}, and a page load needs a few.
@@ -121,7 +138,7 @@ export interface WebServerOptions {
   log?(event: string): void;
   /** Milliseconds a quiet socket waits for a ping, and then for its answer. @default {30000} */
   pingIntervalMs?: number;
-  /** Milliseconds a connection has to send its request head. @default {10000} */
+  /** Milliseconds a connection has to send its request head, however fast. @default {10000} */
   headTimeoutMs?: number;
   /** Connections still sending their request, at most. @default {256} */
   maxPending?: number;
@@ -261,8 +278,11 @@ interface Pending {
   /** What the request comes over: the TCP socket, or the TLS socket on it. */
   socket: net.Socket;
   readonly peer: string;
-  /** The head's bytes so far. */
+  /** When it was accepted (`performance.now()`), for the head's minimum rate. */
+  readonly since: number;
+  /** The head's bytes so far: the first `headLength` bytes, the rest room to grow. */
   head: Uint8Array;
+  headLength: number;
   /** The head's deadline, then the response's. */
   timer: ReturnType<typeof setTimeout> | undefined;
   /** Whether it got its response (or was upgraded). */
@@ -416,7 +436,9 @@ export class WebServer {
       raw,
       socket: raw,
       peer,
+      since: performance.now(),
       head: EMPTY,
+      headLength: 0,
       timer: undefined,
       answered: false,
       listeners: [],
@@ -442,7 +464,10 @@ export class WebServer {
       }
       return;
     }
-    pending.timer = setTimeout(() => this.#timedOut(pending), this.#headTimeoutMs);
+    pending.timer = setTimeout(
+      () => this.#timedOut(pending),
+      Math.min(HEAD_GRACE_MS, this.#headTimeoutMs),
+    );
     if (this.#tls === null) {
       this.#read(pending);
       return;
@@ -503,36 +528,67 @@ export class WebServer {
 
   /** Takes in the request head's next bytes, and answers once it is whole. */
   #received(pending: Pending, chunk: Uint8Array): void {
-    const before = pending.head.length;
-    const head = new Uint8Array(before + chunk.length);
-    head.set(pending.head);
-    head.set(chunk, before);
-    const end = headEnd(head, Math.max(0, before - 2));
-    if (end === -1 ? head.length > MAX_HEAD_BYTES : end > MAX_HEAD_BYTES) {
-      this.#respond(pending, 431, { why: `a request head over ${MAX_HEAD_BYTES} bytes` });
-      return;
+    const before = pending.headLength;
+    // Only the first MAX_HEAD_BYTES are kept: a head that ends later is too long anyway.
+    const kept = Math.min(chunk.length, MAX_HEAD_BYTES - before);
+    if (before + kept > pending.head.length) {
+      // Doubling, so that a head sent a byte at a time is copied a few times, not once a byte.
+      const grown = new Uint8Array(
+        Math.min(MAX_HEAD_BYTES, Math.max(before + kept, 2 * pending.head.length)),
+      );
+      grown.set(pending.head.subarray(0, before));
+      pending.head = grown;
     }
+    pending.head.set(chunk.subarray(0, kept), before);
+    pending.headLength = before + kept;
+    const head = pending.head.subarray(0, pending.headLength);
+    const end = headEnd(head, Math.max(0, before - 2));
     if (end === -1) {
-      pending.head = head;
+      if (kept < chunk.length) {
+        this.#respond(pending, 431, { why: `a request head over ${MAX_HEAD_BYTES} bytes` });
+      }
       return;
     }
     pending.head = EMPTY;
-    this.#handle(pending, latin1.decode(head.subarray(0, end)).trimEnd(), head.subarray(end));
+    // The head's end is among the new bytes: what follows it in the chunk is the rest.
+    this.#handle(
+      pending,
+      latin1.decode(head.subarray(0, end)).trimEnd(),
+      chunk.subarray(end - before),
+    );
   }
 
+  /**
+   * The head's deadline: it may take {@linkcode HEAD_GRACE_MS}, and one more
+   * second for each {@linkcode MIN_HEAD_BYTES_PER_S} bytes of it that came,
+   * never more than the head timeout. A response's deadline cuts the linger.
+   */
   #timedOut(pending: Pending): void {
     if (pending.answered) {
       pending.raw.destroy();
       return;
     }
+    const elapsed = performance.now() - pending.since;
+    const allowed = Math.min(
+      this.#headTimeoutMs,
+      HEAD_GRACE_MS + pending.headLength * 1000 / MIN_HEAD_BYTES_PER_S,
+    );
+    if (elapsed < allowed) {
+      // The bytes that came meanwhile bought more time.
+      pending.timer = setTimeout(() => this.#timedOut(pending), Math.ceil(allowed - elapsed));
+      return;
+    }
     if (this.#tls !== null && pending.socket === pending.raw) {
       // Nothing at all came, not even a TLS handshake.
-      this.#log?.(`${pending.peer} sent nothing in ${this.#headTimeoutMs} ms`);
+      this.#log?.(`${pending.peer} sent nothing in ${Math.round(elapsed)} ms`);
       pending.raw.destroy();
       return;
     }
+    const why = elapsed >= this.#headTimeoutMs
+      ? `no request head in ${this.#headTimeoutMs} ms`
+      : `a request head too slow: ${pending.headLength} bytes in ${Math.round(elapsed)} ms`;
     // Over TLS before the handshake is done, this waits for it, and the linger cuts it.
-    this.#respond(pending, 408, { why: `no request head in ${this.#headTimeoutMs} ms` });
+    this.#respond(pending, 408, { why });
   }
 
   #handle(pending: Pending, headText: string, rest: Uint8Array): void {
