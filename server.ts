@@ -61,7 +61,10 @@ export interface ChatServerOptions {
   key?: string;
   /** Connections held at once; the next one is told the room is full. @default {1000} */
   maxClients?: number;
-  /** Connections from one address; loopback is exempt unless `limitLoopback`. @default {16} */
+  /**
+   * Connections from one address, and web requests under way from one
+   * address; loopback is exempt unless `limitLoopback`. @default {16}
+   */
   maxPerIp?: number;
   /**
    * Holds loopback addresses to the per-address limits too (`maxPerIp` and
@@ -256,6 +259,8 @@ export class ChatServer {
       allowedOrigins: options.webOrigins,
       onLink: (link) => this.#admitWeb(link),
       log: options.log,
+      maxPerIp: settings.maxPerIp,
+      limitLoopback: settings.limitLoopback,
     });
   }
 
@@ -400,7 +405,8 @@ Options:
   --no-web                 serve no browser page
   --web-origin ORIGIN      also let pages from ORIGIN join over WebSocket (repeatable)
   --max-clients N          connections held at once (default ${MAX_CLIENTS})
-  --max-per-ip N           connections from one address, loopback exempt (default ${MAX_PER_IP})
+  --max-per-ip N           connections from one address, and web requests under way from
+                           one address; loopback exempt (default ${MAX_PER_IP})
   --trust-loopback false   hold loopback addresses to the per-address limits too (for tests,
                            or to try the limits from one machine; default true)
   --name-timeout SECONDS   time to send a nickname before getting "guest" (default ${

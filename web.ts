@@ -9,9 +9,12 @@
  * and no framing. An upgrade from a page of another site is refused (403):
  * see {@linkcode originAllowed}.
  *
- * A request head may take {@linkcode HEAD_GRACE_MS}, then must keep to
- * {@linkcode MIN_HEAD_BYTES_PER_S} and end within the head timeout (408
- * otherwise).
+ * What a stranger can hold is bounded. A request head may take
+ * {@linkcode HEAD_GRACE_MS}, then must keep to {@linkcode MIN_HEAD_BYTES_PER_S}
+ * and end within the head timeout (408 otherwise). At most `maxPending`
+ * requests are under way at once (503 beyond) and `maxPerIp` from one address
+ * (429 beyond); an address refused that many times over, with its refusals
+ * still open, has its further connections closed unanswered.
  *
  * ```ts ignore
  * const assets = new Map([["/", { type: "text/html; charset=utf-8", body: page }]]);
@@ -36,6 +39,7 @@ import {
   listenOn,
   peerLabel,
 } from "./net_helpers.ts";
+import { isLoopback } from "./session.ts";
 import { acceptKey, KeepAlive, PING_INTERVAL_MS, WebSocketLink } from "./websocket.ts";
 
 /** The path of the chat's WebSocket. */
@@ -65,8 +69,9 @@ export const HEAD_GRACE_MS = 3000;
  */
 export const MIN_HEAD_BYTES_PER_S = 500;
 /**
- * Connections still sending their request, at most: each holds a descriptor
- * for up to {@linkcode HEAD_TIMEOUT_MS}, and a page load needs a few.
+ * Connections under way at once (sending their request or getting their
+ * response) when the owner sets no other limit: each holds a descriptor and
+ * at most {@linkcode MAX_HEAD_BYTES} of head, and a page load needs a few.
  */
 export const MAX_PENDING = 256;
 /** How long a response may take to reach the client before the connection is cut. */
@@ -94,8 +99,31 @@ const STATUS_TEXT: Record<number, string> = {
   405: "Method Not Allowed",
   408: "Request Timeout",
   426: "Upgrade Required",
+  429: "Too Many Requests",
   431: "Request Header Fields Too Large",
   503: "Service Unavailable",
+};
+
+/** Why a connection is turned away before it is read, and what it is told. */
+interface Refusal {
+  readonly status: number;
+  readonly body: string;
+  /** For the log. */
+  readonly why: string;
+}
+
+/** Its address has `maxPerIp` requests under way already. */
+const PER_ADDRESS_REFUSAL: Refusal = {
+  status: 429,
+  body: "Too many requests under way from your address; try again in a moment.\n",
+  why: "too many requests under way from this address",
+};
+
+/** The server has `maxPending` requests under way already. */
+const SERVER_REFUSAL: Refusal = {
+  status: 503,
+  body: "The server has too many requests under way; try again in a moment.\n",
+  why: "too many requests under way",
 };
 
 /** A 16-byte `Sec-WebSocket-Key`, in base64. */
@@ -140,8 +168,18 @@ export interface WebServerOptions {
   pingIntervalMs?: number;
   /** Milliseconds a connection has to send its request head, however fast. @default {10000} */
   headTimeoutMs?: number;
-  /** Connections still sending their request, at most. @default {256} */
+  /**
+   * Connections under way at once, at most: sending their request or getting
+   * their response, until they are closed or upgraded. @default {256}
+   */
   maxPending?: number;
+  /**
+   * Connections under way from one address, at most; loopback is exempt
+   * unless `limitLoopback`. @default {Infinity}
+   */
+  maxPerIp?: number;
+  /** Holds loopback addresses to `maxPerIp` too. @default {false} */
+  limitLoopback?: boolean;
 }
 
 /** A request head, as {@linkcode parseRequestHead} reads it. */
@@ -271,6 +309,17 @@ function printable(text: string): string {
   );
 }
 
+/** What one address has under way, when it is held to the per-address limit. */
+interface AddressCount {
+  readonly address: string;
+  /** Its connections under way: sending their request or getting the response. */
+  requests: number;
+  /** Its connections still getting a refusal. */
+  refusals: number;
+  /** Whether the log said that its further connections are closed without a response. */
+  silenced: boolean;
+}
+
 /** A connection that has not been upgraded: it sends its request, and gets one response. */
 interface Pending {
   /** The TCP socket. */
@@ -278,6 +327,10 @@ interface Pending {
   /** What the request comes over: the TCP socket, or the TLS socket on it. */
   socket: net.Socket;
   readonly peer: string;
+  /** Its address's counts, when the address is held to the per-address limit. */
+  readonly from: AddressCount | null;
+  /** What it counts as until it is closed or upgraded; null once it counts no more. */
+  holds: "request" | "refusal" | null;
   /** When it was accepted (`performance.now()`), for the head's minimum rate. */
   readonly since: number;
   /** The head's bytes so far: the first `headLength` bytes, the rest room to grow. */
@@ -326,9 +379,16 @@ export class WebServer {
   readonly #log: ((event: string) => void) | undefined;
   readonly #headTimeoutMs: number;
   readonly #maxPending: number;
+  readonly #maxPerIp: number;
+  readonly #limitLoopback: boolean;
   /** One timer that pings every quiet socket of this server. */
   readonly #keepAlive: KeepAlive;
+  /** The connections not upgraded, refused ones included, so that shutdown closes them. */
   readonly #pending = new Set<Pending>();
+  /** The requests under way, which {@linkcode WebServerOptions.maxPending} bounds. */
+  #requests = 0;
+  /** What each address held to the per-address limit has under way; none, it is not here. */
+  readonly #perAddress = new Map<string, AddressCount>();
   #listener: net.Server | null = null;
   /**
    * Keeps the listener accepting after it ran out of file descriptors (the
@@ -364,6 +424,10 @@ export class WebServer {
       1,
     );
     this.#maxPending = checkInteger("maxPending", options.maxPending ?? MAX_PENDING, 1);
+    this.#maxPerIp = options.maxPerIp === undefined
+      ? Infinity
+      : checkInteger("maxPerIp", options.maxPerIp, 1);
+    this.#limitLoopback = options.limitLoopback ?? false;
     this.#keepAlive = new KeepAlive(
       checkInteger("pingIntervalMs", options.pingIntervalMs ?? PING_INTERVAL_MS, 1),
     );
@@ -426,8 +490,25 @@ export class WebServer {
   }
 
   #accept(raw: net.Socket): void {
-    const peer = peerLabel(raw.remoteAddress, raw.remotePort);
-    if (this.#closing !== null || raw.remoteAddress === undefined) {
+    const ip = raw.remoteAddress;
+    const peer = peerLabel(ip, raw.remotePort);
+    if (this.#closing !== null || ip === undefined) {
+      raw.on("error", ignore);
+      raw.destroy();
+      return;
+    }
+    const from = this.#limitLoopback || !isLoopback(ip) ? this.#countOf(ip) : null;
+    const refusal = from !== null && from.requests >= this.#maxPerIp
+      ? PER_ADDRESS_REFUSAL
+      : this.#requests >= this.#maxPending
+      ? SERVER_REFUSAL
+      : null;
+    if (refusal !== null && from !== null && from.refusals >= this.#maxPerIp) {
+      // Its refusals take as much as its requests may already: this one costs nothing more.
+      if (!from.silenced) {
+        from.silenced = true;
+        this.#log?.(`${ip} refused: ${refusal.why}; closing its further connections unanswered`);
+      }
       raw.on("error", ignore);
       raw.destroy();
       return;
@@ -436,6 +517,8 @@ export class WebServer {
       raw,
       socket: raw,
       peer,
+      from,
+      holds: refusal === null ? "request" : "refusal",
       since: performance.now(),
       head: EMPTY,
       headLength: 0,
@@ -443,6 +526,12 @@ export class WebServer {
       answered: false,
       listeners: [],
     };
+    if (refusal !== null) {
+      if (from !== null) from.refusals++;
+    } else {
+      this.#requests++;
+      if (from !== null) from.requests++;
+    }
     this.#hold(pending, raw, "error", (error: Error) => {
       if (!isConnectionError(error)) {
         this.#log?.(`${peer} web connection failed: ${describe(error)}`);
@@ -451,15 +540,19 @@ export class WebServer {
     this.#hold(pending, raw, "close", () => {
       clearTimeout(pending.timer);
       this.#pending.delete(pending);
+      this.#release(pending);
     });
-    const full = this.#pending.size >= this.#maxPending;
-    // Counted until closed, so that shutdown closes it too.
+    // Kept until closed, refused or not, so that shutdown closes it too.
     this.#pending.add(pending);
-    if (full) {
+    if (refusal !== null) {
       if (this.#tls === null) {
-        this.#respond(pending, 503, { why: "refused: too many requests under way" });
+        this.#respond(pending, refusal.status, {
+          headers: ["Retry-After: 1"],
+          body: encoder.encode(refusal.body),
+          why: `refused: ${refusal.why}`,
+        });
       } else {
-        this.#log?.(`${peer} refused: too many requests under way`);
+        this.#log?.(`${peer} refused: ${refusal.why}`);
         raw.destroy();
       }
       return;
@@ -494,6 +587,31 @@ export class WebServer {
       });
       this.#read(pending);
     });
+  }
+
+  /** The counts of an address held to the per-address limit, made when it has none. */
+  #countOf(address: string): AddressCount {
+    let count = this.#perAddress.get(address);
+    if (count === undefined) {
+      count = { address, requests: 0, refusals: 0, silenced: false };
+      this.#perAddress.set(address, count);
+    }
+    return count;
+  }
+
+  /** Gives back what the connection counts as: it was closed or upgraded. */
+  #release(pending: Pending): void {
+    const from = pending.from;
+    if (pending.holds === "request") {
+      this.#requests--;
+      if (from !== null) from.requests--;
+    } else if (pending.holds === "refusal" && from !== null) {
+      from.refusals--;
+    }
+    pending.holds = null;
+    if (from !== null && from.requests === 0 && from.refusals === 0) {
+      this.#perAddress.delete(from.address);
+    }
   }
 
   /** Adds a listener that goes once the connection is upgraded: links are many and long. */
@@ -663,6 +781,7 @@ export class WebServer {
     clearTimeout(pending.timer);
     pending.timer = undefined;
     this.#pending.delete(pending);
+    this.#release(pending);
     for (const [on, event, listener] of pending.listeners) on.off(event, listener);
     // The link listens for the errors of the socket it reads; the TCP one under TLS needs one too.
     if (socket !== pending.raw) pending.raw.on("error", ignore);
