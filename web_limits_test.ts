@@ -2,8 +2,8 @@
  * End-to-end tests of the web listener's limits against a real in-process
  * {@linkcode ChatServer} on 127.0.0.1: requests under way from one address
  * (`maxPerIp`, loopback held to it with `limitLoopback`), the minimum rate of
- * a request head, and a slowloris from 127.0.0.2 while a visitor from
- * 127.0.0.1 loads the page and chats.
+ * a request head, a slowloris from 127.0.0.2 while a visitor from 127.0.0.1
+ * loads the page and chats, and 2,000 WebSocket joins at once.
  *
  * Connections from 127.0.0.2 and 127.0.0.3 are `node:net` sockets bound to
  * that local address: the server sees them come from it.
@@ -14,8 +14,9 @@ import { GREETING } from "./protocol.ts";
 import { ChatServer, type ChatServerOptions } from "./server.ts";
 import { LEAK_CHECKS, WAIT_MS, withDeadline } from "./test_helpers.ts";
 import { HEAD_GRACE_MS, HEAD_TIMEOUT_MS, MIN_HEAD_BYTES_PER_S } from "./web.ts";
-import { httpRequest, WsPeer } from "./websocket_test_helpers.ts";
+import { httpRequest, upgradeRequest, WsPeer } from "./websocket_test_helpers.ts";
 
+const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** The most of a response a raw peer keeps: its status line and a little more. */
@@ -388,4 +389,50 @@ Deno.test({
         await closeAll(attackers);
       }
     }),
+});
+
+Deno.test({
+  name: "2,000 WebSocket joins at once all get 101 and the greeting when --max-clients allows them",
+  ...LEAK_CHECKS,
+  async fn() {
+    const joins = 2000;
+    await withChat({ maxClients: joins }, async (port) => {
+      const conns: Deno.Conn[] = [];
+      const statuses = new Map<string, number>();
+      let greeted = 0;
+      /** One browser's join: the handshake, then its first message, the greeting. */
+      const join = async (): Promise<void> => {
+        const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+        conns.push(conn);
+        await conn.write(encoder.encode(upgradeRequest()));
+        const buffer = new Uint8Array(4096);
+        let text = "";
+        // A read at a time, until the greeting or the end: bounded by the deadline below.
+        while (!text.includes(GREETING)) {
+          const n = await conn.read(buffer);
+          if (n === null) break;
+          text += decoder.decode(buffer.subarray(0, n));
+        }
+        const status = text.slice(0, text.indexOf("\r\n"));
+        statuses.set(status, (statuses.get(status) ?? 0) + 1);
+        if (text.includes(GREETING)) greeted++;
+      };
+      try {
+        const started = performance.now();
+        await withDeadline(
+          Promise.all(Array.from({ length: joins }, join)),
+          3 * WAIT_MS,
+          `${joins} joins`,
+        );
+        const took = performance.now() - started;
+        assert.deepEqual(
+          Object.fromEntries(statuses),
+          { "HTTP/1.1 101 Switching Protocols": joins },
+        );
+        assert.equal(greeted, joins, `greeted in ${took.toFixed(0)} ms`);
+      } finally {
+        for (const conn of conns) conn.close();
+      }
+    });
+  },
 });
