@@ -38,7 +38,7 @@ import { ChatStore, StoreError } from "./store.ts";
 import { Cluster } from "./cluster.ts";
 import { TcpListener, tlsContext } from "./tcp.ts";
 import { WEB_ASSETS } from "./web_assets.ts";
-import { WebServer } from "./web.ts";
+import { MAX_PENDING, WebServer } from "./web.ts";
 import type { WebSocketLink } from "./websocket.ts";
 
 /** Settings of a {@linkcode ChatServer}; each has the default the CLI uses. */
@@ -59,9 +59,16 @@ export interface ChatServerOptions {
   cert?: string;
   /** PEM private key of `cert`. */
   key?: string;
-  /** Connections held at once; the next one is told the room is full. @default {1000} */
+  /**
+   * Connections held at once; the next one is told the room is full. The web
+   * listener lets this many requests, and 256 more, be under way at once.
+   * @default {1000}
+   */
   maxClients?: number;
-  /** Connections from one address; loopback is exempt unless `limitLoopback`. @default {16} */
+  /**
+   * Connections from one address, and web requests under way from one
+   * address; loopback is exempt unless `limitLoopback`. @default {16}
+   */
   maxPerIp?: number;
   /**
    * Holds loopback addresses to the per-address limits too (`maxPerIp` and
@@ -262,6 +269,10 @@ export class ChatServer {
       allowedOrigins: options.webOrigins,
       onLink: (link) => this.#admitWeb(link),
       log: options.log,
+      // Everyone who may still join can be on the way in at once, with page loads beside them.
+      maxPending: settings.maxClients + MAX_PENDING,
+      maxPerIp: settings.maxPerIp,
+      limitLoopback: settings.limitLoopback,
     });
   }
 
@@ -406,7 +417,8 @@ Options:
   --no-web                 serve no browser page
   --web-origin ORIGIN      also let pages from ORIGIN join over WebSocket (repeatable)
   --max-clients N          connections held at once (default ${MAX_CLIENTS})
-  --max-per-ip N           connections from one address, loopback exempt (default ${MAX_PER_IP})
+  --max-per-ip N           connections from one address, and web requests under way from
+                           one address; loopback exempt (default ${MAX_PER_IP})
   --trust-loopback false   hold loopback addresses to the per-address limits too (for tests,
                            or to try the limits from one machine; default true)
   --name-timeout SECONDS   time to send a nickname before getting "guest" (default ${

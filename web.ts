@@ -9,6 +9,13 @@
  * and no framing. An upgrade from a page of another site is refused (403):
  * see {@linkcode originAllowed}.
  *
+ * What a stranger can hold is bounded. A request head may take
+ * {@linkcode HEAD_GRACE_MS}, then must keep to {@linkcode MIN_HEAD_BYTES_PER_S}
+ * and end within the head timeout (408 otherwise). At most `maxPending`
+ * requests are under way at once (503 beyond) and `maxPerIp` from one address
+ * (429 beyond); an address refused that many times over, with its refusals
+ * still open, has its further connections closed unanswered.
+ *
  * ```ts ignore
  * const assets = new Map([["/", { type: "text/html; charset=utf-8", body: page }]]);
  * await using web = new WebServer({ hostname: "127.0.0.1", port: 8080, assets, onLink });
@@ -32,6 +39,7 @@ import {
   listenOn,
   peerLabel,
 } from "./net_helpers.ts";
+import { isLoopback } from "./session.ts";
 import { acceptKey, KeepAlive, PING_INTERVAL_MS, WebSocketLink } from "./websocket.ts";
 
 /** The path of the chat's WebSocket. */
@@ -43,13 +51,27 @@ export const WEBSOCKET_PATH = "/ws";
 export const MAX_HEAD_BYTES = 8 * 1024;
 /**
  * How long a connection has to send its request head (and finish the TLS
- * handshake): a browser sends it at once, and one that trickles in holds a
- * descriptor no longer than this.
+ * handshake), however fast it comes: a browser sends it at once, and one that
+ * trickles in holds a descriptor no longer than this.
  */
 export const HEAD_TIMEOUT_MS = 10_000;
 /**
- * Connections still sending their request, at most: each holds a descriptor
- * for up to {@linkcode HEAD_TIMEOUT_MS}, and a page load needs a few.
+ * How long a connection may take before its head must keep to
+ * {@linkcode MIN_HEAD_BYTES_PER_S}: a browser sends its whole head in one
+ * packet, one round trip after connecting (two more over TLS), and 3 s covers
+ * a poor mobile link's 1 s round trip with room to spare.
+ */
+export const HEAD_GRACE_MS = 3000;
+/**
+ * The slowest a request head may arrive after {@linkcode HEAD_GRACE_MS}: each
+ * 500 bytes buy one more second (Apache's `mod_reqtimeout` default), far above
+ * a peer that dribbles a byte at a time and far below any real link.
+ */
+export const MIN_HEAD_BYTES_PER_S = 500;
+/**
+ * Connections under way at once (sending their request or getting their
+ * response) when the owner sets no other limit: each holds a descriptor and
+ * at most {@linkcode MAX_HEAD_BYTES} of head, and a page load needs a few.
  */
 export const MAX_PENDING = 256;
 /** How long a response may take to reach the client before the connection is cut. */
@@ -77,8 +99,31 @@ const STATUS_TEXT: Record<number, string> = {
   405: "Method Not Allowed",
   408: "Request Timeout",
   426: "Upgrade Required",
+  429: "Too Many Requests",
   431: "Request Header Fields Too Large",
   503: "Service Unavailable",
+};
+
+/** Why a connection is turned away before it is read, and what it is told. */
+interface Refusal {
+  readonly status: number;
+  readonly body: string;
+  /** For the log. */
+  readonly why: string;
+}
+
+/** Its address has `maxPerIp` requests under way already. */
+const PER_ADDRESS_REFUSAL: Refusal = {
+  status: 429,
+  body: "Too many requests under way from your address; try again in a moment.\n",
+  why: "too many requests under way from this address",
+};
+
+/** The server has `maxPending` requests under way already. */
+const SERVER_REFUSAL: Refusal = {
+  status: 503,
+  body: "The server has too many requests under way; try again in a moment.\n",
+  why: "too many requests under way",
 };
 
 /** A 16-byte `Sec-WebSocket-Key`, in base64. */
@@ -121,10 +166,20 @@ export interface WebServerOptions {
   log?(event: string): void;
   /** Milliseconds a quiet socket waits for a ping, and then for its answer. @default {30000} */
   pingIntervalMs?: number;
-  /** Milliseconds a connection has to send its request head. @default {10000} */
+  /** Milliseconds a connection has to send its request head, however fast. @default {10000} */
   headTimeoutMs?: number;
-  /** Connections still sending their request, at most. @default {256} */
+  /**
+   * Connections under way at once, at most: sending their request or getting
+   * their response, until they are closed or upgraded. @default {256}
+   */
   maxPending?: number;
+  /**
+   * Connections under way from one address, at most; loopback is exempt
+   * unless `limitLoopback`. @default {Infinity}
+   */
+  maxPerIp?: number;
+  /** Holds loopback addresses to `maxPerIp` too. @default {false} */
+  limitLoopback?: boolean;
 }
 
 /** A request head, as {@linkcode parseRequestHead} reads it. */
@@ -254,6 +309,17 @@ function printable(text: string): string {
   );
 }
 
+/** What one address has under way, when it is held to the per-address limit. */
+interface AddressCount {
+  readonly address: string;
+  /** Its connections under way: sending their request or getting the response. */
+  requests: number;
+  /** Its connections still getting a refusal. */
+  refusals: number;
+  /** Whether the log said that its further connections are closed without a response. */
+  silenced: boolean;
+}
+
 /** A connection that has not been upgraded: it sends its request, and gets one response. */
 interface Pending {
   /** The TCP socket. */
@@ -261,8 +327,15 @@ interface Pending {
   /** What the request comes over: the TCP socket, or the TLS socket on it. */
   socket: net.Socket;
   readonly peer: string;
-  /** The head's bytes so far. */
+  /** Its address's counts, when the address is held to the per-address limit. */
+  readonly from: AddressCount | null;
+  /** What it counts as until it is closed or upgraded; null once it counts no more. */
+  holds: "request" | "refusal" | null;
+  /** When it was accepted (`performance.now()`), for the head's minimum rate. */
+  readonly since: number;
+  /** The head's bytes so far: the first `headLength` bytes, the rest room to grow. */
   head: Uint8Array;
+  headLength: number;
   /** The head's deadline, then the response's. */
   timer: ReturnType<typeof setTimeout> | undefined;
   /** Whether it got its response (or was upgraded). */
@@ -306,9 +379,16 @@ export class WebServer {
   readonly #log: ((event: string) => void) | undefined;
   readonly #headTimeoutMs: number;
   readonly #maxPending: number;
+  readonly #maxPerIp: number;
+  readonly #limitLoopback: boolean;
   /** One timer that pings every quiet socket of this server. */
   readonly #keepAlive: KeepAlive;
+  /** The connections not upgraded, refused ones included, so that shutdown closes them. */
   readonly #pending = new Set<Pending>();
+  /** The requests under way, which {@linkcode WebServerOptions.maxPending} bounds. */
+  #requests = 0;
+  /** What each address held to the per-address limit has under way; none, it is not here. */
+  readonly #perAddress = new Map<string, AddressCount>();
   #listener: net.Server | null = null;
   /**
    * Keeps the listener accepting after it ran out of file descriptors (the
@@ -344,6 +424,10 @@ export class WebServer {
       1,
     );
     this.#maxPending = checkInteger("maxPending", options.maxPending ?? MAX_PENDING, 1);
+    this.#maxPerIp = options.maxPerIp === undefined
+      ? Infinity
+      : checkInteger("maxPerIp", options.maxPerIp, 1);
+    this.#limitLoopback = options.limitLoopback ?? false;
     this.#keepAlive = new KeepAlive(
       checkInteger("pingIntervalMs", options.pingIntervalMs ?? PING_INTERVAL_MS, 1),
     );
@@ -406,8 +490,25 @@ export class WebServer {
   }
 
   #accept(raw: net.Socket): void {
-    const peer = peerLabel(raw.remoteAddress, raw.remotePort);
-    if (this.#closing !== null || raw.remoteAddress === undefined) {
+    const ip = raw.remoteAddress;
+    const peer = peerLabel(ip, raw.remotePort);
+    if (this.#closing !== null || ip === undefined) {
+      raw.on("error", ignore);
+      raw.destroy();
+      return;
+    }
+    const from = this.#limitLoopback || !isLoopback(ip) ? this.#countOf(ip) : null;
+    const refusal = from !== null && from.requests >= this.#maxPerIp
+      ? PER_ADDRESS_REFUSAL
+      : this.#requests >= this.#maxPending
+      ? SERVER_REFUSAL
+      : null;
+    if (refusal !== null && from !== null && from.refusals >= this.#maxPerIp) {
+      // Its refusals take as much as its requests may already: this one costs nothing more.
+      if (!from.silenced) {
+        from.silenced = true;
+        this.#log?.(`${ip} refused: ${refusal.why}; closing its further connections unanswered`);
+      }
       raw.on("error", ignore);
       raw.destroy();
       return;
@@ -416,11 +517,21 @@ export class WebServer {
       raw,
       socket: raw,
       peer,
+      from,
+      holds: refusal === null ? "request" : "refusal",
+      since: performance.now(),
       head: EMPTY,
+      headLength: 0,
       timer: undefined,
       answered: false,
       listeners: [],
     };
+    if (refusal !== null) {
+      if (from !== null) from.refusals++;
+    } else {
+      this.#requests++;
+      if (from !== null) from.requests++;
+    }
     this.#hold(pending, raw, "error", (error: Error) => {
       if (!isConnectionError(error)) {
         this.#log?.(`${peer} web connection failed: ${describe(error)}`);
@@ -429,20 +540,27 @@ export class WebServer {
     this.#hold(pending, raw, "close", () => {
       clearTimeout(pending.timer);
       this.#pending.delete(pending);
+      this.#release(pending);
     });
-    const full = this.#pending.size >= this.#maxPending;
-    // Counted until closed, so that shutdown closes it too.
+    // Kept until closed, refused or not, so that shutdown closes it too.
     this.#pending.add(pending);
-    if (full) {
+    if (refusal !== null) {
       if (this.#tls === null) {
-        this.#respond(pending, 503, { why: "refused: too many requests under way" });
+        this.#respond(pending, refusal.status, {
+          headers: ["Retry-After: 1"],
+          body: encoder.encode(refusal.body),
+          why: `refused: ${refusal.why}`,
+        });
       } else {
-        this.#log?.(`${peer} refused: too many requests under way`);
+        this.#log?.(`${peer} refused: ${refusal.why}`);
         raw.destroy();
       }
       return;
     }
-    pending.timer = setTimeout(() => this.#timedOut(pending), this.#headTimeoutMs);
+    pending.timer = setTimeout(
+      () => this.#timedOut(pending),
+      Math.min(HEAD_GRACE_MS, this.#headTimeoutMs),
+    );
     if (this.#tls === null) {
       this.#read(pending);
       return;
@@ -469,6 +587,31 @@ export class WebServer {
       });
       this.#read(pending);
     });
+  }
+
+  /** The counts of an address held to the per-address limit, made when it has none. */
+  #countOf(address: string): AddressCount {
+    let count = this.#perAddress.get(address);
+    if (count === undefined) {
+      count = { address, requests: 0, refusals: 0, silenced: false };
+      this.#perAddress.set(address, count);
+    }
+    return count;
+  }
+
+  /** Gives back what the connection counts as: it was closed or upgraded. */
+  #release(pending: Pending): void {
+    const from = pending.from;
+    if (pending.holds === "request") {
+      this.#requests--;
+      if (from !== null) from.requests--;
+    } else if (pending.holds === "refusal" && from !== null) {
+      from.refusals--;
+    }
+    pending.holds = null;
+    if (from !== null && from.requests === 0 && from.refusals === 0) {
+      this.#perAddress.delete(from.address);
+    }
   }
 
   /** Adds a listener that goes once the connection is upgraded: links are many and long. */
@@ -503,36 +646,67 @@ export class WebServer {
 
   /** Takes in the request head's next bytes, and answers once it is whole. */
   #received(pending: Pending, chunk: Uint8Array): void {
-    const before = pending.head.length;
-    const head = new Uint8Array(before + chunk.length);
-    head.set(pending.head);
-    head.set(chunk, before);
-    const end = headEnd(head, Math.max(0, before - 2));
-    if (end === -1 ? head.length > MAX_HEAD_BYTES : end > MAX_HEAD_BYTES) {
-      this.#respond(pending, 431, { why: `a request head over ${MAX_HEAD_BYTES} bytes` });
-      return;
+    const before = pending.headLength;
+    // Only the first MAX_HEAD_BYTES are kept: a head that ends later is too long anyway.
+    const kept = Math.min(chunk.length, MAX_HEAD_BYTES - before);
+    if (before + kept > pending.head.length) {
+      // Doubling, so that a head sent a byte at a time is copied a few times, not once a byte.
+      const grown = new Uint8Array(
+        Math.min(MAX_HEAD_BYTES, Math.max(before + kept, 2 * pending.head.length)),
+      );
+      grown.set(pending.head.subarray(0, before));
+      pending.head = grown;
     }
+    pending.head.set(chunk.subarray(0, kept), before);
+    pending.headLength = before + kept;
+    const head = pending.head.subarray(0, pending.headLength);
+    const end = headEnd(head, Math.max(0, before - 2));
     if (end === -1) {
-      pending.head = head;
+      if (kept < chunk.length) {
+        this.#respond(pending, 431, { why: `a request head over ${MAX_HEAD_BYTES} bytes` });
+      }
       return;
     }
     pending.head = EMPTY;
-    this.#handle(pending, latin1.decode(head.subarray(0, end)).trimEnd(), head.subarray(end));
+    // The head's end is among the new bytes: what follows it in the chunk is the rest.
+    this.#handle(
+      pending,
+      latin1.decode(head.subarray(0, end)).trimEnd(),
+      chunk.subarray(end - before),
+    );
   }
 
+  /**
+   * The head's deadline: it may take {@linkcode HEAD_GRACE_MS}, and one more
+   * second for each {@linkcode MIN_HEAD_BYTES_PER_S} bytes of it that came,
+   * never more than the head timeout. A response's deadline cuts the linger.
+   */
   #timedOut(pending: Pending): void {
     if (pending.answered) {
       pending.raw.destroy();
       return;
     }
+    const elapsed = performance.now() - pending.since;
+    const allowed = Math.min(
+      this.#headTimeoutMs,
+      HEAD_GRACE_MS + pending.headLength * 1000 / MIN_HEAD_BYTES_PER_S,
+    );
+    if (elapsed < allowed) {
+      // The bytes that came meanwhile bought more time.
+      pending.timer = setTimeout(() => this.#timedOut(pending), Math.ceil(allowed - elapsed));
+      return;
+    }
     if (this.#tls !== null && pending.socket === pending.raw) {
       // Nothing at all came, not even a TLS handshake.
-      this.#log?.(`${pending.peer} sent nothing in ${this.#headTimeoutMs} ms`);
+      this.#log?.(`${pending.peer} sent nothing in ${Math.round(elapsed)} ms`);
       pending.raw.destroy();
       return;
     }
+    const why = elapsed >= this.#headTimeoutMs
+      ? `no request head in ${this.#headTimeoutMs} ms`
+      : `a request head too slow: ${pending.headLength} bytes in ${Math.round(elapsed)} ms`;
     // Over TLS before the handshake is done, this waits for it, and the linger cuts it.
-    this.#respond(pending, 408, { why: `no request head in ${this.#headTimeoutMs} ms` });
+    this.#respond(pending, 408, { why });
   }
 
   #handle(pending: Pending, headText: string, rest: Uint8Array): void {
@@ -607,6 +781,7 @@ export class WebServer {
     clearTimeout(pending.timer);
     pending.timer = undefined;
     this.#pending.delete(pending);
+    this.#release(pending);
     for (const [on, event, listener] of pending.listeners) on.off(event, listener);
     // The link listens for the errors of the socket it reads; the TCP one under TLS needs one too.
     if (socket !== pending.raw) pending.raw.on("error", ignore);

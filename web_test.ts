@@ -14,7 +14,12 @@ import {
   type WebServerOptions,
 } from "./web.ts";
 import { encodeFrame, OPCODE, type WebSocketLink } from "./websocket.ts";
-import { httpRequest, upgradeRequest, WsPeer } from "./websocket_test_helpers.ts";
+import {
+  httpRequest,
+  type HttpResponse,
+  upgradeRequest,
+  WsPeer,
+} from "./websocket_test_helpers.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -567,15 +572,62 @@ Deno.test({
           await conn.write(encoder.encode("GET / HTTP/1.1\r\n"));
         }
         // Both count once the server has read from them; a third is one too many.
-        let status = 0;
-        for (let i = 0; i < 20 && status !== 503; i++) {
-          status = (await httpRequest(port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")).status;
+        let refusal: HttpResponse | null = null;
+        for (let i = 0; i < 20 && refusal?.status !== 503; i++) {
+          refusal = await httpRequest(port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
         }
-        assert.equal(status, 503);
+        assert.equal(refusal?.status, 503);
+        assert.equal(refusal?.headers.get("retry-after"), "1");
+        assert.equal(
+          refusal?.body,
+          "The server has too many requests under way; try again in a moment.\n",
+        );
       } finally {
         for (const conn of waiting) conn.close();
       }
     }, { maxPending: 2 }),
+});
+
+Deno.test({
+  name: "a refused connection takes no place: when the request under way ends, the next is served",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withWeb(async (port) => {
+      const held = await Deno.connect({ hostname: "127.0.0.1", port });
+      // Refused ones that never close, each kept until the server's linger (2 s) cuts it.
+      const refused: Deno.Conn[] = [];
+      try {
+        await held.write(encoder.encode("GET / HTTP/1.1\r\n"));
+        const buffer = new Uint8Array(4096);
+        for (let i = 0; i < 3; i++) {
+          const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+          refused.push(conn);
+          await conn.write(encoder.encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+          const n = await withDeadline(conn.read(buffer), WAIT_MS, "a refusal");
+          const status = decoder.decode(buffer.subarray(0, n ?? 0)).split("\r\n")[0];
+          assert.equal(status, "HTTP/1.1 503 Service Unavailable");
+        }
+        await held.write(encoder.encode("Host: x\r\n\r\n"));
+        const n = await withDeadline(held.read(buffer), WAIT_MS, "the response");
+        assert.match(decoder.decode(buffer.subarray(0, n ?? 0)), /^HTTP\/1\.1 200 OK\r\n/);
+        held.close();
+        // The server hears of the close a moment later: a few tries, all well inside the
+        // refusals' linger, while they are still open.
+        const deadline = Date.now() + 1000;
+        let status = 0;
+        for (let i = 0; i < 20 && status !== 200 && Date.now() < deadline; i++) {
+          status = (await httpRequest(port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")).status;
+        }
+        assert.equal(status, 200);
+      } finally {
+        try {
+          held.close();
+        } catch {
+          // Closed already.
+        }
+        for (const conn of refused) conn.close();
+      }
+    }, { maxPending: 1 }),
 });
 
 Deno.test({
