@@ -12,7 +12,9 @@
 import { BOLD, DIM, RESET } from "./ansi.ts";
 import { COMMANDS } from "./commands.ts";
 import { CompletionSource } from "./completion.ts";
-import { EditorView, type Key, KeyDecoder, LineEditor } from "./line_editor.ts";
+import { EditorView } from "./editor_view.ts";
+import { type Key, KeyDecoder } from "./key_decoder.ts";
+import { LineEditor } from "./line_editor.ts";
 import type { LINE_TOO_LONG } from "./protocol.ts";
 import { graphemes, graphemeWidth } from "./text_width.ts";
 import { classify, listedRooms, roomChange } from "./web/lines.js";
