@@ -21,7 +21,7 @@ import { classify, listedRooms, roomChange } from "./web/lines.js";
 
 /**
  * Where a session reads what is typed and shows what the server says: plain
- * standard input and output ({@linkcode Input}), or the line editor on a terminal.
+ * standard input and output (`PlainConsole`), or the line editor on a terminal.
  */
 export interface ChatConsole {
   /** The next line typed, `null` at end of input. */
