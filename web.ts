@@ -16,6 +16,9 @@
  * (429 beyond); an address refused that many times over, with its refusals
  * still open, has its further connections closed unanswered.
  *
+ * Reading and answering HTTP is in `web_http.ts`, the counting of requests
+ * under way in `web_admission.ts`; this file holds the sockets.
+ *
  * ```ts ignore
  * const assets = new Map([["/", { type: "text/html; charset=utf-8", body: page }]]);
  * await using web = new WebServer({ hostname: "127.0.0.1", port: 8080, assets, onLink });
@@ -39,16 +42,36 @@ import {
   listenOn,
   peerLabel,
 } from "./net_helpers.ts";
-import { isLoopback } from "./session.ts";
-import { acceptKey, KeepAlive, PING_INTERVAL_MS, WebSocketLink } from "./websocket.ts";
+import { Admission, type Ticket } from "./web_admission.ts";
+import {
+  decodeHead,
+  growHead,
+  headEnd,
+  MAX_HEAD_BYTES,
+  parseAllowedOrigins,
+  parseRequestHead,
+  printable,
+  refuseHandshake,
+  type Reply,
+  type RequestHead,
+  responseHead,
+  statusBody,
+  switchingProtocols,
+} from "./web_http.ts";
+import { KeepAlive, PING_INTERVAL_MS, WebSocketLink } from "./websocket.ts";
+
+export { MAX_PENDING } from "./web_admission.ts";
+export {
+  CONTENT_SECURITY_POLICY,
+  MAX_HEAD_BYTES,
+  normalizeOrigin,
+  originAllowed,
+  parseRequestHead,
+  type RequestHead,
+} from "./web_http.ts";
 
 /** The path of the chat's WebSocket. */
 export const WEBSOCKET_PATH = "/ws";
-/**
- * The longest request head read: a browser's is well under 2 KiB here (the
- * server sets no cookies), and 8 KiB is what common servers allow.
- */
-export const MAX_HEAD_BYTES = 8 * 1024;
 /**
  * How long a connection has to send its request head (and finish the TLS
  * handshake), however fast it comes: a browser sends it at once, and one that
@@ -68,75 +91,10 @@ export const HEAD_GRACE_MS = 3000;
  * a peer that dribbles a byte at a time and far below any real link.
  */
 export const MIN_HEAD_BYTES_PER_S = 500;
-/**
- * Connections under way at once (sending their request or getting their
- * response) when the owner sets no other limit: each holds a descriptor and
- * at most {@linkcode MAX_HEAD_BYTES} of head, and a page load needs a few.
- */
-export const MAX_PENDING = 256;
 /** How long a response may take to reach the client before the connection is cut. */
 const LINGER_MS = 2000;
-
-/** The page's policy: its own script, style and socket only, no inline script, no framing. */
-export const CONTENT_SECURITY_POLICY: string = "default-src 'none'; script-src 'self'; " +
-  "style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; " +
-  "form-action 'none'; frame-ancestors 'none'";
-
-/** Headers every response carries. */
-const SECURITY_HEADERS = [
-  `Content-Security-Policy: ${CONTENT_SECURITY_POLICY}`,
-  "X-Content-Type-Options: nosniff",
-  "X-Frame-Options: DENY",
-  "Referrer-Policy: no-referrer",
-  "Cache-Control: no-cache",
-].join("\r\n");
-
-const STATUS_TEXT: Record<number, string> = {
-  200: "OK",
-  400: "Bad Request",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  408: "Request Timeout",
-  426: "Upgrade Required",
-  429: "Too Many Requests",
-  431: "Request Header Fields Too Large",
-  503: "Service Unavailable",
-};
-
-/** Why a connection is turned away before it is read, and what it is told. */
-interface Refusal {
-  readonly status: number;
-  readonly body: string;
-  /** For the log. */
-  readonly why: string;
-}
-
-/** Its address has `maxPerIp` requests under way already. */
-const PER_ADDRESS_REFUSAL: Refusal = {
-  status: 429,
-  body: "Too many requests under way from your address; try again in a moment.\n",
-  why: "too many requests under way from this address",
-};
-
-/** The server has `maxPending` requests under way already. */
-const SERVER_REFUSAL: Refusal = {
-  status: 503,
-  body: "The server has too many requests under way; try again in a moment.\n",
-  why: "too many requests under way",
-};
-
-/** A 16-byte `Sec-WebSocket-Key`, in base64. */
-const KEY_PATTERN = /^[A-Za-z0-9+/]{22}==$/;
-/** An HTTP token (RFC 9110, section 5.6.2). */
-const TOKEN = "[!#$%&'*+.^_`|~0-9A-Za-z-]+";
-const REQUEST_LINE = new RegExp(`^(${TOKEN}) (\\S+) HTTP/1\\.([01])$`);
-const HEADER_LINE = new RegExp(`^(${TOKEN}):[ \\t]*(.*?)[ \\t]*$`);
-const LF = 0x0a;
-const CR = 0x0d;
 const EMPTY = new Uint8Array(0);
 const encoder = new TextEncoder();
-const latin1 = new TextDecoder("latin1");
 
 /** A file the server serves. */
 export interface Asset {
@@ -182,144 +140,6 @@ export interface WebServerOptions {
   limitLoopback?: boolean;
 }
 
-/** A request head, as {@linkcode parseRequestHead} reads it. */
-export interface RequestHead {
-  /** The method, as sent (methods are case-sensitive). */
-  method: string;
-  /** The request target as sent, query included. */
-  target: string;
-  /** The target's path, without the query. */
-  path: string;
-  /** The minor version of HTTP/1: 0 or 1. */
-  minorVersion: number;
-  /** Header values by lower-cased name; repeated headers are joined with `, `. */
-  headers: Map<string, string>;
-}
-
-/** Reads a request head (without its blank line); null when it is malformed. */
-export function parseRequestHead(text: string): RequestHead | null {
-  const lines = text.split(/\r?\n/);
-  const match = REQUEST_LINE.exec(lines[0] ?? "");
-  if (match === null) return null;
-  const [, method = "", target = "", minor = ""] = match;
-  const headers = new Map<string, string>();
-  for (const line of lines.slice(1)) {
-    // Folded lines (obsolete) and anything else that is not `name: value` is malformed.
-    const header = HEADER_LINE.exec(line);
-    if (header === null) return null;
-    const name = (header[1] as string).toLowerCase();
-    const value = header[2] as string;
-    const before = headers.get(name);
-    if (before !== undefined && name === "host") return null;
-    headers.set(name, before === undefined ? value : `${before}, ${value}`);
-  }
-  const query = target.indexOf("?");
-  return {
-    method,
-    target,
-    path: query === -1 ? target : target.slice(0, query),
-    minorVersion: Number(minor),
-    headers,
-  };
-}
-
-/** Whether a comma-separated header value holds `token`, in any case. */
-function hasToken(value: string | undefined, token: string): boolean {
-  return value !== undefined &&
-    value.split(",").some((part) => part.trim().toLowerCase() === token);
-}
-
-/**
- * An origin in the form browsers send (`scheme://host[:port]`, the host in
- * lower case, no default port), or null when `text` is not an http or https
- * origin. `null` (an opaque origin) is not one.
- */
-export function normalizeOrigin(text: string): string | null {
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    return null;
-  }
-  const bare = url.username === "" && url.password === "" && url.pathname === "/" &&
-    url.search === "" && url.hash === "";
-  if ((url.protocol !== "http:" && url.protocol !== "https:") || !bare) return null;
-  return url.origin;
-}
-
-/** Whether a host is an address or `localhost`, which a DNS rebinding cannot put in `Host`. */
-function isAddressHost(hostname: string): boolean {
-  return /^\d+\.\d+\.\d+\.\d+$/.test(hostname) || hostname.startsWith("[") ||
-    hostname === "localhost" || hostname.endsWith(".localhost");
-}
-
-/**
- * Whether a WebSocket upgrade may go ahead, by its `Origin`:
- *
- * - no `Origin`: yes. Browsers always send one with a WebSocket handshake;
- *   a client without one is a program (Deno's `WebSocket`, a script), which
- *   could send any `Origin` it liked, so refusing it would protect nobody.
- * - an origin in `allowed` (normalized): yes.
- * - the page's own origin, `http(s)://` and the request's `Host`: yes, over
- *   TLS, or when `Host` is an address or `localhost`. A plain-HTTP name is
- *   not enough: a page elsewhere can point its own name at this server's
- *   address (DNS rebinding), and then `Origin` and `Host` agree; over TLS
- *   the certificate stops that. Such a name must be in `allowed`.
- * - anything else, `null` included: no.
- */
-export function originAllowed(
-  origin: string | undefined,
-  host: string | undefined,
-  secure: boolean,
-  allowed: ReadonlySet<string>,
-): boolean {
-  if (origin === undefined) return true;
-  const normal = normalizeOrigin(origin);
-  if (normal === null) return false;
-  if (allowed.has(normal)) return true;
-  if (host === undefined || host === "") return false;
-  const own = normalizeOrigin(`${secure ? "https" : "http"}://${host}`);
-  if (own !== normal) return false;
-  return secure || isAddressHost(new URL(own).hostname);
-}
-
-/** Where a request head ends in `bytes` (after its blank line), searching from `from`; -1 if not yet. */
-function headEnd(bytes: Uint8Array, from: number): number {
-  for (let i = bytes.indexOf(LF, from); i !== -1; i = bytes.indexOf(LF, i + 1)) {
-    if (bytes[i + 1] === LF) return i + 2;
-    if (bytes[i + 1] === CR && bytes[i + 2] === LF) return i + 3;
-  }
-  return -1;
-}
-
-/** The longest piece of a request quoted in the log. */
-const MAX_LOGGED_CHARS = 200;
-
-/**
- * A piece of a request as the log may show it: control characters escaped
- * (a request could carry terminal escape sequences to the operator's
- * screen) and cut to a readable length.
- */
-function printable(text: string): string {
-  const cut = text.length > MAX_LOGGED_CHARS ? text.slice(0, MAX_LOGGED_CHARS) + "..." : text;
-  return cut.replace(
-    // deno-lint-ignore no-control-regex
-    /[\x00-\x1f\x7f-\x9f]/g,
-    (char) => `\\x${char.charCodeAt(0).toString(16).padStart(2, "0")}`,
-  );
-}
-
-/** What one address has under way, when it is held to the per-address limit. */
-interface AddressCount {
-  readonly address: string;
-  /** Its connections under way: sending their request or getting the response. */
-  requests: number;
-  /** Its connections still getting a refusal. */
-  refusals: number;
-  /** Whether the log said that its further connections are closed without a response. */
-  silenced: boolean;
-}
-
 /** A connection that has not been upgraded: it sends its request, and gets one response. */
 interface Pending {
   /** The TCP socket. */
@@ -327,10 +147,8 @@ interface Pending {
   /** What the request comes over: the TCP socket, or the TLS socket on it. */
   socket: net.Socket;
   readonly peer: string;
-  /** Its address's counts, when the address is held to the per-address limit. */
-  readonly from: AddressCount | null;
-  /** What it counts as until it is closed or upgraded; null once it counts no more. */
-  holds: "request" | "refusal" | null;
+  /** What it counts as until it is closed or upgraded. */
+  readonly ticket: Ticket;
   /** When it was accepted (`performance.now()`), for the head's minimum rate. */
   readonly since: number;
   /** The head's bytes so far: the first `headLength` bytes, the rest room to grow. */
@@ -343,18 +161,6 @@ interface Pending {
   /** Its sockets' listeners, taken off when it is upgraded. */
   // deno-lint-ignore no-explicit-any
   readonly listeners: [net.Socket, string, (...args: any[]) => void][];
-}
-
-/** What a response holds besides its status. */
-interface Reply {
-  headers?: string[];
-  /** Defaults to the status in words, as text. */
-  body?: Uint8Array;
-  type?: string;
-  /** A response to HEAD: the headers of the body, not the body. */
-  headOnly?: boolean;
-  /** Why, for the log. */
-  why?: string;
 }
 
 /**
@@ -378,17 +184,12 @@ export class WebServer {
   readonly #onLink: (link: WebSocketLink) => void;
   readonly #log: ((event: string) => void) | undefined;
   readonly #headTimeoutMs: number;
-  readonly #maxPending: number;
-  readonly #maxPerIp: number;
-  readonly #limitLoopback: boolean;
+  /** The requests under way, in all and per address, which decide whom to refuse. */
+  readonly #admission: Admission;
   /** One timer that pings every quiet socket of this server. */
   readonly #keepAlive: KeepAlive;
   /** The connections not upgraded, refused ones included, so that shutdown closes them. */
   readonly #pending = new Set<Pending>();
-  /** The requests under way, which {@linkcode WebServerOptions.maxPending} bounds. */
-  #requests = 0;
-  /** What each address held to the per-address limit has under way; none, it is not here. */
-  readonly #perAddress = new Map<string, AddressCount>();
   #listener: net.Server | null = null;
   /**
    * Keeps the listener accepting after it ran out of file descriptors (the
@@ -405,17 +206,7 @@ export class WebServer {
     this.#reusePort = options.reusePort ?? false;
     this.#tls = options.tls ?? null;
     this.#assets = options.assets;
-    const allowed = new Set<string>();
-    for (const origin of options.allowedOrigins ?? []) {
-      const normal = normalizeOrigin(origin);
-      if (normal === null) {
-        throw new TypeError(
-          `Invalid web origin: expected http(s)://HOST[:PORT], got ${JSON.stringify(origin)}`,
-        );
-      }
-      allowed.add(normal);
-    }
-    this.#allowedOrigins = allowed;
+    this.#allowedOrigins = parseAllowedOrigins(options.allowedOrigins ?? []);
     this.#onLink = options.onLink;
     this.#log = options.log;
     this.#headTimeoutMs = checkInteger(
@@ -423,11 +214,12 @@ export class WebServer {
       options.headTimeoutMs ?? HEAD_TIMEOUT_MS,
       1,
     );
-    this.#maxPending = checkInteger("maxPending", options.maxPending ?? MAX_PENDING, 1);
-    this.#maxPerIp = options.maxPerIp === undefined
-      ? Infinity
-      : checkInteger("maxPerIp", options.maxPerIp, 1);
-    this.#limitLoopback = options.limitLoopback ?? false;
+    this.#admission = new Admission({
+      maxPending: options.maxPending,
+      maxPerIp: options.maxPerIp,
+      limitLoopback: options.limitLoopback,
+      log: options.log,
+    });
     this.#keepAlive = new KeepAlive(
       checkInteger("pingIntervalMs", options.pingIntervalMs ?? PING_INTERVAL_MS, 1),
     );
@@ -497,18 +289,8 @@ export class WebServer {
       raw.destroy();
       return;
     }
-    const from = this.#limitLoopback || !isLoopback(ip) ? this.#countOf(ip) : null;
-    const refusal = from !== null && from.requests >= this.#maxPerIp
-      ? PER_ADDRESS_REFUSAL
-      : this.#requests >= this.#maxPending
-      ? SERVER_REFUSAL
-      : null;
-    if (refusal !== null && from !== null && from.refusals >= this.#maxPerIp) {
-      // Its refusals take as much as its requests may already: this one costs nothing more.
-      if (!from.silenced) {
-        from.silenced = true;
-        this.#log?.(`${ip} refused: ${refusal.why}; closing its further connections unanswered`);
-      }
+    const ticket = this.#admission.admit(ip);
+    if (ticket === null) {
       raw.on("error", ignore);
       raw.destroy();
       return;
@@ -517,8 +299,7 @@ export class WebServer {
       raw,
       socket: raw,
       peer,
-      from,
-      holds: refusal === null ? "request" : "refusal",
+      ticket,
       since: performance.now(),
       head: EMPTY,
       headLength: 0,
@@ -526,12 +307,6 @@ export class WebServer {
       answered: false,
       listeners: [],
     };
-    if (refusal !== null) {
-      if (from !== null) from.refusals++;
-    } else {
-      this.#requests++;
-      if (from !== null) from.requests++;
-    }
     this.#hold(pending, raw, "error", (error: Error) => {
       if (!isConnectionError(error)) {
         this.#log?.(`${peer} web connection failed: ${describe(error)}`);
@@ -540,10 +315,11 @@ export class WebServer {
     this.#hold(pending, raw, "close", () => {
       clearTimeout(pending.timer);
       this.#pending.delete(pending);
-      this.#release(pending);
+      this.#admission.release(pending.ticket);
     });
     // Kept until closed, refused or not, so that shutdown closes it too.
     this.#pending.add(pending);
+    const refusal = ticket.refusal;
     if (refusal !== null) {
       if (this.#tls === null) {
         this.#respond(pending, refusal.status, {
@@ -589,31 +365,6 @@ export class WebServer {
     });
   }
 
-  /** The counts of an address held to the per-address limit, made when it has none. */
-  #countOf(address: string): AddressCount {
-    let count = this.#perAddress.get(address);
-    if (count === undefined) {
-      count = { address, requests: 0, refusals: 0, silenced: false };
-      this.#perAddress.set(address, count);
-    }
-    return count;
-  }
-
-  /** Gives back what the connection counts as: it was closed or upgraded. */
-  #release(pending: Pending): void {
-    const from = pending.from;
-    if (pending.holds === "request") {
-      this.#requests--;
-      if (from !== null) from.requests--;
-    } else if (pending.holds === "refusal" && from !== null) {
-      from.refusals--;
-    }
-    pending.holds = null;
-    if (from !== null && from.requests === 0 && from.refusals === 0) {
-      this.#perAddress.delete(from.address);
-    }
-  }
-
   /** Adds a listener that goes once the connection is upgraded: links are many and long. */
   #hold(
     pending: Pending,
@@ -649,14 +400,7 @@ export class WebServer {
     const before = pending.headLength;
     // Only the first MAX_HEAD_BYTES are kept: a head that ends later is too long anyway.
     const kept = Math.min(chunk.length, MAX_HEAD_BYTES - before);
-    if (before + kept > pending.head.length) {
-      // Doubling, so that a head sent a byte at a time is copied a few times, not once a byte.
-      const grown = new Uint8Array(
-        Math.min(MAX_HEAD_BYTES, Math.max(before + kept, 2 * pending.head.length)),
-      );
-      grown.set(pending.head.subarray(0, before));
-      pending.head = grown;
-    }
+    pending.head = growHead(pending.head, before, before + kept);
     pending.head.set(chunk.subarray(0, kept), before);
     pending.headLength = before + kept;
     const head = pending.head.subarray(0, pending.headLength);
@@ -671,7 +415,7 @@ export class WebServer {
     // The head's end is among the new bytes: what follows it in the chunk is the rest.
     this.#handle(
       pending,
-      latin1.decode(head.subarray(0, end)).trimEnd(),
+      decodeHead(head.subarray(0, end)).trimEnd(),
       chunk.subarray(end - before),
     );
   }
@@ -742,53 +486,23 @@ export class WebServer {
   }
 
   #upgrade(pending: Pending, request: RequestHead, rest: Uint8Array, what: string): void {
-    const headers = request.headers;
-    const headOnly = request.method === "HEAD";
-    if (headOnly || !hasToken(headers.get("upgrade"), "websocket")) {
-      this.#respond(pending, 426, {
-        headers: ["Upgrade: websocket"],
-        body: encoder.encode("This is the chat's WebSocket; open it with a WebSocket client.\n"),
-        headOnly,
-        why: `${what} without an upgrade to websocket`,
-      });
+    const refusal = refuseHandshake(request, what, this.#tls !== null, this.#allowedOrigins);
+    if (refusal !== null) {
+      this.#respond(pending, refusal.status, refusal);
       return;
     }
-    if (headers.get("sec-websocket-version") !== "13") {
-      this.#respond(pending, 426, {
-        headers: ["Sec-WebSocket-Version: 13"],
-        why: `${what} with WebSocket version ${headers.get("sec-websocket-version") ?? "none"}`,
-      });
-      return;
-    }
-    const key = headers.get("sec-websocket-key");
-    if (
-      request.minorVersion !== 1 || !hasToken(headers.get("connection"), "upgrade") ||
-      key === undefined || !KEY_PATTERN.test(key)
-    ) {
-      this.#respond(pending, 400, { why: `${what}: a malformed WebSocket handshake` });
-      return;
-    }
-    const origin = headers.get("origin");
-    if (!originAllowed(origin, headers.get("host"), this.#tls !== null, this.#allowedOrigins)) {
-      this.#respond(pending, 403, {
-        body: encoder.encode(`Origin ${origin} may not open this chat's socket.\n`),
-        why: `${what} from origin ${printable(origin ?? "")} (allow it with --web-origin)`,
-      });
-      return;
-    }
+    // Checked: the handshake has a well-formed key.
+    const key = request.headers.get("sec-websocket-key") as string;
     const socket = pending.socket;
     pending.answered = true;
     clearTimeout(pending.timer);
     pending.timer = undefined;
     this.#pending.delete(pending);
-    this.#release(pending);
+    this.#admission.release(pending.ticket);
     for (const [on, event, listener] of pending.listeners) on.off(event, listener);
     // The link listens for the errors of the socket it reads; the TCP one under TLS needs one too.
     if (socket !== pending.raw) pending.raw.on("error", ignore);
-    socket.write(
-      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
-        `Sec-WebSocket-Accept: ${acceptKey(key)}\r\n\r\n`,
-    );
+    socket.write(switchingProtocols(key));
     this.#log?.(`${pending.peer} ${what} 101`);
     if (rest.length > 0) {
       // Frames sent right behind the request: the link reads them first.
@@ -807,15 +521,13 @@ export class WebServer {
   /** Sends one response and ends the connection; cuts it if the response takes too long. */
   #respond(pending: Pending, status: number, response: Reply): void {
     pending.answered = true;
-    const body = response.body ?? encoder.encode(`${status} ${STATUS_TEXT[status]}\n`);
-    const head = [
-      `HTTP/1.1 ${status} ${STATUS_TEXT[status]}`,
-      `Content-Type: ${response.type ?? "text/plain; charset=utf-8"}`,
-      `Content-Length: ${body.length}`,
-      "Connection: close",
-      SECURITY_HEADERS,
-      ...response.headers ?? [],
-    ].join("\r\n") + "\r\n\r\n";
+    const body = response.body ?? statusBody(status);
+    const head = responseHead(
+      status,
+      response.type ?? "text/plain; charset=utf-8",
+      body.length,
+      response.headers,
+    );
     const socket = pending.socket;
     if (!socket.destroyed && !socket.writableEnded) {
       socket.write(head);
