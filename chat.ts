@@ -35,7 +35,7 @@ import {
   WRONG_PASSWORD_DELAY_MS,
 } from "./protocol.ts";
 import { plainAddress, untilNote } from "./moderation.ts";
-import { describe, ignore, isConnectionError, peerLabel } from "./net_helpers.ts";
+import { describe, ignore, isConnectionError, peerLabel } from "./helpers.ts";
 import { CONSOLE_NAME, Operators, presenceOf } from "./operators.ts";
 import { RedisNoReplyError } from "./redis.ts";
 import type { Room, RoomRecorder } from "./room.ts";

@@ -8,7 +8,7 @@
 
 import { Recipient } from "./delivery.ts";
 import type { Link } from "./link.ts";
-import { peerLabel } from "./net_helpers.ts";
+import { peerLabel } from "./helpers.ts";
 import { LineFramer } from "./protocol.ts";
 import type { Room } from "./room.ts";
 import type { TelnetFilter } from "./telnet.ts";
