@@ -6,12 +6,15 @@
  * @module
  */
 
+import { isLoopback } from "./addresses.ts";
 import { Recipient } from "./delivery.ts";
-import type { Link } from "./link.ts";
 import { peerLabel } from "./helpers.ts";
+import type { Link } from "./link.ts";
 import { LineFramer } from "./protocol.ts";
 import type { Room } from "./room.ts";
 import type { TelnetFilter } from "./telnet.ts";
+
+export { isLoopback };
 
 const encoder = new TextEncoder();
 
@@ -175,11 +178,6 @@ export async function secretsMatch(given: string, expected: string): Promise<boo
   let difference = 0;
   for (let i = 0; i < a.length; i++) difference |= (a[i] as number) ^ (b[i] as number);
   return difference === 0;
-}
-
-/** Whether `ip` is a loopback address (127.0.0.0/8, ::1, or 127.x mapped into IPv6). */
-export function isLoopback(ip: string): boolean {
-  return ip.startsWith("127.") || ip === "::1" || ip.startsWith("::ffff:127.");
 }
 
 /** Where a link keeps its member, for the handlers that all links share. */
