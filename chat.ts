@@ -34,11 +34,12 @@ import {
   uniqueName,
   WRONG_PASSWORD_DELAY_MS,
 } from "./protocol.ts";
-import { plainAddress, untilNote } from "./moderation.ts";
+import { plainAddress, type Restriction, untilNote } from "./moderation.ts";
 import { describe, ignore, isConnectionError, peerLabel } from "./helpers.ts";
 import { CONSOLE_NAME, Operators, presenceOf } from "./operators.ts";
 import { RedisNoReplyError } from "./redis.ts";
-import type { Room, RoomRecorder } from "./room.ts";
+import type { ChatRecorder, SavedState } from "./recorder.ts";
+import type { Room } from "./room.ts";
 import { NEW_ROOMS_PER_ADDRESS, RoomQuota } from "./room_quota.ts";
 import { LOBBY, roomName, Rooms } from "./rooms.ts";
 import {
@@ -55,18 +56,10 @@ import {
   secretsMatch,
   stopTimer,
 } from "./session.ts";
-import type { Restriction, SavedState } from "./store.ts";
 import { IAC, TelnetFilter } from "./telnet.ts";
 
 export { Member };
-
-/** Where the server's lasting state is written (the data file): rooms, bans, mutes, the motd. */
-export interface ChatRecorder extends RoomRecorder {
-  /** The whole list of bans or of mutes, as it is now. */
-  setRestrictions(kind: "bans" | "mutes", list: readonly Restriction[]): void;
-  /** The message of the day; null clears it. */
-  setMotd(text: string | null): void;
-}
+export type { ChatRecorder };
 
 /** What the core needs of the cluster, when it is part of one (see cluster.ts). */
 export type ChatCluster = Pick<

@@ -8,9 +8,20 @@
 
 import { ipVersion, isLoopback } from "./addresses.ts";
 import { nameKeys } from "./protocol.ts";
-import type { Restriction } from "./store.ts";
 
-export type { Restriction };
+/** A ban or a mute: who it is on, until when, by whom and why. */
+export interface Restriction {
+  /** The name it is on (as shown), or null for an address alone. */
+  name: string | null;
+  /** The address it is on, or null for a name alone. */
+  address: string | null;
+  /** When it ends, in ms since the epoch; null for forever. */
+  until: number | null;
+  /** Who set it (a member's name, or "server" for the console). */
+  by: string;
+  /** Why, or "" */
+  reason: string;
+}
 
 /** Bans (or mutes) at once: each is a line in `/bans` and a row on disk. */
 export const MAX_RESTRICTIONS = 1000;
