@@ -8,7 +8,13 @@
  * @module
  */
 
-import type { Cluster, ClusterAction, ClusterEvent, ClusterPeer } from "./cluster.ts";
+import {
+  type ChatCluster,
+  type ClusterAction,
+  type ClusterEvent,
+  type ClusterPeer,
+  mayArriveLate,
+} from "./cluster_port.ts";
 import { type CommandHost, runCommand } from "./commands.ts";
 import { OutputLink } from "./console.ts";
 import { Deadlines } from "./deadlines.ts";
@@ -37,7 +43,6 @@ import {
 import { plainAddress, type Restriction, untilNote } from "./moderation.ts";
 import { describe, ignore, isConnectionError, peerLabel } from "./helpers.ts";
 import { CONSOLE_NAME, Operators, presenceOf } from "./operators.ts";
-import { RedisNoReplyError } from "./redis.ts";
 import type { ChatRecorder, SavedState } from "./recorder.ts";
 import type { Room } from "./room.ts";
 import { NEW_ROOMS_PER_ADDRESS, RoomQuota } from "./room_quota.ts";
@@ -59,24 +64,7 @@ import {
 import { IAC, TelnetFilter } from "./telnet.ts";
 
 export { Member };
-export type { ChatRecorder };
-
-/** What the core needs of the cluster, when it is part of one (see cluster.ts). */
-export type ChatCluster = Pick<
-  Cluster,
-  | "publishLine"
-  | "publishPrivate"
-  | "history"
-  | "processId"
-  | "publishAct"
-  | "claimName"
-  | "releaseName"
-  | "renameName"
-  | "setPresence"
-  | "members"
-  | "publishState"
-  | "loadState"
->;
+export type { ChatCluster, ChatRecorder };
 
 /** The core's settings, checked already by the server that makes it. */
 export interface ChatOptions {
@@ -154,7 +142,7 @@ const UNAVAILABLE_TRY = "! Chat is unavailable right now; try again later";
 
 /** What a member is told of a line the cluster did not confirm: "not sent" only if never written. */
 function unsentNotice(error: unknown): string {
-  return error instanceof RedisNoReplyError ? NOT_ANSWERING : UNAVAILABLE;
+  return mayArriveLate(error) ? NOT_ANSWERING : UNAVAILABLE;
 }
 
 /** How long a leaving member's last lines may take to be written. */
