@@ -61,7 +61,6 @@ import {
   secretsMatch,
   stopTimer,
 } from "./session.ts";
-import { IAC, TelnetFilter } from "./telnet.ts";
 
 export { Member };
 export type { ChatCluster, ChatRecorder };
@@ -195,11 +194,6 @@ export class Chat {
   /** The cluster's topics, by the room's key, for rooms made here later. */
   readonly #clusterTopics = new Map<string, string>();
   #allGone: (() => void) | null = null;
-  /**
-   * Looks at a connection's first bytes before they are read as lines;
-   * returns whether they are to be read. A transport sets it (TCP, for TLS).
-   */
-  opening: ((member: Member, chunk: Uint8Array) => boolean) | null = null;
 
   /** A core with `options`; it opens nothing itself. */
   constructor(options: ChatOptions) {
@@ -514,11 +508,6 @@ export class Chat {
    */
   readonly events: LinkEvents = (() => {
     const drain = (member: Member) => void this.#drain(member);
-    const opening = (member: Member, chunk: Uint8Array) => {
-      member.heard = true;
-      return this.opening === null || this.opening(member, chunk);
-    };
-    const telnet = (member: Member, chunk: Uint8Array) => this.#telnet(member, chunk);
     const received = (member: Member, bytes: number) => {
       if (this.#pacing !== null) takeBytes(member, this.#pacing, bytes, performance.now());
     };
@@ -527,13 +516,16 @@ export class Chat {
       if (!isConnectionError(error)) this.#log?.(`${member.label} failed: ${describe(error)}`);
     };
     return {
-      data(chunk, sent) {
+      data(chunk, sent, interrupted) {
         const member = memberOf(this);
-        if (!member.heard && !opening(member, chunk)) return;
+        if (interrupted) {
+          // It leaves once the lines before are handled; nothing after is read.
+          member.interrupted = true;
+          this.pause();
+        }
         // Every byte the peer sent is paced, whatever it carried: telnet's
         // commands and a WebSocket's framing too, so no flood goes around it.
         const bytes = sent ?? chunk.length;
-        if (member.telnet !== null || chunk.includes(IAC)) chunk = telnet(member, chunk);
         if (bytes > chunk.length) {
           member.receivedWithoutText(bytes - chunk.length, performance.now());
         }
@@ -556,11 +548,12 @@ export class Chat {
   })();
 
   /**
-   * Admits a connection over any link, unless the server is full or its
-   * address has too many already: then it is told so over `refusalLink()`
-   * and closed, and the result is null. `via` names the transport in the log.
+   * Admits a connection as {@linkcode Chat.admit} does, but reads nothing
+   * from it yet: a transport that reads its sockets itself (TCP, to take
+   * telnet's commands out) then calls {@linkcode Chat.listenTo} with its own
+   * `data` handler in place of the core's.
    */
-  admit(
+  accept(
     link: Link,
     ip: string,
     port: number,
@@ -591,13 +584,31 @@ export class Chat {
     member.pacedAt = performance.now();
     this.#connections.add(member);
     this.#log?.(`${member.peer} connected${via}`);
-    this.listenTo(link, member);
     return member;
   }
 
-  /** Makes the member's events come from `link`. */
-  listenTo(link: Link, member: Member): void {
-    const events = this.events;
+  /**
+   * Admits a connection over any link, unless the server is full or its
+   * address has too many already: then it is told so over `refusalLink()`
+   * and closed, and the result is null. `via` names the transport in the log.
+   */
+  admit(
+    link: Link,
+    ip: string,
+    port: number,
+    refusalLink: () => Link,
+    via = "",
+  ): Member | null {
+    const member = this.accept(link, ip, port, refusalLink, via);
+    if (member !== null) this.listenTo(link, member);
+    return member;
+  }
+
+  /**
+   * Makes the member's events come from `link`, to `events` ({@linkcode Chat.events}
+   * unless a transport hands the core its bytes through handlers of its own).
+   */
+  listenTo(link: Link, member: Member, events: LinkEvents = this.events): void {
     (link as MemberLink)[MEMBER] = member;
     link.on("error", events.error);
     link.on("data", events.data);
@@ -612,22 +623,6 @@ export class Chat {
     const refusal = endWithin(link, GOODBYE_FLUSH_MS, text + "\n")
       .finally(() => this.#refusals.delete(refusal));
     this.#refusals.add(refusal);
-  }
-
-  /** Takes telnet's commands out of a chunk, answers them, and notes an interrupt. */
-  #telnet(member: Member, chunk: Uint8Array): Uint8Array {
-    const filter = member.telnet ?? new TelnetFilter();
-    const { data, reply, interrupted } = filter.filter(chunk);
-    // Kept only for a telnet peer (mid-command, or answered already): idle connections are many.
-    member.telnet = filter.needed ? filter : null;
-    // Answers wait in the member's output like any line, within its bounds.
-    if (reply !== null) (member.room ?? this.#lobby).sendBytes(member, reply);
-    if (interrupted) {
-      member.interrupted = true;
-      // Nothing after an interrupt is read.
-      member.link.pause();
-    }
-    return data;
   }
 
   /** Starts the naming clock and asks for the password or the nickname. */
@@ -688,7 +683,7 @@ export class Chat {
           }
         }
       }
-      // Telnet's Ctrl+C, after the lines before it: as if it had typed the quit word.
+      // An interrupt (telnet's Ctrl+C), after the lines before it: as if it had typed the quit word.
       if (member.interrupted && member.leaving === null) this.#receive(member, QUIT_WORD);
       // Bytes that carried no text (telnet commands, WebSocket control frames) count as the line's.
       const unfinished = framer.unfinishedLineBytes + member.bytesWithoutText;

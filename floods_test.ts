@@ -262,13 +262,15 @@ Deno.test({
     assert.ok(member !== null);
     chat.greet(member);
     await new Promise((resolve) => setTimeout(resolve, 0));
+    // Each line over the limit is answered with an error line, before the connection has a name.
+    const tooLong = encoder.encode("x".repeat(MAX_LINE_BYTES + 1) + "\n");
     // The kernel has taken nothing for a while: the greeting and more wait.
     link.writableLength = UNJOINED_OUTPUT_BYTES;
-    link.emit("data", new Uint8Array([IAC, DO, 1]));
+    link.emit("data", tooLong);
     await new Promise((resolve) => setTimeout(resolve, 0));
     assert.equal(link.destroyed, false, "closed at the cap");
     link.writableLength = UNJOINED_OUTPUT_BYTES + 1;
-    link.emit("data", new Uint8Array([IAC, DO, 3]));
+    link.emit("data", tooLong);
     await new Promise((resolve) => setTimeout(resolve, 0));
     assert.equal(link.destroyed, true, "still open past the cap");
     await chat.shutdown(0);

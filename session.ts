@@ -12,16 +12,15 @@ import { peerLabel } from "./helpers.ts";
 import type { Link } from "./link.ts";
 import { LineFramer } from "./protocol.ts";
 import type { Room } from "./room.ts";
-import type { TelnetFilter } from "./telnet.ts";
 
 export { isLoopback };
 
 const encoder = new TextEncoder();
 
 /**
- * Output that may wait for a connection before it has joined: the greeting,
- * a few errors and telnet's answers take far less, so a peer that asks
- * for answers and never reads is cut off here, long before it costs memory.
+ * Output that may wait for a connection before it has joined: the greeting
+ * and a few errors take far less, so a peer that provokes answers and never
+ * reads is cut off here, long before it costs memory.
  */
 export const UNJOINED_OUTPUT_BYTES = 4096;
 
@@ -74,19 +73,21 @@ export class Member extends Recipient {
   replyTo: Member | null = null;
   /** The same, when that was a member of another process of the cluster. */
   replyName: string | null = null;
-  /** Whether its first bytes have been looked at (a TLS client at a plain port, say). */
+  /**
+   * Whether its transport has looked at its first bytes: the TCP one does
+   * (a TLS client at a plain port, say); the WebSocket one has nothing to
+   * look for.
+   */
   heard = false;
-  /** Telnet's commands in its stream, while one is cut across chunks or it answered some. */
-  telnet: TelnetFilter | null = null;
   /**
    * Bytes received since its last line that carried no text (telnet
-   * commands, WebSocket frame headers and control frames): they count
-   * toward the longest unfinished line as text does.
+   * commands, WebSocket frame headers and control frames, as its link
+   * reports them): they count toward the longest unfinished line as text does.
    */
   bytesWithoutText = 0;
   /** When it last sent bytes without text. */
   withoutTextAt = 0;
-  /** It sent telnet's Interrupt Process: it leaves once the lines before it are handled. */
+  /** Its link reported an interrupt (telnet's Ctrl+C): it leaves once the lines before it are handled. */
   interrupted = false;
   /** It proved the operator password (or it is the console): an operator of every room. */
   serverOperator = false;
@@ -188,7 +189,7 @@ export type MemberLink = Link & { [MEMBER]: Member };
 
 /** What the core does when one of its members' links reports something. */
 export interface LinkEvents {
-  data(this: Link, chunk: Uint8Array, received?: number): void;
+  data(this: Link, chunk: Uint8Array, received?: number, interrupted?: boolean): void;
   end(this: Link): void;
   close(this: Link): void;
   error(this: Link, error: Error): void;
