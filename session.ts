@@ -69,10 +69,6 @@ export class Member extends Recipient {
   lineTokens = 0;
   byteTokens = 0;
   pacedAt = 0;
-  /** Who sent this member the last private message, for /reply. */
-  replyTo: Member | null = null;
-  /** The same, when that was a member of another process of the cluster. */
-  replyName: string | null = null;
   /**
    * Whether its transport has looked at its first bytes: the TCP one does
    * (a TLS client at a plain port, say); the WebSocket one has nothing to
