@@ -43,10 +43,8 @@ export interface ConnectionsOptions {
   maxPerIp: number;
   /** Whether loopback addresses count toward `maxPerIp` too. */
   limitLoopback: boolean;
-  /** Longest line, for each connection's reader. */
+  /** Longest line, for each connection's reading. */
   maxLineBytes: number;
-  /** Lines a connection may send at once before flood control paces it. */
-  burst: number;
   /** Stops the naming clock of a connection that leaves. */
   naming: Naming;
   /** Called when the last member leaves. */
@@ -60,7 +58,6 @@ export class Connections {
   readonly #maxPerIp: number;
   readonly #limitLoopback: boolean;
   readonly #maxLineBytes: number;
-  readonly #burst: number;
   readonly #naming: Naming;
   readonly #onEmpty: (() => void) | undefined;
   readonly #perIp = new Map<string, number>();
@@ -74,7 +71,6 @@ export class Connections {
     this.#maxPerIp = options.maxPerIp;
     this.#limitLoopback = options.limitLoopback;
     this.#maxLineBytes = options.maxLineBytes;
-    this.#burst = options.burst;
     this.#naming = options.naming;
     this.#onEmpty = options.onEmpty;
   }
@@ -107,9 +103,6 @@ export class Connections {
     }
     this.#perIp.set(ip, fromIp + 1);
     const member = new Member(link, ip, port, this.#maxLineBytes);
-    member.lineTokens = this.#burst;
-    member.byteTokens = this.#burst * this.#maxLineBytes;
-    member.pacedAt = performance.now();
     connections.add(member);
     hub.log?.(`${member.peer} connected${via}`);
     return member;

@@ -278,11 +278,11 @@ Deno.test({
 });
 
 Deno.test("bytes without text count toward the longest line while they stream, not when a second apart", () => {
-  const member = new Member(new MemoryLink(), "192.0.2.1", 4000, MAX_LINE_BYTES);
+  const reading = new Member(new MemoryLink(), "192.0.2.1", 4000, MAX_LINE_BYTES).reading;
   // A flood: 64 KiB of pings every few milliseconds adds up.
-  for (let at = 1000; at < 1100; at += 5) member.receivedWithoutText(65536, at);
-  assert.equal(member.bytesWithoutText, 20 * 65536);
+  for (let at = 1000; at < 1100; at += 5) reading.receivedWithoutText(65536, at);
+  assert.equal(reading.bytesWithoutText, 20 * 65536);
   // A browser's pong every 30 s, for a day: never more than one at a time.
-  for (let at = 2000; at < 2000 + 86_400_000; at += 30_000) member.receivedWithoutText(6, at);
-  assert.equal(member.bytesWithoutText, 6);
+  for (let at = 2000; at < 2000 + 86_400_000; at += 30_000) reading.receivedWithoutText(6, at);
+  assert.equal(reading.bytesWithoutText, 6);
 });

@@ -26,6 +26,7 @@ import {
   parseCommand,
   QUIT_WORD,
 } from "./protocol.ts";
+import type { Reading } from "./reading.ts";
 import type { Room } from "./room.ts";
 import {
   closeConnection,
@@ -61,6 +62,8 @@ export class Reader {
   readonly #maxLineBytes: number;
   /** A line this long with no newline yet closes the connection. */
   readonly #maxUnfinishedLineBytes: number;
+  /** Lines (and longest lines of bytes) a connection may send at once. */
+  readonly #burst: number;
   /** Flood control; null when it is off. */
   readonly #pacing: Pacing | null;
   readonly #connections: Connections;
@@ -72,6 +75,7 @@ export class Reader {
     this.#hub = hub;
     this.#maxLineBytes = options.maxLineBytes;
     this.#maxUnfinishedLineBytes = Math.max(MAX_UNFINISHED_LINE_BYTES, 4 * this.#maxLineBytes);
+    this.#burst = options.burst;
     this.#pacing = options.rate > 0
       ? { rate: options.rate, burst: options.burst, lineBytes: this.#maxLineBytes }
       : null;
@@ -86,8 +90,8 @@ export class Reader {
    */
   readonly events: LinkEvents = (() => {
     const drain = (member: Member) => void this.#drain(member);
-    const received = (member: Member, bytes: number) => {
-      if (this.#pacing !== null) takeBytes(member, this.#pacing, bytes, performance.now());
+    const received = (reading: Reading, bytes: number) => {
+      if (this.#pacing !== null) takeBytes(reading, this.#pacing, bytes, performance.now());
     };
     const leave = (member: Member) => void this.#connections.leave(member);
     const failed = (member: Member, error: Error) => {
@@ -96,25 +100,26 @@ export class Reader {
     return {
       data(chunk, sent, interrupted) {
         const member = memberOf(this);
+        const reading = member.reading;
         if (interrupted) {
           // It leaves once the lines before are handled; nothing after is read.
-          member.interrupted = true;
+          reading.interrupted = true;
           this.pause();
         }
         // Every byte the peer sent is paced, whatever it carried: telnet's
         // commands and a WebSocket's framing too, so no flood goes around it.
         const bytes = sent ?? chunk.length;
         if (bytes > chunk.length) {
-          member.receivedWithoutText(bytes - chunk.length, performance.now());
+          reading.receivedWithoutText(bytes - chunk.length, performance.now());
         }
-        member.framer.feed(chunk);
-        received(member, bytes);
+        reading.feed(chunk);
+        received(reading, bytes);
         drain(member);
       },
       end() {
         // While lines wait, the drain notices the end itself once they are handled.
         const member = memberOf(this);
-        if (!member.draining) leave(member);
+        if (!member.reading.draining) leave(member);
       },
       close() {
         leave(memberOf(this));
@@ -125,8 +130,17 @@ export class Reader {
     };
   })();
 
-  /** Makes the member's events come from `link`, to `events` (normally {@linkcode Reader.events}). */
+  /**
+   * Makes the member's events come from `link`, to `events` (normally
+   * {@linkcode Reader.events}); the first time, its buckets start full.
+   */
   listen(link: Link, member: Member, events: LinkEvents): void {
+    const reading = member.reading;
+    if (reading.pacedAt === 0) {
+      reading.lineTokens = this.#burst;
+      reading.byteTokens = this.#burst * this.#maxLineBytes;
+      reading.pacedAt = performance.now();
+    }
     (link as MemberLink)[MEMBER] = member;
     link.on("error", events.error);
     link.on("data", events.data);
@@ -140,15 +154,15 @@ export class Reader {
    * on this sender alone and nothing is dropped.
    */
   async #drain(member: Member): Promise<void> {
-    if (member.draining) return;
-    member.draining = true;
+    const reading = member.reading;
+    if (reading.draining) return;
+    reading.draining = true;
     const hub = this.#hub;
     const link = member.link;
     const pacing = this.#pacing;
     try {
-      const framer = member.framer;
-      for (let line = framer.next(); line !== null; line = framer.next()) {
-        member.bytesWithoutText = 0;
+      for (let line = reading.next(); line !== null; line = reading.next()) {
+        reading.bytesWithoutText = 0;
         if (member.leaving !== null || member.closed) break;
         for (let room = member.room ?? hub.lobby; room.turnFull && !member.closed;) {
           // This turn carries all it may: the line goes out in a later one.
@@ -159,12 +173,12 @@ export class Reader {
         if (member.closed) break;
         if (pacing !== null) {
           // Out of tokens: read nothing more until one is due.
-          const wait = takeLine(member, pacing, performance.now());
+          const wait = takeLine(reading, pacing, performance.now());
           if (wait > 0) {
             link.pause();
             await pauseReading(member, wait);
             if (member.closed) break;
-            takeLine(member, pacing, performance.now());
+            takeLine(reading, pacing, performance.now());
           }
         }
         if (member.leaving !== null) break;
@@ -187,9 +201,9 @@ export class Reader {
         }
       }
       // An interrupt (telnet's Ctrl+C), after the lines before it: as if it had typed the quit word.
-      if (member.interrupted && member.leaving === null) this.#receive(member, QUIT_WORD);
+      if (reading.interrupted && member.leaving === null) this.#receive(member, QUIT_WORD);
       // Bytes that carried no text (telnet commands, WebSocket control frames) count as the line's.
-      const unfinished = framer.unfinishedLineBytes + member.bytesWithoutText;
+      const unfinished = reading.unfinishedLineBytes + reading.bytesWithoutText;
       if (unfinished > this.#maxUnfinishedLineBytes && member.leaving === null) {
         hub.log?.(
           `${member.label} sent over ${this.#maxUnfinishedLineBytes} bytes without a newline`,
@@ -201,7 +215,7 @@ export class Reader {
         member.leaving = "flood";
       }
       // More bytes came than the byte bucket allows: read nothing until they are paid for.
-      const owed = pacing === null ? 0 : takeBytes(member, pacing, 0, performance.now());
+      const owed = pacing === null ? 0 : takeBytes(reading, pacing, 0, performance.now());
       if (owed > 0 && member.leaving === null && !member.closed) {
         link.pause();
         await pauseReading(member, owed);
@@ -210,7 +224,7 @@ export class Reader {
       hub.log?.(`${member.label} failed: ${describe(error)}`);
       closeConnection(member);
     } finally {
-      member.draining = false;
+      reading.draining = false;
     }
     if (member.leaving !== null || member.closed || link.readableEnded) {
       void this.#connections.leave(member);

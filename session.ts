@@ -1,7 +1,7 @@
 /**
  * One connection's life as the core keeps it: where it is (greeting,
- * password, name, chat), its flood-control buckets, its reader, and why it
- * leaves; and the small helpers that end a connection in one place.
+ * password, name, chat), its reading (reading.ts, the reader's alone), and
+ * why it leaves; and the small helpers that end a connection in one place.
  *
  * @module
  */
@@ -10,10 +10,10 @@ import { isLoopback } from "./addresses.ts";
 import { Recipient } from "./delivery.ts";
 import { peerLabel } from "./helpers.ts";
 import type { Link } from "./link.ts";
-import { LineFramer } from "./protocol.ts";
+import { Reading, WITHOUT_TEXT_QUIET_MS } from "./reading.ts";
 import type { Room } from "./room.ts";
 
-export { isLoopback };
+export { isLoopback, WITHOUT_TEXT_QUIET_MS };
 
 const encoder = new TextEncoder();
 
@@ -23,13 +23,6 @@ const encoder = new TextEncoder();
  * reads is cut off here, long before it costs memory.
  */
 export const UNJOINED_OUTPUT_BYTES = 4096;
-
-/**
- * Bytes without text that come this far apart are keep-alives (a browser's
- * pong, telnet's NOP), not a flood: each starts the count toward the
- * longest line afresh, so a quiet member is never cut for them.
- */
-export const WITHOUT_TEXT_QUIET_MS = 1000;
 
 /** Why a member leaves; it decides what the others are told. */
 export type LeaveReason =
@@ -54,10 +47,8 @@ export class Member extends Recipient {
   name: string | null = null;
   /** The room it is in once it has a name; its lines before that go through `#lobby`. */
   room: Room<Member> | null = null;
-  /** Lines received and not yet handled: reading pauses while they wait. */
-  readonly framer: LineFramer;
-  /** Whether its received lines are being handled (reading is paused while that waits). */
-  draining = false;
+  /** Lines received and not yet handled, and where the reader is with them: the reader's alone. */
+  readonly reading: Reading;
   leaving: LeaveReason | null = null;
   /** Set once it has been taken out of the server's books. */
   left = false;
@@ -65,26 +56,12 @@ export class Member extends Recipient {
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** Ends a pause of the reader early, when the connection closes. */
   wake: (() => void) | null = null;
-  /** Flood control: lines and bytes it may send now, as of `pacedAt`; bytes may go below 0. */
-  lineTokens = 0;
-  byteTokens = 0;
-  pacedAt = 0;
   /**
    * Whether its transport has looked at its first bytes: the TCP one does
    * (a TLS client at a plain port, say); the WebSocket one has nothing to
    * look for.
    */
   heard = false;
-  /**
-   * Bytes received since its last line that carried no text (telnet
-   * commands, WebSocket frame headers and control frames, as its link
-   * reports them): they count toward the longest unfinished line as text does.
-   */
-  bytesWithoutText = 0;
-  /** When it last sent bytes without text. */
-  withoutTextAt = 0;
-  /** Its link reported an interrupt (telnet's Ctrl+C): it leaves once the lines before it are handled. */
-  interrupted = false;
   /** It proved the operator password (or it is the console): an operator of every room. */
   serverOperator = false;
   /** A command still at work (`/oper` checking a password): its next line waits for it. */
@@ -98,15 +75,8 @@ export class Member extends Recipient {
     maxLineBytes: number,
   ) {
     super(link);
-    this.framer = new LineFramer(maxLineBytes);
+    this.reading = new Reading(maxLineBytes);
     this.outputLimit = UNJOINED_OUTPUT_BYTES;
-  }
-
-  /** Counts `bytes` received that carried no text, toward the longest unfinished line. */
-  receivedWithoutText(bytes: number, now: number): void {
-    if (now - this.withoutTextAt > WITHOUT_TEXT_QUIET_MS) this.bytesWithoutText = 0;
-    this.bytesWithoutText += bytes;
-    this.withoutTextAt = now;
   }
 
   /** The peer's address and port, for logs. */
