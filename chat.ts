@@ -10,7 +10,8 @@
  * state it owns:
  *
  * - connections.ts: admitting, counting and seeing out connections;
- * - reader.ts: reading lines at the allowed pace, and what each line is;
+ * - reader.ts: reading lines at the allowed pace, and what each line is
+ *   (reading.ts: a connection's reading state, the reader's alone);
  * - naming.ts: the greeting, the password, the name and the welcome;
  * - room_commands.ts: `/join`, `/part`, `/topic`, `/who`, `/rooms`;
  * - private_messages.ts: `/msg` and `/reply`;
@@ -18,6 +19,10 @@
  * - cluster_side.ts: joining a cluster and what it tells this process;
  * - operators.ts: operators, bans, mutes and the motd;
  * - hub.ts: what they share (the rooms, the connections, the log).
+ *
+ * The core's words for what is outside it: link.ts (a connection, which a
+ * transport implements), cluster_port.ts (the cluster), recorder.ts (the
+ * data file) and output_link.ts (the console's answers).
  *
  * @module
  */
