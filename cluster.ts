@@ -9,71 +9,20 @@
  */
 
 import { ClusterBus, DEFAULT_MAX_LEN } from "./cluster_bus.ts";
+import type {
+  ChatCluster,
+  ClusterAction,
+  ClusterEvent,
+  ClusterPeer,
+  ClusterPresence,
+} from "./cluster_port.ts";
 import { ClusterNames } from "./cluster_names.ts";
 import { connectRedis, type RedisClient } from "./redis.ts";
 
-/** Something that happened in the cluster, for every process to deliver to its members. */
-export type ClusterEvent =
-  | {
-    type: "line";
-    /** The stream entry's id: one order for the whole cluster. */
-    id: string;
-    room: string;
-    text: string;
-    /** Kept in the room's history. */
-    public: boolean;
-    /** A member (by name) who does not get it, or null. */
-    except: string | null;
-  }
-  | { type: "private"; id: string; from: string; to: string; text: string }
-  | {
-    type: "act";
-    id: string;
-    /** What an operator did to the member called `name`, in `room`, on process `process`. */
-    action: ClusterAction;
-    name: string;
-    room: string;
-    process: string;
-  }
-  | {
-    type: "state";
-    id: string;
-    /** What changed: `bans`, `mutes`, `motd`, or `topic:` and a room's key. */
-    kind: string;
-    /** Its new value ("" for none). */
-    value: string;
-  }
-  | {
-    type: "gone";
-    id: string;
-    /** The members of a process that died without a word, each with the room it was in. */
-    members: { name: string; room: string }[];
-  };
-
-/** What an operator of one process may do to a member of another: see {@linkcode Cluster.publishAct}. */
-export type ClusterAction = "op" | "deop" | "kick" | "disconnect";
+// The core's words for what a cluster tells it and is asked (cluster_port.ts), which this implements.
+export type { ChatCluster, ClusterAction, ClusterEvent, ClusterPeer, ClusterPresence };
 
 const ACTIONS: readonly string[] = ["op", "deop", "kick", "disconnect"] satisfies ClusterAction[];
-
-/** What the cluster knows of a member, on whichever process it is: for `/who` and operators. */
-export interface ClusterPresence {
-  /** The member's room ("" before it has one). */
-  room: string;
-  /** An operator of that room. */
-  roomOperator: boolean;
-  /** A server operator (`/oper`). */
-  serverOperator: boolean;
-  /** The address it is connected from, for address bans ("" when unknown). */
-  address: string;
-}
-
-/** A member somewhere in the cluster. */
-export interface ClusterPeer extends ClusterPresence {
-  /** Its name. */
-  name: string;
-  /** The process it is connected to. */
-  processId: string;
-}
 
 /**
  * A presence as the one string the names' lease keeps: `room`, flags
@@ -144,7 +93,7 @@ return redis.call("XADD", KEYS[1], "MAXLEN", "~", ARGV[1], "*", "t", "state", "k
 const STREAM_LENGTH = DEFAULT_MAX_LEN;
 
 /** One process's link to the cluster: see the module's description. */
-export class Cluster {
+export class Cluster implements ChatCluster {
   /** This process's id in the cluster. */
   readonly processId: string = crypto.randomUUID();
   readonly #client: RedisClient;

@@ -262,13 +262,15 @@ Deno.test({
     assert.ok(member !== null);
     chat.greet(member);
     await new Promise((resolve) => setTimeout(resolve, 0));
+    // Each line over the limit is answered with an error line, before the connection has a name.
+    const tooLong = encoder.encode("x".repeat(MAX_LINE_BYTES + 1) + "\n");
     // The kernel has taken nothing for a while: the greeting and more wait.
     link.writableLength = UNJOINED_OUTPUT_BYTES;
-    link.emit("data", new Uint8Array([IAC, DO, 1]));
+    link.emit("data", tooLong);
     await new Promise((resolve) => setTimeout(resolve, 0));
     assert.equal(link.destroyed, false, "closed at the cap");
     link.writableLength = UNJOINED_OUTPUT_BYTES + 1;
-    link.emit("data", new Uint8Array([IAC, DO, 3]));
+    link.emit("data", tooLong);
     await new Promise((resolve) => setTimeout(resolve, 0));
     assert.equal(link.destroyed, true, "still open past the cap");
     await chat.shutdown(0);
@@ -276,11 +278,11 @@ Deno.test({
 });
 
 Deno.test("bytes without text count toward the longest line while they stream, not when a second apart", () => {
-  const member = new Member(new MemoryLink(), "192.0.2.1", 4000, MAX_LINE_BYTES);
+  const reading = new Member(new MemoryLink(), "192.0.2.1", 4000, MAX_LINE_BYTES).reading;
   // A flood: 64 KiB of pings every few milliseconds adds up.
-  for (let at = 1000; at < 1100; at += 5) member.receivedWithoutText(65536, at);
-  assert.equal(member.bytesWithoutText, 20 * 65536);
+  for (let at = 1000; at < 1100; at += 5) reading.receivedWithoutText(65536, at);
+  assert.equal(reading.bytesWithoutText, 20 * 65536);
   // A browser's pong every 30 s, for a day: never more than one at a time.
-  for (let at = 2000; at < 2000 + 86_400_000; at += 30_000) member.receivedWithoutText(6, at);
-  assert.equal(member.bytesWithoutText, 6);
+  for (let at = 2000; at < 2000 + 86_400_000; at += 30_000) reading.receivedWithoutText(6, at);
+  assert.equal(reading.bytesWithoutText, 6);
 });

@@ -1,8 +1,9 @@
 /**
  * What the chat core needs of one connection, whatever carries it: bytes in
- * as events, bytes out, flow control and closing. A `node:net` (or
- * `node:tls`) socket is a link as it is; the WebSocket transport makes one
- * of an upgraded socket, so that a browser member is an ordinary member.
+ * as events, bytes out, flow control and closing. The TCP transport makes
+ * one of a socket (taking telnet's commands out of its bytes), the WebSocket
+ * transport one of an upgraded socket (taking the frames off), so that a
+ * telnet user and a browser member are ordinary members.
  *
  * @module
  */
@@ -37,12 +38,20 @@ export interface Link {
 
   /**
    * Received bytes; a line may be cut anywhere between two events. A link
-   * whose peer sends more than the chunk carries (a WebSocket's frame
-   * headers and control frames) passes how many bytes this event stands
-   * for as `received`, so that every byte the peer sends is paced; a chunk
-   * may then be empty.
+   * whose peer sends more than the chunk carries (telnet's commands, a
+   * WebSocket's frame headers and control frames) passes how many bytes
+   * this event stands for as `received`, so that every byte the peer sends
+   * is paced; a chunk may then be empty. `interrupted` says that the peer
+   * asked to stop after these bytes (telnet's Interrupt Process, its Ctrl+C):
+   * the session ends as if it had typed the quit word once the lines before
+   * are handled, and nothing after is read. (A flag here rather than an
+   * event of its own: a listener more on every link costs idle connections
+   * memory.)
    */
-  on(event: "data", listener: (chunk: Uint8Array, received?: number) => void): this;
+  on(
+    event: "data",
+    listener: (chunk: Uint8Array, received?: number, interrupted?: boolean) => void,
+  ): this;
   /** The peer will send nothing more; `close` follows. */
   on(event: "end" | "close", listener: () => void): this;
   /** Something went wrong; `close` follows. */

@@ -6,12 +6,22 @@
  * @module
  */
 
-import { isIP } from "node:net";
+import { ipVersion, isLoopback } from "./addresses.ts";
 import { nameKeys } from "./protocol.ts";
-import { isLoopback } from "./session.ts";
-import type { Restriction } from "./store.ts";
 
-export type { Restriction };
+/** A ban or a mute: who it is on, until when, by whom and why. */
+export interface Restriction {
+  /** The name it is on (as shown), or null for an address alone. */
+  name: string | null;
+  /** The address it is on, or null for a name alone. */
+  address: string | null;
+  /** When it ends, in ms since the epoch; null for forever. */
+  until: number | null;
+  /** Who set it (a member's name, or "server" for the console). */
+  by: string;
+  /** Why, or "" */
+  reason: string;
+}
 
 /** Bans (or mutes) at once: each is a line in `/bans` and a row on disk. */
 export const MAX_RESTRICTIONS = 1000;
@@ -93,8 +103,8 @@ export function untilNote(until: number | null, now: number = Date.now()): strin
 export function plainAddress(ip: string): string {
   const lower = ip.toLowerCase();
   // How a dual-stack listener reports an IPv4 peer: the common case, kept quick.
-  if (lower.startsWith("::ffff:") && isIP(lower.slice(7)) === 4) return lower.slice(7);
-  if (isIP(lower) !== 6) return lower;
+  if (lower.startsWith("::ffff:") && ipVersion(lower.slice(7)) === 4) return lower.slice(7);
+  if (ipVersion(lower) !== 6) return lower;
   let shortest: string;
   try {
     // The URL standard writes IPv6 hosts in their canonical form (RFC 5952), mapped ones in hex.
@@ -112,7 +122,7 @@ export function plainAddress(ip: string): string {
 
 /** Whether `word` is an address (IPv4 or IPv6) rather than a name. */
 export function isAddress(word: string): boolean {
-  return isIP(word) !== 0;
+  return ipVersion(word) !== 0;
 }
 
 /**

@@ -1,42 +1,15 @@
 /**
- * Small helpers that the transports and the core share about sockets: what
- * an error means, how a peer is named in the log, a connection's first
- * bytes, and listening.
+ * Small helpers of the transports about sockets: a connection's first bytes,
+ * listening, and a listener's address. The helpers that are no socket's
+ * (errors, a peer's label, checking a setting) are in helpers.ts, which the
+ * core may use; they are re-exported here for the transports.
  *
  * @module
  */
 
 import type net from "node:net";
 
-/** An error as one line of the log: its kind and message. */
-export function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-}
-
-/** An error listener for sockets whose errors do not matter: without one, an error would be thrown. */
-export function ignore(): void {}
-
-/** Error codes that mean a peer went away, not that anything is wrong here. */
-const CONNECTION_ERRORS = new Set([
-  "ECONNRESET",
-  "ECONNABORTED",
-  "ENOTCONN",
-  "EPIPE",
-  "ETIMEDOUT",
-  "ERR_STREAM_DESTROYED",
-  "ERR_STREAM_WRITE_AFTER_END",
-]);
-
-/** Whether an error only says that one peer went away. */
-export function isConnectionError(error: unknown): boolean {
-  return CONNECTION_ERRORS.has((error as { code?: unknown } | null)?.code as string);
-}
-
-/** The peer's address as logs show it, with brackets around an IPv6 one. */
-export function peerLabel(ip: string | undefined, port: number | undefined): string {
-  if (ip === undefined) return "unknown peer";
-  return ip.includes(":") ? `[${ip}]:${port}` : `${ip}:${port}`;
-}
+export { checkInteger, describe, ignore, isConnectionError, peerLabel } from "./helpers.ts";
 
 /** Whether a connection's first bytes are a TLS handshake record (content type 22, version 3.x). */
 export function isTlsHello(chunk: Uint8Array): boolean {
@@ -57,24 +30,6 @@ export function listenOn(
       resolve();
     });
   });
-}
-
-/**
- * Throws a `RangeError` naming `name` unless `value` is a whole number from
- * `min` to `max`; returns it.
- */
-export function checkInteger(
-  name: string,
-  value: number,
-  min: number,
-  max: number = Number.MAX_SAFE_INTEGER,
-): number {
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new RangeError(
-      `Invalid ${name}: expected a whole number from ${min} to ${max}, got ${value}`,
-    );
-  }
-  return value;
 }
 
 /**

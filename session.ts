@@ -1,33 +1,28 @@
 /**
  * One connection's life as the core keeps it: where it is (greeting,
- * password, name, chat), its flood-control buckets, its reader, and why it
- * leaves; and the small helpers that end a connection in one place.
+ * password, name, chat), its reading (reading.ts, the reader's alone), and
+ * why it leaves; and the small helpers that end a connection in one place.
  *
  * @module
  */
 
+import { isLoopback } from "./addresses.ts";
 import { Recipient } from "./delivery.ts";
+import { peerLabel } from "./helpers.ts";
 import type { Link } from "./link.ts";
-import { peerLabel } from "./net_helpers.ts";
-import { LineFramer } from "./protocol.ts";
+import { Reading, WITHOUT_TEXT_QUIET_MS } from "./reading.ts";
 import type { Room } from "./room.ts";
-import type { TelnetFilter } from "./telnet.ts";
+
+export { isLoopback, WITHOUT_TEXT_QUIET_MS };
 
 const encoder = new TextEncoder();
 
 /**
- * Output that may wait for a connection before it has joined: the greeting,
- * a few errors and telnet's answers take far less, so a peer that asks
- * for answers and never reads is cut off here, long before it costs memory.
+ * Output that may wait for a connection before it has joined: the greeting
+ * and a few errors take far less, so a peer that provokes answers and never
+ * reads is cut off here, long before it costs memory.
  */
 export const UNJOINED_OUTPUT_BYTES = 4096;
-
-/**
- * Bytes without text that come this far apart are keep-alives (a browser's
- * pong, telnet's NOP), not a flood: each starts the count toward the
- * longest line afresh, so a quiet member is never cut for them.
- */
-export const WITHOUT_TEXT_QUIET_MS = 1000;
 
 /** Why a member leaves; it decides what the others are told. */
 export type LeaveReason =
@@ -52,10 +47,8 @@ export class Member extends Recipient {
   name: string | null = null;
   /** The room it is in once it has a name; its lines before that go through `#lobby`. */
   room: Room<Member> | null = null;
-  /** Lines received and not yet handled: reading pauses while they wait. */
-  readonly framer: LineFramer;
-  /** Whether its received lines are being handled (reading is paused while that waits). */
-  draining = false;
+  /** Lines received and not yet handled, and where the reader is with them: the reader's alone. */
+  readonly reading: Reading;
   leaving: LeaveReason | null = null;
   /** Set once it has been taken out of the server's books. */
   left = false;
@@ -63,28 +56,12 @@ export class Member extends Recipient {
   timer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** Ends a pause of the reader early, when the connection closes. */
   wake: (() => void) | null = null;
-  /** Flood control: lines and bytes it may send now, as of `pacedAt`; bytes may go below 0. */
-  lineTokens = 0;
-  byteTokens = 0;
-  pacedAt = 0;
-  /** Who sent this member the last private message, for /reply. */
-  replyTo: Member | null = null;
-  /** The same, when that was a member of another process of the cluster. */
-  replyName: string | null = null;
-  /** Whether its first bytes have been looked at (a TLS client at a plain port, say). */
-  heard = false;
-  /** Telnet's commands in its stream, while one is cut across chunks or it answered some. */
-  telnet: TelnetFilter | null = null;
   /**
-   * Bytes received since its last line that carried no text (telnet
-   * commands, WebSocket frame headers and control frames): they count
-   * toward the longest unfinished line as text does.
+   * Whether its transport has looked at its first bytes: the TCP one does
+   * (a TLS client at a plain port, say); the WebSocket one has nothing to
+   * look for.
    */
-  bytesWithoutText = 0;
-  /** When it last sent bytes without text. */
-  withoutTextAt = 0;
-  /** It sent telnet's Interrupt Process: it leaves once the lines before it are handled. */
-  interrupted = false;
+  heard = false;
   /** It proved the operator password (or it is the console): an operator of every room. */
   serverOperator = false;
   /** A command still at work (`/oper` checking a password): its next line waits for it. */
@@ -98,15 +75,8 @@ export class Member extends Recipient {
     maxLineBytes: number,
   ) {
     super(link);
-    this.framer = new LineFramer(maxLineBytes);
+    this.reading = new Reading(maxLineBytes);
     this.outputLimit = UNJOINED_OUTPUT_BYTES;
-  }
-
-  /** Counts `bytes` received that carried no text, toward the longest unfinished line. */
-  receivedWithoutText(bytes: number, now: number): void {
-    if (now - this.withoutTextAt > WITHOUT_TEXT_QUIET_MS) this.bytesWithoutText = 0;
-    this.bytesWithoutText += bytes;
-    this.withoutTextAt = now;
   }
 
   /** The peer's address and port, for logs. */
@@ -177,11 +147,6 @@ export async function secretsMatch(given: string, expected: string): Promise<boo
   return difference === 0;
 }
 
-/** Whether `ip` is a loopback address (127.0.0.0/8, ::1, or 127.x mapped into IPv6). */
-export function isLoopback(ip: string): boolean {
-  return ip.startsWith("127.") || ip === "::1" || ip.startsWith("::ffff:127.");
-}
-
 /** Where a link keeps its member, for the handlers that all links share. */
 export const MEMBER = Symbol("member");
 
@@ -190,7 +155,7 @@ export type MemberLink = Link & { [MEMBER]: Member };
 
 /** What the core does when one of its members' links reports something. */
 export interface LinkEvents {
-  data(this: Link, chunk: Uint8Array, received?: number): void;
+  data(this: Link, chunk: Uint8Array, received?: number, interrupted?: boolean): void;
   end(this: Link): void;
   close(this: Link): void;
   error(this: Link, error: Error): void;

@@ -22,43 +22,11 @@
  */
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
+import type { ChatRecorder, Restriction, SavedRoom, SavedState } from "./recorder.ts";
 import { type FailureNews, WriteFailures } from "./write_failures.ts";
 
-/** A ban or a mute: who it is on, until when, by whom and why. */
-export interface Restriction {
-  /** The name it is on (as shown), or null for an address alone. */
-  name: string | null;
-  /** The address it is on, or null for a name alone. */
-  address: string | null;
-  /** When it ends, in ms since the epoch; null for forever. */
-  until: number | null;
-  /** Who set it (a member's name, or "server" for the console). */
-  by: string;
-  /** Why, or "" */
-  reason: string;
-}
-
-/** One saved room: name as shown, topic, and recent public lines (oldest first, no trailing newline). */
-export interface SavedRoom {
-  /** The room's name as shown, the key it was saved under. */
-  name: string;
-  /** Its topic, or null for none. */
-  topic: string | null;
-  /** Its newest public lines, at most `historyLines`, oldest first. */
-  history: string[];
-}
-
-/** What a server keeps between restarts. */
-export interface SavedState {
-  /** In the order they were first saved; the lobby is a room like any other here. */
-  rooms: SavedRoom[];
-  /** The bans, in the order they were last set. */
-  bans: Restriction[];
-  /** The mutes, in the order they were last set. */
-  mutes: Restriction[];
-  /** The message of the day, or null for none. */
-  motd: string | null;
-}
+// The core's types: the store implements what the core records and reads back what it saved.
+export type { Restriction, SavedRoom, SavedState };
 
 /** How {@linkcode ChatStore.open} keeps the data. */
 export interface StoreOptions {
@@ -219,7 +187,7 @@ function prepare(db: DatabaseSync) {
 type Statements = ReturnType<typeof prepare>;
 
 /** The server's saved state in one SQLite file, written in batches. */
-export class ChatStore {
+export class ChatStore implements ChatRecorder {
   readonly #path: string;
   readonly #historyLines: number;
   readonly #flushMs: number;

@@ -1,6 +1,7 @@
 /**
  * The TCP transport: a `node:net` listener whose sockets become the chat's
- * links, with TLS when the server has a certificate. TLS begins only when a
+ * links, with TLS when the server has a certificate, and telnet's commands
+ * taken out of their bytes ({@linkcode TcpReader}). TLS begins only when a
  * connection's first bytes are a TLS handshake, so that a plain client at a
  * TLS port is told so in words, and a TLS client at a plain port is closed.
  *
@@ -21,7 +22,8 @@ import {
   listenOn,
   peerLabel,
 } from "./net_helpers.ts";
-import { closeConnection, stopTimer } from "./session.ts";
+import { closeConnection, type LinkEvents, memberOf, stopTimer } from "./session.ts";
+import { IAC, TelnetFilter } from "./telnet.ts";
 
 /** Where and how a {@linkcode TcpListener} listens. */
 export interface TcpOptions {
@@ -56,6 +58,74 @@ export function tlsContext(cert: string, key: string): tls.SecureContext {
   return tls.createSecureContext({ cert, key });
 }
 
+/** Where a socket keeps telnet's state: only a telnet peer's has it (idle connections are many). */
+const TELNET = Symbol("telnet");
+
+/** A socket, with telnet's state once its peer has spoken telnet. */
+type TelnetSocket = net.Socket & { [TELNET]?: TelnetFilter | null };
+
+/**
+ * Looks at a connection's first bytes (for a TLS handshake) before they are
+ * read as lines; returns whether they are to be read.
+ */
+export type Opening = (member: Member, socket: net.Socket, chunk: Uint8Array) => boolean;
+
+/**
+ * Hands the core a TCP connection's bytes as a link's `data` event carries
+ * them: telnet's commands taken out and answered (each option once at most,
+ * so a few hundred bytes per connection in all, however often a peer asks),
+ * the rest with how many bytes it stands for, as from a WebSocket link, so
+ * that every byte is paced, and telnet's Ctrl+C (Interrupt Process) as
+ * `interrupted`, after the bytes before it. The socket itself is
+ * the link, listened to with this reader's {@linkcode TcpReader.events} (the
+ * core's, its `data` handler in front): one reader serves every socket of a
+ * listener, and a socket carries telnet's state only once its peer speaks
+ * telnet, so idle connections gain neither a wrapper nor a closure.
+ */
+export class TcpReader {
+  readonly #events: LinkEvents;
+  readonly #opening: Opening | null;
+  /** The core's handlers for every socket, with this reader's `data` in place of the core's. */
+  readonly events: LinkEvents;
+
+  /** A reader that hands what it reads to the core's `events`, each socket's first bytes to `opening` first. */
+  constructor(events: LinkEvents, opening: Opening | null = null) {
+    this.#events = events;
+    this.#opening = opening;
+    const read = (socket: net.Socket, chunk: Uint8Array) => this.#read(socket, chunk);
+    this.events = {
+      ...events,
+      data(chunk) {
+        read(this as net.Socket, chunk);
+      },
+    };
+  }
+
+  /** Looks at a socket's first bytes, then takes telnet's commands out, answers them, and hands the core the rest. */
+  #read(socket: TelnetSocket, chunk: Uint8Array): void {
+    if (this.#opening !== null) {
+      const member = memberOf(socket);
+      if (!member.heard) {
+        member.heard = true;
+        if (!this.#opening(member, socket, chunk)) return;
+      }
+    }
+    const telnet = socket[TELNET] ?? null;
+    if (telnet === null && !chunk.includes(IAC)) {
+      this.#events.data.call(socket, chunk);
+      return;
+    }
+    const filter = telnet ?? new TelnetFilter();
+    const { data, reply, interrupted } = filter.filter(chunk);
+    // Kept only for a telnet peer (mid-command, or answered already): idle connections are many.
+    const kept = filter.needed ? filter : null;
+    if (kept !== telnet) socket[TELNET] = kept;
+    if (reply !== null && !socket.writableEnded && !socket.destroyed) socket.write(reply);
+    // Every byte the peer sent is paced, whatever it carried: telnet's commands too.
+    this.#events.data.call(socket, data, chunk.length, interrupted);
+  }
+}
+
 /** Accepts TCP connections for the chat; see the module's description. */
 export class TcpListener {
   readonly #chat: Chat;
@@ -69,6 +139,8 @@ export class TcpListener {
   /** Keeps the listener accepting through a shortage of file descriptors. */
   #acceptGuard: AcceptGuard | null = null;
   #stopped = false;
+  /** Reads every socket of this listener for the core. */
+  readonly #reader: TcpReader;
 
   /** A listener for `chat`; nothing is opened before {@linkcode TcpListener.start}. */
   constructor(chat: Chat, options: TcpOptions) {
@@ -79,7 +151,10 @@ export class TcpListener {
     this.#tls = options.tls;
     this.#handshakeMs = options.handshakeMs;
     this.#log = options.log;
-    chat.opening = (member, chunk) => this.#opening(member, chunk);
+    this.#reader = new TcpReader(
+      chat.events,
+      (member, socket, chunk) => this.#opening(member, socket, chunk),
+    );
   }
 
   /** Listens; resolves with the bound address. */
@@ -142,8 +217,10 @@ export class TcpListener {
       this.#chat.refuse(refusalLink(), "! Server is busy; try again later.");
       return;
     }
-    const member = this.#chat.admit(raw, ip, port, refusalLink);
+    const member = this.#chat.accept(raw, ip, port, refusalLink);
     if (member === null) return;
+    // Its bytes reach the core through the reader, which takes telnet's commands out.
+    this.#chat.listenTo(raw, member, this.#reader.events);
     if (this.#tls === null) {
       this.#chat.greet(member);
     } else {
@@ -167,9 +244,7 @@ export class TcpListener {
    * closed at once, and at a TLS port TLS begins only with a client that
    * speaks it. Returns whether the bytes are to be read as lines.
    */
-  #opening(member: Member, chunk: Uint8Array): boolean {
-    // Only TCP links come here: TLS begins over the plain socket.
-    const raw = member.link as net.Socket;
+  #opening(member: Member, raw: net.Socket, chunk: Uint8Array): boolean {
     if (this.#tls === null) {
       if (!isTlsHello(chunk)) return true;
       this.#log?.(`${member.peer} refused: it speaks TLS, and this port does not`);
@@ -182,13 +257,13 @@ export class TcpListener {
       return false;
     }
     // The TLS socket over this one reads these bytes again, and all that follow.
-    raw.off("data", this.#chat.events.data);
-    raw.off("end", this.#chat.events.end);
+    raw.off("data", this.#reader.events.data);
+    raw.off("end", this.#reader.events.end);
     raw.pause();
     raw.unshift(chunk);
     const socket = this.#tlsOver(raw);
     member.link = socket;
-    this.#chat.listenTo(socket, member);
+    this.#chat.listenTo(socket, member, this.#reader.events);
     socket.once("secure", () => {
       if (member.stage !== "handshake") return;
       stopTimer(member);

@@ -1,0 +1,115 @@
+/**
+ * What the core needs of a cluster, and what a cluster tells the core, in
+ * the core's own words: a process that is one of several sharing rooms,
+ * names and state hands the core a {@linkcode ChatCluster} and delivers it
+ * {@linkcode ClusterEvent}s. The Redis cluster (cluster.ts) implements it; the
+ * core knows neither Redis nor its errors.
+ *
+ * @module
+ */
+
+/** Something that happened in the cluster, for every process to deliver to its members. */
+export type ClusterEvent =
+  | {
+    type: "line";
+    /** The stream entry's id: one order for the whole cluster. */
+    id: string;
+    room: string;
+    text: string;
+    /** Kept in the room's history. */
+    public: boolean;
+    /** A member (by name) who does not get it, or null. */
+    except: string | null;
+  }
+  | { type: "private"; id: string; from: string; to: string; text: string }
+  | {
+    type: "act";
+    id: string;
+    /** What an operator did to the member called `name`, in `room`, on process `process`. */
+    action: ClusterAction;
+    name: string;
+    room: string;
+    process: string;
+  }
+  | {
+    type: "state";
+    id: string;
+    /** What changed: `bans`, `mutes`, `motd`, or `topic:` and a room's key. */
+    kind: string;
+    /** Its new value ("" for none). */
+    value: string;
+  }
+  | {
+    type: "gone";
+    id: string;
+    /** The members of a process that died without a word, each with the room it was in. */
+    members: { name: string; room: string }[];
+  };
+
+/** What an operator of one process may do to a member of another: see {@linkcode ChatCluster.publishAct}. */
+export type ClusterAction = "op" | "deop" | "kick" | "disconnect";
+
+/** What the cluster knows of a member, on whichever process it is: for `/who` and operators. */
+export interface ClusterPresence {
+  /** The member's room ("" before it has one). */
+  room: string;
+  /** An operator of that room. */
+  roomOperator: boolean;
+  /** A server operator (`/oper`). */
+  serverOperator: boolean;
+  /** The address it is connected from, for address bans ("" when unknown). */
+  address: string;
+}
+
+/** A member somewhere in the cluster. */
+export interface ClusterPeer extends ClusterPresence {
+  /** Its name. */
+  name: string;
+  /** The process it is connected to. */
+  processId: string;
+}
+
+/**
+ * What the core needs of the cluster, when it is part of one. Whatever
+ * publishes rejects when it could not be done; the error's `written` says
+ * which way (see {@linkcode mayArriveLate}).
+ */
+export interface ChatCluster {
+  /** This process's id in the cluster. */
+  readonly processId: string;
+  /** Publishes a room line for every process; resolves with its id in the cluster's order. */
+  publishLine(
+    room: string,
+    text: string,
+    options?: { public?: boolean; except?: string | null },
+  ): Promise<string>;
+  /** Publishes a private message to the member called `to`, wherever it is. */
+  publishPrivate(from: string, to: string, text: string): Promise<string>;
+  /** The room's recent public lines, oldest first, with their ids in the cluster's order. */
+  history(room: string): Promise<{ id: string; text: string }[]>;
+  /** Publishes what an operator did to the member called `name` in `room` on process `process`. */
+  publishAct(action: ClusterAction, name: string, room: string, process: string): Promise<string>;
+  /** The name given for `requested` by the nickname rules, unique across the cluster, now held. */
+  claimName(requested: string, presence: ClusterPresence): Promise<string>;
+  /** Frees a name this process holds. */
+  releaseName(name: string): Promise<void>;
+  /** Moves this process's claim from `from` to `to`; false when `to` is taken. */
+  renameName(from: string, to: string): Promise<boolean>;
+  /** Says where a member of this process is and what it may do. */
+  setPresence(name: string, presence: ClusterPresence): Promise<void>;
+  /** Everyone in the cluster, with their rooms. */
+  members(): Promise<ClusterPeer[]>;
+  /** Sets shared state (bans, mutes, the motd, a room's topic) for every process. */
+  publishState(kind: string, value: string): Promise<void>;
+  /** The shared state as it is now, by kind. */
+  loadState(): Promise<Record<string, string>>;
+}
+
+/**
+ * Whether a failure to publish says the line was handed over and not
+ * answered, so that it may still arrive, once (the error's `written` is
+ * true), rather than that it was never sent (anything else).
+ */
+export function mayArriveLate(error: unknown): boolean {
+  return (error as { written?: unknown } | null)?.written === true;
+}
