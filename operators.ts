@@ -18,7 +18,7 @@
 
 import { BansAndMutes } from "./bans_and_mutes.ts";
 import { plainAddress, type Restriction, type Restrictions } from "./moderation.ts";
-import type { ClusterAction, ClusterPeer, ClusterPresence } from "./cluster.ts";
+import type { ClusterAction, ClusterPeer, ClusterPresence } from "./cluster_port.ts";
 import { MessageOfTheDay } from "./motd.ts";
 import { OperatorActing } from "./operator_acting.ts";
 import type { Room } from "./room.ts";
