@@ -20,7 +20,7 @@
  * @module
  */
 
-import { main } from "./client_cli.ts";
+import { main } from "./client/client_cli.ts";
 
 export {
   ChatClient,
@@ -28,15 +28,15 @@ export {
   CLIENT_MAX_LINE_BYTES,
   ConnectError,
   QUIT_WAIT_MS,
-} from "./chat_client.ts";
-export { type ClientArgs, parseClientArgs, parsePort } from "./client_cli.ts";
+} from "./client/chat_client.ts";
+export { type ClientArgs, parseClientArgs, parsePort } from "./client/client_cli.ts";
 export {
   PASSWORD_VARIABLE,
   RECONNECT_MAX_MS,
   RECONNECT_MIN_MS,
   reconnectDelay,
-} from "./client_session.ts";
-export { type DisplayOptions, formatLine, printable } from "./line_format.ts";
+} from "./client/client_session.ts";
+export { type DisplayOptions, formatLine, printable } from "./client/line_format.ts";
 
 if (import.meta.main) {
   Deno.exit(await main(Deno.args));

@@ -29,4 +29,4 @@
  * @module
  */
 
-export { ChatClient, type ChatClientOptions, ConnectError } from "./chat_client.ts";
+export { ChatClient, type ChatClientOptions, ConnectError } from "./client/chat_client.ts";

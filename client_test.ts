@@ -17,7 +17,7 @@ import {
   WAIT_MS,
   withDeadline,
   withServer,
-} from "./test_helpers.ts";
+} from "./test/test_helpers.ts";
 
 /** A port on 127.0.0.1 where nothing listens (bound, read back, released). */
 function freePort(): number {
@@ -283,7 +283,7 @@ Deno.test("client arguments: host, port, name and timeout are read and checked",
 });
 
 const READ = ["--allow-net", "--allow-read"];
-const TLS_FLAGS = ["--cert", "testdata/localhost.crt", "--key", "testdata/localhost.key"];
+const TLS_FLAGS = ["--cert", "test/testdata/localhost.crt", "--key", "test/testdata/localhost.key"];
 
 Deno.test({
   name: "--tls with --ca chats with a TLS server using the test certificate",
@@ -291,7 +291,7 @@ Deno.test({
   fn: () =>
     withServer([...TLS_FLAGS], async (port) => {
       const run = await runClient(
-        ["localhost", String(port), "--tls", "--ca", "testdata/ca.crt", "--name", "sec"],
+        ["localhost", String(port), "--tls", "--ca", "test/testdata/ca.crt", "--name", "sec"],
         "over tls\n",
         { permissions: READ },
       );
@@ -324,7 +324,7 @@ Deno.test({
   fn: () =>
     withServer([], async (port) => {
       const run = await runClient(
-        ["127.0.0.1", String(port), "--tls", "--ca", "testdata/ca.crt"],
+        ["127.0.0.1", String(port), "--tls", "--ca", "test/testdata/ca.crt"],
         null,
         { permissions: READ },
       );
@@ -366,11 +366,19 @@ Deno.test({
   ...LEAK_CHECKS,
   fn: () =>
     withServer(
-      ["--cert", "testdata/selfsigned.crt", "--key", "testdata/selfsigned.key"],
+      ["--cert", "test/testdata/selfsigned.crt", "--key", "test/testdata/selfsigned.key"],
       async (p) => {
         const port = String(p);
         for (const host of ["localhost", "127.0.0.1"]) {
-          const args = [host, port, "--tls", "--ca", "testdata/selfsigned.crt", "--name", "sam"];
+          const args = [
+            host,
+            port,
+            "--tls",
+            "--ca",
+            "test/testdata/selfsigned.crt",
+            "--name",
+            "sam",
+          ];
           const run = await runClient(args, "signed by myself\n", { permissions: READ });
           assert.equal(run.code, 0, run.stderr);
           assert.match(run.stdout, /^sam: signed by myself$/m);
@@ -384,7 +392,7 @@ Deno.test({
             "(with a self-signed server, pass --ca FILE)\n",
         );
         const wrongCa = await runClient(
-          ["localhost", port, "--tls", "--ca", "testdata/ca.crt"],
+          ["localhost", port, "--tls", "--ca", "test/testdata/ca.crt"],
           null,
           {
             permissions: READ,
@@ -408,17 +416,23 @@ Deno.test({
     // What a plain `openssl req -x509` makes: rustls refuses it as CaUsedAsEndEntity,
     // with or without --ca, so telling the user to pass --ca would be wrong.
     const server = await startServer(
-      ["--quiet", "--cert", "testdata/ca-as-server.crt", "--key", "testdata/ca-as-server.key"],
+      [
+        "--quiet",
+        "--cert",
+        "test/testdata/ca-as-server.crt",
+        "--key",
+        "test/testdata/ca-as-server.key",
+      ],
       READ,
     );
     try {
       assert.equal(
         await server.stderr.waitFor((line) => line.startsWith("Warning: ")),
-        "Warning: the certificate in testdata/ca-as-server.crt is a CA certificate (CA:TRUE), " +
+        "Warning: the certificate in test/testdata/ca-as-server.crt is a CA certificate (CA:TRUE), " +
           "which TLS clients refuse as a server's own; make one with " +
           "basicConstraints=critical,CA:FALSE (README: Encryption).",
       );
-      for (const ca of [[], ["--ca", "testdata/ca-as-server.crt"]]) {
+      for (const ca of [[], ["--ca", "test/testdata/ca-as-server.crt"]]) {
         const run = await runClient(["localhost", String(server.port), "--tls", ...ca], null, {
           permissions: READ,
         });
@@ -441,7 +455,7 @@ Deno.test({
   name: "the client answers a locked room with $CHAT_PASSWORD when allowed to read it",
   ...LEAK_CHECKS,
   fn: () =>
-    withServer(["--password-file", "testdata/password.txt"], async (serverPort) => {
+    withServer(["--password-file", "test/testdata/password.txt"], async (serverPort) => {
       const port = String(serverPort);
       const env = ["--allow-net", "--allow-env=CHAT_PASSWORD"];
       const right = await runClient(["127.0.0.1", port, "--name", "pat"], "inside\n", {
@@ -468,7 +482,7 @@ Deno.test({
   name: "in a locked room --name answers the nickname question after the typed password",
   ...LEAK_CHECKS,
   fn: () =>
-    withServer(["--password-file", "testdata/password.txt"], async (port) => {
+    withServer(["--password-file", "test/testdata/password.txt"], async (port) => {
       // Regression: the typed password waited for the nickname question, which
       // comes only after the password, until the server's name timeout.
       const args = ["127.0.0.1", String(port), "--name", "pat"];

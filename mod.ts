@@ -32,4 +32,4 @@
  */
 
 export { ChatServer, type ChatServerOptions, runServer } from "./server.ts";
-export { StoreError } from "./store.ts";
+export { StoreError } from "./store/store.ts";

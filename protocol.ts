@@ -37,7 +37,7 @@ import {
   NOT_TRANSPARENT,
   SMALL_CAPITAL_LETTERS,
   VIRAMA,
-} from "./unicode_data.ts";
+} from "./generated/unicode_data.ts";
 
 /** Port the server listens on and the client connects to when none is given. */
 export const DEFAULT_PORT = 2003;

@@ -16,10 +16,10 @@
  * @module
  */
 
-import { main } from "./server_cli.ts";
+import { main } from "./server/server_cli.ts";
 
-export { ChatServer, type ChatServerOptions, runServer } from "./chat_server.ts";
-export { parseServerArgs, type ServerArgs } from "./server_cli.ts";
+export { ChatServer, type ChatServerOptions, runServer } from "./server/chat_server.ts";
+export { parseServerArgs, type ServerArgs } from "./server/server_cli.ts";
 
 if (import.meta.main) {
   Deno.exit(await main(Deno.args));

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ChatServer } from "./server.ts";
-import { HELP_LINES } from "./commands.ts";
+import { HELP_LINES } from "./core/commands.ts";
 import {
   joinAll,
   LEAK_CHECKS,
@@ -9,7 +9,7 @@ import {
   WAIT_MS,
   withDeadline,
   withServer,
-} from "./test_helpers.ts";
+} from "./test/test_helpers.ts";
 
 Deno.test({
   name: "members chatting all see every message, their own included, in one order",
@@ -359,7 +359,7 @@ Deno.test({
   name: "at a TLS port, a stalled handshake is closed at the limit and a plain client is told",
   ...LEAK_CHECKS,
   async fn() {
-    const tls = ["--cert", "testdata/localhost.crt", "--key", "testdata/localhost.key"];
+    const tls = ["--cert", "test/testdata/localhost.crt", "--key", "test/testdata/localhost.key"];
     // The handshake gets at most the name timeout.
     const server = await startServer([...tls, "--name-timeout", "0.3"], [
       "--allow-net",
@@ -691,7 +691,7 @@ Deno.test({
   name: "a locked room: a wrong password is refused after a delay and logged without the guess",
   ...LEAK_CHECKS,
   async fn() {
-    const server = await startServer(["--password-file", "testdata/password.txt"], [
+    const server = await startServer(["--password-file", "test/testdata/password.txt"], [
       "--allow-net",
       "--allow-read",
     ]);
@@ -715,7 +715,7 @@ Deno.test({
   name: "a locked room: the right password leads on to the nickname and the chat",
   ...LEAK_CHECKS,
   fn: () =>
-    withServer(["--password-file", "testdata/password.txt"], async (port) => {
+    withServer(["--password-file", "test/testdata/password.txt"], async (port) => {
       await using alice = await Peer.connect(port);
       await alice.expect(/password/);
       await alice.send("open sesame\r\n");

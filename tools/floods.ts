@@ -1,6 +1,6 @@
 /**
  * Runs the floods of `floods_test.ts` for longer against a fresh `server.ts`
- * and prints the figures that the README's limits section quotes: what the
+ * and prints the figures that docs/running.md's limits section quotes: what the
  * attacker got written, the probe member's echo times, whether the reader
  * lost anything, the server's CPU, and its memory before, at the peak and
  * 30 s after the attack.
@@ -24,9 +24,9 @@ import {
   Probe,
   repeated,
   rssBytes,
-} from "../flood_test_helpers.ts";
-import { encodeFrame, OPCODE } from "../websocket.ts";
-import { upgradeRequest } from "../websocket_test_helpers.ts";
+} from "../test/flood_test_helpers.ts";
+import { encodeFrame, OPCODE } from "../transport/websocket.ts";
+import { upgradeRequest } from "../test/websocket_test_helpers.ts";
 
 const IAC = 255;
 const NOP = 241;

@@ -494,8 +494,8 @@ ${wrapped(wide, 90)};
 async function main(args: string[]): Promise<void> {
   let confusablesPath: string | undefined;
   let ucdDirectory: string | undefined;
-  let out = new URL("../unicode_data.ts", import.meta.url).pathname;
-  let widthOut = new URL("../unicode_width_data.ts", import.meta.url).pathname;
+  let out = new URL("../generated/unicode_data.ts", import.meta.url).pathname;
+  let widthOut = new URL("../generated/unicode_width_data.ts", import.meta.url).pathname;
   for (let i = 0; i < args.length; i++) {
     const value = args[i + 1];
     if (args[i] === "--confusables" && value !== undefined) confusablesPath = args[++i];

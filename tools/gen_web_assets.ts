@@ -85,7 +85,7 @@ export async function readWebFiles(dir: URL = WEB_DIR): Promise<Map<string, stri
 
 async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({ args, options: { out: { type: "string" } } });
-  const out = values.out ?? new URL("../web_assets.ts", import.meta.url).pathname;
+  const out = values.out ?? new URL("../generated/web_assets.ts", import.meta.url).pathname;
   await Deno.writeTextFile(out, renderWebAssets(await readWebFiles()));
   const format = await new Deno.Command(Deno.execPath(), {
     args: ["fmt", "--quiet", out],

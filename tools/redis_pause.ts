@@ -21,8 +21,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { startRedis } from "../redis_test_helpers.ts";
-import { Peer, type ServerProcess, startServer } from "../test_helpers.ts";
+import { startRedis } from "../test/redis_test_helpers.ts";
+import { Peer, type ServerProcess, startServer } from "../test/test_helpers.ts";
 
 const NOT_SENT = "! Chat is unavailable right now; your message was not sent";
 const LATE = "! Chat is not answering; your message may arrive late";

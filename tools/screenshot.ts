@@ -13,9 +13,9 @@
  */
 
 import { parseArgs } from "node:util";
-import { Browser } from "../browser_test_helpers.ts";
-import { startWebRoom } from "../web_test_room.ts";
-import { Peer } from "../test_helpers.ts";
+import { Browser } from "../test/browser_test_helpers.ts";
+import { startWebRoom } from "../test/web_test_room.ts";
+import { Peer } from "../test/test_helpers.ts";
 
 async function main(args: string[]): Promise<void> {
   const { values } = parseArgs({

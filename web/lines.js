@@ -3,7 +3,7 @@
  * What the page knows about the room's lines, apart from the page itself, so
  * that Deno can test it (`web_lines_test.ts`) and `app.js` only draws.
  *
- * The rules follow the README's protocol: notices start with `* `, errors with
+ * The rules follow the manual's protocol (docs/protocol.md): notices start with `* `, errors with
  * `! `, actions with `** NAME `, private messages with `(private) ` or
  * `(private to NAME) `, and every other member line with `NAME: `. Names hold
  * only letters, digits, `_`, `-` and `.`, so a name never holds a space or a

@@ -1,0 +1,299 @@
+/**
+ * The benchmark's load side: {@linkcode runLoad} connects a scenario's
+ * members to a running server (over TCP, or as browsers' WebSockets), sends
+ * numbered lines and measures what comes back (delivered, lost, reordered,
+ * latency). `bench.ts --load` runs it in a process of its own, so that the
+ * load and the server do not share a CPU's time unseen.
+ *
+ * @module
+ */
+
+import { LINE_TOO_LONG, LineFramer } from "../protocol.ts";
+/** One scenario's settings. */
+export interface ScenarioConfig {
+  scenario: "saturate" | "fanout" | "idle" | "storm" | "wsfanout";
+  port: number;
+  /** The page's port, for WebSocket members. */
+  webPort?: number;
+  /** Members connected. */
+  members: number;
+  /** Members that send (fanout, saturate). */
+  senders: number;
+  /** Lines per second per sender (fanout). */
+  rate: number;
+  /** Unanswered lines per sender (saturate). */
+  window: number;
+  /** Bytes per line, newline included. */
+  bytes: number;
+  /** Seconds of sending (fanout, saturate) or holding (idle). */
+  seconds: number;
+  /** Connections and handshakes in flight while members join. */
+  concurrency: number;
+}
+
+/** What the load process measured. */
+export interface LoadReport {
+  setupSeconds: number;
+  ready: number;
+  sent: number;
+  delivered: number;
+  expected: number;
+  lost: number;
+  reordered: number;
+  duplicated: number;
+  latencyMs: { p50: number; p99: number; max: number } | null;
+  runSeconds: number;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const MARK = "B|";
+
+/** A member of the load: one connection, reading lines as they come. */
+class LoadMember {
+  readonly framer = new LineFramer(64 * 1024);
+  /** Last sequence number seen from each sender. */
+  readonly lastSeen: Int32Array;
+  welcomed = false;
+  onWelcome: (() => void) | null = null;
+  closed = false;
+
+  constructor(
+    readonly index: number,
+    readonly name: string,
+    /** Sends text (whole lines) to the server. */
+    readonly send: (text: string) => Promise<void>,
+    /** Closes the connection. */
+    readonly close: () => void,
+    senders: number,
+  ) {
+    this.lastSeen = new Int32Array(senders).fill(-1);
+  }
+}
+
+/** Percentile of sorted samples. */
+function percentile(sorted: Float64Array, p: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
+}
+
+/** Runs one scenario against the server as the load process; returns what it measured. */
+export async function runLoad(
+  config: ScenarioConfig,
+  onReady: () => Promise<void>,
+): Promise<LoadReport> {
+  const senders = Math.min(config.senders, config.members);
+  const members: LoadMember[] = [];
+  const counts = { delivered: 0, reordered: 0, duplicated: 0, lost: 0 };
+  const latencies: number[] = [];
+  const MAX_SAMPLES = 2_000_000;
+  const echoed = new Int32Array(senders);
+  let runStart = 0;
+  let measuring = false;
+  const readers: Promise<void>[] = [];
+
+  const handleLine = (member: LoadMember, text: string) => {
+    if (!member.welcomed) {
+      if (text.startsWith(`Welcome, ${member.name}!`)) {
+        member.welcomed = true;
+        member.onWelcome?.();
+      } else if (text.includes("nickname")) {
+        void member.send(`${member.name}\n`);
+      }
+      return;
+    }
+    const at = text.indexOf(MARK);
+    if (at === -1) return;
+    // NAME: B|sender|seq|sentAt|padding
+    const fields = text.slice(at + 2).split("|", 3);
+    const sender = Number(fields[0]);
+    const seq = Number(fields[1]);
+    const sentAt = Number(fields[2]);
+    const last = member.lastSeen[sender] as number;
+    if (seq <= last) {
+      if (seq === last) counts.duplicated++;
+      else counts.reordered++;
+      return;
+    }
+    if (seq > last + 1) counts.lost += seq - last - 1;
+    member.lastSeen[sender] = seq;
+    counts.delivered++;
+    if (member.index === sender) echoed[sender] = (echoed[sender] as number) + 1;
+    if (measuring && latencies.length < MAX_SAMPLES) latencies.push(performance.now() - sentAt);
+  };
+
+  // A WebSocket member: every message holds whole lines.
+  const readSocket = (member: LoadMember, socket: WebSocket) =>
+    new Promise<void>((resolve) => {
+      socket.onmessage = (event) => {
+        const text = event.data as string;
+        let from = 0;
+        for (let end = text.indexOf("\n"); end !== -1; end = text.indexOf("\n", from)) {
+          handleLine(member, text.slice(from, end));
+          from = end + 1;
+        }
+      };
+      socket.onclose = () => {
+        member.closed = true;
+        member.onWelcome?.();
+        resolve();
+      };
+    });
+
+  const read = async (member: LoadMember, conn: Deno.TcpConn) => {
+    const buffer = new Uint8Array(64 * 1024);
+    try {
+      while (true) {
+        const count = await conn.read(buffer);
+        if (count === null) break;
+        member.framer.feed(buffer.subarray(0, count));
+        for (let line = member.framer.next(); line !== null; line = member.framer.next()) {
+          if (line !== LINE_TOO_LONG) handleLine(member, decoder.decode(line));
+        }
+      }
+    } catch {
+      // Closed at the end of the run.
+    } finally {
+      member.closed = true;
+      member.onWelcome?.();
+    }
+  };
+
+  // Setup: connect and name every member, `concurrency` at a time.
+  const setupStart = performance.now();
+  let next = 0;
+  const join = async () => {
+    while (next < config.members) {
+      const index = next++;
+      const name = `b${String(index).padStart(5, "0")}`;
+      let member: LoadMember;
+      let welcomed: Promise<void>;
+      if (config.scenario === "wsfanout") {
+        const socket = new WebSocket(`ws://127.0.0.1:${config.webPort}/ws`);
+        member = new LoadMember(
+          index,
+          name,
+          (text) => {
+            socket.send(text);
+            return Promise.resolve();
+          },
+          () => socket.close(),
+          senders,
+        );
+        welcomed = new Promise<void>((resolve) => member.onWelcome = resolve);
+        readers.push(readSocket(member, socket));
+      } else {
+        const conn = await Deno.connect({ hostname: "127.0.0.1", port: config.port });
+        member = new LoadMember(
+          index,
+          name,
+          (text) => write(conn, text),
+          () => conn.close(),
+          senders,
+        );
+        welcomed = new Promise<void>((resolve) => member.onWelcome = resolve);
+        readers.push(read(member, conn));
+      }
+      members.push(member);
+      await welcomed;
+      member.onWelcome = null;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(config.concurrency, config.members) }, join));
+  const setupSeconds = (performance.now() - setupStart) / 1000;
+  const ready = members.filter((m) => m.welcomed && !m.closed).length;
+  await onReady();
+
+  let sent = 0;
+  const padding = "x".repeat(Math.max(0, config.bytes - 40));
+  const line = (sender: number, seq: number) =>
+    `${MARK}${sender}|${seq}|${performance.now().toFixed(3)}|${padding}\n`;
+  const seqs = new Int32Array(senders);
+  const sendOne = (sender: number) => {
+    const seq = seqs[sender] as number;
+    seqs[sender] = seq + 1;
+    sent++;
+    return (members[sender] as LoadMember).send(line(sender, seq));
+  };
+
+  runStart = performance.now();
+  measuring = true;
+  const runMs = config.seconds * 1000;
+  if (config.scenario === "fanout" || config.scenario === "wsfanout") {
+    // Open loop: each sender sends at its rate, its start spread over the first interval.
+    const interval = 1000 / config.rate;
+    await Promise.all(Array.from({ length: senders }, async (_, sender) => {
+      await pause((interval * sender) / senders);
+      for (let due = performance.now(); due - runStart < runMs; due += interval) {
+        await pause(due - performance.now());
+        await sendOne(sender);
+      }
+    }));
+  } else if (config.scenario === "saturate") {
+    // Closed loop: a sender keeps `window` of its own lines unanswered (not yet echoed to it).
+    await Promise.all(Array.from({ length: senders }, async (_, sender) => {
+      while (performance.now() - runStart < runMs) {
+        const inFlight = (seqs[sender] as number) - (echoed[sender] as number);
+        if (inFlight < config.window) {
+          let batch = "";
+          for (let i = inFlight; i < config.window; i++) {
+            const seq = seqs[sender] as number;
+            seqs[sender] = seq + 1;
+            sent++;
+            batch += line(sender, seq);
+          }
+          await (members[sender] as LoadMember).send(batch);
+        } else {
+          await pause(0);
+        }
+      }
+    }));
+  } else if (config.scenario === "idle") {
+    await pause(runMs);
+  }
+  const runSeconds = (performance.now() - runStart) / 1000;
+  // Drain: wait until every line sent has arrived everywhere, or nothing moves for 2 s.
+  const expected = sent * ready;
+  for (let idle = 0, seen = -1; counts.delivered < expected && idle < 20; idle++) {
+    if (counts.delivered !== seen) idle = 0;
+    seen = counts.delivered;
+    await pause(100);
+  }
+  measuring = false;
+  for (const member of members) {
+    try {
+      member.close();
+    } catch {
+      // Closed by the server.
+    }
+  }
+  await Promise.all(readers);
+  const sorted = Float64Array.from(latencies).sort();
+  // Lines never received count as lost too.
+  const lost = Math.max(counts.lost, expected - counts.delivered - counts.duplicated);
+  return {
+    setupSeconds,
+    ready,
+    sent,
+    delivered: counts.delivered,
+    expected,
+    lost: config.scenario === "idle" || config.scenario === "storm" ? 0 : lost,
+    reordered: counts.reordered,
+    duplicated: counts.duplicated,
+    latencyMs: sorted.length === 0 ? null : {
+      p50: percentile(sorted, 0.5),
+      p99: percentile(sorted, 0.99),
+      max: sorted[sorted.length - 1] as number,
+    },
+    runSeconds,
+  };
+}
+
+async function write(conn: Deno.Conn, text: string): Promise<void> {
+  const data = encoder.encode(text);
+  for (let offset = 0; offset < data.length;) offset += await conn.write(data.subarray(offset));
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+}

@@ -1,0 +1,106 @@
+import assert from "node:assert/strict";
+import { type BenchRow, formatTable, runLoad } from "./bench.ts";
+import { ChatServer } from "../server.ts";
+import { LEAK_CHECKS } from "../test/test_helpers.ts";
+
+Deno.test({
+  name:
+    "the load counts every line delivered to every member, and nothing lost, against the real server",
+  ...LEAK_CHECKS,
+  async fn() {
+    const server = new ChatServer({ hostname: "127.0.0.1", port: 0, rate: 0 });
+    const { port } = await server.start();
+    try {
+      let readyCalls = 0;
+      const report = await runLoad({
+        scenario: "fanout",
+        port,
+        members: 6,
+        senders: 2,
+        rate: 40,
+        window: 4,
+        bytes: 100,
+        seconds: 0.5,
+        concurrency: 3,
+      }, () => {
+        readyCalls++;
+        return Promise.resolve();
+      });
+      assert.equal(readyCalls, 1);
+      assert.equal(report.ready, 6);
+      assert.ok(report.sent >= 20, `sent only ${report.sent}`);
+      assert.equal(report.expected, report.sent * 6);
+      assert.equal(report.delivered, report.expected);
+      assert.equal(report.lost, 0);
+      assert.equal(report.reordered, 0);
+      assert.ok(report.latencyMs !== null && report.latencyMs.p50 > 0);
+    } finally {
+      await server.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "lines a server never delivers count as lost",
+  ...LEAK_CHECKS,
+  async fn() {
+    // A server that welcomes and then swallows everything.
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const conns: Deno.Conn[] = [];
+    const serving = (async () => {
+      for (let i = 0; i < 2; i++) {
+        const conn = await listener.accept();
+        conns.push(conn);
+        await conn.write(new TextEncoder().encode("nickname?\n"));
+        const buffer = new Uint8Array(100);
+        const count = await conn.read(buffer);
+        const name = new TextDecoder().decode(buffer.subarray(0, (count ?? 1) - 1));
+        await conn.write(new TextEncoder().encode(`Welcome, ${name}! \n`));
+      }
+    })();
+    try {
+      const report = await runLoad({
+        scenario: "fanout",
+        port: listener.addr.port,
+        members: 2,
+        senders: 1,
+        rate: 20,
+        window: 1,
+        bytes: 60,
+        seconds: 0.3,
+        concurrency: 1,
+      }, () => Promise.resolve());
+      await serving;
+      assert.ok(report.sent > 0);
+      assert.equal(report.delivered, 0);
+      assert.equal(report.lost, report.expected);
+    } finally {
+      for (const conn of conns) conn.close();
+      listener.close();
+    }
+  },
+});
+
+Deno.test("the table has one row per scenario and marks a load-bound run", () => {
+  const row: BenchRow = {
+    scenario: "fanout",
+    members: 100,
+    deliveriesPerSecond: 20000,
+    latencyMs: { p50: 1.25, p99: 3.5, max: 7 },
+    lost: 0,
+    reordered: 0,
+    setupSeconds: 0.02,
+    serverCpuSeconds: 0.9,
+    serverPeakRssMb: 53.3,
+    bytesPerConnection: null,
+    loadCpuCores: 0.95,
+    loadBound: true,
+  };
+  const table = formatTable([row]).split("\n");
+  assert.equal(table.length, 3);
+  assert.match(
+    table[2] as string,
+    /^\| fanout \| 100 \| 20,000 \| 1\.3 \/ 3\.5 \/ 7\.0 \| 0 \/ 0 \|/,
+  );
+  assert.match(table[2] as string, /0\.95 \(load-bound\) \|$/);
+});

@@ -1,0 +1,400 @@
+/**
+ * The chat's core: it admits connections over any {@linkcode Link}, greets
+ * them, asks for the password and the name, reads their lines at the pace
+ * flood control allows, runs their commands, and sees each one out once. It
+ * knows nothing of sockets or ports: the TCP and WebSocket transports hand it
+ * links, and a cluster, when there is one, speaks to it through
+ * {@linkcode ChatCluster}.
+ *
+ * {@linkcode Chat} ties its parts together, each in its own file with the
+ * state it owns:
+ *
+ * - connections.ts: admitting, counting and seeing out connections;
+ * - reader.ts: reading lines at the allowed pace, and what each line is
+ *   (reading.ts: a connection's reading state, the reader's alone);
+ * - naming.ts: the greeting, the password, the name and the welcome;
+ * - room_commands.ts: `/join`, `/part`, `/topic`, `/who`, `/rooms`;
+ * - private_messages.ts: `/msg` and `/reply`;
+ * - renames.ts: `/nick`;
+ * - cluster_side.ts: joining a cluster and what it tells this process;
+ * - operators.ts: operators, bans, mutes and the motd;
+ * - hub.ts: what they share (the rooms, the connections, the log).
+ *
+ * The core's words for what is outside it: link.ts (a connection, which a
+ * transport implements), cluster_port.ts (the cluster), recorder.ts (the
+ * data file) and output_link.ts (the console's answers).
+ *
+ * @module
+ */
+
+import type { ChatCluster, ClusterEvent, ClusterPeer } from "./cluster_port.ts";
+import { ClusterSide } from "./cluster_side.ts";
+import { type CommandHost, runCommand } from "./commands.ts";
+import { Connections } from "./connections.ts";
+import { describe } from "./helpers.ts";
+import { Hub, UNAVAILABLE_TRY, unsentNotice } from "./hub.ts";
+import type { Link } from "./link.ts";
+import { plainAddress } from "./moderation.ts";
+import { Naming } from "./naming.ts";
+import { OutputLink } from "./output_link.ts";
+import { CONSOLE_NAME, Operators } from "./operators.ts";
+import { PrivateMessages } from "./private_messages.ts";
+import { actionLine, cleanText, parseCommand, WRONG_PASSWORD_DELAY_MS } from "../protocol.ts";
+import { Reader } from "./reader.ts";
+import type { ChatRecorder, SavedState } from "./recorder.ts";
+import { Renames } from "./renames.ts";
+import type { Room } from "./room.ts";
+import { RoomCommands } from "./room_commands.ts";
+import { LOBBY, Rooms } from "./rooms.ts";
+import { type LinkEvents, Member, pauseReading } from "./session.ts";
+
+export { Member };
+export type { ChatCluster, ChatRecorder };
+
+/** The core's settings, checked already by the server that makes it. */
+export interface ChatOptions {
+  maxClients: number;
+  maxPerIp: number;
+  limitLoopback: boolean;
+  nameTimeoutMs: number;
+  maxLineBytes: number;
+  maxQueueBytes: number;
+  history: number;
+  /** Lines a second; 0 turns flood control off. */
+  rate: number;
+  burst: number;
+  password: string | null;
+  /** What `/oper` must be given; null when nobody may become a server operator that way. */
+  operatorPassword: string | null;
+  /** Where the console's answers go (the server's standard output). */
+  consoleOutput?: (text: string) => void;
+  announceLimit: number;
+  /** Rooms at once, `#lobby` included. */
+  maxRooms: number;
+  /** Where rooms, topics, history, bans, mutes and the motd are recorded, if anywhere. */
+  recorder?: ChatRecorder | null;
+  /** What a restarted server comes back with. */
+  saved?: SavedState | null;
+  log: ((event: string) => void) | undefined;
+  /** Called when the last member leaves. */
+  onEmpty?: () => void;
+}
+
+/**
+ * Operators' commands about a member, who may be on another process of the
+ * cluster, each with whether a room's operator may give it (else only a
+ * server operator may).
+ */
+const REACHES_ELSEWHERE: ReadonlyMap<string, boolean> = new Map([
+  ["op", true],
+  ["deop", true],
+  ["kick", true],
+  ["ban", false],
+  ["mute", false],
+  ["unmute", false],
+]);
+
+/** The chat's members and connections, and everything that happens to them. */
+export class Chat {
+  /** What the parts share. */
+  readonly #hub: Hub;
+  readonly #connections: Connections;
+  readonly #naming: Naming;
+  readonly #reader: Reader;
+  readonly #roomCommands: RoomCommands;
+  readonly #privateMessages: PrivateMessages;
+  readonly #renames: Renames;
+  readonly #clusterSide: ClusterSide;
+
+  /** A core with `options`; it opens nothing itself. */
+  constructor(options: ChatOptions) {
+    const log = options.log;
+    const rooms = new Rooms<Member>(
+      options.maxRooms,
+      options.maxQueueBytes,
+      options.history,
+      (member) => this.#connections.dropTooSlow(member),
+      options.recorder ?? null,
+    );
+    rooms.onEvicted = (room) => {
+      const held = room.topic !== null || room.hasHistory ? " (it held a topic or history)" : "";
+      log?.(`#${room.name} was removed at --max-rooms to make a new room${held}`);
+    };
+    const hub = this.#hub = new Hub({
+      rooms,
+      operators: this.#operators(options, rooms),
+      announceLimit: options.announceLimit,
+      log,
+    });
+    const leave = (member: Member) => void this.#connections.leave(member);
+    this.#naming = new Naming(hub, {
+      password: options.password,
+      nameTimeoutMs: options.nameTimeoutMs,
+      leave,
+    });
+    this.#connections = new Connections(hub, { ...options, naming: this.#naming });
+    this.#privateMessages = new PrivateMessages(hub);
+    this.#renames = new Renames(hub);
+    this.#clusterSide = new ClusterSide(hub, {
+      leave,
+      sendHome: (member) => this.#roomCommands.moveTo(member, LOBBY, false),
+      privateMessages: this.#privateMessages,
+    });
+    this.#roomCommands = new RoomCommands(hub, {
+      limitLoopback: options.limitLoopback,
+      clusterSide: this.#clusterSide,
+    });
+    this.#reader = new Reader(hub, {
+      ...options,
+      connections: this.#connections,
+      naming: this.#naming,
+      commands: this.#commandHost,
+    });
+    if (options.saved) this.#restore(options.saved);
+    const recorder = options.recorder;
+    if (recorder) {
+      hub.operators.bans.onChange = (list) => recorder.setRestrictions("bans", list);
+      hub.operators.mutes.onChange = (list) => recorder.setRestrictions("mutes", list);
+      hub.operators.onMotd = (text) => recorder.setMotd(text);
+    }
+  }
+
+  /** The operators, with the console as a server operator, and what they may do here. */
+  #operators(options: ChatOptions, rooms: Rooms<Member>): Operators {
+    const console = new Member(
+      new OutputLink(options.consoleOutput ?? (() => {})),
+      "console",
+      0,
+      options.maxLineBytes,
+    );
+    console.name = CONSOLE_NAME;
+    console.stage = "member";
+    console.outputLimit = 0;
+    console.serverOperator = true;
+    return new Operators(
+      {
+        rooms,
+        tell: (member, ...lines) => this.#hub.tell(member, ...lines),
+        sendHome: (member) => this.#roomCommands.moveTo(member, LOBBY, false),
+        disconnect: (member, reason) => {
+          member.leaving ??= reason;
+          void this.#connections.leave(member);
+        },
+        membersFrom: (address) =>
+          [...this.#hub.connections].filter((member) =>
+            member.name !== null && plainAddress(member.ip) === address
+          ),
+        actElsewhere: (target, action, actor) => {
+          const cluster = this.#hub.cluster;
+          cluster?.publishAct(action, target.name, target.room, target.processId).catch((error) => {
+            this.#hub.log?.(
+              `cluster: /${action} of ${target.name} was not sent: ${describe(error)}`,
+            );
+            this.#hub.tell(actor, unsentNotice(error));
+          });
+        },
+        announce: (room, notice, actor) => {
+          this.#hub.cluster?.publishLine(room, notice).catch((error) => {
+            this.#hub.log?.(`cluster: a notice for #${room} was not sent: ${describe(error)}`);
+            this.#hub.tell(actor, unsentNotice(error));
+          });
+        },
+        changed: (member) => this.#hub.sharePresence(member),
+        delay: (member, ms) => pauseReading(member, ms),
+        log: options.log,
+      },
+      console,
+      { password: options.operatorPassword, wrongPasswordDelayMs: WRONG_PASSWORD_DELAY_MS },
+    );
+  }
+
+  /** Puts back what a restarted server saved: rooms with topics and history, bans, mutes, the motd. */
+  #restore(saved: SavedState): void {
+    const hub = this.#hub;
+    let dropped = 0;
+    for (const room of saved.rooms) {
+      if (!hub.rooms.restore(room.name, room.topic, room.history)) dropped++;
+    }
+    if (dropped > 0) {
+      hub.log?.(`${dropped} saved rooms are over --max-rooms and were not restored`);
+    }
+    const now = Date.now();
+    for (const kind of ["bans", "mutes"] as const) {
+      for (const entry of saved[kind]) {
+        if (entry.until === null || entry.until > now) hub.operators[kind].add(entry);
+      }
+    }
+    hub.operators.motd = saved.motd;
+  }
+
+  /**
+   * Makes this core one process of a cluster: rooms' lines go through it
+   * (and come back as {@linkcode Chat.clusterEvent}), names are claimed in
+   * it, and `#lobby` starts with the cluster's history. Call it before any
+   * connection is admitted.
+   */
+  joinCluster(cluster: ChatCluster): Promise<void> {
+    return this.#clusterSide.join(cluster);
+  }
+
+  /** Delivers what the cluster says to the members here: room lines, private messages, state. */
+  clusterEvent(event: ClusterEvent): void {
+    this.#clusterSide.event(event);
+  }
+
+  /** Tells every room here that the cluster lost Redis (`down`) or has it back. */
+  clusterStatus(down: boolean): void {
+    this.#clusterSide.status(down);
+  }
+
+  /** How many connections are open, named or not. */
+  get connectionCount(): number {
+    return this.#hub.connections.size;
+  }
+
+  /** Sends lines to one connection, member or not. */
+  tell(member: Member, ...lines: string[]): void {
+    this.#hub.tell(member, ...lines);
+  }
+
+  /**
+   * Tells every connection the server is shutting down, lets queued output
+   * drain for at most `flushMs`, and resolves once every connection and
+   * refusal is closed.
+   */
+  shutdown(flushMs: number): Promise<void> {
+    return this.#connections.shutdown(flushMs);
+  }
+
+  /**
+   * Handlers that every member's link shares, finding the member through
+   * the link: idle connections are many, and closures for each add up.
+   */
+  get events(): LinkEvents {
+    return this.#reader.events;
+  }
+
+  /**
+   * Admits a connection over any link, unless the server is full or its
+   * address has too many already: then it is told so over `refusalLink()`
+   * and closed, and the result is null. `via` names the transport in the log.
+   */
+  admit(
+    link: Link,
+    ip: string,
+    port: number,
+    refusalLink: () => Link,
+    via = "",
+  ): Member | null {
+    const member = this.#connections.admit(link, ip, port, refusalLink, via);
+    if (member !== null) this.#reader.listen(link, member, this.#reader.events);
+    return member;
+  }
+
+  /**
+   * Admits a connection as {@linkcode Chat.admit} does, but reads nothing
+   * from it yet: a transport that reads its sockets itself (TCP, to take
+   * telnet's commands out) then calls {@linkcode Chat.listenTo} with its own
+   * `data` handler in place of the core's.
+   */
+  accept(
+    link: Link,
+    ip: string,
+    port: number,
+    refusalLink: () => Link,
+    via = "",
+  ): Member | null {
+    return this.#connections.admit(link, ip, port, refusalLink, via);
+  }
+
+  /**
+   * Makes the member's events come from `link`, to `events` ({@linkcode Chat.events}
+   * unless a transport hands the core its bytes through handlers of its own).
+   */
+  listenTo(link: Link, member: Member, events: LinkEvents = this.#reader.events): void {
+    this.#reader.listen(link, member, events);
+  }
+
+  /** Sends one line and closes; the connection never joins. */
+  refuse(link: Link, text: string): void {
+    this.#connections.refuse(link, text);
+  }
+
+  /** Starts the naming clock and asks for the password or the nickname. */
+  greet(member: Member): void {
+    this.#naming.greet(member);
+  }
+
+  /** Sees a connection out, once (why: its `leaving`, else lost); resolves once it is closed. */
+  leave(member: Member): Promise<void> {
+    return this.#connections.leave(member);
+  }
+
+  /**
+   * Runs a line typed at the server's console: an operator command, answered
+   * through `consoleOutput`.
+   */
+  runConsole(line: string): void {
+    const console = this.#hub.operators.console;
+    const text = cleanText(line);
+    if (text === "") return;
+    const command = parseCommand(text);
+    if (command === null) {
+      this.tell(console, "! The console takes commands (type /help)");
+      return;
+    }
+    runCommand(this.#commandHost, console, command.name, command.rest);
+  }
+
+  /** What the commands may do, for the member who typed one: each part does its own. */
+  readonly #commandHost: CommandHost<Member> = {
+    tell: (member, ...lines) => this.#hub.tell(member, ...lines),
+    who: (member, typed) => this.#roomCommands.who(member, typed),
+    whisper: (from, to, text) => this.#privateMessages.send(from, to, text),
+    replyTo: (member) => this.#privateMessages.replyTo(member),
+    reply: (from, text) => this.#privateMessages.reply(from, text),
+    rename: (member, requested) => this.#renames.rename(member, requested),
+    act: (member, action) =>
+      (member.room as Room<Member>).broadcast(actionLine(member.name as string, action), {
+        public: true,
+        from: member,
+      }),
+    join: (member, typed) => this.#roomCommands.moveTo(member, typed),
+    rooms: (member) => this.#roomCommands.rooms(member),
+    topic: (member, text) => this.#roomCommands.topic(member, text),
+    isConsole: (member) => member === this.#hub.operators.console,
+    mayPost: (member) => this.#hub.mayPost(member),
+    moderate: (member, command, rest) => {
+      const operators = this.#hub.operators;
+      const cluster = this.#hub.cluster;
+      // About a member who may be on another process: ask the cluster who is where first,
+      // when the actor may do it at all (else the rules refuse it here, at no cost to Redis).
+      const byRoomOperators = REACHES_ELSEWHERE.get(command);
+      const may = member.serverOperator ||
+        (byRoomOperators === true && (member.room?.operators.has(member) ?? false));
+      if (cluster !== null && byRoomOperators !== undefined && may) {
+        const act = command as "op" | "deop" | "kick" | "ban" | "mute" | "unmute";
+        member.busy = cluster.members().then((everyone) => {
+          if (member.closed || member.leaving !== null) return;
+          const elsewhere: ClusterPeer[] = everyone.filter((other) =>
+            other.processId !== cluster.processId
+          );
+          operators[act](member, rest, elsewhere);
+        }, () => this.#hub.tell(member, UNAVAILABLE_TRY));
+        return;
+      }
+      switch (command) {
+        case "oper":
+          member.busy = operators.oper(member, rest);
+          return;
+        case "bans":
+        case "mutes":
+          return operators.list(member, command);
+        case "motd":
+          return operators.setMotd(member, rest);
+        default:
+          return operators[command](member, rest);
+      }
+    },
+  };
+}

@@ -1,0 +1,207 @@
+/**
+ * The core's side of a cluster whose Redis does not answer: which notice a member gets for a line,
+ * a private message or an operator's act Redis did not confirm. A stand-in cluster fails each
+ * publish as it is told to, with no Redis and no sockets; the real thing is in
+ * `cluster_server_test.ts`.
+ */
+
+import assert from "node:assert/strict";
+import { Chat, type ChatCluster } from "./chat.ts";
+import type { ClusterPeer } from "../cluster/cluster.ts";
+import {
+  ANNOUNCE_LIMIT,
+  GREETING,
+  HISTORY_LINES,
+  MAX_LINE_BYTES,
+  MAX_QUEUE_BYTES,
+} from "../protocol.ts";
+import { RedisNoReplyError, RedisUnavailableError } from "../cluster/redis.ts";
+import { MAX_ROOMS } from "./rooms.ts";
+import { LEAK_CHECKS, MemoryLink, WAIT_MS, withDeadline } from "../test/test_helpers.ts";
+
+const NOT_SENT = "! Chat is unavailable right now; your message was not sent";
+const LATE = "! Chat is not answering; your message may arrive late";
+
+const encoder = new TextEncoder();
+
+/** Never written to Redis: the connection was down. */
+const refused = (): Error => new RedisUnavailableError("Redis 127.0.0.1:6379 is unavailable");
+/** Written to Redis, and no reply in time: Redis may still carry it out. */
+const unanswered = (): Error =>
+  new RedisNoReplyError("Redis 127.0.0.1:6379: connection lost (no reply within 5000 ms)");
+
+/** A memory link that wakes whoever waits for its next write. */
+class WatchedLink extends MemoryLink {
+  #waiters: (() => void)[] = [];
+
+  override write(data: Uint8Array | string): boolean {
+    const taken = super.write(data);
+    for (const waiter of this.#waiters.splice(0)) waiter();
+    return taken;
+  }
+
+  /** Resolves at the next write. */
+  changed(): Promise<void> {
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+}
+
+/** A member of the core, read line by line with a deadline. */
+class Member {
+  readonly link = new WatchedLink();
+  #read = 0;
+
+  constructor(chat: Chat) {
+    const member = chat.admit(this.link, "192.0.2.1", 4000, () => this.link);
+    if (member !== null) chat.greet(member);
+  }
+
+  send(text: string): void {
+    this.link.emit("data", encoder.encode(text));
+  }
+
+  async expect(wanted: string): Promise<void> {
+    const deadline = Date.now() + WAIT_MS;
+    while (true) {
+      const text = this.link.text;
+      const end = text.indexOf("\n", this.#read);
+      if (end !== -1) {
+        const line = text.slice(this.#read, end);
+        this.#read = end + 1;
+        assert.equal(line, wanted);
+        return;
+      }
+      await withDeadline(this.link.changed(), Math.max(deadline - Date.now(), 1), wanted);
+    }
+  }
+}
+
+/** How the stand-in cluster fails its next publish, and its next question of who is where. */
+interface Failures {
+  /** The next publish fails with it (then it is null again); null: it succeeds. */
+  publish: Error | null;
+  /** The next `members()` fails with it (then it is null again). */
+  members: Error | null;
+}
+
+/**
+ * A cluster of this process and `bob` on another: a publish fails as `fail` says, or succeeds,
+ * and a room line then comes back as Redis would send it.
+ */
+function standIn(chat: () => Chat, fail: Failures): ChatCluster {
+  let id = 0;
+  const next = (): Promise<string> => {
+    const error = fail.publish;
+    fail.publish = null;
+    return error === null ? Promise.resolve(`${++id}-0`) : Promise.reject(error);
+  };
+  const bob: ClusterPeer = {
+    name: "bob",
+    processId: "there",
+    room: "lobby",
+    roomOperator: false,
+    serverOperator: false,
+    address: "198.51.100.7",
+  };
+  const cluster: ChatCluster = {
+    processId: "here",
+    publishLine: async (room, text, options = {}) => {
+      const lineId = await next();
+      chat().clusterEvent({
+        type: "line",
+        id: lineId,
+        room,
+        text,
+        public: options.public ?? false,
+        except: options.except ?? null,
+      });
+      return lineId;
+    },
+    publishPrivate: () => next(),
+    publishAct: () => next(),
+    publishState: async () => {},
+    loadState: () => Promise.resolve({}),
+    history: () => Promise.resolve([]),
+    claimName: (requested) => Promise.resolve(requested),
+    releaseName: () => Promise.resolve(),
+    renameName: () => Promise.resolve(true),
+    setPresence: () => Promise.resolve(),
+    members: () => {
+      const error = fail.members;
+      fail.members = null;
+      return error === null ? Promise.resolve([bob]) : Promise.reject(error);
+    },
+  };
+  return cluster;
+}
+
+/** A core in a stand-in cluster, with alice joined; `body` sets how the cluster fails. */
+async function withClusterCore(body: (alice: Member, fail: Failures) => Promise<void>) {
+  const chat: Chat = new Chat({
+    maxClients: 10,
+    maxPerIp: 10,
+    limitLoopback: false,
+    nameTimeoutMs: WAIT_MS * 2,
+    maxLineBytes: MAX_LINE_BYTES,
+    maxQueueBytes: MAX_QUEUE_BYTES,
+    history: HISTORY_LINES,
+    rate: 0,
+    burst: 10,
+    password: null,
+    operatorPassword: null,
+    announceLimit: ANNOUNCE_LIMIT,
+    maxRooms: MAX_ROOMS,
+    log: undefined,
+  });
+  const fail: Failures = { publish: null, members: null };
+  await chat.joinCluster(standIn(() => chat, fail));
+  try {
+    const alice = new Member(chat);
+    await alice.expect(GREETING);
+    alice.send("alice\n");
+    await alice.expect("Welcome, alice! Type <quit> to leave.");
+    // Her line comes back after her arrival's: that publish is done, the failures are the body's.
+    alice.send("hello\n");
+    await alice.expect("alice: hello");
+    await body(alice, fail);
+  } finally {
+    await chat.shutdown(0);
+  }
+}
+
+Deno.test({
+  name: "a line Redis was sent and did not answer may arrive late; one never sent was not sent",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withClusterCore(async (alice, fail) => {
+      fail.publish = unanswered();
+      alice.send("first\n");
+      await alice.expect(LATE);
+      fail.publish = refused();
+      alice.send("second\n");
+      await alice.expect(NOT_SENT);
+      alice.send("third\n");
+      await alice.expect("alice: third");
+    }),
+});
+
+Deno.test({
+  name:
+    "a private message: not sent when the cluster cannot say where bob is, late when unanswered",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withClusterCore(async (alice, fail) => {
+      // Asking who is where is only a read: even unanswered, the message itself was never sent.
+      fail.members = unanswered();
+      alice.send("/msg bob one\n");
+      await alice.expect(NOT_SENT);
+      fail.publish = unanswered();
+      alice.send("/msg bob two\n");
+      await alice.expect(LATE);
+      fail.publish = refused();
+      alice.send("/msg bob three\n");
+      await alice.expect(NOT_SENT);
+      alice.send("/msg bob four\n");
+      await alice.expect("(private to bob) alice: four");
+    }),
+});

@@ -1,0 +1,238 @@
+/**
+ * The core's side of a cluster: joining one (rooms' lines go through it, the
+ * shared state comes from it, what operators change here goes to it), and
+ * what it tells this process: room lines and private messages to deliver,
+ * state another process set, what an operator elsewhere did to a member
+ * here, and the members of a process that died. It speaks to the cluster
+ * only through {@linkcode ChatCluster} (cluster_port.ts).
+ *
+ * @module
+ */
+
+import type { ChatCluster, ClusterAction, ClusterEvent } from "./cluster_port.ts";
+import { DEPARTURE_NOTICES } from "./connections.ts";
+import { describe } from "./helpers.ts";
+import { type Hub, unsentNotice } from "./hub.ts";
+import type { Restriction } from "./moderation.ts";
+import { CONSOLE_NAME } from "./operators.ts";
+import type { PrivateMessages } from "./private_messages.ts";
+import { nameKeys, sameName } from "../protocol.ts";
+import type { Room } from "./room.ts";
+import type { Member } from "./session.ts";
+
+/** The kind of shared state that holds a room's topic. */
+function topicKind(room: string): string {
+  return `topic:${nameKeys(room)[1]}`;
+}
+
+/** What {@linkcode ClusterSide} is given. */
+export interface ClusterSideOptions {
+  /** Ends a member's connection (its `leaving` is set already). */
+  leave: (member: Member) => void;
+  /** Takes a member back to `#lobby`, its room not told where it went. */
+  sendHome: (member: Member) => void;
+  /** Where private messages from other processes go. */
+  privateMessages: PrivateMessages;
+}
+
+/** This process's side of the cluster: see the module's description. */
+export class ClusterSide {
+  readonly #hub: Hub;
+  readonly #leave: (member: Member) => void;
+  readonly #sendHome: (member: Member) => void;
+  readonly #privateMessages: PrivateMessages;
+  /** The cluster's topics, by the room's key, for rooms made here later. */
+  readonly #topics = new Map<string, string>();
+  /** Shares a room's new topic with the cluster; nothing without one. */
+  #shareTopic: (room: Room<Member>) => void = () => {};
+
+  /** The cluster side of `hub`; it does nothing until {@linkcode ClusterSide.join}. */
+  constructor(hub: Hub, options: ClusterSideOptions) {
+    this.#hub = hub;
+    this.#leave = options.leave;
+    this.#sendHome = options.sendHome;
+    this.#privateMessages = options.privateMessages;
+  }
+
+  /**
+   * Makes this process one of a cluster: rooms' lines go through it (and
+   * come back as {@linkcode ClusterSide.event}), names are claimed in it, and
+   * `#lobby` starts with the cluster's history. Call it before any
+   * connection is admitted.
+   */
+  async join(cluster: ChatCluster): Promise<void> {
+    const hub = this.#hub;
+    const operators = hub.operators;
+    hub.cluster = cluster;
+    hub.rooms.relay = (room, text, options) => {
+      cluster.publishLine(room.name, text, {
+        public: options.public,
+        except: options.except?.name ?? null,
+      }).catch((error) => {
+        if (options.from !== undefined) hub.tell(options.from, unsentNotice(error));
+        else hub.log?.(`cluster: a line for #${room.name} was not sent: ${describe(error)}`);
+      });
+    };
+    hub.lobby.prime(await cluster.history(hub.lobby.name));
+    for (const [kind, value] of Object.entries(await cluster.loadState())) {
+      this.#applyState(kind, value);
+    }
+    // What operators change here is every process's.
+    const publish = (kind: string, value: string) =>
+      cluster.publishState(kind, value).catch((error) =>
+        hub.log?.(`cluster: ${kind} could not be shared: ${describe(error)}`)
+      );
+    // After this turn's notices (`* bob was banned`), so that bob's process, which
+    // drops bob when the bans reach it, has shown bob the notice first.
+    operators.bans.onChange = (list) =>
+      queueMicrotask(() => void publish("bans", JSON.stringify(list)));
+    operators.mutes.onChange = (list) => void publish("mutes", JSON.stringify(list));
+    operators.onMotd = (text) => void publish("motd", text ?? "");
+    this.#shareTopic = (room) => void publish(topicKind(room.name), room.topic ?? "");
+  }
+
+  /** The cluster's topic of the room called `room` ("" for none), if it told one. */
+  topicOf(room: string): string | undefined {
+    return this.#topics.get(topicKind(room));
+  }
+
+  /** Shares a room's new topic with the cluster, when this process is part of one. */
+  shareTopic(room: Room<Member>): void {
+    this.#shareTopic(room);
+  }
+
+  /** Delivers what the cluster says to the members here: room lines, private messages, state. */
+  event(event: ClusterEvent): void {
+    const hub = this.#hub;
+    if (event.type === "state") {
+      this.#applyState(event.kind, event.value);
+      return;
+    }
+    if (event.type === "act") {
+      if (event.process === hub.cluster?.processId) {
+        this.#actHere(event.action, event.name, event.room);
+      }
+      return;
+    }
+    if (event.type === "gone") {
+      this.#announceGone(event.members);
+      return;
+    }
+    if (event.type === "line") {
+      const room = hub.rooms.get(event.room);
+      if (room === undefined) return;
+      const except = event.except === null ? undefined : hub.rooms.find(event.except);
+      room.deliver(event.text, { public: event.public, except, id: event.id });
+      return;
+    }
+    this.#privateMessages.fromElsewhere(event.from, event.to, event.text);
+  }
+
+  /** Tells every room here that the cluster lost Redis (`down`) or has it back. */
+  status(down: boolean): void {
+    const notice = down
+      ? "* The chat lost its connection to Redis; messages cannot be sent until it is back"
+      : "* The chat is back";
+    this.#hub.log?.(down ? "cluster: Redis is unreachable" : "cluster: Redis is back");
+    for (const room of this.#hub.rooms.busiestFirst()) room.deliver(notice);
+  }
+
+  /** Takes on shared state another process (or this one) set. */
+  #applyState(kind: string, value: string): void {
+    const hub = this.#hub;
+    if (kind === "bans" || kind === "mutes") {
+      let list: Restriction[];
+      try {
+        list = JSON.parse(value);
+        if (!Array.isArray(list)) throw new TypeError("not a list");
+      } catch (error) {
+        hub.log?.(`cluster: the shared ${kind} are unreadable: ${describe(error)}`);
+        return;
+      }
+      hub.operators[kind].replace(list);
+      if (kind === "bans") this.#dropBanned();
+    } else if (kind === "motd") {
+      hub.operators.motd = value === "" ? null : value;
+    } else if (kind.startsWith("topic:")) {
+      this.#topics.set(kind, value);
+      const room = hub.rooms.busiestFirst().find((room) => topicKind(room.name) === kind);
+      room?.restore(value === "" ? null : value, []);
+    }
+  }
+
+  /** Disconnects the members here that a ban made elsewhere is on. */
+  #dropBanned(): void {
+    const hub = this.#hub;
+    for (const member of hub.connections) {
+      if (member.name === null || member.leaving !== null) continue;
+      const ban = hub.operators.banOn(member.name, member.ip);
+      if (ban === undefined) continue;
+      // Only the console bans a server operator: another process's view of it was stale.
+      if (member.serverOperator && ban.by !== CONSOLE_NAME) continue;
+      hub.tell(member, hub.operators.bannedLine(ban));
+      member.leaving = "banned";
+      this.#leave(member);
+    }
+  }
+
+  /**
+   * Tells the rooms here that the members of a process that died without a
+   * word are gone, as their own process would have for a lost connection.
+   * Delivered, not broadcast: every process got this event from Redis.
+   */
+  #announceGone(members: readonly { name: string; room: string }[]): void {
+    const hub = this.#hub;
+    const leaving = new Map<Room<Member>, string[]>();
+    for (const { name, room: roomName } of members) {
+      const room = hub.rooms.get(roomName);
+      if (room === undefined) continue;
+      const names = leaving.get(room);
+      if (names === undefined) leaving.set(room, [name]);
+      else names.push(name);
+    }
+    for (const [room, names] of leaving) {
+      // A room that big with them in it heard no departures from their process either.
+      if (room.members.size + names.length > hub.announceLimit) continue;
+      for (const name of names) {
+        // Someone here holds that name: whatever Redis thought, it has not gone.
+        if (hub.rooms.find(name) === undefined) {
+          room.deliver(`* ${name} ${DEPARTURE_NOTICES.lost}`);
+        }
+      }
+    }
+    hub.log?.(`cluster: a process stopped answering: ${members.length} of its members left`);
+  }
+
+  /**
+   * Carries out what an operator of another process did to a member here,
+   * if it is still in that room: the room heard of it from that process.
+   */
+  #actHere(action: ClusterAction, name: string, roomName: string): void {
+    const hub = this.#hub;
+    const member = hub.rooms.find(name);
+    const room = member?.room;
+    if (member === undefined || !room || !sameName(room.name, roomName)) return;
+    if (member.leaving !== null) return;
+    // It proved /oper meanwhile: the operator elsewhere acted on what it knew before.
+    if (member.serverOperator && action !== "op") {
+      hub.log?.(
+        `${member.peer} ${name}: /${action} from another process not done (server operator)`,
+      );
+      return;
+    }
+    hub.log?.(`${member.peer} ${name}: /${action} by an operator of another process`);
+    switch (action) {
+      case "op":
+        room.operators.add(member);
+        return hub.sharePresence(member);
+      case "deop":
+        room.operators.delete(member);
+        return hub.sharePresence(member);
+      case "kick":
+        return this.#sendHome(member);
+      case "disconnect":
+        member.leaving = "kicked";
+        this.#leave(member);
+    }
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * `/nick`: a member's new name, by the nickname rules, if nobody holds it
+ * (across the cluster, when there is one) and it is not banned; its room
+ * hears of it.
+ *
+ * @module
+ */
+
+import { type Hub, UNAVAILABLE_TRY } from "./hub.ts";
+import { untilNote } from "./moderation.ts";
+import { cleanNickname, DEFAULT_NAME, sameName } from "../protocol.ts";
+import type { Room } from "./room.ts";
+import type { Member } from "./session.ts";
+
+/** Renames members: see the module's description. */
+export class Renames {
+  readonly #hub: Hub;
+
+  /** Renames for `hub`'s members. */
+  constructor(hub: Hub) {
+    this.#hub = hub;
+  }
+
+  /** Gives `member` the name it `requested`, or tells it why not. */
+  rename(member: Member, requested: string): void {
+    const hub = this.#hub;
+    const old = member.name as string;
+    if (requested === "") {
+      hub.tell(member, "! Usage: /nick NEW");
+      return;
+    }
+    const name = cleanNickname(requested);
+    if (name === DEFAULT_NAME && requested !== DEFAULT_NAME) {
+      hub.tell(member, `! Invalid name: ${requested}`);
+      return;
+    }
+    if (hub.rooms.find(name, member) !== undefined) {
+      hub.tell(member, `! Name taken: ${name}`);
+      return;
+    }
+    if (name === old) {
+      hub.tell(member, `! You are already ${name}`);
+      return;
+    }
+    const ban = hub.operators.banOn(name, null);
+    if (ban !== undefined) {
+      hub.tell(member, `! The name ${name} is banned ${untilNote(ban.until)}`);
+      return;
+    }
+    const cluster = hub.cluster;
+    if (cluster !== null && !sameName(old, name)) {
+      member.busy = cluster.renameName(old, name).then((renamed) => {
+        if (!renamed) hub.tell(member, `! Name taken: ${name}`);
+        else if (member.name === old && !member.closed) this.#finish(member, old, name);
+      }, () => hub.tell(member, UNAVAILABLE_TRY));
+      return;
+    }
+    this.#finish(member, old, name);
+  }
+
+  /** Renames `member` from `old` to `name` here, and tells its room. */
+  #finish(member: Member, old: string, name: string): void {
+    const hub = this.#hub;
+    hub.rooms.rename(member, name);
+    (member.room as Room<Member>).broadcast(`* ${old} is now known as ${name}`);
+    hub.log?.(`${member.peer} ${old} is now ${name}`);
+  }
+}

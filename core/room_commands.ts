@@ -1,0 +1,261 @@
+/**
+ * The commands about rooms: `/join` (and `/part`, and an operator's kick
+ * back to `#lobby`), `/topic`, `/who` and `/rooms`. In a cluster a room is
+ * everyone's on every process: who is in it, whether it is new, and its
+ * topic and history are asked of the cluster first.
+ *
+ * @module
+ */
+
+import { isLoopback } from "./addresses.ts";
+import type { ClusterSide } from "./cluster_side.ts";
+import { type Hub, UNAVAILABLE_TRY } from "./hub.ts";
+import { plainAddress } from "./moderation.ts";
+import { nameKeys, sameName } from "../protocol.ts";
+import type { Room } from "./room.ts";
+import { NEW_ROOMS_PER_ADDRESS, RoomQuota } from "./room_quota.ts";
+import { LOBBY, roomName } from "./rooms.ts";
+import type { Member } from "./session.ts";
+
+/** What {@linkcode RoomCommands} is given. */
+export interface RoomCommandsOptions {
+  /** Whether loopback addresses count toward the new rooms an address may make. */
+  limitLoopback: boolean;
+  /** The cluster's topics, and where a topic set here is shared. */
+  clusterSide: ClusterSide;
+}
+
+/** Moves members between rooms and answers about them: see the module's description. */
+export class RoomCommands {
+  readonly #hub: Hub;
+  readonly #limitLoopback: boolean;
+  readonly #clusterSide: ClusterSide;
+  /** New rooms by address, so that no stranger takes every free place under --max-rooms. */
+  readonly #newRooms = new RoomQuota();
+
+  /** The room commands of `hub`'s members. */
+  constructor(hub: Hub, options: RoomCommandsOptions) {
+    this.#hub = hub;
+    this.#limitLoopback = options.limitLoopback;
+    this.#clusterSide = options.clusterSide;
+  }
+
+  /**
+   * `/join`: moves the member to the room it names, made for it if new. The
+   * room it leaves hears where it went, unless it was kicked (and heard that).
+   */
+  moveTo(member: Member, typed: string, announce = true): void {
+    const hub = this.#hub;
+    const name = roomName(typed);
+    if (name === null) {
+      hub.tell(member, `! Invalid room name: ${typed}`);
+      return;
+    }
+    const from = member.room as Room<Member>;
+    const existing = hub.rooms.get(name);
+    if (existing === from) {
+      hub.tell(member, `! You are already in #${from.name}`);
+      return;
+    }
+    const to = existing?.name ?? name;
+    const cluster = hub.cluster;
+    // A new room's name is words the room hears (`left for #...`): the muted may not choose one.
+    // In a cluster a room is new when nobody is in it anywhere: that is known below.
+    if (cluster === null && existing === undefined && !this.#mayMakeRoom(member, to)) return;
+    if (cluster !== null) {
+      const room = hub.rooms.ensure(to, member.serverOperator);
+      if (room === null) {
+        hub.tell(member, "! Too many rooms");
+        return;
+      }
+      // A room new here starts with the cluster's history; the count is the cluster's.
+      member.busy = Promise.all([
+        existing === undefined ? cluster.history(room.name) : Promise.resolve([]),
+        cluster.members(),
+      ]).then(([history, everyone]) => {
+        if (member.closed || member.leaving !== null || member.room !== from) return;
+        const topic = this.#clusterSide.topicOf(room.name);
+        // Someone is in it, or it has a topic: it exists somewhere.
+        const anyone = everyone.some((other) => sameName(other.room || LOBBY, room.name)) ||
+          !!topic;
+        const made = existing === undefined && !anyone;
+        if (made && !this.#mayMakeRoom(member, room.name)) return;
+        room.prime(history);
+        if (existing === undefined && topic !== undefined) room.restore(topic || null, []);
+        const there = everyone.filter((other) =>
+          other.name !== member.name && sameName(other.room, room.name)
+        ).length;
+        // Whoever makes a room is its operator: here, whoever is first in it anywhere.
+        if (existing === undefined && there === 0) room.operators.add(member);
+        const before = from.members.size;
+        if (hub.rooms.move(member, room.name, member.serverOperator) === null) {
+          hub.tell(member, "! Too many rooms");
+          return;
+        }
+        if (made) this.#newRooms.take(plainAddress(member.ip), performance.now());
+        this.#finishMove(member, from, room, announce, there + 1, before);
+        hub.sharePresence(member);
+      }, () => hub.tell(member, UNAVAILABLE_TRY));
+      return;
+    }
+    const before = from.members.size;
+    if (hub.rooms.move(member, to, member.serverOperator) === null) {
+      hub.tell(member, "! Too many rooms");
+      return;
+    }
+    if (existing === undefined) this.#newRooms.take(plainAddress(member.ip), performance.now());
+    const room = member.room as Room<Member>;
+    this.#finishMove(member, from, room, announce, room.members.size, before);
+  }
+
+  /** `/topic`: shows the member's room's topic, or sets it if the member is its operator. */
+  topic(member: Member, text: string): void {
+    const hub = this.#hub;
+    const room = member.room as Room<Member>;
+    if (text === "") {
+      hub.tell(
+        member,
+        room.topic === null ? `* No topic in #${room.name}` : `* Topic: ${room.topic}`,
+      );
+    } else if (!hub.operators.isOperator(member, room)) {
+      hub.tell(member, "! Only operators can /topic");
+    } else if (hub.mayPost(member)) {
+      room.topic = text === "-" ? null : text;
+      this.#clusterSide.shareTopic(room);
+      room.broadcast(
+        room.topic === null
+          ? `* ${member.name} cleared the topic`
+          : `* ${member.name} set the topic: ${text}`,
+      );
+      const did = room.topic === null ? "cleared the topic" : "set the topic";
+      hub.log?.(`${member.peer} ${member.name} ${did} of #${room.name}`);
+    }
+  }
+
+  /** `/who`: who is in the member's room, or in the room it names. */
+  who(member: Member, typed: string): void {
+    const hub = this.#hub;
+    const cluster = hub.cluster;
+    if (cluster !== null) {
+      const name = typed === "" ? (member.room ?? hub.lobby).name : roomName(typed);
+      if (name === null) {
+        hub.tell(member, `! Invalid room name: ${typed}`);
+        return;
+      }
+      member.busy = cluster.members().then((everyone) => {
+        const there = everyone.filter((other) => sameName(other.room || LOBBY, name));
+        const local = hub.rooms.get(name);
+        if (there.length === 0 && local === undefined) {
+          hub.tell(member, `! No such room: #${name}`);
+          return;
+        }
+        const shown = local?.name ?? there[0]?.room ?? name;
+        const names = there.map((other) => {
+          const here = hub.rooms.find(other.name);
+          // Here, what this process knows; elsewhere, what that process said.
+          const op = here === undefined
+            ? other.roomOperator || other.serverOperator
+            : local !== undefined && here.room === local &&
+              hub.operators.isOperator(here, local);
+          return (op ? "@" : "") + other.name;
+        });
+        const where = typed === "" && sameName(shown, LOBBY) ? "online" : `in #${shown}`;
+        hub.tell(member, `* ${names.length} ${where}: ${names.join(", ")}`);
+      }, () => hub.tell(member, UNAVAILABLE_TRY));
+      return;
+    }
+    let room = member.room ?? hub.lobby;
+    if (typed !== "") {
+      const name = roomName(typed);
+      const found = name === null ? undefined : hub.rooms.get(name);
+      if (found === undefined) {
+        hub.tell(
+          member,
+          name === null ? `! Invalid room name: ${typed}` : `! No such room: #${name}`,
+        );
+        return;
+      }
+      room = found;
+    }
+    const names = [...room.members].map((other) =>
+      (hub.operators.isOperator(other, room) ? "@" : "") + (other.name as string)
+    );
+    const where = typed === "" && room === hub.lobby ? "online" : `in #${room.name}`;
+    hub.tell(member, `* ${names.length} ${where}: ${names.join(", ")}`);
+  }
+
+  /** `/rooms`: the rooms and how many are in each, busiest first (in a cluster, anywhere). */
+  rooms(member: Member): void {
+    const hub = this.#hub;
+    const cluster = hub.cluster;
+    if (cluster === null) {
+      const rooms = hub.rooms.busiestFirst();
+      this.#tellRooms(member, rooms.map((room) => [room.name, room.members.size]));
+      return;
+    }
+    member.busy = cluster.members().then((everyone) => {
+      // The rooms anyone is in, anywhere, and those kept here (a topic) with nobody in them.
+      const counts = new Map<string, [string, number]>();
+      for (const room of hub.rooms.busiestFirst()) {
+        counts.set(nameKeys(room.name)[1], [room.name, 0]);
+      }
+      for (const other of everyone) {
+        const key = nameKeys(other.room || LOBBY)[1];
+        const entry = counts.get(key) ?? [other.room || LOBBY, 0];
+        counts.set(key, [entry[0], entry[1] + 1]);
+      }
+      this.#tellRooms(member, [...counts.values()].sort((a, b) => b[1] - a[1]));
+    }, () => hub.tell(member, UNAVAILABLE_TRY));
+  }
+
+  /**
+   * Whether `member` may make the new room `name`: not while muted (the room
+   * hears its name), nor past {@linkcode NEW_ROOMS_PER_ADDRESS} from its
+   * address within the hour (server operators, and loopback unless
+   * `limitLoopback`, are exempt). Tells it why not.
+   */
+  #mayMakeRoom(member: Member, name: string): boolean {
+    const hub = this.#hub;
+    if (!hub.mayPost(member)) return false;
+    if (member.serverOperator || (!this.#limitLoopback && isLoopback(member.ip))) return true;
+    const address = plainAddress(member.ip);
+    if (this.#newRooms.allows(address, performance.now())) return true;
+    hub.log?.(
+      `${member.peer} ${member.name} refused #${name}: ` +
+        `${NEW_ROOMS_PER_ADDRESS} new rooms from ${address} within the hour already`,
+    );
+    hub.tell(member, "! Too many new rooms from your address; try again later");
+    return false;
+  }
+
+  /**
+   * Tells both rooms of a move made, and the member where it is now: `here`
+   * are in the room, it counted; `before` were in the room it left.
+   */
+  #finishMove(
+    member: Member,
+    from: Room<Member>,
+    room: Room<Member>,
+    announce: boolean,
+    here: number,
+    before: number,
+  ): void {
+    const hub = this.#hub;
+    if (announce && before <= hub.announceLimit) {
+      from.broadcast(`* ${member.name} left for #${room.name}`);
+    }
+    hub.tell(member, `* You are now in #${room.name} (${here} here)`);
+    if (room.topic !== null) hub.tell(member, `* Topic: ${room.topic}`);
+    room.sendHistory(member);
+    if (room.members.size <= hub.announceLimit) {
+      room.broadcast(`* ${member.name} joined #${room.name}`, { except: member });
+    }
+    hub.log?.(`${member.peer} ${member.name} moved from #${from.name} to #${room.name}`);
+  }
+
+  /** `* 3 rooms: #lobby (12), #dev (3)`, from names and counts busiest first. */
+  #tellRooms(member: Member, rooms: [string, number][]): void {
+    const list = rooms.map(([name, count]) => `#${name} (${count})`).join(", ");
+    this.#hub.tell(member, `* ${rooms.length} ${rooms.length === 1 ? "room" : "rooms"}: ${list}`);
+  }
+}

@@ -1,0 +1,233 @@
+import assert from "node:assert/strict";
+import {
+  asksForNickname,
+  asksForPassword,
+  classify,
+  clockTime,
+  historyOverlap,
+  isQuitWord,
+  listedRooms,
+  nameHue,
+  reconnectDelay,
+  roomChange,
+  saysName,
+  welcomedName,
+} from "./lines.js";
+import { GREETING, PASSWORD_GREETING } from "../protocol.ts";
+import { reconnectDelay as clientReconnectDelay } from "../client.ts";
+import { roomName } from "../core/rooms.ts";
+
+Deno.test("the page reads the greetings and the welcome as the terminal client does", () => {
+  assert(asksForNickname(GREETING));
+  assert(!asksForPassword(GREETING));
+  assert(asksForPassword(PASSWORD_GREETING));
+  assert(!asksForPassword("! Wrong password"));
+  assert.deepEqual(welcomedName("Welcome, alice! Type <quit> to leave."), "alice");
+  assert.deepEqual(welcomedName("Welcome to the chat! Please enter your nickname:"), null);
+  assert.deepEqual(welcomedName("bob: Welcome, alice! Type <quit> to leave."), null);
+});
+
+Deno.test("quit words are the server's, in any case", () => {
+  for (const word of ["<quit>", "/quit", "{quit}", "/QUIT", " <Quit> "]) assert(isQuitWord(word));
+  assert(!isQuitWord("/quitter"));
+  assert(!isQuitWord("quit"));
+});
+
+Deno.test("the page backs off as the terminal client does: 1 s doubling to 30 s, ±20 %", () => {
+  for (const random of [0, 0.5, 0.999]) {
+    for (let attempt = 0; attempt < 12; attempt++) {
+      assert.deepEqual(
+        reconnectDelay(attempt, () => random),
+        clientReconnectDelay(attempt, () => random),
+      );
+    }
+  }
+  assert.deepEqual(reconnectDelay(0, () => 0.5), 1000);
+  assert.deepEqual(reconnectDelay(2, () => 0.5), 4000);
+  assert.deepEqual(reconnectDelay(9, () => 0.5), 30_000);
+  assert.deepEqual(reconnectDelay(0, () => 0), 800);
+});
+
+Deno.test("notices about members change the member list; members' lines do not", () => {
+  assert.deepEqual(roomChange("* bob joined the chat"), {
+    type: "joined",
+    name: "bob",
+    room: null,
+  });
+  assert.deepEqual(roomChange("* bob left the chat"), { type: "left", name: "bob", room: null });
+  assert.deepEqual(roomChange("* bob left the chat (connection lost)"), {
+    type: "left",
+    name: "bob",
+    room: null,
+  });
+  assert.deepEqual(roomChange("* bob is now known as bobby"), {
+    type: "renamed",
+    from: "bob",
+    to: "bobby",
+  });
+  assert.deepEqual(roomChange("* 3 online: alice, bob, carol"), {
+    type: "who",
+    names: ["alice", "bob", "carol"],
+    room: null,
+  });
+  assert.deepEqual(roomChange("* 1 online: alice"), { type: "who", names: ["alice"], room: null });
+  assert.deepEqual(roomChange("bob: * carol joined the chat"), null);
+  // Operators: a kicked or banned member leaves the room it was in.
+  assert.deepEqual(roomChange("* bob was kicked by alice (spam)"), {
+    type: "left",
+    name: "bob",
+    room: null,
+  });
+  assert.deepEqual(roomChange("* bob was banned by server for 2h"), {
+    type: "left",
+    name: "bob",
+    room: null,
+  });
+  assert.deepEqual(roomChange("* bob was muted by alice for 10m"), null);
+  // Rooms: moving between them, and a room's /who with its operator marked.
+  // A move names the room: the one joined, or the one left for.
+  assert.deepEqual(roomChange("* bob joined #dev"), { type: "joined", name: "bob", room: "dev" });
+  assert.deepEqual(roomChange("* bob left for #dev"), { type: "left", name: "bob", room: "dev" });
+  assert.deepEqual(roomChange("* You are now in #dev (3 here)"), {
+    type: "moved",
+    room: "dev",
+    here: 3,
+  });
+  assert.deepEqual(roomChange("* You are now in #開発 (12 here)"), {
+    type: "moved",
+    room: "開発",
+    here: 12,
+  });
+  assert.deepEqual(roomChange("* 2 in #dev: @alice, bob"), {
+    type: "who",
+    names: ["alice", "bob"],
+    room: "dev",
+  });
+  assert.deepEqual(roomChange("** bob joined the chat"), null);
+  assert.deepEqual(roomChange("* Server is shutting down"), null);
+});
+
+Deno.test("the answer to /rooms is read as the rooms with their counts, in its order", () => {
+  assert.deepEqual(listedRooms("* 3 rooms: #lobby (12), #dev (3), #random (1)"), [
+    { name: "lobby", count: 12 },
+    { name: "dev", count: 3 },
+    { name: "random", count: 1 },
+  ]);
+  assert.deepEqual(listedRooms("* 1 room: #lobby (1)"), [{ name: "lobby", count: 1 }]);
+  // A room with a topic outlives its last member.
+  assert.deepEqual(listedRooms("* 2 rooms: #lobby (0), #news (0)"), [
+    { name: "lobby", count: 0 },
+    { name: "news", count: 0 },
+  ]);
+  // Names of any script, with digits, `_`, `-` and `.`.
+  const names = ["разработка", "開発", "ωμέγα_2", "a-b.c", "2025", "Dev"];
+  const line = `* ${names.length} rooms: ${names.map((name, i) => `#${name} (${i})`).join(", ")}`;
+  assert.deepEqual(listedRooms(line), names.map((name, count) => ({ name, count })));
+  for (const name of names) assert.equal(roomName(name), name, "the server takes it as it is");
+});
+
+Deno.test("only a whole /rooms answer is a list of rooms", () => {
+  for (
+    const line of [
+      "* 2 rooms: #lobby (1)", // fewer than it says
+      "* 1 room: #lobby (1), #dev (2)", // more than it says
+      "* 1 room: ",
+      "* 1 room: lobby (1)",
+      "* 1 room: #lobby",
+      "* 1 room: #lobby (one)",
+      "* 1 room: #lob by (1)",
+      "* 2 rooms: #lobby (1),#dev (2)",
+      "* 1 room: #lobby (1) and more",
+      "bob: * 1 room: #lobby (1)",
+      "** bob 1 room: #lobby (1)",
+      "* 2 online: alice, bob",
+      "* You are now in #dev (3 here)",
+    ]
+  ) {
+    assert.equal(listedRooms(line), null, line);
+  }
+  assert.equal(roomChange("* 3 rooms: #lobby (12), #dev (3), #random (1)"), null);
+});
+
+Deno.test("lines are read by kind, with their names and whose they are", () => {
+  assert.deepEqual(classify("alice: hello", "alice"), {
+    kind: "message",
+    sender: "alice",
+    own: true,
+    mention: false,
+    direct: false,
+    public: true,
+    names: [[0, 5]],
+  });
+  assert.deepEqual(classify("bob: hello alice", "alice").own, false);
+  assert.deepEqual(classify("bob: hello alice", "alice").mention, true);
+  assert.deepEqual(classify("alice: hello alice", "alice").mention, false);
+  assert.deepEqual(classify("alice: hello", null).own, false);
+
+  const action = classify("** alice waves", "alice");
+  assert.deepEqual([action.kind, action.own, action.public, action.names], ["action", true, true, [[
+    3,
+    8,
+  ]]]);
+  assert.deepEqual(classify("** bob waves at Alice", "alice").mention, true);
+
+  const sent = classify("(private to bob) alice: psst", "alice");
+  assert.deepEqual([sent.kind, sent.own, sent.direct, sent.public], [
+    "private",
+    true,
+    false,
+    false,
+  ]);
+  assert.deepEqual(sent.names, [[12, 15], [17, 22]]);
+  const got = classify("(private) bob: psst", "alice");
+  assert.deepEqual([got.kind, got.own, got.direct, got.sender], ["private", false, true, "bob"]);
+  assert.deepEqual(got.names, [[10, 13]]);
+
+  assert.deepEqual(classify("* bob joined the chat", "alice").kind, "notice");
+  assert.deepEqual(classify("* bob joined the chat", "alice").names, [[2, 5]]);
+  const renamed = "* bob is now known as bobby";
+  assert.deepEqual(
+    classify(renamed, "alice").names.map(([start, end]) => renamed.slice(start, end)),
+    ["bob", "bobby"],
+  );
+  assert.deepEqual(classify("* alice joined the chat", "alice").mention, false);
+  assert.deepEqual(classify("! No such user: carol", "alice").kind, "error");
+  assert.deepEqual(classify(GREETING, null).kind, "server");
+  assert.deepEqual(classify("Welcome, alice! Type <quit> to leave.", "alice").kind, "server");
+});
+
+Deno.test("a name is said only as a word of its own, in any case", () => {
+  assert(saysName("hi Alice!", "alice"));
+  assert(saysName("alice, look", "alice"));
+  assert(saysName("ask a.b-c.", "a.b-c"));
+  assert(!saysName("malice", "alice"));
+  assert(!saysName("alice2 is here", "alice"));
+  assert(!saysName("bob-alice", "alice"));
+  assert(!saysName("alice.b", "alice"));
+  assert(!saysName("aXb", "a.b"), "a name's dot is not a wildcard");
+});
+
+Deno.test("a name's hue is stable and ignores case", () => {
+  assert.deepEqual(nameHue("Bob"), nameHue("bob"));
+  assert.deepEqual(nameHue("bob"), nameHue("bob"));
+  assert(nameHue("alice") !== nameHue("bob"));
+  for (const name of ["alice", "bob", "ωmega", "李"]) {
+    const hue = nameHue(name);
+    assert(Number.isInteger(hue) && hue >= 0 && hue < 360);
+  }
+});
+
+Deno.test("the time beside a line is HH:MM", () => {
+  assert.deepEqual(clockTime(new Date(2025, 0, 2, 3, 4)), "03:04");
+  assert.deepEqual(clockTime(new Date(2025, 0, 2, 23, 59)), "23:59");
+});
+
+Deno.test("after a reconnection only the history the page has not shown is new", () => {
+  const seen = ["a: 1", "b: 2", "a: 3"];
+  assert.deepEqual(historyOverlap(seen, ["a: 1", "b: 2", "a: 3"]), 3, "nothing new");
+  assert.deepEqual(historyOverlap(seen, ["b: 2", "a: 3", "c: 4"]), 2, "one line said while away");
+  assert.deepEqual(historyOverlap(seen, ["c: 4", "c: 5"]), 0, "more was said than history holds");
+  assert.deepEqual(historyOverlap([], ["a: 1"]), 0, "the first join shows it all");
+  assert.deepEqual(historyOverlap(seen, []), 0);
+  assert.deepEqual(historyOverlap(["x: 1", "x: 1"], ["x: 1", "x: 1", "x: 2"]), 2);
+});

@@ -1,0 +1,780 @@
+/**
+ * The browser page in a real headless Chromium, against the real chat room
+ * (through the stand-in of `web_test_room.ts` until `server.ts` serves the
+ * page), with raw TCP members beside it. Each test starts its own room and
+ * browser and closes both.
+ */
+
+import assert from "node:assert/strict";
+import {
+  Browser,
+  type Page,
+  type Viewport,
+  type WebSocketFrame,
+} from "../test/browser_test_helpers.ts";
+import { startWebRoom, type WebRoom } from "../test/web_test_room.ts";
+import { LEAK_CHECKS, Peer, WAIT_MS } from "../test/test_helpers.ts";
+import { nameHue } from "./lines.js";
+
+/** The room's lines on the page (not the page's own words about the connection). */
+const LINES = `[...document.querySelectorAll("#lines > li:not(.local) .text")]
+  .map((text) => text.textContent)`;
+/** The members the list shows. */
+const MEMBERS = `[...document.querySelectorAll("#members .name")].map((name) => name.textContent)`;
+/** The rooms the list shows, as `#name (count)`, the one you are in followed by ` here`. */
+const ROOMS = `[...document.querySelectorAll("#rooms button")].map((button) =>
+  button.querySelector(".room-name").textContent +
+  " (" + button.querySelector(".room-size").textContent + ")" +
+  (button.getAttribute("aria-current") === "true" ? " here" : ""))`;
+/** A `/rooms` answer. */
+const ROOMS_ANSWER = /^\* \d+ rooms?: /;
+
+/** How a page of the room is opened. */
+interface OpenOptions {
+  /** The window's size. */
+  viewport?: Viewport;
+  /** Record the page's WebSocket messages in {@linkcode ChatPage.frames}. */
+  recordFrames?: boolean;
+}
+
+/** A page of the room, with what the tests ask of it. */
+class ChatPage {
+  constructor(readonly page: Page, readonly frames: WebSocketFrame[] = []) {}
+
+  /** Opens the room's page and waits for the server's greeting. */
+  static async open(browser: Browser, room: WebRoom, options: OpenOptions = {}): Promise<ChatPage> {
+    const page = await browser.newPage(options.viewport);
+    const frames = options.recordFrames ? await page.recordWebSocketFrames() : [];
+    await page.goto(room.pageUrl);
+    const chat = new ChatPage(page, frames);
+    await page.waitFor(`${LINES}.length > 0`, "the greeting");
+    return chat;
+  }
+
+  lines(): Promise<string[]> {
+    return this.page.evaluate<string[]>(LINES);
+  }
+
+  members(): Promise<string[]> {
+    return this.page.evaluate<string[]>(MEMBERS);
+  }
+
+  /** Waits until the page shows `line` (exactly) `times` times. */
+  async waitForLine(line: string, times = 1, ms = WAIT_MS): Promise<void> {
+    await this.page.waitFor(
+      `${LINES}.filter((text) => text === ${JSON.stringify(line)}).length >= ${times}`,
+      `the line ${JSON.stringify(line)}${times > 1 ? ` ${times} times` : ""}`,
+      ms,
+    );
+  }
+
+  /** Waits until the member list is exactly `names`. */
+  async waitForMembers(names: string[]): Promise<void> {
+    await this.page.waitFor(
+      `JSON.stringify(${MEMBERS}) === ${JSON.stringify(JSON.stringify(names))}`,
+      `the members ${names.join(", ")}`,
+    );
+  }
+
+  rooms(): Promise<string[]> {
+    return this.page.evaluate<string[]>(ROOMS);
+  }
+
+  /** Waits until the list of rooms is exactly `rooms`, each `#name (count)`, ` here` after one. */
+  async waitForRooms(rooms: string[]): Promise<void> {
+    await this.page.waitFor(
+      `JSON.stringify(${ROOMS}) === ${JSON.stringify(JSON.stringify(rooms))}`,
+      `the rooms ${rooms.join(", ")}`,
+    );
+  }
+
+  /** The lines the page has sent on its WebSocket so far (with `recordFrames`). */
+  sent(): string[] {
+    return this.frames.filter((frame) => frame.direction === "sent").map((frame) => frame.data);
+  }
+
+  /** Waits until the page has sent `line` on its WebSocket `times` times (with `recordFrames`). */
+  async waitForSent(line: string, times: number, ms = WAIT_MS): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (this.sent().filter((sent) => sent === line).length < times) {
+      if (Date.now() >= deadline) {
+        throw new Error(
+          `Timed out after ${ms} ms waiting for the page to send ${line} ${times} times`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  /** Types a line and presses Enter. */
+  say(text: string): Promise<void> {
+    return this.page.typeLine(text);
+  }
+
+  /** Answers the greeting with `name` and waits for the welcome and the member list. */
+  async join(name: string, others: string[] = []): Promise<void> {
+    await this.say(name);
+    await this.waitForLine(`Welcome, ${name}! Type <quit> to leave.`);
+    await this.waitForMembers([...others, name]);
+  }
+
+  /** The classes of the last list item showing `line`. */
+  classesOf(line: string): Promise<string[]> {
+    return this.page.evaluate<string[]>(`(() => {
+      const items = [...document.querySelectorAll("#lines > li")]
+        .filter((item) => item.querySelector(".text").textContent === ${JSON.stringify(line)});
+      return [...(items.at(-1)?.classList ?? [])];
+    })()`);
+  }
+
+  /** A computed style property of the text of the last item showing `line`. */
+  styleOf(line: string, property: string): Promise<string> {
+    return this.page.evaluate<string>(`(() => {
+      const text = [...document.querySelectorAll("#lines > li .text")]
+        .filter((text) => text.textContent === ${JSON.stringify(line)}).at(-1);
+      return getComputedStyle(text).getPropertyValue(${JSON.stringify(property)});
+    })()`);
+  }
+
+  /** Fails if anything went wrong in the page: an exception, a CSP violation, a failed load. */
+  assertNoProblems(): void {
+    assert.deepEqual(this.page.problems, []);
+  }
+}
+
+/** Runs `body` with a fresh room (`server.ts` flags `args`) and a fresh browser, then closes both. */
+function withRoom(
+  options: { args?: string[]; permissions?: string[] },
+  body: (room: WebRoom, browser: Browser) => Promise<void>,
+): () => Promise<void> {
+  return async () => {
+    await using room = await startWebRoom(options);
+    await using browser = await Browser.launch();
+    await body(room, browser);
+  };
+}
+
+Deno.test({
+  name: "a browser member and a TCP member chat both ways, and both see one order",
+  ...LEAK_CHECKS,
+  fn: withRoom({}, async (room, browser) => {
+    await using bob = await Peer.join(room.tcpPort, "bob");
+    const alice = await ChatPage.open(browser, room);
+    assert.equal(await alice.page.evaluate("document.activeElement?.id"), "input", "focus on load");
+    assert.deepEqual(await alice.lines(), ["Welcome to the chat! Please enter your nickname:"]);
+
+    await alice.join("alice", ["bob"]);
+    await bob.expect("* alice joined the chat");
+    // The page's own /who filled the member list; its answer is not shown.
+    assert.ok(!(await alice.lines()).some((line) => line.includes("online:")));
+
+    // Both talk at once; the page shows each line once, as the room sent it.
+    for (let i = 1; i <= 5; i++) {
+      await alice.say(`page ${i}`);
+      await bob.send(`nc ${i}\n`);
+    }
+    const heard = (await bob.readUntil(/^alice: page 5$|^bob: nc 5$/)).filter((l) => l !== "");
+    while (heard.filter((line) => / (page|nc) \d$/.test(line)).length < 10) {
+      heard.push((await bob.readLine()) as string);
+    }
+    const said = heard.filter((line) => / (page|nc) \d$/.test(line));
+    await alice.waitForLine(said.at(-1) as string);
+    const shown = (await alice.lines()).filter((line) => / (page|nc) \d$/.test(line));
+    assert.deepEqual(shown, said);
+
+    // Own lines bold, others' not; every line has its time; names keep their colour.
+    assert.ok((await alice.classesOf("alice: page 1")).includes("own"));
+    assert.equal(await alice.styleOf("alice: page 1", "font-weight"), "700");
+    assert.ok(!(await alice.classesOf("bob: nc 1")).includes("own"));
+    assert.equal(await alice.styleOf("bob: nc 1", "font-weight"), "400");
+    const times = await alice.page.evaluate<string[]>(
+      `[...document.querySelectorAll("#lines > li time")].map((time) => time.textContent)`,
+    );
+    assert.ok(times.length > 10 && times.every((time) => /^\d\d:\d\d$/.test(time)), `${times}`);
+    const hues = await alice.page.evaluate<Record<string, string[]>>(`(() => {
+      const hues = {};
+      for (const name of document.querySelectorAll(".name")) {
+        (hues[name.textContent] ??= []).push(name.style.getPropertyValue("--hue"));
+      }
+      return hues;
+    })()`);
+    for (const [name, values] of Object.entries(hues)) {
+      assert.deepEqual(new Set(values), new Set([String(nameHue(name))]), name);
+    }
+    assert.ok((hues.bob?.length ?? 0) >= 6, "bob's lines and his entry in the list");
+
+    // Notices are dimmed, and the member list follows joins and leaves.
+    await using carol = await Peer.join(room.tcpPort, "carol");
+    await alice.waitForLine("* carol joined the chat");
+    assert.ok((await alice.classesOf("* carol joined the chat")).includes("notice"));
+    assert.notEqual(
+      await alice.styleOf("* carol joined the chat", "color"),
+      await alice.styleOf("bob: nc 1", "color"),
+    );
+    await alice.waitForMembers(["bob", "alice", "carol"]);
+    await carol.send("<quit>\n");
+    await alice.waitForLine("* carol left the chat");
+    await alice.waitForMembers(["bob", "alice"]);
+    alice.assertNoProblems();
+  }),
+});
+
+Deno.test({
+  name: "commands work as typed: private messages set apart, errors in red, /nick, /me, /quit",
+  ...LEAK_CHECKS,
+  fn: withRoom({}, async (room, browser) => {
+    await using bob = await Peer.join(room.tcpPort, "bob");
+    const alice = await ChatPage.open(browser, room);
+    await alice.join("alice", ["bob"]);
+    await bob.expect("* alice joined the chat");
+
+    await bob.send("/msg alice psst\n");
+    await bob.expect("(private to alice) bob: psst");
+    await alice.waitForLine("(private) bob: psst");
+    assert.ok((await alice.classesOf("(private) bob: psst")).includes("private"));
+    await alice.say("/msg bob hi there");
+    await bob.expect("(private) alice: hi there");
+    await alice.waitForLine("(private to bob) alice: hi there");
+    const sent = await alice.classesOf("(private to bob) alice: hi there");
+    assert.ok(sent.includes("private") && sent.includes("own"), `${sent}`);
+
+    await alice.say("/nosuch");
+    await alice.waitForLine("! Unknown command: /nosuch (type /help)");
+    assert.ok((await alice.classesOf("! Unknown command: /nosuch (type /help)")).includes("error"));
+    const red = await alice.styleOf("! Unknown command: /nosuch (type /help)", "color");
+    const [r, g, b] = red.match(/\d+/g)?.map(Number) ?? [];
+    assert.ok(r! > 150 && g! < 80 && b! < 80, `errors are red, not ${red}`);
+
+    // A /who of one's own is shown.
+    await alice.say("/who");
+    await alice.waitForLine("* 2 online: bob, alice");
+
+    await alice.say("/nick alicia");
+    await bob.expect("* alice is now known as alicia");
+    await alice.waitForMembers(["bob", "alicia"]);
+    await alice.page.waitFor(
+      `document.getElementById("status").textContent === "Connected as alicia"`,
+      "the status with the new name",
+    );
+    await alice.say("/me waves");
+    await bob.expect("** alicia waves");
+    await alice.waitForLine("** alicia waves");
+    const action = await alice.classesOf("** alicia waves");
+    assert.ok(action.includes("action") && action.includes("own"), `${action}`);
+    await bob.send("look, alicia\n");
+    await alice.waitForLine("bob: look, alicia");
+    assert.ok((await alice.classesOf("bob: look, alicia")).includes("mention"));
+
+    // A quit the person asked for is not undone by reconnecting.
+    await alice.say("/quit");
+    await alice.waitForLine("* Goodbye, alicia!");
+    await bob.readUntil("* alicia left the chat");
+    await alice.page.waitFor(
+      `document.getElementById("status").textContent === "You left the chat."`,
+      "the status",
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1500)); // longer than the first backoff
+    assert.equal((await alice.lines()).filter((line) => line.includes("nickname")).length, 1);
+    // Until asked to join again, under the same name.
+    await alice.page.evaluate(`document.getElementById("retry").click()`);
+    await bob.expect("* alicia joined the chat");
+    await alice.waitForLine("Welcome, alicia! Type <quit> to leave.");
+    alice.assertNoProblems();
+  }),
+});
+
+Deno.test({
+  name: "markup from a member is shown as text and runs nothing",
+  ...LEAK_CHECKS,
+  fn: withRoom({}, async (room, browser) => {
+    await using bob = await Peer.join(room.tcpPort, "bob");
+    const alice = await ChatPage.open(browser, room);
+    await alice.join("alice", ["bob"]);
+    const attacks = [
+      `<img src=x onerror="document.title='pwned'">`,
+      `<script>document.title='pwned'</script>`,
+      `<b>bold</b> &amp; <a href="javascript:alert(1)">link</a>`,
+    ];
+    for (const attack of attacks) await bob.send(`${attack}\n`);
+    await alice.say("<i>mine</i>");
+    for (const attack of attacks) await alice.waitForLine(`bob: ${attack}`);
+    await alice.waitForLine("alice: <i>mine</i>");
+    const made = await alice.page.evaluate<number>(
+      `document.querySelectorAll("#lines img, #lines script, #lines b, #lines a, #lines i").length`,
+    );
+    assert.equal(made, 0, "no element from a line");
+    assert.equal(await alice.page.evaluate("document.title"), "Chat room");
+    alice.assertNoProblems();
+  }),
+});
+
+Deno.test({
+  name: "a dropped connection is rejoined under the same name, the history filling the gap once",
+  ...LEAK_CHECKS,
+  fn: withRoom({}, async (room, browser) => {
+    await using bob = await Peer.join(room.tcpPort, "bob");
+    const alice = await ChatPage.open(browser, room);
+    await alice.join("alice", ["bob"]);
+    await bob.expect("* alice joined the chat");
+    await bob.send("before the drop\n");
+    await bob.expect("bob: before the drop");
+    await alice.waitForLine("bob: before the drop");
+
+    assert.equal(await alice.page.closeWebSockets(), 1);
+    await bob.expect(/^\* alice left the chat/);
+    await bob.send("said while away\n");
+    await bob.send("and this\n");
+    await bob.readUntil("* alice joined the chat", WAIT_MS * 2);
+    await alice.waitForLine("Welcome, alice! Type <quit> to leave.", 2);
+    await alice.waitForLine("* End of recent messages");
+    const lines = await alice.lines();
+    const second = lines.lastIndexOf("Welcome, alice! Type <quit> to leave.");
+    assert.deepEqual(lines.slice(second), [
+      "Welcome, alice! Type <quit> to leave.",
+      "* Recent messages:",
+      "bob: said while away",
+      "bob: and this",
+      "* End of recent messages",
+    ]);
+    assert.equal(lines.filter((line) => line === "bob: before the drop").length, 1);
+    const local = await alice.page.evaluate<string[]>(
+      `[...document.querySelectorAll("#lines > li.local")].map((item) => item.textContent)`,
+    );
+    assert.equal(local.length, 1);
+    assert.match(local[0] as string, /Connection lost; reconnecting in \d\.\d s/);
+    alice.assertNoProblems();
+  }),
+});
+
+Deno.test({
+  name: "after the chat server restarts the page reconnects by itself with the name kept",
+  ...LEAK_CHECKS,
+  fn: withRoom({}, async (room, browser) => {
+    const alice = await ChatPage.open(browser, room);
+    await alice.join("alice");
+    await alice.say("see you");
+    await alice.waitForLine("alice: see you");
+
+    await room.restart();
+    await alice.waitForLine("* Server is shutting down");
+    await alice.waitForLine("Welcome, alice! Type <quit> to leave.", 2, WAIT_MS * 2);
+    await using bob = await Peer.join(room.tcpPort, "bob");
+    await alice.waitForLine("* bob joined the chat");
+    await alice.waitForMembers(["alice", "bob"]);
+    await alice.say("back again");
+    await bob.readUntil("alice: back again");
+    assert.match(
+      await alice.page.evaluate<string>(`document.getElementById("status").textContent`),
+      /^Connected as alice$/,
+    );
+    alice.assertNoProblems();
+  }),
+});
+
+Deno.test({
+  name: "a locked room asks for the password without echo, and the page rejoins it after a restart",
+  ...LEAK_CHECKS,
+  fn: withRoom({
+    args: ["--password-file", "test/testdata/password.txt"],
+    permissions: ["--allow-net", "--allow-read"],
+  }, async (room, browser) => {
+    const dora = await ChatPage.open(browser, room);
+    assert.deepEqual(await dora.lines(), ["This room is locked. Please enter the password:"]);
+    await dora.page.waitFor(
+      `document.getElementById("input").type === "password"`,
+      "a password field",
+    );
+    await dora.say("open sesame");
+    await dora.waitForLine("Welcome to the chat! Please enter your nickname:");
+    assert.equal(await dora.page.evaluate(`document.getElementById("input").type`), "text");
+    await dora.join("dora");
+    assert.ok(
+      !(await dora.lines()).some((line) => line.includes("sesame")),
+      "the password is not shown",
+    );
+
+    // The password typed this session opens the room again.
+    await room.restart();
+    await dora.waitForLine("Welcome, dora! Type <quit> to leave.", 2, WAIT_MS * 2);
+    assert.equal(await dora.page.evaluate(`document.getElementById("input").type`), "text");
+    dora.assertNoProblems();
+  }),
+});
+
+Deno.test({
+  name: "on a phone the page fits 375 px with the field in view, in light or dark mode",
+  ...LEAK_CHECKS,
+  fn: withRoom({}, async (room, browser) => {
+    await using bob = await Peer.join(room.tcpPort, "bob");
+    const alice = await ChatPage.open(browser, room, {
+      viewport: { width: 375, height: 667, mobile: true },
+    });
+    await alice.join("alice", ["bob"]);
+    await bob.send(`${"x".repeat(300)}\n`);
+    await bob.send("https://example.org/a/very/long/address/that/does/not/break/anywhere/at/all\n");
+    await alice.waitForLine(`bob: ${"x".repeat(300)}`);
+    const fits = `(() => {
+      const inView = (id) => {
+        const box = document.getElementById(id).getBoundingClientRect();
+        return box.width > 0 && box.top >= 0 && box.left >= 0 &&
+          box.bottom <= innerHeight && box.right <= innerWidth;
+      };
+      return {
+        width: document.documentElement.scrollWidth,
+        field: inView("input"),
+        send: inView("send"),
+        membersOpen: document.getElementById("people").open,
+        roomsOpen: document.getElementById("room-panel").open,
+      };
+    })()`;
+    assert.deepEqual(await alice.page.evaluate(fits), {
+      width: 375,
+      field: true,
+      send: true,
+      membersOpen: false,
+      roomsOpen: false,
+    });
+    // The on-screen keyboard leaves less height: the field stays in view.
+    await alice.page.setViewport({ width: 375, height: 300, mobile: true });
+    // (app.js sizes the page to the visual viewport on its resize event, a frame later.)
+    await alice.page.waitFor(
+      `innerHeight === 300 && ${fits}.field`,
+      "the field in the smaller window",
+    );
+    assert.deepEqual(await alice.page.evaluate(fits), {
+      width: 375,
+      field: true,
+      send: true,
+      membersOpen: false,
+      roomsOpen: false,
+    });
+
+    // The system's dark mode is followed.
+    const background = `getComputedStyle(document.body).backgroundColor`;
+    assert.equal(await alice.page.evaluate(background), "rgb(255, 255, 255)");
+    await alice.page.emulateMedia([{ name: "prefers-color-scheme", value: "dark" }]);
+    assert.equal(await alice.page.evaluate(background), "rgb(22, 23, 28)");
+
+    // Usable by keyboard and screen reader: labels, a live list, a language.
+    const a11y = await alice.page.evaluate(`(() => {
+      const log = document.getElementById("log");
+      const input = document.getElementById("input");
+      return {
+        lang: document.documentElement.lang,
+        role: log.getAttribute("role"),
+        live: log.getAttribute("aria-live"),
+        label: input.labels[0]?.textContent,
+        button: document.getElementById("send").textContent,
+      };
+    })()`);
+    assert.deepEqual(a11y, {
+      lang: "en",
+      role: "log",
+      live: "polite",
+      label: "Message",
+      button: "Send",
+    });
+    await alice.page.press("Tab");
+    assert.equal(await alice.page.evaluate("document.activeElement?.id"), "send");
+    alice.assertNoProblems();
+  }),
+});
+
+Deno.test({
+  name: "a reader scrolled back stays put, and the new-messages button takes them down",
+  ...LEAK_CHECKS,
+  fn: withRoom({}, async (room, browser) => {
+    await using bob = await Peer.join(room.tcpPort, "bob");
+    const alice = await ChatPage.open(browser, room, { viewport: { width: 900, height: 400 } });
+    await alice.join("alice", ["bob"]);
+    await bob.send(Array.from({ length: 40 }, (_, i) => `line ${i}\n`).join(""));
+    await alice.waitForLine("bob: line 39");
+    const position = `(() => {
+      const log = document.getElementById("log");
+      return {
+        top: log.scrollTop,
+        atBottom: log.scrollHeight - log.scrollTop - log.clientHeight < 2,
+        jump: document.getElementById("jump").hidden ? null : document.getElementById("jump").textContent,
+      };
+    })()`;
+    assert.deepEqual(await alice.page.evaluate(position), {
+      top: await alice.page.evaluate(`document.getElementById("log").scrollTop`),
+      atBottom: true,
+      jump: null,
+    });
+
+    await alice.page.evaluate(`document.getElementById("log").scrollTop = 0`);
+    await bob.send("while you read\n");
+    await bob.send("and more\n");
+    await alice.waitForLine("bob: and more");
+    assert.deepEqual(await alice.page.evaluate(position), {
+      top: 0,
+      atBottom: false,
+      jump: "2 new messages ↓",
+    });
+
+    await alice.page.evaluate(`document.getElementById("jump").focus()`);
+    await alice.page.press("Enter");
+    const after = await alice.page.evaluate<{ atBottom: boolean; jump: string | null }>(position);
+    assert.deepEqual([after.atBottom, after.jump], [true, null]);
+    assert.equal(await alice.page.evaluate("document.activeElement?.id"), "input");
+    alice.assertNoProblems();
+  }),
+});
+
+Deno.test({
+  name: "a hidden page counts unread lines in its title and notifies when someone says the name",
+  ...LEAK_CHECKS,
+  fn: withRoom({}, async (room, browser) => {
+    await using bob = await Peer.join(room.tcpPort, "bob");
+    const page = await browser.newPage();
+    // Headless Chromium shows no notifications; record them instead.
+    await page.send("Page.addScriptToEvaluateOnNewDocument", {
+      source: `
+        globalThis.notified = [];
+        globalThis.Notification = class {
+          static permission = "default";
+          static requestPermission() {
+            this.permission = "granted";
+            return Promise.resolve("granted");
+          }
+          constructor(title, options) { globalThis.notified.push([title, options.body]); }
+          addEventListener() {}
+          close() {}
+        };`,
+    });
+    await page.goto(room.pageUrl);
+    const alice = new ChatPage(page);
+    await page.waitFor(`${LINES}.length > 0`, "the greeting");
+    await alice.join("alice", ["bob"]);
+    await page.evaluate(`document.getElementById("notify").click()`);
+    await page.waitFor(`document.getElementById("notify").checked`, "notifications on");
+
+    await bob.send("a line before hiding alice\n");
+    await alice.waitForLine("bob: a line before hiding alice");
+    await page.hide();
+    await page.waitFor("document.hidden", "the page to be hidden");
+    await bob.send("nothing for you\n");
+    await bob.send("hey ALICE, are you there?\n");
+    await bob.send("/msg alice psst\n");
+    await bob.readUntil("(private to alice) bob: psst");
+    await alice.waitForLine("(private) bob: psst");
+    assert.equal(await page.evaluate("document.title"), "(3) Chat room");
+    assert.deepEqual(await page.evaluate("globalThis.notified"), [
+      ["bob mentioned you", "bob: hey ALICE, are you there?"],
+      ["bob mentioned you", "(private) bob: psst"],
+    ]);
+
+    await page.show();
+    await page.waitFor(`document.title === "Chat room"`, "the title without a count");
+    await bob.send("alice, welcome back\n");
+    await alice.waitForLine("bob: alice, welcome back");
+    assert.equal(
+      (await page.evaluate<unknown[]>("globalThis.notified")).length,
+      2,
+      "not while shown",
+    );
+    alice.assertNoProblems();
+  }),
+});
+
+Deno.test({
+  name: "in another room the member list is that room's, and follows who comes and goes",
+  ...LEAK_CHECKS,
+  fn: withRoom({}, async (room, browser) => {
+    await using bob = await Peer.join(room.tcpPort, "bob");
+    await using carol = await Peer.join(room.tcpPort, "carol");
+    await bob.expect("* carol joined the chat");
+    await bob.send("/join #dev\n");
+    await bob.expect("* You are now in #dev (1 here)");
+    const alice = await ChatPage.open(browser, room);
+    await alice.join("alice", ["carol"]);
+    await alice.say("/join #dev");
+    await alice.waitForLine("* You are now in #dev (2 here)");
+    await alice.waitForMembers(["bob", "alice"]);
+    await bob.expect("* alice joined #dev");
+    // A look at another room is shown, and the list stays this room's.
+    await alice.say("/who #lobby");
+    await alice.waitForLine("* 1 in #lobby: carol");
+    await alice.waitForMembers(["bob", "alice"]);
+    await carol.send("/join dev\n");
+    await alice.waitForMembers(["bob", "alice", "carol"]);
+    await bob.send("/part\n");
+    await alice.waitForMembers(["alice", "carol"]);
+    alice.assertNoProblems();
+  }),
+});
+
+/**
+ * The most of the page's own `/rooms` that were on their way at once: every
+ * `/rooms` it sent against every answer it got, in the order DevTools saw them.
+ */
+function mostRoomsOnTheirWay(frames: WebSocketFrame[]): number {
+  let waiting = 0;
+  let most = 0;
+  for (const frame of frames) {
+    if (frame.direction === "sent" && frame.data === "/rooms") most = Math.max(most, ++waiting);
+    if (frame.direction === "received") {
+      waiting -= frame.data.split("\n").filter((line) => ROOMS_ANSWER.test(line)).length;
+    }
+  }
+  return most;
+}
+
+Deno.test({
+  name: "the rooms list shows each room and its count, and follows rooms made elsewhere",
+  ...LEAK_CHECKS,
+  fn: withRoom({}, async (room, browser) => {
+    await using bob = await Peer.join(room.tcpPort, "bob");
+    const alice = await ChatPage.open(browser, room, { recordFrames: true });
+    await alice.join("alice", ["bob"]);
+    await alice.waitForRooms(["#lobby (2) here"]);
+    assert.equal(
+      await alice.page.evaluate(`document.getElementById("room-count").textContent`),
+      "1",
+    );
+
+    // bob makes #dev: the page hears him leave for it, and asks for the rooms again.
+    await bob.send("/join #dev\n");
+    await bob.readUntil("* You are now in #dev (1 here)");
+    await alice.waitForLine("* bob left for #dev");
+    await alice.waitForRooms(["#lobby (1) here", "#dev (1)"]);
+
+    // A burst of moves asks for the rooms once or twice, never faster than once a second.
+    await bob.send("/part\n/join #b\n/part\n/join #c\n");
+    await bob.readUntil("* You are now in #c (1 here)");
+    await alice.waitForLine("* bob left for #c");
+    await alice.waitForRooms(["#lobby (1) here", "#c (1)"]);
+    const asked = alice.frames.filter((frame) =>
+      frame.direction === "sent" && frame.data === "/rooms"
+    );
+    assert.ok(asked.length >= 3 && asked.length <= 4, `${asked.length} /rooms`);
+    for (let i = 1; i < asked.length; i++) {
+      const gap = (asked[i] as WebSocketFrame).time - (asked[i - 1] as WebSocketFrame).time;
+      assert.ok(gap > 0.9, `/rooms ${i} came ${gap.toFixed(3)} s after the one before`);
+    }
+    assert.equal(mostRoomsOnTheirWay(alice.frames), 1);
+    assert.ok(!(await alice.lines()).some((line) => ROOMS_ANSWER.test(line)), "none shown");
+    alice.assertNoProblems();
+  }),
+});
+
+Deno.test({
+  name: "clicking a room moves the page there and marks it; the current one does nothing",
+  ...LEAK_CHECKS,
+  fn: withRoom({}, async (room, browser) => {
+    await using bob = await Peer.join(room.tcpPort, "bob");
+    await using carol = await Peer.join(room.tcpPort, "carol");
+    await bob.readUntil("* carol joined the chat");
+    await carol.send("/join #dev\n");
+    await carol.readUntil("* You are now in #dev (1 here)");
+    const alice = await ChatPage.open(browser, room, { recordFrames: true });
+    await alice.join("alice", ["bob"]);
+    await alice.waitForRooms(["#lobby (2) here", "#dev (1)"]);
+
+    // A click with the mouse.
+    await alice.page.click(`#rooms button[data-room="dev"]`);
+    await alice.waitForLine("* You are now in #dev (2 here)");
+    await carol.readUntil("* alice joined #dev");
+    await bob.readUntil("* alice left for #dev");
+    await alice.waitForMembers(["carol", "alice"]);
+    await alice.waitForRooms(["#dev (2) here", "#lobby (1)"]);
+    assert.equal(await alice.page.evaluate("document.activeElement?.id"), "input");
+    const looks = await alice.page.evaluate<Record<string, string[]>>(`(() => {
+      const looks = {};
+      for (const button of document.querySelectorAll("#rooms button")) {
+        const style = getComputedStyle(button);
+        looks[button.dataset.room] = [
+          button.getAttribute("aria-current"), style.fontWeight, style.backgroundColor,
+        ];
+      }
+      return looks;
+    })()`);
+    assert.deepEqual(looks.dev?.slice(0, 2), ["true", "700"]);
+    assert.deepEqual(looks.lobby?.slice(0, 2), [null, "400"]);
+    assert.notEqual(looks.dev?.[2], looks.lobby?.[2], "the current room is on a band of its own");
+
+    // The count of the room you are in follows the member list, with no /rooms asked for.
+    const before = alice.sent().length;
+    await carol.send("<quit>\n");
+    await alice.waitForLine("* carol left the chat");
+    await alice.waitForMembers(["alice"]);
+    await alice.waitForRooms(["#dev (1) here", "#lobby (1)"]);
+    assert.deepEqual(alice.sent().slice(before), []);
+
+    // The room you are in is a button that sends nothing; the keyboard takes you back.
+    await alice.page.click(`#rooms button[data-room="dev"]`);
+    await alice.page.evaluate(`document.querySelector('#rooms button[data-room="lobby"]').focus()`);
+    await alice.page.press("Enter");
+    await alice.waitForLine("* You are now in #lobby (2 here)");
+    await bob.readUntil("* alice joined #lobby");
+    await alice.waitForMembers(["bob", "alice"]);
+    await alice.waitForRooms(["#lobby (2) here"]);
+    assert.deepEqual(alice.sent().filter((line) => line.startsWith("/join")), [
+      "/join #dev",
+      "/join #lobby",
+    ]);
+    assert.ok(!(await alice.lines()).some((line) => line.startsWith("! ")), "no error");
+    alice.assertNoProblems();
+  }),
+});
+
+Deno.test({
+  name: "the page's own /rooms is never shown, but a /rooms typed is, and the list follows it",
+  ...LEAK_CHECKS,
+  fn: withRoom({}, async (room, browser) => {
+    await using bob = await Peer.join(room.tcpPort, "bob");
+    const alice = await ChatPage.open(browser, room, { recordFrames: true });
+    await alice.join("alice", ["bob"]);
+    await alice.waitForRooms(["#lobby (2) here"]);
+    await bob.send("/join #dev\n");
+    await alice.waitForLine("* bob left for #dev");
+    await alice.waitForRooms(["#lobby (1) here", "#dev (1)"]);
+
+    await alice.say("/rooms");
+    await alice.waitForLine("* 2 rooms: #lobby (1), #dev (1)");
+    // A move the page cannot hear (bob is in #dev) shows in a /list typed.
+    await bob.send("/join #qa\n");
+    await bob.readUntil("* You are now in #qa (1 here)");
+    await alice.say("/list");
+    await alice.waitForLine("* 2 rooms: #lobby (1), #qa (1)");
+    await alice.waitForRooms(["#lobby (1) here", "#qa (1)"]);
+
+    const shown = (await alice.lines()).filter((line) => ROOMS_ANSWER.test(line));
+    assert.deepEqual(shown, ["* 2 rooms: #lobby (1), #dev (1)", "* 2 rooms: #lobby (1), #qa (1)"]);
+    const own = alice.sent().filter((line) => line === "/rooms").length - 1; // less the typed one
+    assert.ok(own >= 2, `the page asked ${own} times`);
+    const answers = alice.frames.filter((frame) => frame.direction === "received")
+      .flatMap((frame) => frame.data.split("\n")).filter((line) => ROOMS_ANSWER.test(line));
+    assert.equal(answers.length, own + 2, "every /rooms was answered; only the typed ones shown");
+    alice.assertNoProblems();
+  }),
+});
+
+Deno.test({
+  name:
+    "a slow answer to the page's /rooms is waited for, and a move heard meanwhile asks after it",
+  ...LEAK_CHECKS,
+  // Two lines a second: the page's /rooms waits behind what alice typed.
+  fn: withRoom({ args: ["--rate", "2", "--burst", "3"] }, async (room, browser) => {
+    await using bob = await Peer.join(room.tcpPort, "bob");
+    await using carol = await Peer.join(room.tcpPort, "carol");
+    const alice = await ChatPage.open(browser, room, { recordFrames: true });
+    await alice.join("alice", ["bob", "carol"]);
+    await alice.waitForRooms(["#lobby (3) here"]);
+    for (let i = 1; i <= 6; i++) await alice.say(`line ${i}`);
+
+    await bob.send("/join #dev\n");
+    await alice.waitForLine("* bob left for #dev");
+    await alice.waitForSent("/rooms", 2);
+    // Heard while that /rooms waits its turn: the page asks once more, after its answer.
+    await carol.send("/join #qa\n");
+    await alice.waitForLine("* carol left for #qa");
+    await alice.waitForSent("/rooms", 3, WAIT_MS * 2);
+    await alice.waitForRooms(["#lobby (1) here", "#dev (1)", "#qa (1)"]);
+    await alice.waitForLine("alice: line 6");
+    assert.equal(mostRoomsOnTheirWay(alice.frames), 1);
+    assert.ok(!(await alice.lines()).some((line) => ROOMS_ANSWER.test(line)), "none shown");
+    alice.assertNoProblems();
+  }),
+});
