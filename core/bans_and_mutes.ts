@@ -24,7 +24,7 @@ import {
   untilWords,
 } from "./moderation.ts";
 import { because, firstWord, type OperatorActing } from "./operator_acting.ts";
-import type { OperatorsHost, RemoteMember, Subject } from "./operators.ts";
+import type { OperatorsHost, RemoteMember, Subject } from "./operator_host.ts";
 import { cleanNickname, sameName } from "../protocol.ts";
 import { isLoopback, type Member } from "./session.ts";
 

@@ -9,7 +9,12 @@
  */
 
 import { plainAddress } from "./moderation.ts";
-import { type OperatorsHost, presenceOf, type RemoteMember, type Subject } from "./operators.ts";
+import {
+  type OperatorsHost,
+  presenceOf,
+  type RemoteMember,
+  type Subject,
+} from "./operator_host.ts";
 import { sameName } from "../protocol.ts";
 import type { Member } from "./session.ts";
 

@@ -9,7 +9,7 @@
  */
 
 import { because, firstWord, type OperatorActing } from "./operator_acting.ts";
-import type { OperatorsHost, RemoteMember, Subject } from "./operators.ts";
+import type { OperatorsHost, RemoteMember, Subject } from "./operator_host.ts";
 import { sameName } from "../protocol.ts";
 import type { Room } from "./room.ts";
 import type { Member } from "./session.ts";

@@ -8,7 +8,7 @@
  */
 
 import { GuessLimiter } from "./guesses.ts";
-import type { OperatorsHost, OperatorsOptions } from "./operators.ts";
+import type { OperatorsHost, OperatorsOptions } from "./operator_host.ts";
 import { type Member, secretsMatch } from "./session.ts";
 
 /** `/oper` and the password it checks. */
