@@ -8,7 +8,6 @@
  * @module
  */
 
-import type { RedisReply } from "./redis_resp.ts";
 /** An error reply from Redis (`-ERR ...`): a value in the reply stream, thrown by `command`. */
 export class RedisError extends Error {
   /** The reply's first word: `ERR`, `WRONGPASS`, `NOAUTH`, `WRONGTYPE`... */
@@ -64,3 +63,10 @@ export class RedisNoReplyError extends RedisUnavailableError {
     this.name = "RedisNoReplyError";
   }
 }
+
+/**
+ * One RESP2 reply: simple and bulk strings as `string`, integers as `number` (exact up to
+ * 2^53), null bulk strings and null arrays as `null`, arrays nested, and error replies as a
+ * {@linkcode RedisError} value so that pipelined replies keep their order.
+ */
+export type RedisReply = string | number | null | RedisError | RedisReply[];

@@ -13,7 +13,9 @@
  * @module
  */
 
-import { RedisError, RedisProtocolError } from "./redis_errors.ts";
+import { RedisError, RedisProtocolError, type RedisReply } from "./redis_errors.ts";
+
+export type { RedisReply };
 /** Largest bulk string accepted in a reply: Redis's own `proto-max-bulk-len` is 512 MiB, far more than the cluster stores. */
 export const DEFAULT_MAX_BULK_BYTES = 16 * 1024 * 1024;
 /** Most elements accepted in one reply array: a bound on what one reply may make us allocate. */
@@ -27,13 +29,6 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const CR = 13;
 const LF = 10;
-
-/**
- * One RESP2 reply: simple and bulk strings as `string`, integers as `number` (exact up to
- * 2^53), null bulk strings and null arrays as `null`, arrays nested, and error replies as a
- * {@linkcode RedisError} value so that pipelined replies keep their order.
- */
-export type RedisReply = string | number | null | RedisError | RedisReply[];
 
 /** Limits a {@linkcode ReplyParser} checks as it parses. */
 export interface ReplyLimits {
