@@ -11,6 +11,7 @@ import {
   joinAll,
   LEAK_CHECKS,
   Peer,
+  Peers,
   runServerToExit,
   type ServerProcess,
   startServer,
@@ -445,7 +446,14 @@ Deno.test({
           String(first.port),
         ]),
       );
-      await using peers = await joinAll(first.port, ["p0", "p1", "p2", "p3", "p4", "p5"]);
+      // Joined one at a time, each seen by p0. Not by every earlier member in turn: a member
+      // welcomed by one process may hear an earlier join from the other a moment after its own
+      // welcome, as that process reads the cluster's stream.
+      await using peers = new Peers();
+      for (const name of ["p0", "p1", "p2", "p3", "p4", "p5"]) {
+        peers.push(await Peer.join(first.port, name));
+        if (name !== "p0") await peers[0]!.readUntil(`* ${name} joined the chat`);
+      }
       await peers[0]!.send("/who\n");
       const who = (await peers[0]!.readUntil(/^\* 6 online: /)).at(-1) as string;
       assert.equal(who.split(": ")[1]!.split(", ").sort().join(","), "p0,p1,p2,p3,p4,p5");
