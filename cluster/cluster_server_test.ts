@@ -8,7 +8,6 @@ import { HISTORY_LINES } from "../protocol.ts";
 import { connectRedis } from "./redis.ts";
 import { type RedisServer, startRedis } from "../test/redis_test_helpers.ts";
 import {
-  joinAll,
   LEAK_CHECKS,
   Peer,
   Peers,

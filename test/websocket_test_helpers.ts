@@ -292,3 +292,20 @@ function describeFrame(frame: Frame): string {
     JSON.stringify(decoder.decode(frame.payload.subarray(0, 80)))
   })`;
 }
+
+/** A client's (masked) frame. */
+export function clientFrame(opcode: number, payload: string | Uint8Array, fin = true): Uint8Array {
+  const bytes = typeof payload === "string" ? encoder.encode(payload) : payload;
+  return encodeFrame(opcode, bytes, { fin, mask: true });
+}
+
+/** The parts, one after another, in one buffer. */
+export function concat(...parts: Uint8Array[]): Uint8Array {
+  const all = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    all.set(part, offset);
+    offset += part.length;
+  }
+  return all;
+}

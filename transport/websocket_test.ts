@@ -11,26 +11,11 @@ import {
   WebSocketError,
   WebSocketLink,
 } from "./websocket.ts";
-import { WsPeer } from "../test/websocket_test_helpers.ts";
+import { clientFrame, concat, WsPeer } from "../test/websocket_test_helpers.ts";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** A client's (masked) frame. */
-function clientFrame(opcode: number, payload: string | Uint8Array, fin = true): Uint8Array {
-  const bytes = typeof payload === "string" ? encoder.encode(payload) : payload;
-  return encodeFrame(opcode, bytes, { fin, mask: true });
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const all = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    all.set(part, offset);
-    offset += part.length;
-  }
-  return all;
-}
 /** A stand-in link that records what the keep-alive does to it. */
 function fakeLink(done: string[], paused = () => false): WebSocketLink {
   return {
