@@ -186,7 +186,7 @@ async function runScenario(
       args: [
         "run",
         "--allow-net",
-        "bench.ts",
+        "bench/bench.ts",
         "--load",
         JSON.stringify({ ...config, port, webPort }),
       ],

@@ -104,3 +104,35 @@ Deno.test("the table has one row per scenario and marks a load-bound run", () =>
   );
   assert.match(table[2] as string, /0\.95 \(load-bound\) \|$/);
 });
+
+Deno.test({
+  name: "deno task bench runs from the repository's root: a short fanout loses nothing",
+  ...LEAK_CHECKS,
+  async fn() {
+    // The benchmark starts server.ts and its own load process by path: this pins where they are.
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-all",
+        "bench/bench.ts",
+        "--scenario",
+        "fanout",
+        "--members",
+        "6",
+        "--senders",
+        "2",
+        "--seconds",
+        "0.5",
+        "--json",
+      ],
+      cwd: new URL("..", import.meta.url),
+      stdin: "null",
+    }).output();
+    assert.equal(code, 0, new TextDecoder().decode(stderr));
+    const [row] = JSON.parse(new TextDecoder().decode(stdout)) as BenchRow[];
+    assert.equal(row?.scenario, "fanout");
+    assert.equal(row?.members, 6);
+    assert.equal(row?.lost, 0);
+    assert.ok((row?.deliveriesPerSecond ?? 0) > 0);
+  },
+});
