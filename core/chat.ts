@@ -286,7 +286,7 @@ export class Chat {
     refusalLink: () => Link,
     via = "",
   ): Member | null {
-    const member = this.#connections.admit(link, ip, port, refusalLink, via);
+    const member = this.accept(link, ip, port, refusalLink, via);
     if (member !== null) this.#reader.listen(link, member, this.#reader.events);
     return member;
   }
