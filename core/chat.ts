@@ -16,6 +16,7 @@
  * - room_commands.ts: `/join`, `/part`, `/topic`, `/who`, `/rooms`;
  * - private_messages.ts: `/msg` and `/reply`;
  * - renames.ts: `/nick`;
+ * - accounts.ts: `/register`, `/login` and the rest, and messages kept (mailbox.ts);
  * - cluster_side.ts: joining a cluster and what it tells this process;
  * - operators.ts: operators, bans, mutes and the motd;
  * - hub.ts: what they share (the rooms, the connections, the log).
@@ -27,6 +28,8 @@
  * @module
  */
 
+import { type AccountBook, MemoryAccounts } from "./account_book.ts";
+import { Accounts, MAX_ACCOUNTS } from "./accounts.ts";
 import type { ChatCluster, ClusterEvent, ClusterPeer } from "./cluster_port.ts";
 import { ClusterSide } from "./cluster_side.ts";
 import { type CommandHost, runCommand } from "./commands.ts";
@@ -49,7 +52,7 @@ import { LOBBY, Rooms } from "./rooms.ts";
 import { type LinkEvents, Member, pauseReading } from "./session.ts";
 
 export { Member };
-export type { ChatCluster, ChatRecorder };
+export type { AccountBook, ChatCluster, ChatRecorder };
 
 /** The core's settings, checked already by the server that makes it. */
 export interface ChatOptions {
@@ -75,6 +78,10 @@ export interface ChatOptions {
   recorder?: ChatRecorder | null;
   /** What a restarted server comes back with. */
   saved?: SavedState | null;
+  /** Where accounts live; in memory when absent. */
+  accounts?: AccountBook | null;
+  /** Accounts at most. @default {10000} */
+  maxAccounts?: number;
   log: ((event: string) => void) | undefined;
   /** Called when the last member leaves. */
   onEmpty?: () => void;
@@ -105,6 +112,7 @@ export class Chat {
   readonly #privateMessages: PrivateMessages;
   readonly #renames: Renames;
   readonly #clusterSide: ClusterSide;
+  readonly #accounts: Accounts;
 
   /** A core with `options`; it opens nothing itself. */
   constructor(options: ChatOptions) {
@@ -127,14 +135,22 @@ export class Chat {
       log,
     });
     const leave = (member: Member) => void this.#connections.leave(member);
+    const accounts = new Accounts(hub, {
+      book: options.accounts ?? new MemoryAccounts(),
+      maxAccounts: options.maxAccounts ?? MAX_ACCOUNTS,
+      limitLoopback: options.limitLoopback,
+      leave,
+    });
+    this.#accounts = accounts;
     this.#naming = new Naming(hub, {
       password: options.password,
       nameTimeoutMs: options.nameTimeoutMs,
       leave,
+      accounts,
     });
     this.#connections = new Connections(hub, { ...options, naming: this.#naming });
-    this.#privateMessages = new PrivateMessages(hub);
-    this.#renames = new Renames(hub);
+    this.#privateMessages = new PrivateMessages(hub, accounts);
+    this.#renames = new Renames(hub, accounts);
     this.#clusterSide = new ClusterSide(hub, {
       leave,
       sendHome: (member) => this.#roomCommands.moveTo(member, LOBBY, false),
@@ -364,6 +380,7 @@ export class Chat {
     topic: (member, text) => this.#roomCommands.topic(member, text),
     isConsole: (member) => member === this.#hub.operators.console,
     mayPost: (member) => this.#hub.mayPost(member),
+    accounts: (member, command, rest) => this.#accounts.run(member, command, rest),
     moderate: (member, command, rest) => {
       const operators = this.#hub.operators;
       const cluster = this.#hub.cluster;

@@ -205,3 +205,22 @@ Deno.test({
       await alice.expect("(private to bob) alice: four");
     }),
 });
+
+Deno.test({
+  name: "on a cluster, the account commands say at once that accounts are not shared yet",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withClusterCore(async (alice) => {
+      for (
+        const line of [
+          "/register correct-horse",
+          "/login alice correct-horse",
+          "/password correct-horse battery-staple",
+          "/unregister correct-horse",
+        ]
+      ) {
+        alice.send(`${line}\n`);
+        await alice.expect("! Accounts are not available on a cluster yet");
+      }
+    }),
+});

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { AccountCommand } from "./accounts.ts";
 import { actionLine } from "../protocol.ts";
 import { LOBBY } from "./rooms.ts";
 
@@ -37,6 +38,8 @@ export interface CommandHost<M> {
   mayPost(member: M): boolean;
   /** Runs one of the operators' commands with what followed it. */
   moderate(member: M, command: ModerationCommand, rest: string): void;
+  /** Runs one of the account commands with what followed it. */
+  accounts(member: M, command: AccountCommand, rest: string): void;
 }
 
 /** The operators' commands, which {@linkcode CommandHost.moderate} runs. */
@@ -90,6 +93,24 @@ function moderation(
   };
 }
 
+/** An account command: it runs through {@linkcode CommandHost.accounts}. */
+function account(
+  name: AccountCommand,
+  usage: string,
+  help: string,
+  where: { console?: boolean; operators?: boolean } = {},
+): Command<object> {
+  return {
+    names: [name],
+    usage,
+    help,
+    ...where,
+    run(host, member, rest) {
+      host.accounts(member, name, rest);
+    },
+  };
+}
+
 /** Splits `NAME text` into the name and the text. */
 function nameAndText(rest: string): [string, string] {
   const space = rest.indexOf(" ");
@@ -106,7 +127,7 @@ export const COMMANDS: readonly Command<object>[] = [
   {
     names: ["who", "names"],
     usage: "/who [#room] (or /names)",
-    help: "who is in your room (or #room), in the order they joined; @ marks operators",
+    help: "who is in your room (or #room), in the order they joined; @ marks operators, + logins",
     console: true,
     run(host, member, rest) {
       host.who(member, rest);
@@ -187,6 +208,13 @@ export const COMMANDS: readonly Command<object>[] = [
       else host.act(member, rest);
     },
   },
+  account("register", "/register PASSWORD", "make your name yours; you are logged in to it"),
+  account("login", "/login NAME PASSWORD", "log in to your account and become NAME"),
+  account("password", "/password OLD NEW", "change your account's password"),
+  account("unregister", "/unregister PASSWORD", "give up your account and its name"),
+  account("whois", "/whois NAME", "whether NAME is registered and logged in, and where", {
+    console: true,
+  }),
   { names: [], usage: "//text", help: "post a message that starts with /" },
   { names: [], usage: "/quit (or <quit>)", help: "leave" },
   {
@@ -221,6 +249,11 @@ export const COMMANDS: readonly Command<object>[] = [
   moderation("mute", "/mute NAME [TIME]", "NAME reads but cannot post (TIME: 10m, 2h, forever)"),
   moderation("unmute", "/unmute NAME", "lift a mute"),
   moderation("mutes", "/mutes", "the mutes in force"),
+  account("accounts", "/accounts", "how many accounts there are, and their names", {
+    console: true,
+    operators: true,
+  }),
+  account("drop", "/drop NAME", "delete NAME's account", { console: true, operators: true }),
 ];
 
 /** Width of the typed forms in `/help`, so that the explanations line up. */

@@ -29,6 +29,7 @@ function recordingHost(replyTo: string | null = null) {
       return false;
     },
     moderate: (member, command, rest) => calls.push(`${command} ${member.name}: ${rest}`),
+    accounts: (member, command, rest) => calls.push(`${command} ${member.name}: ${rest}`),
   };
   return { host, calls };
 }

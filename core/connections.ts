@@ -25,6 +25,7 @@ export const DEPARTURE_NOTICES: Readonly<Record<LeaveReason, string | null>> = {
   // Their room was told who kicked or banned them, and why.
   kicked: null,
   banned: null,
+  elsewhere: "left the chat (logged in elsewhere)",
 };
 
 /** What the log says of a departure that the room is not told about. */

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { Accounts } from "./accounts.ts";
 import { describe } from "./helpers.ts";
 import { Deadlines } from "./deadlines.ts";
 import { GuessLimiter } from "./guesses.ts";
@@ -41,6 +42,8 @@ export interface NamingOptions {
   nameTimeoutMs: number;
   /** Ends a connection refused on the way (its `leaving` is set already). */
   leave: (member: Member) => void;
+  /** The registered names, which are taken while their owners are away. */
+  accounts: Accounts;
 }
 
 /** Greets connections and makes members of them: see the module's description. */
@@ -48,6 +51,7 @@ export class Naming {
   readonly #hub: Hub;
   readonly #password: string | null;
   readonly #leave: (member: Member) => void;
+  readonly #accounts: Accounts;
   /** Wrong passwords by address, so that guessing is slow however many connections guess. */
   readonly #guesses = new GuessLimiter();
   /** Connections that have yet to give their password and name. */
@@ -58,6 +62,7 @@ export class Naming {
     this.#hub = hub;
     this.#password = options.password;
     this.#leave = options.leave;
+    this.#accounts = options.accounts;
     this.#waiting = new Deadlines(
       options.nameTimeoutMs,
       (member) => this.#guard(member, () => this.#timedOut(member)),
@@ -140,12 +145,17 @@ export class Naming {
       );
       return;
     }
-    // A banned name is as good as taken: asking for `bob` never gives a banned `bob2`.
+    // A banned or registered name is as good as taken: asking for `bob` never gives a banned `bob2`.
+    const accounts = this.#accounts;
     const name = uniqueName(
       wanted,
-      (n) => hub.rooms.isTaken(n) || operators.banOn(n, null) !== undefined,
+      (n) =>
+        hub.rooms.isTaken(n) || operators.banOn(n, null) !== undefined ||
+        accounts.reservedFor(n) !== null,
     );
     this.#welcome(member, name, requested);
+    const registered = accounts.reservedFor(wanted);
+    if (registered !== null) hub.tell(member, Accounts.reservedNotice(registered));
   }
 
   /** Makes a connection the member called `name`, in `#lobby`, and tells it and the lobby. */

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { Accounts } from "./accounts.ts";
 import { type Hub, UNAVAILABLE, unsentNotice } from "./hub.ts";
 import { sameName } from "../protocol.ts";
 import type { Member } from "./session.ts";
@@ -13,15 +14,17 @@ import type { Member } from "./session.ts";
 /** Sends private messages and remembers whom to reply to: see the module's description. */
 export class PrivateMessages {
   readonly #hub: Hub;
+  readonly #accounts: Accounts;
   /**
    * Who last sent each member a private message, for `/reply`: the member,
    * or its name when it is on another process of the cluster.
    */
   readonly #lastFrom = new WeakMap<Member, Member | string>();
 
-  /** Private messages between `hub`'s members. */
-  constructor(hub: Hub) {
+  /** Private messages between `hub`'s members, kept for `accounts` that are away. */
+  constructor(hub: Hub, accounts: Accounts) {
     this.#hub = hub;
+    this.#accounts = accounts;
   }
 
   /** `/msg`: sends `text` from `from` to the member called `toName`, wherever it is. */
@@ -77,6 +80,8 @@ export class PrivateMessages {
       return;
     }
     if (to === undefined) {
+      // An owner who is away gets it at the next login.
+      if (this.#accounts.keepFor(from, toName, text)) return;
       hub.tell(from, `! No such user: ${toName}`);
       return;
     }

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { Accounts } from "./accounts.ts";
 import { type Hub, UNAVAILABLE_TRY } from "./hub.ts";
 import { untilNote } from "./moderation.ts";
 import { cleanNickname, DEFAULT_NAME, sameName } from "../protocol.ts";
@@ -15,10 +16,12 @@ import type { Member } from "./session.ts";
 /** Renames members: see the module's description. */
 export class Renames {
   readonly #hub: Hub;
+  readonly #accounts: Accounts;
 
-  /** Renames for `hub`'s members. */
-  constructor(hub: Hub) {
+  /** Renames for `hub`'s members; registered names are their owners' alone. */
+  constructor(hub: Hub, accounts: Accounts) {
     this.#hub = hub;
+    this.#accounts = accounts;
   }
 
   /** Gives `member` the name it `requested`, or tells it why not. */
@@ -42,6 +45,11 @@ export class Renames {
       hub.tell(member, `! You are already ${name}`);
       return;
     }
+    const registered = this.#accounts.reservedFor(name, member);
+    if (registered !== null) {
+      hub.tell(member, Accounts.reservedNotice(registered));
+      return;
+    }
     const ban = hub.operators.banOn(name, null);
     if (ban !== undefined) {
       hub.tell(member, `! The name ${name} is banned ${untilNote(ban.until)}`);
@@ -62,6 +70,7 @@ export class Renames {
   #finish(member: Member, old: string, name: string): void {
     const hub = this.#hub;
     hub.rooms.rename(member, name);
+    this.#accounts.renamed(member, name);
     (member.room as Room<Member>).broadcast(`* ${old} is now known as ${name}`);
     hub.log?.(`${member.peer} ${old} is now ${name}`);
   }

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { Accounts } from "./accounts.ts";
 import { isLoopback } from "./addresses.ts";
 import type { ClusterSide } from "./cluster_side.ts";
 import { type Hub, UNAVAILABLE_TRY } from "./hub.ts";
@@ -178,7 +179,7 @@ export class RoomCommands {
       room = found;
     }
     const names = [...room.members].map((other) =>
-      (hub.operators.isOperator(other, room) ? "@" : "") + (other.name as string)
+      (hub.operators.isOperator(other, room) ? "@" : "") + Accounts.shown(other)
     );
     const where = typed === "" && room === hub.lobby ? "online" : `in #${room.name}`;
     hub.tell(member, `* ${names.length} ${where}: ${names.join(", ")}`);

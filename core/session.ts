@@ -33,7 +33,8 @@ export type LeaveReason =
   | "shutdown"
   | "refused"
   | "kicked"
-  | "banned";
+  | "banned"
+  | "elsewhere";
 
 /**
  * Where a connection is in its life: it finishes the TLS handshake, proves the
@@ -64,6 +65,8 @@ export class Member extends Recipient {
   heard = false;
   /** It proved the operator password (or it is the console): an operator of every room. */
   serverOperator = false;
+  /** The account it logged in to (its name, as registered), or null. */
+  account: string | null = null;
   /** A command still at work (`/oper` checking a password): its next line waits for it. */
   busy: Promise<void> | null = null;
 

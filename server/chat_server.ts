@@ -27,6 +27,7 @@ import {
 } from "../protocol.ts";
 import { checkInteger } from "../transport/net_helpers.ts";
 import { MAX_ROOMS } from "../core/rooms.ts";
+import { MAX_ACCOUNTS } from "../core/accounts.ts";
 import { ChatStore, StoreError } from "../store/store.ts";
 import { Cluster } from "../cluster/cluster.ts";
 import { TcpListener, tlsContext } from "../transport/tcp.ts";
@@ -94,6 +95,8 @@ export interface ChatServerOptions {
   announceLimit?: number;
   /** Rooms that may exist at once, `#lobby` included; `/join` past it is refused. @default {100} */
   maxRooms?: number;
+  /** Accounts at most; `/register` past it is refused. @default {10000} */
+  maxAccounts?: number;
   /**
    * SQLite file that keeps rooms, topics, history, bans, mutes and the
    * message of the day across restarts; created when missing. Without it
@@ -214,6 +217,7 @@ export class ChatServer {
         ((text) => console.log(text.endsWith("\n") ? text.slice(0, -1) : text)),
       announceLimit: checkInteger("announceLimit", options.announceLimit ?? ANNOUNCE_LIMIT, 0),
       maxRooms: checkInteger("maxRooms", options.maxRooms ?? MAX_ROOMS, 1),
+      maxAccounts: checkInteger("maxAccounts", options.maxAccounts ?? MAX_ACCOUNTS, 0),
       log: options.log,
       onEmpty: options.exitWhenEmpty ? () => void this.close() : undefined,
     };
@@ -242,7 +246,9 @@ export class ChatServer {
           `${saved.mutes.length} mutes`,
       );
     }
-    this.#chat = new Chat({ ...settings, recorder: this.#store, saved });
+    const accounts = this.#store?.accounts() ?? null;
+    if (accounts !== null) this.#log?.(`data file ${options.dataFile}: ${accounts.count} accounts`);
+    this.#chat = new Chat({ ...settings, recorder: this.#store, saved, accounts });
     this.#tcp = new TcpListener(this.#chat, {
       hostname,
       port,

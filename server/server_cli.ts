@@ -26,6 +26,7 @@ import {
   RATE_LINES_PER_S,
 } from "../protocol.ts";
 import { MAX_ROOMS } from "../core/rooms.ts";
+import { MAX_ACCOUNTS } from "../core/accounts.ts";
 
 const USAGE = `Usage: deno run --allow-net server.ts [options]
 
@@ -60,6 +61,7 @@ Options:
   --cert FILE --key FILE   speak TLS with this certificate and key (needs --allow-read)
   --announce-limit N       announce joins and leaves while the room has at most N members (default ${ANNOUNCE_LIMIT})
   --max-rooms N            rooms at once, #lobby included (default ${MAX_ROOMS})
+  --max-accounts N         accounts at most; /register past it is refused (default ${MAX_ACCOUNTS})
   --data FILE              keep rooms, topics, history, bans, mutes and the message of
                            the day in this SQLite file (needs --allow-read --allow-write)
   --redis URL              share rooms and names with the other servers on this Redis
@@ -118,6 +120,7 @@ export function parseServerArgs(args: string[]): ServerArgs {
       key: { type: "string" },
       "announce-limit": { type: "string" },
       "max-rooms": { type: "string" },
+      "max-accounts": { type: "string" },
       data: { type: "string" },
       redis: { type: "string" },
       cluster: { type: "string" },
@@ -197,6 +200,7 @@ export function parseServerArgs(args: string[]): ServerArgs {
       burst: number("burst", 1),
       announceLimit: number("announce-limit", 0),
       maxRooms: number("max-rooms", 1),
+      maxAccounts: number("max-accounts", 0),
       dataFile: values.data,
       redisUrl: values.redis,
       clusterName: values.cluster,

@@ -23,6 +23,8 @@
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { ChatRecorder, Restriction, SavedRoom, SavedState } from "../core/recorder.ts";
+import type { AccountBook } from "../core/account_book.ts";
+import { ACCOUNTS_SCHEMA, StoredAccounts } from "./accounts.ts";
 import { type FailureNews, WriteFailures } from "./write_failures.ts";
 
 // The core's types: the store implements what the core records and reads back what it saved.
@@ -63,8 +65,11 @@ export class StoreError extends Error {
   override name = "StoreError";
 }
 
-/** The layout of the tables below; a file with a higher one was made by a newer server. */
-export const SCHEMA_VERSION = 1;
+/**
+ * The layout of the tables below; a file with a higher one was made by a
+ * newer server. 2 added the accounts (accounts.ts) to 1.
+ */
+export const SCHEMA_VERSION = 2;
 
 /** How long a write waits for others by default: short, since a batch of one is cheap too. */
 export const DEFAULT_FLUSH_MS = 5;
@@ -253,6 +258,14 @@ export class ChatStore implements ChatRecorder {
         cause: error,
       });
     }
+  }
+
+  /** The accounts in the file, written as they change; they stop with {@linkcode close}. */
+  accounts(): AccountBook {
+    if (this.#db === undefined) {
+      throw new Error(`Cannot read accounts from data file ${this.#path}: it is closed`);
+    }
+    return new StoredAccounts(this.#db, () => this.#db !== undefined);
   }
 
   /** Everything saved, as of the last flush. */
@@ -484,7 +497,7 @@ function openSchema(db: DatabaseSync, historyLines: number): void {
   db.exec("BEGIN IMMEDIATE");
   const tables = db.prepare("SELECT name FROM sqlite_schema WHERE type = 'table'").all();
   if (tables.length === 0) {
-    db.exec(SCHEMA);
+    db.exec(SCHEMA + ACCOUNTS_SCHEMA);
     db.prepare("INSERT INTO meta (key, value) VALUES ('schema', ?)").run(SCHEMA_VERSION);
   } else {
     const meta = tables.some((table) => table.name === "meta")
@@ -496,6 +509,10 @@ function openSchema(db: DatabaseSync, historyLines: number): void {
     }
     if (version > SCHEMA_VERSION) {
       throw new StoreError(`made by a newer version (schema ${version})`);
+    }
+    if (version < 2) {
+      db.exec(ACCOUNTS_SCHEMA);
+      db.prepare("UPDATE meta SET value = ? WHERE key = 'schema'").run(SCHEMA_VERSION);
     }
   }
   // A server restarted with fewer lines per room keeps only the newest of them.

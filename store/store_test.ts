@@ -571,8 +571,9 @@ Deno.test({
         flushMs: NEVER_MS,
         log: (event) => logged.push(event),
         alert: (text) => alerts.push(text),
-        // SQLite's own full-disk error, at a size a test reaches in a few writes.
-        maxPages: 12,
+        // SQLite's own full-disk error, at a size a test reaches in a few writes (an empty
+        // file takes about a dozen pages: a table or index each).
+        maxPages: 20,
       };
       withStore(path, options, (store) => {
         let batches = 0;
