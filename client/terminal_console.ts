@@ -17,7 +17,7 @@ import { type Key, KeyDecoder } from "./key_decoder.ts";
 import { LineEditor } from "./line_editor.ts";
 import type { LINE_TOO_LONG } from "../protocol.ts";
 import { graphemes, graphemeWidth } from "./text_width.ts";
-import { classify, listedRooms, roomChange } from "../web/lines.js";
+import { classify, listedRooms, roomChange, secretStart } from "../web/lines.js";
 
 /**
  * Where a session reads what is typed and shows what the server says: plain
@@ -92,7 +92,11 @@ export class TerminalConsole implements ChatConsole {
   readonly #bell: boolean;
   readonly #color: boolean;
   readonly #source = new CompletionSource(COMMAND_WORDS);
-  readonly #editor = new LineEditor({ complete: this.#source.complete, graphemes });
+  readonly #editor = new LineEditor({
+    complete: this.#source.complete,
+    graphemes,
+    secret: secretStart,
+  });
   readonly #view: EditorView;
   readonly #keys = new KeyDecoder();
   readonly #waiting: Waiting[] = [];
