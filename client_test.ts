@@ -18,6 +18,7 @@ import {
   withDeadline,
   withServer,
 } from "./test/test_helpers.ts";
+import { readLines } from "./protocol.ts";
 
 /** A port on 127.0.0.1 where nothing listens (bound, read back, released). */
 function freePort(): number {
@@ -267,6 +268,8 @@ Deno.test("client arguments: host, port, name and timeout are read and checked",
     hostname: "example.org",
     port: 2004,
     name: "zoe",
+    login: false,
+    passwordFile: undefined,
     timeoutMs: 2500,
     tls: false,
     caFile: undefined,
@@ -776,4 +779,193 @@ Deno.test({
       await watcher.expect("alice: in dev");
       await watcher.expect("* alice left the chat");
     }),
+});
+
+/**
+ * A stand-in for a server with accounts (the real one's are built elsewhere):
+ * it greets, welcomes `alice` as `alice2` with the notice that the name is
+ * registered, answers `/login alice PASSWORD` as the issue says, and records
+ * every line each connection sends. `hangUpAfterLogin` closes the first
+ * connection once it has logged in, to see a reconnection log in again.
+ */
+function accountServer(password: string, hangUpAfterLogin = false) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const encoder = new TextEncoder();
+  /** Lines received, one array per connection. */
+  const received: string[][] = [];
+  let changed = Promise.withResolvers<void>();
+  const conns = new Set<Deno.Conn>();
+  const serveOne = async (conn: Deno.Conn, lines: string[]) => {
+    const say = (text: string) => conn.write(encoder.encode(text + "\n")).catch(() => 0);
+    await say("Welcome to the chat! Please enter your nickname:");
+    let name = "";
+    for await (const line of readLines(conn.readable, 4096)) {
+      if (typeof line !== "string") continue;
+      lines.push(line);
+      changed.resolve();
+      changed = Promise.withResolvers<void>();
+      if (name === "") {
+        name = line === "alice" ? "alice2" : line;
+        if (line === "alice") await say("* alice is registered; /login alice PASSWORD to use it");
+        await say(`Welcome, ${name}! Type <quit> to leave.`);
+      } else if (line === `/login alice ${password}`) {
+        await say("* Logged in as alice");
+        await say(`* ${name} is now known as alice`);
+        name = "alice";
+        if (hangUpAfterLogin && received.length === 1) break;
+      } else if (line.startsWith("/login ")) {
+        await say("! Wrong password for alice");
+      } else if (line === "<quit>") {
+        await say(`* Goodbye, ${name}!`);
+        break;
+      }
+    }
+  };
+  const serving = (async () => {
+    for await (const conn of listener) {
+      conns.add(conn);
+      const lines: string[] = [];
+      received.push(lines);
+      void serveOne(conn, lines).catch(() => {}).finally(() => {
+        conns.delete(conn);
+        try {
+          conn.close();
+        } catch {
+          // Closed already.
+        }
+      });
+    }
+  })().catch(() => {});
+  return {
+    port: listener.addr.port,
+    received,
+    /** Resolves once connection `index` has sent `line`; rejects after the deadline. */
+    async waitFor(index: number, line: string): Promise<void> {
+      const deadline = Date.now() + WAIT_MS;
+      while (!(received[index]?.includes(line) ?? false)) {
+        const what = `${JSON.stringify(line)} from connection ${index}: ${
+          JSON.stringify(received)
+        }`;
+        await withDeadline(changed.promise, Math.max(1, deadline - Date.now()), what);
+      }
+    },
+    async [Symbol.asyncDispose]() {
+      listener.close();
+      for (const conn of conns) {
+        try {
+          conn.close();
+        } catch {
+          // Closed already.
+        }
+      }
+      await serving;
+    },
+  };
+}
+
+Deno.test({
+  name: "--login with --password-file sends /login NAME PASSWORD right after the welcome",
+  ...LEAK_CHECKS,
+  async fn() {
+    const password = "secret123";
+    await using server = accountServer(password);
+    const file = await Deno.makeTempFile();
+    try {
+      await Deno.writeTextFile(file, `${password}\n`);
+      await using client = spawnClient(
+        ["127.0.0.1", String(server.port), "--name", "alice", "--login", "--password-file", file],
+        READ,
+      );
+      await client.stdout.waitFor((line) => line === "* alice2 is now known as alice");
+      assert.deepEqual(server.received[0], ["alice", `/login alice ${password}`]);
+      await client.type("hello\n");
+      await server.waitFor(0, "hello");
+      await client.endInput();
+      assert.equal(await client.exitCode(), 0, client.stderr.text);
+      await Promise.all([client.stdout.done, client.stderr.done]);
+      assert.doesNotMatch(client.stdout.text + client.stderr.text, /secret123/);
+    } finally {
+      await Deno.remove(file);
+    }
+  },
+});
+
+Deno.test({
+  name: "--login with --reconnect logs in again after each reconnection",
+  ...LEAK_CHECKS,
+  async fn() {
+    const password = "secret123";
+    await using server = accountServer(password, true);
+    const file = await Deno.makeTempFile();
+    try {
+      await Deno.writeTextFile(file, `${password}\r\nignored second line\n`);
+      await using client = spawnClient([
+        "127.0.0.1",
+        String(server.port),
+        "--name",
+        "alice",
+        "--login",
+        "--password-file",
+        file,
+        "--reconnect",
+      ], READ);
+      await server.waitFor(0, `/login alice ${password}`);
+      await client.stderr.waitFor((line) => line === "Reconnected.");
+      // The name the server last welcomed it by, then the login again.
+      await server.waitFor(1, `/login alice ${password}`);
+      assert.deepEqual(server.received[1]?.slice(0, 2), ["alice", `/login alice ${password}`]);
+      await client.endInput();
+      assert.equal(await client.exitCode(), 0, client.stderr.text);
+      await Promise.all([client.stdout.done, client.stderr.done]);
+      assert.doesNotMatch(client.stdout.text + client.stderr.text, /secret123/);
+    } finally {
+      await Deno.remove(file);
+    }
+  },
+});
+
+Deno.test({
+  name: "--login with neither a terminal nor --password-file is one line on stderr and exit 2",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using server = accountServer("secret123");
+    const run = await runClient(["127.0.0.1", String(server.port), "--name", "alice", "--login"]);
+    assert.equal(run.code, 2);
+    assert.equal(
+      run.stderr,
+      "Cannot log in: --login asks for the password on a terminal, and input is not one " +
+        "(give --password-file FILE)\n",
+    );
+    assert.equal(run.stdout, "");
+    assert.deepEqual(server.received, []);
+  },
+});
+
+Deno.test({
+  name: "--login needs --name, --password-file needs --login, and --help lists both",
+  ...LEAK_CHECKS,
+  async fn() {
+    assert.throws(() => parseClientArgs(["--login"]), /--login needs --name NAME/);
+    assert.throws(
+      () => parseClientArgs(["--name", "a", "--password-file", "f"]),
+      /--password-file goes with --login/,
+    );
+    assert.deepEqual(
+      {
+        ...parseClientArgs(["--name", "a", "--login", "--password-file", "f"]),
+      },
+      { ...parseClientArgs(["--name", "a"]), login: true, passwordFile: "f" },
+    );
+    const help = await runClient(["--help"]);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /^ {2}--login {14}log in to the account NAME/m);
+    assert.match(help.stdout, /^ {2}--password-file FILE with --login/m);
+    const missing = await runClient(
+      ["--name", "alice", "--login", "--password-file", "/nonexistent/pw"],
+      "",
+      { permissions: READ },
+    );
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /^Cannot read --password-file \/nonexistent\/pw: .+\n$/);
+  },
 });

@@ -12,7 +12,8 @@ import { ChatClient, CLIENT_MAX_LINE_BYTES } from "./chat_client.ts";
 import { PASSWORD_VARIABLE, runSession } from "./client_session.ts";
 import { CONNECT_TIMEOUT_S, DEFAULT_CLIENT_HOST, DEFAULT_PORT, QUIT_WORD } from "../protocol.ts";
 import { ChatServer } from "../server.ts";
-import { TerminalConsole } from "./terminal_console.ts";
+import { type ChatConsole, TerminalConsole } from "./terminal_console.ts";
+import { PlainConsole } from "./plain_console.ts";
 
 const USAGE = `Usage: deno run --allow-net client.ts [HOST] [PORT] [options]
 
@@ -22,6 +23,10 @@ arguments at all, it asks for the host and port.
 
 Options:
   --name NAME          answer the server's nickname question with NAME
+  --login              log in to the account NAME after the welcome (needs --name), and
+                       again after each reconnection; the password is asked for unseen
+  --password-file FILE with --login: read the account's password from the first line of
+                       FILE instead (needs --allow-read)
   --port PORT          the server's port (or the second argument)
   --timeout SECONDS    give up connecting after SECONDS, TLS handshake included (default ${CONNECT_TIMEOUT_S})
   --tls                connect with TLS
@@ -46,6 +51,10 @@ export interface ClientArgs {
   port?: number;
   /** Nickname to send, if given. */
   name?: string;
+  /** Log in to the account `name` after the welcome (`/login NAME PASSWORD`). */
+  login: boolean;
+  /** File whose first line is the account's password, for --login. */
+  passwordFile?: string;
   /** Connect timeout in milliseconds. */
   timeoutMs: number;
   /** Connect with TLS. */
@@ -72,6 +81,8 @@ export function parseClientArgs(args: string[]): ClientArgs {
     allowPositionals: true,
     options: {
       name: { type: "string" },
+      login: { type: "boolean", default: false },
+      "password-file": { type: "string" },
       port: { type: "string" },
       timeout: { type: "string" },
       tls: { type: "boolean", default: false },
@@ -95,11 +106,21 @@ export function parseClientArgs(args: string[]): ClientArgs {
     );
   }
   if (values.ca !== undefined && !values.tls) throw new TypeError("--ca goes with --tls");
+  if (values.login && values.name === undefined) {
+    throw new TypeError("--login needs --name NAME: the account to log in to");
+  }
+  // The client's only password file is the account's: a locked room's password
+  // comes from $CHAT_PASSWORD or is typed, so a file given without --login is a mistake.
+  if (values["password-file"] !== undefined && !values.login) {
+    throw new TypeError("--password-file goes with --login (it holds the account's password)");
+  }
   const port = portText ?? values.port;
   return {
     hostname: hostname === "" ? undefined : hostname,
     port: port === undefined ? undefined : parsePort(port),
     name: values.name,
+    login: values.login,
+    passwordFile: values["password-file"],
     timeoutMs: Math.round(timeout * 1000),
     tls: values.tls,
     caFile: values.ca,
@@ -109,6 +130,11 @@ export function parseClientArgs(args: string[]): ClientArgs {
     serve: values.serve,
     help: values.help,
   };
+}
+
+/** The first line of a file's text, without its line ending. */
+function firstLine(text: string): string {
+  return text.split(/\r?\n/, 1)[0] ?? "";
 }
 
 /** Reads a port number 1-65535; throws a `TypeError` naming the text otherwise. */
@@ -196,6 +222,29 @@ export async function main(args: string[]): Promise<number> {
       return 2;
     }
   }
+  let loginPassword: string | null = null;
+  if (options.login && options.passwordFile !== undefined) {
+    try {
+      loginPassword = firstLine(await Deno.readTextFile(options.passwordFile));
+    } catch (error) {
+      console.error(
+        `Cannot read --password-file ${options.passwordFile}: ${(error as Error).message}`,
+      );
+      return 2;
+    }
+    if (loginPassword === "") {
+      console.error(
+        `Cannot log in: --password-file ${options.passwordFile} starts with an empty line`,
+      );
+      return 2;
+    }
+  } else if (options.login && !Deno.stdin.isTerminal()) {
+    console.error(
+      "Cannot log in: --login asks for the password on a terminal, and input is not one " +
+        "(give --password-file FILE)",
+    );
+    return 2;
+  }
   let server: ChatServer | null = null;
   if (options.serve) {
     try {
@@ -218,28 +267,39 @@ export async function main(args: string[]): Promise<number> {
       onLineTooLong: () =>
         console.error(`[a line over ${CLIENT_MAX_LINE_BYTES} bytes was not shown]`),
     });
+  // On a terminal, the line editor; piped, lines as they come, with no escape codes.
+  const input: ChatConsole = Deno.stdin.isTerminal() && Deno.stdout.isTerminal()
+    ? new TerminalConsole({ bell: options.bell, color })
+    : new PlainConsole();
   try {
+    if (options.login && loginPassword === null) {
+      // Asked before connecting, so that the server does not wait for a name meanwhile.
+      input.start();
+      loginPassword = await input.askSecret(`Password for ${options.name}: `);
+      if (loginPassword === null) return 0;
+    }
     let first: ChatClient;
     try {
       first = await connect();
     } catch (error) {
+      input.restore();
       console.error((error as Error).message);
       return 2;
     }
-    // On a terminal, the line editor; piped, lines as they come, with no escape codes.
-    const editor = Deno.stdin.isTerminal() && Deno.stdout.isTerminal()
-      ? new TerminalConsole({ bell: options.bell, color })
-      : undefined;
-    editor?.start();
+    input.start();
     return await runSession({
       connect,
       timeoutMs: options.timeoutMs,
       name: options.name,
+      login: loginPassword === null || options.name === undefined
+        ? undefined
+        : { name: options.name, password: loginPassword },
       reconnect: options.reconnect,
       display: { timestamps: options.timestamps, color },
-      console: editor,
+      console: input,
     }, first);
   } finally {
+    input.restore();
     // The host leaving closes the room: everyone gets "* Server is shutting down".
     await server?.close();
   }

@@ -14,6 +14,7 @@ import { type DisplayOptions, formatLine } from "./line_format.ts";
 import { PlainConsole } from "./plain_console.ts";
 import { asksForPassword, isQuitWord, LINE_TOO_LONG } from "../protocol.ts";
 import type { ChatConsole } from "./terminal_console.ts";
+import { registeredName } from "../web/lines.js";
 
 /** First and longest wait between reconnection attempts. */
 export const RECONNECT_MIN_MS = 1000;
@@ -90,6 +91,8 @@ export interface Session {
   timeoutMs: number;
   /** The nickname to answer the server's question with (--name), if any. */
   name: string | undefined;
+  /** The account to log in to after each welcome (--login): `/login NAME PASSWORD`. */
+  login?: { name: string; password: string };
   /** Connect again when the connection drops. */
   reconnect: boolean;
   /** How received lines are shown. */
@@ -171,11 +174,19 @@ export async function runSession(session: Session, first: ChatClient): Promise<n
           name = welcome[1] as string;
           // Everyone starts in #lobby, after a reconnection too: then we go back.
           input.where(name, "lobby");
+          // Before anything else, so that the room sees the account's name.
+          if (session.login !== undefined) {
+            const { name: account, password } = session.login;
+            void current.send(`/login ${account} ${password}`).catch(() => {});
+          }
           if (current !== first && room !== "lobby") {
             void current.send(`/join #${room}`).catch(() => {});
           }
           room = "lobby";
           gate.open();
+        } else if (registeredName(line) !== null) {
+          // "* alice is registered; /login alice PASSWORD to use it" says the
+          // word, but asks for no password: the welcome follows.
         } else if (asksForPassword(line)) {
           if (password !== null) void current.send(password).catch(() => {});
           else input.startSecretLine();

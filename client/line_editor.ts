@@ -74,6 +74,13 @@ export interface LineEditorOptions {
   maxLength?: number;
   /** Splits text into graphemes (user-perceived characters). @default {Intl.Segmenter} */
   graphemes?: (text: string) => string[];
+  /**
+   * Where a line's secret part starts (a code-unit index), or `null` for a
+   * line with none: from there each grapheme but a space shows as `*`, and
+   * the line stays out of the history and the kill buffer, and Tab does not
+   * complete in it. The terminal client passes `secretStart` (`/login NAME PASSWORD`).
+   */
+  secret?: (line: string) => number | null;
 }
 
 /**
@@ -145,6 +152,7 @@ export class LineEditor {
   readonly #historySize: number;
   readonly #maxLength: number;
   readonly #segment: (text: string) => string[];
+  readonly #secret: (line: string) => number | null;
   #graphemes: string[] = [];
   #cursor = 0;
   readonly #history: string[] = [];
@@ -162,6 +170,7 @@ export class LineEditor {
     this.#historySize = Math.max(0, options.historySize ?? HISTORY_SIZE);
     this.#maxLength = options.maxLength ?? MAX_EDITOR_LINE;
     this.#segment = options.graphemes ?? defaultGraphemes;
+    this.#secret = options.secret ?? (() => null);
   }
 
   /** The line as typed. */
@@ -194,9 +203,27 @@ export class LineEditor {
     return this.#mask !== null;
   }
 
-  /** What to show: the line and cursor, or when masked the mask (each grapheme as `shown`). */
+  /** Whether the line has a secret part (see {@linkcode LineEditorOptions.secret}). */
+  get secret(): boolean {
+    return this.#secret(this.line) !== null;
+  }
+
+  /**
+   * What to show: the line and cursor, its secret part (if any) as `*`, or
+   * when masked the mask (each grapheme as `shown`).
+   */
   display(): { graphemes: readonly string[]; cursor: number } {
-    if (this.#mask === null) return { graphemes: this.#graphemes, cursor: this.#cursor };
+    if (this.#mask === null) {
+      const from = this.#secret(this.line);
+      if (from === null) return { graphemes: this.#graphemes, cursor: this.#cursor };
+      let at = 0;
+      const graphemes = this.#graphemes.map((grapheme) => {
+        const hidden = at >= from && !isSpace(grapheme);
+        at += grapheme.length;
+        return hidden ? "*" : grapheme;
+      });
+      return { graphemes, cursor: this.#cursor };
+    }
     if (this.#mask === "") return { graphemes: [], cursor: 0 };
     return { graphemes: this.#graphemes.map(() => this.#mask as string), cursor: this.#cursor };
   }
@@ -368,8 +395,9 @@ export class LineEditor {
 
   /** Removes graphemes `from` to `to` into the kill buffer, for Ctrl+Y. */
   #kill(from: number, to: number): void {
+    const secret = this.#mask !== null || this.secret;
     const removed = this.#remove(from, to);
-    if (removed !== "" && this.#mask === null) this.#killed = removed;
+    if (removed !== "" && !secret) this.#killed = removed;
   }
 
   /** Where the word (letters and digits) before the cursor starts, as readline's Alt+B. */
@@ -392,7 +420,7 @@ export class LineEditor {
 
   #submit(): EditorAction {
     const line = this.line;
-    if (this.#mask === null) this.addHistory(line);
+    if (this.#mask === null && this.#secret(line) === null) this.addHistory(line);
     this.#mask = null;
     this.#graphemes = [];
     this.#cursor = 0;
@@ -447,6 +475,9 @@ export class LineEditor {
    */
   #tab(cycle: Cycle | null): void {
     if (this.#mask !== null || this.#complete === null) return;
+    // In a password, a name or a command would only give the password away.
+    const secretFrom = this.#secret(this.line);
+    if (secretFrom !== null && this.#before().length >= secretFrom) return;
     if (cycle !== null) {
       const index = (cycle.index + 1) % cycle.candidates.length;
       this.#replaceWord(cycle.from, cycle.candidates[index] as string);

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { type Completer, LineEditor } from "./line_editor.ts";
 import { editing, press, shown } from "./line_editor_test_helpers.ts";
+import { secretStart } from "../web/lines.js";
 
 const test = (name: string, fn: () => void) =>
   Deno.test({ name, fn, sanitizeOps: true, sanitizeResources: true });
@@ -348,4 +349,36 @@ test("Tab replaces from replaceFrom and keeps what follows the cursor", () => {
   assert.equal(shown(editor), "/join #de|ev");
   press(editor, "tab");
   assert.equal(shown(editor), "/join #dev|ev");
+});
+
+test("the passwords of /login, /register, /password and /unregister show as * and stay out of the history", () => {
+  const editor = new LineEditor({ secret: secretStart });
+  press(editor, "hello", "enter", "/login alice secret123");
+  assert.equal(editor.display().graphemes.join(""), "/login alice *********");
+  assert.equal(editor.secret, true);
+  assert.deepEqual(press(editor, "enter"), [{ type: "submit", line: "/login alice secret123" }]);
+  press(editor, "/password old-one new-one");
+  assert.equal(editor.display().graphemes.join(""), "/password ******* *******");
+  press(editor, "enter", "/REGISTER pw", "enter", "/unregister pw", "enter");
+  assert.deepEqual(editor.history, ["hello"]);
+  press(editor, "up");
+  assert.equal(shown(editor), "hello|");
+  press(editor, "up");
+  assert.equal(shown(editor), "hello|");
+});
+
+test("a /login line shows in clear until the name is typed, and a name can still be completed", () => {
+  const editor = new LineEditor({ secret: secretStart, complete: words("alice ") });
+  press(editor, "/login al");
+  assert.equal(editor.display().graphemes.join(""), "/login al");
+  press(editor, "tab");
+  assert.equal(editor.line, "/login alice ");
+  press(editor, "sec", "tab");
+  assert.equal(editor.display().graphemes.join(""), "/login alice ***");
+});
+
+test("what is cut from a password line cannot be put back with Ctrl+Y", () => {
+  const editor = new LineEditor({ secret: secretStart });
+  press(editor, "hello", "ctrl-u", "/register secret99", "ctrl-w", "ctrl-u", "ctrl-y");
+  assert.equal(shown(editor), "hello|");
 });

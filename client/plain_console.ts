@@ -51,6 +51,30 @@ export class PlainConsole implements ChatConsole {
     return this.#lines.shift() as string | typeof LINE_TOO_LONG;
   }
 
+  /** Plain input needs no setting up. */
+  start(): void {}
+
+  /**
+   * Asks for a password: `prompt` on standard error, then a line read
+   * without echo (input is a terminal: the caller makes sure).
+   */
+  async askSecret(prompt: string): Promise<string | null> {
+    const data = encoder.encode(prompt);
+    for (let offset = 0; offset < data.length;) {
+      offset += await Deno.stderr.write(data.subarray(offset));
+    }
+    this.startSecretLine();
+    const interrupted = Promise.withResolvers<null>();
+    const onInterrupt = this.onInterrupt;
+    this.onInterrupt = () => interrupted.resolve(null);
+    try {
+      const line = await Promise.race([this.next(), interrupted.promise]);
+      return typeof line === "string" ? line : null;
+    } finally {
+      this.onInterrupt = onInterrupt;
+    }
+  }
+
   /** Reads the next line without echo; a no-op when input is not a terminal. */
   startSecretLine(): void {
     if (!this.isTerminal || this.#secret !== null) return;

@@ -17,7 +17,7 @@ import { type Key, KeyDecoder } from "./key_decoder.ts";
 import { LineEditor } from "./line_editor.ts";
 import type { LINE_TOO_LONG } from "../protocol.ts";
 import { graphemes, graphemeWidth } from "./text_width.ts";
-import { classify, listedRooms, roomChange } from "../web/lines.js";
+import { classify, listedRooms, roomChange, secretStart } from "../web/lines.js";
 
 /**
  * Where a session reads what is typed and shows what the server says: plain
@@ -26,8 +26,16 @@ import { classify, listedRooms, roomChange } from "../web/lines.js";
 export interface ChatConsole {
   /** The next line typed, `null` at end of input. */
   next(): Promise<string | typeof LINE_TOO_LONG | null>;
+  /** Starts reading what is typed (the line editor takes over the terminal); safe to call again. */
+  start(): void;
   /** Reads the next line without echo (a password). */
   startSecretLine(): void;
+  /**
+   * Asks for a password before the session starts: `prompt`, then a line
+   * read without echo and kept out of the history; `null` when the person
+   * leaves instead (Ctrl+C, end of input).
+   */
+  askSecret(prompt: string): Promise<string | null>;
   /** Shows one line from the server: `text` as formatted, `line` as received, `me` your name. */
   show(text: string, line: string, me: string | null): Promise<void>;
   /** Shows a note of the client's own (a lost connection, a line not sent). */
@@ -92,7 +100,11 @@ export class TerminalConsole implements ChatConsole {
   readonly #bell: boolean;
   readonly #color: boolean;
   readonly #source = new CompletionSource(COMMAND_WORDS);
-  readonly #editor = new LineEditor({ complete: this.#source.complete, graphemes });
+  readonly #editor = new LineEditor({
+    complete: this.#source.complete,
+    graphemes,
+    secret: secretStart,
+  });
   readonly #view: EditorView;
   readonly #keys = new KeyDecoder();
   readonly #waiting: Waiting[] = [];
@@ -159,6 +171,22 @@ export class TerminalConsole implements ChatConsole {
     this.#secret = true;
     this.#editor.maskLine("");
     if (this.#started) this.#view.redraw();
+  }
+
+  /** Asks for a password on the editor's row, the prompt in place of the usual one. */
+  async askSecret(prompt: string): Promise<string | null> {
+    this.#view.setPrompt(prompt);
+    this.startSecretLine();
+    const interrupted = Promise.withResolvers<null>();
+    const onInterrupt = this.onInterrupt;
+    this.onInterrupt = () => interrupted.resolve(null);
+    try {
+      const line = await Promise.race([this.next(), interrupted.promise]);
+      return typeof line === "string" ? line : null;
+    } finally {
+      this.onInterrupt = onInterrupt;
+      this.where(this.#name, null);
+    }
   }
 
   /** Prints a server line above the editor; learns names and rooms from it; rings for a mention. */

@@ -511,3 +511,58 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "the password of /login shows as * while typed, and Up never brings the line back",
+  ...LEAK_CHECKS,
+  async fn() {
+    await withServer([], async (port) => {
+      await using bob = await Peer.join(port, "bob");
+      await using term = await startClient(port);
+      await joinAs(term, "alice");
+      const prompt = "alice #lobby> ";
+      await term.type("before");
+      await term.sendKeys("Enter");
+      await bob.readUntil("alice: before");
+      await term.type("/login alice secret123");
+      await term.waitForScreen(
+        (rows) => lineOf(rows, prompt) === "/login alice *********",
+        "the password masked",
+      );
+      assert.ok(!(await term.screen()).join("\n").includes("secret123"));
+      await term.sendKeys("Enter");
+      // This server has no accounts yet: its answer shows the line went, and repeats no password.
+      await term.waitForText("! Unknown command: /login");
+      await term.sendKeys("Up");
+      await term.waitForScreen((rows) => lineOf(rows, prompt) === "before", "the line before");
+      // Then the nickname typed at the start, the oldest line: the /login line is in no step.
+      await term.sendKeys("Up");
+      await term.waitForScreen((rows) => lineOf(rows, prompt) === "alice", "the nickname");
+      await term.sendKeys("Up");
+      await term.waitForScreen((rows) => lineOf(rows, prompt) === "alice", "still the nickname");
+      assert.ok(!(await term.screen()).join("\n").includes("secret123"));
+      await leave(term);
+    });
+  },
+});
+
+Deno.test({
+  name: "--login asks for the password unseen on the terminal and sends /login after the welcome",
+  ...LEAK_CHECKS,
+  async fn() {
+    await withServer([], async (port) => {
+      await using term = await startClient(port, ["--name", "alice", "--login"]);
+      await term.waitForText("Password for alice:");
+      await term.type("secret123");
+      await term.waitForScreen(
+        (rows) => rows.some((row) => row.trimEnd() === "Password for alice:"),
+        "nothing shown of the password",
+      );
+      await term.sendKeys("Enter");
+      await term.waitForText("Welcome, alice!");
+      await term.waitForText("! Unknown command: /login");
+      assert.ok(!(await term.screen()).join("\n").includes("secret123"));
+      await leave(term);
+    });
+  },
+});

@@ -23,9 +23,11 @@ import {
   MAX_REMEMBERED_LINES,
   nameHue,
   reconnectDelay,
+  registeredName,
   roomChange,
   ROOMS_NOTICE_MS,
   ROOMS_REFRESH_MS,
+  secretStart,
   welcomedName,
   WHO_REFRESH_MS,
 } from "./lines.js";
@@ -62,6 +64,10 @@ const memberList = byId("members", HTMLUListElement);
 const roomPanel = byId("room-panel", HTMLDetailsElement);
 const roomCount = byId("room-count", HTMLElement);
 const roomList = byId("rooms", HTMLUListElement);
+const loginForm = byId("login", HTMLFormElement);
+const loginName = byId("login-name", HTMLElement);
+const loginPassword = byId("login-password", HTMLInputElement);
+const secretNote = byId("secret-note", HTMLElement);
 
 const baseTitle = document.title;
 
@@ -126,6 +132,8 @@ function freshConnection() {
     membersKnown: false,
     /** The room we are in (`null`: #lobby, where everyone starts). */
     room: /** @type {string | null} */ (null),
+    /** A `/login` the login form made before the welcome, sent once welcomed. */
+    pendingLogin: /** @type {string | null} */ (null),
     /** Part of a line split across messages (the server sends whole lines; this is cheap insurance). */
     partial: "",
   };
@@ -476,6 +484,7 @@ function receive(line) {
   // A click's /join that failed (`! Too many rooms`) is not waited for any more.
   if (line.startsWith("! ")) connection.joining = null;
   show(line);
+  noticeAboutLogin(line);
 }
 
 /** @param {string} line */
@@ -493,11 +502,15 @@ function receiveBeforeWelcome(line) {
     input.placeholder = "Message, or /help";
     inputLabel.textContent = "Message";
     drawRooms();
+    if (connection.pendingLogin !== null) session.socket?.send(connection.pendingLogin);
+    connection.pendingLogin = null;
     askWho();
     askRooms();
     return;
   }
   show(line);
+  // "* alice is registered; /login alice PASSWORD to use it" asks for no password here.
+  if (noticeAboutLogin(line)) return;
   if (line.startsWith("! ") && connection.passwordSent) {
     // The password kept from earlier no longer opens the room: ask the person next time.
     session.password = null;
@@ -547,6 +560,71 @@ function setSecret(secret) {
     inputLabel.textContent = "Password";
   }
 }
+
+/**
+ * The field hides what is typed while the line is a command that carries a
+ * password (`/login NAME PASSWORD`, `/register`, `/password`, `/unregister`):
+ * it becomes a password field, since a text field cannot hide part of its
+ * text, and the note above it shows the part that is no secret
+ * (`/login alice`). The page keeps no input history, so no line comes back.
+ */
+function maskField() {
+  if (connection.secret) return;
+  const start = secretStart(input.value);
+  const hide = start !== null;
+  if (hide !== (input.type === "password")) {
+    input.type = hide ? "password" : "text";
+    inputLabel.textContent = hide ? "Command with a password, hidden" : "Message";
+  }
+  secretNote.hidden = !hide;
+  if (hide) {
+    secretNote.textContent = `${input.value.slice(0, start).trim()} … (the password is hidden)`;
+  }
+}
+
+input.addEventListener("input", maskField);
+
+/**
+ * What a notice says about logging in: a registered name's notice brings up
+ * the login form; `* Logged in as NAME` puts it away; a wrong password puts
+ * the keyboard back in its field.
+ * @param {string} line
+ * @returns {boolean} whether the line was the notice of a registered name
+ */
+function noticeAboutLogin(line) {
+  const account = registeredName(line);
+  if (account !== null) {
+    loginName.textContent = account;
+    loginForm.dataset.account = account;
+    loginForm.hidden = false;
+    loginPassword.focus();
+    return true;
+  }
+  if (line.startsWith("* Logged in as ")) {
+    loginForm.hidden = true;
+    loginPassword.value = "";
+  } else if (!loginForm.hidden && line.startsWith("! Wrong password for ")) {
+    loginPassword.focus();
+  }
+  return false;
+}
+
+loginForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const account = loginForm.dataset.account;
+  const password = loginPassword.value;
+  if (account === undefined || password === "") return;
+  // The password goes on the socket only: never in the list, never in the message field.
+  const line = `/login ${account} ${password}`;
+  loginPassword.value = "";
+  const socket = session.socket;
+  if (socket === null || socket.readyState !== WebSocket.OPEN) {
+    say("Not connected: log in once the page is back.");
+    return;
+  }
+  if (connection.welcomed) socket.send(line);
+  else connection.pendingLogin = line;
+});
 
 // ---------------------------------------------------------------------------
 // The connection
@@ -632,6 +710,7 @@ form.addEventListener("submit", (event) => {
   if (isQuitWord(text)) session.quit = true;
   socket.send(text);
   input.value = "";
+  maskField();
   input.focus();
   scrollToBottom();
 });

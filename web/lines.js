@@ -324,3 +324,47 @@ export function historyOverlap(seen, history) {
   }
   return 0;
 }
+
+/**
+ * The commands whose words after the command are passwords, with how many
+ * words come first that are not: `/login NAME PASSWORD`, `/register PASSWORD`,
+ * `/password OLD NEW`, `/unregister PASSWORD`.
+ */
+const SECRET_COMMANDS = new Map([["login", 1], ["register", 0], ["password", 0], [
+  "unregister",
+  0,
+]]);
+
+/**
+ * Where the passwords of a typed line start (an index into `line`), for the
+ * commands that carry them (`/login NAME PASSWORD`, `/register PASSWORD`,
+ * `/password OLD NEW`, `/unregister PASSWORD`, the command's name in any
+ * case): after the space that ends the command word, and for `/login` the
+ * name. `null` for any other line, and while the visible words are still being
+ * typed (`/login ali`). The terminal client masks the line from there and the
+ * page hides the field; neither keeps such a line in its history.
+ * @param {string} line
+ * @returns {number | null}
+ */
+export function secretStart(line) {
+  const match = /^(\s*\/(\S+)\s)/.exec(line);
+  const command = match?.[1] ?? "";
+  const visible = SECRET_COMMANDS.get((match?.[2] ?? "").toLowerCase());
+  if (visible === undefined) return null;
+  if (visible === 0) return command.length;
+  const name = /^\s*\S+\s/.exec(line.slice(command.length));
+  return name === null ? null : command.length + name[0].length;
+}
+
+/**
+ * The name in `* NAME is registered; /login NAME PASSWORD to use it`, the
+ * server's word that a name asked for belongs to an account; `null` for
+ * any other line. (This notice holds the word "password", but asks for none.)
+ * @param {string} line
+ * @returns {string | null}
+ */
+export function registeredName(line) {
+  const match = new RegExp(`^\\* (${NAME}) is registered; /login (${NAME}) PASSWORD to use it$`)
+    .exec(line);
+  return match?.[1] !== undefined && match[1] === match[2] ? match[1] : null;
+}

@@ -9,8 +9,10 @@ import {
   listedRooms,
   nameHue,
   reconnectDelay,
+  registeredName,
   roomChange,
   saysName,
+  secretStart,
   welcomedName,
 } from "./lines.js";
 import { GREETING, PASSWORD_GREETING } from "../protocol.ts";
@@ -230,4 +232,39 @@ Deno.test("after a reconnection only the history the page has not shown is new",
   assert.deepEqual(historyOverlap([], ["a: 1"]), 0, "the first join shows it all");
   assert.deepEqual(historyOverlap(seen, []), 0);
   assert.deepEqual(historyOverlap(["x: 1", "x: 1"], ["x: 1", "x: 1", "x: 2"]), 2);
+});
+
+Deno.test({
+  name:
+    "the passwords of /login, /register, /password and /unregister start after the visible words",
+  sanitizeOps: true,
+  sanitizeResources: true,
+  fn() {
+    assert.equal(secretStart("/login alice secret123"), "/login alice ".length);
+    assert.equal(secretStart("/login alice"), null);
+    assert.equal(secretStart("/login alice "), "/login alice ".length);
+    assert.equal(secretStart("/Login alice s"), "/Login alice ".length);
+    assert.equal(secretStart("/register"), null);
+    assert.equal(secretStart("/register s"), "/register ".length);
+    assert.equal(secretStart("/password old new"), "/password ".length);
+    assert.equal(secretStart("/unregister s"), "/unregister ".length);
+    assert.equal(secretStart("/loginx alice s"), null);
+    assert.equal(secretStart("/msg alice s"), null);
+    assert.equal(secretStart("hello /login alice s"), null);
+  },
+});
+
+Deno.test({
+  name: "the notice of a registered name gives the name, and is no password question",
+  sanitizeOps: true,
+  sanitizeResources: true,
+  fn() {
+    const notice = "* alice is registered; /login alice PASSWORD to use it";
+    assert.equal(registeredName(notice), "alice");
+    assert.equal(
+      registeredName("bob: * alice is registered; /login alice PASSWORD to use it"),
+      null,
+    );
+    assert.equal(registeredName("* alice is registered; /login bob PASSWORD to use it"), null);
+  },
 });

@@ -15,6 +15,8 @@ import {
 import { startWebRoom, type WebRoom } from "../test/web_test_room.ts";
 import { LEAK_CHECKS, Peer, WAIT_MS } from "../test/test_helpers.ts";
 import { nameHue } from "./lines.js";
+import { WEB_ASSETS } from "../generated/web_assets.ts";
+import { CONTENT_SECURITY_POLICY } from "../transport/web_http.ts";
 
 /** The room's lines on the page (not the page's own words about the connection). */
 const LINES = `[...document.querySelectorAll("#lines > li:not(.local) .text")]
@@ -777,4 +779,129 @@ Deno.test({
     assert.ok(!(await alice.lines()).some((line) => ROOMS_ANSWER.test(line)), "none shown");
     alice.assertNoProblems();
   }),
+});
+
+/**
+ * A stand-in for a chat server with accounts (the real one's are built
+ * elsewhere): the page's own files under its Content-Security-Policy, and a
+ * `/ws` that greets, welcomes `alice` as `alice2` with the notice that the
+ * name is registered, answers `/login alice secret123`, and records every
+ * line the page sends.
+ */
+function accountRoom() {
+  const received: string[] = [];
+  const sockets = new Set<WebSocket>();
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+    const path = new URL(request.url).pathname;
+    if (path === "/ws") {
+      const { socket, response } = Deno.upgradeWebSocket(request);
+      sockets.add(socket);
+      let name = "";
+      const say = (...lines: string[]) => socket.send(lines.map((line) => line + "\n").join(""));
+      socket.addEventListener(
+        "open",
+        () => say("Welcome to the chat! Please enter your nickname:"),
+      );
+      socket.addEventListener("close", () => sockets.delete(socket));
+      socket.addEventListener("message", (event) => {
+        const line = String(event.data);
+        received.push(line);
+        if (name === "") {
+          name = "alice2";
+          say(
+            "* alice is registered; /login alice PASSWORD to use it",
+            "Welcome, alice2! Type <quit> to leave.",
+          );
+        } else if (line === "/login alice secret123") {
+          say("* Logged in as alice", "* alice2 is now known as alice");
+        } else if (line.startsWith("/login ")) {
+          say("! Wrong password for alice");
+        } else if (line === "/who") {
+          say(`* 1 online: ${name}`);
+        }
+      });
+      return response;
+    }
+    const asset = WEB_ASSETS.get(path);
+    if (asset === undefined) return new Response("not found", { status: 404 });
+    return new Response(asset.body, {
+      headers: { "content-type": asset.type, "content-security-policy": CONTENT_SECURITY_POLICY },
+    });
+  });
+  return {
+    pageUrl: `http://127.0.0.1:${server.addr.port}/`,
+    received,
+    async [Symbol.asyncDispose]() {
+      for (const socket of sockets) socket.close();
+      await server.shutdown();
+    },
+  };
+}
+
+Deno.test({
+  name: "the field hides the password of /login and its kind as typed, and a registered name's " +
+    "notice brings up a labelled login form that sends /login NAME PASSWORD",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using room = accountRoom();
+    await using browser = await Browser.launch();
+    const page = await browser.newPage();
+    await page.goto(room.pageUrl);
+    const alice = new ChatPage(page);
+    await page.waitFor(`${LINES}.length > 0`, "the greeting");
+    await alice.say("alice");
+    await alice.waitForLine("Welcome, alice2! Type <quit> to leave.");
+    await alice.waitForLine("* alice is registered; /login alice PASSWORD to use it");
+    // The notice says "password" but asks for none: the field stays a text field.
+    assert.equal(await page.evaluate(`document.querySelector("#input").type`), "text");
+
+    // The login form: shown, labelled, focused; a wrong password keeps it up.
+    await page.waitFor(`!document.querySelector("#login").hidden`, "the login form");
+    assert.equal(
+      await page.evaluate(`document.querySelector("#login-password").labels[0].textContent`),
+      "Password",
+    );
+    assert.equal(
+      await page.evaluate(`document.querySelector("#login").getAttribute("aria-labelledby")`),
+      "login-title",
+    );
+    assert.match(
+      await page.evaluate<string>(`document.querySelector("#login-title").textContent`),
+      /alice is registered/,
+    );
+    assert.equal(await page.evaluate("document.activeElement?.id"), "login-password");
+    assert.equal(await page.evaluate(`document.querySelector("#login-password").type`), "password");
+    await page.insertText("wrong-one");
+    await page.press("Enter");
+    await alice.waitForLine("! Wrong password for alice");
+    await page.waitFor(`document.activeElement?.id === "login-password"`, "the focus back");
+    await page.insertText("secret123");
+    await page.click("#login-send");
+    await alice.waitForLine("* alice2 is now known as alice");
+    await page.waitFor(`document.querySelector("#login").hidden`, "the login form put away");
+    assert.ok(room.received.includes("/login alice secret123"), JSON.stringify(room.received));
+    assert.equal(await page.evaluate(`document.querySelector("#login-password").value`), "");
+
+    // Typed in the field: hidden once the name is followed by a space, the clear part shown above.
+    await page.click("#input");
+    await page.insertText("/login alice");
+    assert.equal(await page.evaluate(`document.querySelector("#input").type`), "text");
+    await page.insertText(" secret123");
+    await page.waitFor(`document.querySelector("#input").type === "password"`, "the hidden field");
+    assert.equal(
+      await page.evaluate(`document.querySelector("#secret-note").textContent`),
+      "/login alice … (the password is hidden)",
+    );
+    await page.press("Enter");
+    await page.waitFor(
+      `document.querySelector("#input").type === "text" && document.querySelector("#input").value === ""`,
+      "the field back to text, empty",
+    );
+    assert.equal(await page.evaluate(`document.querySelector("#secret-note").hidden`), true);
+    assert.equal(room.received.filter((line) => line === "/login alice secret123").length, 2);
+    // The password never reached the message list.
+    assert.ok(!(await alice.lines()).some((line) => line.includes("secret123")));
+    assert.ok(!(await page.evaluate<string>("document.body.innerText")).includes("secret123"));
+    alice.assertNoProblems();
+  },
 });
