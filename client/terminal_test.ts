@@ -531,8 +531,8 @@ Deno.test({
       );
       assert.ok(!(await term.screen()).join("\n").includes("secret123"));
       await term.sendKeys("Enter");
-      // This server has no accounts yet: its answer shows the line went, and repeats no password.
-      await term.waitForText("! Unknown command: /login");
+      // Nobody registered alice: the answer shows the line went, and repeats no password.
+      await term.waitForText("! No such account: alice");
       await term.sendKeys("Up");
       await term.waitForScreen((rows) => lineOf(rows, prompt) === "before", "the line before");
       // Then the nickname typed at the start, the oldest line: the /login line is in no step.
@@ -547,10 +547,17 @@ Deno.test({
 });
 
 Deno.test({
-  name: "--login asks for the password unseen on the terminal and sends /login after the welcome",
+  name:
+    "--login asks for the password unseen on the terminal and logs in to the account after the welcome",
   ...LEAK_CHECKS,
   async fn() {
     await withServer([], async (port) => {
+      // alice is registered, and away: the name is hers.
+      await using owner = await Peer.join(port, "alice");
+      await owner.send("/register secret123\n");
+      await owner.expect(/^\* Registered alice: /);
+      await owner.send("<quit>\n");
+      await owner.expectClosed();
       await using term = await startClient(port, ["--name", "alice", "--login"]);
       await term.waitForText("Password for alice:");
       await term.type("secret123");
@@ -559,8 +566,9 @@ Deno.test({
         "nothing shown of the password",
       );
       await term.sendKeys("Enter");
-      await term.waitForText("Welcome, alice!");
-      await term.waitForText("! Unknown command: /login");
+      await term.waitForText("Welcome, alice2!");
+      await term.waitForText("* Logged in as alice");
+      await term.waitForText("* alice2 is now known as alice");
       assert.ok(!(await term.screen()).join("\n").includes("secret123"));
       await leave(term);
     });
