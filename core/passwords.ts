@@ -44,6 +44,35 @@ export interface HashOptions {
   cost?: number;
 }
 
+/**
+ * Hashes worked on at once, at most: each takes 32 MiB and a core for a
+ * while, so a crowd of logins from many addresses waits here instead of
+ * taking the machine's memory. Each connection waits for its own command,
+ * so at most one hash per connection waits.
+ */
+export const HASHES_AT_ONCE = 2;
+let hashing = 0;
+const waitingForHash: (() => void)[] = [];
+
+/** How many hashes wait for one of the {@linkcode HASHES_AT_ONCE} places. */
+export function hashesWaiting(): number {
+  return waitingForHash.length;
+}
+
+/** Runs `work` in one of the places for hashing, waiting for one if all are taken. */
+async function inHashingPlace<T>(work: () => Promise<T>): Promise<T> {
+  if (hashing < HASHES_AT_ONCE) hashing++;
+  else await new Promise<void>((resolve) => waitingForHash.push(resolve));
+  try {
+    return await work();
+  } finally {
+    // The place goes straight to the next in line, or is given back.
+    const next = waitingForHash.shift();
+    if (next !== undefined) next();
+    else hashing--;
+  }
+}
+
 /** scrypt on the thread pool: the hash of `password` with `salt` and these parameters. */
 function derive(
   password: string,
@@ -55,12 +84,14 @@ function derive(
 ) {
   // Node's default maxmem (32 MiB) is exactly what N = 2^15, r = 8 needs; leave room above.
   const options: ScryptOptions = { N: n, r, p, maxmem: 256 * n * r + 1024 * 1024 };
-  return new Promise<Uint8Array>((resolve, reject) => {
-    scrypt(password, salt, length, options, (error, key) => {
-      if (error) reject(error);
-      else resolve(new Uint8Array(key.buffer, key.byteOffset, key.byteLength));
-    });
-  });
+  return inHashingPlace(() =>
+    new Promise<Uint8Array>((resolve, reject) => {
+      scrypt(password, salt, length, options, (error, key) => {
+        if (error) reject(error);
+        else resolve(new Uint8Array(key.buffer, key.byteOffset, key.byteLength));
+      });
+    })
+  );
 }
 
 /** A new hash of `password`, with a new salt and the parameters beside it. */

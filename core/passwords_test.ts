@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import {
+  HASHES_AT_ONCE,
+  hashesWaiting,
   hashPassword,
   needsRehash,
   passwordLength,
@@ -80,5 +82,20 @@ Deno.test({
     }
     // A synchronous scrypt would have held the loop for the whole of it: no tick at all.
     assert.ok(ticks > 5, `${ticks} ticks`);
+  },
+});
+
+Deno.test({
+  name:
+    "a crowd of hashes takes turns: only HASHES_AT_ONCE are worked on, the rest wait, and all finish",
+  ...LEAK_CHECKS,
+  async fn() {
+    const crowd = Array.from({ length: 6 }, (_, i) => hashPassword(`password${i}`, { cost: 1024 }));
+    // Each scrypt at 2^15 takes 32 MiB: a crowd of logins must not take them all at once.
+    assert.equal(hashesWaiting(), 6 - HASHES_AT_ONCE);
+    const hashes = await Promise.all(crowd);
+    assert.equal(hashesWaiting(), 0);
+    assert.equal(new Set(hashes).size, 6);
+    assert.ok(await verifyPassword("password5", hashes[5] as string));
   },
 });
