@@ -12,8 +12,10 @@
  * lines allows), `fanout` (some members send at a fixed rate, everyone
  * receives), `idle` (members connect and wait: memory per connection),
  * `storm` (members connect at once: time until all are welcomed), `wsfanout`
- * (fanout with every member a browser's WebSocket on the page's port). Server CPU
- * and memory come from /proc on Linux and are left out elsewhere.
+ * (fanout with every member a browser's WebSocket on the page's port),
+ * `register` (members register at once while a probe chats: the probe's echo
+ * times beside a baseline with the probe alone). Server CPU and memory come
+ * from /proc on Linux and are left out elsewhere.
  *
  * This file starts the servers, reads their figures and prints the table; the
  * load side, run as `bench.ts --load`, is in `bench_load.ts`.
@@ -41,6 +43,8 @@ export interface BenchRow {
   bytesPerConnection: number | null;
   loadCpuCores: number | null;
   loadBound: boolean;
+  /** The register scenario's `register` row: members answered `* Registered `, and how fast. */
+  registrations?: { registered: number; failed: number; seconds: number };
 }
 
 const encoder = new TextEncoder();
@@ -71,11 +75,12 @@ const SERVER_FLAGS = [
   "--web-port",
   "0",
   "--quiet",
-  "--rate",
-  "0",
   "--max-clients",
   "100000",
 ];
+
+/** Flood control off, so that the load measures the room and not the pacing. */
+const NO_FLOOD_CONTROL = ["--rate", "0"];
 
 /** Stops the servers of a run and waits for them and their output. */
 async function stopBenchServers(servers: BenchServer[], signal: Deno.Signal = "SIGTERM") {
@@ -159,19 +164,22 @@ function sumStats(
 async function runScenario(
   config: Omit<ScenarioConfig, "port">,
   processes = 1,
-): Promise<BenchRow> {
+): Promise<BenchRow[]> {
   const here = new URL("..", import.meta.url);
   const redis = processes > 1 ? await startRedis() : null;
   const cluster = redis === null ? [] : ["--redis", redis.url(), "--reuse-port", "--no-console"];
+  // The register scenario runs with default flood control, as a real server does: its probe says
+  // 10 lines a second and its members one line each.
+  const flood = config.scenario === "register" ? [] : NO_FLOOD_CONTROL;
   const servers: BenchServer[] = [];
   try {
-    servers.push(await startBenchServer([...SERVER_FLAGS, ...cluster]));
+    servers.push(await startBenchServer([...SERVER_FLAGS, ...flood, ...cluster]));
     const first = servers[0] as BenchServer;
     const samePort = SERVER_FLAGS.map((flag, i) =>
       SERVER_FLAGS[i - 1] === "--port" ? String(first.port) : flag
     );
     for (let i = 1; i < processes; i++) {
-      servers.push(await startBenchServer([...samePort, ...cluster]));
+      servers.push(await startBenchServer([...samePort, ...flood, ...cluster]));
     }
   } catch (error) {
     await stopBenchServers(servers);
@@ -215,7 +223,14 @@ async function runScenario(
     const atReady = statsOf();
     const loadAtReady = processStats(load.pid);
     await loadInput.write(encoder.encode("go\n"));
-    const report = JSON.parse(await nextLine()) as LoadReport;
+    // The register scenario says `phase NAME` as each phase starts: the server's CPU at each.
+    const cpuAt = new Map<string, number | null>();
+    let reportLine = await nextLine();
+    while (reportLine.startsWith("phase ")) {
+      cpuAt.set(reportLine.slice("phase ".length), statsOf()?.cpuSeconds ?? null);
+      reportLine = await nextLine();
+    }
+    const report = JSON.parse(reportLine) as LoadReport;
     const atEnd = statsOf();
     const loadAtEnd = processStats(load.pid);
     await loadInput.close();
@@ -252,7 +267,32 @@ async function runScenario(
       loadBound: loadCpuCores !== null && loadCpuCores > 0.85,
     };
     await stopBenchServers(servers);
-    return row;
+    if (report.phases === undefined) return [row];
+    // The register scenario: one row per phase, the probe's figures in each.
+    const phaseNames = ["register", "register-baseline", "end"];
+    return report.phases.map((phase) => {
+      const from = cpuAt.get(phase.name);
+      const to = cpuAt.get(phaseNames[phaseNames.indexOf(phase.name) + 1] as string);
+      return {
+        ...row,
+        scenario: phase.name,
+        members: report.ready - 1,
+        deliveriesPerSecond: null,
+        latencyMs: phase.latencyMs,
+        lost: phase.sent - phase.echoed,
+        reordered: phase.name === "register" ? row.reordered : 0,
+        serverCpuSeconds: typeof from === "number" && typeof to === "number" ? to - from : null,
+        ...(phase.name === "register"
+          ? {
+            registrations: {
+              registered: phase.registered,
+              failed: phase.failed,
+              seconds: phase.seconds,
+            },
+          }
+          : {}),
+      };
+    });
   } catch (error) {
     await stopBenchServers(servers, "SIGKILL");
     throw error;
@@ -261,17 +301,19 @@ async function runScenario(
   }
 }
 
-const SCENARIOS = ["saturate", "fanout", "wsfanout", "idle", "storm"] as const;
+const SCENARIOS = ["saturate", "fanout", "wsfanout", "idle", "storm", "register"] as const;
 
 const USAGE = `Usage: deno task bench [options]
 
 Starts server.ts on a free loopback port and measures it from a separate load process.
 
 Options:
-  --scenario NAME     saturate, fanout, wsfanout, idle, storm or all (default all)
-  --members N         members connected (default: 20 saturate, 100 fanout, 1000 idle, 500 storm)
+  --scenario NAME     saturate, fanout, wsfanout, idle, storm, register or all (default all)
+  --members N         members connected (default: 20 saturate, 100 fanout, 1000 idle, 500 storm);
+                      register: members that register at once, besides the probe (default 50)
   --senders N         members that send (default: all for saturate, 10 for fanout)
-  --rate N            lines per second per sender, fanout (default 20)
+  --rate N            lines per second per sender, fanout (default 20); the probe's, register
+                      (default 10)
   --window N          unanswered lines per sender, saturate (default 16)
   --bytes N           bytes per line (default 100)
   --seconds N         seconds of sending or holding (default 5)
@@ -293,6 +335,8 @@ function defaultsFor(scenario: ScenarioConfig["scenario"]): Omit<ScenarioConfig,
       return { ...common, scenario, members: 1000, senders: 0, seconds: 2 };
     case "storm":
       return { ...common, scenario, members: 500, senders: 0, seconds: 0 };
+    case "register":
+      return { ...common, scenario, members: 50, senders: 1, rate: 10, seconds: 0 };
   }
 }
 
@@ -371,6 +415,9 @@ async function main(args: string[]): Promise<number> {
     const report = await runLoad(config, async () => {
       console.log("ready");
       await stdin.read();
+    }, (phase) => {
+      console.log(`phase ${phase}`);
+      return Promise.resolve();
     });
     console.log(JSON.stringify(report));
     return 0;
@@ -415,12 +462,21 @@ async function main(args: string[]): Promise<number> {
       const on = processes > 1 ? ` on ${processes} processes` : "";
       console.error(`running ${name} with ${config.members} members${on}...`);
     }
-    rows.push(await runScenario(config, processes));
+    rows.push(...await runScenario(config, processes));
   }
   if (values.json) {
     console.log(JSON.stringify(rows, null, 2));
   } else {
     console.log(formatTable(rows));
+    for (const row of rows) {
+      if (row.registrations === undefined) continue;
+      const { registered, failed, seconds } = row.registrations;
+      console.log(
+        `\n${row.scenario}: ${registered} registered in ${seconds.toFixed(2)} s` +
+          (failed > 0 ? `, ${failed} failed` : "") +
+          "; latency is the probe's echo, beside register-baseline with the probe alone.",
+      );
+    }
     if (rows.some((row) => row.loadBound)) {
       console.log(
         "\n(load-bound): the load process was busy most of the time; the server could do more.",

@@ -11,15 +11,15 @@
 import { LINE_TOO_LONG, LineFramer } from "../protocol.ts";
 /** One scenario's settings. */
 export interface ScenarioConfig {
-  scenario: "saturate" | "fanout" | "idle" | "storm" | "wsfanout";
+  scenario: "saturate" | "fanout" | "idle" | "storm" | "wsfanout" | "register";
   port: number;
   /** The page's port, for WebSocket members. */
   webPort?: number;
-  /** Members connected. */
+  /** Members connected (register: members that register, besides the probe). */
   members: number;
   /** Members that send (fanout, saturate). */
   senders: number;
-  /** Lines per second per sender (fanout). */
+  /** Lines per second per sender (fanout), or of the probe (register). */
   rate: number;
   /** Unanswered lines per sender (saturate). */
   window: number;
@@ -43,8 +43,31 @@ export interface LoadReport {
   duplicated: number;
   latencyMs: { p50: number; p99: number; max: number } | null;
   runSeconds: number;
+  /** The register scenario's two phases, registrations first, then the baseline. */
+  phases?: PhaseReport[];
 }
 
+/** One phase of the register scenario: what the probe saw, and the registrations. */
+export interface PhaseReport {
+  /** `register` while the members register, `register-baseline` with the probe alone. */
+  name: "register" | "register-baseline";
+  /** Lines the probe said, and their echoes it got back. */
+  sent: number;
+  echoed: number;
+  /** The probe's echo times. */
+  latencyMs: { p50: number; p99: number; max: number } | null;
+  /** Seconds the phase lasted: until the last `* Registered `, or as long as that. */
+  seconds: number;
+  /** Members answered `* Registered ` (0 in the baseline). */
+  registered: number;
+  /** Members answered anything else (`! ...`), or nothing within a minute. */
+  failed: number;
+}
+
+/** How long the register scenario waits for every answer before it counts the rest failed. */
+const REGISTER_TIMEOUT_MS = 60_000;
+/** The shortest baseline, so that it holds a few echoes even when registering is quick. */
+const MIN_BASELINE_MS = 1000;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const MARK = "B|";
@@ -56,6 +79,8 @@ class LoadMember {
   readonly lastSeen: Int32Array;
   welcomed = false;
   onWelcome: (() => void) | null = null;
+  /** Waits for the answer to `/register`: true for `* Registered `, false for `! ...`. */
+  onRegisterAnswer: ((registered: boolean) => void) | null = null;
   closed = false;
 
   constructor(
@@ -81,11 +106,17 @@ function percentile(sorted: Float64Array, p: number): number {
 export async function runLoad(
   config: ScenarioConfig,
   onReady: () => Promise<void>,
+  /** Called as each phase of the register scenario starts (`end` after the last). */
+  onPhase: (phase: "register" | "register-baseline" | "end") => Promise<void> = () =>
+    Promise.resolve(),
 ): Promise<LoadReport> {
-  const senders = Math.min(config.senders, config.members);
+  const registering = config.scenario === "register";
+  // The register scenario's probe is member 0; the members that register come after it.
+  const total = registering ? config.members + 1 : config.members;
+  const senders = registering ? 1 : Math.min(config.senders, config.members);
   const members: LoadMember[] = [];
   const counts = { delivered: 0, reordered: 0, duplicated: 0, lost: 0 };
-  const latencies: number[] = [];
+  let latencies: number[] = [];
   const MAX_SAMPLES = 2_000_000;
   const echoed = new Int32Array(senders);
   let runStart = 0;
@@ -101,6 +132,10 @@ export async function runLoad(
         void member.send(`${member.name}\n`);
       }
       return;
+    }
+    if (member.onRegisterAnswer !== null) {
+      if (text.startsWith("* Registered ")) member.onRegisterAnswer(true);
+      else if (text.startsWith("! ")) member.onRegisterAnswer(false);
     }
     const at = text.indexOf(MARK);
     if (at === -1) return;
@@ -119,7 +154,10 @@ export async function runLoad(
     member.lastSeen[sender] = seq;
     counts.delivered++;
     if (member.index === sender) echoed[sender] = (echoed[sender] as number) + 1;
-    if (measuring && latencies.length < MAX_SAMPLES) latencies.push(performance.now() - sentAt);
+    // The register scenario times the probe's own echoes only.
+    if (measuring && latencies.length < MAX_SAMPLES && (!registering || member.index === sender)) {
+      latencies.push(performance.now() - sentAt);
+    }
   };
 
   // A WebSocket member: every message holds whole lines.
@@ -163,7 +201,7 @@ export async function runLoad(
   const setupStart = performance.now();
   let next = 0;
   const join = async () => {
-    while (next < config.members) {
+    while (next < total) {
       const index = next++;
       const name = `b${String(index).padStart(5, "0")}`;
       let member: LoadMember;
@@ -199,7 +237,7 @@ export async function runLoad(
       member.onWelcome = null;
     }
   };
-  await Promise.all(Array.from({ length: Math.min(config.concurrency, config.members) }, join));
+  await Promise.all(Array.from({ length: Math.min(config.concurrency, total) }, join));
   const setupSeconds = (performance.now() - setupStart) / 1000;
   const ready = members.filter((m) => m.welcomed && !m.closed).length;
   await onReady();
@@ -251,6 +289,77 @@ export async function runLoad(
   } else if (config.scenario === "idle") {
     await pause(runMs);
   }
+  let phases: PhaseReport[] | undefined;
+  if (registering) {
+    // The probe says a line every 1/rate s and times its echo, while the members register, then
+    // as long again alone.
+    const probe = members[0] as LoadMember;
+    const interval = 1000 / config.rate;
+    const phase = async (
+      name: PhaseReport["name"],
+      during: () => Promise<{ registered: number; failed: number }>,
+    ): Promise<PhaseReport> => {
+      await onPhase(name);
+      latencies = [];
+      const sentBefore = sent;
+      const echoedBefore = echoed[0] as number;
+      const start = performance.now();
+      let probing = true;
+      const probeLoop = (async () => {
+        for (let due = start; probing; due += interval) {
+          await pause(due - performance.now());
+          if (probing && !probe.closed) await sendOne(0);
+        }
+      })();
+      const answers = await during();
+      const seconds = (performance.now() - start) / 1000;
+      probing = false;
+      await probeLoop;
+      // Wait for the last echoes, so that they count in this phase.
+      for (let waited = 0; (echoed[0] as number) < (seqs[0] as number) && waited < 2000;) {
+        await pause(10);
+        waited += 10;
+      }
+      const sorted = Float64Array.from(latencies).sort();
+      return {
+        name,
+        sent: sent - sentBefore,
+        echoed: (echoed[0] as number) - echoedBefore,
+        latencyMs: latencyFigures(sorted),
+        seconds,
+        ...answers,
+      };
+    };
+    const registerAll = async () => {
+      const answers = members.slice(1).map((member) =>
+        new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => resolve(false), REGISTER_TIMEOUT_MS);
+          member.onRegisterAnswer = (registered) => {
+            clearTimeout(timer);
+            member.onRegisterAnswer = null;
+            resolve(registered);
+          };
+        })
+      );
+      // All at once: one write each, none waiting for another's answer.
+      await Promise.all(
+        members.slice(1).map((member) =>
+          member.send(`/register ${`pw-${String(member.index).padStart(9, "0")}`}\n`)
+        ),
+      );
+      const results = await Promise.all(answers);
+      const registered = results.filter((ok) => ok).length;
+      return { registered, failed: results.length - registered };
+    };
+    const during = await phase("register", registerAll);
+    const baselineMs = Math.max(MIN_BASELINE_MS, during.seconds * 1000);
+    const baseline = await phase("register-baseline", async () => {
+      await pause(baselineMs);
+      return { registered: 0, failed: 0 };
+    });
+    await onPhase("end");
+    phases = [during, baseline];
+  }
   const runSeconds = (performance.now() - runStart) / 1000;
   // Drain: wait until every line sent has arrived everywhere, or nothing moves for 2 s.
   const expected = sent * ready;
@@ -270,7 +379,9 @@ export async function runLoad(
   await Promise.all(readers);
   const sorted = Float64Array.from(latencies).sort();
   // Lines never received count as lost too.
-  const lost = Math.max(counts.lost, expected - counts.delivered - counts.duplicated);
+  const lost = registering
+    ? sent - (echoed[0] as number)
+    : Math.max(counts.lost, expected - counts.delivered - counts.duplicated);
   return {
     setupSeconds,
     ready,
@@ -280,12 +391,20 @@ export async function runLoad(
     lost: config.scenario === "idle" || config.scenario === "storm" ? 0 : lost,
     reordered: counts.reordered,
     duplicated: counts.duplicated,
-    latencyMs: sorted.length === 0 ? null : {
-      p50: percentile(sorted, 0.5),
-      p99: percentile(sorted, 0.99),
-      max: sorted[sorted.length - 1] as number,
-    },
+    latencyMs: latencyFigures(sorted),
     runSeconds,
+    ...(phases === undefined ? {} : { phases }),
+  };
+}
+
+/** p50, p99 and max of sorted samples; null when there are none. */
+function latencyFigures(
+  sorted: Float64Array,
+): { p50: number; p99: number; max: number } | null {
+  return sorted.length === 0 ? null : {
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
+    max: sorted[sorted.length - 1] as number,
   };
 }
 

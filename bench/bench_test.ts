@@ -41,6 +41,57 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "the register scenario registers every member at once while the probe gets every echo, then the probe alone",
+  ...LEAK_CHECKS,
+  async fn() {
+    // Default flood control, as the benchmark's server has: the probe says 10 lines a second.
+    const server = new ChatServer({ hostname: "127.0.0.1", port: 0 });
+    const { port } = await server.start();
+    try {
+      const phasesSeen: string[] = [];
+      const report = await runLoad(
+        {
+          scenario: "register",
+          port,
+          members: 5,
+          senders: 1,
+          rate: 10,
+          window: 1,
+          bytes: 100,
+          seconds: 0,
+          concurrency: 10,
+        },
+        () => Promise.resolve(),
+        (phase) => {
+          phasesSeen.push(phase);
+          return Promise.resolve();
+        },
+      );
+      assert.deepEqual(phasesSeen, ["register", "register-baseline", "end"]);
+      assert.equal(report.ready, 6);
+      const [during, baseline] = report.phases ?? [];
+      assert.equal(during?.name, "register");
+      assert.equal(during.registered, 5);
+      assert.equal(during.failed, 0);
+      assert.ok(during.seconds > 0);
+      assert.equal(baseline?.name, "register-baseline");
+      assert.equal(baseline.registered, 0);
+      // The baseline lasts at least a second: ten lines or so.
+      assert.ok(baseline.sent >= 9, `the baseline probe said only ${baseline.sent} lines`);
+      for (const phase of [during, baseline]) {
+        assert.ok(phase.sent > 0, `${phase.name}: the probe said nothing`);
+        assert.equal(phase.echoed, phase.sent, `${phase.name}: the probe missed echoes`);
+        assert.ok(phase.latencyMs !== null && phase.latencyMs.p50 > 0);
+      }
+      assert.equal(report.lost, 0);
+    } finally {
+      await server.close();
+    }
+  },
+});
+
+Deno.test({
   name: "lines a server never delivers count as lost",
   ...LEAK_CHECKS,
   async fn() {
