@@ -6,18 +6,17 @@
  */
 
 import assert from "node:assert/strict";
-import { Chat, type ChatCluster } from "./chat.ts";
+import type { Chat, ChatCluster } from "./chat.ts";
 import type { ClusterPeer } from "../cluster/cluster.ts";
-import {
-  ANNOUNCE_LIMIT,
-  GREETING,
-  HISTORY_LINES,
-  MAX_LINE_BYTES,
-  MAX_QUEUE_BYTES,
-} from "../protocol.ts";
+import { GREETING } from "../protocol.ts";
 import { RedisNoReplyError, RedisUnavailableError } from "../cluster/redis.ts";
-import { MAX_ROOMS } from "./rooms.ts";
-import { LEAK_CHECKS, MemoryLink, WAIT_MS, withDeadline } from "../test/test_helpers.ts";
+import {
+  LEAK_CHECKS,
+  memoryChat,
+  MemoryLink,
+  WAIT_MS,
+  withDeadline,
+} from "../test/test_helpers.ts";
 
 const NOT_SENT = "! Chat is unavailable right now; your message was not sent";
 const LATE = "! Chat is not answering; your message may arrive late";
@@ -137,22 +136,7 @@ function standIn(chat: () => Chat, fail: Failures): ChatCluster {
 
 /** A core in a stand-in cluster, with alice joined; `body` sets how the cluster fails. */
 async function withClusterCore(body: (alice: Member, fail: Failures) => Promise<void>) {
-  const chat: Chat = new Chat({
-    maxClients: 10,
-    maxPerIp: 10,
-    limitLoopback: false,
-    nameTimeoutMs: WAIT_MS * 2,
-    maxLineBytes: MAX_LINE_BYTES,
-    maxQueueBytes: MAX_QUEUE_BYTES,
-    history: HISTORY_LINES,
-    rate: 0,
-    burst: 10,
-    password: null,
-    operatorPassword: null,
-    announceLimit: ANNOUNCE_LIMIT,
-    maxRooms: MAX_ROOMS,
-    log: undefined,
-  });
+  const chat: Chat = memoryChat();
   const fail: Failures = { publish: null, members: null };
   await chat.joinCluster(standIn(() => chat, fail));
   try {

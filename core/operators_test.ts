@@ -1,19 +1,13 @@
 import assert from "node:assert/strict";
-import { Chat } from "./chat.ts";
+import type { Chat } from "./chat.ts";
 import { Cluster } from "../cluster/cluster.ts";
 import { CONSOLE_HELP_LINES } from "./commands.ts";
 import { DEFAULT_MUTE_MS, MAX_DURATION_MS, untilNote, untilWords } from "./moderation.ts";
-import {
-  ANNOUNCE_LIMIT,
-  GREETING,
-  HISTORY_LINES,
-  MAX_LINE_BYTES,
-  MAX_QUEUE_BYTES,
-} from "../protocol.ts";
-import { MAX_ROOMS } from "./rooms.ts";
+import { GREETING, HISTORY_LINES } from "../protocol.ts";
 import {
   joinAll,
   LEAK_CHECKS,
+  memoryChat,
   MemoryLink,
   Peer,
   type ServerProcess,
@@ -939,21 +933,11 @@ async function withCore(
 ): Promise<void> {
   const log: string[] = [];
   const console: string[] = [];
-  const chat = new Chat({
+  const chat = memoryChat({
     maxClients: 100,
     maxPerIp: 100,
-    limitLoopback: false,
-    nameTimeoutMs: WAIT_MS * 2,
-    maxLineBytes: MAX_LINE_BYTES,
-    maxQueueBytes: MAX_QUEUE_BYTES,
-    history: HISTORY_LINES,
-    rate: 0,
-    burst: 10,
-    password: null,
     operatorPassword: OPER_PASSWORD,
     consoleOutput: (text) => console.push(...text.split("\n").slice(0, -1)),
-    announceLimit: ANNOUNCE_LIMIT,
-    maxRooms: MAX_ROOMS,
     log: (event) => log.push(event),
   });
   const join = async (name: string, ip: string) => {

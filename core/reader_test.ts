@@ -1,26 +1,22 @@
 import assert from "node:assert/strict";
-import { Chat, type ChatOptions } from "./chat.ts";
-import { LEAK_CHECKS, MemoryLink, WAIT_MS, withDeadline } from "../test/test_helpers.ts";
+import type { Chat, ChatOptions } from "./chat.ts";
+import {
+  LEAK_CHECKS,
+  memoryChat,
+  MemoryLink,
+  WAIT_MS,
+  withDeadline,
+} from "../test/test_helpers.ts";
 
 const encoder = new TextEncoder();
 
 /** A core with no cluster, no password and no log, paced as `options` say. */
 function chat(options: Partial<ChatOptions> = {}): Chat {
-  return new Chat({
-    maxClients: 10,
-    maxPerIp: 10,
-    limitLoopback: false,
+  return memoryChat({
     nameTimeoutMs: WAIT_MS,
     maxLineBytes: 100,
     maxQueueBytes: 65536,
     history: 0,
-    rate: 0,
-    burst: 10,
-    password: null,
-    operatorPassword: null,
-    announceLimit: 100,
-    maxRooms: 10,
-    log: undefined,
     ...options,
   });
 }

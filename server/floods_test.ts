@@ -8,7 +8,6 @@
  * docs/running.md's limits section).
  */
 import assert from "node:assert/strict";
-import { Chat } from "../core/chat.ts";
 import {
   flood,
   mb,
@@ -18,10 +17,11 @@ import {
   readTelnetAnswers,
   repeated,
 } from "../test/flood_test_helpers.ts";
-import { HISTORY_LINES, MAX_LINE_BYTES, MAX_QUEUE_BYTES } from "../protocol.ts";
+import { MAX_LINE_BYTES } from "../protocol.ts";
 import { Member, UNJOINED_OUTPUT_BYTES } from "../core/session.ts";
 import {
   LEAK_CHECKS,
+  memoryChat,
   MemoryLink,
   Peer,
   type ServerProcess,
@@ -241,22 +241,7 @@ Deno.test({
   name: "output waiting for a connection that has not joined is capped: past it, it is closed",
   ...LEAK_CHECKS,
   fn: async () => {
-    const chat = new Chat({
-      maxClients: 10,
-      maxPerIp: 10,
-      limitLoopback: false,
-      nameTimeoutMs: WAIT_MS,
-      maxLineBytes: MAX_LINE_BYTES,
-      maxQueueBytes: MAX_QUEUE_BYTES,
-      history: HISTORY_LINES,
-      rate: 0,
-      burst: 10,
-      password: null,
-      operatorPassword: null,
-      announceLimit: 100,
-      maxRooms: 10,
-      log: undefined,
-    });
+    const chat = memoryChat();
     const link = new MemoryLink();
     const member = chat.admit(link, link.remoteAddress, link.remotePort, () => new MemoryLink());
     assert.ok(member !== null);

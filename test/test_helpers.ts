@@ -6,8 +6,17 @@
  */
 
 import { EventEmitter } from "node:events";
+import { Chat, type ChatOptions } from "../core/chat.ts";
 import type { Link } from "../core/link.ts";
-import { LINE_TOO_LONG, LineFramer } from "../protocol.ts";
+import { MAX_ROOMS } from "../core/rooms.ts";
+import {
+  ANNOUNCE_LIMIT,
+  HISTORY_LINES,
+  LINE_TOO_LONG,
+  LineFramer,
+  MAX_LINE_BYTES,
+  MAX_QUEUE_BYTES,
+} from "../protocol.ts";
 
 /** How long a test waits for an expected event before failing. */
 export const WAIT_MS = 5000;
@@ -501,4 +510,29 @@ export class MemoryLink extends EventEmitter implements Link {
     }
     return this;
   }
+}
+
+/**
+ * The chat core alone, for unit tests that drive it through memory links:
+ * the server's defaults, no flood control, no password, no cluster and no
+ * log, with `overrides` on top.
+ */
+export function memoryChat(overrides: Partial<ChatOptions> = {}): Chat {
+  return new Chat({
+    maxClients: 10,
+    maxPerIp: 10,
+    limitLoopback: false,
+    nameTimeoutMs: WAIT_MS * 2,
+    maxLineBytes: MAX_LINE_BYTES,
+    maxQueueBytes: MAX_QUEUE_BYTES,
+    history: HISTORY_LINES,
+    rate: 0,
+    burst: 10,
+    password: null,
+    operatorPassword: null,
+    announceLimit: ANNOUNCE_LIMIT,
+    maxRooms: MAX_ROOMS,
+    log: undefined,
+    ...overrides,
+  });
 }

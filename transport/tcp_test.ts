@@ -1,8 +1,14 @@
 import assert from "node:assert/strict";
 import type net from "node:net";
-import { Chat } from "../core/chat.ts";
+import type { Chat } from "../core/chat.ts";
 import { TcpReader } from "./tcp.ts";
-import { LEAK_CHECKS, MemoryLink, WAIT_MS, withDeadline } from "../test/test_helpers.ts";
+import {
+  LEAK_CHECKS,
+  memoryChat,
+  MemoryLink,
+  WAIT_MS,
+  withDeadline,
+} from "../test/test_helpers.ts";
 
 const IAC = 255;
 const IP = 244;
@@ -15,21 +21,11 @@ const encoder = new TextEncoder();
 
 /** A core with no cluster, no password, no flood control and no log. */
 function chat(): Chat {
-  return new Chat({
-    maxClients: 10,
-    maxPerIp: 10,
-    limitLoopback: false,
+  return memoryChat({
     nameTimeoutMs: WAIT_MS,
     maxLineBytes: 100,
     maxQueueBytes: 65536,
     history: 0,
-    rate: 0,
-    burst: 10,
-    password: null,
-    operatorPassword: null,
-    announceLimit: 100,
-    maxRooms: 10,
-    log: undefined,
   });
 }
 
