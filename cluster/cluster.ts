@@ -2,12 +2,14 @@
  * One server process's part in a cluster on Redis: the room lines and
  * private messages every process delivers (through {@linkcode ClusterBus}, in
  * one order), each room's recent history kept in Redis in that same order,
- * and the names that are unique across processes ({@linkcode ClusterNames}).
+ * the names that are unique across processes ({@linkcode ClusterNames}), and
+ * the accounts with the messages kept for them.
  * It knows nothing of members or links: the core turns its events into lines.
  *
  * @module
  */
 
+import type { Account, KeptMessage } from "../core/account_book.ts";
 import { ClusterBus, DEFAULT_MAX_LEN } from "./cluster_bus.ts";
 import type {
   ChatCluster,
@@ -15,22 +17,38 @@ import type {
   ClusterEvent,
   ClusterPeer,
   ClusterPresence,
+  MailboxLimits,
 } from "../core/cluster_port.ts";
 import { ClusterNames } from "./cluster_names.ts";
 import { connectRedis, type RedisClient } from "./redis.ts";
+import { nameKeys } from "../protocol.ts";
 
 // The core's words for what a cluster tells it and is asked (cluster_port.ts), which this implements.
-export type { ChatCluster, ClusterAction, ClusterEvent, ClusterPeer, ClusterPresence };
+export type {
+  ChatCluster,
+  ClusterAction,
+  ClusterEvent,
+  ClusterPeer,
+  ClusterPresence,
+  MailboxLimits,
+};
 
-const ACTIONS: readonly string[] = ["op", "deop", "kick", "disconnect"] satisfies ClusterAction[];
+const ACTIONS: readonly string[] = [
+  "op",
+  "deop",
+  "kick",
+  "disconnect",
+  "elsewhere",
+] satisfies ClusterAction[];
 
 /**
  * A presence as the one string the names' lease keeps: `room`, flags
- * (`o` room operator, `s` server operator) and address, a line each (none of
+ * (`o` room operator, `s` server operator, `a` logged in) and address, a line each (none of
  * them can hold a line break).
  */
 export function encodePresence(presence: ClusterPresence): string {
-  const flags = (presence.roomOperator ? "o" : "") + (presence.serverOperator ? "s" : "");
+  const flags = (presence.roomOperator ? "o" : "") + (presence.serverOperator ? "s" : "") +
+    (presence.loggedIn ? "a" : "");
   return `${presence.room}\n${flags}\n${presence.address}`;
 }
 
@@ -42,6 +60,7 @@ export function decodePresence(value: string): ClusterPresence {
     roomOperator: flags.includes("o"),
     serverOperator: flags.includes("s"),
     address,
+    loggedIn: flags.includes("a"),
   };
 }
 
@@ -87,6 +106,50 @@ const PUBLISH_STATE = `
 redis.call("HSET", KEYS[2], ARGV[2], ARGV[3])
 return redis.call("XADD", KEYS[1], "MAXLEN", "~", ARGV[1], "*", "t", "state", "kind", ARGV[2],
   "value", ARGV[3])
+`;
+
+// KEYS: the event stream, the accounts hash, the account's kept messages.
+// ARGV: stream length, name, the account as JSON ("": deleted, with its kept messages).
+const SAVE_ACCOUNT = `
+if ARGV[3] == "" then
+  redis.call("HDEL", KEYS[2], ARGV[2])
+  redis.call("DEL", KEYS[3])
+else
+  redis.call("HSET", KEYS[2], ARGV[2], ARGV[3])
+end
+return redis.call("XADD", KEYS[1], "MAXLEN", "~", ARGV[1], "*", "t", "account", "name", ARGV[2],
+  "value", ARGV[3])
+`;
+
+// KEYS: the account's kept messages, a JSON object each. ARGV: most in all, most from one sender,
+// since when (older ones are dropped), the sender's two name keys, the message as JSON, its life.
+// One script, so that two processes keeping at once cannot pass the limits together.
+const KEEP = `
+local since = tonumber(ARGV[3])
+local items = redis.call("LRANGE", KEYS[1], 0, -1)
+local fresh, fromSender = {}, 0
+for _, item in ipairs(items) do
+  local ok, message = pcall(cjson.decode, item)
+  if ok and type(message) == "table" and tonumber(message.at) and tonumber(message.at) >= since then
+    fresh[#fresh + 1] = item
+    if message.k1 == ARGV[4] or message.k2 == ARGV[5] then fromSender = fromSender + 1 end
+  end
+end
+if #fresh ~= #items then
+  redis.call("DEL", KEYS[1])
+  if #fresh > 0 then redis.call("RPUSH", KEYS[1], unpack(fresh)) end
+end
+if #fresh >= tonumber(ARGV[1]) or fromSender >= tonumber(ARGV[2]) then return 0 end
+redis.call("RPUSH", KEYS[1], ARGV[6])
+redis.call("PEXPIRE", KEYS[1], ARGV[7])
+return 1
+`;
+
+// KEYS: the account's kept messages. Takes them all at once, so that two logins get them once.
+const TAKE_KEPT = `
+local items = redis.call("LRANGE", KEYS[1], 0, -1)
+redis.call("DEL", KEYS[1])
+return items
 `;
 
 /** Entries the event stream is trimmed to, about. */
@@ -212,9 +275,21 @@ export class Cluster implements ChatCluster {
     return this.#bus.publish({ t: "act", action, name, room, process });
   }
 
-  /** The name given for `requested` by the nickname rules, unique across the cluster, now held. */
-  claimName(requested: string, presence: ClusterPresence): Promise<string> {
-    return this.#names.uniqueClaim(requested, encodePresence(presence));
+  /**
+   * The name given for `requested` by the nickname rules, unique across the
+   * cluster, now held; a candidate `skip` refuses counts as taken.
+   */
+  claimName(
+    requested: string,
+    presence: ClusterPresence,
+    skip?: (name: string) => boolean,
+  ): Promise<string> {
+    return this.#names.uniqueClaim(requested, encodePresence(presence), skip);
+  }
+
+  /** Moves this process's claim from `from` to `to`, whoever held `to`. */
+  takeName(from: string, to: string): Promise<void> {
+    return this.#names.take(from, to);
   }
 
   /** Frees a name this process holds. */
@@ -230,6 +305,61 @@ export class Cluster implements ChatCluster {
   /** Says where a member of this process is and what it may do, for `/who` and operators elsewhere. */
   setPresence(name: string, presence: ClusterPresence): Promise<void> {
     return this.#names.setRoom(name, encodePresence(presence));
+  }
+
+  /**
+   * Saves the account called exactly `name` for every process, or deletes
+   * it and its kept messages (`account` null); rejects as
+   * {@linkcode Cluster.publishLine} does.
+   */
+  async saveAccount(name: string, account: Account | null): Promise<void> {
+    const value = account === null
+      ? ""
+      : JSON.stringify({ hash: account.hash, registeredAt: account.registeredAt });
+    await this.#bus.publishWith(() =>
+      this.#client.eval(
+        SAVE_ACCOUNT,
+        [this.#bus.key, this.#accountsKey, this.#keptKey(name)],
+        [STREAM_LENGTH, name, value],
+      )
+    );
+  }
+
+  /** Every account, for a process that joins; an unreadable one is left out. */
+  async loadAccounts(): Promise<Account[]> {
+    const hash = await this.#client.hgetall(this.#accountsKey);
+    return Object.entries(hash).flatMap(([name, value]) => {
+      const account = decodeAccount(name, value);
+      return account === null ? [] : [account];
+    });
+  }
+
+  /** Keeps `message` for the account `to` within `limits`; resolves with whether it was kept. */
+  async keepMessage(to: string, message: KeptMessage, limits: MailboxLimits): Promise<boolean> {
+    const [k1, k2] = nameKeys(message.from);
+    const entry = JSON.stringify({
+      from: message.from,
+      text: message.text,
+      at: message.at,
+      k1,
+      k2,
+    });
+    const reply = await this.#client.eval(
+      KEEP,
+      [this.#keptKey(to)],
+      [limits.max, limits.perSender, limits.since, k1, k2, entry, Math.max(1, limits.lifeMs)],
+    );
+    return reply === 1;
+  }
+
+  /** The messages kept for `to` since `since`, oldest first; they are no longer kept. */
+  async takeKept(to: string, since: number): Promise<KeptMessage[]> {
+    const reply = await this.#client.eval(TAKE_KEPT, [this.#keptKey(to)], []);
+    if (!Array.isArray(reply)) return [];
+    return reply.flatMap((item) => {
+      const message = typeof item === "string" ? decodeKept(item) : null;
+      return message !== null && message.at >= since ? [message] : [];
+    });
   }
 
   /** Everyone in the cluster, with their rooms. */
@@ -248,6 +378,14 @@ export class Cluster implements ChatCluster {
     await this.#names.stop();
     await this.#names.releaseAll().catch(() => {});
     await this.#client.close();
+  }
+
+  get #accountsKey(): string {
+    return `${this.#prefix}:accounts`;
+  }
+
+  #keptKey(account: string): string {
+    return `${this.#prefix}:kept:${account}`;
   }
 
   #historyKey(room: string): string {
@@ -284,6 +422,11 @@ function decode(id: string, fields: Record<string, string>): ClusterEvent | null
   if (fields.t === "state" && fields.kind !== undefined && fields.value !== undefined) {
     return { type: "state", id, kind: fields.kind, value: fields.value };
   }
+  if (fields.t === "account" && fields.name !== undefined && fields.value !== undefined) {
+    const account = fields.value === "" ? null : decodeAccount(fields.name, fields.value);
+    if (fields.value !== "" && account === null) return null;
+    return { type: "account", id, name: fields.name, account };
+  }
   if (fields.t === "gone" && fields.members !== undefined) {
     const members = goneMembers(fields.members);
     return members === null ? null : { type: "gone", id, members };
@@ -308,4 +451,32 @@ function goneMembers(json: string): { name: string; room: string }[] | null {
     members.push({ name: pair[0], room: decodePresence(pair[1]).room });
   }
   return members;
+}
+
+/** The account `name` saved as `value` (its hash and when registered), or null unless it is that shape. */
+function decodeAccount(name: string, value: string): Account | null {
+  const parsed = parseJson(value) as { hash?: unknown; registeredAt?: unknown } | null;
+  if (typeof parsed?.hash !== "string" || typeof parsed.registeredAt !== "number") return null;
+  return { name, hash: parsed.hash, registeredAt: parsed.registeredAt };
+}
+
+/** A kept message as {@linkcode Cluster.keepMessage} saved it, or null unless it is that shape. */
+function decodeKept(value: string): KeptMessage | null {
+  const parsed = parseJson(value) as { from?: unknown; text?: unknown; at?: unknown } | null;
+  if (
+    typeof parsed?.from !== "string" || typeof parsed.text !== "string" ||
+    typeof parsed.at !== "number"
+  ) {
+    return null;
+  }
+  return { from: parsed.from, text: parsed.text, at: parsed.at };
+}
+
+/** `text` parsed as JSON, or null when it is not JSON. */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
 }

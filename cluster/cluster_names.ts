@@ -80,9 +80,9 @@ export interface ClusterMember {
 }
 
 // KEYS: the name's two keys, this process's hash, the process set, this process's roster.
-// ARGV: value, lease, name, room, process id, roster's life.
+// ARGV: value, lease, name, room, process id, roster's life, "1" to take the name even when held.
 const CLAIM = `
-if redis.call("EXISTS", KEYS[1], KEYS[2]) > 0 then return 0 end
+if ARGV[7] ~= "1" and redis.call("EXISTS", KEYS[1], KEYS[2]) > 0 then return 0 end
 redis.call("SET", KEYS[1], ARGV[1], "PX", ARGV[2])
 redis.call("SET", KEYS[2], ARGV[1], "PX", ARGV[2])
 redis.call("HSET", KEYS[3], ARGV[3], ARGV[4])
@@ -263,10 +263,11 @@ export class ClusterNames {
 
   /**
    * Claims `name` for this process unless it (or a name the same by {@linkcode nameKeys}) is
-   * held anywhere in the cluster, this process included; both keys or neither. Rejects with
-   * `RedisUnavailableError` while Redis is away.
+   * held anywhere in the cluster, this process included; both keys or neither. With `force`
+   * it is claimed whoever held it: the process that did loses it at its next renewal
+   * (`onLost`). Rejects with `RedisUnavailableError` while Redis is away.
    */
-  async claim(name: string, room: string = ""): Promise<boolean> {
+  async claim(name: string, room: string = "", force: boolean = false): Promise<boolean> {
     // Ordered before any heartbeat sent after this, on the same connection.
     this.#forgotten.delete(name);
     let reply: RedisReply;
@@ -279,7 +280,15 @@ export class ClusterNames {
           this.#processesKey,
           this.#rosterKey(this.#processId),
         ],
-        [this.#value(name), this.#leaseMs, name, room, this.#processId, this.#rosterMs],
+        [
+          this.#value(name),
+          this.#leaseMs,
+          name,
+          room,
+          this.#processId,
+          this.#rosterMs,
+          force ? "1" : "0",
+        ],
       );
     } catch (error) {
       // It may have been done before the connection failed: the heartbeat undoes it if so.
@@ -293,12 +302,18 @@ export class ClusterNames {
 
   /**
    * Claims the first free of `requested`, `requested2`, `requested3`, … (cut to
-   * {@linkcode MAX_NAME_LENGTH}, as `uniqueName` does) and returns it. Throws when
+   * {@linkcode MAX_NAME_LENGTH}, as `uniqueName` does) that `skip` does not refuse (a
+   * banned or registered name) and returns it. Throws when
    * {@linkcode MAX_NAME_CANDIDATES} are all taken, or Redis is away.
    */
-  async uniqueClaim(requested: string, room: string = ""): Promise<string> {
+  async uniqueClaim(
+    requested: string,
+    room: string = "",
+    skip: (name: string) => boolean = () => false,
+  ): Promise<string> {
     for (let n = 1; n <= MAX_NAME_CANDIDATES; n++) {
       const candidate = n === 1 ? requested : withSuffix(requested, String(n));
+      if (skip(candidate)) continue;
       if (await this.claim(candidate, room)) return candidate;
     }
     throw new Error(
@@ -337,6 +352,15 @@ export class ClusterNames {
     if (!(await this.claim(newName, this.#held.get(oldName) ?? ""))) return false;
     await this.release(oldName).catch(() => {});
     return true;
+  }
+
+  /**
+   * Claims `newName` even when another process holds it (a login takes its account's name
+   * back), keeping the room, then frees `oldName`.
+   */
+  async take(oldName: string, newName: string): Promise<void> {
+    await this.claim(newName, this.#held.get(oldName) ?? "", true);
+    await this.release(oldName).catch(() => {});
   }
 
   /** Records that `name`'s member is now in `room`, for {@linkcode ClusterNames.members}; a name not held is ignored. */

@@ -95,7 +95,13 @@ Deno.test({
 
 /** A plain member's presence in `room`. */
 function at(room: string): ClusterPresence {
-  return { room, roomOperator: false, serverOperator: false, address: "127.0.0.1" };
+  return {
+    room,
+    roomOperator: false,
+    serverOperator: false,
+    address: "127.0.0.1",
+    loggedIn: false,
+  };
 }
 
 Deno.test({
@@ -118,12 +124,13 @@ Deno.test({
       });
       const names = (await a.cluster.members()).map((m) => `${m.name}@${m.room}`).sort();
       assert.deepEqual(names, ["ALICE2@dev", "alice@lobby"]);
-      // What operators elsewhere need: room operator, server operator, address.
+      // What operators elsewhere need: room operator, server operator, address; and logged in.
       await b.cluster.setPresence("ALICE2", {
         room: "dev",
         roomOperator: true,
         serverOperator: true,
         address: "192.0.2.7",
+        loggedIn: true,
       });
       const seen = (await a.cluster.members()).find((m) => m.name === "ALICE2");
       assert.deepEqual(seen && { ...seen, processId: "" }, {
@@ -133,6 +140,7 @@ Deno.test({
         roomOperator: true,
         serverOperator: true,
         address: "192.0.2.7",
+        loggedIn: true,
       });
       await a.cluster.publishAct("kick", "ALICE2", "dev", b.cluster.processId);
       await b.received(2);
@@ -183,6 +191,69 @@ Deno.test({
       ]);
     } finally {
       await a.cluster.close();
+    }
+  },
+});
+
+Deno.test({
+  name: "accounts are every process's, and their mailboxes keep to the limits whoever keeps",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using redis = await startRedis();
+    const a = await join(redis.url());
+    const b = await join(redis.url());
+    try {
+      const alice = { name: "alice", hash: "scrypt$h", registeredAt: 1_000 };
+      await a.cluster.saveAccount("alice", alice);
+      await b.received(1);
+      assert.deepEqual(b.events[0] && { ...b.events[0], id: "" }, {
+        type: "account",
+        id: "",
+        name: "alice",
+        account: alice,
+      });
+      // A process that starts later reads them all.
+      const c = await join(redis.url());
+      try {
+        assert.deepEqual(await c.cluster.loadAccounts(), [alice]);
+      } finally {
+        await c.cluster.close();
+      }
+      const limits = { max: 5, perSender: 2, since: 0, lifeMs: 60_000 };
+      const keep = (from: string, text: string, at = 10) =>
+        (at % 2 === 0 ? a : b).cluster.keepMessage("alice", { from, text, at }, limits);
+      assert.equal(await keep("bob", "one"), true);
+      assert.equal(await keep("bob", "two", 11), true);
+      // A lookalike of a sender is that sender.
+      assert.equal(await keep("BOB", "three"), false);
+      assert.equal(await keep("carol", "four"), true);
+      assert.equal(await keep("dave", "five"), true);
+      assert.equal(await keep("erin", "six"), true);
+      assert.equal(await keep("frank", "seven"), false);
+      // Messages from before `since` are forgotten, and make room.
+      const later = { ...limits, since: 11 };
+      assert.equal(
+        await a.cluster.keepMessage("alice", { from: "frank", text: "eight", at: 12 }, later),
+        true,
+      );
+      const taken = await b.cluster.takeKept("alice", 0);
+      assert.deepEqual(taken.map((m) => `${m.from}: ${m.text}`), ["bob: two", "frank: eight"]);
+      assert.deepEqual(await a.cluster.takeKept("alice", 0), []);
+      // Deleting the account deletes its mailbox, for every process.
+      await b.cluster.keepMessage("alice", { from: "bob", text: "bye", at: 20 }, limits);
+      await b.cluster.saveAccount("alice", null);
+      await a.received(2);
+      assert.deepEqual(a.events[1] && { ...a.events[1], id: "" }, {
+        type: "account",
+        id: "",
+        name: "alice",
+        account: null,
+      });
+      assert.deepEqual(await a.cluster.loadAccounts(), []);
+      assert.deepEqual(await a.cluster.takeKept("alice", 0), []);
+    } finally {
+      await a.cluster.close();
+      await b.cluster.close();
     }
   },
 });

@@ -1,13 +1,17 @@
 /**
  * Where accounts live, as the core sees them: {@linkcode AccountBook} holds
- * the accounts (name, password hash, when registered) and the private
- * messages kept for them while they are away. {@linkcode MemoryAccounts}
- * keeps them in memory, until the server stops; the store (store/accounts.ts)
- * keeps them in the data file. Names are found as the chat finds them: a
- * name and its lookalikes ({@linkcode sameName}) are one account.
+ * the accounts (name, password hash, when registered), {@linkcode KeptStore}
+ * the private messages kept for them while they are away.
+ * {@linkcode MemoryAccounts} keeps both in memory, until the server stops;
+ * the store (store/accounts.ts) keeps them in the data file; on a cluster,
+ * shared_accounts.ts keeps them in the cluster. Names are found as the chat
+ * finds them: a name and its lookalikes ({@linkcode sameName}) are one
+ * account.
  *
- * The methods are synchronous: the core asks whether a name is registered
- * while it names a connection, and a lookup in memory or in SQLite is quick.
+ * Lookups are synchronous: the core asks whether a name is registered while
+ * it names a connection, and a lookup in memory or in SQLite is quick (a
+ * cluster's process keeps a copy). A change may be asynchronous: a cluster's
+ * is done once Redis has it.
  *
  * @module
  */
@@ -33,7 +37,7 @@ export interface KeptMessage {
   at: number;
 }
 
-/** Where accounts and their kept messages live: see the module's description. */
+/** Where accounts live: see the module's description. */
 export interface AccountBook {
   /** Whether accounts outlive the server (a data file) or are gone when it stops. */
   readonly lasting: boolean;
@@ -44,11 +48,15 @@ export interface AccountBook {
   /** The first `limit` account names, in the order they were registered. */
   names(limit: number): string[];
   /** Adds an account; its name counts as no other's (the caller made sure). */
-  add(account: Account): void;
+  add(account: Account): void | Promise<void>;
   /** Gives the account called exactly `name` a new hash. */
-  setHash(name: string, hash: string): void;
+  setHash(name: string, hash: string): void | Promise<void>;
   /** Deletes the account called exactly `name`, with its kept messages. */
-  remove(name: string): void;
+  remove(name: string): void | Promise<void>;
+}
+
+/** Where the messages kept for accounts live, in one process: see the module's description. */
+export interface KeptStore {
   /** Keeps a message for the account called exactly `to`. */
   keep(to: string, message: KeptMessage): void;
   /** The messages kept for the account called exactly `to`, oldest first. */
@@ -56,6 +64,9 @@ export interface AccountBook {
   /** Forgets the messages kept for `to` (every account when null) sent before `before`. */
   forgetKept(to: string | null, before: number): void;
 }
+
+/** Accounts and their kept messages in one process: in memory or in the data file. */
+export type LocalAccountBook = AccountBook & KeptStore;
 
 /**
  * Accounts in memory, gone when the server stops.
@@ -68,7 +79,7 @@ export interface AccountBook {
  * assert.equal(book.find("ALICE")?.name, "alice");
  * ```
  */
-export class MemoryAccounts implements AccountBook {
+export class MemoryAccounts implements AccountBook, KeptStore {
   readonly lasting = false;
   /** Accounts by every key of their names (see {@linkcode nameKeys}). */
   readonly #byKey = new Map<string, Account>();

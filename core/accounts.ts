@@ -5,16 +5,19 @@
  * {@linkcode Accounts.reservedFor}); a private message to an owner who is
  * away is kept for the next login (mailbox.ts). Passwords are hashed off the
  * event loop (passwords.ts) and never written anywhere, the log included.
+ * On a cluster the accounts and mailboxes are the cluster's
+ * (shared_accounts.ts), and a login takes its name over from any process.
  *
  * @module
  */
 
-import type { Account, AccountBook } from "./account_book.ts";
+import type { Account, AccountBook, LocalAccountBook } from "./account_book.ts";
 import { isLoopback } from "./addresses.ts";
 import { describe } from "./helpers.ts";
-import type { Hub } from "./hub.ts";
+import { type Hub, UNAVAILABLE_TRY } from "./hub.ts";
 import { GuessLimiter } from "./guesses.ts";
-import { keptTime, Mailbox } from "./mailbox.ts";
+import type { ChatCluster, ClusterPeer } from "./cluster_port.ts";
+import { keptTime, Mailbox, type Mailboxes } from "./mailbox.ts";
 import { plainAddress } from "./moderation.ts";
 import {
   hashPassword,
@@ -27,6 +30,7 @@ import { DEFAULT_NAME, nameKeys, sameName, WRONG_PASSWORD_DELAY_MS } from "../pr
 import type { Room } from "./room.ts";
 import { RoomQuota } from "./room_quota.ts";
 import { type Member, pauseReading } from "./session.ts";
+import { ClusterMailbox, SharedAccounts } from "./shared_accounts.ts";
 
 /** Registrations one address may make in {@linkcode REGISTRATION_WINDOW_MS}. */
 export const REGISTRATIONS_PER_ADDRESS = 3;
@@ -36,8 +40,11 @@ export const REGISTRATION_WINDOW_MS = 24 * 60 * 60_000;
 export const MAX_ACCOUNTS = 10_000;
 /** Names `/accounts` lists at most: the count is always whole. */
 export const LISTED_ACCOUNTS = 200;
-/** What `/register` and `/login` answer on a cluster, until accounts are shared through Redis. */
-export const NO_ACCOUNTS_ON_CLUSTER = "! Accounts are not available on a cluster yet";
+
+/** How long a login on a cluster waits for another process to let go of the name. */
+export const TAKEOVER_WAIT_MS = 3000;
+/** How often it asks the cluster meanwhile. */
+const TAKEOVER_POLL_MS = 50;
 
 /** The account commands, which {@linkcode Accounts.run} runs. */
 export type AccountCommand =
@@ -51,8 +58,8 @@ export type AccountCommand =
 
 /** What {@linkcode Accounts} is given. */
 export interface AccountsOptions {
-  /** Where the accounts live. */
-  book: AccountBook;
+  /** Where the accounts live, until the chat joins a cluster. */
+  book: LocalAccountBook;
   /** Accounts at most (`--max-accounts`). */
   maxAccounts: number;
   /** Whether loopback addresses count toward the registrations an address may make. */
@@ -78,8 +85,8 @@ function isGuestName(name: string): boolean {
 /** Accounts and what members do with them: see the module's description. */
 export class Accounts {
   readonly #hub: Hub;
-  readonly #book: AccountBook;
-  readonly #mailbox: Mailbox;
+  #book: AccountBook;
+  #mailbox: Mailboxes;
   readonly #options: AccountsOptions;
   /** Wrong passwords by address and by account, so that guessing is slow either way. */
   readonly #guessesByAddress = new GuessLimiter();
@@ -92,6 +99,22 @@ export class Accounts {
     this.#book = options.book;
     this.#mailbox = new Mailbox(options.book);
     this.#options = options;
+  }
+
+  /** From now on the accounts and their mailboxes are `cluster`'s: every process's. */
+  async joinCluster(cluster: ChatCluster): Promise<void> {
+    this.#book = new SharedAccounts(cluster, await cluster.loadAccounts());
+    this.#mailbox = new ClusterMailbox(cluster);
+  }
+
+  /**
+   * Takes on a change to the account called exactly `name` that a process
+   * of the cluster made (this one too): deleted (`account` null), whoever is
+   * logged in to it here is no longer.
+   */
+  changedInCluster(name: string, account: Account | null): void {
+    if (this.#book instanceof SharedAccounts) this.#book.changed(name, account);
+    if (account === null) this.#logOut(name);
   }
 
   /**
@@ -117,19 +140,20 @@ export class Accounts {
 
   /** A member renamed itself to `name`: logged in no more, unless it is its account's name. */
   renamed(member: Member, name: string): void {
-    if (member.account !== null && !sameName(member.account, name)) member.account = null;
+    if (member.account === null || sameName(member.account, name)) return;
+    member.account = null;
+    this.#hub.sharePresence(member);
   }
 
   /**
    * A private message to `toName`, who is not connected: kept when it is an
-   * account's name. Returns false when there is no such account.
+   * account's name. Resolves with false when there is no such account.
    */
-  keepFor(from: Member, toName: string, text: string): boolean {
-    if (this.#hub.cluster !== null) return false;
+  async keepFor(from: Member, toName: string, text: string): Promise<boolean> {
     const account = this.#book.find(toName);
     if (account === undefined) return false;
     const hub = this.#hub;
-    if (this.#mailbox.keep(account.name, from.name as string, text)) {
+    if (await this.#mailbox.keep(account.name, from.name as string, text)) {
       hub.tell(from, `* ${account.name} is away; your message will be delivered when they log in`);
     } else {
       hub.tell(from, `! ${account.name}'s mailbox is full`);
@@ -145,14 +169,9 @@ export class Accounts {
       case "accounts":
       case "drop":
         if (!member.serverOperator) {
-          this.#hub.tell(member, `! Only server operators can /${command}`);
-        } else if (command === "accounts") this.#list(member);
-        else this.#drop(member, rest.trim());
-        return;
-    }
-    if (this.#hub.cluster !== null) {
-      this.#hub.tell(member, NO_ACCOUNTS_ON_CLUSTER);
-      return;
+          return this.#hub.tell(member, `! Only server operators can /${command}`);
+        }
+        if (command === "accounts") return this.#list(member);
     }
     const done = (() => {
       switch (command) {
@@ -164,6 +183,8 @@ export class Accounts {
           return this.#changePassword(member, rest);
         case "unregister":
           return this.#unregister(member, rest);
+        case "drop":
+          return this.#drop(member, rest.trim());
       }
     })();
     member.busy = done.catch((error) => {
@@ -216,8 +237,10 @@ export class Accounts {
     if (taken()) return hub.tell(member, `! ${name} is already registered`);
     if (full()) return hub.tell(member, "! This server takes no more registrations");
     if (!exempt) this.#registrations.take(address, performance.now());
-    this.#book.add({ name, hash, registeredAt: Date.now() });
+    await this.#book.add({ name, hash, registeredAt: Date.now() });
+    if (member.closed || member.name !== name) return;
     member.account = name;
+    hub.sharePresence(member);
     hub.log?.(`${member.peer} ${name} registered`);
     hub.tell(
       member,
@@ -270,6 +293,7 @@ export class Accounts {
     if (!await this.#proves(member, account, password)) return;
     if (member.closed || member.leaving !== null) return;
     const name = account.name;
+    const old = member.name as string;
     // The owner wins: whoever holds the name (an older login, most likely) is closed.
     for (const other of [...hub.connections]) {
       if (other === member || other.name === null || other.leaving !== null) continue;
@@ -278,17 +302,24 @@ export class Accounts {
       if (!holds) continue;
       hub.tell(other, "* You logged in from elsewhere; closing this connection");
       other.leaving = "elsewhere";
+      // Its name is released now, before the claim below: Redis does them in that order.
       this.#options.leave(other);
+    }
+    const cluster = hub.cluster;
+    if (cluster !== null) {
+      await this.#takeOverInCluster(cluster, old, name);
+      if (member.closed || member.leaving !== null || member.name !== old) return;
     }
     member.account = name;
     hub.tell(member, `* Logged in as ${name}`);
-    const old = member.name as string;
     if (old !== name) {
       hub.rooms.rename(member, name);
       (member.room as Room<Member>).broadcast(`* ${old} is now known as ${name}`);
     }
+    hub.sharePresence(member);
     hub.log?.(`${member.peer} ${old} logged in as ${name}`);
-    const kept = this.#mailbox.take(name);
+    const kept = await this.#mailbox.take(name);
+    if (member.closed) return;
     if (kept.length === 0) return;
     hub.tell(
       member,
@@ -298,6 +329,28 @@ export class Accounts {
       ),
       "* End of messages while you were away",
     );
+  }
+
+  /**
+   * Makes `name` this process's in the cluster (`old` was the member's) and
+   * closes whoever holds it on another process: the owner wins there too.
+   */
+  async #takeOverInCluster(cluster: ChatCluster, old: string, name: string): Promise<void> {
+    if (!sameName(old, name)) await cluster.takeName(old, name);
+    const holders = (peers: ClusterPeer[]) =>
+      peers.filter((peer) => peer.processId !== cluster.processId && sameName(peer.name, name));
+    const found = holders(await cluster.members());
+    if (found.length === 0) return;
+    await Promise.all(
+      found.map((peer) => cluster.publishAct("elsewhere", peer.name, peer.room, peer.processId)),
+    );
+    // Their rooms hear them leave before the rename: a process's notice goes out before
+    // it frees the name. One that does not answer is not waited for past the deadline.
+    const deadline = performance.now() + TAKEOVER_WAIT_MS;
+    while (performance.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, TAKEOVER_POLL_MS));
+      if (holders(await cluster.members()).length === 0) return;
+    }
   }
 
   /** The account `member` is logged in to, or null after telling it that it is not. */
@@ -325,7 +378,7 @@ export class Accounts {
     if (this.#book.find(account.name) === undefined) {
       return hub.tell(member, `! ${account.name} is no longer registered`);
     }
-    this.#book.setHash(account.name, hash);
+    await this.#book.setHash(account.name, hash);
     hub.log?.(`${member.peer} ${member.label} changed the password of ${account.name}`);
     hub.tell(member, "* Password changed");
   }
@@ -337,37 +390,65 @@ export class Accounts {
     const account = this.#ownAccount(member);
     if (account === null) return;
     if (!await this.#proves(member, account, password)) return;
-    this.#forget(account.name);
+    await this.#forget(account.name);
     hub.log?.(`${member.peer} ${member.label} unregistered ${account.name}`);
     hub.tell(member, `* ${account.name} is no longer registered`);
   }
 
   /** Deletes an account and logs out whoever is logged in to it. */
-  #forget(name: string): void {
-    this.#book.remove(name);
+  async #forget(name: string): Promise<void> {
+    await this.#book.remove(name);
+    this.#logOut(name);
+  }
+
+  /** Whoever is logged in to the account `name` here is no longer. */
+  #logOut(name: string): void {
     for (const other of this.#hub.connections) {
-      if (other.account !== null && sameName(other.account, name)) other.account = null;
+      if (other.account === null || !sameName(other.account, name)) continue;
+      other.account = null;
+      this.#hub.sharePresence(other);
     }
   }
 
-  /** `/whois NAME`: logged in or not, registered when, in which room. */
+  /** `/whois NAME`: logged in or not, registered when, in which room (on any process). */
   #whois(member: Member, typed: string): void {
     const hub = this.#hub;
     if (typed === "") return hub.tell(member, "! Usage: /whois NAME");
+    const here = hub.rooms.find(typed);
+    const cluster = hub.cluster;
+    if (here !== undefined || cluster === null) {
+      const online = here?.room == null ? undefined : {
+        name: here.name as string,
+        loggedIn: here.account !== null,
+        room: here.room.name,
+      };
+      return this.#tellWhois(member, typed, online);
+    }
+    member.busy = cluster.members().then((everyone) => {
+      const peer = everyone.find((other) => sameName(other.name, typed));
+      this.#tellWhois(member, typed, peer);
+    }, () => hub.tell(member, UNAVAILABLE_TRY));
+  }
+
+  /** Answers `/whois typed`, where `online` is the member called that, if connected. */
+  #tellWhois(
+    member: Member,
+    typed: string,
+    online: { name: string; loggedIn: boolean; room: string } | undefined,
+  ): void {
     const account = this.#book.find(typed);
-    const online = hub.rooms.find(typed);
     if (account === undefined && online === undefined) {
-      return hub.tell(member, `! No such user: ${typed}`);
+      return this.#hub.tell(member, `! No such user: ${typed}`);
     }
     const parts: string[] = [];
     if (account === undefined) parts.push("not registered");
     else {
-      const owner = online?.account != null && sameName(online.account, account.name);
+      const owner = online !== undefined && online.loggedIn && sameName(online.name, account.name);
       parts.push(owner ? "logged in" : "not logged in");
       parts.push(`registered ${new Date(account.registeredAt).toISOString().slice(0, 10)}`);
     }
-    if (online?.room != null) parts.push(`in #${online.room.name}`);
-    hub.tell(member, `* ${account?.name ?? online?.name}: ${parts.join(", ")}`);
+    if (online !== undefined && online.room !== "") parts.push(`in #${online.room}`);
+    this.#hub.tell(member, `* ${account?.name ?? online?.name}: ${parts.join(", ")}`);
   }
 
   /** `/accounts`: how many, and their names in the order registered. */
@@ -380,12 +461,12 @@ export class Accounts {
   }
 
   /** `/drop NAME`. */
-  #drop(member: Member, typed: string): void {
+  async #drop(member: Member, typed: string): Promise<void> {
     const hub = this.#hub;
     if (typed === "") return hub.tell(member, "! Usage: /drop NAME");
     const account = this.#book.find(typed);
     if (account === undefined) return hub.tell(member, `! No such account: ${typed}`);
-    this.#forget(account.name);
+    await this.#forget(account.name);
     hub.log?.(`${member.label} dropped the account ${account.name}`);
     hub.tell(member, `* Account ${account.name} dropped`);
   }

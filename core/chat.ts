@@ -28,7 +28,7 @@
  * @module
  */
 
-import { type AccountBook, MemoryAccounts } from "./account_book.ts";
+import { type AccountBook, type LocalAccountBook, MemoryAccounts } from "./account_book.ts";
 import { Accounts, MAX_ACCOUNTS } from "./accounts.ts";
 import type { ChatCluster, ClusterEvent, ClusterPeer } from "./cluster_port.ts";
 import { ClusterSide } from "./cluster_side.ts";
@@ -52,7 +52,7 @@ import { LOBBY, Rooms } from "./rooms.ts";
 import { type LinkEvents, Member, pauseReading } from "./session.ts";
 
 export { Member };
-export type { AccountBook, ChatCluster, ChatRecorder };
+export type { AccountBook, ChatCluster, ChatRecorder, LocalAccountBook };
 
 /** The core's settings, checked already by the server that makes it. */
 export interface ChatOptions {
@@ -79,7 +79,7 @@ export interface ChatOptions {
   /** What a restarted server comes back with. */
   saved?: SavedState | null;
   /** Where accounts live; in memory when absent. */
-  accounts?: AccountBook | null;
+  accounts?: LocalAccountBook | null;
   /** Accounts at most. @default {10000} */
   maxAccounts?: number;
   log: ((event: string) => void) | undefined;
@@ -155,6 +155,7 @@ export class Chat {
       leave,
       sendHome: (member) => this.#roomCommands.moveTo(member, LOBBY, false),
       privateMessages: this.#privateMessages,
+      accounts,
     });
     this.#roomCommands = new RoomCommands(hub, {
       limitLoopback: options.limitLoopback,

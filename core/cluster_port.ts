@@ -8,6 +8,8 @@
  * @module
  */
 
+import type { Account, KeptMessage } from "./account_book.ts";
+
 /** Something that happened in the cluster, for every process to deliver to its members. */
 export type ClusterEvent =
   | {
@@ -40,6 +42,14 @@ export type ClusterEvent =
     value: string;
   }
   | {
+    type: "account";
+    id: string;
+    /** The account's exact name. */
+    name: string;
+    /** It as it is now: registered, or with a new hash; null when it was deleted. */
+    account: Account | null;
+  }
+  | {
     type: "gone";
     id: string;
     /** The members of a process that died without a word, each with the room it was in. */
@@ -47,7 +57,19 @@ export type ClusterEvent =
   };
 
 /** What an operator of one process may do to a member of another: see {@linkcode ChatCluster.publishAct}. */
-export type ClusterAction = "op" | "deop" | "kick" | "disconnect";
+export type ClusterAction = "op" | "deop" | "kick" | "disconnect" | "elsewhere";
+
+/** What a mailbox holds at most: see {@linkcode ChatCluster.keepMessage}. */
+export interface MailboxLimits {
+  /** Messages in one mailbox. */
+  max: number;
+  /** Messages from one sender (by either of its name's keys) in one mailbox. */
+  perSender: number;
+  /** Messages sent before this (milliseconds since the epoch) are forgotten. */
+  since: number;
+  /** How long a mailbox is kept after its latest message, in milliseconds. */
+  lifeMs: number;
+}
 
 /** What the cluster knows of a member, on whichever process it is: for `/who` and operators. */
 export interface ClusterPresence {
@@ -59,6 +81,8 @@ export interface ClusterPresence {
   serverOperator: boolean;
   /** The address it is connected from, for address bans ("" when unknown). */
   address: string;
+  /** Logged in to its account (`/who` shows `alice+`). */
+  loggedIn: boolean;
 }
 
 /** A member somewhere in the cluster. */
@@ -89,12 +113,26 @@ export interface ChatCluster {
   history(room: string): Promise<{ id: string; text: string }[]>;
   /** Publishes what an operator did to the member called `name` in `room` on process `process`. */
   publishAct(action: ClusterAction, name: string, room: string, process: string): Promise<string>;
-  /** The name given for `requested` by the nickname rules, unique across the cluster, now held. */
-  claimName(requested: string, presence: ClusterPresence): Promise<string>;
+  /**
+   * The name given for `requested` by the nickname rules, unique across the
+   * cluster, now held; a candidate `skip` returns true for (banned, or
+   * registered) counts as taken.
+   */
+  claimName(
+    requested: string,
+    presence: ClusterPresence,
+    skip?: (name: string) => boolean,
+  ): Promise<string>;
   /** Frees a name this process holds. */
   releaseName(name: string): Promise<void>;
   /** Moves this process's claim from `from` to `to`; false when `to` is taken. */
   renameName(from: string, to: string): Promise<boolean>;
+  /**
+   * Moves this process's claim from `from` to `to` even when another
+   * process holds `to`: a login takes its account's name back (that process
+   * is told with an `elsewhere` act).
+   */
+  takeName(from: string, to: string): Promise<void>;
   /** Says where a member of this process is and what it may do. */
   setPresence(name: string, presence: ClusterPresence): Promise<void>;
   /** Everyone in the cluster, with their rooms. */
@@ -103,6 +141,20 @@ export interface ChatCluster {
   publishState(kind: string, value: string): Promise<void>;
   /** The shared state as it is now, by kind. */
   loadState(): Promise<Record<string, string>>;
+  /**
+   * Saves the account called exactly `name` for every process (an `account`
+   * event), or deletes it and its kept messages when `account` is null.
+   */
+  saveAccount(name: string, account: Account | null): Promise<void>;
+  /** Every account, for a process that joins. */
+  loadAccounts(): Promise<Account[]>;
+  /**
+   * Keeps `message` for the account `to` unless its mailbox is full within
+   * `limits` (in all, or for that sender); resolves with whether it was kept.
+   */
+  keepMessage(to: string, message: KeptMessage, limits: MailboxLimits): Promise<boolean>;
+  /** The messages kept for `to` since `since`, oldest first; they are no longer kept. */
+  takeKept(to: string, since: number): Promise<KeptMessage[]>;
 }
 
 /**

@@ -9,6 +9,7 @@
  * @module
  */
 
+import type { Accounts } from "./accounts.ts";
 import type { ChatCluster, ClusterAction, ClusterEvent } from "./cluster_port.ts";
 import { DEPARTURE_NOTICES } from "./connections.ts";
 import { describe } from "./helpers.ts";
@@ -33,6 +34,8 @@ export interface ClusterSideOptions {
   sendHome: (member: Member) => void;
   /** Where private messages from other processes go. */
   privateMessages: PrivateMessages;
+  /** The accounts, which become the cluster's. */
+  accounts: Accounts;
 }
 
 /** This process's side of the cluster: see the module's description. */
@@ -41,6 +44,7 @@ export class ClusterSide {
   readonly #leave: (member: Member) => void;
   readonly #sendHome: (member: Member) => void;
   readonly #privateMessages: PrivateMessages;
+  readonly #accounts: Accounts;
   /** The cluster's topics, by the room's key, for rooms made here later. */
   readonly #topics = new Map<string, string>();
   /** Shares a room's new topic with the cluster; nothing without one. */
@@ -52,6 +56,7 @@ export class ClusterSide {
     this.#leave = options.leave;
     this.#sendHome = options.sendHome;
     this.#privateMessages = options.privateMessages;
+    this.#accounts = options.accounts;
   }
 
   /**
@@ -73,6 +78,7 @@ export class ClusterSide {
         else hub.log?.(`cluster: a line for #${room.name} was not sent: ${describe(error)}`);
       });
     };
+    await this.#accounts.joinCluster(cluster);
     hub.lobby.prime(await cluster.history(hub.lobby.name));
     for (const [kind, value] of Object.entries(await cluster.loadState())) {
       this.#applyState(kind, value);
@@ -116,6 +122,10 @@ export class ClusterSide {
     }
     if (event.type === "gone") {
       this.#announceGone(event.members);
+      return;
+    }
+    if (event.type === "account") {
+      this.#accounts.changedInCluster(event.name, event.account);
       return;
     }
     if (event.type === "line") {
@@ -210,6 +220,15 @@ export class ClusterSide {
   #actHere(action: ClusterAction, name: string, roomName: string): void {
     const hub = this.#hub;
     const member = hub.rooms.find(name);
+    if (action === "elsewhere") {
+      // The owner logged in on another process, which holds the name now: wherever this one is.
+      if (member === undefined || member.leaving !== null) return;
+      hub.log?.(`${member.peer} ${name}: logged in on another process`);
+      hub.tell(member, "* You logged in from elsewhere; closing this connection");
+      member.leaving = "elsewhere";
+      this.#leave(member);
+      return;
+    }
     const room = member?.room;
     if (member === undefined || !room || !sameName(room.name, roomName)) return;
     if (member.leaving !== null) return;

@@ -178,11 +178,13 @@ export class Connections {
     const room = member.room;
     const size = room?.members.size ?? 0;
     if (room === null || !hub.rooms.remove(member)) return;
-    hub.cluster?.releaseName(member.name as string).catch(() => {});
     const notice = DEPARTURE_NOTICES[reason];
     if (notice !== null && size <= hub.announceLimit) {
       room.broadcast(`* ${member.name} ${notice}`);
     }
+    // After the notice, on the same Redis connection: whoever sees the name free
+    // (a login taking it over) sees the notice in the stream before anything it adds.
+    hub.cluster?.releaseName(member.name as string).catch(() => {});
     hub.log?.(`${member.peer} ${member.name} ${notice ?? UNANNOUNCED_DEPARTURES[reason]}`);
     if (this.#onEmpty !== undefined && hub.rooms.memberCount === 0) {
       hub.log?.("the last member left");

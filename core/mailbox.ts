@@ -3,12 +3,13 @@
  * limits: at most {@linkcode MAX_KEPT} for one account and
  * {@linkcode MAX_KEPT_PER_SENDER} of them from one sender, each for
  * {@linkcode KEPT_FOR_MS}. They are handed over, oldest first, when the owner
- * logs in.
+ * logs in. {@linkcode Mailbox} keeps them in one process
+ * ({@linkcode KeptStore}); a cluster's are in Redis (shared_accounts.ts).
  *
  * @module
  */
 
-import type { AccountBook, KeptMessage } from "./account_book.ts";
+import type { KeptMessage, KeptStore } from "./account_book.ts";
 import { sameName } from "../protocol.ts";
 
 /** Messages kept for one account: enough for a weekend away, not a way to fill the disk. */
@@ -18,12 +19,20 @@ export const MAX_KEPT_PER_SENDER = 20;
 /** How long a message is kept: 30 days. */
 export const KEPT_FOR_MS = 30 * 24 * 60 * 60_000;
 
-/** The accounts' mailboxes: see the module's description. */
-export class Mailbox {
-  readonly #book: AccountBook;
+/** The accounts' mailboxes, wherever they are kept. */
+export interface Mailboxes {
+  /** Keeps `text` from `from` for the account `to`; false when its mailbox is full for that sender. */
+  keep(to: string, from: string, text: string): boolean | Promise<boolean>;
+  /** The messages kept for `to` and not yet too old, oldest first; they are no longer kept. */
+  take(to: string): KeptMessage[] | Promise<KeptMessage[]>;
+}
+
+/** The accounts' mailboxes in one process: see the module's description. */
+export class Mailbox implements Mailboxes {
+  readonly #book: KeptStore;
 
   /** Mailboxes in `book`; messages already too old are forgotten now. */
-  constructor(book: AccountBook, now: number = Date.now()) {
+  constructor(book: KeptStore, now: number = Date.now()) {
     this.#book = book;
     book.forgetKept(null, now - KEPT_FOR_MS);
   }

@@ -128,12 +128,15 @@ export class Naming {
     if (cluster !== null) {
       // Names are the cluster's: the claim is Redis's to grant.
       member.stage = "joining";
-      member.busy = cluster.claimName(wanted, presenceOf(member, hub.lobby)).then(
+      const skip = (n: string) =>
+        operators.banOn(n, null) !== undefined || this.#accounts.reservedFor(n) !== null;
+      member.busy = cluster.claimName(wanted, presenceOf(member, hub.lobby), skip).then(
         (name) => {
           if (member.closed || member.leaving !== null) {
             void cluster.releaseName(name).catch(() => {});
           } else {
             this.#welcome(member, name, requested);
+            this.#tellIfReserved(member, wanted);
           }
         },
         (error) => {
@@ -154,8 +157,13 @@ export class Naming {
         accounts.reservedFor(n) !== null,
     );
     this.#welcome(member, name, requested);
-    const registered = accounts.reservedFor(wanted);
-    if (registered !== null) hub.tell(member, Accounts.reservedNotice(registered));
+    this.#tellIfReserved(member, wanted);
+  }
+
+  /** Tells a member that asked for a registered name how to log in to it. */
+  #tellIfReserved(member: Member, wanted: string): void {
+    const registered = this.#accounts.reservedFor(wanted);
+    if (registered !== null) this.#hub.tell(member, Accounts.reservedNotice(registered));
   }
 
   /** Makes a connection the member called `name`, in `#lobby`, and tells it and the lobby. */

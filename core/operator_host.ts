@@ -28,7 +28,8 @@ export interface Subject extends RemoteMember {
 /**
  * What the cluster is told of a member of this process, and what operators
  * here know of it: its room (`lobby` until it has one), whether it is an
- * operator there or a server operator, and its address.
+ * operator there or a server operator, its address, and whether it is
+ * logged in.
  */
 export function presenceOf(member: Member, lobby: Room<Member>): ClusterPresence {
   const room = member.room ?? lobby;
@@ -37,6 +38,7 @@ export function presenceOf(member: Member, lobby: Room<Member>): ClusterPresence
     roomOperator: room.operators.has(member),
     serverOperator: member.serverOperator,
     address: plainAddress(member.ip),
+    loggedIn: member.account !== null,
   };
 }
 

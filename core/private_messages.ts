@@ -69,7 +69,10 @@ export class PrivateMessages {
       from.busy = cluster.members().then(async (everyone) => {
         const found = everyone.find((other) => sameName(other.name, toName));
         if (found === undefined) {
-          hub.tell(from, `! No such user: ${toName}`);
+          // An owner who is away gets it at the next login, on whichever process.
+          if (!await this.#accounts.keepFor(from, toName, text)) {
+            hub.tell(from, `! No such user: ${toName}`);
+          }
           return;
         }
         await cluster.publishPrivate(from.name as string, found.name, text).then(
@@ -81,8 +84,9 @@ export class PrivateMessages {
     }
     if (to === undefined) {
       // An owner who is away gets it at the next login.
-      if (this.#accounts.keepFor(from, toName, text)) return;
-      hub.tell(from, `! No such user: ${toName}`);
+      from.busy = this.#accounts.keepFor(from, toName, text).then((kept) => {
+        if (!kept) hub.tell(from, `! No such user: ${toName}`);
+      }, () => hub.tell(from, UNAVAILABLE));
       return;
     }
     hub.tell(to, `(private) ${from.name}: ${text}`);

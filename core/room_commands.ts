@@ -158,7 +158,10 @@ export class RoomCommands {
             ? other.roomOperator || other.serverOperator
             : local !== undefined && here.room === local &&
               hub.operators.isOperator(here, local);
-          return (op ? "@" : "") + other.name;
+          const shown = here === undefined
+            ? other.name + (other.loggedIn ? "+" : "")
+            : Accounts.shown(here);
+          return (op ? "@" : "") + shown;
         });
         const where = typed === "" && sameName(shown, LOBBY) ? "online" : `in #${shown}`;
         hub.tell(member, `* ${names.length} ${where}: ${names.join(", ")}`);

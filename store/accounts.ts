@@ -12,7 +12,7 @@
  */
 
 import type { DatabaseSync } from "node:sqlite";
-import type { Account, AccountBook, KeptMessage } from "../core/account_book.ts";
+import type { Account, AccountBook, KeptMessage, KeptStore } from "../core/account_book.ts";
 import { nameKeys } from "../protocol.ts";
 
 /** The tables, as schema 2 added them to the data file. */
@@ -58,7 +58,7 @@ function prepare(db: DatabaseSync) {
 }
 
 /** Accounts in the data file: see the module's description. */
-export class StoredAccounts implements AccountBook {
+export class StoredAccounts implements AccountBook, KeptStore {
   readonly lasting = true;
   readonly #sql: ReturnType<typeof prepare>;
   readonly #isOpen: () => boolean;

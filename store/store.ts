@@ -23,7 +23,7 @@
 
 import { DatabaseSync, type StatementSync } from "node:sqlite";
 import type { ChatRecorder, Restriction, SavedRoom, SavedState } from "../core/recorder.ts";
-import type { AccountBook } from "../core/account_book.ts";
+import type { LocalAccountBook } from "../core/account_book.ts";
 import { ACCOUNTS_SCHEMA, StoredAccounts } from "./accounts.ts";
 import { type FailureNews, WriteFailures } from "./write_failures.ts";
 
@@ -261,7 +261,7 @@ export class ChatStore implements ChatRecorder {
   }
 
   /** The accounts in the file, written as they change; they stop with {@linkcode close}. */
-  accounts(): AccountBook {
+  accounts(): LocalAccountBook {
     if (this.#db === undefined) {
       throw new Error(`Cannot read accounts from data file ${this.#path}: it is closed`);
     }

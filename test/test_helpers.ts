@@ -129,6 +129,8 @@ export interface ServerProcess {
   type(line: string, end?: string): Promise<void>;
   /** Ends its standard input, as Ctrl+D at a terminal (when started with `console: true`). */
   endInput(): Promise<void>;
+  /** Stops it, as `stop()`, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /**
@@ -176,7 +178,8 @@ export async function startServer(
   try {
     const line = await stdout.waitFor((l) => l.startsWith("Chat server listening on "), 15_000);
     const port = Number(line.slice(line.lastIndexOf(":") + 1));
-    return { port, child, stdout, stderr, stop, type, endInput };
+    const dispose = async () => void await stop();
+    return { port, child, stdout, stderr, stop, type, endInput, [Symbol.asyncDispose]: dispose };
   } catch (error) {
     await stop("SIGKILL");
     throw new Error(`server.ts did not start: ${(error as Error).message}\n${stderr.text}`);
