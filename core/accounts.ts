@@ -23,7 +23,9 @@ import {
   hashPassword,
   MAX_PASSWORD_LENGTH,
   MIN_PASSWORD_LENGTH,
+  needsRehash,
   passwordLength,
+  SCRYPT_COST,
   verifyPassword,
 } from "./passwords.ts";
 import { DEFAULT_NAME, nameKeys, sameName, WRONG_PASSWORD_DELAY_MS } from "../protocol.ts";
@@ -293,6 +295,7 @@ export class Accounts {
     if (!await this.#proves(member, account, password)) return;
     if (member.closed || member.leaving !== null) return;
     const name = account.name;
+    this.#rehashIfWeak(account, password);
     const old = member.name as string;
     // The owner wins: whoever holds the name (an older login, most likely) is closed.
     for (const other of [...hub.connections]) {
@@ -328,6 +331,25 @@ export class Accounts {
         `${keptTime(message.at)} (private) ${message.from}: ${message.text}`
       ),
       "* End of messages while you were away",
+    );
+  }
+
+  /**
+   * Hashes the password again, in the background, when its stored hash was
+   * made with weaker parameters than today's: raising them upgrades each
+   * account at its owner's next login.
+   */
+  #rehashIfWeak(account: Account, password: string): void {
+    const cost = this.#options.hashCost ?? SCRYPT_COST;
+    if (!needsRehash(account.hash, cost)) return;
+    const stored = account.hash;
+    void this.#hash(password).then(async (hash) => {
+      // Changed meanwhile (a new password, or gone): that one stands.
+      if (this.#book.find(account.name)?.hash !== stored) return;
+      await this.#book.setHash(account.name, hash);
+      this.#hub.log?.(`${account.name}'s password hash was made again with today's parameters`);
+    }).catch((error) =>
+      this.#hub.log?.(`${account.name}'s password hash was not made again: ${describe(error)}`)
     );
   }
 

@@ -125,10 +125,10 @@ export async function verifyPassword(password: string, stored: string): Promise<
   return timingSafeEqual(key, expected);
 }
 
-/** Whether a stored hash was made with weaker parameters than today's, so it should be made again. */
-export function needsRehash(stored: string): boolean {
+/** Whether a stored hash was made with weaker parameters than `cost`, so it should be made again. */
+export function needsRehash(stored: string, cost: number = SCRYPT_COST): boolean {
   const [kind, n] = stored.split("$");
-  return kind !== "scrypt" || Number(n) < SCRYPT_COST;
+  return kind !== "scrypt" || Number(n) < cost;
 }
 
 /** How long `password` is in characters (code points), as the limits count. */

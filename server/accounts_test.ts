@@ -7,6 +7,8 @@
 
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
+import { DatabaseSync } from "node:sqlite";
+import { hashPassword } from "../core/passwords.ts";
 import { ChatServer, type ChatServerOptions } from "../server.ts";
 import { LEAK_CHECKS, Peer, WAIT_MS, withDeadline } from "../test/test_helpers.ts";
 
@@ -373,6 +375,47 @@ Deno.test({
         await other.expect(/^\[\d\d-\d\d \d\d:\d\d\] \(private\) bob: kept over a restart$/);
         await other.expect("* End of messages while you were away");
       });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "a hash stored with weaker parameters is made again at the owner's next login",
+  ...LEAK_CHECKS,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "chat-accounts-" });
+    try {
+      const dataFile = `${dir}/chat.db`;
+      await withChat({ dataFile }, (port) => registered(port, "alice"));
+      // As an older version would have stored it: scrypt with N = 2^10.
+      const weak = await hashPassword(PASSWORD, { cost: 2 ** 10 });
+      const storedHash = () => {
+        const db = new DatabaseSync(dataFile);
+        try {
+          return String(db.prepare("SELECT hash FROM accounts WHERE name = 'alice'").get()?.hash);
+        } finally {
+          db.close();
+        }
+      };
+      {
+        const db = new DatabaseSync(dataFile);
+        db.prepare("UPDATE accounts SET hash = ? WHERE name = 'alice'").run(weak);
+        db.close();
+      }
+      const log = new Heard();
+      await withChat({ dataFile, log: log.take }, async (port) => {
+        await using alice = await Peer.join(port, "alice2");
+        await alice.send(`/login alice ${PASSWORD}\n`);
+        await alice.expect("* Logged in as alice");
+        await log.waitFor("alice's password hash was made again with today's parameters");
+        // The same password opens it, now by the new hash.
+        await using again = await Peer.join(port, "carol");
+        await again.send(`/login alice ${PASSWORD}\n`);
+        await again.readUntil("* Logged in as alice");
+      });
+      assert.match(storedHash(), /^scrypt\$32768\$8\$1\$/);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
