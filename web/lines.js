@@ -143,9 +143,10 @@ export function roomChange(line) {
   }
   match = new RegExp(`^\\* (\\d+) (?:online|in #(${ROOM})): (.*)$`).exec(line);
   if (match) {
-    // Room operators are marked `@`; no name starts with it.
+    // Room operators are marked `@` before the name, members logged in to their
+    // account `+` after it; no name holds either.
     const names = /** @type {string} */ (match[3]).split(", ").filter((name) => name !== "")
-      .map((name) => name.startsWith("@") ? name.slice(1) : name);
+      .map((name) => name.replace(/^@/, "").replace(/\+$/, ""));
     return { type: "who", names, room: match[2] ?? null };
   }
   return null;

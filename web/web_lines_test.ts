@@ -105,6 +105,12 @@ Deno.test("notices about members change the member list; members' lines do not",
     names: ["alice", "bob"],
     room: "dev",
   });
+  // Accounts: members logged in to theirs are marked `+`.
+  assert.deepEqual(roomChange("* 3 online: @alice+, bob, carol+"), {
+    type: "who",
+    names: ["alice", "bob", "carol"],
+    room: null,
+  });
   assert.deepEqual(roomChange("** bob joined the chat"), null);
   assert.deepEqual(roomChange("* Server is shutting down"), null);
 });
