@@ -10,6 +10,7 @@
  */
 
 import {
+  accountAnswer,
   asksForNickname,
   asksForPassword,
   classify,
@@ -22,6 +23,7 @@ import {
   LOBBY,
   MAX_REMEMBERED_LINES,
   nameHue,
+  offeredPassword,
   reconnectDelay,
   registeredName,
   roomChange,
@@ -79,10 +81,21 @@ const session = {
   name: /** @type {string | null} */ (null),
   /** The password typed this session, kept in memory only, to rejoin a locked room. */
   password: /** @type {string | null} */ (null),
+  /**
+   * The account this page last logged in to or registered, with its password,
+   * kept in memory only (never stored, never shown) to log in again after a
+   * reconnection.
+   * @type {{ name: string, password: string } | null}
+   */
+  account: null,
   /** Reconnection attempts since the last welcome. */
   attempt: 0,
-  /** The person asked to leave: do not reconnect. */
-  quit: false,
+  /**
+   * Why the page does not reconnect, as it tells the person (they quit, or
+   * logged in elsewhere); `null` while it does.
+   * @type {string | null}
+   */
+  stopped: null,
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   retryTimer: undefined,
   /** Public lines shown, oldest first, to find the new part of a history block. */
@@ -134,6 +147,12 @@ function freshConnection() {
     room: /** @type {string | null} */ (null),
     /** A `/login` the login form made before the welcome, sent once welcomed. */
     pendingLogin: /** @type {string | null} */ (null),
+    /** The password of the last account command sent, until its answer says whether it is kept. */
+    offered: /** @type {string | null} */ (null),
+    /** The page's own `/login` after a reconnection is on its way. */
+    relogin: false,
+    /** A registered name's notice that came while `relogin`: its form waits for the answer. */
+    reserved: /** @type {string | null} */ (null),
     /** Part of a line split across messages (the server sends whole lines; this is cheap insurance). */
     partial: "",
   };
@@ -484,13 +503,15 @@ function receive(line) {
   // A click's /join that failed (`! Too many rooms`) is not waited for any more.
   if (line.startsWith("! ")) connection.joining = null;
   show(line);
-  noticeAboutLogin(line);
+  followAccount(line);
 }
 
 /** @param {string} line */
 function receiveBeforeWelcome(line) {
   const name = welcomedName(line);
   if (name !== null) {
+    // The name this page rejoined with, before the server's takes its place.
+    const asked = connection.nameSent ? session.name : null;
     connection.welcomed = true;
     session.name = name;
     session.attempt = 0;
@@ -502,7 +523,14 @@ function receiveBeforeWelcome(line) {
     input.placeholder = "Message, or /help";
     inputLabel.textContent = "Message";
     drawRooms();
-    if (connection.pendingLogin !== null) session.socket?.send(connection.pendingLogin);
+    const account = session.account;
+    if (connection.pendingLogin !== null) {
+      sendOwn(connection.pendingLogin);
+    } else if (account !== null && asked?.toLowerCase() === account.name.toLowerCase()) {
+      // Logged in when the connection went (it rejoined as the account): log in again.
+      connection.relogin = true;
+      sendOwn(`/login ${account.name} ${account.password}`);
+    }
     connection.pendingLogin = null;
     askWho();
     askRooms();
@@ -510,7 +538,7 @@ function receiveBeforeWelcome(line) {
   }
   show(line);
   // "* alice is registered; /login alice PASSWORD to use it" asks for no password here.
-  if (noticeAboutLogin(line)) return;
+  if (followAccount(line)) return;
   if (line.startsWith("! ") && connection.passwordSent) {
     // The password kept from earlier no longer opens the room: ask the person next time.
     session.password = null;
@@ -585,28 +613,74 @@ function maskField() {
 input.addEventListener("input", maskField);
 
 /**
- * What a notice says about logging in: a registered name's notice brings up
- * the login form; `* Logged in as NAME` puts it away; a wrong password puts
- * the keyboard back in its field.
+ * What a line says about the account. A registered name's notice brings up
+ * the login form, unless the page is logging in again by itself; the answer
+ * to that login decides. `* Logged in as NAME` and `* Registered NAME: …`
+ * keep the password just sent (in memory only) and put the form away;
+ * `* Password changed` keeps the new one; `* NAME is no longer registered`,
+ * and a re-login refused, forget it. A login elsewhere stops the page from
+ * reconnecting, so that it does not take the name back and start a fight.
  * @param {string} line
  * @returns {boolean} whether the line was the notice of a registered name
  */
-function noticeAboutLogin(line) {
-  const account = registeredName(line);
-  if (account !== null) {
-    loginName.textContent = account;
-    loginForm.dataset.account = account;
-    loginForm.hidden = false;
-    loginPassword.focus();
+function followAccount(line) {
+  const registered = registeredName(line);
+  if (registered !== null) {
+    if (connection.relogin) connection.reserved = registered;
+    else showLoginForm(registered);
     return true;
   }
-  if (line.startsWith("* Logged in as ")) {
+  const answer = accountAnswer(line);
+  if (connection.relogin && (answer?.type === "loggedIn" || line.startsWith("! "))) {
+    // The answer to the page's own login after the reconnection.
+    connection.relogin = false;
+    if (answer?.type === "wrongPassword" || answer?.type === "noAccount") session.account = null;
+    if (answer?.type !== "loggedIn" && connection.reserved !== null) {
+      showLoginForm(connection.reserved);
+    }
+  }
+  if (answer?.type === "loggedIn") {
+    if (connection.offered !== null) {
+      session.account = { name: answer.name, password: connection.offered };
+    }
+    connection.offered = null;
     loginForm.hidden = true;
     loginPassword.value = "";
-  } else if (!loginForm.hidden && line.startsWith("! Wrong password for ")) {
+  } else if (answer?.type === "passwordChanged") {
+    if (session.account !== null && connection.offered !== null) {
+      session.account.password = connection.offered;
+    }
+    connection.offered = null;
+  } else if (answer?.type === "unregistered") {
+    if (session.account?.name === answer.name) session.account = null;
+  } else if (answer?.type === "elsewhere") {
+    session.account = null;
+    session.stopped = "Logged in elsewhere: this page does not reconnect by itself.";
+  } else if (answer?.type === "wrongPassword" && !loginForm.hidden) {
     loginPassword.focus();
   }
   return false;
+}
+
+/**
+ * Brings up the login form for `account`, the keyboard in its password field.
+ * @param {string} account
+ */
+function showLoginForm(account) {
+  loginName.textContent = account;
+  loginForm.dataset.account = account;
+  loginForm.hidden = false;
+  loginPassword.focus();
+}
+
+/**
+ * Sends a line of the person's, the login form's or the page's own login;
+ * the password of an account command waits in memory for its answer.
+ * @param {string} line
+ */
+function sendOwn(line) {
+  connection.offered = offeredPassword(line) ?? connection.offered;
+  session.socket?.send(line);
 }
 
 loginForm.addEventListener("submit", (event) => {
@@ -622,7 +696,7 @@ loginForm.addEventListener("submit", (event) => {
     say("Not connected: log in once the page is back.");
     return;
   }
-  if (connection.welcomed) socket.send(line);
+  if (connection.welcomed) sendOwn(line);
   else connection.pendingLogin = line;
 });
 
@@ -636,7 +710,7 @@ function socketUrl() {
 function connect() {
   clearTimeout(session.retryTimer);
   retry.hidden = true;
-  session.quit = false;
+  session.stopped = null;
   say(session.name === null ? "Connecting…" : `Rejoining as ${session.name}…`);
   const socket = new WebSocket(socketUrl());
   session.socket = socket;
@@ -658,8 +732,8 @@ function connect() {
     setSecret(false);
     people.classList.add("stale");
     roomPanel.classList.add("stale");
-    if (session.quit) {
-      say("You left the chat.", true);
+    if (session.stopped !== null) {
+      say(session.stopped, true);
       retry.textContent = "Join again";
       retry.hidden = false;
       session.members = [];
@@ -685,7 +759,7 @@ retry.addEventListener("click", () => {
 
 // A network that comes back is worth trying at once rather than at the next backoff.
 addEventListener("online", () => {
-  if (session.socket === null && !session.quit) connect();
+  if (session.socket === null && session.stopped === null) connect();
 });
 
 form.addEventListener("submit", (event) => {
@@ -707,8 +781,8 @@ form.addEventListener("submit", (event) => {
     connection.passwordSent = true;
     setSecret(false);
   }
-  if (isQuitWord(text)) session.quit = true;
-  socket.send(text);
+  if (isQuitWord(text)) session.stopped = "You left the chat.";
+  sendOwn(text);
   input.value = "";
   maskField();
   input.focus();
@@ -726,7 +800,7 @@ document.addEventListener("visibilitychange", () => {
   if (session.roomsStale || Date.now() - session.lastRooms > ROOMS_REFRESH_MS) askRooms();
   // Browsers slow a hidden tab's timers to once a minute: a person who comes
   // back to a page still waiting to reconnect should not wait for that.
-  if (session.socket === null && !session.quit) connect();
+  if (session.socket === null && session.stopped === null) connect();
 });
 
 const NOTIFY_KEY = "chat.notify";

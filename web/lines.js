@@ -143,9 +143,10 @@ export function roomChange(line) {
   }
   match = new RegExp(`^\\* (\\d+) (?:online|in #(${ROOM})): (.*)$`).exec(line);
   if (match) {
-    // Room operators are marked `@`; no name starts with it.
+    // Room operators are marked `@` before the name, members logged in to their
+    // account `+` after it; no name holds either.
     const names = /** @type {string} */ (match[3]).split(", ").filter((name) => name !== "")
-      .map((name) => name.startsWith("@") ? name.slice(1) : name);
+      .map((name) => name.replace(/^@/, "").replace(/\+$/, ""));
     return { type: "who", names, room: match[2] ?? null };
   }
   return null;
@@ -367,4 +368,67 @@ export function registeredName(line) {
   const match = new RegExp(`^\\* (${NAME}) is registered; /login (${NAME}) PASSWORD to use it$`)
     .exec(line);
   return match?.[1] !== undefined && match[1] === match[2] ? match[1] : null;
+}
+
+/**
+ * The password a line the page sends would make the account's, if the server
+ * says yes: the one of `/login NAME PASSWORD` and `/register PASSWORD`, the
+ * new one of `/password OLD NEW`. `null` for any other line. The words are
+ * split as the server splits them: at the first space, the rest trimmed.
+ * @param {string} line
+ * @returns {string | null}
+ */
+export function offeredPassword(line) {
+  const text = line.trim();
+  const space = text.indexOf(" ");
+  if (!text.startsWith("/") || space === -1) return null;
+  const command = text.slice(1, space).toLowerCase();
+  const rest = text.slice(space + 1).trim();
+  const second = rest.includes(" ") ? rest.slice(rest.indexOf(" ") + 1).trim() : "";
+  const password = command === "register"
+    ? rest
+    : command === "login" || command === "password"
+    ? second
+    : "";
+  return password === "" ? null : password;
+}
+
+/**
+ * What the server said about the account: `* Logged in as NAME` and
+ * `* Registered NAME: …` (`loggedIn`), `* Password changed`,
+ * `* NAME is no longer registered` (`unregistered`),
+ * `! Wrong password for NAME`, `! No such account: NAME`, and
+ * `* You logged in from elsewhere; closing this connection` (`elsewhere`).
+ * @typedef {{ type: "loggedIn", name: string }
+ *   | { type: "passwordChanged" }
+ *   | { type: "unregistered", name: string }
+ *   | { type: "wrongPassword", name: string }
+ *   | { type: "noAccount", name: string }
+ *   | { type: "elsewhere" }} AccountAnswer
+ */
+
+/**
+ * Reads the server's answers about the account (see
+ * {@linkcode AccountAnswer}); `null` for any other line. Members cannot send
+ * lines starting with `* ` or `! `, so these are the server's.
+ * @param {string} line
+ * @returns {AccountAnswer | null}
+ */
+export function accountAnswer(line) {
+  if (line === "* Password changed") return { type: "passwordChanged" };
+  if (line === "* You logged in from elsewhere; closing this connection") {
+    return { type: "elsewhere" };
+  }
+  const patterns = /** @type {const} */ ([
+    ["loggedIn", `^\\* Logged in as (${NAME})$`],
+    ["loggedIn", `^\\* Registered (${NAME}): `],
+    ["unregistered", `^\\* (${NAME}) is no longer registered$`],
+    ["wrongPassword", `^! Wrong password for (${NAME})$`],
+    ["noAccount", `^! No such account: (${NAME})$`],
+  ]);
+  for (const [type, pattern] of patterns) {
+    const name = new RegExp(pattern).exec(line)?.[1];
+    if (name !== undefined) return { type, name };
+  }
+  return null;
 }

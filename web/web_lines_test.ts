@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  accountAnswer,
   asksForNickname,
   asksForPassword,
   classify,
@@ -8,6 +9,7 @@ import {
   isQuitWord,
   listedRooms,
   nameHue,
+  offeredPassword,
   reconnectDelay,
   registeredName,
   roomChange,
@@ -104,6 +106,12 @@ Deno.test("notices about members change the member list; members' lines do not",
     type: "who",
     names: ["alice", "bob"],
     room: "dev",
+  });
+  // Accounts: members logged in to theirs are marked `+`.
+  assert.deepEqual(roomChange("* 3 online: @alice+, bob, carol+"), {
+    type: "who",
+    names: ["alice", "bob", "carol"],
+    room: null,
   });
   assert.deepEqual(roomChange("** bob joined the chat"), null);
   assert.deepEqual(roomChange("* Server is shutting down"), null);
@@ -266,5 +274,60 @@ Deno.test({
       null,
     );
     assert.equal(registeredName("* alice is registered; /login bob PASSWORD to use it"), null);
+  },
+});
+
+Deno.test({
+  name: "the password an account command would make the account's is split as the server splits",
+  sanitizeOps: true,
+  sanitizeResources: true,
+  fn() {
+    assert.equal(offeredPassword("/login alice correct-horse"), "correct-horse");
+    assert.equal(offeredPassword("/LOGIN alice  correct-horse "), "correct-horse");
+    assert.equal(offeredPassword("/register correct-horse"), "correct-horse");
+    assert.equal(offeredPassword("/password correct-horse battery-staple"), "battery-staple");
+    assert.equal(offeredPassword("/login alice"), null);
+    assert.equal(offeredPassword("/password correct-horse"), null);
+    assert.equal(offeredPassword("/register"), null);
+    assert.equal(offeredPassword("/unregister correct-horse"), null);
+    assert.equal(offeredPassword("/msg alice correct-horse"), null);
+    assert.equal(offeredPassword("login alice correct-horse"), null);
+  },
+});
+
+Deno.test({
+  name: "the server's answers about the account are read with the account's name",
+  sanitizeOps: true,
+  sanitizeResources: true,
+  fn() {
+    assert.deepEqual(accountAnswer("* Logged in as alice"), { type: "loggedIn", name: "alice" });
+    assert.deepEqual(
+      accountAnswer(
+        "* Registered alice: only you can use this name until the server restarts (it keeps no data)",
+      ),
+      { type: "loggedIn", name: "alice" },
+    );
+    assert.deepEqual(accountAnswer("* Registered alice: only you can use this name from now on"), {
+      type: "loggedIn",
+      name: "alice",
+    });
+    assert.deepEqual(accountAnswer("* Password changed"), { type: "passwordChanged" });
+    assert.deepEqual(accountAnswer("* alice is no longer registered"), {
+      type: "unregistered",
+      name: "alice",
+    });
+    assert.deepEqual(accountAnswer("! Wrong password for alice"), {
+      type: "wrongPassword",
+      name: "alice",
+    });
+    assert.deepEqual(accountAnswer("! No such account: zed"), { type: "noAccount", name: "zed" });
+    assert.deepEqual(accountAnswer("* You logged in from elsewhere; closing this connection"), {
+      type: "elsewhere",
+    });
+    // Not the server's, or not about the account.
+    assert.equal(accountAnswer("bob: * Logged in as alice"), null);
+    assert.equal(accountAnswer("! alice is no longer registered"), null);
+    assert.equal(accountAnswer("! Wrong password"), null);
+    assert.equal(accountAnswer("* alice left the chat (logged in elsewhere)"), null);
   },
 });

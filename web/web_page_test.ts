@@ -1,8 +1,7 @@
 /**
  * The browser page in a real headless Chromium, against the real chat room
- * (through the stand-in of `web_test_room.ts` until `server.ts` serves the
- * page), with raw TCP members beside it. Each test starts its own room and
- * browser and closes both.
+ * (`server.ts`, started by `web_test_room.ts`), with raw TCP members beside
+ * it. Each test starts its own room and browser and closes both.
  */
 
 import assert from "node:assert/strict";
@@ -15,8 +14,6 @@ import {
 import { startWebRoom, type WebRoom } from "../test/web_test_room.ts";
 import { LEAK_CHECKS, Peer, WAIT_MS } from "../test/test_helpers.ts";
 import { nameHue } from "./lines.js";
-import { WEB_ASSETS } from "../generated/web_assets.ts";
-import { CONTENT_SECURITY_POLICY } from "../transport/web_http.ts";
 
 /** The room's lines on the page (not the page's own words about the connection). */
 const LINES = `[...document.querySelectorAll("#lines > li:not(.local) .text")]
@@ -136,6 +133,36 @@ class ChatPage {
         .filter((text) => text.textContent === ${JSON.stringify(line)}).at(-1);
       return getComputedStyle(text).getPropertyValue(${JSON.stringify(property)});
     })()`);
+  }
+
+  /** The status bar's text. */
+  status(): Promise<string> {
+    return this.page.evaluate<string>(`document.getElementById("status").textContent`);
+  }
+
+  /** The `type` of the input `id`: `text`, or `password` while it hides what is typed. */
+  fieldType(id: string): Promise<string> {
+    return this.page.evaluate<string>(`document.getElementById(${JSON.stringify(id)}).type`);
+  }
+
+  /** Whether the login form is shown. */
+  loginShown(): Promise<boolean> {
+    return this.page.evaluate<boolean>(`!document.getElementById("login").hidden`);
+  }
+
+  /**
+   * Takes the page's network down, or brings it back (and with it the
+   * browser's `online` event), as DevTools emulates it: no socket opens while
+   * it is down.
+   */
+  async setOffline(offline: boolean): Promise<void> {
+    await this.page.send("Network.enable");
+    await this.page.send("Network.emulateNetworkConditions", {
+      offline,
+      latency: 0,
+      downloadThroughput: -1,
+      uploadThroughput: -1,
+    });
   }
 
   /** Fails if anything went wrong in the page: an exception, a CSP violation, a failed load. */
@@ -781,127 +808,347 @@ Deno.test({
   }),
 });
 
+/** A registered name's notice, as a member asking for `name` gets it. */
+function reservedNotice(name: string): string {
+  return `* ${name} is registered; /login ${name} PASSWORD to use it`;
+}
+
+/** What `/register` answers on a server without `--data`. */
+const REGISTERED_FOR_NOW =
+  "* Registered alice: only you can use this name until the server restarts (it keeps no data)";
+
+/** Connects a TCP member that asks for `name`, and reads up to its welcome. */
+async function askForName(port: number, name: string): Promise<Peer> {
+  const peer = await Peer.connect(port);
+  await peer.expect(/nickname/);
+  await peer.send(`${name}\n`);
+  await peer.readUntil(/^Welcome, /);
+  return peer;
+}
+
+/** Reads until every line of `wanted` has come, in any order. */
+async function expectAll(peer: Peer, wanted: string[]): Promise<void> {
+  const missing = new Set(wanted);
+  const deadline = Date.now() + WAIT_MS;
+  while (missing.size > 0) {
+    const line = await peer.readLine(Math.max(deadline - Date.now(), 1));
+    if (line === null) throw new Error(`Connection closed before ${[...missing].join(", ")}`);
+    missing.delete(line);
+  }
+}
+
 /**
- * A stand-in for a chat server with accounts (the real one's are built
- * elsewhere): the page's own files under its Content-Security-Policy, and a
- * `/ws` that greets, welcomes `alice` as `alice2` with the notice that the
- * name is registered, answers `/login alice secret123`, and records every
- * line the page sends.
+ * Fails if `peer` gets a line within `ms`. Something that must not happen
+ * has no event to wait for: a deadline past when it would have happened is
+ * all there is.
  */
-function accountRoom() {
-  const received: string[] = [];
-  const sockets = new Set<WebSocket>();
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
-    const path = new URL(request.url).pathname;
-    if (path === "/ws") {
-      const { socket, response } = Deno.upgradeWebSocket(request);
-      sockets.add(socket);
-      let name = "";
-      const say = (...lines: string[]) => socket.send(lines.map((line) => line + "\n").join(""));
-      socket.addEventListener(
-        "open",
-        () => say("Welcome to the chat! Please enter your nickname:"),
-      );
-      socket.addEventListener("close", () => sockets.delete(socket));
-      socket.addEventListener("message", (event) => {
-        const line = String(event.data);
-        received.push(line);
-        if (name === "") {
-          name = "alice2";
-          say(
-            "* alice is registered; /login alice PASSWORD to use it",
-            "Welcome, alice2! Type <quit> to leave.",
-          );
-        } else if (line === "/login alice secret123") {
-          say("* Logged in as alice", "* alice2 is now known as alice");
-        } else if (line.startsWith("/login ")) {
-          say("! Wrong password for alice");
-        } else if (line === "/who") {
-          say(`* 1 online: ${name}`);
-        }
-      });
-      return response;
-    }
-    const asset = WEB_ASSETS.get(path);
-    if (asset === undefined) return new Response("not found", { status: 404 });
-    return new Response(asset.body, {
-      headers: { "content-type": asset.type, "content-security-policy": CONTENT_SECURITY_POLICY },
-    });
+async function expectNothing(peer: Peer, ms: number): Promise<void> {
+  const line = await peer.readLine(ms).catch((error: Error) => {
+    if (error.message.startsWith("Timed out")) return undefined;
+    throw error;
   });
-  return {
-    pageUrl: `http://127.0.0.1:${server.addr.port}/`,
-    received,
-    async [Symbol.asyncDispose]() {
-      for (const socket of sockets) socket.close();
-      await server.shutdown();
-    },
-  };
+  assert.equal(line, undefined, `nothing was to come, but ${JSON.stringify(line)} came`);
 }
 
 Deno.test({
-  name: "the field hides the password of /login and its kind as typed, and a registered name's " +
-    "notice brings up a labelled login form that sends /login NAME PASSWORD",
+  name: "a name registered on the page is kept while away: asked for again it is alice2 with " +
+    "the notice, and the login form of another page makes it alice with the right password",
   ...LEAK_CHECKS,
-  async fn() {
-    await using room = accountRoom();
-    await using browser = await Browser.launch();
-    const page = await browser.newPage();
-    await page.goto(room.pageUrl);
-    const alice = new ChatPage(page);
-    await page.waitFor(`${LINES}.length > 0`, "the greeting");
-    await alice.say("alice");
-    await alice.waitForLine("Welcome, alice2! Type <quit> to leave.");
-    await alice.waitForLine("* alice is registered; /login alice PASSWORD to use it");
-    // The notice says "password" but asks for none: the field stays a text field.
-    assert.equal(await page.evaluate(`document.querySelector("#input").type`), "text");
-
-    // The login form: shown, labelled, focused; a wrong password keeps it up.
-    await page.waitFor(`!document.querySelector("#login").hidden`, "the login form");
+  fn: withRoom({}, async (room, browser) => {
+    await using bob = await Peer.join(room.tcpPort, "bob");
+    const first = await ChatPage.open(browser, room);
+    await first.join("alice", ["bob"]);
+    await bob.expect("* alice joined the chat");
+    // Typed, the password is hidden once the command is followed by a space.
+    await first.page.insertText("/register");
+    assert.equal(await first.fieldType("input"), "text");
+    await first.page.insertText(" correct-horse");
+    await first.page.waitFor(`document.getElementById("input").type === "password"`, "hiding");
     assert.equal(
-      await page.evaluate(`document.querySelector("#login-password").labels[0].textContent`),
+      await first.page.evaluate(`document.getElementById("secret-note").textContent`),
+      "/register … (the password is hidden)",
+    );
+    await first.page.press("Enter");
+    await first.waitForLine(REGISTERED_FOR_NOW);
+    assert.equal(await first.fieldType("input"), "text");
+    assert.equal(await first.page.evaluate(`document.getElementById("input").value`), "");
+    assert.equal(await first.loginShown(), false);
+    first.assertNoProblems();
+    await first.page.close();
+    await bob.expect(/^\* alice left the chat/);
+
+    // Held for its owner: a TCP member asking for it gets the next name and the notice.
+    await using tcp = await askForName(room.tcpPort, "alice");
+    await tcp.readUntil(reservedNotice("alice"));
+    await bob.expect("* alice2 joined the chat");
+    await tcp.send("<quit>\n");
+    await bob.expect("* alice2 left the chat");
+
+    // Another page gets alice2 too, and the login form.
+    const second = await ChatPage.open(browser, room);
+    await second.say("alice");
+    await second.waitForLine("Welcome, alice2! Type <quit> to leave.");
+    await second.waitForLine(reservedNotice("alice"));
+    await bob.expect("* alice2 joined the chat");
+    await second.page.waitFor(`!document.getElementById("login").hidden`, "the login form");
+    // The notice says "password" but asks for none: the message field stays a text field.
+    assert.equal(await second.fieldType("input"), "text");
+    assert.equal(await second.fieldType("login-password"), "password");
+    assert.equal(
+      await second.page.evaluate(`document.getElementById("login-password").labels[0].textContent`),
       "Password",
     );
-    assert.equal(
-      await page.evaluate(`document.querySelector("#login").getAttribute("aria-labelledby")`),
-      "login-title",
-    );
     assert.match(
-      await page.evaluate<string>(`document.querySelector("#login-title").textContent`),
-      /alice is registered/,
+      await second.page.evaluate<string>(`document.getElementById("login-title").textContent`),
+      /^\s*alice is registered: log in to use it\s*$/,
     );
-    assert.equal(await page.evaluate("document.activeElement?.id"), "login-password");
-    assert.equal(await page.evaluate(`document.querySelector("#login-password").type`), "password");
-    await page.insertText("wrong-one");
-    await page.press("Enter");
-    await alice.waitForLine("! Wrong password for alice");
-    await page.waitFor(`document.activeElement?.id === "login-password"`, "the focus back");
-    await page.insertText("secret123");
-    await page.click("#login-send");
-    await alice.waitForLine("* alice2 is now known as alice");
-    await page.waitFor(`document.querySelector("#login").hidden`, "the login form put away");
-    assert.ok(room.received.includes("/login alice secret123"), JSON.stringify(room.received));
-    assert.equal(await page.evaluate(`document.querySelector("#login-password").value`), "");
+    assert.equal(await second.page.evaluate("document.activeElement?.id"), "login-password");
 
-    // Typed in the field: hidden once the name is followed by a space, the clear part shown above.
-    await page.click("#input");
-    await page.insertText("/login alice");
-    assert.equal(await page.evaluate(`document.querySelector("#input").type`), "text");
-    await page.insertText(" secret123");
-    await page.waitFor(`document.querySelector("#input").type === "password"`, "the hidden field");
+    await second.page.insertText("wrong-horse");
+    await second.page.press("Enter");
+    await second.waitForLine("! Wrong password for alice");
+    assert.equal(await second.loginShown(), true);
+    await second.page.waitFor(`document.activeElement?.id === "login-password"`, "the focus back");
+    await second.page.insertText("correct-horse");
+    await second.page.click("#login-send");
+    await second.waitForLine("* Logged in as alice");
+    await bob.expect("* alice2 is now known as alice");
+    await second.page.waitFor(`document.getElementById("login").hidden`, "the form put away");
+    await second.waitForMembers(["bob", "alice"]);
+    assert.equal(await second.page.evaluate(`document.getElementById("login-password").value`), "");
+
+    // Typed in the field, /login hides its password once the name is followed by a space.
+    await second.page.click("#input");
+    await second.page.insertText("/login alice");
+    assert.equal(await second.fieldType("input"), "text");
+    await second.page.insertText(" correct-horse");
+    await second.page.waitFor(`document.getElementById("input").type === "password"`, "hiding");
     assert.equal(
-      await page.evaluate(`document.querySelector("#secret-note").textContent`),
+      await second.page.evaluate(`document.getElementById("secret-note").textContent`),
       "/login alice … (the password is hidden)",
     );
-    await page.press("Enter");
-    await page.waitFor(
-      `document.querySelector("#input").type === "text" && document.querySelector("#input").value === ""`,
-      "the field back to text, empty",
+    await second.page.press("Enter");
+    await second.waitForLine("* Logged in as alice", 2);
+    assert.equal(await second.fieldType("input"), "text");
+    assert.equal(await second.page.evaluate(`document.getElementById("secret-note").hidden`), true);
+
+    // No password was shown anywhere.
+    const text = await second.page.evaluate<string>("document.body.innerText");
+    assert.ok(!text.includes("horse"), text);
+    second.assertNoProblems();
+  }),
+});
+
+Deno.test({
+  name: "a login elsewhere closes the page's connection, and the page does not come back by " +
+    "itself to take the name back",
+  ...LEAK_CHECKS,
+  fn: withRoom({}, async (room, browser) => {
+    await using bob = await Peer.join(room.tcpPort, "bob");
+    const alice = await ChatPage.open(browser, room);
+    await alice.join("alice", ["bob"]);
+    await bob.expect("* alice joined the chat");
+    await alice.say("/register correct-horse");
+    await alice.waitForLine(REGISTERED_FOR_NOW);
+
+    await using phone = await askForName(room.tcpPort, "alice");
+    await phone.readUntil(reservedNotice("alice"));
+    await bob.expect("* alice2 joined the chat");
+    await phone.send("/login alice correct-horse\n");
+    await alice.waitForLine("* You logged in from elsewhere; closing this connection");
+    await expectAll(phone, [
+      "* Logged in as alice",
+      "* alice left the chat (logged in elsewhere)",
+      "* alice2 is now known as alice",
+    ]);
+    await expectAll(bob, [
+      "* alice left the chat (logged in elsewhere)",
+      "* alice2 is now known as alice",
+    ]);
+    await alice.page.waitFor(
+      `document.getElementById("status").textContent ===
+        "Logged in elsewhere: this page does not reconnect by itself."`,
+      "the status saying it stays out",
     );
-    assert.equal(await page.evaluate(`document.querySelector("#secret-note").hidden`), true);
-    assert.equal(room.received.filter((line) => line === "/login alice secret123").length, 2);
-    // The password never reached the message list.
-    assert.ok(!(await alice.lines()).some((line) => line.includes("secret123")));
-    assert.ok(!(await page.evaluate<string>("document.body.innerText")).includes("secret123"));
+    assert.equal(
+      await alice.page.evaluate(`document.getElementById("retry").textContent`),
+      "Join again",
+    );
+
+    // Neither the backoff nor a network coming back reconnects it (which would log in and
+    // take the name back, and the phone again, in turns).
+    await alice.page.evaluate(`dispatchEvent(new Event("online"))`);
+    await expectNothing(phone, 2000); // longer than the first backoff, 1.2 s at most
+    await expectNothing(bob, 0);
+    assert.equal((await alice.lines()).filter((line) => line.startsWith("Welcome, ")).length, 1);
+
+    // Joining again is the person's choice, and it takes nothing: alice2, with the login form.
+    await alice.page.click("#retry");
+    await alice.waitForLine("Welcome, alice2! Type <quit> to leave.");
+    await alice.waitForLine(reservedNotice("alice"));
+    await phone.expect("* alice2 joined the chat");
+    await alice.page.waitFor(`!document.getElementById("login").hidden`, "the login form");
+    await phone.send("/whois alice\n");
+    await phone.expect(/^\* alice: logged in, /);
     alice.assertNoProblems();
+  }),
+});
+
+Deno.test({
+  name: "after the server restarts with its data file, the page logs in again by itself",
+  ...LEAK_CHECKS,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "chat-page-" });
+    try {
+      await withRoom({
+        args: ["--data", `${dir}/chat.db`],
+        permissions: ["--allow-net", `--allow-read=${dir}`, `--allow-write=${dir}`],
+      }, async (room, browser) => {
+        const alice = await ChatPage.open(browser, room, { recordFrames: true });
+        await alice.join("alice");
+        await alice.say("/register correct-horse");
+        await alice.waitForLine("* Registered alice: only you can use this name from now on");
+
+        await room.restart();
+        await alice.waitForLine("* Server is shutting down");
+        // The name is held for its owner, so the page comes back as alice2, and logs in.
+        await alice.waitForLine("Welcome, alice2! Type <quit> to leave.", 1, WAIT_MS * 2);
+        await alice.waitForLine(reservedNotice("alice"));
+        await alice.waitForLine("* Logged in as alice");
+        await alice.waitForLine("* alice2 is now known as alice");
+        await alice.page.waitFor(
+          `document.getElementById("status").textContent === "Connected as alice"`,
+          "the status with the account's name",
+        );
+        assert.equal(await alice.loginShown(), false);
+        assert.deepEqual(alice.sent().filter((line) => line.startsWith("/login")), [
+          "/login alice correct-horse",
+        ]);
+        await using bob = await Peer.join(room.tcpPort, "bob");
+        await bob.send("/whois alice\n");
+        await bob.expect(/^\* alice: logged in, registered \d{4}-\d\d-\d\d, in #lobby$/);
+        await alice.waitForMembers(["alice", "bob"]);
+        const text = await alice.page.evaluate<string>("document.body.innerText");
+        assert.ok(!text.includes("horse"), text);
+        alice.assertNoProblems();
+      })();
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
+});
+
+Deno.test({
+  name: "the kept password follows /password, and /unregister forgets it",
+  ...LEAK_CHECKS,
+  fn: withRoom({}, async (room, browser) => {
+    await using bob = await Peer.join(room.tcpPort, "bob");
+    const alice = await ChatPage.open(browser, room, { recordFrames: true });
+    await alice.join("alice", ["bob"]);
+    await bob.expect("* alice joined the chat");
+    await alice.say("/register correct-horse");
+    await alice.waitForLine(REGISTERED_FOR_NOW);
+    await alice.say("/password correct-horse battery-staple");
+    await alice.waitForLine("* Password changed");
+
+    // A dropped connection: the page rejoins as alice2 and logs in with the new password.
+    assert.equal(await alice.page.closeWebSockets(), 1);
+    await bob.expect(/^\* alice left the chat/);
+    await bob.readUntil("* alice2 is now known as alice", WAIT_MS * 2);
+    await alice.waitForLine("* Logged in as alice");
+    assert.deepEqual(alice.sent().filter((line) => line.startsWith("/login")), [
+      "/login alice battery-staple",
+    ]);
+
+    await alice.say("/unregister battery-staple");
+    await alice.waitForLine("* alice is no longer registered");
+    assert.equal(await alice.page.closeWebSockets(), 1);
+    await bob.expect(/^\* alice left the chat/);
+    await bob.readUntil("* alice joined the chat", WAIT_MS * 2);
+    await alice.waitForLine("Welcome, alice! Type <quit> to leave.", 2);
+    await alice.waitForMembers(["bob", "alice"]);
+    assert.equal(alice.sent().filter((line) => line.startsWith("/login")).length, 1);
+    alice.assertNoProblems();
+  }),
+});
+
+Deno.test({
+  name: "after a restart that lost the accounts, the page's login again is refused once and " +
+    "forgotten",
+  ...LEAK_CHECKS,
+  fn: withRoom({}, async (room, browser) => {
+    const alice = await ChatPage.open(browser, room, { recordFrames: true });
+    await alice.join("alice");
+    await alice.say("/register correct-horse");
+    await alice.waitForLine(REGISTERED_FOR_NOW);
+
+    await room.restart();
+    await alice.waitForLine("Welcome, alice! Type <quit> to leave.", 2, WAIT_MS * 2);
+    await alice.waitForLine("! No such account: alice");
+    assert.equal(await alice.loginShown(), false);
+
+    assert.equal(await alice.page.closeWebSockets(), 1);
+    await alice.waitForLine("Welcome, alice! Type <quit> to leave.", 3, WAIT_MS * 2);
+    await alice.waitForMembers(["alice"]);
+    assert.equal(alice.sent().filter((line) => line.startsWith("/login")).length, 1);
+    assert.equal((await alice.lines()).filter((line) => line.startsWith("! ")).length, 1);
+    alice.assertNoProblems();
+  }),
+});
+
+Deno.test({
+  name: "a kept password changed elsewhere meanwhile is refused and forgotten, the login form " +
+    "comes up, and the password that works there is kept instead",
+  ...LEAK_CHECKS,
+  fn: withRoom({}, async (room, browser) => {
+    await using bob = await Peer.join(room.tcpPort, "bob");
+    const alice = await ChatPage.open(browser, room, { recordFrames: true });
+    await alice.join("alice", ["bob"]);
+    await bob.expect("* alice joined the chat");
+    await alice.say("/register correct-horse");
+    await alice.waitForLine(REGISTERED_FOR_NOW);
+
+    // The page is kept away, its network down, while the password is changed from elsewhere.
+    await alice.setOffline(true);
+    assert.equal(await alice.page.closeWebSockets(), 1);
+    await bob.expect(/^\* alice left the chat/);
+    await using other = await askForName(room.tcpPort, "alice");
+    await other.readUntil(reservedNotice("alice"));
+    await other.send("/login alice correct-horse\n/password correct-horse battery-staple\n");
+    await other.readUntil("* Password changed");
+    await other.send("<quit>\n");
+    await bob.readUntil("* alice left the chat");
+
+    await alice.setOffline(false);
+    await alice.waitForLine("Welcome, alice2! Type <quit> to leave.", 1, WAIT_MS * 2);
+    await alice.waitForLine("! Wrong password for alice");
+    await alice.page.waitFor(`!document.getElementById("login").hidden`, "the login form");
+    assert.equal(await alice.page.evaluate("document.activeElement?.id"), "login-password");
+
+    // Forgotten: rejoining now sends no /login (the page's /who follows where it would be).
+    const whos = alice.sent().filter((line) => line === "/who").length;
+    assert.equal(await alice.page.closeWebSockets(), 1);
+    await alice.waitForSent("/who", whos + 1, WAIT_MS * 2);
+    await alice.waitForLine("Welcome, alice2! Type <quit> to leave.", 2);
+    assert.equal(alice.sent().filter((line) => line.startsWith("/login")).length, 1);
+    assert.equal(await alice.loginShown(), true);
+
+    await alice.page.click("#login-password");
+    await alice.page.insertText("battery-staple");
+    await alice.page.press("Enter");
+    await alice.waitForLine("* Logged in as alice");
+    await bob.readUntil("* alice2 is now known as alice");
+
+    // The password that worked in the form is the one kept now.
+    assert.equal(await alice.page.closeWebSockets(), 1);
+    await bob.readUntil("* alice2 is now known as alice", WAIT_MS * 2);
+    await alice.waitForLine("* Logged in as alice", 2);
+    assert.deepEqual(alice.sent().filter((line) => line.startsWith("/login")), [
+      "/login alice correct-horse",
+      "/login alice battery-staple",
+      "/login alice battery-staple",
+    ]);
+    assert.equal(await alice.loginShown(), false);
+    alice.assertNoProblems();
+  }),
 });
