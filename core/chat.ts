@@ -30,6 +30,8 @@
 
 import { type AccountBook, type LocalAccountBook, MemoryAccounts } from "./account_book.ts";
 import { Accounts, MAX_ACCOUNTS } from "./accounts.ts";
+import type { FileStore } from "./file_store.ts";
+import { FILE_TTL_MS, FileSharing, MAX_FILE_BYTES } from "./files.ts";
 import type { ChatCluster, ClusterEvent, ClusterPeer } from "./cluster_port.ts";
 import { ClusterSide } from "./cluster_side.ts";
 import { type CommandHost, runCommand } from "./commands.ts";
@@ -82,6 +84,8 @@ export interface ChatOptions {
   accounts?: LocalAccountBook | null;
   /** Accounts at most. @default {10000} */
   maxAccounts?: number;
+  /** Where shared files live and their limits; sharing is off when absent or null. */
+  files?: { store: FileStore; maxFileBytes: number; ttlMs: number } | null;
   log: ((event: string) => void) | undefined;
   /** Called when the last member leaves. */
   onEmpty?: () => void;
@@ -113,6 +117,8 @@ export class Chat {
   readonly #renames: Renames;
   readonly #clusterSide: ClusterSide;
   readonly #accounts: Accounts;
+  /** Sharing files: the commands, and the uploads and downloads the web transport hands over. */
+  readonly files: FileSharing;
 
   /** A core with `options`; it opens nothing itself. */
   constructor(options: ChatOptions) {
@@ -148,7 +154,17 @@ export class Chat {
       leave,
       accounts,
     });
-    this.#connections = new Connections(hub, { ...options, naming: this.#naming });
+    const files = new FileSharing(hub, {
+      store: options.files?.store ?? null,
+      maxFileBytes: options.files?.maxFileBytes ?? MAX_FILE_BYTES,
+      ttlMs: options.files?.ttlMs ?? FILE_TTL_MS,
+    });
+    this.files = files;
+    this.#connections = new Connections(hub, {
+      ...options,
+      naming: this.#naming,
+      onLeave: (member) => files.forget(member),
+    });
     this.#privateMessages = new PrivateMessages(hub, accounts);
     this.#renames = new Renames(hub, accounts);
     this.#clusterSide = new ClusterSide(hub, {
@@ -280,6 +296,7 @@ export class Chat {
    * refusal is closed.
    */
   shutdown(flushMs: number): Promise<void> {
+    this.files.close();
     return this.#connections.shutdown(flushMs);
   }
 
@@ -382,6 +399,11 @@ export class Chat {
     isConsole: (member) => member === this.#hub.operators.console,
     mayPost: (member) => this.#hub.mayPost(member),
     accounts: (member, command, rest) => this.#accounts.run(member, command, rest),
+    files: (member, command, rest) => {
+      if (command === "upload") this.files.upload(member, rest);
+      else if (command === "files") this.files.list(member);
+      else this.files.unshare(member, rest);
+    },
     moderate: (member, command, rest) => {
       const operators = this.#hub.operators;
       const cluster = this.#hub.cluster;

@@ -7,6 +7,9 @@
  */
 
 import type { AccountCommand } from "./accounts.ts";
+
+/** The file commands, which {@linkcode CommandHost.files} runs. */
+export type FileCommand = "upload" | "files" | "unshare";
 import { actionLine } from "../protocol.ts";
 import { LOBBY } from "./rooms.ts";
 
@@ -40,6 +43,8 @@ export interface CommandHost<M> {
   moderate(member: M, command: ModerationCommand, rest: string): void;
   /** Runs one of the account commands with what followed it. */
   accounts(member: M, command: AccountCommand, rest: string): void;
+  /** Runs one of the file commands with what followed it. */
+  files(member: M, command: FileCommand, rest: string): void;
 }
 
 /** The operators' commands, which {@linkcode CommandHost.moderate} runs. */
@@ -215,6 +220,30 @@ export const COMMANDS: readonly Command<object>[] = [
   account("whois", "/whois NAME", "whether NAME is registered and logged in, and where", {
     console: true,
   }),
+  {
+    names: ["upload"],
+    usage: "/upload [NAME]",
+    help: "an address to share a file with your room (or with NAME) over HTTP",
+    run(host, member, rest) {
+      host.files(member, "upload", rest);
+    },
+  },
+  {
+    names: ["files"],
+    usage: "/files",
+    help: "the files shared in your room that have not expired",
+    run(host, member, rest) {
+      host.files(member, "files", rest);
+    },
+  },
+  {
+    names: ["unshare"],
+    usage: "/unshare ID",
+    help: "remove a file you shared (operators: any in their room)",
+    run(host, member, rest) {
+      host.files(member, "unshare", rest);
+    },
+  },
   { names: [], usage: "//text", help: "post a message that starts with /" },
   { names: [], usage: "/quit (or <quit>)", help: "leave" },
   {

@@ -30,6 +30,7 @@ function recordingHost(replyTo: string | null = null) {
     },
     moderate: (member, command, rest) => calls.push(`${command} ${member.name}: ${rest}`),
     accounts: (member, command, rest) => calls.push(`${command} ${member.name}: ${rest}`),
+    files: (member, command, rest) => calls.push(`${command} ${member.name}: ${rest}`),
   };
   return { host, calls };
 }

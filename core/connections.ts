@@ -50,6 +50,8 @@ export interface ConnectionsOptions {
   naming: Naming;
   /** Called when the last member leaves. */
   onEmpty?: () => void;
+  /** Called for each connection that leaves, as it leaves: what it held dies with it. */
+  onLeave?: (member: Member) => void;
 }
 
 /** Admits, counts and sees out connections: see the module's description. */
@@ -61,6 +63,7 @@ export class Connections {
   readonly #maxLineBytes: number;
   readonly #naming: Naming;
   readonly #onEmpty: (() => void) | undefined;
+  readonly #onLeave: ((member: Member) => void) | undefined;
   readonly #perIp = new Map<string, number>();
   readonly #refusals = new Set<Promise<void>>();
   #allGone: (() => void) | null = null;
@@ -74,6 +77,7 @@ export class Connections {
     this.#maxLineBytes = options.maxLineBytes;
     this.#naming = options.naming;
     this.#onEmpty = options.onEmpty;
+    this.#onLeave = options.onLeave;
   }
 
   /**
@@ -135,6 +139,7 @@ export class Connections {
     member.left = true;
     stopTimer(member);
     this.#naming.forget(member);
+    this.#onLeave?.(member);
     const hub = this.#hub;
     const reason = member.leaving ?? "lost";
     member.leaving = reason;

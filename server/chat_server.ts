@@ -28,6 +28,8 @@ import {
 import { checkInteger } from "../transport/net_helpers.ts";
 import { MAX_ROOMS } from "../core/rooms.ts";
 import { MAX_ACCOUNTS } from "../core/accounts.ts";
+import { MemoryFiles } from "../core/file_store.ts";
+import { FILE_TTL_MS, FILES_QUOTA_BYTES, MAX_FILE_BYTES } from "../core/files.ts";
 import { ChatStore, StoreError } from "../store/store.ts";
 import { Cluster } from "../cluster/cluster.ts";
 import { TcpListener, tlsContext } from "../transport/tcp.ts";
@@ -97,6 +99,17 @@ export interface ChatServerOptions {
   maxRooms?: number;
   /** Accounts at most; `/register` past it is refused. @default {10000} */
   maxAccounts?: number;
+  /**
+   * Members may share files over the page's port (`/upload`); off without a
+   * web listener. @default {true}
+   */
+  files?: boolean;
+  /** The largest file a member may share, in bytes. @default {10485760} */
+  maxFileBytes?: number;
+  /** Bytes of shared files kept at once. @default {268435456} */
+  filesQuota?: number;
+  /** Milliseconds a shared file is kept. @default {86400000} */
+  fileTtlMs?: number;
   /**
    * SQLite file that keeps rooms, topics, history, bans, mutes and the
    * message of the day across restarts; created when missing. Without it
@@ -248,7 +261,14 @@ export class ChatServer {
     }
     const accounts = this.#store?.accounts() ?? null;
     if (accounts !== null) this.#log?.(`data file ${options.dataFile}: ${accounts.count} accounts`);
-    this.#chat = new Chat({ ...settings, recorder: this.#store, saved, accounts });
+    const files = options.files === false || webPort === undefined ? null : {
+      store: new MemoryFiles(
+        checkInteger("filesQuota", options.filesQuota ?? FILES_QUOTA_BYTES, 0),
+      ),
+      maxFileBytes: checkInteger("maxFileBytes", options.maxFileBytes ?? MAX_FILE_BYTES, 1),
+      ttlMs: checkInteger("fileTtlMs", options.fileTtlMs ?? FILE_TTL_MS, 1),
+    };
+    this.#chat = new Chat({ ...settings, recorder: this.#store, saved, accounts, files });
     this.#tcp = new TcpListener(this.#chat, {
       hostname,
       port,
@@ -265,6 +285,7 @@ export class ChatServer {
       assets: WEB_ASSETS,
       allowedOrigins: options.webOrigins,
       onLink: (link) => this.#admitWeb(link),
+      files: files === null ? null : this.#chat.files,
       log: options.log,
       // Everyone who may still join can be on the way in at once, with page loads beside them.
       maxPending: settings.maxClients + MAX_PENDING,
@@ -327,12 +348,21 @@ export class ChatServer {
       await this.#tcp.stop();
       throw new ListenError(`${this.#hostname}:${this.#webPort}`, error);
     }
+    const page = this.pageUrl;
+    // Upload addresses and links are the page's, as it is printed at start.
+    if (page !== null) this.#chat.files.baseUrl = page;
     return addr;
   }
 
   /** The address the browser page is served on, or null without one. */
   get webAddr(): Deno.NetAddr | null {
     return this.#web?.addr ?? null;
+  }
+
+  /** The address to open the page at (`http://HOST:PORT/`), or null without one. */
+  get pageUrl(): string | null {
+    const web = this.webAddr;
+    return web === null ? null : pageAddress(this.#hostname, web, this.webSecure);
   }
 
   /** Whether the page is served over HTTPS. */
@@ -490,13 +520,7 @@ export async function runServer(
     console.error(`Cannot listen on ${where}: ${(error as Error).message}`);
     return 1;
   }
-  const web = server.webAddr;
-  onListen(
-    addr,
-    web === null
-      ? null
-      : pageAddress(options.hostname ?? DEFAULT_SERVER_HOST, web, server.webSecure),
-  );
+  onListen(addr, server.pageUrl);
   const stop = () => void server.close();
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   for (const signal of signals) Deno.addSignalListener(signal, stop);

@@ -27,6 +27,7 @@ import {
 } from "../protocol.ts";
 import { MAX_ROOMS } from "../core/rooms.ts";
 import { MAX_ACCOUNTS } from "../core/accounts.ts";
+import { parseDuration } from "../core/moderation.ts";
 
 const USAGE = `Usage: deno run --allow-net server.ts [options]
 
@@ -62,6 +63,11 @@ Options:
   --announce-limit N       announce joins and leaves while the room has at most N members (default ${ANNOUNCE_LIMIT})
   --max-rooms N            rooms at once, #lobby included (default ${MAX_ROOMS})
   --max-accounts N         accounts at most; /register past it is refused (default ${MAX_ACCOUNTS})
+  --max-file-bytes SIZE    the largest file a member may share: bytes, or with KiB,
+                           MiB or GiB (default 10MiB)
+  --files-quota SIZE       bytes of shared files kept at once (default 256MiB)
+  --file-ttl TIME          how long a shared file is kept: 30m, 24h, 7d (default 24h)
+  --no-files               no file sharing (/upload says it is off)
   --data FILE              keep rooms, topics, history, bans, mutes and the message of
                            the day in this SQLite file (needs --allow-read --allow-write)
   --redis URL              share rooms and names with the other servers on this Redis
@@ -121,6 +127,10 @@ export function parseServerArgs(args: string[]): ServerArgs {
       "announce-limit": { type: "string" },
       "max-rooms": { type: "string" },
       "max-accounts": { type: "string" },
+      "max-file-bytes": { type: "string" },
+      "files-quota": { type: "string" },
+      "file-ttl": { type: "string" },
+      "no-files": { type: "boolean", default: false },
       data: { type: "string" },
       redis: { type: "string" },
       cluster: { type: "string" },
@@ -183,6 +193,24 @@ export function parseServerArgs(args: string[]): ServerArgs {
     throw new TypeError(`Invalid --trust-loopback: expected true or false, got "${trustLoopback}"`);
   }
   const nameTimeout = number("name-timeout", 0.001, 86400, false);
+  const size = (flag: "max-file-bytes" | "files-quota"): number | undefined => {
+    const text = values[flag];
+    if (text === undefined) return undefined;
+    const bytes = parseSize(text);
+    if (bytes === null) {
+      throw new TypeError(
+        `Invalid --${flag}: expected bytes, or a size such as 512KiB, 10MiB or 1GiB, got "${text}"`,
+      );
+    }
+    return bytes;
+  };
+  const ttlText = values["file-ttl"];
+  const fileTtl = ttlText === undefined ? undefined : parseDuration(ttlText);
+  if (fileTtl === null || (ttlText !== undefined && fileTtl === undefined)) {
+    throw new TypeError(
+      `Invalid --file-ttl: expected a time such as 30m, 24h or 7d, got "${ttlText}"`,
+    );
+  }
   return {
     options: {
       hostname: values.host,
@@ -201,6 +229,10 @@ export function parseServerArgs(args: string[]): ServerArgs {
       announceLimit: number("announce-limit", 0),
       maxRooms: number("max-rooms", 1),
       maxAccounts: number("max-accounts", 0),
+      files: !values["no-files"],
+      maxFileBytes: size("max-file-bytes"),
+      filesQuota: size("files-quota"),
+      fileTtlMs: fileTtl,
       dataFile: values.data,
       redisUrl: values.redis,
       clusterName: values.cluster,
@@ -215,6 +247,15 @@ export function parseServerArgs(args: string[]): ServerArgs {
     quiet: values.quiet,
     help: values.help,
   };
+}
+
+/** A size typed as bytes (`1048576`) or with a unit (`512KiB`, `10MiB`, `1GiB`, `10M`), or null. */
+export function parseSize(text: string): number | null {
+  const match = /^(\d{1,12})\s*(k|ki|kib|m|mi|mib|g|gi|gib|b)?$/i.exec(text.trim());
+  if (match === null) return null;
+  const unit = (match[2] ?? "b").toLowerCase()[0] as string;
+  const bytes = Number(match[1]) * ({ b: 1, k: 2 ** 10, m: 2 ** 20, g: 2 ** 30 }[unit] as number);
+  return bytes >= 1 && Number.isSafeInteger(bytes) ? bytes : null;
 }
 
 /** Reads the files the flags name; the message says which file failed. */

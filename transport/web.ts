@@ -58,7 +58,9 @@ import {
   statusBody,
   switchingProtocols,
 } from "./web_http.ts";
+import { exchangeFile, fileRequestKind } from "./web_files.ts";
 import { KeepAlive, PING_INTERVAL_MS, WebSocketLink } from "./websocket.ts";
+import type { FileDoor } from "../core/files.ts";
 
 export { MAX_PENDING } from "./web_admission.ts";
 export {
@@ -120,6 +122,8 @@ export interface WebServerOptions {
   allowedOrigins?: readonly string[];
   /** Receives each upgraded connection; add its listeners before returning. */
   onLink(link: WebSocketLink): void;
+  /** Where uploads (`/upload/…`) go and shared files (`/files/…`) come from; none when absent. */
+  files?: FileDoor | null;
   /** Receives one line for every response and every refusal. */
   log?(event: string): void;
   /** Milliseconds a quiet socket waits for a ping, and then for its answer. @default {30000} */
@@ -182,6 +186,7 @@ export class WebServer {
   readonly #assets: ReadonlyMap<string, Asset>;
   readonly #allowedOrigins: ReadonlySet<string>;
   readonly #onLink: (link: WebSocketLink) => void;
+  readonly #files: FileDoor | null;
   readonly #log: ((event: string) => void) | undefined;
   readonly #headTimeoutMs: number;
   /** The requests under way, in all and per address, which decide whom to refuse. */
@@ -208,6 +213,7 @@ export class WebServer {
     this.#assets = options.assets;
     this.#allowedOrigins = parseAllowedOrigins(options.allowedOrigins ?? []);
     this.#onLink = options.onLink;
+    this.#files = options.files ?? null;
     this.#log = options.log;
     this.#headTimeoutMs = checkInteger(
       "headTimeoutMs",
@@ -462,6 +468,15 @@ export class WebServer {
     const what = printable(`${request.method} ${request.target}`);
     if (request.minorVersion === 1 && !request.headers.has("host")) {
       this.#respond(pending, 400, { why: `${what} without a Host header` });
+      return;
+    }
+    if (this.#files !== null && fileRequestKind(request) !== null) {
+      // Uploads and downloads: web_files.ts answers them, and ends the connection.
+      pending.answered = true;
+      clearTimeout(pending.timer);
+      pending.timer = undefined;
+      const { socket, raw, peer } = pending;
+      exchangeFile({ socket, raw, peer, request, rest, files: this.#files, log: this.#log });
       return;
     }
     const headOnly = request.method === "HEAD";
