@@ -14,9 +14,10 @@
 import type { Account, AccountBook, LocalAccountBook } from "./account_book.ts";
 import { isLoopback } from "./addresses.ts";
 import { describe } from "./helpers.ts";
-import { type Hub, UNAVAILABLE_TRY } from "./hub.ts";
+import type { Hub } from "./hub.ts";
 import { GuessLimiter } from "./guesses.ts";
-import type { ChatCluster, ClusterPeer } from "./cluster_port.ts";
+import type { ChatCluster } from "./cluster_port.ts";
+import { listAccounts, takeOverInCluster, whois } from "./account_info.ts";
 import { keptTime, Mailbox, type Mailboxes } from "./mailbox.ts";
 import { plainAddress } from "./moderation.ts";
 import {
@@ -40,13 +41,6 @@ export const REGISTRATIONS_PER_ADDRESS = 3;
 export const REGISTRATION_WINDOW_MS = 24 * 60 * 60_000;
 /** Accounts a server takes by default (`--max-accounts`). */
 export const MAX_ACCOUNTS = 10_000;
-/** Names `/accounts` lists at most: the count is always whole. */
-export const LISTED_ACCOUNTS = 200;
-
-/** How long a login on a cluster waits for another process to let go of the name. */
-export const TAKEOVER_WAIT_MS = 3000;
-/** How often it asks the cluster meanwhile. */
-const TAKEOVER_POLL_MS = 50;
 
 /** The account commands, which {@linkcode Accounts.run} runs. */
 export type AccountCommand =
@@ -167,13 +161,13 @@ export class Accounts {
   run(member: Member, command: AccountCommand, rest: string): void {
     switch (command) {
       case "whois":
-        return this.#whois(member, rest.trim());
+        return whois(this.#hub, this.#book, member, rest.trim());
       case "accounts":
       case "drop":
         if (!member.serverOperator) {
           return this.#hub.tell(member, `! Only server operators can /${command}`);
         }
-        if (command === "accounts") return this.#list(member);
+        if (command === "accounts") return listAccounts(this.#hub, this.#book, member);
     }
     const done = (() => {
       switch (command) {
@@ -310,7 +304,7 @@ export class Accounts {
     }
     const cluster = hub.cluster;
     if (cluster !== null) {
-      await this.#takeOverInCluster(cluster, old, name);
+      await takeOverInCluster(cluster, old, name);
       if (member.closed || member.leaving !== null || member.name !== old) return;
     }
     member.account = name;
@@ -351,28 +345,6 @@ export class Accounts {
     }).catch((error) =>
       this.#hub.log?.(`${account.name}'s password hash was not made again: ${describe(error)}`)
     );
-  }
-
-  /**
-   * Makes `name` this process's in the cluster (`old` was the member's) and
-   * closes whoever holds it on another process: the owner wins there too.
-   */
-  async #takeOverInCluster(cluster: ChatCluster, old: string, name: string): Promise<void> {
-    if (!sameName(old, name)) await cluster.takeName(old, name);
-    const holders = (peers: ClusterPeer[]) =>
-      peers.filter((peer) => peer.processId !== cluster.processId && sameName(peer.name, name));
-    const found = holders(await cluster.members());
-    if (found.length === 0) return;
-    await Promise.all(
-      found.map((peer) => cluster.publishAct("elsewhere", peer.name, peer.room, peer.processId)),
-    );
-    // Their rooms hear them leave before the rename: a process's notice goes out before
-    // it frees the name. One that does not answer is not waited for past the deadline.
-    const deadline = performance.now() + TAKEOVER_WAIT_MS;
-    while (performance.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, TAKEOVER_POLL_MS));
-      if (holders(await cluster.members()).length === 0) return;
-    }
   }
 
   /** The account `member` is logged in to, or null after telling it that it is not. */
@@ -430,56 +402,6 @@ export class Accounts {
       other.account = null;
       this.#hub.sharePresence(other);
     }
-  }
-
-  /** `/whois NAME`: logged in or not, registered when, in which room (on any process). */
-  #whois(member: Member, typed: string): void {
-    const hub = this.#hub;
-    if (typed === "") return hub.tell(member, "! Usage: /whois NAME");
-    const here = hub.rooms.find(typed);
-    const cluster = hub.cluster;
-    if (here !== undefined || cluster === null) {
-      const online = here?.room == null ? undefined : {
-        name: here.name as string,
-        loggedIn: here.account !== null,
-        room: here.room.name,
-      };
-      return this.#tellWhois(member, typed, online);
-    }
-    member.busy = cluster.members().then((everyone) => {
-      const peer = everyone.find((other) => sameName(other.name, typed));
-      this.#tellWhois(member, typed, peer);
-    }, () => hub.tell(member, UNAVAILABLE_TRY));
-  }
-
-  /** Answers `/whois typed`, where `online` is the member called that, if connected. */
-  #tellWhois(
-    member: Member,
-    typed: string,
-    online: { name: string; loggedIn: boolean; room: string } | undefined,
-  ): void {
-    const account = this.#book.find(typed);
-    if (account === undefined && online === undefined) {
-      return this.#hub.tell(member, `! No such user: ${typed}`);
-    }
-    const parts: string[] = [];
-    if (account === undefined) parts.push("not registered");
-    else {
-      const owner = online !== undefined && online.loggedIn && sameName(online.name, account.name);
-      parts.push(owner ? "logged in" : "not logged in");
-      parts.push(`registered ${new Date(account.registeredAt).toISOString().slice(0, 10)}`);
-    }
-    if (online !== undefined && online.room !== "") parts.push(`in #${online.room}`);
-    this.#hub.tell(member, `* ${account?.name ?? online?.name}: ${parts.join(", ")}`);
-  }
-
-  /** `/accounts`: how many, and their names in the order registered. */
-  #list(member: Member): void {
-    const count = this.#book.count;
-    const names = this.#book.names(LISTED_ACCOUNTS);
-    const more = count > names.length ? ` (and ${count - names.length} more)` : "";
-    const list = names.length > 0 ? `: ${names.join(", ")}${more}` : "";
-    this.#hub.tell(member, `* ${count} ${count === 1 ? "account" : "accounts"}${list}`);
   }
 
   /** `/drop NAME`. */
