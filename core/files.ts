@@ -9,10 +9,10 @@
  *
  * What a stranger can make the server hold is bounded: an upload address is
  * 128 random bits, good for one file, for {@linkcode UPLOAD_TOKEN_MS}, and
- * only while its member is connected; a member may have
- * {@linkcode UPLOADS_AT_ONCE} addresses open and ask for
- * {@linkcode UPLOADS_PER_HOUR} an hour; every upload reserves its length in
- * the store's quota before its first byte is kept.
+ * only while its member is connected; a member may ask for
+ * {@linkcode UPLOADS_PER_HOUR} an hour and have {@linkcode UPLOADS_AT_ONCE}
+ * uploads under way; every upload reserves its length in the store's quota
+ * before its first byte is kept.
  *
  * @module
  */
@@ -27,7 +27,7 @@ import type { Member } from "./session.ts";
 
 /** How long an upload address may be used: 10 minutes. */
 export const UPLOAD_TOKEN_MS = 10 * 60_000;
-/** Upload addresses one member may hold at once, used or not. */
+/** Uploads one member may have under way at once. */
 export const UPLOADS_AT_ONCE = 2;
 /** Upload addresses one member may ask for in an hour. */
 export const UPLOADS_PER_HOUR = 20;
@@ -41,7 +41,7 @@ export const FILE_TTL_MS = 24 * 60 * 60_000;
 const SWEEP_MS = 60_000;
 
 /** What a refused upload is refused for: the transport answers each with its status. */
-export type UploadRefusal = "unknown" | "too large" | "no room" | "unavailable";
+export type UploadRefusal = "unknown" | "too large" | "no room" | "too many" | "unavailable";
 
 /** An upload under way: the web transport feeds it the body's bytes. */
 export interface Upload {
@@ -163,7 +163,7 @@ export class FileSharing implements FileDoor {
     while (mine.asked.length > 0 && now - (mine.asked[0] as number) >= 60 * 60_000) {
       mine.asked.shift();
     }
-    if (mine.tokens.size >= UPLOADS_AT_ONCE || mine.asked.length >= UPLOADS_PER_HOUR) {
+    if (mine.asked.length >= UPLOADS_PER_HOUR) {
       return hub.tell(member, "! Too many uploads; try again later");
     }
     const token = randomHex(16);
@@ -247,6 +247,12 @@ export class FileSharing implements FileDoor {
         refused: "too large",
         message: `File too large (max ${limitText(this.#maxFileBytes)})`,
       };
+    }
+    const underWay = [...this.#mine(member).tokens]
+      .filter((other) => this.#tokens.get(other)?.busy).length;
+    if (underWay >= UPLOADS_AT_ONCE) {
+      hub.tell(member, "! Too many uploads; try again later");
+      return { refused: "too many", message: "Too many uploads; try again later" };
     }
     const limit = length ?? this.#maxFileBytes;
     given.busy = true;

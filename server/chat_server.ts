@@ -110,6 +110,8 @@ export interface ChatServerOptions {
   filesQuota?: number;
   /** Milliseconds a shared file is kept. @default {86400000} */
   fileTtlMs?: number;
+  /** Milliseconds an upload has to bring each 16 KiB before it is cut. @default {30000} */
+  uploadStallMs?: number;
   /**
    * SQLite file that keeps rooms, topics, history, bans, mutes and the
    * message of the day across restarts; created when missing. Without it
@@ -286,6 +288,7 @@ export class ChatServer {
       allowedOrigins: options.webOrigins,
       onLink: (link) => this.#admitWeb(link),
       files: files === null ? null : this.#chat.files,
+      uploadStallMs: options.uploadStallMs,
       log: options.log,
       // Everyone who may still join can be on the way in at once, with page loads beside them.
       maxPending: settings.maxClients + MAX_PENDING,

@@ -124,6 +124,8 @@ export interface WebServerOptions {
   onLink(link: WebSocketLink): void;
   /** Where uploads (`/upload/…`) go and shared files (`/files/…`) come from; none when absent. */
   files?: FileDoor | null;
+  /** The window an upload must bring 16 KiB in, or be cut. @default {30000} */
+  uploadStallMs?: number;
   /** Receives one line for every response and every refusal. */
   log?(event: string): void;
   /** Milliseconds a quiet socket waits for a ping, and then for its answer. @default {30000} */
@@ -187,6 +189,7 @@ export class WebServer {
   readonly #allowedOrigins: ReadonlySet<string>;
   readonly #onLink: (link: WebSocketLink) => void;
   readonly #files: FileDoor | null;
+  readonly #uploadStallMs: number | undefined;
   readonly #log: ((event: string) => void) | undefined;
   readonly #headTimeoutMs: number;
   /** The requests under way, in all and per address, which decide whom to refuse. */
@@ -214,6 +217,7 @@ export class WebServer {
     this.#allowedOrigins = parseAllowedOrigins(options.allowedOrigins ?? []);
     this.#onLink = options.onLink;
     this.#files = options.files ?? null;
+    this.#uploadStallMs = options.uploadStallMs;
     this.#log = options.log;
     this.#headTimeoutMs = checkInteger(
       "headTimeoutMs",
@@ -476,7 +480,17 @@ export class WebServer {
       clearTimeout(pending.timer);
       pending.timer = undefined;
       const { socket, raw, peer } = pending;
-      exchangeFile({ socket, raw, peer, request, rest, files: this.#files, log: this.#log });
+      const stallMs = this.#uploadStallMs;
+      exchangeFile({
+        socket,
+        raw,
+        peer,
+        request,
+        rest,
+        files: this.#files,
+        log: this.#log,
+        stallMs,
+      });
       return;
     }
     const headOnly = request.method === "HEAD";

@@ -69,6 +69,8 @@ export interface FileExchange {
   files: FileDoor;
   /** One line for each response. */
   log?: (event: string) => void;
+  /** The window an upload must bring {@linkcode STALL_BYTES} in. @default {STALL_MS} */
+  stallMs?: number;
 }
 
 /** A response for an upload or a download: plain text, then the connection closes. */
@@ -171,6 +173,7 @@ async function receive(
       "unknown": 404,
       "too large": 413,
       "no room": 507,
+      "too many": 429,
       "unavailable": 503,
     }[start.refused];
     return reply(exchange, status, start.message);
@@ -206,12 +209,13 @@ class BodyReader {
 
   start(): void {
     const socket = this.#exchange.socket;
+    const stallMs = this.#exchange.stallMs ?? STALL_MS;
     this.#stallTimer = setInterval(() => {
       if (this.#inWindow < STALL_BYTES) {
-        this.#cut(`less than ${STALL_BYTES} bytes in ${STALL_MS / 1000} s`);
+        this.#cut(`less than ${STALL_BYTES / 1024} KiB in ${stallMs / 1000} s`);
       }
       this.#inWindow = 0;
-    }, STALL_MS);
+    }, stallMs);
     this.#totalTimer = setTimeout(
       () => this.#cut(`longer than ${UPLOAD_MS / 60_000} minutes`),
       UPLOAD_MS,
