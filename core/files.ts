@@ -101,7 +101,7 @@ interface UploadToken {
 /** Sharing files: see the module's description. */
 export class FileSharing implements FileDoor {
   readonly #hub: Hub;
-  readonly #store: FileStore | null;
+  #store: FileStore | null;
   readonly #maxFileBytes: number;
   readonly #ttlMs: number;
   readonly #tokens = new Map<string, UploadToken>();
@@ -122,6 +122,15 @@ export class FileSharing implements FileDoor {
   /** Where uploads and links point: the page's address as the server prints it, or null. */
   set baseUrl(url: string | null) {
     this.#baseUrl = url?.replace(/\/+$/, "") ?? null;
+  }
+
+  /**
+   * From now on files live in `store` (a cluster's, once it is joined); the
+   * files of the store before are no longer served. Sharing must be on.
+   */
+  useStore(store: FileStore): void {
+    if (this.#store === null) throw new Error("Cannot use a file store: file sharing is off");
+    this.#store = store;
   }
 
   /** Stops deleting expired files: the server is stopping. */
