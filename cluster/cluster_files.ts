@@ -167,6 +167,10 @@ export class RedisFiles implements FileStore {
   readonly #processId: string;
   /** Bytes some download still holds, shared with the next one. */
   readonly #held = new Map<string, WeakRef<Uint8Array>>();
+  /** Forgets a file's entry in {@linkcode #held} once its bytes are collected. */
+  readonly #collected = new FinalizationRegistry<string>((id) => {
+    if (this.#held.get(id)?.deref() === undefined) this.#held.delete(id);
+  });
   /** Reads under way, shared by downloads that start meanwhile. */
   readonly #reading = new Map<string, Promise<Uint8Array | null>>();
 
@@ -247,7 +251,10 @@ export class RedisFiles implements FileStore {
 
   async read(id: string): Promise<Uint8Array | null> {
     const file = await this.find(id);
-    if (file === null) return null;
+    if (file === null) {
+      this.#held.delete(id);
+      return null;
+    }
     const held = this.#held.get(id)?.deref();
     if (held !== undefined) return held;
     let reading = this.#reading.get(id);
@@ -326,6 +333,7 @@ export class RedisFiles implements FileStore {
     } while (at < file.size);
     const bytes = slices.length === 1 ? slices[0] as Uint8Array : concat(slices, file.size);
     this.#held.set(file.id, new WeakRef(bytes));
+    this.#collected.register(bytes, file.id);
     return bytes;
   }
 }

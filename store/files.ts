@@ -78,6 +78,10 @@ export class DiskFiles implements FileStore {
   #used = 0;
   /** Bytes some download still holds, shared with the next one. */
   readonly #held = new Map<string, WeakRef<Uint8Array>>();
+  /** Forgets a file's entry in {@linkcode #held} once its bytes are collected. */
+  readonly #collected = new FinalizationRegistry<string>((id) => {
+    if (this.#held.get(id)?.deref() === undefined) this.#held.delete(id);
+  });
   /** Reads under way, shared by downloads that start meanwhile. */
   readonly #reading = new Map<string, Promise<Uint8Array | null>>();
 
@@ -227,7 +231,10 @@ export class DiskFiles implements FileStore {
       return null;
     }
     // A file removed while it was being read is not held for later.
-    if (this.#files.has(file.id)) this.#held.set(file.id, new WeakRef(bytes));
+    if (this.#files.has(file.id)) {
+      this.#held.set(file.id, new WeakRef(bytes));
+      this.#collected.register(bytes, file.id);
+    }
     return bytes;
   }
 
