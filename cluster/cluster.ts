@@ -193,6 +193,11 @@ export class Cluster implements ChatCluster {
     });
   }
 
+  /** The Redis this process's cluster talks through, for what else is kept there (shared files). */
+  get redis(): RedisClient {
+    return this.#client;
+  }
+
   /** Connects to Redis (the error names the address) and starts delivering and renewing. */
   static async connect(options: ClusterOptions): Promise<Cluster> {
     const client = await connectRedis(options.url);

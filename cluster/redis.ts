@@ -4,12 +4,14 @@
  * connections, one for commands and one for blocking reads (`XREAD BLOCK`), each pipelined,
  * authenticated and reconnected by itself.
  *
- * Bulk strings come back as JavaScript strings (decoded as UTF-8: the cluster stores text), Redis
- * error replies reject the command with a {@linkcode RedisError}, and everything bounded: replies
- * are size-checked as they are parsed, commands waiting are capped and time out, reconnects back
- * off with jitter up to 5 s. A connection is up only once Redis has answered on it, and a command
- * that fails says whether it was written ({@linkcode RedisNoReplyError}: Redis may yet do it) or
- * not ({@linkcode RedisUnavailableError}: it never will).
+ * Bulk strings come back as JavaScript strings (decoded as UTF-8: the cluster stores text), or
+ * as bytes from {@linkcode RedisClient.commandBytes} (a shared file's), and a `Uint8Array`
+ * argument is sent as it is; Redis error replies reject the command with a
+ * {@linkcode RedisError}, and everything bounded: replies are size-checked as they are parsed,
+ * commands waiting are capped and time out, reconnects back off with jitter up to 5 s. A
+ * connection is up only once Redis has answered on it, and a command that fails says whether it
+ * was written ({@linkcode RedisNoReplyError}: Redis may yet do it) or not
+ * ({@linkcode RedisUnavailableError}: it never will).
  *
  * The protocol (encoder and reply parser) is in `redis_resp.ts`, one connection in
  * `redis_connection.ts`, the errors in `redis_errors.ts`; this module re-exports them all.
@@ -32,7 +34,7 @@ import {
   RedisConnection,
   type RedisOptions,
 } from "./redis_connection.ts";
-import type { RedisReply } from "./redis_resp.ts";
+import type { RedisArg, RedisBytesReply, RedisReply } from "./redis_resp.ts";
 
 export {
   RedisError,
@@ -46,9 +48,12 @@ export {
   encodeCommand,
   MAX_LINE_BYTES,
   MAX_REPLY_DEPTH,
+  type RedisArg,
+  type RedisBytesReply,
   type RedisReply,
   type ReplyLimits,
   ReplyParser,
+  textReply,
 } from "./redis_resp.ts";
 export {
   DEFAULT_COMMAND_TIMEOUT_MS,
@@ -127,8 +132,13 @@ export class RedisClient {
   }
 
   /** Any command on the commands connection; see {@linkcode RedisConnection.command}. */
-  command(args: readonly (string | number)[]): Promise<RedisReply> {
+  command(args: readonly RedisArg[]): Promise<RedisReply> {
     return this.#commands.command(args);
+  }
+
+  /** Any command, its bulk strings as bytes; see {@linkcode RedisConnection.commandBytes}. */
+  commandBytes(args: readonly RedisArg[]): Promise<RedisBytesReply> {
+    return this.#commands.commandBytes(args);
   }
 
   /** `PING`: resolves with `"PONG"`. */
@@ -203,7 +213,7 @@ export class RedisClient {
   eval(
     script: string,
     keys: readonly string[],
-    args: readonly (string | number)[],
+    args: readonly RedisArg[],
   ): Promise<RedisReply> {
     return this.command(["EVAL", script, keys.length, ...keys, ...args]);
   }

@@ -19,9 +19,12 @@ import {
 import {
   concat,
   encodeCommand,
+  type RedisArg,
+  type RedisBytesReply,
   type RedisReply,
   type ReplyLimits,
   ReplyParser,
+  textReply,
 } from "./redis_resp.ts";
 /** The port of a `redis://` URL without one. */
 export const DEFAULT_REDIS_PORT = 6379;
@@ -130,8 +133,10 @@ export interface RedisOptions extends ReplyLimits {
 }
 
 interface Waiting {
-  resolve: (reply: RedisReply) => void;
+  resolve: (reply: RedisBytesReply) => void;
   reject: (error: Error) => void;
+  /** Its bulk strings are wanted as bytes, not text. */
+  bytes: boolean;
   /** When it is given up on, in `performance.now()` time. */
   deadline: number;
 }
@@ -232,7 +237,19 @@ export class RedisConnection {
    * {@linkcode RedisUnavailableError} when it was never written (not ready, too many waiting, or
    * lost before the write). `blockMs` lengthens its timeout by the time it may block in Redis.
    */
-  command(args: readonly (string | number)[], blockMs: number = 0): Promise<RedisReply> {
+  command(args: readonly RedisArg[], blockMs: number = 0): Promise<RedisReply> {
+    return this.#command(args, blockMs, false) as Promise<RedisReply>;
+  }
+
+  /**
+   * Sends a command as {@linkcode RedisConnection.command} does, and resolves with its reply's
+   * bulk strings as the bytes Redis sent (`Uint8Array`), for values that are not text.
+   */
+  commandBytes(args: readonly RedisArg[], blockMs: number = 0): Promise<RedisBytesReply> {
+    return this.#command(args, blockMs, true);
+  }
+
+  #command(args: readonly RedisArg[], blockMs: number, raw: boolean): Promise<RedisBytesReply> {
     if (this.#state !== "ready") return Promise.reject(this.#unavailable());
     if (this.waiting >= this.#maxWaiting) {
       return Promise.reject(
@@ -247,7 +264,7 @@ export class RedisConnection {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.#send(bytes, blockMs).then((reply) => {
+    return this.#send(bytes, blockMs, raw).then((reply) => {
       if (reply instanceof RedisError) throw reply;
       return reply;
     });
@@ -335,7 +352,7 @@ export class RedisConnection {
    */
   async #login(): Promise<void> {
     const { username, password, db } = this.address;
-    const steps: Promise<RedisReply>[] = [];
+    const steps: Promise<RedisBytesReply>[] = [];
     if (password !== undefined) {
       const args = username === undefined ? ["AUTH", password] : ["AUTH", username, password];
       steps.push(this.#send(encodeCommand(args), 0));
@@ -351,7 +368,7 @@ export class RedisConnection {
     }
   }
 
-  #send(bytes: Uint8Array, blockMs: number): Promise<RedisReply> {
+  #send(bytes: Uint8Array, blockMs: number, raw = false): Promise<RedisBytesReply> {
     return new Promise((resolve, reject) => {
       const previous = this.#waiting[this.#waiting.length - 1];
       // A reply cannot come before the ones ahead of it: its time starts no sooner than theirs ends.
@@ -359,7 +376,7 @@ export class RedisConnection {
         performance.now() + this.#timeoutMs + blockMs,
         previous?.deadline ?? 0,
       );
-      this.#waiting.push({ resolve, reject, deadline });
+      this.#waiting.push({ resolve, reject, deadline, bytes: raw });
       if (this.#outbox.push(bytes) === 1) queueMicrotask(this.#flush);
       if (this.#state === "ready" && this.waiting === 1) this.#armOldest();
     });
@@ -378,10 +395,11 @@ export class RedisConnection {
 
   #read(socket: net.Socket, chunk: Uint8Array): void {
     if (this.#socket !== socket || this.#parser === null) return;
-    let replies: RedisReply[];
+    let replies: RedisBytesReply[];
     let failure: RedisProtocolError | null = null;
     try {
-      replies = this.#parser.feed(chunk);
+      // Bulk strings stay bytes until it is known whose reply they are.
+      replies = this.#parser.feedBytes(chunk);
     } catch (error) {
       if (!(error instanceof RedisProtocolError)) throw error;
       failure = error;
@@ -394,7 +412,7 @@ export class RedisConnection {
         break;
       }
       this.#waiting[this.#waitingHead++] = undefined;
-      waiter.resolve(reply);
+      waiter.resolve(waiter.bytes ? reply : textReply(reply));
     }
     if (this.#waitingHead > 1024 && this.#waitingHead * 2 > this.#waiting.length) {
       this.#waiting = this.#waiting.slice(this.#waitingHead);

@@ -23,9 +23,9 @@ export class RedisError extends Error {
 /** A reply that breaks RESP2 or a size limit; the connection that read it is closed. */
 export class RedisProtocolError extends Error {
   /** Replies completed in the same chunk before the bad bytes. */
-  readonly parsed: RedisReply[];
+  readonly parsed: RedisBytesReply[];
   /** A protocol error saying `message`, after the replies `parsed`. */
-  constructor(message: string, parsed: RedisReply[] = []) {
+  constructor(message: string, parsed: RedisBytesReply[] = []) {
     super(message);
     this.name = "RedisProtocolError";
     this.parsed = parsed;
@@ -70,3 +70,15 @@ export class RedisNoReplyError extends RedisUnavailableError {
  * {@linkcode RedisError} value so that pipelined replies keep their order.
  */
 export type RedisReply = string | number | null | RedisError | RedisReply[];
+
+/**
+ * One RESP2 reply whose bulk strings are kept as the bytes Redis sent (`Uint8Array`), not
+ * decoded as UTF-8: for values that are not text, such as a shared file's bytes.
+ */
+export type RedisBytesReply =
+  | Uint8Array
+  | string
+  | number
+  | null
+  | RedisError
+  | RedisBytesReply[];

@@ -1,7 +1,9 @@
 /**
  * RESP2, the protocol Redis speaks, with no sockets: {@linkcode encodeCommand}
  * writes a command and {@linkcode ReplyParser} reads replies from raw chunks
- * as they come, checking every size as it goes.
+ * as they come, checking every size as it goes. Both carry bytes as they are
+ * when asked (a `Uint8Array` argument, {@linkcode ReplyParser.feedBytes}), so
+ * that a value need not be text.
  *
  * ```ts
  * import { encodeCommand, ReplyParser } from "./redis_resp.ts";
@@ -13,9 +15,16 @@
  * @module
  */
 
-import { RedisError, RedisProtocolError, type RedisReply } from "./redis_errors.ts";
+import {
+  type RedisBytesReply,
+  RedisError,
+  RedisProtocolError,
+  type RedisReply,
+} from "./redis_errors.ts";
 
-export type { RedisReply };
+export type { RedisBytesReply, RedisReply };
+/** One argument of a command: text (sent as UTF-8), a number, or bytes sent as they are. */
+export type RedisArg = string | number | Uint8Array;
 /** Largest bulk string accepted in a reply: Redis's own `proto-max-bulk-len` is 512 MiB, far more than the cluster stores. */
 export const DEFAULT_MAX_BULK_BYTES = 16 * 1024 * 1024;
 /** Most elements accepted in one reply array: a bound on what one reply may make us allocate. */
@@ -39,7 +48,7 @@ export interface ReplyLimits {
 }
 
 interface ArrayFrame {
-  items: RedisReply[];
+  items: RedisBytesReply[];
   length: number;
 }
 
@@ -68,10 +77,23 @@ export class ReplyParser {
     this.#maxArrayLength = limits.maxArrayLength ?? DEFAULT_MAX_ARRAY_LENGTH;
   }
 
-  /** Parses `chunk`; returns the replies it completes, in order. */
+  /** Parses `chunk`; returns the replies it completes, in order, bulk strings as text. */
   feed(chunk: Uint8Array): RedisReply[] {
+    try {
+      return this.feedBytes(chunk).map(textReply);
+    } catch (error) {
+      if (!(error instanceof RedisProtocolError)) throw error;
+      throw new RedisProtocolError(error.message, error.parsed.map(textReply));
+    }
+  }
+
+  /**
+   * Parses `chunk` as {@linkcode ReplyParser.feed} does, but returns bulk strings as the bytes
+   * Redis sent; {@linkcode textReply} makes text of one of them later.
+   */
+  feedBytes(chunk: Uint8Array): RedisBytesReply[] {
     if (this.#broken !== null) throw this.#broken;
-    const replies: RedisReply[] = [];
+    const replies: RedisBytesReply[] = [];
     try {
       let at = 0;
       while (at < chunk.length) {
@@ -100,7 +122,7 @@ export class ReplyParser {
     return replies;
   }
 
-  #readBulk(chunk: Uint8Array, at: number, replies: RedisReply[]): number {
+  #readBulk(chunk: Uint8Array, at: number, replies: RedisBytesReply[]): number {
     const bulk = this.#bulk as Uint8Array;
     const take = Math.min(bulk.length - this.#bulkFilled, chunk.length - at);
     bulk.set(chunk.subarray(at, at + take), this.#bulkFilled);
@@ -110,12 +132,12 @@ export class ReplyParser {
         throw new RedisProtocolError("Redis bulk string is not followed by \\r\\n");
       }
       this.#bulk = null;
-      this.#complete(decoder.decode(bulk.subarray(0, bulk.length - 2)), replies);
+      this.#complete(bulk.subarray(0, bulk.length - 2), replies);
     }
     return at + take;
   }
 
-  #takeLine(replies: RedisReply[]): void {
+  #takeLine(replies: RedisBytesReply[]): void {
     const parts = this.#line;
     const bytes = parts.length === 1 ? parts[0] as Uint8Array : concat(parts, this.#lineBytes);
     this.#line = [];
@@ -170,7 +192,7 @@ export class ReplyParser {
   }
 
   /** Puts a finished value in the array being filled, or among the replies. */
-  #complete(value: RedisReply, replies: RedisReply[]): void {
+  #complete(value: RedisBytesReply, replies: RedisBytesReply[]): void {
     while (true) {
       const top = this.#stack[this.#stack.length - 1];
       if (top === undefined) {
@@ -183,6 +205,18 @@ export class ReplyParser {
       value = top.items;
     }
   }
+}
+
+/**
+ * A reply read by {@linkcode ReplyParser.feedBytes} with its bulk strings decoded as UTF-8,
+ * as {@linkcode ReplyParser.feed} gives it; arrays are changed in place.
+ */
+export function textReply(reply: RedisBytesReply): RedisReply {
+  if (reply instanceof Uint8Array) return decoder.decode(reply);
+  if (Array.isArray(reply)) {
+    for (let i = 0; i < reply.length; i++) reply[i] = textReply(reply[i] as RedisBytesReply);
+  }
+  return reply as RedisReply;
 }
 
 function integer(text: string, what: string): number {
@@ -203,14 +237,14 @@ export function concat(parts: Uint8Array[], length: number): Uint8Array {
   return out;
 }
 
-/** A command as Redis reads it: a RESP array of bulk strings. */
-export function encodeCommand(args: readonly (string | number)[]): Uint8Array {
+/** A command as Redis reads it: a RESP array of bulk strings, a `Uint8Array` one as it is. */
+export function encodeCommand(args: readonly RedisArg[]): Uint8Array {
   const parts: Uint8Array[] = [encoder.encode(`*${args.length}\r\n`)];
   for (const arg of args) {
     if (typeof arg === "number" && !Number.isFinite(arg)) {
       throw new TypeError(`Invalid Redis command argument: ${arg} is not a finite number`);
     }
-    const bytes = encoder.encode(String(arg));
+    const bytes = arg instanceof Uint8Array ? arg : encoder.encode(String(arg));
     parts.push(encoder.encode(`$${bytes.length}\r\n`), bytes, encoder.encode("\r\n"));
   }
   return concat(parts, parts.reduce((sum, part) => sum + part.length, 0));

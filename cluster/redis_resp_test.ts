@@ -6,6 +6,7 @@ import {
   MAX_LINE_BYTES,
   type RedisReply,
   ReplyParser,
+  textReply,
 } from "./redis_resp.ts";
 
 const encoder = new TextEncoder();
@@ -25,6 +26,14 @@ Deno.test("commands are encoded as RESP arrays of bulk strings, lengths in UTF-8
     "*4\r\n$3\r\nSET\r\n$1\r\nk\r\n$6\r\nhéllo\r\n$2\r\n42\r\n",
   );
   assert.throws(() => encodeCommand(["PEXPIRE", "k", NaN]), /NaN is not a finite number/);
+});
+
+Deno.test("a Uint8Array argument is sent as its bytes, whatever they are", () => {
+  const bytes = new Uint8Array([0xff, 0x00, 0x0d, 0x0a, 0x80]);
+  const encoded = encodeCommand(["SET", "k", bytes]);
+  const head = encoder.encode("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\n");
+  assert.deepEqual(encoded.subarray(0, head.length), head);
+  assert.deepEqual(encoded.subarray(head.length), new Uint8Array([...bytes, 0x0d, 0x0a]));
 });
 
 /** Every kind of RESP2 reply, nested, with a multi-byte character to split. */
@@ -113,4 +122,24 @@ Deno.test("the reply parser refuses oversize and malformed replies before buffer
     assert.deepEqual(error.parsed, ["OK", 1]);
     return true;
   });
+});
+
+Deno.test("feedBytes keeps bulk strings as the bytes sent, however split; textReply decodes them", () => {
+  const value = new Uint8Array([0xc3, 0xa9, 0xff, 0x0d, 0x0a, 0x80]);
+  const input = new Uint8Array([
+    ...encoder.encode("*2\r\n$6\r\n"),
+    ...value,
+    ...encoder.encode("\r\n:1\r\n$-1\r\n+OK\r\n"),
+  ]);
+  const wanted = [[value, 1], null, "OK"];
+  assert.deepEqual(new ReplyParser().feedBytes(input), wanted);
+  const parser = new ReplyParser();
+  const oneByOne = [];
+  for (let i = 0; i < input.length; i++) {
+    oneByOne.push(...parser.feedBytes(input.subarray(i, i + 1)));
+  }
+  assert.deepEqual(oneByOne, wanted);
+  // As text, the same replies feed() gives.
+  assert.deepEqual(oneByOne.map(textReply), new ReplyParser().feed(input));
+  assert.deepEqual(textReply(oneByOne[0]!), [decoder.decode(value), 1]);
 });

@@ -276,6 +276,40 @@ Deno.test({
 });
 
 Deno.test({
+  name: "bytes that are not UTF-8 go to Redis and come back exactly, pipelined beside text",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using redis = await startRedis();
+    await using client = await connectRedis(redis.url());
+    // Every byte value, a lone continuation byte, and \r\n inside: nothing is decoded or lost.
+    const bytes = new Uint8Array(4096 + 3);
+    for (let i = 0; i < 4096; i++) bytes[i] = (i * 7) & 0xff;
+    bytes.set([0x80, 0x0d, 0x0a], 4096);
+    const big = new Uint8Array(3 * 1024 * 1024).map((_, i) => (i * 31) >> 3);
+    await client.command(["SET", "bytes", bytes]);
+    await client.eval("return redis.call('SET', KEYS[1], ARGV[1])", ["big"], [big]);
+    const [got, text, gotBig, list] = await Promise.all([
+      client.commandBytes(["GET", "bytes"]),
+      client.command(["GET", "bytes"]),
+      client.commandBytes(["GET", "big"]),
+      client.commandBytes(["MGET", "bytes", "missing"]),
+    ]);
+    assert.deepEqual(got, bytes);
+    assert.ok(gotBig instanceof Uint8Array);
+    assert.equal(gotBig.length, big.length);
+    assert.deepEqual(gotBig, big);
+    assert.ok(Array.isArray(list));
+    assert.deepEqual(list[0], bytes);
+    assert.equal(list[1], null);
+    // The text reply of the same value is as before: decoded, with U+FFFD for what is not UTF-8.
+    assert.equal(typeof text, "string");
+    assert.equal(text, decoder.decode(bytes));
+    assert.equal(await client.commandBytes(["STRLEN", "bytes"]), bytes.length);
+    await assert.rejects(client.commandBytes(["NOPE"]), RedisError);
+  },
+});
+
+Deno.test({
   name: "XREAD BLOCK on one client gets what another XADDs; a quiet stream times out with null",
   ...LEAK_CHECKS,
   async fn() {

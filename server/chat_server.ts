@@ -28,10 +28,12 @@ import {
 import { checkInteger } from "../transport/net_helpers.ts";
 import { MAX_ROOMS } from "../core/rooms.ts";
 import { MAX_ACCOUNTS } from "../core/accounts.ts";
-import { MemoryFiles } from "../core/file_store.ts";
+import { type FileStore, MemoryFiles } from "../core/file_store.ts";
 import { FILE_TTL_MS, FILES_QUOTA_BYTES, MAX_FILE_BYTES } from "../core/files.ts";
 import { ChatStore, StoreError } from "../store/store.ts";
+import { DiskFiles, filesFolder } from "../store/files.ts";
 import { Cluster } from "../cluster/cluster.ts";
+import { DeferredFiles, RedisFiles } from "../cluster/cluster_files.ts";
 import { TcpListener, tlsContext } from "../transport/tcp.ts";
 import { WEB_ASSETS } from "../generated/web_assets.ts";
 import { MAX_PENDING, WebServer } from "../transport/web.ts";
@@ -171,6 +173,8 @@ export class ChatServer {
   /** Where the cluster is, when this process is part of one. */
   readonly #redis: { url: string; cluster: string; history: number } | null;
   #cluster: Cluster | null = null;
+  /** With a cluster and file sharing: what the chat keeps files in until Redis is joined, and the quota. */
+  readonly #clusterFiles: { stand: DeferredFiles; quota: number } | null;
   /** The browser page and its WebSocket, when asked for. */
   readonly #web: WebServer | null;
   readonly #shutdownFlushMs: number;
@@ -247,6 +251,11 @@ export class ChatServer {
     const webPort = options.webPort === undefined
       ? undefined
       : checkInteger("webPort", options.webPort, 0, 65535);
+    const sharing = options.files === false || webPort === undefined ? null : {
+      quota: checkInteger("filesQuota", options.filesQuota ?? FILES_QUOTA_BYTES, 0),
+      maxFileBytes: checkInteger("maxFileBytes", options.maxFileBytes ?? MAX_FILE_BYTES, 1),
+      ttlMs: checkInteger("fileTtlMs", options.fileTtlMs ?? FILE_TTL_MS, 1),
+    };
     // Every setting is checked before the data file is opened (and locked).
     this.#store = options.dataFile === undefined ? null : ChatStore.open(options.dataFile, {
       historyLines: history,
@@ -263,12 +272,15 @@ export class ChatServer {
     }
     const accounts = this.#store?.accounts() ?? null;
     if (accounts !== null) this.#log?.(`data file ${options.dataFile}: ${accounts.count} accounts`);
-    const files = options.files === false || webPort === undefined ? null : {
-      store: new MemoryFiles(
-        checkInteger("filesQuota", options.filesQuota ?? FILES_QUOTA_BYTES, 0),
-      ),
-      maxFileBytes: checkInteger("maxFileBytes", options.maxFileBytes ?? MAX_FILE_BYTES, 1),
-      ttlMs: checkInteger("fileTtlMs", options.fileTtlMs ?? FILE_TTL_MS, 1),
+    // Files live beside the data file, in Redis once the cluster is joined, or else in memory.
+    this.#clusterFiles = sharing !== null && this.#redis !== null
+      ? { stand: new DeferredFiles(true), quota: sharing.quota }
+      : null;
+    const files = sharing === null ? null : {
+      store: this.#clusterFiles?.stand ??
+        localFiles(options.dataFile, this.#store, sharing.quota, options.log),
+      maxFileBytes: sharing.maxFileBytes,
+      ttlMs: sharing.ttlMs,
     };
     this.#chat = new Chat({ ...settings, recorder: this.#store, saved, accounts, files });
     this.#tcp = new TcpListener(this.#chat, {
@@ -342,6 +354,13 @@ export class ChatServer {
         throw new ClusterJoinError(redactedUrl(this.#redis?.url ?? ""), error);
       });
       this.#cluster = cluster;
+      this.#clusterFiles?.stand.use(
+        new RedisFiles(cluster.redis, {
+          cluster: this.#redis.cluster,
+          quota: this.#clusterFiles.quota,
+          processId: cluster.processId,
+        }),
+      );
       await chat.joinCluster(cluster);
     }
     const addr = await this.#tcp.start();
@@ -420,6 +439,25 @@ export class ChatServer {
     await this.#cluster?.close().catch(() => {});
     this.#log?.("server stopped");
     this.#finished.resolve();
+  }
+}
+
+/**
+ * Where files live without a cluster: in a folder beside the data file (which is closed again
+ * when the folder cannot be used), or in memory.
+ */
+function localFiles(
+  dataFile: string | undefined,
+  store: ChatStore | null,
+  quota: number,
+  log: ((event: string) => void) | undefined,
+): FileStore {
+  if (dataFile === undefined) return new MemoryFiles(quota);
+  try {
+    return DiskFiles.open(filesFolder(dataFile), { quota, log });
+  } catch (error) {
+    store?.close();
+    throw error;
   }
 }
 
