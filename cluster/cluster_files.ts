@@ -27,7 +27,8 @@
  * holds the chat's other commands behind it for long and no reply passes
  * the client's limit, and downloads at once share one copy of the bytes.
  *
- * {@linkcode DeferredFiles} stands for it until Redis is connected.
+ * A process's chat takes it once it has joined the cluster
+ * (`FileSharing.useStore`); the page's listener starts after that.
  *
  * @module
  */
@@ -335,66 +336,6 @@ export class RedisFiles implements FileStore {
     this.#held.set(file.id, new WeakRef(bytes));
     this.#collected.register(bytes, file.id);
     return bytes;
-  }
-}
-
-/**
- * A {@linkcode FileStore} given its store later: the chat takes its files' store when it is
- * made, before Redis is connected, and the server hands it the {@linkcode RedisFiles} once the
- * cluster is. Until then every call fails as Redis being unavailable (no upload address is given
- * before then: the page's listener starts after the cluster).
- */
-export class DeferredFiles implements FileStore {
-  readonly lasting: boolean;
-  #store: FileStore | null = null;
-
-  /** A stand-in for a store that will be `lasting` or not. */
-  constructor(lasting: boolean) {
-    this.lasting = lasting;
-  }
-
-  /** From now on, every call goes to `store`. */
-  use(store: FileStore): void {
-    this.#store = store;
-  }
-
-  async reserve(bytes: number): Promise<boolean> {
-    return await this.#target().reserve(bytes);
-  }
-
-  async release(bytes: number): Promise<void> {
-    return await this.#target().release(bytes);
-  }
-
-  async save(file: SharedFile, bytes: Uint8Array): Promise<void> {
-    return await this.#target().save(file, bytes);
-  }
-
-  async find(id: string): Promise<SharedFile | null> {
-    return await this.#target().find(id);
-  }
-
-  async read(id: string): Promise<Uint8Array | null> {
-    return await this.#target().read(id);
-  }
-
-  async list(room: string): Promise<SharedFile[]> {
-    return await this.#target().list(room);
-  }
-
-  async remove(id: string): Promise<SharedFile | null> {
-    return await this.#target().remove(id);
-  }
-
-  async sweep(now: number): Promise<number> {
-    return await this.#target().sweep(now);
-  }
-
-  #target(): FileStore {
-    if (this.#store === null) {
-      throw new RedisUnavailableError("Shared files are unavailable: Redis is not connected yet");
-    }
-    return this.#store;
   }
 }
 

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import type { SharedFile } from "../core/file_store.ts";
 import {
-  DeferredFiles,
   REDIS_FILE_OVERHEAD_BYTES,
   RedisFiles,
   RESERVATION_MS,
@@ -272,28 +271,5 @@ Deno.test({
         );
       }
       assert.deepEqual(await look.command(["KEYS", "test:*"]), ["test:filemeta:*"]);
-    }),
-});
-
-Deno.test({
-  name: "DeferredFiles fails as Redis unavailable until it is given its store, then forwards",
-  ...LEAK_CHECKS,
-  fn: () =>
-    withTwo(MiB, async ({ one, two }) => {
-      const deferred = new DeferredFiles(true);
-      assert.equal(deferred.lasting, true);
-      await assert.rejects(deferred.reserve(1), RedisUnavailableError);
-      await assert.rejects(deferred.find("a".repeat(32)), /not connected yet/);
-      deferred.use(one);
-      const file = sharedFile({ size: 3 });
-      assert.equal(await deferred.reserve(3), true);
-      await deferred.save(file, binary(3));
-      assert.deepEqual(await two.read(file.id), binary(3));
-      assert.deepEqual(await deferred.find(file.id), file);
-      assert.deepEqual(await deferred.list("lobby"), [file]);
-      assert.deepEqual(await deferred.read(file.id), binary(3));
-      assert.deepEqual(await deferred.remove(file.id), file);
-      await deferred.release(0);
-      assert.equal(await deferred.sweep(Date.now()), 0);
     }),
 });

@@ -33,7 +33,7 @@ import { FILE_TTL_MS, FILES_QUOTA_BYTES, MAX_FILE_BYTES } from "../core/files.ts
 import { ChatStore, StoreError } from "../store/store.ts";
 import { DiskFiles, filesFolder } from "../store/files.ts";
 import { Cluster } from "../cluster/cluster.ts";
-import { DeferredFiles, RedisFiles } from "../cluster/cluster_files.ts";
+import { RedisFiles } from "../cluster/cluster_files.ts";
 import { TcpListener, tlsContext } from "../transport/tcp.ts";
 import { WEB_ASSETS } from "../generated/web_assets.ts";
 import { MAX_PENDING, WebServer } from "../transport/web.ts";
@@ -173,8 +173,8 @@ export class ChatServer {
   /** Where the cluster is, when this process is part of one. */
   readonly #redis: { url: string; cluster: string; history: number } | null;
   #cluster: Cluster | null = null;
-  /** With a cluster and file sharing: what the chat keeps files in until Redis is joined, and the quota. */
-  readonly #clusterFiles: { stand: DeferredFiles; quota: number } | null;
+  /** With a cluster and file sharing: the quota of the files the cluster keeps in Redis. */
+  readonly #clusterFilesQuota: number | null;
   /** The browser page and its WebSocket, when asked for. */
   readonly #web: WebServer | null;
   readonly #shutdownFlushMs: number;
@@ -273,12 +273,9 @@ export class ChatServer {
     const accounts = this.#store?.accounts() ?? null;
     if (accounts !== null) this.#log?.(`data file ${options.dataFile}: ${accounts.count} accounts`);
     // Files live beside the data file, in Redis once the cluster is joined, or else in memory.
-    this.#clusterFiles = sharing !== null && this.#redis !== null
-      ? { stand: new DeferredFiles(true), quota: sharing.quota }
-      : null;
+    this.#clusterFilesQuota = sharing !== null && this.#redis !== null ? sharing.quota : null;
     const files = sharing === null ? null : {
-      store: this.#clusterFiles?.stand ??
-        localFiles(options.dataFile, this.#store, sharing.quota, options.log),
+      store: localFiles(options.dataFile, this.#store, sharing.quota, options.log),
       maxFileBytes: sharing.maxFileBytes,
       ttlMs: sharing.ttlMs,
     };
@@ -354,13 +351,16 @@ export class ChatServer {
         throw new ClusterJoinError(redactedUrl(this.#redis?.url ?? ""), error);
       });
       this.#cluster = cluster;
-      this.#clusterFiles?.stand.use(
-        new RedisFiles(cluster.redis, {
-          cluster: this.#redis.cluster,
-          quota: this.#clusterFiles.quota,
-          processId: cluster.processId,
-        }),
-      );
+      if (this.#clusterFilesQuota !== null) {
+        // No upload address is given before this: the page's listener starts below.
+        chat.files.useStore(
+          new RedisFiles(cluster.redis, {
+            cluster: this.#redis.cluster,
+            quota: this.#clusterFilesQuota,
+            processId: cluster.processId,
+          }),
+        );
+      }
       await chat.joinCluster(cluster);
     }
     const addr = await this.#tcp.start();
