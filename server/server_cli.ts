@@ -68,8 +68,9 @@ Options:
   --files-quota SIZE       bytes of shared files kept at once (default 256MiB)
   --file-ttl TIME          how long a shared file is kept: 30m, 24h, 7d (default 24h)
   --no-files               no file sharing (/upload says it is off)
-  --data FILE              keep rooms, topics, history, bans, mutes and the message of
-                           the day in this SQLite file (needs --allow-read --allow-write)
+  --data FILE              keep rooms, topics, history, bans, mutes, the message of the
+                           day and accounts in this SQLite file, and shared files in the
+                           folder FILE.files (needs --allow-read --allow-write)
   --redis URL              share rooms and names with the other servers on this Redis
                            (redis://[user:password@]host:port[/db], rediss:// for TLS)
   --cluster NAME           prefix of the cluster's keys in Redis (default chat)
