@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import {
   Browser,
+  describeViolations,
   type Page,
   type Viewport,
   type WebSocketFrame,
@@ -1150,5 +1151,74 @@ Deno.test({
     ]);
     assert.equal(await alice.loginShown(), false);
     alice.assertNoProblems();
+  }),
+});
+
+Deno.test({
+  name: "axe finds nothing wrong with the page in use, nor with the login form up",
+  ...LEAK_CHECKS,
+  fn: withRoom({}, async (room, browser) => {
+    await using bob = await Peer.join(room.tcpPort, "bob");
+    const alice = await ChatPage.open(browser, room);
+    await alice.join("alice", ["bob"]);
+    await bob.send("hello alice\n");
+    await alice.waitForLine("bob: hello alice");
+    assert.deepEqual(describeViolations(await alice.page.runAxe()), []);
+    await alice.say("/register correct-horse");
+    await alice.waitForLine(REGISTERED_FOR_NOW);
+    const other = await ChatPage.open(browser, room);
+    await other.say("alice");
+    await other.page.waitFor(`!document.getElementById("login").hidden`, "the login form");
+    assert.deepEqual(describeViolations(await other.page.runAxe()), []);
+    alice.assertNoProblems();
+    other.assertNoProblems();
+  }),
+});
+
+Deno.test({
+  name: "every name's colour keeps a contrast of 4.5:1 on every band, in light and dark mode",
+  ...LEAK_CHECKS,
+  fn: withRoom({}, async (room, browser) => {
+    const page = await browser.newPage();
+    await page.goto(room.pageUrl);
+    // axe checks the names on screen; this checks every hue a name can have.
+    const worst = `(() => {
+      const canvas = new OffscreenCanvas(1, 1).getContext("2d", { willReadFrequently: true });
+      const rgb = (css) => {
+        canvas.clearRect(0, 0, 1, 1);
+        canvas.fillStyle = css;
+        canvas.fillRect(0, 0, 1, 1);
+        return [...canvas.getImageData(0, 0, 1, 1).data].slice(0, 3);
+      };
+      const luminance = (color) => {
+        const [r, g, b] = color.map((v) => {
+          v /= 255;
+          return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+        });
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+      };
+      const root = getComputedStyle(document.documentElement);
+      const bands = ["--bg", "--panel", "--mention-bg", "--private-bg"]
+        .map((name) => luminance(rgb(root.getPropertyValue(name))));
+      const probe = document.createElement("span");
+      probe.className = "name";
+      document.body.append(probe);
+      let least = Infinity;
+      for (let hue = 0; hue < 360; hue++) {
+        probe.style.setProperty("--hue", String(hue));
+        const name = luminance(rgb(getComputedStyle(probe).color));
+        for (const band of bands) {
+          const [light, dark] = name > band ? [name, band] : [band, name];
+          least = Math.min(least, (light + 0.05) / (dark + 0.05));
+        }
+      }
+      probe.remove();
+      return least;
+    })()`;
+    for (const scheme of ["light", "dark"]) {
+      await page.emulateMedia([{ name: "prefers-color-scheme", value: scheme }]);
+      const least = await page.evaluate<number>(worst);
+      assert.ok(least >= 4.5, `${scheme}: a name's colour has a contrast of ${least.toFixed(2)}`);
+    }
   }),
 });
