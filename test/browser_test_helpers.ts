@@ -11,6 +11,11 @@
  * await page.waitFor(`document.title === "Chat room"`, "the title");
  * ```
  *
+ * `page.runAxe()` checks what the page shows with axe-core (committed in
+ * `test/generated/axe_source.ts`, written by `tools/gen_axe.ts`): it injects
+ * the engine over DevTools and returns what WCAG 2.1 A and AA and axe's best
+ * practices find wrong.
+ *
  * Chromium is `/usr/bin/chromium` unless `CHROMIUM_PATH` names another. Each
  * browser gets a fresh profile in a temporary directory, and `close()` ends
  * the process, waits for it and removes the directory, so Deno's leak checks
@@ -375,6 +380,40 @@ async function removeProfile(path: string): Promise<void> {
   }
 }
 
+/** The axe-core rule tags {@linkcode Page.runAxe} runs: WCAG 2.1 levels A and AA, and best practices. */
+export const AXE_TAGS: readonly string[] = [
+  "wcag2a",
+  "wcag2aa",
+  "wcag21a",
+  "wcag21aa",
+  "best-practice",
+];
+
+/** One rule axe-core found broken, and where. */
+export interface AxeViolation {
+  /** The rule, such as `region` or `color-contrast`. */
+  id: string;
+  /** How much it matters: `minor`, `moderate`, `serious` or `critical`. */
+  impact: string | null;
+  /** What the rule asks for, in a sentence. */
+  help: string;
+  /** Where axe explains the rule. */
+  helpUrl: string;
+  /** The elements that break it: their CSS selectors, their markup, and what is wrong. */
+  nodes: { target: string[]; html: string; failureSummary: string }[];
+}
+
+/**
+ * Violations as lines a failed assertion prints:
+ * `moderate region: All page content should be contained by landmarks: #input, #send`.
+ */
+export function describeViolations(violations: readonly AxeViolation[]): string[] {
+  return violations.map((violation) =>
+    `${violation.impact ?? "?"} ${violation.id}: ${violation.help}: ` +
+    violation.nodes.map((node) => node.target.join(" ")).join(", ")
+  );
+}
+
 /** One WebSocket text message of a page, as DevTools saw it go. */
 export interface WebSocketFrame {
   /** Which way it went. */
@@ -634,6 +673,39 @@ export class Page {
     await this.send("Runtime.releaseObject", { objectId: objects.objectId });
     await this.send("Runtime.releaseObject", { objectId: prototype.objectId });
     return result.value;
+  }
+
+  /**
+   * Runs axe-core on the page as it is now, with the rules of
+   * {@linkcode AXE_TAGS}, and returns what it found wrong (nothing, at best).
+   * The engine is evaluated in the page over DevTools (once per document),
+   * which the page's Content-Security-Policy does not govern, so the page
+   * itself needs to allow nothing more for it.
+   */
+  async runAxe(): Promise<AxeViolation[]> {
+    if (!(await this.evaluate<boolean>(`typeof globalThis.axe?.run === "function"`))) {
+      // Loaded when first asked for: 650 KB that the other tests need not read.
+      const { AXE_SOURCE } = await import("./generated/axe_source.ts");
+      const { exceptionDetails } = await this.send<{ exceptionDetails?: { text: string } }>(
+        "Runtime.evaluate",
+        { expression: AXE_SOURCE, returnByValue: true },
+      );
+      if (exceptionDetails) throw new Error(`axe-core did not load: ${exceptionDetails.text}`);
+    }
+    return await this.evaluate<AxeViolation[]>(`axe.run(document, {
+      runOnly: { type: "tag", values: ${JSON.stringify(AXE_TAGS)} },
+      resultTypes: ["violations"],
+    }).then((results) => results.violations.map((violation) => ({
+      id: violation.id,
+      impact: violation.impact ?? null,
+      help: violation.help,
+      helpUrl: violation.helpUrl,
+      nodes: violation.nodes.map((node) => ({
+        target: node.target.map(String),
+        html: node.html,
+        failureSummary: node.failureSummary ?? "",
+      })),
+    })))`);
   }
 
   /** A PNG of what the window shows. */

@@ -24,12 +24,19 @@ import {
   MAX_REMEMBERED_LINES,
   nameHue,
   offeredPassword,
+  pastedName,
+  pictureUrl,
   reconnectDelay,
+  refusesUpload,
   registeredName,
   roomChange,
   ROOMS_NOTICE_MS,
   ROOMS_REFRESH_MS,
   secretStart,
+  sharedFile,
+  sizeText,
+  uploadAddress,
+  uploadPath,
   welcomedName,
   WHO_REFRESH_MS,
 } from "./lines.js";
@@ -38,6 +45,11 @@ import {
 const MAX_SHOWN_LINES = 5000;
 /** How near the bottom (px) still counts as reading the newest lines. */
 const BOTTOM_SLACK_PX = 32;
+/**
+ * Upload answers that say why as a line of the server's too (`! File too
+ * large`, `! No room for files`, `! Upload of … stopped`): the page adds nothing.
+ */
+const TOLD_BY_THE_SERVER = new Set([408, 413, 503, 507]);
 
 /**
  * @template {HTMLElement} T
@@ -70,6 +82,14 @@ const loginForm = byId("login", HTMLFormElement);
 const loginName = byId("login-name", HTMLElement);
 const loginPassword = byId("login-password", HTMLInputElement);
 const secretNote = byId("secret-note", HTMLElement);
+const shareButton = byId("share", HTMLButtonElement);
+const fileInput = byId("file", HTMLInputElement);
+const uploadBox = byId("upload", HTMLElement);
+const uploadLabel = byId("upload-label", HTMLLabelElement);
+const uploadProgress = byId("upload-progress", HTMLProgressElement);
+const uploadAmount = byId("upload-amount", HTMLElement);
+const uploadCancel = byId("upload-cancel", HTMLButtonElement);
+const dropZone = byId("drop", HTMLElement);
 
 const baseTitle = document.title;
 
@@ -153,6 +173,15 @@ function freshConnection() {
     relogin: false,
     /** A registered name's notice that came while `relogin`: its form waits for the answer. */
     reserved: /** @type {string | null} */ (null),
+    /** The page's own `/upload`s whose answers are still to come: taken, not shown. */
+    uploadsAsked: 0,
+    /**
+     * An upload address of this connection's that a cancelled or failed
+     * upload left unused, with when it stops being good: the next file goes
+     * there, rather than using up another of the few a member may hold.
+     * @type {{ token: string, until: number } | null}
+     */
+    spareUpload: null,
     /** Part of a line split across messages (the server sends whole lines; this is cheap insurance). */
     partial: "",
   };
@@ -184,6 +213,14 @@ function show(line, options = {}) {
     text.append(line.slice(at, start));
     text.append(nameElement(line.slice(start, end)));
     at = end;
+  }
+  const share = options.local ? null : sharedFile(line);
+  if (share !== null && share.at >= at) {
+    // The server's notice of a shared file: its address is a link, a picture shows under it.
+    text.append(line.slice(at, share.at), fileLink(share.url, share.url));
+    at = line.length;
+    const picture = pictureUrl(share, location.origin);
+    if (picture !== null) text.append(pictureElement(share, picture));
   }
   text.append(line.slice(at));
   item.append(time, " ", text);
@@ -220,6 +257,41 @@ function nameElement(name) {
   return span;
 }
 
+/**
+ * A link to a shared file that opens in a new tab, so the chat stays open.
+ * @param {string} url
+ * @param {string | Node} content
+ * @returns {HTMLAnchorElement}
+ */
+function fileLink(url, content) {
+  const link = document.createElement("a");
+  link.href = url;
+  link.target = "_blank";
+  link.rel = "noopener noreferrer";
+  link.append(content);
+  return link;
+}
+
+/**
+ * A shared picture, scaled to fit the list, that opens the file when clicked.
+ * One that does not load as a picture (its name said PNG, its bytes did not)
+ * goes away and leaves the link.
+ * @param {import("./lines.js").SharedFile} share
+ * @param {string} url
+ * @returns {HTMLAnchorElement}
+ */
+function pictureElement(share, url) {
+  const image = document.createElement("img");
+  image.alt = share.name;
+  image.loading = "lazy";
+  image.decoding = "async";
+  const link = fileLink(share.url, image);
+  link.className = "picture";
+  image.addEventListener("error", () => link.remove(), { once: true });
+  image.src = url;
+  return link;
+}
+
 /** @param {string} line */
 function remember(line) {
   session.seen.push(line);
@@ -239,6 +311,24 @@ function scrollToBottom() {
 log.addEventListener("scroll", () => {
   if (!jump.hidden && isAtBottom()) scrollToBottom();
 });
+
+/** The list's height and the view's when last measured: how they changed says where the reader was. */
+const measured = { list: 0, view: 0 };
+
+// The list grows after a line is drawn when its picture loads (perhaps after
+// lines that came later), and the view shrinks when the upload bar or the
+// login form comes up: a reader who was at the newest lines before is kept there.
+const keepAtBottom = new ResizeObserver(() => {
+  const list = log.scrollHeight;
+  const view = log.clientHeight;
+  const below = list - log.scrollTop - view;
+  const before = below - (list - measured.list) + (view - measured.view);
+  measured.list = list;
+  measured.view = view;
+  if (below > BOTTOM_SLACK_PX && before <= BOTTOM_SLACK_PX) scrollToBottom();
+});
+keepAtBottom.observe(lines);
+keepAtBottom.observe(log);
 
 jump.addEventListener("click", () => {
   scrollToBottom();
@@ -500,6 +590,19 @@ function receive(line) {
   }
   const rooms = listedRooms(line);
   if (rooms !== null && receiveRooms(rooms)) return;
+  if (connection.uploadsAsked > 0) {
+    const address = uploadAddress(line);
+    if (address !== null) {
+      connection.uploadsAsked--;
+      receiveUploadAddress(address.token, Date.now() + address.ms);
+      return;
+    }
+    if (refusesUpload(line)) {
+      // Shown as it is: it says why the file was not shared.
+      connection.uploadsAsked--;
+      if (sharing?.xhr === null) endSharing();
+    }
+  }
   // A click's /join that failed (`! Too many rooms`) is not waited for any more.
   if (line.startsWith("! ")) connection.joining = null;
   show(line);
@@ -730,6 +833,12 @@ function connect() {
     session.socket = null;
     const wasWelcomed = connection.welcomed;
     setSecret(false);
+    if (sharing !== null && sharing.xhr === null) {
+      // Its address would have been this connection's, which is gone.
+      const name = sharing.name;
+      endSharing();
+      show(`The connection broke before ${name} was sent; it was not shared.`, { local: true });
+    }
     people.classList.add("stale");
     roomPanel.classList.add("stale");
     if (session.stopped !== null) {
@@ -787,6 +896,228 @@ form.addEventListener("submit", (event) => {
   maskField();
   input.focus();
   scrollToBottom();
+});
+
+// ---------------------------------------------------------------------------
+// Sharing files: the button, a file dropped on the page, a picture pasted
+
+/**
+ * The file the page is sharing, one at a time: `xhr` is null while its
+ * upload address is on its way (the page asks with `/upload` and hides the
+ * answer), then the `PUT` under way.
+ * @typedef {object} Sharing
+ * @property {Blob} file
+ * @property {string} name the name it is sent with
+ * @property {XMLHttpRequest | null} xhr
+ * @property {string} token its upload address, once it has one
+ * @property {number} until when that address stops being good
+ * @property {boolean} spare whether the address was one left from before
+ * @property {boolean} cancelled whether the person pressed Cancel
+ * @property {ReturnType<typeof freshConnection>} connection the connection the address is of
+ */
+/** @type {Sharing | null} */
+let sharing = null;
+
+/**
+ * Shares a file: asks for an upload address (or takes the one left from a
+ * cancelled upload), then sends the file to it.
+ * @param {Blob} file
+ * @param {string} name
+ */
+function share(file, name) {
+  if (!connection.welcomed || session.socket?.readyState !== WebSocket.OPEN) {
+    show(`Join the chat first, then share ${name}.`, { local: true });
+    return;
+  }
+  if (sharing !== null) {
+    show(`One file at a time: ${sharing.name} is still being shared.`, { local: true });
+    return;
+  }
+  sharing = {
+    file,
+    name,
+    xhr: null,
+    token: "",
+    until: 0,
+    spare: false,
+    cancelled: false,
+    connection,
+  };
+  drawSharing();
+  const spare = connection.spareUpload;
+  connection.spareUpload = null;
+  if (spare !== null && spare.until > Date.now()) sendFile(sharing, spare.token, spare.until, true);
+  else askUpload();
+}
+
+/** Asks for an upload address; the answer is not shown. */
+function askUpload() {
+  connection.uploadsAsked++;
+  session.socket?.send("/upload");
+}
+
+/**
+ * The answer to the page's own `/upload`. With no file waiting for it (the
+ * person cancelled meanwhile) it is kept for the next one.
+ * @param {string} token
+ * @param {number} until
+ */
+function receiveUploadAddress(token, until) {
+  if (sharing === null || sharing.xhr !== null) {
+    connection.spareUpload = { token, until };
+    return;
+  }
+  sendFile(sharing, token, until, false);
+}
+
+/**
+ * Sends the file with `PUT` to the page's own origin (never the host the
+ * server's line names: the page may be reached by another name).
+ * @param {Sharing} current
+ * @param {string} token
+ * @param {number} until
+ * @param {boolean} spare
+ */
+function sendFile(current, token, until, spare) {
+  const xhr = new XMLHttpRequest();
+  Object.assign(current, { xhr, token, until, spare });
+  xhr.upload.addEventListener("progress", (event) => {
+    if (sharing === current && event.lengthComputable) drawProgress(event.loaded, event.total);
+  });
+  xhr.addEventListener("loadend", () => sent(current, xhr));
+  xhr.open("PUT", uploadPath(token, current.name));
+  xhr.send(current.file);
+  drawSharing();
+}
+
+/**
+ * The `PUT` ended. Shared (201): the room's notice shows the file. Otherwise
+ * the address is still good unless the server did not know it (404), and is
+ * kept; a left-over address the server no longer knows is replaced by a
+ * fresh one, once.
+ * @param {Sharing} current
+ * @param {XMLHttpRequest} xhr
+ */
+function sent(current, xhr) {
+  if (sharing !== current) return;
+  const status = xhr.status;
+  if (status === 404 && current.spare && !current.cancelled) {
+    current.xhr = null;
+    current.spare = false;
+    drawSharing();
+    askUpload();
+    return;
+  }
+  if (status !== 201 && status !== 404 && current.connection === connection) {
+    connection.spareUpload = { token: current.token, until: current.until };
+  }
+  endSharing();
+  const name = current.name;
+  if (current.cancelled) {
+    show(`You cancelled sharing ${name}.`, { local: true });
+  } else if (status === 0) {
+    show(`${name} was not shared: the connection to the server broke.`, { local: true });
+  } else if (status !== 201 && !TOLD_BY_THE_SERVER.has(status)) {
+    const why = xhr.responseText.trim() || `the server answered ${status}`;
+    show(`${name} was not shared: ${why}.`, { local: true });
+  }
+}
+
+/** The upload bar, for the file being shared. */
+function drawSharing() {
+  if (sharing === null) return;
+  uploadLabel.textContent = `Sharing ${sharing.name} (${sizeText(sharing.file.size)})`;
+  uploadBox.hidden = false;
+  if (sharing.xhr === null) {
+    // Waiting for the address: a bar that says "under way", without an amount.
+    uploadProgress.removeAttribute("value");
+    uploadAmount.textContent = "Starting…";
+  } else {
+    drawProgress(0, sharing.file.size);
+  }
+}
+
+/**
+ * @param {number} loaded
+ * @param {number} total
+ */
+function drawProgress(loaded, total) {
+  uploadProgress.value = total === 0 ? 1 : loaded / total;
+  uploadAmount.textContent = `${total === 0 ? 100 : Math.floor((loaded / total) * 100)} %`;
+}
+
+/** Puts the upload bar away; the keyboard goes back to the field if it was on the bar. */
+function endSharing() {
+  sharing = null;
+  const focused = uploadBox.contains(document.activeElement);
+  uploadBox.hidden = true;
+  if (focused) input.focus();
+}
+
+uploadCancel.addEventListener("click", () => {
+  const current = sharing;
+  if (current === null) return;
+  current.cancelled = true;
+  if (current.xhr !== null) {
+    // Its `loadend` follows, and says so.
+    current.xhr.abort();
+    return;
+  }
+  // The address, when it comes, is kept for the next file.
+  endSharing();
+  show(`You cancelled sharing ${current.name}.`, { local: true });
+});
+
+shareButton.addEventListener("click", () => fileInput.click());
+
+fileInput.addEventListener("change", () => {
+  const file = fileInput.files?.[0];
+  // Cleared, so that choosing the same file again is a change too.
+  fileInput.value = "";
+  if (file !== undefined) share(file, file.name);
+});
+
+/**
+ * Whether a drag carries files (not text or a link dragged within the page).
+ * @param {DragEvent} event
+ */
+function carriesFiles(event) {
+  return event.dataTransfer?.types.includes("Files") ?? false;
+}
+
+for (const type of /** @type {const} */ (["dragenter", "dragover"])) {
+  document.addEventListener(type, (event) => {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    if (event.dataTransfer !== null) event.dataTransfer.dropEffect = "copy";
+    dropZone.hidden = false;
+  });
+}
+
+// Once shown, the drop target covers the page, so it gets every drag event:
+// one leaving it left the window (or the drag was given up).
+dropZone.addEventListener("dragleave", () => {
+  dropZone.hidden = true;
+});
+
+document.addEventListener("drop", (event) => {
+  dropZone.hidden = true;
+  if (!carriesFiles(event)) return;
+  event.preventDefault();
+  const file = event.dataTransfer?.files[0];
+  if (file !== undefined) share(file, file.name);
+});
+
+document.addEventListener("paste", (event) => {
+  const files = [...(event.clipboardData?.files ?? [])];
+  const picture = files.find((file) => file.type.startsWith("image/"));
+  if (picture === undefined) return;
+  event.preventDefault();
+  // Browsers call every picture on the clipboard `image.png`: a name by the time says more.
+  const name = picture.name === "" || picture.name === "image.png"
+    ? pastedName(picture.type, new Date())
+    : picture.name;
+  share(picture, name);
 });
 
 // ---------------------------------------------------------------------------

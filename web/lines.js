@@ -219,6 +219,8 @@ export function classify(line, me) {
   /** @type {string} */
   let said = "";
   let match;
+  /** @type {SharedFile | null} */
+  let share;
   if (line.startsWith("** ")) {
     match = new RegExp(`^\\*\\* (${NAME})(?: |$)`).exec(line);
     info.kind = "action";
@@ -229,8 +231,21 @@ export function classify(line, me) {
       info.names.push([3, 3 + sender.length]);
       said = line.slice(3 + sender.length);
     }
+  } else if ((share = sharedFile(line)) !== null) {
+    // `* alice shared …`, or `(private) * alice shared …` and `(private to bob) * alice shared …`.
+    const senderAt = line.indexOf("* ") + 2;
+    info.kind = share.private ? "private" : "notice";
+    info.sender = share.from;
+    info.own = share.to !== null;
+    info.direct = share.private && share.to === null;
+    // A share to the room is in its history, as messages are.
+    info.public = !share.private;
+    if (share.to !== null) info.names.push([12, 12 + share.to.length]);
+    info.names.push([senderAt, senderAt + share.from.length]);
   } else if (line.startsWith("* ")) {
     info.kind = "notice";
+    // `/unshare`'s notice is in the room's history too.
+    info.public = new RegExp(`^\\* ${NAME} removed .`).test(line);
     const change = roomChange(line);
     if (change?.type === "joined" || change?.type === "left") {
       info.names.push([2, 2 + change.name.length]);
@@ -431,4 +446,168 @@ export function accountAnswer(line) {
     if (name !== undefined) return { type, name };
   }
   return null;
+}
+
+// ---------------------------------------------------------------------------
+// Sharing files
+
+/** The file names the page shows in place as pictures (the server serves these inline). */
+const PICTURE_EXTENSION = /\.(?:png|jpe?g|gif|webp)$/i;
+/** A size as the server writes it (`512 bytes`, `1 byte`, `120 KB`, `2.4 MB`). */
+const SIZE = String.raw`\d+(?:\.\d)? (?:bytes?|[KMGT]B)`;
+/** A shared file's address path: `/files/ID/NAME`. */
+const FILE_PATH = /^\/files\/[0-9a-f]{32}\/[^/]+$/;
+/** Spare time taken off an upload address's life, so that the page never sends one just expired. */
+const UPLOAD_ADDRESS_SLACK_MS = 30_000;
+
+/**
+ * A file shared in the room or privately, as the server announced it:
+ * `* alice shared cat.png (120 KB): http://HOST:PORT/files/ID/cat.png`,
+ * `(private) * alice shared …` (to you) and `(private to bob) * alice shared …`
+ * (by you). `at` is where `url` starts in the line.
+ * @typedef {object} SharedFile
+ * @property {string} from who shared it
+ * @property {string} name its name, as the server cleaned it
+ * @property {string} size its size, as the server wrote it
+ * @property {string} url where it is served
+ * @property {number} at where `url` starts in the line
+ * @property {boolean} private shared with one member, not the room
+ * @property {string | null} to whom you shared it with privately; `null` otherwise
+ */
+
+/**
+ * Reads a shared file's notice (see {@linkcode SharedFile}); `null` for any
+ * other line. Members cannot send lines that start with `* `, nor `(private)`
+ * followed by `* ` (no name is `*`), so these are the server's.
+ * @param {string} line
+ * @returns {SharedFile | null}
+ */
+export function sharedFile(line) {
+  const match = new RegExp(
+    `^(\\(private(?: to (${NAME}))?\\) )?\\* (${NAME}) shared (.+) \\((${SIZE})\\): (https?://\\S+)$`,
+  ).exec(line);
+  if (!match) return null;
+  const url = /** @type {string} */ (match[6]);
+  return {
+    from: /** @type {string} */ (match[3]),
+    name: /** @type {string} */ (match[4]),
+    size: /** @type {string} */ (match[5]),
+    url,
+    at: line.length - url.length,
+    private: match[1] !== undefined,
+    to: match[2] ?? null,
+  };
+}
+
+/**
+ * The address of a shared file to show in place as a picture: its URL, when
+ * its name ends in `.png`, `.jpg`, `.jpeg`, `.gif` or `.webp` and it is served
+ * at `/files/…` on the page's own origin (`origin`, as `location.origin`);
+ * `null` for anything else, which the page shows as a link. A file on another
+ * origin (another process of a cluster, or the page reached by another name)
+ * is not loaded: the page's Content-Security-Policy allows pictures from its
+ * own origin only.
+ * @param {SharedFile} share
+ * @param {string} origin
+ * @returns {string | null}
+ */
+export function pictureUrl(share, origin) {
+  if (!PICTURE_EXTENSION.test(share.name)) return null;
+  let url;
+  try {
+    url = new URL(share.url);
+  } catch {
+    return null;
+  }
+  return url.origin === origin && FILE_PATH.test(url.pathname) ? url.href : null;
+}
+
+/**
+ * An upload address given to you: `* Upload within 10 minutes: curl -T FILE
+ * http://HOST:PORT/upload/TOKEN` gives its token and how long it lasts (less
+ * half a minute, to be safe); `null` for any other line.
+ * @param {string} line
+ * @returns {{ token: string, ms: number } | null}
+ */
+export function uploadAddress(line) {
+  const match = /^\* Upload within (\d+) minutes?: curl -T FILE \S+\/upload\/([0-9a-f]{32})$/
+    .exec(line);
+  if (!match) return null;
+  const ms = Math.max(0, Number(match[1]) * 60_000 - UPLOAD_ADDRESS_SLACK_MS);
+  return { token: /** @type {string} */ (match[2]), ms };
+}
+
+/**
+ * The server's refusals of a plain `/upload`: sharing off, too many
+ * addresses, muted, an old server that does not know the command.
+ */
+const UPLOAD_REFUSALS = [
+  /^! File sharing is off\b/,
+  /^! Too many uploads\b/,
+  /^! You are muted\b/,
+  /^! Unknown command: \/upload\b/,
+];
+
+/**
+ * Whether a line refuses an `/upload` (instead of giving an address).
+ * @param {string} line
+ * @returns {boolean}
+ */
+export function refusesUpload(line) {
+  return UPLOAD_REFUSALS.some((pattern) => pattern.test(line));
+}
+
+/**
+ * The path a file goes to with `PUT`: `/upload/TOKEN/NAME`, the name encoded.
+ * It is a path, not an address: the page sends to its own origin, whatever
+ * host the server's line names (the page may be reached by another name).
+ * @param {string} token
+ * @param {string} name
+ * @returns {string}
+ */
+export function uploadPath(token, name) {
+  return `/upload/${token}/${encodeURIComponent(name)}`;
+}
+
+/**
+ * A size as the server writes it (`core/file_kinds.ts`): `512 bytes`,
+ * `120 KB`, `2.4 MB`, in powers of 1,000, one decimal below ten.
+ * @param {number} bytes
+ * @returns {string}
+ */
+export function sizeText(bytes) {
+  if (bytes < 1000) return `${bytes} ${bytes === 1 ? "byte" : "bytes"}`;
+  const units = ["KB", "MB", "GB", "TB"];
+  let value = bytes / 1000;
+  let unit = 0;
+  while (value >= 999.95 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  const shown = value < 9.95 ? value.toFixed(1).replace(/\.0$/, "") : String(Math.round(value));
+  return `${shown} ${units[unit]}`;
+}
+
+/** File name extensions for the picture types a clipboard holds. */
+const PASTED_EXTENSIONS = new Map([
+  ["image/png", "png"],
+  ["image/jpeg", "jpg"],
+  ["image/gif", "gif"],
+  ["image/webp", "webp"],
+]);
+
+/**
+ * A name for a picture pasted from the clipboard, which browsers name
+ * `image.png` whatever it is: `pasted-20240501-140205.png`, by its type and
+ * the local time.
+ * @param {string} type its MIME type
+ * @param {Date} date
+ * @returns {string}
+ */
+export function pastedName(type, date) {
+  const pad = (/** @type {number} */ n) => String(n).padStart(2, "0");
+  const day = `${date.getFullYear()}${pad(date.getMonth() + 1)}${pad(date.getDate())}`;
+  const time = `${pad(date.getHours())}${pad(date.getMinutes())}${pad(date.getSeconds())}`;
+  const extension = PASTED_EXTENSIONS.get(type.toLowerCase()) ?? "img";
+  return `pasted-${day}-${time}.${extension}`;
 }

@@ -10,16 +10,25 @@ import {
   listedRooms,
   nameHue,
   offeredPassword,
+  pastedName,
+  pictureUrl,
   reconnectDelay,
+  refusesUpload,
   registeredName,
   roomChange,
   saysName,
   secretStart,
+  sharedFile,
+  sizeText,
+  uploadAddress,
+  uploadPath,
   welcomedName,
 } from "./lines.js";
 import { GREETING, PASSWORD_GREETING } from "../protocol.ts";
 import { reconnectDelay as clientReconnectDelay } from "../client.ts";
 import { roomName } from "../core/rooms.ts";
+import { cleanFileName, sizeText as serverSizeText } from "../core/file_kinds.ts";
+import { LEAK_CHECKS } from "../test/test_helpers.ts";
 
 Deno.test("the page reads the greetings and the welcome as the terminal client does", () => {
   assert(asksForNickname(GREETING));
@@ -329,5 +338,183 @@ Deno.test({
     assert.equal(accountAnswer("! alice is no longer registered"), null);
     assert.equal(accountAnswer("! Wrong password"), null);
     assert.equal(accountAnswer("* alice left the chat (logged in elsewhere)"), null);
+  },
+});
+
+/** A shared file's notice as `core/files.ts` writes it. */
+function shareLine(from: string, name: string, size: number, base = "http://127.0.0.1:8080") {
+  const id = "0123456789abcdef0123456789abcdef";
+  const clean = cleanFileName(name);
+  const url = `${base}/files/${id}/${encodeURIComponent(clean)}`;
+  return { line: `* ${from} shared ${clean} (${serverSizeText(size)}): ${url}`, url, clean };
+}
+
+Deno.test({
+  name: "a shared file's notice gives who shared what, its size and address, in every form",
+  ...LEAK_CHECKS,
+  fn() {
+    const { line, url } = shareLine("alice", "cat.png", 120_000);
+    assert.deepEqual(sharedFile(line), {
+      from: "alice",
+      name: "cat.png",
+      size: "120 KB",
+      url,
+      at: line.indexOf("http://"),
+      private: false,
+      to: null,
+    });
+    // Names hold spaces, brackets and colons; the size and the address are the last words.
+    const odd = shareLine("bob", "my (1): draft.tar.gz", 1);
+    assert.deepEqual(
+      [sharedFile(odd.line)?.name, sharedFile(odd.line)?.size, sharedFile(odd.line)?.url],
+      ["my (1): draft.tar.gz", "1 byte", odd.url],
+    );
+    const received = sharedFile(`(private) ${line}`);
+    assert.deepEqual([received?.private, received?.to, received?.from], [true, null, "alice"]);
+    const sent = sharedFile(`(private to bob) ${line}`);
+    assert.deepEqual([sent?.private, sent?.to, sent?.url], [true, "bob", url]);
+    assert.equal(sent?.at, `(private to bob) ${line}`.indexOf("http://"));
+    // Members' lines are not the server's notices.
+    assert.equal(sharedFile(`bob: ${line}`), null);
+    assert.equal(sharedFile(`(private) bob: ${line}`), null);
+    assert.equal(sharedFile(`** bob ${line.slice(2)}`), null);
+    assert.equal(sharedFile("* alice shared cat.png (120 KB): javascript:alert(1)"), null);
+    assert.equal(sharedFile("* alice shared cat.png: http://h/files/x"), null);
+  },
+});
+
+Deno.test({
+  name: "sizes read as the server writes them",
+  ...LEAK_CHECKS,
+  fn() {
+    for (
+      const bytes of [
+        0,
+        1,
+        999,
+        1000,
+        1049,
+        9_949,
+        9_950,
+        120_000,
+        999_949,
+        999_950,
+        2_400_000,
+        1e13,
+      ]
+    ) {
+      assert.equal(sizeText(bytes), serverSizeText(bytes), `${bytes}`);
+    }
+  },
+});
+
+Deno.test({
+  name: "only pictures served at /files/ on the page's own origin are shown in place",
+  ...LEAK_CHECKS,
+  fn() {
+    const origin = "http://127.0.0.1:8080";
+    for (const name of ["cat.png", "CAT.PNG", "a.jpg", "a.jpeg", "a.gif", "a.webp", "my cat.png"]) {
+      const share = sharedFile(shareLine("alice", name, 10).line);
+      assert.ok(share !== null);
+      assert.equal(pictureUrl(share, origin), share.url, name);
+    }
+    for (const name of ["page.html", "image.svg", "notes.txt", "png", "a.png.exe", "file"]) {
+      const share = sharedFile(shareLine("alice", name, 10).line);
+      assert.ok(share !== null);
+      assert.equal(pictureUrl(share, origin), null, name);
+    }
+    const elsewhere = sharedFile(shareLine("alice", "cat.png", 10, "http://chat.lan:8080").line);
+    assert.ok(elsewhere !== null);
+    assert.equal(pictureUrl(elsewhere, origin), null, "another origin");
+    assert.equal(pictureUrl(elsewhere, "http://chat.lan:8080"), elsewhere.url);
+    const notFiles = sharedFile(`* alice shared cat.png (1 KB): ${origin}/upload/cat.png`);
+    assert.ok(notFiles !== null);
+    assert.equal(pictureUrl(notFiles, origin), null, "not under /files/");
+  },
+});
+
+Deno.test({
+  name: "shared files' notices are set apart as private when they are, and kept for the history",
+  ...LEAK_CHECKS,
+  fn() {
+    const { line } = shareLine("bob", "cat.png", 2048);
+    const shown = classify(line, "alice");
+    assert.deepEqual([shown.kind, shown.public, shown.own, shown.direct, shown.sender], [
+      "notice",
+      true,
+      false,
+      false,
+      "bob",
+    ]);
+    assert.deepEqual(shown.names.map(([start, end]) => line.slice(start, end)), ["bob"]);
+    const got = `(private) ${line}`;
+    const received = classify(got, "alice");
+    assert.deepEqual([received.kind, received.public, received.direct], ["private", false, true]);
+    assert.deepEqual(received.names.map(([start, end]) => got.slice(start, end)), ["bob"]);
+    const gave = `(private to alice) ${line}`;
+    const sent = classify(gave, "bob");
+    assert.deepEqual([sent.kind, sent.own, sent.direct], ["private", true, false]);
+    assert.deepEqual(sent.names.map(([start, end]) => gave.slice(start, end)), ["alice", "bob"]);
+    const removed = classify("* bob removed cat.png", "alice");
+    assert.deepEqual([removed.kind, removed.public], ["notice", true]);
+    assert.equal(
+      classify("* bob was removed as an operator of #dev by carol", "alice").public,
+      false,
+    );
+    // The history repeats them: a page that saw them finds nothing new.
+    const seen = ["a: 1", line, "* bob removed cat.png"];
+    assert.equal(historyOverlap(seen, seen), 3);
+  },
+});
+
+Deno.test({
+  name: "the answer to /upload gives the token and its time, or refuses",
+  ...LEAK_CHECKS,
+  fn() {
+    const token = "00112233445566778899aabbccddeeff";
+    assert.deepEqual(
+      uploadAddress(
+        `* Upload within 10 minutes: curl -T FILE http://127.0.0.1:8080/upload/${token}`,
+      ),
+      { token, ms: 10 * 60_000 - 30_000 },
+    );
+    assert.equal(
+      uploadAddress(`bob: * Upload within 10 minutes: curl -T FILE http://h/upload/${token}`),
+      null,
+    );
+    assert.equal(
+      uploadAddress(`* Upload within 10 minutes: curl -T FILE http://h/upload/xyz`),
+      null,
+    );
+    for (
+      const line of [
+        "! File sharing is off on this server",
+        "! Too many uploads; try again later",
+        "! You are muted (until 14:02)",
+        "! Unknown command: /upload (type /help)",
+      ]
+    ) {
+      assert.ok(refusesUpload(line), line);
+    }
+    assert.ok(!refusesUpload("! Unknown command: /uploads (type /help)"));
+    assert.ok(!refusesUpload("! File too large (max 10 MiB)"), "a refusal of the file, later");
+  },
+});
+
+Deno.test({
+  name: "a file goes to a path on the page's own origin, its name encoded, and pastes get a name",
+  ...LEAK_CHECKS,
+  fn() {
+    const token = "00112233445566778899aabbccddeeff";
+    assert.equal(uploadPath(token, "cat.png"), `/upload/${token}/cat.png`);
+    const odd = "../a b/ü?#%.png";
+    const path = uploadPath(token, odd);
+    const last = path.slice(`/upload/${token}/`.length);
+    assert.ok(!last.includes("/") && !last.includes("?") && !last.includes("#"), path);
+    assert.equal(decodeURIComponent(last), odd);
+    const date = new Date(2025, 4, 1, 14, 2, 5);
+    assert.equal(pastedName("image/png", date), "pasted-20250501-140205.png");
+    assert.equal(pastedName("image/JPEG", date), "pasted-20250501-140205.jpg");
+    assert.equal(pastedName("image/bmp", date), "pasted-20250501-140205.img");
   },
 });

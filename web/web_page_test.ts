@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import {
   Browser,
+  describeViolations,
   type Page,
   type Viewport,
   type WebSocketFrame,
@@ -1149,6 +1150,563 @@ Deno.test({
       "/login alice battery-staple",
     ]);
     assert.equal(await alice.loginShown(), false);
+    alice.assertNoProblems();
+  }),
+});
+
+Deno.test({
+  name: "axe finds nothing wrong with the page in use, nor with the login form up",
+  ...LEAK_CHECKS,
+  fn: withRoom({}, async (room, browser) => {
+    await using bob = await Peer.join(room.tcpPort, "bob");
+    const alice = await ChatPage.open(browser, room);
+    await alice.join("alice", ["bob"]);
+    await bob.send("hello alice\n");
+    await alice.waitForLine("bob: hello alice");
+    assert.deepEqual(describeViolations(await alice.page.runAxe()), []);
+    await alice.say("/register correct-horse");
+    await alice.waitForLine(REGISTERED_FOR_NOW);
+    const other = await ChatPage.open(browser, room);
+    await other.say("alice");
+    await other.page.waitFor(`!document.getElementById("login").hidden`, "the login form");
+    assert.deepEqual(describeViolations(await other.page.runAxe()), []);
+    alice.assertNoProblems();
+    other.assertNoProblems();
+  }),
+});
+
+Deno.test({
+  name: "every name's colour keeps a contrast of 4.5:1 on every band, in light and dark mode",
+  ...LEAK_CHECKS,
+  fn: withRoom({}, async (room, browser) => {
+    const page = await browser.newPage();
+    await page.goto(room.pageUrl);
+    // axe checks the names on screen; this checks every hue a name can have.
+    const worst = `(() => {
+      const canvas = new OffscreenCanvas(1, 1).getContext("2d", { willReadFrequently: true });
+      const rgb = (css) => {
+        canvas.clearRect(0, 0, 1, 1);
+        canvas.fillStyle = css;
+        canvas.fillRect(0, 0, 1, 1);
+        return [...canvas.getImageData(0, 0, 1, 1).data].slice(0, 3);
+      };
+      const luminance = (color) => {
+        const [r, g, b] = color.map((v) => {
+          v /= 255;
+          return v <= 0.04045 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+        });
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+      };
+      const root = getComputedStyle(document.documentElement);
+      const bands = ["--bg", "--panel", "--mention-bg", "--private-bg"]
+        .map((name) => luminance(rgb(root.getPropertyValue(name))));
+      const probe = document.createElement("span");
+      probe.className = "name";
+      document.body.append(probe);
+      let least = Infinity;
+      for (let hue = 0; hue < 360; hue++) {
+        probe.style.setProperty("--hue", String(hue));
+        const name = luminance(rgb(getComputedStyle(probe).color));
+        for (const band of bands) {
+          const [light, dark] = name > band ? [name, band] : [band, name];
+          least = Math.min(least, (light + 0.05) / (dark + 0.05));
+        }
+      }
+      probe.remove();
+      return least;
+    })()`;
+    for (const scheme of ["light", "dark"]) {
+      await page.emulateMedia([{ name: "prefers-color-scheme", value: scheme }]);
+      const least = await page.evaluate<number>(worst);
+      assert.ok(least >= 4.5, `${scheme}: a name's colour has a contrast of ${least.toFixed(2)}`);
+    }
+  }),
+});
+
+// ---------------------------------------------------------------------------
+// Sharing files
+
+/** A shared file's notice, as the room gets it: who, the name, and the address. */
+function sharedPattern(from: string, name: string | RegExp): RegExp {
+  const file = typeof name === "string" ? name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&") : name.source;
+  return new RegExp(
+    `^\\* ${from} shared (${file}) \\(\\d+(?:\\.\\d)? (?:bytes?|KB|MB)\\): ` +
+      `(http://127\\.0\\.0\\.1:\\d+/files/[0-9a-f]{32}/\\S+)$`,
+  );
+}
+
+/**
+ * Defines `makePicture(name, width, height)` in the page: a PNG `File` drawn
+ * on a canvas there, as a picture from the clipboard or a drag would be.
+ */
+async function definePictureMaker(page: Page): Promise<void> {
+  await page.evaluate(`globalThis.makePicture = async (name, width, height) => {
+    const canvas = new OffscreenCanvas(width, height);
+    const context = canvas.getContext("2d");
+    context.fillStyle = "#3a7";
+    context.fillRect(0, 0, width, height);
+    context.fillStyle = "#fc3";
+    context.fillRect(width / 4, height / 4, width / 2, height / 2);
+    const blob = await canvas.convertToBlob({ type: "image/png" });
+    return new File([blob], name, { type: "image/png" });
+  }; true`);
+}
+
+/** A PNG's bytes, drawn in the page (with {@linkcode definePictureMaker}). */
+async function pictureBytes(
+  page: Page,
+  width: number,
+  height: number,
+): Promise<Uint8Array<ArrayBuffer>> {
+  const base64 = await page.evaluate<string>(`(async () => {
+    const bytes = new Uint8Array(await (await makePicture("x.png", ${width}, ${height})).arrayBuffer());
+    return btoa(String.fromCharCode(...bytes));
+  })()`);
+  return Uint8Array.from(atob(base64), (char) => char.charCodeAt(0));
+}
+
+/**
+ * Records in the page, as they happen, each time the upload bar is shown or
+ * hidden (`globalThis.barChanges`), so that a bar shown for a moment is seen.
+ */
+async function recordUploadBar(page: Page): Promise<void> {
+  await page.evaluate(`(() => {
+    const bar = document.getElementById("upload");
+    globalThis.barChanges = [];
+    new MutationObserver(() => globalThis.barChanges.push(bar.hidden ? "hidden" : "shown"))
+      .observe(bar, { attributes: true, attributeFilter: ["hidden"] });
+    return true;
+  })()`);
+}
+
+/** The picture shown for the line that shares `name`: its alt, link, and whether it loaded. */
+const PICTURE_OF = (name: string) =>
+  `(() => {
+  const item = [...document.querySelectorAll("#lines > li")].findLast((item) =>
+    item.querySelector(".text").textContent.includes(" shared " + ${JSON.stringify(name)} + " ("));
+  const image = item?.querySelector("img");
+  if (!image) return null;
+  return {
+    alt: image.alt,
+    loading: image.loading,
+    link: image.closest("a")?.href ?? null,
+    target: image.closest("a")?.target ?? null,
+    src: image.src,
+    loaded: image.complete && image.naturalWidth > 0,
+    fits: image.getBoundingClientRect().width <= document.getElementById("lines").clientWidth,
+  };
+})()`;
+
+/** Waits for the picture of the line sharing `name` to be loaded, and returns what it is. */
+async function waitForPicture(
+  chat: ChatPage,
+  name: string,
+): Promise<{ alt: string; loading: string; link: string; target: string; src: string }> {
+  return await chat.page.waitFor(
+    `(() => { const picture = ${PICTURE_OF(name)}; return picture?.loaded ? picture : null; })()`,
+    `the picture ${name}, loaded`,
+  );
+}
+
+/** Dispatches a drag of `makePicture(name)`'s file over the page: `type` at `selector`. */
+function dragEvent(type: string, selector: string, file: string): string {
+  return `(async () => {
+    const transfer = new DataTransfer();
+    transfer.items.add(await ${file});
+    const event = new DragEvent(${JSON.stringify(type)}, {
+      dataTransfer: transfer, bubbles: true, cancelable: true,
+    });
+    document.querySelector(${JSON.stringify(selector)}).dispatchEvent(event);
+    return event.defaultPrevented;
+  })()`;
+}
+
+/** Whether the upload bar is shown. */
+const BAR_SHOWN = `!document.getElementById("upload").hidden`;
+
+/** Asks the room for an upload address as `peer`, and sends `body` there as `name` with PUT. */
+async function shareAs(peer: Peer, target: string, name: string, body: BodyInit): Promise<string> {
+  await peer.send(`/upload${target === "" ? "" : ` ${target}`}\n`);
+  const [line] = (await peer.readUntil(/^\* Upload within /)).slice(-1);
+  const address = (line as string).split(" ").at(-1) as string;
+  const response = await fetch(`${address}/${encodeURIComponent(name)}`, { method: "PUT", body });
+  assert.equal(response.status, 201, await response.text());
+  return address;
+}
+
+Deno.test({
+  name: "a picture chosen with the Share button goes up with a progress bar, the room hears " +
+    "of it, and the page shows it in place with its link",
+  ...LEAK_CHECKS,
+  fn: withRoom({}, async (room, browser) => {
+    await using bob = await Peer.join(room.tcpPort, "bob");
+    const alice = await ChatPage.open(browser, room, { recordFrames: true });
+    await alice.join("alice", ["bob"]);
+    await bob.expect("* alice joined the chat");
+    await definePictureMaker(alice.page);
+    const dir = await Deno.makeTempDir({ prefix: "chat-share-" });
+    try {
+      const path = `${dir}/pic.png`;
+      await Deno.writeFile(path, await pictureBytes(alice.page, 320, 200));
+      await recordUploadBar(alice.page);
+
+      // The keyboard: from the field, Tab past Send to the button, and Enter opens the chooser.
+      await alice.page.send("Page.setInterceptFileChooserDialog", { enabled: true });
+      const chooser = alice.page.waitForEvent<{ backendNodeId: number; mode: string }>(
+        "Page.fileChooserOpened",
+      );
+      await alice.page.press("Tab");
+      await alice.page.press("Tab");
+      assert.equal(await alice.page.evaluate("document.activeElement?.id"), "share");
+      assert.equal(
+        await alice.page.evaluate(`document.activeElement.matches(":focus-visible")`),
+        true,
+        "the focus shows on the button",
+      );
+      await alice.page.press("Enter");
+      const { backendNodeId, mode } = await chooser;
+      assert.equal(mode, "selectSingle");
+      await alice.page.send("DOM.setFileInputFiles", { files: [path], backendNodeId });
+
+      const [shared, name, url] = sharedPattern("alice", "pic.png").exec(
+        (await bob.readUntil(sharedPattern("alice", "pic.png"))).at(-1) as string,
+      ) as RegExpExecArray;
+      assert.equal(name, "pic.png");
+      await alice.waitForLine(shared);
+      await alice.page.waitFor(`${BAR_SHOWN} === false`, "the bar to go");
+      assert.deepEqual(await alice.page.evaluate("globalThis.barChanges"), ["shown", "hidden"]);
+      assert.equal(await alice.page.evaluate("document.getElementById('upload').hidden"), true);
+
+      // In place, scaled to fit, named for screen readers; a click opens the file.
+      const picture = await waitForPicture(alice, "pic.png");
+      assert.deepEqual(picture, {
+        alt: "pic.png",
+        loading: "lazy",
+        link: url,
+        target: "_blank",
+        src: url,
+        loaded: true,
+        fits: true,
+      });
+      // The page asked for the address itself and did not show it.
+      assert.deepEqual(alice.sent().filter((line) => line.startsWith("/upload")), ["/upload"]);
+      assert.ok(!(await alice.lines()).some((line) => line.includes("Upload within")));
+      // The file is the one chosen.
+      const response = await fetch(url as string);
+      assert.equal(response.headers.get("content-type"), "image/png");
+      assert.deepEqual(new Uint8Array(await response.arrayBuffer()), await Deno.readFile(path));
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+    alice.assertNoProblems();
+  }),
+});
+
+Deno.test({
+  name: "a file dragged onto the page shows where to drop it and is shared, and so is a " +
+    "picture pasted into the field",
+  ...LEAK_CHECKS,
+  fn: withRoom({}, async (room, browser) => {
+    await using bob = await Peer.join(room.tcpPort, "bob");
+    const alice = await ChatPage.open(browser, room);
+    await alice.join("alice", ["bob"]);
+    await bob.expect("* alice joined the chat");
+    await definePictureMaker(alice.page);
+    const dropShown = `getComputedStyle(document.getElementById("drop")).display !== "none"`;
+
+    // A drag of files brings up the drop target; one that leaves the window takes it away.
+    assert.equal(await alice.page.evaluate(dropShown), false);
+    const made = `makePicture("drop.png", 200, 300)`;
+    assert.equal(await alice.page.evaluate(dragEvent("dragenter", "#lines", made)), true);
+    assert.equal(await alice.page.evaluate(dropShown), true);
+    const target = await alice.page.evaluate<{ covers: boolean; text: string }>(`(() => {
+      const box = document.getElementById("drop").getBoundingClientRect();
+      return {
+        covers: box.width > innerWidth * 0.9 && box.height > innerHeight * 0.9,
+        text: document.getElementById("drop").textContent.trim(),
+      };
+    })()`);
+    assert.deepEqual(target, { covers: true, text: "Drop the file to share it with the room" });
+    await alice.page.evaluate(dragEvent("dragleave", "#drop", made));
+    assert.equal(await alice.page.evaluate(dropShown), false);
+    // A drag of text (not files) is left alone.
+    assert.equal(
+      await alice.page.evaluate(`(() => {
+        const transfer = new DataTransfer();
+        transfer.setData("text/plain", "words");
+        const event = new DragEvent("dragenter", { dataTransfer: transfer, bubbles: true, cancelable: true });
+        document.getElementById("lines").dispatchEvent(event);
+        return event.defaultPrevented;
+      })()`),
+      false,
+    );
+    assert.equal(await alice.page.evaluate(dropShown), false);
+
+    // Enough lines to scroll: the picture, when it loads, keeps the reader at the newest lines.
+    await bob.send(Array.from({ length: 30 }, (_, i) => `line ${i}\n`).join(""));
+    await alice.waitForLine("bob: line 29");
+    await alice.page.evaluate(dragEvent("dragenter", "#lines", made));
+    assert.equal(await alice.page.evaluate(dragEvent("drop", "#drop", made)), true);
+    assert.equal(await alice.page.evaluate(dropShown), false);
+    const dropped = (await bob.readUntil(sharedPattern("alice", "drop.png"))).at(-1) as string;
+    await alice.waitForLine(dropped);
+    await waitForPicture(alice, "drop.png");
+    await alice.page.waitFor(
+      `(() => {
+        const log = document.getElementById("log");
+        return log.scrollHeight > log.clientHeight && document.getElementById("jump").hidden &&
+          log.scrollHeight - log.scrollTop - log.clientHeight < 2;
+      })()`,
+      "the list scrolled to the bottom of the picture",
+    );
+    await alice.page.waitFor(`${BAR_SHOWN} === false`, "the bar to go");
+
+    // A picture pasted into the field: shared under a name by the time, the field untouched.
+    await alice.page.insertText("half a line");
+    const pasted = await alice.page.evaluate<boolean>(`(async () => {
+      const transfer = new DataTransfer();
+      transfer.items.add(await makePicture("image.png", 40, 30));
+      const event = new ClipboardEvent("paste", {
+        clipboardData: transfer, bubbles: true, cancelable: true,
+      });
+      document.getElementById("input").dispatchEvent(event);
+      return event.defaultPrevented;
+    })()`);
+    assert.equal(pasted, true);
+    const pastedLine = (await bob.readUntil(sharedPattern("alice", /pasted-\d{8}-\d{6}\.png/)))
+      .at(-1) as string;
+    const pastedName = sharedPattern("alice", /pasted-\d{8}-\d{6}\.png/).exec(pastedLine)?.[1];
+    await alice.waitForLine(pastedLine);
+    await waitForPicture(alice, pastedName as string);
+    assert.equal(
+      await alice.page.evaluate(`document.getElementById("input").value`),
+      "half a line",
+    );
+    alice.assertNoProblems();
+  }),
+});
+
+Deno.test({
+  name: "a file that is no picture shows as a link and downloads as an attachment; a typed " +
+    "/upload is shown; a picture shared privately shows on a private band",
+  ...LEAK_CHECKS,
+  fn: withRoom({}, async (room, browser) => {
+    await using bob = await Peer.join(room.tcpPort, "bob");
+    const alice = await ChatPage.open(browser, room);
+    await alice.join("alice", ["bob"]);
+    await bob.expect("* alice joined the chat");
+    await definePictureMaker(alice.page);
+
+    // HTML, even named like a picture, is never drawn in the page.
+    const markup = `<script>document.title = "pwned"</script><img src=x onerror=alert(1)>`;
+    await shareAs(bob, "", "evil.html", markup);
+    const [line, , url] = sharedPattern("bob", "evil.html")
+      .exec((await bob.readUntil(sharedPattern("bob", "evil.html"))).at(-1) as string) ?? [];
+    await alice.waitForLine(line as string);
+    await shareAs(bob, "", "fake.png", markup);
+    const fake = (await bob.readUntil(sharedPattern("bob", "fake.png"))).at(-1) as string;
+    await alice.waitForLine(fake);
+    const shown = await alice.page.evaluate(`(() => {
+      const item = [...document.querySelectorAll("#lines > li")].find((item) =>
+        item.querySelector(".text").textContent === ${JSON.stringify(line)});
+      const links = [...item.querySelectorAll("a")];
+      return {
+        links: links.map((link) => [link.textContent, link.href, link.target, link.rel]),
+        images: item.querySelectorAll("img").length,
+      };
+    })()`);
+    assert.deepEqual(shown, {
+      links: [[url, url, "_blank", "noopener noreferrer"]],
+      images: 0,
+    });
+    // fake.png's bytes are no picture: its image goes, its link stays.
+    await alice.page.waitFor(`${PICTURE_OF("fake.png")} === null`, "no picture for fake.png");
+    assert.equal(await alice.page.evaluate("document.title"), "Chat room");
+    const download = await fetch(url as string);
+    assert.match(download.headers.get("content-disposition") ?? "", /^attachment; /);
+    assert.equal(download.headers.get("content-security-policy"), "sandbox; default-src 'none'");
+    assert.equal(await download.text(), markup);
+
+    // A /upload typed is the person's: its answer is shown.
+    await alice.say("/upload");
+    await alice.page.waitFor(
+      `${LINES}.some((line) => line.startsWith("* Upload within 10 minutes: curl -T FILE http://"))`,
+      "the address, shown",
+    );
+
+    // Privately: to alice alone, on the band of private messages.
+    await shareAs(bob, "alice", "secret.png", await pictureBytes(alice.page, 30, 20));
+    const toAlice = (await bob.readUntil(/^\(private to alice\) \* bob shared secret\.png /))
+      .at(-1) as string;
+    const received = toAlice.replace(/^\(private to alice\) /, "(private) ");
+    await alice.waitForLine(received);
+    assert.ok((await alice.classesOf(received)).includes("private"));
+    await waitForPicture(alice, "secret.png");
+    alice.assertNoProblems();
+  }),
+});
+
+Deno.test({
+  name: "Cancel stops an upload under way: nothing is shared, the server says so, and the next " +
+    "file goes to the same address",
+  ...LEAK_CHECKS,
+  fn: withRoom({}, async (room, browser) => {
+    await using bob = await Peer.join(room.tcpPort, "bob");
+    const alice = await ChatPage.open(browser, room, { recordFrames: true });
+    await alice.join("alice", ["bob"]);
+    await bob.expect("* alice joined the chat");
+    await definePictureMaker(alice.page);
+
+    // 4 MB at 64 KB a second: a minute, were it not cancelled.
+    await alice.page.send("Network.enable");
+    await alice.page.send("Network.emulateNetworkConditions", {
+      offline: false,
+      latency: 0,
+      downloadThroughput: -1,
+      uploadThroughput: 64 * 1024,
+    });
+    const big = `new File([new Uint8Array(4_000_000).fill(7)], "big.bin")`;
+    await alice.page.evaluate(dragEvent("drop", "#lines", `Promise.resolve(${big})`));
+    await alice.page.waitFor(
+      `(() => {
+        const bar = document.getElementById("upload-progress");
+        return bar.hasAttribute("value") && bar.value > 0 && bar.value < 0.5;
+      })()`,
+      "the upload under way",
+    );
+    assert.match(
+      await alice.page.evaluate<string>(`document.getElementById("upload-label").textContent`),
+      /^Sharing big\.bin \(4 MB\)$/,
+    );
+    await alice.page.click("#upload-cancel");
+    await alice.waitForLine(
+      "! Upload of big.bin stopped (the connection broke); nothing was shared",
+    );
+    await alice.page.waitFor(`${BAR_SHOWN} === false`, "the bar to go");
+    await alice.page.waitFor(
+      `[...document.querySelectorAll("#lines > li.local")].some((item) =>
+        item.textContent.includes("You cancelled sharing big.bin."))`,
+      "the page's word that it was cancelled",
+    );
+    assert.equal(await alice.page.evaluate("document.activeElement?.id"), "input");
+
+    // The next file goes to the address the cancelled one left: no second /upload, and the
+    // room hears of it alone.
+    await alice.page.send("Network.emulateNetworkConditions", {
+      offline: false,
+      latency: 0,
+      downloadThroughput: -1,
+      uploadThroughput: -1,
+    });
+    await alice.page.evaluate(dragEvent("drop", "#lines", `makePicture("small.png", 20, 20)`));
+    assert.match(await bob.readLine() as string, sharedPattern("alice", "small.png"));
+    assert.deepEqual(alice.sent().filter((line) => line.startsWith("/upload")), ["/upload"]);
+    alice.assertNoProblems();
+  }),
+});
+
+Deno.test({
+  name: "axe finds nothing wrong with the page, with the file controls under way and a shared " +
+    "picture on screen, in light and dark mode",
+  ...LEAK_CHECKS,
+  fn: withRoom({}, async (room, browser) => {
+    await using bob = await Peer.join(room.tcpPort, "bob");
+    const alice = await ChatPage.open(browser, room);
+    await alice.join("alice", ["bob"]);
+    await bob.expect("* alice joined the chat");
+    await definePictureMaker(alice.page);
+    await bob.send("hello alice, have a look\n");
+    await shareAs(bob, "", "cat.png", await pictureBytes(alice.page, 400, 300));
+    await shareAs(bob, "", "notes.txt", "just words\n");
+    await alice.waitForLine("bob: hello alice, have a look");
+    await waitForPicture(alice, "cat.png");
+    await alice.page.waitFor(`${LINES}.some((line) => line.includes(" shared notes.txt "))`, "txt");
+
+    // An upload kept under way by a slow network: the bar, its label and Cancel are on screen.
+    await alice.page.send("Network.enable");
+    await alice.page.send("Network.emulateNetworkConditions", {
+      offline: false,
+      latency: 0,
+      downloadThroughput: -1,
+      uploadThroughput: 32 * 1024,
+    });
+    const big = `new File([new Uint8Array(2_000_000)], "slow.bin")`;
+    await alice.page.evaluate(dragEvent("drop", "#lines", `Promise.resolve(${big})`));
+    await alice.page.waitFor(
+      `document.getElementById("upload-progress").value > 0`,
+      "the upload under way",
+    );
+    const controls = await alice.page.evaluate(`(() => {
+      const named = (id) => {
+        const element = document.getElementById(id);
+        return element.labels?.[0]?.textContent.trim() || element.textContent.trim();
+      };
+      return [named("share"), named("upload-progress").replace(/\\(.*/, ""), named("upload-cancel")];
+    })()`);
+    assert.deepEqual(controls, ["Share a file", "Sharing slow.bin ", "Cancel"]);
+
+    for (const scheme of ["light", "dark"]) {
+      await alice.page.emulateMedia([{ name: "prefers-color-scheme", value: scheme }]);
+      const violations = await alice.page.runAxe();
+      assert.deepEqual(
+        describeViolations(violations),
+        [],
+        `${scheme}: ${JSON.stringify(violations)}`,
+      );
+    }
+    await alice.page.click("#upload-cancel");
+    await alice.page.waitFor(`${BAR_SHOWN} === false`, "the bar to go");
+    alice.assertNoProblems();
+  }),
+});
+
+/** The page's own words in the list (not the room's lines). */
+const LOCAL_LINES = `[...document.querySelectorAll("#lines > li.local .text")]
+  .map((text) => text.textContent)`;
+
+Deno.test({
+  name: "a file too large is refused in a line of the server's, and the address is kept for " +
+    "the next file",
+  ...LEAK_CHECKS,
+  fn: withRoom({ args: ["--max-file-bytes", "4KiB"] }, async (room, browser) => {
+    await using bob = await Peer.join(room.tcpPort, "bob");
+    const alice = await ChatPage.open(browser, room, { recordFrames: true });
+    await alice.join("alice", ["bob"]);
+    await bob.expect("* alice joined the chat");
+    await definePictureMaker(alice.page);
+    const big = `Promise.resolve(new File([new Uint8Array(5000)], "big.bin"))`;
+    await alice.page.evaluate(dragEvent("drop", "#lines", big));
+    await alice.waitForLine("! File too large (max 4 KiB)");
+    await alice.page.waitFor(`${BAR_SHOWN} === false`, "the bar to go");
+    assert.deepEqual(await alice.page.evaluate(LOCAL_LINES), [], "the server's line says it all");
+
+    await alice.page.evaluate(dragEvent("drop", "#lines", `makePicture("ok.png", 8, 8)`));
+    assert.match(await bob.readLine() as string, sharedPattern("alice", "ok.png"));
+    assert.deepEqual(alice.sent().filter((line) => line.startsWith("/upload")), ["/upload"]);
+    // Chromium logs every answer over 400 to the console; the refusal is the only problem.
+    assert.equal(alice.page.problems.length, 1, `${alice.page.problems}`);
+    assert.match(alice.page.problems[0] as string, /^network: .* status of 413 .*\/big\.bin\)$/);
+  }),
+});
+
+Deno.test({
+  name: "on a server without file sharing the page shows why, and puts the bar away",
+  ...LEAK_CHECKS,
+  fn: withRoom({ args: ["--no-files"] }, async (room, browser) => {
+    const alice = await ChatPage.open(browser, room, { recordFrames: true });
+    await definePictureMaker(alice.page);
+    // Before joining there is no one to share as: the page says so and asks nothing.
+    await alice.page.evaluate(dragEvent("drop", "#lines", `makePicture("a.png", 8, 8)`));
+    assert.deepEqual(await alice.page.evaluate(LOCAL_LINES), [
+      "Join the chat first, then share a.png.",
+    ]);
+    assert.equal(await alice.page.evaluate(BAR_SHOWN), false);
+    await alice.join("alice");
+    await alice.page.evaluate(dragEvent("drop", "#lines", `makePicture("a.png", 8, 8)`));
+    await alice.waitForLine("! File sharing is off on this server");
+    await alice.page.waitFor(`${BAR_SHOWN} === false`, "the bar to go");
+    assert.equal((await alice.page.evaluate<string[]>(LOCAL_LINES)).length, 1);
+    assert.deepEqual(alice.sent().filter((line) => line.startsWith("/upload")), ["/upload"]);
     alice.assertNoProblems();
   }),
 });
