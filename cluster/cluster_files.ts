@@ -34,7 +34,7 @@
  */
 
 import type { FileStore, SharedFile } from "../core/file_store.ts";
-import { type RedisClient, type RedisReply, RedisUnavailableError } from "./redis.ts";
+import type { RedisClient, RedisReply } from "./redis.ts";
 import { concat } from "./redis_resp.ts";
 
 /** What a file costs in Redis beside its bytes (its metadata, keys and index entries), counted in the quota. */

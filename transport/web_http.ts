@@ -36,15 +36,21 @@ const SECURITY_HEADERS = [
 
 const STATUS_TEXT: Record<number, string> = {
   200: "OK",
+  201: "Created",
   400: "Bad Request",
   403: "Forbidden",
   404: "Not Found",
   405: "Method Not Allowed",
   408: "Request Timeout",
+  411: "Length Required",
+  413: "Content Too Large",
+  416: "Range Not Satisfiable",
   426: "Upgrade Required",
   429: "Too Many Requests",
   431: "Request Header Fields Too Large",
+  501: "Not Implemented",
   503: "Service Unavailable",
+  507: "Insufficient Storage",
 };
 
 /** A 16-byte `Sec-WebSocket-Key`, in base64. */

@@ -4,6 +4,7 @@ import {
   normalizeOrigin,
   originAllowed,
   parseRequestHead,
+  responseHead,
 } from "./web_http.ts";
 
 Deno.test("the policy allows no inline or foreign script and no framing", () => {
@@ -61,5 +62,15 @@ Deno.test("an upgrade is let in from no origin, the page's own, or a listed one"
   ];
   for (const [origin, host, secure, allowed] of cases) {
     assert.equal(originAllowed(origin, host, secure, listed), allowed, `${origin} at ${host}`);
+  }
+});
+
+Deno.test("every status the web side answers with has its words in the status line", () => {
+  for (
+    const status of [200, 201, 400, 403, 404, 405, 408, 411, 413, 416, 426, 429, 431, 501, 503, 507]
+  ) {
+    const head = responseHead(status, "text/plain", 0);
+    assert.match(head, new RegExp(`^HTTP/1\\.1 ${status} [A-Z][A-Za-z ]+\\r\\n`));
+    assert.doesNotMatch(head, /undefined/);
   }
 });

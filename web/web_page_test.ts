@@ -1685,7 +1685,10 @@ Deno.test({
     assert.deepEqual(alice.sent().filter((line) => line.startsWith("/upload")), ["/upload"]);
     // Chromium logs every answer over 400 to the console; the refusal is the only problem.
     assert.equal(alice.page.problems.length, 1, `${alice.page.problems}`);
-    assert.match(alice.page.problems[0] as string, /^network: .* status of 413 .*\/big\.bin\)$/);
+    assert.match(
+      alice.page.problems[0] as string,
+      /^network: .* status of 413 \(Content Too Large\).*\/big\.bin\)$/,
+    );
   }),
 });
 
