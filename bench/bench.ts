@@ -53,6 +53,8 @@ export interface BenchRow {
   downloads?: {
     /** Downloads at once. */
     parallel: number;
+    /** Bytes a second each read at most; 0: as fast as it could. */
+    rate: number;
     /** Read whole with the right length; failed; cut when the time was up. */
     finished: number;
     failed: number;
@@ -333,6 +335,7 @@ async function runScenario(
         ...(downloads === undefined ? {} : {
           downloads: {
             parallel: config.members,
+            rate: config.downloadRate ?? 0,
             finished: downloads.finished,
             failed: downloads.failed,
             cut: downloads.cut,
@@ -377,6 +380,8 @@ Options:
   --bytes N           bytes per line (default 100)
   --seconds N         seconds of sending or holding (default 5); download: of each phase
   --file-bytes N      download: the shared file's size (default 10485760, the server's largest)
+  --download-rate N   download: bytes a second each download reads at most, as over a link
+                      of that speed (default 0: as fast as the machine allows)
   --concurrency N     joins in flight during setup (default 100)
   --processes N       N servers of a cluster on one port (--reuse-port) with a Redis of
                       their own (redis-server must be installed), instead of one (default 1)
@@ -440,13 +445,13 @@ export function downloadsLine(
   scenario: string,
   downloads: NonNullable<BenchRow["downloads"]>,
 ): string {
-  const { parallel, finished, failed, cut, megabytesPerSecond, seconds } = downloads;
-  const rate = megabytesPerSecond.toLocaleString("en-US", { maximumFractionDigits: 0 });
-  return `${scenario}: ${parallel} at once for ${
-    seconds.toFixed(1)
-  } s, ${finished} finished whole` +
+  const { parallel, rate, finished, failed, cut, megabytesPerSecond, seconds } = downloads;
+  const total = megabytesPerSecond.toLocaleString("en-US", { maximumFractionDigits: 0 });
+  const each = rate > 0 ? ` (each at most ${rate / 1e6} MB/s)` : "";
+  return `${scenario}: ${parallel} at once${each} for ${seconds.toFixed(1)} s, ` +
+    `${finished} finished whole` +
     (failed > 0 ? `, ${failed} failed` : "") +
-    ` (${cut} cut at the end), ${rate} MB/s; latency is the probe's echo, beside ` +
+    ` (${cut} cut at the end), ${total} MB/s; latency is the probe's echo, beside ` +
     "download-baseline with the probe alone.";
 }
 
@@ -483,6 +488,7 @@ async function main(args: string[]): Promise<number> {
       seconds: { type: "string" },
       concurrency: { type: "string" },
       "file-bytes": { type: "string" },
+      "download-rate": { type: "string" },
       processes: { type: "string", default: "1" },
       json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -547,6 +553,14 @@ async function main(args: string[]): Promise<number> {
         return 2;
       }
       config.fileBytes = value;
+    }
+    if (values["download-rate"] !== undefined) {
+      const value = Number(values["download-rate"]);
+      if (!(value >= 0) || !Number.isFinite(value)) {
+        console.error(`Invalid --download-rate: "${values["download-rate"]}"\n\n${USAGE}`);
+        return 2;
+      }
+      config.downloadRate = value;
     }
     if (config.scenario === "saturate" && values.senders === undefined) {
       config.senders = config.members;

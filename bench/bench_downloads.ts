@@ -20,6 +20,11 @@ export interface DownloadConfig {
   parallel: number;
   /** For how long downloads start again, in seconds; those under way then are cut. */
   seconds: number;
+  /**
+   * Bytes a second each download reads at most, as over a link of that speed
+   * (TCP then holds the server back); 0 or absent: as fast as it can.
+   */
+  rate?: number;
 }
 
 /** What the downloads did. */
@@ -46,10 +51,12 @@ export async function runDownloads(config: DownloadConfig): Promise<DownloadRepo
   const stop = new AbortController();
   const start = performance.now();
   const timer = setTimeout(() => stop.abort(), config.seconds * 1000);
+  const rate = config.rate ?? 0;
   const one = async () => {
     while (!stop.signal.aborted) {
       let length = 0;
       try {
+        const began = performance.now();
         const response = await fetch(config.url, { signal: stop.signal });
         if (!response.ok) {
           await response.body?.cancel();
@@ -60,6 +67,8 @@ export async function runDownloads(config: DownloadConfig): Promise<DownloadRepo
         for (let read = await reader.read(); !read.done; read = await reader.read()) {
           length += read.value.length;
           report.bytes += read.value.length;
+          // At `rate`, the next read waits until this much would have come.
+          if (rate > 0) await pause(began + (length / rate) * 1000 - performance.now());
         }
         if (length === config.bytes) report.finished++;
         else report.failed++;
@@ -69,7 +78,7 @@ export async function runDownloads(config: DownloadConfig): Promise<DownloadRepo
         } else {
           report.failed++;
           // Not a tight loop against a server that refuses connections.
-          await new Promise((resolve) => setTimeout(resolve, 10));
+          await pause(10);
         }
       }
     }
@@ -78,6 +87,10 @@ export async function runDownloads(config: DownloadConfig): Promise<DownloadRepo
   clearTimeout(timer);
   report.seconds = (performance.now() - start) / 1000;
   return report;
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
 }
 
 /** Runs {@linkcode runDownloads} in a Worker, so that it has a thread of its own. */

@@ -39,6 +39,8 @@ export interface ScenarioConfig {
   seconds: number;
   /** The size of the file the download scenario shares. @default {10485760} */
   fileBytes?: number;
+  /** Bytes a second each download reads at most; 0 or absent: as fast as it can. */
+  downloadRate?: number;
   /** Connections and handshakes in flight while members join. */
   concurrency: number;
 }
@@ -406,6 +408,7 @@ export async function runLoad(
         bytes,
         parallel: config.members,
         seconds: config.seconds,
+        rate: config.downloadRate,
       });
       return { registered: 0, failed: 0, downloads };
     });

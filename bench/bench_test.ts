@@ -143,7 +143,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a download that ends short of the file's length counts as failed, not finished",
+  name:
+    "a download that ends short of the file's length counts as failed, and a paced one reads at its rate",
   ...LEAK_CHECKS,
   async fn() {
     const server = new ChatServer({ hostname: "127.0.0.1", port: 0, webPort: 0 });
@@ -164,6 +165,15 @@ Deno.test({
       const report = await runDownloads({ url: link, bytes: 999, parallel: 2, seconds: 0.2 });
       assert.equal(report.finished, 0);
       assert.ok(report.failed > 0);
+      // At 10,000 bytes a second, a 1000-byte download takes 0.1 s: about three each in 0.3 s.
+      const paced = await runDownloads({
+        url: link,
+        bytes: 1000,
+        parallel: 2,
+        seconds: 0.3,
+        rate: 10_000,
+      });
+      assert.ok(paced.finished >= 2 && paced.finished <= 8, JSON.stringify(paced));
       await lines.cancel();
     } finally {
       try {
@@ -221,6 +231,7 @@ Deno.test("the download row's line says what the downloads did", () => {
   assert.equal(
     downloadsLine("download", {
       parallel: 50,
+      rate: 0,
       finished: 364,
       failed: 0,
       cut: 12,
@@ -229,6 +240,18 @@ Deno.test("the download row's line says what the downloads did", () => {
     }),
     "download: 50 at once for 5.2 s, 364 finished whole (12 cut at the end), 727 MB/s; " +
       "latency is the probe's echo, beside download-baseline with the probe alone.",
+  );
+  assert.match(
+    downloadsLine("download", {
+      parallel: 50,
+      rate: 2_000_000,
+      finished: 30,
+      failed: 1,
+      cut: 50,
+      megabytesPerSecond: 100,
+      seconds: 5,
+    }),
+    /^download: 50 at once \(each at most 2 MB\/s\) for 5\.0 s, 30 finished whole, 1 failed \(50 cut/,
   );
 });
 
