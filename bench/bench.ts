@@ -381,7 +381,8 @@ Options:
   --seconds N         seconds of sending or holding (default 5); download: of each phase
   --file-bytes N      download: the shared file's size (default 10485760, the server's largest)
   --download-rate N   download: bytes a second each download reads at most, as over a link
-                      of that speed (default 0: as fast as the machine allows)
+                      of that speed, past the megabytes socket buffers take at once
+                      (default 0: as fast as the machine allows)
   --concurrency N     joins in flight during setup (default 100)
   --processes N       N servers of a cluster on one port (--reuse-port) with a Redis of
                       their own (redis-server must be installed), instead of one (default 1)

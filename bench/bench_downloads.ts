@@ -21,8 +21,10 @@ export interface DownloadConfig {
   /** For how long downloads start again, in seconds; those under way then are cut. */
   seconds: number;
   /**
-   * Bytes a second each download reads at most, as over a link of that speed
-   * (TCP then holds the server back); 0 or absent: as fast as it can.
+   * Bytes a second each download reads at most, as over a link of that
+   * speed; 0 or absent: as fast as it can. The kernel's socket buffers still
+   * take the first megabytes of each download at once (several, on
+   * loopback): past them, TCP holds the server to the reader's pace.
    */
   rate?: number;
 }
@@ -68,7 +70,14 @@ export async function runDownloads(config: DownloadConfig): Promise<DownloadRepo
           length += read.value.length;
           report.bytes += read.value.length;
           // At `rate`, the next read waits until this much would have come.
-          if (rate > 0) await pause(began + (length / rate) * 1000 - performance.now());
+          if (rate > 0) {
+            await pause(began + (length / rate) * 1000 - performance.now(), stop.signal);
+          }
+          // What is already buffered still reads after the abort: the time is up all the same.
+          if (stop.signal.aborted) {
+            await reader.cancel().catch(() => {});
+            throw stop.signal.reason;
+          }
         }
         if (length === config.bytes) report.finished++;
         else report.failed++;
@@ -89,8 +98,17 @@ export async function runDownloads(config: DownloadConfig): Promise<DownloadRepo
   return report;
 }
 
-function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+/** Waits `ms`, or until `signal` aborts. */
+function pause(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.max(0, ms));
+    signal?.addEventListener("abort", done, { once: true });
+  });
 }
 
 /** Runs {@linkcode runDownloads} in a Worker, so that it has a thread of its own. */
