@@ -14,15 +14,19 @@
  * `storm` (members connect at once: time until all are welcomed), `wsfanout`
  * (fanout with every member a browser's WebSocket on the page's port),
  * `register` (members register at once while a probe chats: the probe's echo
- * times beside a baseline with the probe alone). Server CPU and memory come
- * from /proc on Linux and are left out elsewhere.
+ * times beside a baseline with the probe alone), `download` (the probe shares
+ * a 10 MiB file and chats alone, then while 50 downloads of it run at once,
+ * again and again: its echo times side by side, and the downloads' figures).
+ * Server CPU and memory come from /proc on Linux and are left out elsewhere.
  *
  * This file starts the servers, reads their figures and prints the table; the
- * load side, run as `bench.ts --load`, is in `bench_load.ts`.
+ * load side, run as `bench.ts --load`, is in `bench_load.ts`, and the
+ * download scenario's uploads and downloads in `bench_downloads.ts`.
  *
  * @module
  */
 
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { startRedis } from "../test/redis_test_helpers.ts";
 import { type LoadReport, runLoad, type ScenarioConfig } from "./bench_load.ts";
@@ -45,6 +49,20 @@ export interface BenchRow {
   loadBound: boolean;
   /** The register scenario's `register` row: members answered `* Registered `, and how fast. */
   registrations?: { registered: number; failed: number; seconds: number };
+  /** The download scenario's `download` row: what the downloads did. */
+  downloads?: {
+    /** Downloads at once. */
+    parallel: number;
+    /** Bytes a second each read at most; 0: as fast as it could. */
+    rate: number;
+    /** Read whole with the right length; failed; cut when the time was up. */
+    finished: number;
+    failed: number;
+    cut: number;
+    /** Body bytes received per second, in millions. */
+    megabytesPerSecond: number;
+    seconds: number;
+  };
 }
 
 const encoder = new TextEncoder();
@@ -168,9 +186,10 @@ async function runScenario(
   const here = new URL("..", import.meta.url);
   const redis = processes > 1 ? await startRedis() : null;
   const cluster = redis === null ? [] : ["--redis", redis.url(), "--reuse-port", "--no-console"];
-  // The register scenario runs with default flood control, as a real server does: its probe says
-  // 10 lines a second and its members one line each.
-  const flood = config.scenario === "register" ? [] : NO_FLOOD_CONTROL;
+  // The scenarios with a probe run with default flood control, as a real server does: the probe
+  // says 10 lines a second, and the other members one line each (or none).
+  const probed = config.scenario === "register" || config.scenario === "download";
+  const flood = probed ? [] : NO_FLOOD_CONTROL;
   const servers: BenchServer[] = [];
   try {
     servers.push(await startBenchServer([...SERVER_FLAGS, ...flood, ...cluster]));
@@ -194,6 +213,8 @@ async function runScenario(
       args: [
         "run",
         "--allow-net",
+        // Deno loads a Worker's module only with read access: the downloads run in one.
+        `--allow-read=${fileURLToPath(new URL("./bench_downloads.ts", import.meta.url))}`,
         "bench/bench.ts",
         "--load",
         JSON.stringify({ ...config, port, webPort }),
@@ -223,11 +244,16 @@ async function runScenario(
     const atReady = statsOf();
     const loadAtReady = processStats(load.pid);
     await loadInput.write(encoder.encode("go\n"));
-    // The register scenario says `phase NAME` as each phase starts: the server's CPU at each.
-    const cpuAt = new Map<string, number | null>();
+    // The scenarios with a probe say `phase NAME` as each phase starts (and `phase end`): the
+    // server's and the load's CPU at each, and when.
+    const statsAt = new Map<string, { server: number | null; load: number | null; at: number }>();
     let reportLine = await nextLine();
     while (reportLine.startsWith("phase ")) {
-      cpuAt.set(reportLine.slice("phase ".length), statsOf()?.cpuSeconds ?? null);
+      statsAt.set(reportLine.slice("phase ".length), {
+        server: statsOf()?.cpuSeconds ?? null,
+        load: processStats(load.pid)?.cpuSeconds ?? null,
+        at: performance.now(),
+      });
       reportLine = await nextLine();
     }
     const report = JSON.parse(reportLine) as LoadReport;
@@ -268,20 +294,35 @@ async function runScenario(
     };
     await stopBenchServers(servers);
     if (report.phases === undefined) return [row];
-    // The register scenario: one row per phase, the probe's figures in each.
-    const phaseNames = ["register", "register-baseline", "end"];
-    return report.phases.map((phase) => {
-      const from = cpuAt.get(phase.name);
-      const to = cpuAt.get(phaseNames[phaseNames.indexOf(phase.name) + 1] as string);
+    // The scenarios with a probe: one row per phase, the probe's figures in each, and the CPU
+    // from the phase's start to the next's.
+    const order = [...report.phases.map((phase) => phase.name), "end"];
+    return report.phases.map((phase, i) => {
+      const from = statsAt.get(phase.name);
+      const to = statsAt.get(order[i + 1] as string);
+      const cpu = (key: "server" | "load") =>
+        typeof from?.[key] === "number" && typeof to?.[key] === "number"
+          ? (to[key] as number) - (from[key] as number)
+          : null;
+      const seconds = from && to ? (to.at - from.at) / 1000 : 0;
+      const loadCpu = cpu("load");
+      const loadCpuCores = loadCpu !== null && seconds > 0 ? loadCpu / seconds : null;
+      const downloads = phase.downloads;
       return {
         ...row,
         scenario: phase.name,
-        members: report.ready - 1,
+        members: phase.name === "download"
+          ? config.members
+          : phase.name === "download-baseline"
+          ? 0
+          : report.ready - 1,
         deliveriesPerSecond: null,
         latencyMs: phase.latencyMs,
         lost: phase.sent - phase.echoed,
-        reordered: phase.name === "register" ? row.reordered : 0,
-        serverCpuSeconds: typeof from === "number" && typeof to === "number" ? to - from : null,
+        reordered: phase.name === "register" || phase.name === "download" ? row.reordered : 0,
+        serverCpuSeconds: cpu("server"),
+        loadCpuCores,
+        loadBound: loadCpuCores !== null && loadCpuCores > 0.85,
         ...(phase.name === "register"
           ? {
             registrations: {
@@ -291,6 +332,17 @@ async function runScenario(
             },
           }
           : {}),
+        ...(downloads === undefined ? {} : {
+          downloads: {
+            parallel: config.members,
+            rate: config.downloadRate ?? 0,
+            finished: downloads.finished,
+            failed: downloads.failed,
+            cut: downloads.cut,
+            megabytesPerSecond: downloads.bytes / downloads.seconds / 1e6,
+            seconds: downloads.seconds,
+          },
+        }),
       };
     });
   } catch (error) {
@@ -301,22 +353,36 @@ async function runScenario(
   }
 }
 
-const SCENARIOS = ["saturate", "fanout", "wsfanout", "idle", "storm", "register"] as const;
+const SCENARIOS = [
+  "saturate",
+  "fanout",
+  "wsfanout",
+  "idle",
+  "storm",
+  "register",
+  "download",
+] as const;
 
 const USAGE = `Usage: deno task bench [options]
 
 Starts server.ts on a free loopback port and measures it from a separate load process.
 
 Options:
-  --scenario NAME     saturate, fanout, wsfanout, idle, storm, register or all (default all)
+  --scenario NAME     saturate, fanout, wsfanout, idle, storm, register, download or all
+                      (default all)
   --members N         members connected (default: 20 saturate, 100 fanout, 1000 idle, 500 storm);
-                      register: members that register at once, besides the probe (default 50)
+                      register: members that register at once, besides the probe (default 50);
+                      download: downloads at once (default 50)
   --senders N         members that send (default: all for saturate, 10 for fanout)
   --rate N            lines per second per sender, fanout (default 20); the probe's, register
-                      (default 10)
+                      and download (default 10)
   --window N          unanswered lines per sender, saturate (default 16)
   --bytes N           bytes per line (default 100)
-  --seconds N         seconds of sending or holding (default 5)
+  --seconds N         seconds of sending or holding (default 5); download: of each phase
+  --file-bytes N      download: the shared file's size (default 10485760, the server's largest)
+  --download-rate N   download: bytes a second each download reads at most, as over a link
+                      of that speed, past the megabytes socket buffers take at once
+                      (default 0: as fast as the machine allows)
   --concurrency N     joins in flight during setup (default 100)
   --processes N       N servers of a cluster on one port (--reuse-port) with a Redis of
                       their own (redis-server must be installed), instead of one (default 1)
@@ -337,6 +403,15 @@ function defaultsFor(scenario: ScenarioConfig["scenario"]): Omit<ScenarioConfig,
       return { ...common, scenario, members: 500, senders: 0, seconds: 0 };
     case "register":
       return { ...common, scenario, members: 50, senders: 1, rate: 10, seconds: 0 };
+    case "download":
+      return {
+        ...common,
+        scenario,
+        members: 50,
+        senders: 1,
+        rate: 10,
+        fileBytes: 10 * 1024 * 1024,
+      };
   }
 }
 
@@ -364,6 +439,21 @@ function formatRow(row: BenchRow): string[] {
       ? "-"
       : `${number(row.loadCpuCores, 2)}${row.loadBound ? " (load-bound)" : ""}`,
   ];
+}
+
+/** What the download row's downloads did, in one line under the table. */
+export function downloadsLine(
+  scenario: string,
+  downloads: NonNullable<BenchRow["downloads"]>,
+): string {
+  const { parallel, rate, finished, failed, cut, megabytesPerSecond, seconds } = downloads;
+  const total = megabytesPerSecond.toLocaleString("en-US", { maximumFractionDigits: 0 });
+  const each = rate > 0 ? ` (each at most ${rate / 1e6} MB/s)` : "";
+  return `${scenario}: ${parallel} at once${each} for ${seconds.toFixed(1)} s, ` +
+    `${finished} finished whole` +
+    (failed > 0 ? `, ${failed} failed` : "") +
+    ` (${cut} cut at the end), ${total} MB/s; latency is the probe's echo, beside ` +
+    "download-baseline with the probe alone.";
 }
 
 /** The results as a Markdown table. */
@@ -398,6 +488,8 @@ async function main(args: string[]): Promise<number> {
       bytes: { type: "string" },
       seconds: { type: "string" },
       concurrency: { type: "string" },
+      "file-bytes": { type: "string" },
+      "download-rate": { type: "string" },
       processes: { type: "string", default: "1" },
       json: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
@@ -455,6 +547,22 @@ async function main(args: string[]): Promise<number> {
       }
       config[key] = value;
     }
+    if (values["file-bytes"] !== undefined) {
+      const value = Number(values["file-bytes"]);
+      if (!Number.isInteger(value) || value < 1) {
+        console.error(`Invalid --file-bytes: "${values["file-bytes"]}"\n\n${USAGE}`);
+        return 2;
+      }
+      config.fileBytes = value;
+    }
+    if (values["download-rate"] !== undefined) {
+      const value = Number(values["download-rate"]);
+      if (!(value >= 0) || !Number.isFinite(value)) {
+        console.error(`Invalid --download-rate: "${values["download-rate"]}"\n\n${USAGE}`);
+        return 2;
+      }
+      config.downloadRate = value;
+    }
     if (config.scenario === "saturate" && values.senders === undefined) {
       config.senders = config.members;
     }
@@ -469,13 +577,17 @@ async function main(args: string[]): Promise<number> {
   } else {
     console.log(formatTable(rows));
     for (const row of rows) {
-      if (row.registrations === undefined) continue;
-      const { registered, failed, seconds } = row.registrations;
-      console.log(
-        `\n${row.scenario}: ${registered} registered in ${seconds.toFixed(2)} s` +
-          (failed > 0 ? `, ${failed} failed` : "") +
-          "; latency is the probe's echo, beside register-baseline with the probe alone.",
-      );
+      if (row.registrations !== undefined) {
+        const { registered, failed, seconds } = row.registrations;
+        console.log(
+          `\n${row.scenario}: ${registered} registered in ${seconds.toFixed(2)} s` +
+            (failed > 0 ? `, ${failed} failed` : "") +
+            "; latency is the probe's echo, beside register-baseline with the probe alone.",
+        );
+      }
+      if (row.downloads !== undefined) {
+        console.log(`\n${downloadsLine(row.scenario, row.downloads)}`);
+      }
     }
     if (rows.some((row) => row.loadBound)) {
       console.log(

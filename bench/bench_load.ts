@@ -9,24 +9,38 @@
  */
 
 import { LINE_TOO_LONG, LineFramer } from "../protocol.ts";
+import {
+  type DownloadReport,
+  randomBytes,
+  runDownloadsInWorker,
+  uploadFile,
+} from "./bench_downloads.ts";
+
 /** One scenario's settings. */
 export interface ScenarioConfig {
-  scenario: "saturate" | "fanout" | "idle" | "storm" | "wsfanout" | "register";
+  scenario: "saturate" | "fanout" | "idle" | "storm" | "wsfanout" | "register" | "download";
   port: number;
   /** The page's port, for WebSocket members. */
   webPort?: number;
-  /** Members connected (register: members that register, besides the probe). */
+  /**
+   * Members connected (register: members that register, besides the probe;
+   * download: downloads at once, the probe being the only member).
+   */
   members: number;
   /** Members that send (fanout, saturate). */
   senders: number;
-  /** Lines per second per sender (fanout), or of the probe (register). */
+  /** Lines per second per sender (fanout), or of the probe (register, download). */
   rate: number;
   /** Unanswered lines per sender (saturate). */
   window: number;
   /** Bytes per line, newline included. */
   bytes: number;
-  /** Seconds of sending (fanout, saturate) or holding (idle). */
+  /** Seconds of sending (fanout, saturate), holding (idle), or of each phase (download). */
   seconds: number;
+  /** The size of the file the download scenario shares. @default {10485760} */
+  fileBytes?: number;
+  /** Bytes a second each download reads at most; 0 or absent: as fast as it can. */
+  downloadRate?: number;
   /** Connections and handshakes in flight while members join. */
   concurrency: number;
 }
@@ -43,14 +57,20 @@ export interface LoadReport {
   duplicated: number;
   latencyMs: { p50: number; p99: number; max: number } | null;
   runSeconds: number;
-  /** The register scenario's two phases, registrations first, then the baseline. */
+  /**
+   * The phases of the scenarios with a probe: register's registrations, then
+   * its baseline; download's baseline, then its downloads.
+   */
   phases?: PhaseReport[];
 }
 
-/** One phase of the register scenario: what the probe saw, and the registrations. */
+/** One phase of a scenario with a probe: what the probe saw, and what else went on. */
 export interface PhaseReport {
-  /** `register` while the members register, `register-baseline` with the probe alone. */
-  name: "register" | "register-baseline";
+  /**
+   * `register` while the members register, `download` while the file is
+   * downloaded; `register-baseline` and `download-baseline` with the probe alone.
+   */
+  name: "register" | "register-baseline" | "download" | "download-baseline";
   /** Lines the probe said, and their echoes it got back. */
   sent: number;
   echoed: number;
@@ -62,8 +82,16 @@ export interface PhaseReport {
   registered: number;
   /** Members answered anything else (`! ...`), or nothing within a minute. */
   failed: number;
+  /** The download phase's downloads. */
+  downloads?: DownloadReport;
 }
 
+/** The file the download scenario shares by default: the server's largest, 10 MiB. */
+export const DOWNLOAD_FILE_BYTES = 10 * 1024 * 1024;
+/** How long the download scenario waits for the answer to its `/upload`. */
+const UPLOAD_ANSWER_MS = 10_000;
+/** The server's answer to `/upload`: the address to PUT the file to. */
+const UPLOAD_ADDRESS = /^\* Upload within .*curl -T FILE (\S+)$/;
 /** How long the register scenario waits for every answer before it counts the rest failed. */
 const REGISTER_TIMEOUT_MS = 60_000;
 /** The shortest baseline, so that it holds a few echoes even when registering is quick. */
@@ -81,6 +109,8 @@ class LoadMember {
   onWelcome: (() => void) | null = null;
   /** Waits for the answer to `/register`: true for `* Registered `, false for `! ...`. */
   onRegisterAnswer: ((registered: boolean) => void) | null = null;
+  /** Waits for the answer to `/upload`: its address line, or a `! ...` line. */
+  onUploadAnswer: ((line: string) => void) | null = null;
   closed = false;
 
   constructor(
@@ -106,14 +136,16 @@ function percentile(sorted: Float64Array, p: number): number {
 export async function runLoad(
   config: ScenarioConfig,
   onReady: () => Promise<void>,
-  /** Called as each phase of the register scenario starts (`end` after the last). */
-  onPhase: (phase: "register" | "register-baseline" | "end") => Promise<void> = () =>
-    Promise.resolve(),
+  /** Called as each phase of a scenario with a probe starts (`end` after the last). */
+  onPhase: (phase: PhaseReport["name"] | "end") => Promise<void> = () => Promise.resolve(),
 ): Promise<LoadReport> {
   const registering = config.scenario === "register";
-  // The register scenario's probe is member 0; the members that register come after it.
-  const total = registering ? config.members + 1 : config.members;
-  const senders = registering ? 1 : Math.min(config.senders, config.members);
+  const downloading = config.scenario === "download";
+  // A probe, member 0, says a line now and then and times its echo. The members that register
+  // come after it; the download scenario has no other member (its downloads are HTTP).
+  const probing = registering || downloading;
+  const total = registering ? config.members + 1 : downloading ? 1 : config.members;
+  const senders = probing ? 1 : Math.min(config.senders, config.members);
   const members: LoadMember[] = [];
   const counts = { delivered: 0, reordered: 0, duplicated: 0, lost: 0 };
   let latencies: number[] = [];
@@ -137,6 +169,9 @@ export async function runLoad(
       if (text.startsWith("* Registered ")) member.onRegisterAnswer(true);
       else if (text.startsWith("! ")) member.onRegisterAnswer(false);
     }
+    if (member.onUploadAnswer !== null && (UPLOAD_ADDRESS.test(text) || text.startsWith("! "))) {
+      member.onUploadAnswer(text);
+    }
     const at = text.indexOf(MARK);
     if (at === -1) return;
     // NAME: B|sender|seq|sentAt|padding
@@ -154,8 +189,8 @@ export async function runLoad(
     member.lastSeen[sender] = seq;
     counts.delivered++;
     if (member.index === sender) echoed[sender] = (echoed[sender] as number) + 1;
-    // The register scenario times the probe's own echoes only.
-    if (measuring && latencies.length < MAX_SAMPLES && (!registering || member.index === sender)) {
+    // The scenarios with a probe time its own echoes only.
+    if (measuring && latencies.length < MAX_SAMPLES && (!probing || member.index === sender)) {
       latencies.push(performance.now() - sentAt);
     }
   };
@@ -290,46 +325,45 @@ export async function runLoad(
     await pause(runMs);
   }
   let phases: PhaseReport[] | undefined;
-  if (registering) {
-    // The probe says a line every 1/rate s and times its echo, while the members register, then
-    // as long again alone.
-    const probe = members[0] as LoadMember;
-    const interval = 1000 / config.rate;
-    const phase = async (
-      name: PhaseReport["name"],
-      during: () => Promise<{ registered: number; failed: number }>,
-    ): Promise<PhaseReport> => {
-      await onPhase(name);
-      latencies = [];
-      const sentBefore = sent;
-      const echoedBefore = echoed[0] as number;
-      const start = performance.now();
-      let probing = true;
-      const probeLoop = (async () => {
-        for (let due = start; probing; due += interval) {
-          await pause(due - performance.now());
-          if (probing && !probe.closed) await sendOne(0);
-        }
-      })();
-      const answers = await during();
-      const seconds = (performance.now() - start) / 1000;
-      probing = false;
-      await probeLoop;
-      // Wait for the last echoes, so that they count in this phase.
-      for (let waited = 0; (echoed[0] as number) < (seqs[0] as number) && waited < 2000;) {
-        await pause(10);
-        waited += 10;
+  // The probe says a line every 1/rate s and times its echo while a phase's work runs.
+  const probe = members[0] as LoadMember;
+  const interval = 1000 / config.rate;
+  const phase = async (
+    name: PhaseReport["name"],
+    during: () => Promise<Pick<PhaseReport, "registered" | "failed" | "downloads">>,
+  ): Promise<PhaseReport> => {
+    await onPhase(name);
+    latencies = [];
+    const sentBefore = sent;
+    const echoedBefore = echoed[0] as number;
+    const start = performance.now();
+    let chatting = true;
+    const probeLoop = (async () => {
+      for (let due = start; chatting; due += interval) {
+        await pause(due - performance.now());
+        if (chatting && !probe.closed) await sendOne(0);
       }
-      const sorted = Float64Array.from(latencies).sort();
-      return {
-        name,
-        sent: sent - sentBefore,
-        echoed: (echoed[0] as number) - echoedBefore,
-        latencyMs: latencyFigures(sorted),
-        seconds,
-        ...answers,
-      };
+    })();
+    const answers = await during();
+    const seconds = (performance.now() - start) / 1000;
+    chatting = false;
+    await probeLoop;
+    // Wait for the last echoes, so that they count in this phase.
+    for (let waited = 0; (echoed[0] as number) < (seqs[0] as number) && waited < 2000;) {
+      await pause(10);
+      waited += 10;
+    }
+    const sorted = Float64Array.from(latencies).sort();
+    return {
+      name,
+      sent: sent - sentBefore,
+      echoed: (echoed[0] as number) - echoedBefore,
+      latencyMs: latencyFigures(sorted),
+      seconds,
+      ...answers,
     };
+  };
+  if (registering) {
     const registerAll = async () => {
       const answers = members.slice(1).map((member) =>
         new Promise<boolean>((resolve) => {
@@ -359,6 +393,27 @@ export async function runLoad(
     });
     await onPhase("end");
     phases = [during, baseline];
+  } else if (downloading) {
+    // The probe shares a file of random bytes, then says its lines alone, then while the file is
+    // downloaded `members` at a time, as long again: same server, same run.
+    const bytes = config.fileBytes ?? DOWNLOAD_FILE_BYTES;
+    const link = await uploadFile(await uploadAddress(probe), "bench.bin", randomBytes(bytes));
+    const baseline = await phase("download-baseline", async () => {
+      await pause(config.seconds * 1000);
+      return { registered: 0, failed: 0 };
+    });
+    const during = await phase("download", async () => {
+      const downloads = await runDownloadsInWorker({
+        url: link,
+        bytes,
+        parallel: config.members,
+        seconds: config.seconds,
+        rate: config.downloadRate,
+      });
+      return { registered: 0, failed: 0, downloads };
+    });
+    await onPhase("end");
+    phases = [baseline, during];
   }
   const runSeconds = (performance.now() - runStart) / 1000;
   // Drain: wait until every line sent has arrived everywhere, or nothing moves for 2 s.
@@ -379,7 +434,7 @@ export async function runLoad(
   await Promise.all(readers);
   const sorted = Float64Array.from(latencies).sort();
   // Lines never received count as lost too.
-  const lost = registering
+  const lost = probing
     ? sent - (echoed[0] as number)
     : Math.max(counts.lost, expected - counts.delivered - counts.duplicated);
   return {
@@ -395,6 +450,27 @@ export async function runLoad(
     runSeconds,
     ...(phases === undefined ? {} : { phases }),
   };
+}
+
+/** Asks the server for an upload address as `member`; throws on a refusal or silence. */
+function uploadAddress(member: LoadMember): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      member.onUploadAnswer = null;
+      reject(new Error(`no answer to /upload in ${UPLOAD_ANSWER_MS / 1000} s`));
+    }, UPLOAD_ANSWER_MS);
+    member.onUploadAnswer = (line) => {
+      clearTimeout(timer);
+      member.onUploadAnswer = null;
+      const address = UPLOAD_ADDRESS.exec(line)?.[1];
+      if (address === undefined) reject(new Error(`/upload refused: ${line}`));
+      else resolve(address);
+    };
+    member.send("/upload\n").catch((error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+  });
 }
 
 /** p50, p99 and max of sorted samples; null when there are none. */

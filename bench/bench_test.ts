@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type BenchRow, formatTable, runLoad } from "./bench.ts";
+import { type BenchRow, downloadsLine, formatTable, runLoad } from "./bench.ts";
+import { randomBytes, runDownloads, uploadFile } from "./bench_downloads.ts";
 import { ChatServer } from "../server.ts";
 import { LEAK_CHECKS } from "../test/test_helpers.ts";
 
@@ -92,6 +93,100 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    "the download scenario shares a file, times the probe alone and then while downloads of it run, each read whole",
+  ...LEAK_CHECKS,
+  async fn() {
+    // Default flood control, as the benchmark's server has: the probe says 10 lines a second.
+    const server = new ChatServer({ hostname: "127.0.0.1", port: 0, webPort: 0 });
+    const { port } = await server.start();
+    try {
+      const phasesSeen: string[] = [];
+      const report = await runLoad(
+        {
+          scenario: "download",
+          port,
+          members: 4,
+          senders: 1,
+          rate: 10,
+          window: 1,
+          bytes: 100,
+          seconds: 0.6,
+          concurrency: 10,
+          fileBytes: 200_000,
+        },
+        () => Promise.resolve(),
+        (phase) => {
+          phasesSeen.push(phase);
+          return Promise.resolve();
+        },
+      );
+      assert.deepEqual(phasesSeen, ["download-baseline", "download", "end"]);
+      assert.equal(report.ready, 1);
+      const [baseline, during] = report.phases ?? [];
+      assert.equal(baseline?.name, "download-baseline");
+      assert.equal(baseline.downloads, undefined);
+      assert.equal(during?.name, "download");
+      const downloads = during.downloads;
+      assert.ok(downloads !== undefined && downloads.finished > 4, JSON.stringify(downloads));
+      assert.equal(downloads.failed, 0);
+      assert.ok(downloads.bytes >= downloads.finished * 200_000);
+      for (const phase of [baseline, during]) {
+        assert.ok(phase.sent >= 5, `${phase.name}: the probe said only ${phase.sent} lines`);
+        assert.equal(phase.echoed, phase.sent, `${phase.name}: the probe missed echoes`);
+      }
+      assert.equal(report.lost, 0);
+    } finally {
+      await server.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "a download that ends short of the file's length counts as failed, and a paced one reads at its rate",
+  ...LEAK_CHECKS,
+  async fn() {
+    const server = new ChatServer({ hostname: "127.0.0.1", port: 0, webPort: 0 });
+    const { port } = await server.start();
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    try {
+      const lines = conn.readable.pipeThrough(new TextDecoderStream()).getReader();
+      let text = "";
+      const waitFor = async (pattern: RegExp) => {
+        while (!pattern.test(text)) text += (await lines.read()).value ?? "";
+        return pattern.exec(text) as RegExpExecArray;
+      };
+      await waitFor(/nickname/);
+      await conn.write(new TextEncoder().encode("sharer\n/upload\n"));
+      const address = (await waitFor(/curl -T FILE (\S+)\n/))[1] as string;
+      const link = await uploadFile(address, "f.bin", randomBytes(1000));
+      // The length said is not the file's: every download is read whole, and counted failed.
+      const report = await runDownloads({ url: link, bytes: 999, parallel: 2, seconds: 0.2 });
+      assert.equal(report.finished, 0);
+      assert.ok(report.failed > 0);
+      // At 10,000 bytes a second, a 1000-byte download takes 0.1 s: about three each in 0.3 s.
+      const paced = await runDownloads({
+        url: link,
+        bytes: 1000,
+        parallel: 2,
+        seconds: 0.3,
+        rate: 10_000,
+      });
+      assert.ok(paced.finished >= 2 && paced.finished <= 8, JSON.stringify(paced));
+      await lines.cancel();
+    } finally {
+      try {
+        conn.close();
+      } catch {
+        // Closed with its reader.
+      }
+      await server.close();
+    }
+  },
+});
+
+Deno.test({
   name: "lines a server never delivers count as lost",
   ...LEAK_CHECKS,
   async fn() {
@@ -130,6 +225,34 @@ Deno.test({
       listener.close();
     }
   },
+});
+
+Deno.test("the download row's line says what the downloads did", () => {
+  assert.equal(
+    downloadsLine("download", {
+      parallel: 50,
+      rate: 0,
+      finished: 364,
+      failed: 0,
+      cut: 12,
+      megabytesPerSecond: 727.4,
+      seconds: 5.2,
+    }),
+    "download: 50 at once for 5.2 s, 364 finished whole (12 cut at the end), 727 MB/s; " +
+      "latency is the probe's echo, beside download-baseline with the probe alone.",
+  );
+  assert.match(
+    downloadsLine("download", {
+      parallel: 50,
+      rate: 2_000_000,
+      finished: 30,
+      failed: 1,
+      cut: 50,
+      megabytesPerSecond: 100,
+      seconds: 5,
+    }),
+    /^download: 50 at once \(each at most 2 MB\/s\) for 5\.0 s, 30 finished whole, 1 failed \(50 cut/,
+  );
 });
 
 Deno.test("the table has one row per scenario and marks a load-bound run", () => {
@@ -185,5 +308,37 @@ Deno.test({
     assert.equal(row?.members, 6);
     assert.equal(row?.lost, 0);
     assert.ok((row?.deliveriesPerSecond ?? 0) > 0);
+  },
+});
+
+Deno.test({
+  name:
+    "deno task bench --scenario download runs its downloads in a worker of the load process, side by side",
+  ...LEAK_CHECKS,
+  async fn() {
+    // The load process may read the worker's module only: this pins that it is allowed to.
+    const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-all",
+        "bench/bench.ts",
+        ...["--scenario", "download", "--members", "3", "--seconds", "0.5"],
+        ...["--file-bytes", "100000", "--json"],
+      ],
+      cwd: new URL("..", import.meta.url),
+      stdin: "null",
+    }).output();
+    assert.equal(code, 0, new TextDecoder().decode(stderr));
+    const rows = JSON.parse(new TextDecoder().decode(stdout)) as BenchRow[];
+    assert.deepEqual(rows.map((row) => row.scenario), ["download-baseline", "download"]);
+    const [baseline, during] = rows as [BenchRow, BenchRow];
+    assert.equal(baseline.members, 0);
+    assert.equal(during.members, 3);
+    assert.equal(during.downloads?.failed, 0);
+    assert.ok((during.downloads?.finished ?? 0) > 0);
+    for (const row of rows) {
+      assert.equal(row.lost, 0);
+      assert.ok(row.latencyMs !== null && row.latencyMs.p50 > 0);
+    }
   },
 });

@@ -38,6 +38,9 @@ Options:
                        (--allow-sys lets it list this machine's addresses)
   -h, --help           show this help
 
+/send PATH shares a file with your room, /send NAME PATH with NAME alone; reading it
+needs --allow-read (on a terminal, Deno asks for that file).
+
 A locked room's password is asked for without echo, or read from $${PASSWORD_VARIABLE}
 when run with --allow-env.
 
@@ -297,6 +300,8 @@ export async function main(args: string[]): Promise<number> {
       reconnect: options.reconnect,
       display: { timestamps: options.timestamps, color },
       console: input,
+      hostname: hostname ?? DEFAULT_CLIENT_HOST,
+      caCerts,
     }, first);
   } finally {
     input.restore();

@@ -10,6 +10,7 @@
  */
 
 import { type ChatClient, CLIENT_MAX_LINE_BYTES } from "./chat_client.ts";
+import { FileSender, isUploadCommand, sendArguments } from "./file_sender.ts";
 import { type DisplayOptions, formatLine } from "./line_format.ts";
 import { PlainConsole } from "./plain_console.ts";
 import { asksForPassword, isQuitWord, LINE_TOO_LONG } from "../protocol.ts";
@@ -99,6 +100,10 @@ export interface Session {
   display: DisplayOptions;
   /** The line editor, on a terminal; plain input and output otherwise. */
   console?: ChatConsole;
+  /** The server's host, where `/send` uploads when the server's address names loopback. */
+  hostname?: string;
+  /** Certificates to trust besides the system's (`--ca`), for an https upload address too. */
+  caCerts?: string[];
 }
 
 /** What a move to another room says: `* You are now in #dev (3 here)`. */
@@ -125,6 +130,14 @@ export async function runSession(session: Session, first: ChatClient): Promise<n
   // Typed lines wait until the client's own answers (password, name) are sent.
   let gate = new Gate();
   let tlsSpoken = false;
+  /** Whether the current connection was welcomed, and who waits for it: `/send` does. */
+  let welcomedNow = false;
+  const onWelcome: (() => void)[] = [];
+  const files = new FileSender({
+    console: input,
+    chatHost: session.hostname,
+    caCerts: session.caCerts,
+  });
 
   const sendInput = async () => {
     for (let line = await input.next(); line !== null; line = await input.next()) {
@@ -138,7 +151,23 @@ export async function runSession(session: Session, first: ChatClient): Promise<n
         input.note("[not connected; line not sent]");
         continue;
       }
+      const sending = sendArguments(line);
+      if (sending !== null) {
+        // Its /upload is a command: it goes once the server has welcomed us.
+        while (!welcomedNow) await new Promise<void>((resolve) => onWelcome.push(resolve));
+        const current = client as ChatClient;
+        // Lines typed meanwhile wait for the server's answer to its /upload, not for the file.
+        await files.command(sending, (command) => current.send(command));
+        continue;
+      }
+      if (welcomedNow && isUploadCommand(line)) files.typedUpload();
       await client.send(line).catch(() => input.note("[connection lost; line not sent]"));
+    }
+    // Leaving waits for the files being sent, as it waits for piped lines.
+    if (files.sending > 0) {
+      const what = files.sending === 1 ? "the file" : `${files.sending} files`;
+      input.note(`[waiting for ${what} being sent; Ctrl+C leaves now]`);
+      await files.finish();
     }
   };
 
@@ -183,6 +212,8 @@ export async function runSession(session: Session, first: ChatClient): Promise<n
             void current.send(`/join #${room}`).catch(() => {});
           }
           room = "lobby";
+          welcomedNow = true;
+          for (const wake of onWelcome.splice(0)) wake();
           gate.open();
         } else if (registeredName(line) !== null) {
           // "* alice is registered; /login alice PASSWORD to use it" says the
@@ -206,6 +237,9 @@ export async function runSession(session: Session, first: ChatClient): Promise<n
       } else if (name !== null && line.startsWith(`* ${name} is now known as `)) {
         name = line.slice(`* ${name} is now known as `.length);
         input.where(name, null);
+      } else if (files.take(line)) {
+        // The answer to /send's own /upload: not shown.
+        continue;
       } else {
         const moved = MOVED.exec(line);
         if (moved !== null) {
@@ -216,6 +250,8 @@ export async function runSession(session: Session, first: ChatClient): Promise<n
       await input.show(formatLine(line, session.display, welcomed ? name : null), line, name);
     }
     clearTimeout(silence);
+    welcomedNow = false;
+    files.connectionLost();
     gate.open();
     return "closed";
   };
@@ -260,6 +296,7 @@ export async function runSession(session: Session, first: ChatClient): Promise<n
     input.note(`Connection failed: ${(error as Error).message}`);
     return 1;
   } finally {
+    files.stop();
     input.restore();
     Deno.removeSignalListener("SIGINT", onInterrupt);
     (client as ChatClient | null)?.close();

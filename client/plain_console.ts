@@ -140,4 +140,15 @@ export class PlainConsole implements ChatConsole {
 
   /** Plain output has no prompt. */
   where(): void {}
+
+  /** Plain output has no status line: a file's progress is not shown. */
+  progress(): void {}
+
+  /**
+   * Deno's permission prompt is not lent the terminal here: without one it
+   * cannot ask, and with one, it would wait behind this console's read.
+   */
+  lendTerminal<T>(): Promise<T | null> {
+    return Promise.resolve(null);
+  }
 }

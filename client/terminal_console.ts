@@ -42,6 +42,14 @@ export interface ChatConsole {
   note(text: string): void;
   /** Says where you are now, for a prompt: your name, and your room (null: as it was). */
   where(name: string | null, room: string | null): void;
+  /** Shows how far the files being sent are (`Sending cat.png: 45% (...)`); "" for none. */
+  progress(text: string): void;
+  /**
+   * Gives the terminal to Deno while `ask` shows one of its permission
+   * prompts, and takes it back; null, without calling `ask`, where Deno
+   * cannot ask (input or output is not a terminal).
+   */
+  lendTerminal<T>(ask: () => Promise<T>): Promise<T | null>;
   /** Called when Ctrl+C is typed while the terminal is in raw mode. */
   onInterrupt: () => void;
   /** Leaves the terminal as it was found. */
@@ -57,11 +65,16 @@ const MAX_WAITING_LINES = 10_000;
 
 const BRACKETED_PASTE_ON = "\x1b[?2004h";
 const BRACKETED_PASTE_OFF = "\x1b[?2004l";
+/** Device status report: the terminal answers with the cursor's place, `ESC [ row ; col R`. */
+const CURSOR_REPORT = "\x1b[6n";
+/** How long the terminal has to answer {@linkcode CURSOR_REPORT}. */
+const REPORT_WAIT_MS = 1000;
 const BELL = "\x07";
 
-/** The commands Tab completes at the start of a line. */
+/** The commands Tab completes at the start of a line: the server's, and the client's own. */
 const COMMAND_WORDS: readonly string[] = [
   ...COMMANDS.flatMap((command) => command.names.map((name) => `/${name}`)),
+  "/send",
   "/quit",
 ];
 
@@ -120,6 +133,10 @@ export class TerminalConsole implements ChatConsole {
   #name: string | null = null;
   #room: string | null = null;
   #reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  /** What the files being sent say, after the waiting lines' count. */
+  #progress = "";
+  /** Set while Deno's prompt has the terminal: reading waits for `released`. */
+  #hold: { held: () => void; released: Promise<void> } | null = null;
   readonly #resized = () => this.#resize();
   /** Called when Ctrl+C is typed. */
   onInterrupt: () => void = () => {};
@@ -230,6 +247,47 @@ export class TerminalConsole implements ChatConsole {
     if (this.#started) this.#view.redraw();
   }
 
+  /** Shows the files' progress on the status line, after the typed text. */
+  progress(text: string): void {
+    this.#progress = text;
+    this.#showWaiting();
+    if (this.#started) this.#view.redraw();
+  }
+
+  /**
+   * Lends the terminal to Deno's permission prompt. Deno's prompt reads
+   * standard input itself, and would wait behind the read this console
+   * always has pending: so the terminal is asked where its cursor is, the
+   * answer ends that read, and no other starts until the prompt is done. The
+   * editor is erased meanwhile and the terminal is out of raw mode, since
+   * the prompt reads a line. Null when the terminal does not answer.
+   */
+  async lendTerminal<T>(ask: () => Promise<T>): Promise<T | null> {
+    if (!this.#started) return await ask();
+    const held = Promise.withResolvers<boolean>();
+    const released = Promise.withResolvers<void>();
+    this.#hold = { held: () => held.resolve(true), released: released.promise };
+    const timer = setTimeout(() => held.resolve(false), REPORT_WAIT_MS);
+    writeStdout(CURSOR_REPORT);
+    const free = await held.promise;
+    clearTimeout(timer);
+    if (!free) {
+      this.#hold = null;
+      released.resolve();
+      return null;
+    }
+    this.#view.clear();
+    Deno.stdin.setRaw(false);
+    try {
+      return await ask();
+    } finally {
+      Deno.stdin.setRaw(true);
+      this.#hold = null;
+      released.resolve();
+      this.#view.redraw();
+    }
+  }
+
   /** Erases the editor and gives the terminal back as it was. */
   restore(): void {
     if (!this.#started) return;
@@ -252,6 +310,12 @@ export class TerminalConsole implements ChatConsole {
         this.#handleKeys(this.#keys.feed(value));
         clearTimeout(this.#escapeTimer);
         this.#escapeTimer = setTimeout(() => this.#handleKeys(this.#keys.flush()), ESCAPE_WAIT_MS);
+        const hold = this.#hold;
+        if (hold !== null) {
+          // No read is pending now, so Deno's prompt can read the terminal.
+          hold.held();
+          await hold.released;
+        }
       }
     } catch {
       // The terminal went away: as the end of input.
@@ -313,7 +377,9 @@ export class TerminalConsole implements ChatConsole {
   #showWaiting(): void {
     const waiting = this.#waiting.length;
     const dropped = this.#dropped > 0 ? `, ${this.#dropped} dropped` : "";
-    const status = waiting > 0 || dropped ? `[${waiting} waiting${dropped}]` : "";
+    const parts = waiting > 0 || dropped ? [`[${waiting} waiting${dropped}]`] : [];
+    if (this.#progress !== "") parts.push(`[${this.#progress}]`);
+    const status = parts.join(" ");
     // After the typed text, a space apart; on an empty line, right after the prompt.
     this.#view.setStatus(status === "" || this.#editor.line === "" ? status : ` ${status}`);
     if (waiting === 0) this.#dropped = 0;
