@@ -33,7 +33,13 @@
  * @module
  */
 
-import type { FileStore, SharedFile } from "../core/file_store.ts";
+import {
+  checkFileId,
+  FILE_ID,
+  type FileStore,
+  parseSharedFile,
+  type SharedFile,
+} from "../core/file_store.ts";
 import type { RedisClient, RedisReply } from "./redis.ts";
 import { concat } from "./redis_resp.ts";
 
@@ -51,8 +57,6 @@ export const SLICE_BYTES = 1024 * 1024;
 const SWEEP_BATCH = 1000;
 /** Ids whose metadata one command reads at most. */
 const LIST_BATCH = 1000;
-/** A file's id: 128 bits in hex, checked before it becomes a key. */
-const ID = /^[0-9a-f]{32}$/;
 
 // Shared by the scripts below. KEYS: the files by expiry, each file's size and room, the quota
 // hash. ARGV[1]: the prefix (`P:`), ARGV[2]: now. The other files' keys are made here from the
@@ -201,7 +205,7 @@ export class RedisFiles implements FileStore {
    * nothing, when that passes the quota or Redis fails.
    */
   async save(file: SharedFile, bytes: Uint8Array): Promise<void> {
-    const id = checkId(file.id);
+    const id = checkFileId(file.id);
     if (bytes.length !== file.size) {
       throw new RangeError(`File ${id} is ${bytes.length} bytes, not the ${file.size} it says`);
     }
@@ -245,7 +249,7 @@ export class RedisFiles implements FileStore {
   }
 
   async find(id: string): Promise<SharedFile | null> {
-    if (!ID.test(id)) return null;
+    if (!FILE_ID.test(id)) return null;
     const file = parseSharedFile(await this.#client.get(`${this.#prefix}filemeta:${id}`));
     return file !== null && file.id === id && file.expiresAt > Date.now() ? file : null;
   }
@@ -282,7 +286,7 @@ export class RedisFiles implements FileStore {
   }
 
   async remove(id: string): Promise<SharedFile | null> {
-    if (!ID.test(id)) return null;
+    if (!FILE_ID.test(id)) return null;
     this.#held.delete(id);
     const reply = await this.#run(REMOVE, [id]);
     return parseSharedFile(typeof reply === "string" ? reply : null);
@@ -339,46 +343,7 @@ export class RedisFiles implements FileStore {
   }
 }
 
-/** `id` if it is a file's id; a `TypeError` otherwise, before it can become a key. */
-function checkId(id: string): string {
-  if (!ID.test(id)) throw new TypeError(`Invalid file id ${JSON.stringify(id)}: not 32 hex digits`);
-  return id;
-}
-
 /** A reply's strings, or none. */
 function strings(reply: RedisReply): string[] {
   return Array.isArray(reply) ? reply.filter((item) => typeof item === "string") : [];
-}
-
-/** The {@linkcode SharedFile} in `json`, or null unless it is one. */
-function parseSharedFile(json: string | null): SharedFile | null {
-  if (json === null) return null;
-  let value: Record<string, unknown>;
-  try {
-    value = JSON.parse(json);
-  } catch {
-    return null;
-  }
-  if (typeof value !== "object" || value === null) return null;
-  const { id, name, size, picture, from, room, to, at, expiresAt } = value;
-  const textOrNull = (x: unknown) => x === null || typeof x === "string";
-  if (
-    typeof id !== "string" || typeof name !== "string" || !Number.isSafeInteger(size) ||
-    (size as number) < 0 || !textOrNull(picture) || typeof from !== "string" ||
-    !textOrNull(room) || !textOrNull(to) || typeof at !== "number" ||
-    typeof expiresAt !== "number"
-  ) {
-    return null;
-  }
-  return {
-    id,
-    name,
-    size: size as number,
-    picture: picture as string | null,
-    from,
-    room: room as string | null,
-    to: to as string | null,
-    at,
-    expiresAt,
-  };
 }

@@ -32,6 +32,50 @@ export interface SharedFile {
   expiresAt: number;
 }
 
+/** A shared file's id: 128 bits in hex, as {@linkcode SharedFile.id} is. */
+export const FILE_ID: RegExp = /^[0-9a-f]{32}$/;
+
+/** `id` if it is a file's id; a `TypeError` otherwise, before it can become a path or a key. */
+export function checkFileId(id: string): string {
+  if (!FILE_ID.test(id)) {
+    throw new TypeError(`Invalid file id ${JSON.stringify(id)}: not 32 hex digits`);
+  }
+  return id;
+}
+
+/** The {@linkcode SharedFile} in `json` (as a store saved it), or null unless it is one. */
+export function parseSharedFile(json: string | null): SharedFile | null {
+  if (json === null) return null;
+  let value: Record<string, unknown>;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  if (typeof value !== "object" || value === null) return null;
+  const { id, name, size, picture, from, room, to, at, expiresAt } = value;
+  const textOrNull = (x: unknown) => x === null || typeof x === "string";
+  if (
+    typeof id !== "string" || typeof name !== "string" || !Number.isSafeInteger(size) ||
+    (size as number) < 0 || !textOrNull(picture) || typeof from !== "string" ||
+    !textOrNull(room) || !textOrNull(to) || typeof at !== "number" ||
+    typeof expiresAt !== "number"
+  ) {
+    return null;
+  }
+  return {
+    id,
+    name,
+    size: size as number,
+    picture: picture as string | null,
+    from,
+    room: room as string | null,
+    to: to as string | null,
+    at,
+    expiresAt,
+  };
+}
+
 /** Where shared files live: see the module's description. */
 export interface FileStore {
   /** Whether files outlive the server (a folder or Redis) or are gone when it stops. */

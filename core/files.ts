@@ -19,7 +19,7 @@
 
 import { randomBytes } from "node:crypto";
 import { cleanFileName, limitText, pictureType, sizeText } from "./file_kinds.ts";
-import type { FileStore, SharedFile } from "./file_store.ts";
+import { FILE_ID, type FileStore, type SharedFile } from "./file_store.ts";
 import { describe } from "./helpers.ts";
 import type { Hub } from "./hub.ts";
 import { sameName } from "../protocol.ts";
@@ -286,7 +286,7 @@ export class FileSharing implements FileDoor {
   /** A shared file to serve, unless it expired, was removed, or never was. */
   async open(id: string): Promise<OpenFile | null> {
     const store = this.#store;
-    if (store === null || !/^[0-9a-f]{32}$/.test(id)) return null;
+    if (store === null || !FILE_ID.test(id)) return null;
     const file = await store.find(id);
     if (file === null) return null;
     const bytes = await store.read(id);

@@ -35,7 +35,13 @@
  * @module
  */
 
-import type { FileStore, SharedFile } from "../core/file_store.ts";
+import {
+  checkFileId,
+  FILE_ID,
+  type FileStore,
+  parseSharedFile,
+  type SharedFile,
+} from "../core/file_store.ts";
 import { StoreError, systemCause } from "./store.ts";
 
 /**
@@ -47,8 +53,6 @@ export const FILE_OVERHEAD_BYTES = 4096;
 
 /** Names that are written and then renamed: any left when the folder is opened are a crash's. */
 const TEMP_PREFIX = ".tmp-";
-/** A file's id: 128 bits in hex, the only thing a path is made of. */
-const ID = /^[0-9a-f]{32}$/;
 
 const encoder = new TextEncoder();
 
@@ -139,7 +143,7 @@ export class DiskFiles implements FileStore {
    * passes the quota or the disk fails.
    */
   async save(file: SharedFile, bytes: Uint8Array): Promise<void> {
-    const id = checkId(file.id);
+    const id = checkFileId(file.id);
     if (bytes.length !== file.size) {
       throw new RangeError(`File ${id} is ${bytes.length} bytes, not the ${file.size} it says`);
     }
@@ -191,7 +195,7 @@ export class DiskFiles implements FileStore {
   }
 
   async remove(id: string): Promise<SharedFile | null> {
-    if (!ID.test(id)) return null;
+    if (!FILE_ID.test(id)) return null;
     const file = this.#files.get(id);
     if (file === undefined) return null;
     this.#files.delete(id);
@@ -212,7 +216,7 @@ export class DiskFiles implements FileStore {
 
   /** The file with this id unless it expired; null for anything that is not an id. */
   #live(id: string): SharedFile | null {
-    if (!ID.test(id)) return null;
+    if (!FILE_ID.test(id)) return null;
     const file = this.#files.get(id);
     return file !== undefined && file.expiresAt > Date.now() ? file : null;
   }
@@ -315,7 +319,7 @@ export class DiskFiles implements FileStore {
     }
     // Bytes whose metadata is missing, unreadable or expired: a save cut short, or deleted above.
     for (const name of names) {
-      if (ID.test(name) && !this.#files.has(name)) deleteFile(name);
+      if (FILE_ID.test(name) && !this.#files.has(name)) deleteFile(name);
     }
     this.#log?.(
       `files in ${this.folder}: ${this.#files.size} kept (${this.#used} bytes), ` +
@@ -339,42 +343,4 @@ export class DiskFiles implements FileStore {
       return null;
     }
   }
-}
-
-/** `id` if it is a file's id; a `TypeError` otherwise, before it can become a path. */
-function checkId(id: string): string {
-  if (!ID.test(id)) throw new TypeError(`Invalid file id ${JSON.stringify(id)}: not 32 hex digits`);
-  return id;
-}
-
-/** The {@linkcode SharedFile} in `json`, or null unless it is one. */
-function parseSharedFile(json: string): SharedFile | null {
-  let value: Record<string, unknown>;
-  try {
-    value = JSON.parse(json);
-  } catch {
-    return null;
-  }
-  if (typeof value !== "object" || value === null) return null;
-  const { id, name, size, picture, from, room, to, at, expiresAt } = value;
-  const textOrNull = (x: unknown) => x === null || typeof x === "string";
-  if (
-    typeof id !== "string" || typeof name !== "string" || !Number.isSafeInteger(size) ||
-    (size as number) < 0 || !textOrNull(picture) || typeof from !== "string" ||
-    !textOrNull(room) || !textOrNull(to) || typeof at !== "number" ||
-    typeof expiresAt !== "number"
-  ) {
-    return null;
-  }
-  return {
-    id,
-    name,
-    size: size as number,
-    picture: picture as string | null,
-    from,
-    room: room as string | null,
-    to: to as string | null,
-    at,
-    expiresAt,
-  };
 }
