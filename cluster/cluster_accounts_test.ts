@@ -38,6 +38,15 @@ async function askUntil(peer: Peer, command: string, wanted: string): Promise<vo
   throw new Error(`${command} never answered ${wanted}; it said:\n${heard.join("\n")}`);
 }
 
+/** Joins `port` as alice, registers the name, and leaves. */
+async function registerAlice(port: number): Promise<void> {
+  await using alice = await Peer.join(port, "alice");
+  await alice.send(`/register ${PASSWORD}\n`);
+  await alice.expect("* Registered alice: only you can use this name from now on");
+  await alice.send("/quit\n");
+  await alice.expectClosed();
+}
+
 Deno.test({
   name: "an account registered on one process is kept on another, and a login there " +
     "takes the name over from the first",
@@ -46,13 +55,7 @@ Deno.test({
     await using redis = await startRedis();
     await using one = await startProcess(redis.url());
     await using two = await startProcess(redis.url());
-    {
-      await using alice = await Peer.join(one.port, "alice");
-      await alice.send(`/register ${PASSWORD}\n`);
-      await alice.expect("* Registered alice: only you can use this name from now on");
-      await alice.send("/quit\n");
-      await alice.expectClosed();
-    }
+    await registerAlice(one.port);
     await using bob = await Peer.join(two.port, "bob");
     await askUntil(bob, "/whois alice", `* alice: not logged in, registered ${today()}`);
     // Asking for the name on the other process gives the next one, and how to log in.
@@ -106,13 +109,7 @@ Deno.test({
     {
       await using one = await startProcess(redis.url());
       await using two = await startProcess(redis.url());
-      {
-        await using alice = await Peer.join(one.port, "alice");
-        await alice.send(`/register ${PASSWORD}\n`);
-        await alice.expect("* Registered alice: only you can use this name from now on");
-        await alice.send("/quit\n");
-        await alice.expectClosed();
-      }
+      await registerAlice(one.port);
       await using bob = await Peer.join(two.port, "bob");
       await askUntil(bob, "/whois alice", `* alice: not logged in, registered ${today()}`);
       await bob.send("/msg alice see you tomorrow\n");
