@@ -65,6 +65,12 @@ export interface ChatServerOptions {
    * @default {the machine's host name with --allow-sys, else `hostname` (or "localhost" for a wildcard address)}
    */
   ircServerName?: string;
+  /**
+   * Whether an IRC client is shown `#lobby` (JOIN, names) right after it
+   * registers; without it, it is in `#lobby` unseen until it joins a channel,
+   * as on other IRC servers. @default {true}
+   */
+  ircAutoJoin?: boolean;
   /** PEM certificate chain; with `key`, the server speaks TLS. */
   cert?: string;
   /** PEM private key of `cert`. */
@@ -329,6 +335,7 @@ export class ChatServer {
       tls: secureContext,
       handshakeMs: Math.min(TLS_HANDSHAKE_TIMEOUT_MS, nameTimeoutMs),
       serverName: checkServerName(options.ircServerName ?? defaultIrcServerName(hostname)),
+      joinLobby: options.ircAutoJoin ?? true,
       reusePort: options.reusePort,
       log: options.log,
     });

@@ -46,6 +46,7 @@ Options:
   --no-irc                 no IRC listener
   --irc-server-name NAME   the IRC listener's name (default the host name with --allow-sys,
                            else --host, or localhost)
+  --irc-no-autojoin        do not show IRC clients #lobby as soon as they register
   --max-clients N          connections held at once (default ${MAX_CLIENTS})
   --max-per-ip N           connections from one address, and web requests under way from
                            one address; loopback exempt (default ${MAX_PER_IP})
@@ -120,6 +121,7 @@ export function parseServerArgs(args: string[]): ServerArgs {
       "irc-port": { type: "string" },
       "no-irc": { type: "boolean", default: false },
       "irc-server-name": { type: "string" },
+      "irc-no-autojoin": { type: "boolean", default: false },
       "max-clients": { type: "string" },
       "max-per-ip": { type: "string" },
       "trust-loopback": { type: "string" },
@@ -232,6 +234,7 @@ export function parseServerArgs(args: string[]): ServerArgs {
       webOrigins: values["web-origin"],
       ircPort: values["no-irc"] ? undefined : number("irc-port", 0, 65535) ?? DEFAULT_IRC_PORT,
       ircServerName: values["irc-server-name"],
+      ircAutoJoin: !values["irc-no-autojoin"],
       maxClients: number("max-clients", 1),
       maxPerIp: number("max-per-ip", 1),
       limitLoopback: trustLoopback === "false",

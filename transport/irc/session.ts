@@ -35,7 +35,7 @@ const VERSION = "chat-irc-door-0.1";
 /** What starts and ends a CTCP message (a client-to-client request such as ACTION). */
 const CTCP = "\x01";
 /** The capabilities offered (CAP LS). */
-const CAPABILITIES = ["echo-message", "multi-prefix"];
+const CAPABILITIES = ["echo-message", "multi-prefix", "userhost-in-names"];
 
 /** What a session says and does, which its connection carries out. */
 export interface IrcSessionSink {
@@ -120,6 +120,7 @@ export class IrcSession {
   /** The nickname asked for, before registration. */
   #nick: string | null = null;
   #user: string | null = null;
+  #realname = "";
   #password: string | null = null;
   /** CAP LS or REQ began a negotiation that CAP END has not ended. */
   #negotiating = false;
@@ -223,8 +224,11 @@ export class IrcSession {
         return this.#nickCommand(params);
       case "USER":
         if (this.#registered) return this.#numeric("462", "You may not reregister");
-        if (params.length < 4) return this.#numeric("461", "USER", "Not enough parameters");
+        if (params.length < 4 || params[0] === "" || params[3] === "") {
+          return this.#numeric("461", "USER", "Not enough parameters");
+        }
         this.#user = params[0] as string;
+        this.#realname = params[3] as string;
         return this.#register();
       case "PING":
         if (params[0] === undefined) return this.#numeric("409", "No origin specified");
@@ -622,6 +626,8 @@ export class IrcSession {
         if (nick === undefined) return this.#numeric("461", "MODE", "Not enough parameters");
         if (!this.#isIn(target)) return this.#numeric("442", target, "You're not on that channel");
         this.#sink.toCore(`/${adding ? "op" : "deop"} ${nick}`);
+      } else if ((mode === "n" || mode === "t") && adding) {
+        // Every room is +nt already: only members post, only operators set the topic.
       } else if (mode === "b" && params[argument] === undefined) {
         this.#numeric("368", target, "End of channel ban list");
       } else {
@@ -740,7 +746,10 @@ export class IrcSession {
   /** 353 and 366, or 352 and 315, from the names of a `/who` answer. */
   #namesReply(shown: string[], code: "353" | "352", room = this.#room): void {
     const channel = `#${room}`;
-    const names = shown.map((name) => name.replace(/\+$/, ""));
+    const full = this.#caps.has("userhost-in-names");
+    const names = shown.map((name) => name.replace(/\+$/, "")).map((name) =>
+      full && code === "353" ? `${name}!${name.replace(/^@/, "")}@${MEMBER_HOST}` : name
+    );
     if (code === "352") {
       for (const name of names) {
         const nick = name.replace(/^@/, "");
@@ -781,7 +790,10 @@ export class IrcSession {
       return this.#now("318", nick, "End of /WHOIS list");
     }
     const name = read.name;
-    this.#now("311", name, name, MEMBER_HOST, "*", name);
+    // Only its own user name and real name are known here: the chat keeps neither.
+    const self = name === this.#me;
+    const user = self ? this.#user ?? name : name;
+    this.#now("311", name, user, MEMBER_HOST, "*", self ? this.#realname : name);
     const room = /(?:^|, )in #(\S+)$/.exec(read.about)?.[1];
     if (room !== undefined) this.#now("319", name, `#${room}`);
     this.#now("312", name, this.#host.serverName, read.about);
