@@ -63,7 +63,7 @@ export interface IrcSessionHost {
 
 /** A core answer the door waits for, to turn into numerics. */
 interface Expectation {
-  kind: "join" | "names" | "who" | "whois" | "list" | "motd" | "topic";
+  kind: "join" | "names" | "who" | "whois" | "list" | "motd" | "topic" | "sync";
   /** The channel (without `#`) or nick asked about. */
   target: string;
   /** For a join: whether the move happened, after which the room's lines wait for the names. */
@@ -232,6 +232,12 @@ export class IrcSession {
         return this.#register();
       case "PING":
         if (params[0] === undefined) return this.#numeric("409", "No origin specified");
+        if (this.#me !== null) {
+          // The core's answers to the lines before go out in its later turns: the PONG follows
+          // them, behind the answer to a question that costs the core nothing (`/topic`).
+          this.#sink.toCore("/topic");
+          this.#expect("sync", "");
+        }
         return this.#reply(
           formatMessage(this.#host.serverName, "PONG", [this.#host.serverName, params[0]]),
         );
@@ -671,7 +677,8 @@ export class IrcSession {
       this.#pending.shift();
       this.#answer(head, read);
       for (const held of head.held) this.fromCore(held);
-      for (const after of head.after) this.#reply(after);
+      // Replies to what the client sent after this question and before the next: due now.
+      for (const after of head.after) this.#sink.toClient(after);
       return;
     }
     const holding = head !== undefined && head.kind === "join" &&
@@ -707,6 +714,7 @@ export class IrcSession {
       case "motd":
         return read.type === "motd";
       case "topic":
+      case "sync":
         return read.type === "topic";
     }
   }
@@ -736,6 +744,8 @@ export class IrcSession {
         return this.#now("323", "End of /LIST");
       case "motd":
         return this.#motd(read.type === "motd" ? read.text : null);
+      case "sync":
+        return;
       case "topic":
         if (read.type !== "topic") return;
         if (read.text === null) return this.#now("331", `#${this.#room}`, "No topic is set");
