@@ -63,7 +63,7 @@ export interface IrcSessionHost {
 
 /** A core answer the door waits for, to turn into numerics. */
 interface Expectation {
-  kind: "join" | "names" | "who" | "whois" | "list" | "motd" | "topic" | "sync";
+  kind: "join" | "names" | "who" | "whois" | "list" | "motd" | "topic" | "sync" | "notOn";
   /** The channel (without `#`) or nick asked about. */
   target: string;
   /** For a join: whether the move happened, after which the room's lines wait for the names. */
@@ -532,7 +532,7 @@ export class IrcSession {
   #topic(params: string[]): void {
     const channel = params[0];
     if (channel === undefined) return this.#numeric("461", "TOPIC", "Not enough parameters");
-    if (!this.#isIn(channel)) return this.#numeric("442", channel, "You're not on that channel");
+    if (!this.#isIn(channel)) return this.#notOn(channel);
     const text = params[1];
     if (text === undefined) {
       this.#sink.toCore("/topic");
@@ -540,6 +540,14 @@ export class IrcSession {
       return;
     }
     this.#sink.toCore(text === "" ? "/topic -" : `/topic ${text.slice(0, TOPIC_LENGTH)}`);
+  }
+
+  /** 442 for a room that exists, 403 for one that does not: the core's `/who #room` tells. */
+  #notOn(channel: string): void {
+    const room = this.#roomOf(channel);
+    if (room === null) return this.#numeric("403", channel, "No such channel");
+    this.#sink.toCore(`/who #${room}`);
+    this.#expect("notOn", channel);
   }
 
   /** Asks the core for a room's names, for NAMES or WHO. */
@@ -696,7 +704,7 @@ export class IrcSession {
     if (read.type === "error") {
       if (read.text.startsWith("Chat is unavailable")) return true;
       if (expectation.kind === "whois") return read.text.startsWith("No such user: ");
-      if (["names", "who"].includes(expectation.kind)) {
+      if (["names", "who", "notOn"].includes(expectation.kind)) {
         return read.text.startsWith("No such room: ") ||
           read.text.startsWith("Invalid room name: ");
       }
@@ -706,6 +714,7 @@ export class IrcSession {
       case "join":
       case "names":
       case "who":
+      case "notOn":
         return read.type === "who";
       case "whois":
         return read.type === "whois";
@@ -746,6 +755,11 @@ export class IrcSession {
         return this.#motd(read.type === "motd" ? read.text : null);
       case "sync":
         return;
+      case "notOn":
+        if (read.type === "who") {
+          return this.#now("442", expectation.target, "You're not on that channel");
+        }
+        return this.#now("403", expectation.target, "No such channel");
       case "topic":
         if (read.type !== "topic") return;
         if (read.text === null) return this.#now("331", `#${this.#room}`, "No topic is set");
