@@ -204,7 +204,7 @@ export class IrcConnection extends EventEmitter implements Link {
   }
 
   #tooLong(): void {
-    this.#send(formatMessage(this.#serverName, "417", ["*", "Input line was too long"]));
+    this.#session.inputTooLong();
   }
 
   #line(bytes: Uint8Array): void {

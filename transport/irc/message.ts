@@ -80,25 +80,32 @@ export function parseMessage(line: string): IrcMessage | null {
   return { tags, prefix, command, params };
 }
 
+/** Commands whose last parameter is a word, not text: written without `:` when they can be. */
+const WORD_LAST: ReadonlySet<string> = new Set(["JOIN", "NICK", "MODE", "PING", "CAP"]);
+
 /**
- * Writes one message (without CR LF): the last parameter gets a `:` when it
- * needs one (it is empty, holds a space or starts with `:`).
+ * Writes one message (without CR LF). The last parameter of a numeric or of a
+ * command that carries text (PRIVMSG, NOTICE, TOPIC, PART, QUIT, KICK, PONG,
+ * ERROR) gets a `:` always, as servers write them; of any other command only
+ * when it needs one (it is empty, holds a space or starts with `:`).
  *
  * @example
  * ```ts
  * import { formatMessage } from "./message.ts";
  * import assert from "node:assert/strict";
- * assert.deepEqual(formatMessage("srv", "001", ["alice", "Welcome"]), ":srv 001 alice Welcome");
- * assert.deepEqual(formatMessage(null, "PONG", ["srv", "a b"]), "PONG srv :a b");
+ * assert.deepEqual(formatMessage("srv", "001", ["alice", "Welcome"]), ":srv 001 alice :Welcome");
+ * assert.deepEqual(formatMessage("a!a@h", "JOIN", ["#dev"]), ":a!a@h JOIN #dev");
+ * assert.deepEqual(formatMessage(null, "PONG", ["srv", "token"]), "PONG srv :token");
  * ```
  */
 export function formatMessage(prefix: string | null, command: string, params: string[]): string {
   const words = prefix === null ? [command] : [`:${prefix}`, command];
+  const always = !WORD_LAST.has(command) && params.length > 0;
   params.forEach((param, index) => {
     const last = index === params.length - 1;
-    words.push(
-      last && (param === "" || param.includes(" ") || param.startsWith(":")) ? `:${param}` : param,
-    );
+    const colon = last &&
+      (always || param === "" || param.includes(" ") || param.startsWith(":"));
+    words.push(colon ? `:${param}` : param);
   });
   return words.join(" ");
 }

@@ -209,6 +209,11 @@ export class IrcSession {
   // -------------------------------------------------------------------------
   // From the client
 
+  /** A line over IRC's cap was dropped: 417, in order with the other replies. */
+  inputTooLong(): void {
+    this.#numeric("417", "Input line was too long");
+  }
+
   /** Handles one message from the client. */
   handle(message: IrcMessage): void {
     const { command, params } = message;
