@@ -428,6 +428,11 @@ export class ChatServer {
     return web === null ? null : pageAddress(this.#hostname, web, this.webSecure);
   }
 
+  /** The address the IRC listener is bound to, or null without one. */
+  get ircAddr(): Deno.NetAddr | null {
+    return this.#irc?.addr ?? null;
+  }
+
   /** The address IRC clients connect to (`irc://HOST:PORT`, `ircs://` with TLS), or null without one. */
   get ircUrl(): string | null {
     if (this.#irc === null) return null;

@@ -347,7 +347,7 @@ async function untilExit(child: Deno.ChildProcess, ms: number, script: string): 
 
 /** A raw TCP connection that reads whole lines with a deadline. */
 export class Peer {
-  readonly #conn: Deno.TcpConn;
+  readonly #conn: Deno.TcpConn | Deno.TlsConn;
   readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
   readonly #framer = new LineFramer(1 << 20);
   readonly #lines: string[] = [];
@@ -355,9 +355,14 @@ export class Peer {
   #ended = false;
   #closed = false;
 
-  private constructor(conn: Deno.TcpConn) {
+  private constructor(conn: Deno.TcpConn | Deno.TlsConn) {
     this.#conn = conn;
     this.#reader = conn.readable.getReader();
+  }
+
+  /** A peer over a connection made already (a TLS one, say). */
+  static over(conn: Deno.TcpConn | Deno.TlsConn): Peer {
+    return new Peer(conn);
   }
 
   /** Connects to 127.0.0.1 at `port`. */

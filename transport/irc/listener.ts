@@ -34,6 +34,10 @@ export interface IrcListenerOptions {
   serverName: string;
   /** Whether newcomers are shown #lobby after registration. @default {true} */
   joinLobby?: boolean;
+  /** Quiet time before a client is pinged. @default {60000} */
+  pingIdleMs?: number;
+  /** Time a client has to answer a PING. @default {120000} */
+  pingTimeoutMs?: number;
   /** Shares the port with other processes that ask the same (SO_REUSEPORT). */
   reusePort?: boolean;
   log: ((event: string) => void) | undefined;
@@ -131,6 +135,8 @@ export class IrcListener {
     const link = new IrcConnection(socket, {
       serverName: this.#options.serverName,
       joinLobby: this.#options.joinLobby,
+      pingIdleMs: this.#options.pingIdleMs,
+      pingTimeoutMs: this.#options.pingTimeoutMs,
       nameTaken: (name) => chat.nameTaken(name),
       memberNamed: (name) => chat.memberNamed(name),
       connectionCount: () => chat.connectionCount,
