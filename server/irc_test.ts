@@ -249,3 +249,43 @@ Deno.test({
       await alice.expect(":bob!bob@chat PRIVMSG #lobby :ping");
     }, { console: true }),
 });
+
+Deno.test({
+  name: "names IRC does not allow (a leading digit, a dot) are shown and reached as they are",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withIrcServer([], async (server) => {
+      await using dotted = await Peer.join(server.port, "j.doe");
+      const [alice] = await ircJoin(server.ircPort, "alice");
+      await using _ = alice;
+      await using digit = await Peer.join(server.port, "2pac");
+      await alice.expect(":2pac!2pac@chat JOIN #lobby");
+      await dotted.send("hi from a dotted name\n");
+      await alice.expect(":j.doe!j.doe@chat PRIVMSG #lobby :hi from a dotted name");
+      await sendIrc(alice, "PRIVMSG j.doe :reached", "PRIVMSG 2pac :you too", "ISON j.doe 2pac x");
+      await dotted.readUntil("(private) alice: reached");
+      await digit.readUntil("(private) alice: you too");
+      assert.deepEqual(await syncIrc(alice), [":127.0.0.1 303 alice :j.doe 2pac"]);
+    }),
+});
+
+Deno.test({
+  name: "a line member's long message reaches IRC clients cut into lines of at most 512 bytes",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withIrcServer([], async (server) => {
+      await using bob = await Peer.join(server.port, "bob");
+      const [alice] = await ircJoin(server.ircPort, "alice");
+      await using _ = alice;
+      const text = "ä".repeat(300) + "x".repeat(700);
+      await bob.send(`${text}\n`);
+      const lines = (await syncIrc(alice)).filter((line) => line.includes(" PRIVMSG "));
+      assert.ok(lines.length >= 3, lines.join("\n"));
+      const prefix = ":bob!bob@chat PRIVMSG #lobby :";
+      for (const line of lines) {
+        assert.ok(line.startsWith(prefix), line);
+        assert.ok(new TextEncoder().encode(line).length + 2 <= 512, `${line.length}: ${line}`);
+      }
+      assert.equal(lines.map((line) => line.slice(prefix.length)).join(""), text);
+    }),
+});
