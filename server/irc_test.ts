@@ -289,3 +289,53 @@ Deno.test({
       assert.equal(lines.map((line) => line.slice(prefix.length)).join(""), text);
     }),
 });
+
+Deno.test({
+  name: "a storm of malformed lines gets answers, never a crash or a dropped connection",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withIrcServer([], async (server) => {
+      const [alice] = await ircJoin(server.ircPort, "alice");
+      await using _ = alice;
+      const storm = [
+        ":",
+        "@",
+        "@a=b ",
+        ":only.a.prefix",
+        "\x00\x01\x02",
+        "PRIVMSG #lobby :\x01",
+        "PRIVMSG #lobby :\x01ACTION\x01",
+        "PRIVMSG , :x",
+        "CAP",
+        "CAP REQ",
+        "CAP WHAT",
+        "MODE",
+        "MODE #lobby +ooo",
+        "MODE #lobby -x+b",
+        "MODE alice +z",
+        "KICK",
+        "NICK :",
+        "JOIN ,,,",
+        "PART ,",
+        "WHO",
+        "NAMES ,",
+        "LIST ,#x",
+        "TOPIC",
+        "USERHOST",
+        "ISON",
+        "PING",
+        "OPER a",
+        "AWAY",
+        "WHOIS",
+        "PRIVMSG #lobby :\x01VERSION\x01",
+      ];
+      await sendIrc(alice, ...storm);
+      await alice.send(new Uint8Array([0xff, 0xfe, 13, 10]));
+      const answers = await syncIrc(alice);
+      assert.ok(answers.length > 10, answers.join("\n"));
+      await sendIrc(alice, "PRIVMSG #lobby :still here");
+      await using bob = await Peer.join(server.port, "bob");
+      await sendIrc(alice, "PRIVMSG #lobby :and heard");
+      await bob.readUntil("alice: and heard");
+    }),
+});

@@ -29,6 +29,8 @@ export interface IrcConnectionOptions extends IrcSessionHost {
   pingIdleMs?: number;
   /** Time to answer a PING. @default {120000} */
   pingTimeoutMs?: number;
+  /** Where a failure of this connection is told. */
+  log?: ((event: string) => void) | undefined;
 }
 
 /** An IRC client's socket as a core link: see the module's description. */
@@ -53,6 +55,7 @@ export class IrcConnection extends EventEmitter implements Link {
   #pinger: ReturnType<typeof setInterval> | undefined;
   readonly #pingIdleMs: number;
   readonly #pingTimeoutMs: number;
+  readonly #log: ((event: string) => void) | undefined;
 
   /** A link over `socket` (plain or TLS), whose IRC session asks `options` about the chat. */
   constructor(socket: net.Socket, options: IrcConnectionOptions) {
@@ -63,11 +66,14 @@ export class IrcConnection extends EventEmitter implements Link {
     this.remotePort = socket.remotePort;
     this.#pingIdleMs = options.pingIdleMs ?? PING_IDLE_MS;
     this.#pingTimeoutMs = options.pingTimeoutMs ?? PING_TIMEOUT_MS;
+    this.#log = options.log;
     this.#session = new IrcSession({
       toClient: (line) => this.#send(line),
       toCore: (line) => this.#forCore.push(line),
       close: (reason) => this.#close(reason),
     }, options);
+    // An error with nobody listening (the core has let the link go) must not throw.
+    this.on("error", () => {});
     socket.on("data", (chunk: Uint8Array) => this.#read(chunk));
     socket.on("end", () => this.emit("end"));
     socket.on("error", (error: Error) => this.emit("error", error));
@@ -100,7 +106,7 @@ export class IrcConnection extends EventEmitter implements Link {
       // A refusal says why before the core closes; a member's own errors do not end it.
       if (line.startsWith("! ") && this.#session.name === null) this.#closing = line.slice(2);
       else if (line === "* Server is shutting down") this.#closing = "Server is shutting down";
-      this.#session.fromCore(line);
+      this.#guard(() => this.#session.fromCore(line));
     }
     return true;
   }
@@ -218,6 +224,17 @@ export class IrcConnection extends EventEmitter implements Link {
     if (body.length > MAX_MESSAGE_BYTES - 2) return this.#tooLong();
     const message = parseMessage(decoder.decode(bytes));
     if (message === null) return;
-    this.#session.handle(message);
+    this.#guard(() => this.#session.handle(message));
+  }
+
+  /** Runs `action`; a failure ends this connection only, never the server or the room. */
+  #guard(action: () => void): void {
+    try {
+      action();
+    } catch (error) {
+      const where = `${this.remoteAddress}:${this.remotePort}`;
+      this.#log?.(`${where} IRC failed: ${error instanceof Error ? error.message : error}`);
+      this.destroy();
+    }
   }
 }

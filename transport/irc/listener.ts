@@ -137,6 +137,7 @@ export class IrcListener {
       joinLobby: this.#options.joinLobby,
       pingIdleMs: this.#options.pingIdleMs,
       pingTimeoutMs: this.#options.pingTimeoutMs,
+      log: this.#options.log,
       nameTaken: (name) => chat.nameTaken(name),
       memberNamed: (name) => chat.memberNamed(name),
       connectionCount: () => chat.connectionCount,
