@@ -7,6 +7,7 @@ import {
   withDeadline,
 } from "../test/test_helpers.ts";
 import { ircJoin, sendIrc, syncIrc } from "../test/irc_test_helpers.ts";
+import { ChatServer, parseServerArgs } from "../server.ts";
 
 /** Runs `body` against a fresh quiet server with its IRC listener on a free port. */
 async function withIrcServer(
@@ -338,4 +339,17 @@ Deno.test({
       await sendIrc(alice, "PRIVMSG #lobby :and heard");
       await bob.readUntil("alice: and heard");
     }),
+});
+
+Deno.test("the IRC flags: --irc-port (6667), --no-irc, --irc-server-name, --irc-no-autojoin", () => {
+  assert.equal(parseServerArgs([]).options.ircPort, 6667);
+  assert.equal(parseServerArgs(["--irc-port", "0"]).options.ircPort, 0);
+  assert.equal(parseServerArgs(["--no-irc"]).options.ircPort, undefined);
+  assert.equal(parseServerArgs(["--irc-server-name", "irc.lan"]).options.ircServerName, "irc.lan");
+  assert.equal(parseServerArgs([]).options.ircAutoJoin, true);
+  assert.equal(parseServerArgs(["--irc-no-autojoin"]).options.ircAutoJoin, false);
+  assert.throws(() => parseServerArgs(["--no-irc", "--irc-port", "1"]), /--no-irc/);
+  assert.throws(() => parseServerArgs(["--irc-port", "70000"]), /--irc-port/);
+  assert.throws(() => new ChatServer({ ircPort: 0, ircServerName: "two words" }), /ircServerName/);
+  assert.throws(() => new ChatServer({ ircPort: 0, ircServerName: "a:b" }), /ircServerName/);
 });
