@@ -43,6 +43,8 @@ import {
 export const DEFAULT_PORT = 2003;
 /** Port the server serves the browser page on when run from the command line. */
 export const DEFAULT_WEB_PORT = 8080;
+/** The port IRC clients expect (RFC 7194 gives 6697 to TLS; one port serves both here). */
+export const DEFAULT_IRC_PORT = 6667;
 /** Address the server listens on by default: every IPv4 interface. */
 export const DEFAULT_SERVER_HOST = "0.0.0.0";
 /** Host the client connects to by default. */

@@ -92,6 +92,7 @@ const SERVER_FLAGS = [
   "0",
   "--web-port",
   "0",
+  "--no-irc",
   "--quiet",
   "--max-clients",
   "100000",

@@ -285,6 +285,23 @@ export class Chat {
     return this.#hub.connections.size;
   }
 
+  /**
+   * The name of the member here that `name` names by the lookalike rule, or
+   * null: the IRC door answers ISON and USERHOST with it.
+   */
+  memberNamed(name: string): string | null {
+    return this.#hub.rooms.find(name)?.name ?? null;
+  }
+
+  /**
+   * Whether asking for `name` would get another one (a member has it, or an
+   * account holds it): the IRC door refuses such a NICK (433) before asking,
+   * as IRC clients expect, where the line protocol adds a number.
+   */
+  nameTaken(name: string): boolean {
+    return this.#hub.rooms.isTaken(name) || this.#accounts.reservedFor(name) !== null;
+  }
+
   /** Sends lines to one connection, member or not. */
   tell(member: Member, ...lines: string[]): void {
     this.#hub.tell(member, ...lines);

@@ -1,7 +1,7 @@
 /**
  * The chat server, put together: {@linkcode ChatServer} joins the core (the
- * rooms and their members) to its doors (the TCP listener and the web
- * server), and, when asked, to a data file or a Redis cluster;
+ * rooms and their members) to its doors (the TCP listener, the web
+ * server and the IRC listener), and, when asked, to a data file or a Redis cluster;
  * {@linkcode runServer} runs one until it is stopped, as `server.ts` does
  * from the command line (its flags are read in `server_cli.ts`).
  *
@@ -38,6 +38,7 @@ import { TcpListener, tlsContext } from "../transport/tcp.ts";
 import { WEB_ASSETS } from "../generated/web_assets.ts";
 import { MAX_PENDING, WebServer } from "../transport/web.ts";
 import type { WebSocketLink } from "../transport/websocket.ts";
+import { IrcListener } from "../transport/irc/listener.ts";
 
 /** Settings of a {@linkcode ChatServer}; each has the default the CLI uses. */
 export interface ChatServerOptions {
@@ -53,6 +54,23 @@ export interface ChatServerOptions {
   webPort?: number;
   /** Origins besides the page's own whose pages may open the WebSocket. */
   webOrigins?: string[];
+  /**
+   * Port for IRC clients, on `hostname` too, with TLS there when `cert` is
+   * given; 0 picks a free one. Without it there is no IRC listener (the
+   * command line's default is 6667).
+   */
+  ircPort?: number;
+  /**
+   * The name the IRC listener calls itself in prefixes and numerics.
+   * @default {the machine's host name with --allow-sys, else `hostname` (or "localhost" for a wildcard address)}
+   */
+  ircServerName?: string;
+  /**
+   * Whether an IRC client is shown `#lobby` (JOIN, names) right after it
+   * registers; without it, it is in `#lobby` unseen until it joins a channel,
+   * as on other IRC servers. @default {true}
+   */
+  ircAutoJoin?: boolean;
   /** PEM certificate chain; with `key`, the server speaks TLS. */
   cert?: string;
   /** PEM private key of `cert`. */
@@ -184,6 +202,9 @@ export class ChatServer {
   readonly #secure: boolean;
   readonly #hostname: string;
   readonly #webPort: number | undefined;
+  /** IRC clients, when asked for. */
+  readonly #irc: IrcListener | null;
+  readonly #ircPort: number | undefined;
   readonly #finished = Promise.withResolvers<void>();
   #closing: Promise<void> | null = null;
 
@@ -304,6 +325,20 @@ export class ChatServer {
       maxPerIp: settings.maxPerIp,
       limitLoopback: settings.limitLoopback,
     });
+    const ircPort = options.ircPort === undefined
+      ? undefined
+      : checkInteger("ircPort", options.ircPort, 0, 65535);
+    this.#ircPort = ircPort;
+    this.#irc = ircPort === undefined ? null : new IrcListener(this.#chat, {
+      hostname,
+      port: ircPort,
+      tls: secureContext,
+      handshakeMs: Math.min(TLS_HANDSHAKE_TIMEOUT_MS, nameTimeoutMs),
+      serverName: checkServerName(options.ircServerName ?? defaultIrcServerName(hostname)),
+      joinLobby: options.ircAutoJoin ?? true,
+      reusePort: options.reusePort,
+      log: options.log,
+    });
   }
 
   /** A browser member: admitted, counted and greeted as a TCP one is. */
@@ -370,6 +405,12 @@ export class ChatServer {
       await this.#tcp.stop();
       throw new ListenError(`${this.#hostname}:${this.#webPort}`, error);
     }
+    try {
+      await this.#irc?.start();
+    } catch (error) {
+      await Promise.all([this.#tcp.stop(), this.#web?.close()]);
+      throw new ListenError(`${this.#hostname}:${this.#ircPort}`, error);
+    }
     const page = this.pageUrl;
     // Upload addresses and links are the page's, as it is printed at start.
     if (page !== null) this.#chat.files.baseUrl = page;
@@ -385,6 +426,18 @@ export class ChatServer {
   get pageUrl(): string | null {
     const web = this.webAddr;
     return web === null ? null : pageAddress(this.#hostname, web, this.webSecure);
+  }
+
+  /** The address the IRC listener is bound to, or null without one. */
+  get ircAddr(): Deno.NetAddr | null {
+    return this.#irc?.addr ?? null;
+  }
+
+  /** The address IRC clients connect to (`irc://HOST:PORT`, `ircs://` with TLS), or null without one. */
+  get ircUrl(): string | null {
+    if (this.#irc === null) return null;
+    const shown = pageAddress(this.#hostname, this.#irc.addr, this.#secure);
+    return shown.replace(/^http(s?):/, (_, s: string) => `irc${s}:`).replace(/\/$/, "");
   }
 
   /** Whether the page is served over HTTPS. */
@@ -432,7 +485,7 @@ export class ChatServer {
   async #shutdown(): Promise<void> {
     // A start under way finishes first, so that its listener is closed too.
     await this.#starting?.catch(() => {});
-    const stopped = [this.#tcp.stop(), this.#web?.close()];
+    const stopped = [this.#tcp.stop(), this.#web?.close(), this.#irc?.stop()];
     await this.#chat.shutdown(this.#shutdownFlushMs);
     await Promise.all(stopped);
     this.#store?.close();
@@ -459,6 +512,32 @@ function localFiles(
     store?.close();
     throw error;
   }
+}
+
+/**
+ * The IRC listener's name when none is given: the machine's host name when
+ * the server may read it (--allow-sys), else the address it listens on, or
+ * `localhost` for a wildcard or IPv6 address (a colon cannot be in a prefix).
+ */
+function defaultIrcServerName(hostname: string): string {
+  try {
+    if (Deno.permissions.querySync({ name: "sys", kind: "hostname" }).state === "granted") {
+      return Deno.hostname();
+    }
+  } catch {
+    // No permission API here: the address will do.
+  }
+  return hostname === "0.0.0.0" || hostname.includes(":") ? "localhost" : hostname;
+}
+
+/** An IRC server name: one word without a colon. */
+function checkServerName(name: string): string {
+  if (!/^[^\s:!@*,]+$/.test(name)) {
+    throw new TypeError(
+      `Invalid ircServerName: expected one word without ':', '!', '@', '*' or ',', got "${name}"`,
+    );
+  }
+  return name;
 }
 
 /** A Redis URL with its password left out, for messages. */
@@ -536,7 +615,7 @@ function pageAddress(hostname: string, web: Deno.NetAddr, secure: boolean): stri
  */
 export async function runServer(
   options: ChatServerOptions,
-  onListen: (addr: Deno.NetAddr, page: string | null) => void,
+  onListen: (addr: Deno.NetAddr, page: string | null, irc: string | null) => void,
   consoleInput?: ReadableStream<Uint8Array>,
 ): Promise<number> {
   let server: ChatServer;
@@ -561,7 +640,7 @@ export async function runServer(
     console.error(`Cannot listen on ${where}: ${(error as Error).message}`);
     return 1;
   }
-  onListen(addr, server.pageUrl);
+  onListen(addr, server.pageUrl, server.ircUrl);
   const stop = () => void server.close();
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   for (const signal of signals) Deno.addSignalListener(signal, stop);

@@ -181,7 +181,7 @@ Deno.test({
         `--allow-read=${dir}`,
         `--allow-write=${dir}`,
         "server.ts",
-        ...["--host", "127.0.0.1", "--port", "0", "--no-web", "--data", file],
+        ...["--host", "127.0.0.1", "--port", "0", "--no-web", "--no-irc", "--data", file],
       ];
       // Killed if it does not exit in time, so that no server outlives the test.
       const killer = new AbortController();

@@ -12,6 +12,7 @@ import { parseArgs } from "node:util";
 import { type ChatServerOptions, runServer } from "./chat_server.ts";
 import {
   ANNOUNCE_LIMIT,
+  DEFAULT_IRC_PORT,
   DEFAULT_PORT,
   DEFAULT_SERVER_HOST,
   DEFAULT_WEB_PORT,
@@ -40,6 +41,12 @@ Options:
   --web-port PORT          port of the browser page, on --host too, 0 for any (default ${DEFAULT_WEB_PORT})
   --no-web                 serve no browser page
   --web-origin ORIGIN      also let pages from ORIGIN join over WebSocket (repeatable)
+  --irc-port PORT          port for IRC clients (irssi, WeeChat, HexChat), on --host too, TLS
+                           there with --cert, 0 for any (default ${DEFAULT_IRC_PORT})
+  --no-irc                 no IRC listener
+  --irc-server-name NAME   the IRC listener's name (default the host name with --allow-sys,
+                           else --host, or localhost)
+  --irc-no-autojoin        do not show IRC clients #lobby as soon as they register
   --max-clients N          connections held at once (default ${MAX_CLIENTS})
   --max-per-ip N           connections from one address, and web requests under way from
                            one address; loopback exempt (default ${MAX_PER_IP})
@@ -111,6 +118,10 @@ export function parseServerArgs(args: string[]): ServerArgs {
       "web-port": { type: "string" },
       "no-web": { type: "boolean", default: false },
       "web-origin": { type: "string", multiple: true },
+      "irc-port": { type: "string" },
+      "no-irc": { type: "boolean", default: false },
+      "irc-server-name": { type: "string" },
+      "irc-no-autojoin": { type: "boolean", default: false },
       "max-clients": { type: "string" },
       "max-per-ip": { type: "string" },
       "trust-loopback": { type: "string" },
@@ -171,6 +182,9 @@ export function parseServerArgs(args: string[]): ServerArgs {
       "Invalid web flags: --no-web goes with neither --web-port nor --web-origin",
     );
   }
+  if (values["no-irc"] && values["irc-port"] !== undefined) {
+    throw new TypeError("Invalid IRC flags: --no-irc goes with no --irc-port");
+  }
   for (const origin of values["web-origin"] ?? []) {
     if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
       throw new TypeError(
@@ -218,6 +232,9 @@ export function parseServerArgs(args: string[]): ServerArgs {
       port: number("port", 0, 65535),
       webPort: values["no-web"] ? undefined : number("web-port", 0, 65535) ?? DEFAULT_WEB_PORT,
       webOrigins: values["web-origin"],
+      ircPort: values["no-irc"] ? undefined : number("irc-port", 0, 65535) ?? DEFAULT_IRC_PORT,
+      ircServerName: values["irc-server-name"],
+      ircAutoJoin: !values["irc-no-autojoin"],
       maxClients: number("max-clients", 1),
       maxPerIp: number("max-per-ip", 1),
       limitLoopback: trustLoopback === "false",
@@ -325,9 +342,10 @@ export async function main(args: string[]): Promise<number> {
   const log = parsed.quiet ? undefined : (event: string) => console.log(`${timestamp()} ${event}`);
   const terminal = parsed.console && Deno.stdin.isTerminal();
   const consoleInput = parsed.console ? Deno.stdin.readable : undefined;
-  return await runServer({ ...options, log }, (addr, page) => {
+  return await runServer({ ...options, log }, (addr, page, irc) => {
     console.log(`Chat server listening on ${addr.hostname}:${addr.port}`);
     if (page !== null) console.log(`Open ${page} in a browser`);
+    if (irc !== null) console.log(`IRC clients: ${irc}`);
     if (options.cert !== undefined) console.log("Connections use TLS.");
     if (options.cert !== undefined && new X509Certificate(options.cert).ca) {
       // What `openssl req -x509` makes by default; rustls refuses it (CaUsedAsEndEntity).

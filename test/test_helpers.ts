@@ -114,6 +114,8 @@ function spawnScript(
 export interface ServerProcess {
   /** The port it listens on, read from its listening line. */
   port: number;
+  /** The port of its IRC listener, read from its `IRC clients:` line; null with `--no-irc`. */
+  ircPort: number | null;
   /** The process itself. */
   child: Deno.ChildProcess;
   /** Its standard output (the listening line and the event log). */
@@ -145,7 +147,9 @@ export async function startServer(
   const port = args.includes("--port") ? [] : ["--port", "0"];
   // The page's listener gets a free port too, unless the test says otherwise.
   const web = args.includes("--web-port") || args.includes("--no-web") ? [] : ["--web-port", "0"];
-  const serverArgs = ["--host", "127.0.0.1", ...port, ...web, ...args];
+  // So does the IRC listener: nothing in a test listens on a fixed port.
+  const irc = args.includes("--irc-port") || args.includes("--no-irc") ? [] : ["--irc-port", "0"];
+  const serverArgs = ["--host", "127.0.0.1", ...port, ...web, ...irc, ...args];
   const child = spawnScript("server.ts", serverArgs, permissions, console ? "piped" : "null");
   const stdout = new LineCollector(child.stdout);
   const stderr = new LineCollector(child.stderr);
@@ -178,8 +182,24 @@ export async function startServer(
   try {
     const line = await stdout.waitFor((l) => l.startsWith("Chat server listening on "), 15_000);
     const port = Number(line.slice(line.lastIndexOf(":") + 1));
+    let ircPort: number | null = null;
+    if (!args.includes("--no-irc")) {
+      // Printed right after the listening line (and the page's).
+      const ircLine = await stdout.waitFor((l) => l.startsWith("IRC clients: "), 15_000);
+      ircPort = Number(ircLine.slice(ircLine.lastIndexOf(":") + 1));
+    }
     const dispose = async () => void await stop();
-    return { port, child, stdout, stderr, stop, type, endInput, [Symbol.asyncDispose]: dispose };
+    return {
+      port,
+      ircPort,
+      child,
+      stdout,
+      stderr,
+      stop,
+      type,
+      endInput,
+      [Symbol.asyncDispose]: dispose,
+    };
   } catch (error) {
     await stop("SIGKILL");
     throw new Error(`server.ts did not start: ${(error as Error).message}\n${stderr.text}`);
@@ -298,7 +318,15 @@ export function runServerToExit(
   permissions: string[] = ["--allow-net"],
   ms: number = WAIT_MS * 2,
 ): Promise<ScriptRun> {
-  return untilExit(spawnScript("server.ts", args, permissions, "null"), ms, "server.ts");
+  // Never the IRC listener's fixed default port: other tests run beside this one.
+  const irc = args.some((arg) => arg.startsWith("--irc-port") || arg === "--no-irc")
+    ? []
+    : ["--no-irc"];
+  return untilExit(
+    spawnScript("server.ts", [...irc, ...args], permissions, "null"),
+    ms,
+    "server.ts",
+  );
 }
 
 /** Waits for `child` to exit and returns its output; kills it after `ms`. */
@@ -319,7 +347,7 @@ async function untilExit(child: Deno.ChildProcess, ms: number, script: string): 
 
 /** A raw TCP connection that reads whole lines with a deadline. */
 export class Peer {
-  readonly #conn: Deno.TcpConn;
+  readonly #conn: Deno.TcpConn | Deno.TlsConn;
   readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
   readonly #framer = new LineFramer(1 << 20);
   readonly #lines: string[] = [];
@@ -327,9 +355,14 @@ export class Peer {
   #ended = false;
   #closed = false;
 
-  private constructor(conn: Deno.TcpConn) {
+  private constructor(conn: Deno.TcpConn | Deno.TlsConn) {
     this.#conn = conn;
     this.#reader = conn.readable.getReader();
+  }
+
+  /** A peer over a connection made already (a TLS one, say). */
+  static over(conn: Deno.TcpConn | Deno.TlsConn): Peer {
+    return new Peer(conn);
   }
 
   /** Connects to 127.0.0.1 at `port`. */

@@ -1,0 +1,42 @@
+/**
+ * Raw IRC clients for the IRC door's tests: a {@linkcode Peer} (a plain TCP
+ * connection that reads whole lines, the CR of CR LF dropped) that speaks
+ * IRC's registration, and a way to know that every answer to what was sent
+ * has come (a PING, whose PONG the door sends after them).
+ *
+ * @module
+ */
+
+import { Peer } from "./test_helpers.ts";
+
+let syncs = 0;
+
+/** Sends lines ended by CR LF. */
+export async function sendIrc(peer: Peer, ...lines: string[]): Promise<void> {
+  await peer.send(lines.map((line) => `${line}\r\n`).join(""));
+}
+
+/**
+ * Sends a PING and returns every line that came before its PONG: the
+ * answers to what was sent before it, and what others did meanwhile.
+ */
+export async function syncIrc(peer: Peer): Promise<string[]> {
+  const token = `sync-${++syncs}`;
+  await sendIrc(peer, `PING ${token}`);
+  const lines = await peer.readUntil(new RegExp(` PONG \\S+ :?${token}$`));
+  return lines.slice(0, -1);
+}
+
+/**
+ * Connects to the IRC port, registers as `nick` and reads until the end of
+ * the names of `#lobby`, which the door shows after the welcome; returns the
+ * peer and the lines read.
+ */
+export async function ircJoin(port: number, nick: string): Promise<[Peer, string[]]> {
+  const peer = await Peer.connect(port);
+  await sendIrc(peer, "CAP LS 302", `NICK ${nick}`, `USER ${nick} 0 * :${nick} the tester`);
+  await peer.expect(/ CAP \* LS :/);
+  await sendIrc(peer, "CAP END");
+  const lines = await peer.readUntil(/ 366 \S+ #lobby /);
+  return [peer, lines];
+}

@@ -1,0 +1,199 @@
+/**
+ * An IRC client's channel commands, as the core's room commands: JOIN moves
+ * the member (one room at a time), PART takes it back to `#lobby` unseen,
+ * TOPIC, NAMES, WHO, WHOIS, LIST, KICK and MODE (`+o`/`-o` are `/op` and
+ * `/deop`; every room is `+nt`).
+ *
+ * @module
+ */
+
+import { sameName } from "../../protocol.ts";
+import { formatMessage } from "./message.ts";
+import {
+  CHANNEL_LENGTH,
+  LOBBY,
+  MEMBER_HOST,
+  prefixOf,
+  type SessionState,
+  TOPIC_LENGTH,
+} from "./session_state.ts";
+
+/** Handles an IRC client's channel commands: see the module's description. */
+export class ChannelCommands {
+  /** Channel commands over `s`. */
+  constructor(readonly s: SessionState) {}
+
+  join(params: string[]): void {
+    const list = params[0];
+    if (list === undefined || list === "") {
+      return this.s.numeric("461", "JOIN", "Not enough parameters");
+    }
+    if (list === "0") {
+      if (this.s.visible) this.part([`#${this.s.room}`]);
+      return;
+    }
+    for (const channel of list.split(",")) {
+      const room = this.s.roomOf(channel);
+      if (room === null || channel.length > CHANNEL_LENGTH) {
+        this.s.numeric("403", channel, "No such channel");
+        continue;
+      }
+      if (sameName(room, this.s.room) && this.s.joining.length === 0) {
+        if (this.s.visible) continue;
+        // Back to the room the member is in (#lobby after a PART): only the client needs telling.
+        this.s.visible = true;
+        this.s.fromMember(this.s.me as string, "JOIN", `#${this.s.room}`);
+        this.s.sink.toCore("/who");
+        this.s.expect("join", room).moved = true;
+        continue;
+      }
+      this.s.joining.push(room);
+      this.s.sink.toCore(`/join #${room}`);
+      this.s.sink.toCore("/who");
+      this.s.expect("join", room);
+    }
+  }
+
+  part(params: string[]): void {
+    const list = params[0];
+    if (list === undefined || list === "") {
+      return this.s.numeric("461", "PART", "Not enough parameters");
+    }
+    for (const channel of list.split(",")) {
+      if (!this.s.isIn(channel)) {
+        this.s.numeric("442", channel, "You're not on that channel");
+        continue;
+      }
+      const reason = params[1] ?? "";
+      const room = this.s.joining.at(-1) ?? this.s.room;
+      this.s.reply(formatMessage(prefixOf(this.s.me as string), "PART", [`#${room}`, reason]));
+      this.s.visible = false;
+      // A move still on its way comes hidden now.
+      this.s.joining = [];
+      if (!sameName(room, LOBBY)) this.s.sink.toCore("/part");
+    }
+  }
+
+  topic(params: string[]): void {
+    const channel = params[0];
+    if (channel === undefined) return this.s.numeric("461", "TOPIC", "Not enough parameters");
+    if (!this.s.isIn(channel)) return this.#notOn(channel);
+    const text = params[1];
+    if (text === undefined) {
+      this.s.sink.toCore("/topic");
+      this.s.expect("topic", this.s.room);
+      return;
+    }
+    this.s.sink.toCore(text === "" ? "/topic -" : `/topic ${text.slice(0, TOPIC_LENGTH)}`);
+  }
+
+  /** 442 for a room that exists, 403 for one that does not: the core's `/who #room` tells. */
+  #notOn(channel: string): void {
+    const room = this.s.roomOf(channel);
+    if (room === null) return this.s.numeric("403", channel, "No such channel");
+    this.s.sink.toCore(`/who #${room}`);
+    this.s.expect("notOn", channel);
+  }
+
+  /** Asks the core for a room's names, for NAMES or WHO. */
+  #askNames(kind: "names" | "who", channel: string | undefined): void {
+    const first = channel?.split(",")[0];
+    if (first === undefined || first === "") {
+      if (!this.s.visible) return this.s.numeric(kind === "names" ? "366" : "315", "*", "End");
+      this.s.sink.toCore("/who");
+      this.s.expect(kind, this.s.room);
+      return;
+    }
+    const room = this.s.roomOf(first);
+    if (room === null) {
+      if (kind === "who") return this.#whoNick(first);
+      return this.s.numeric("366", first, "End of /NAMES list");
+    }
+    this.s.sink.toCore(this.s.isIn(first) ? "/who" : `/who #${room}`);
+    this.s.expect(kind, room);
+  }
+
+  names(channel: string | undefined): void {
+    this.#askNames("names", channel);
+  }
+
+  who(mask: string | undefined): void {
+    this.#askNames("who", mask);
+  }
+
+  #whoNick(nick: string): void {
+    const name = this.s.host.memberNamed(nick);
+    if (name !== null) {
+      this.s.numeric("352", "*", name, MEMBER_HOST, this.s.host.serverName, name, "H", `0 ${name}`);
+    }
+    this.s.numeric("315", nick, "End of /WHO list");
+  }
+
+  whois(params: string[]): void {
+    const nick = params.at(-1);
+    if (nick === undefined || nick === "") return this.s.numeric("431", "No nickname given");
+    this.s.sink.toCore(`/whois ${nick}`);
+    this.s.expect("whois", nick);
+  }
+
+  list(channels: string | undefined): void {
+    const filter = (channels ?? "").split(",").map((channel) => this.s.roomOf(channel))
+      .filter((room) => room !== null);
+    this.s.sink.toCore("/rooms");
+    this.s.expect("list", "", filter);
+  }
+
+  kick(params: string[]): void {
+    const [channel, nick, reason] = params;
+    if (channel === undefined || nick === undefined) {
+      return this.s.numeric("461", "KICK", "Not enough parameters");
+    }
+    if (!this.s.isIn(channel)) return this.s.numeric("442", channel, "You're not on that channel");
+    this.s.sink.toCore(`/kick ${nick} ${reason ?? ""}`.trimEnd());
+  }
+
+  mode(params: string[]): void {
+    const target = params[0];
+    if (target === undefined) return this.s.numeric("461", "MODE", "Not enough parameters");
+    const room = this.s.roomOf(target);
+    if (room === null) {
+      if (this.s.me === null || !sameName(target, this.s.me)) {
+        if (this.s.host.memberNamed(target) === null) {
+          return this.s.numeric("401", target, "No such nick/channel");
+        }
+        return this.s.numeric("502", "Cannot change mode for other users");
+      }
+      if (params[1] === undefined) return this.s.numeric("221", "+");
+      // The usual +i and +w ask for nothing the chat does otherwise: accepted quietly.
+      if (/^[+-][iw]*$/.test(params[1])) return;
+      return this.s.numeric("501", "Unknown MODE flag");
+    }
+    const modes = params[1];
+    if (modes === undefined) {
+      if (!this.s.isIn(target)) {
+        return this.s.numeric("442", target, "You're not on that channel");
+      }
+      return this.s.numeric("324", `#${this.s.room}`, "+nt");
+    }
+    let adding = true;
+    let argument = 2;
+    for (const mode of modes) {
+      if (mode === "+" || mode === "-") {
+        adding = mode === "+";
+      } else if (mode === "o") {
+        const nick = params[argument++];
+        if (nick === undefined) return this.s.numeric("461", "MODE", "Not enough parameters");
+        if (!this.s.isIn(target)) {
+          return this.s.numeric("442", target, "You're not on that channel");
+        }
+        this.s.sink.toCore(`/${adding ? "op" : "deop"} ${nick}`);
+      } else if ((mode === "n" || mode === "t") && adding) {
+        // Every room is +nt already: only members post, only operators set the topic.
+      } else if (mode === "b" && params[argument] === undefined) {
+        this.s.numeric("368", target, "End of channel ban list");
+      } else {
+        this.s.numeric("472", mode, "is unknown mode char to me");
+      }
+    }
+  }
+}

@@ -1,0 +1,289 @@
+/**
+ * An IRC client's commands: the registration (CAP, PASS, NICK, USER), PING,
+ * QUIT, messages (PRIVMSG, NOTICE, CTCP) and the small questions the door
+ * answers itself (LUSERS, ISON, USERHOST, AWAY, VERSION, TIME); the channel
+ * commands are channel_commands.ts's.
+ *
+ * @module
+ */
+
+import { cleanNickname, isQuitWord, MAX_NAME_LENGTH } from "../../protocol.ts";
+import type { ChannelCommands } from "./channel_commands.ts";
+import { formatMessage, type IrcMessage } from "./message.ts";
+import {
+  CAPABILITIES,
+  CTCP,
+  LOBBY,
+  MEMBER_HOST,
+  prefixOf,
+  type SessionState,
+  VERSION,
+} from "./session_state.ts";
+
+/** Handles what an IRC client sends: see the module's description. */
+export class ClientCommands {
+  /** Commands over `s`, handing channel commands to `channels`. */
+  constructor(readonly s: SessionState, readonly channels: ChannelCommands) {}
+
+  /** Handles one message from the client. */
+  handle(message: IrcMessage): void {
+    const { command, params } = message;
+    switch (command) {
+      case "CAP":
+        return this.#cap(params);
+      case "PASS":
+        if (this.s.registered) return this.s.numeric("462", "You may not reregister");
+        if (params[0] === undefined) return this.s.numeric("461", "PASS", "Not enough parameters");
+        this.s.password = params[0];
+        return;
+      case "NICK":
+        return this.#nickCommand(params);
+      case "USER":
+        if (this.s.registered) return this.s.numeric("462", "You may not reregister");
+        if (params.length < 4 || params[0] === "" || params[3] === "") {
+          return this.s.numeric("461", "USER", "Not enough parameters");
+        }
+        this.s.user = params[0] as string;
+        this.s.realname = params[3] as string;
+        return this.#register();
+      case "PING":
+        if (params[0] === undefined) return this.s.numeric("409", "No origin specified");
+        if (this.s.me !== null) {
+          // The core's answers to the lines before go out in its later turns: the PONG follows
+          // them, behind the answer to a question that costs the core nothing (`/topic`).
+          this.s.sink.toCore("/topic");
+          this.s.expect("sync", "");
+        }
+        return this.s.reply(
+          formatMessage(this.s.host.serverName, "PONG", [this.s.host.serverName, params[0]]),
+        );
+      case "PONG":
+        return;
+      case "QUIT":
+        if (this.s.me === null) return this.s.sink.close(`Quit: ${params[0] ?? ""}`.trimEnd());
+        return this.s.sink.toCore("/quit");
+    }
+    if (this.s.me === null) {
+      // The core answers the nickname with the welcome; until then only the above make sense.
+      return this.s.numeric("451", "You have not registered");
+    }
+    switch (command) {
+      case "JOIN":
+        return this.channels.join(params);
+      case "PART":
+        return this.channels.part(params);
+      case "PRIVMSG":
+      case "NOTICE":
+        return this.#privmsg(command, params);
+      case "TOPIC":
+        return this.channels.topic(params);
+      case "NAMES":
+        return this.channels.names(params[0]);
+      case "WHO":
+        return this.channels.who(params[0]);
+      case "WHOIS":
+        return this.channels.whois(params);
+      case "LIST":
+        return this.channels.list(params[0]);
+      case "KICK":
+        return this.channels.kick(params);
+      case "MODE":
+        return this.channels.mode(params);
+      case "OPER":
+        if (params.length < 2) return this.s.numeric("461", "OPER", "Not enough parameters");
+        return this.s.sink.toCore(`/oper ${params[1]}`);
+      case "MOTD":
+        this.s.sink.toCore("/motd");
+        this.s.expect("motd", "");
+        return;
+      case "LUSERS":
+        return this.#lusers();
+      case "ISON":
+        return this.#ison(params);
+      case "USERHOST":
+        return this.#userhost(params);
+      case "AWAY":
+        this.s.away = params[0] || null;
+        if (this.s.away === null) {
+          return this.s.numeric("305", "You are no longer marked as being away");
+        }
+        return this.s.numeric("306", "You have been marked as being away");
+      case "VERSION":
+        return this.s.numeric("351", VERSION, this.s.host.serverName, "IRC door of the chat");
+      case "TIME":
+        return this.s.numeric("391", this.s.host.serverName, new Date().toUTCString());
+      default:
+        return this.s.numeric("421", command, "Unknown command");
+    }
+  }
+
+  #cap(params: string[]): void {
+    const sub = params[0]?.toUpperCase();
+    if (sub === undefined) return this.s.numeric("461", "CAP", "Not enough parameters");
+    const cap = (...rest: string[]) =>
+      this.s.reply(formatMessage(this.s.host.serverName, "CAP", [this.s.target, ...rest]));
+    switch (sub) {
+      case "LS":
+        if (!this.s.registered) this.s.negotiating = true;
+        return cap("LS", CAPABILITIES.join(" "));
+      case "LIST":
+        return cap("LIST", [...this.s.caps].join(" "));
+      case "REQ": {
+        if (!this.s.registered) this.s.negotiating = true;
+        const asked = params[1] ?? "";
+        const wanted = asked.split(" ").filter((word) => word !== "");
+        const known = wanted.every((word) => CAPABILITIES.includes(word.replace(/^-/, "")));
+        if (!known || wanted.length === 0) return cap("NAK", asked);
+        for (const word of wanted) {
+          if (word.startsWith("-")) this.s.caps.delete(word.slice(1));
+          else this.s.caps.add(word);
+        }
+        return cap("ACK", asked);
+      }
+      case "END":
+        if (this.s.registered) return;
+        this.s.negotiating = false;
+        return this.#register();
+      default:
+        return this.s.numeric("410", params[0] as string, "Invalid CAP command");
+    }
+  }
+
+  /** Whether `nick` is a name the chat keeps as it is (else IRC's 432). */
+  #validNick(nick: string): boolean {
+    return nick.length <= MAX_NAME_LENGTH && cleanNickname(nick) === nick;
+  }
+
+  #nickCommand(params: string[]): void {
+    const nick = params[0];
+    if (nick === undefined || nick === "") return this.s.numeric("431", "No nickname given");
+    if (!this.#validNick(nick)) return this.s.numeric("432", nick, "Erroneous nickname");
+    if (!this.s.registered) {
+      if (this.s.host.nameTaken(nick)) {
+        return this.s.numeric("433", nick, "Nickname is already in use");
+      }
+      this.s.nick = nick;
+      return this.#register();
+    }
+    if (this.s.me === null || nick === this.s.me) return;
+    this.s.sink.toCore(`/nick ${nick}`);
+  }
+
+  /** Hands the core the password and the name once NICK, USER and any CAP negotiation are done. */
+  #register(): void {
+    const nick = this.s.nick;
+    if (this.s.registered || nick === null || this.s.user === null || this.s.negotiating) return;
+    if (this.s.host.nameTaken(nick)) {
+      this.s.nick = null;
+      return this.s.numeric("433", nick, "Nickname is already in use");
+    }
+    this.s.registered = true;
+    if (this.s.corePassword) this.s.sink.toCore(this.s.password ?? "");
+    this.s.sink.toCore(nick);
+    // The names of #lobby, for the JOIN the client is shown after the welcome.
+    this.s.sink.toCore("/who");
+    const welcome = this.s.expect("join", LOBBY);
+    welcome.welcome = true;
+  }
+
+  /** Text as the core must get it to post it: a leading `/` doubled. */
+  #posted(text: string): string | null {
+    if (isQuitWord(text)) return null;
+    return text.startsWith("/") ? `/${text}` : text;
+  }
+
+  #privmsg(command: "PRIVMSG" | "NOTICE", params: string[]): void {
+    const notice = command === "NOTICE";
+    const targets = params[0];
+    if (targets === undefined || targets === "") {
+      if (!notice) this.s.numeric("411", `No recipient given (${command})`);
+      return;
+    }
+    const text = params[1] ?? "";
+    if (text === "") {
+      if (!notice) this.s.numeric("412", "No text to send");
+      return;
+    }
+    for (const target of targets.split(",")) this.#sendTo(target, text, notice);
+  }
+
+  #sendTo(target: string, text: string, notice: boolean): void {
+    const channel = target.startsWith("#");
+    let body = text;
+    if (text.startsWith("\x01")) {
+      const ctcp = text.slice(1, text.endsWith(CTCP) && text.length > 1 ? -1 : undefined);
+      const space = ctcp.indexOf(" ");
+      const verb = (space === -1 ? ctcp : ctcp.slice(0, space)).toUpperCase();
+      const rest = space === -1 ? "" : ctcp.slice(space + 1);
+      if (verb !== "ACTION") {
+        if (!notice) this.#ctcp(target, verb, rest);
+        return;
+      }
+      if (channel) {
+        if (!this.s.isIn(target)) return this.#cannotSend(target, notice);
+        if (rest !== "") this.s.sink.toCore(`/me ${rest}`);
+        return;
+      }
+      body = `* ${this.s.me} ${rest}`;
+    }
+    if (channel) {
+      if (!this.s.isIn(target)) return this.#cannotSend(target, notice);
+      const posted = this.#posted(body);
+      if (posted === null) {
+        if (!notice) this.s.numeric("404", target, "The chat reads that word as leaving; not sent");
+        return;
+      }
+      this.s.sink.toCore(posted);
+      return;
+    }
+    if (notice && this.s.host.memberNamed(target) === null) return;
+    this.s.sink.toCore(`/msg ${target} ${body}`);
+  }
+
+  #cannotSend(channel: string, notice: boolean): void {
+    if (notice) return;
+    this.s.numeric("404", channel, `Cannot send to channel (you are in #${this.s.room})`);
+  }
+
+  /** Answers a CTCP request for any target: the chat's members have no CTCP of their own. */
+  #ctcp(target: string, verb: string, rest: string): void {
+    const name = target.startsWith("#") ? target : this.s.host.memberNamed(target);
+    if (name === null) return this.s.numeric("401", target, "No such nick/channel");
+    const answer = verb === "VERSION"
+      ? `VERSION ${VERSION}`
+      : verb === "PING"
+      ? `PING ${rest}`.trimEnd()
+      : verb === "TIME"
+      ? `TIME ${new Date().toUTCString()}`
+      : verb === "CLIENTINFO"
+      ? "CLIENTINFO ACTION CLIENTINFO PING TIME VERSION"
+      : null;
+    if (answer === null) return;
+    const source = name.startsWith("#") ? this.s.host.serverName : prefixOf(name);
+    this.s.reply(formatMessage(source, "NOTICE", [this.s.me as string, `\x01${answer}\x01`]));
+  }
+
+  #lusers(): void {
+    const users = this.s.host.connectionCount();
+    this.s.numeric("251", `There are ${users} users and 0 invisible on 1 servers`);
+    this.s.numeric("254", "0", "channels formed");
+    this.s.numeric("255", `I have ${users} clients and 0 servers`);
+  }
+
+  #ison(params: string[]): void {
+    const asked = params.join(" ").split(" ").filter((nick) => nick !== "");
+    if (asked.length === 0) return this.s.numeric("461", "ISON", "Not enough parameters");
+    const here = asked.map((nick) => this.s.host.memberNamed(nick)).filter((name) => name !== null);
+    this.s.numeric("303", here.join(" "));
+  }
+
+  #userhost(params: string[]): void {
+    if (params.length === 0) return this.s.numeric("461", "USERHOST", "Not enough parameters");
+    const found = params.slice(0, 5).map((nick) => this.s.host.memberNamed(nick))
+      .filter((name) => name !== null)
+      .map((name) =>
+        `${name}=${name === this.s.me && this.s.away !== null ? "-" : "+"}${name}@${MEMBER_HOST}`
+      );
+    this.s.numeric("302", found.join(" "));
+  }
+}

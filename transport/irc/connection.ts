@@ -1,0 +1,240 @@
+/**
+ * One IRC client's socket as the core's {@linkcode Link}: the client's
+ * lines are cut at CR LF (512 bytes and 8,191 of tags at most), read as IRC
+ * messages and handed to its {@linkcode IrcSession}, whose lines for the core
+ * come out as this link's `data` events; what the core writes goes through
+ * the session and out as IRC messages. The link also pings a quiet client
+ * and closes one that does not answer.
+ *
+ * @module
+ */
+
+import { EventEmitter } from "node:events";
+import type net from "node:net";
+import type { Link } from "../../core/link.ts";
+import { formatMessage, MAX_MESSAGE_BYTES, MAX_TAG_BYTES, parseMessage } from "./message.ts";
+import { IrcSession, type IrcSessionHost } from "./session.ts";
+
+/** A client quiet this long is sent a PING. */
+export const PING_IDLE_MS = 60_000;
+/** A client that answers no PING within this long is closed. */
+export const PING_TIMEOUT_MS = 120_000;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** What an {@linkcode IrcConnection} is given. */
+export interface IrcConnectionOptions extends IrcSessionHost {
+  /** Quiet time before the server pings. @default {60000} */
+  pingIdleMs?: number;
+  /** Time to answer a PING. @default {120000} */
+  pingTimeoutMs?: number;
+  /** Where a failure of this connection is told. */
+  log?: ((event: string) => void) | undefined;
+}
+
+/** An IRC client's socket as a core link: see the module's description. */
+export class IrcConnection extends EventEmitter implements Link {
+  readonly #socket: net.Socket;
+  readonly #session: IrcSession;
+  readonly #serverName: string;
+  readonly remoteAddress: string | undefined;
+  readonly remotePort: number | undefined;
+  #paused = false;
+  #ended = false;
+  /** Bytes of a line not yet ended by LF. */
+  #buffer: Uint8Array = new Uint8Array(0);
+  /** A line went over the cap: the rest of it, up to its LF, is skipped. */
+  #skipping = false;
+  /** Lines for the core gathered while a chunk is read. */
+  #forCore: string[] = [];
+  /** Why the connection ends, for the ERROR line the client gets. */
+  #closing: string | null = null;
+  #lastHeard = performance.now();
+  #pingSent: number | null = null;
+  #pinger: ReturnType<typeof setInterval> | undefined;
+  readonly #pingIdleMs: number;
+  readonly #pingTimeoutMs: number;
+  readonly #log: ((event: string) => void) | undefined;
+
+  /** A link over `socket` (plain or TLS), whose IRC session asks `options` about the chat. */
+  constructor(socket: net.Socket, options: IrcConnectionOptions) {
+    super();
+    this.#socket = socket;
+    this.#serverName = options.serverName;
+    this.remoteAddress = socket.remoteAddress;
+    this.remotePort = socket.remotePort;
+    this.#pingIdleMs = options.pingIdleMs ?? PING_IDLE_MS;
+    this.#pingTimeoutMs = options.pingTimeoutMs ?? PING_TIMEOUT_MS;
+    this.#log = options.log;
+    this.#session = new IrcSession({
+      toClient: (line) => this.#send(line),
+      toCore: (line) => this.#forCore.push(line),
+      close: (reason) => this.#close(reason),
+    }, options);
+    // An error with nobody listening (the core has let the link go) must not throw.
+    this.on("error", () => {});
+    socket.on("data", (chunk: Uint8Array) => this.#read(chunk));
+    socket.on("end", () => this.emit("end"));
+    socket.on("error", (error: Error) => this.emit("error", error));
+    socket.on("close", () => {
+      clearInterval(this.#pinger);
+      this.emit("close");
+    });
+    const check = Math.max(10, Math.min(this.#pingIdleMs, this.#pingTimeoutMs) / 4);
+    this.#pinger = setInterval(() => this.#checkAlive(), check);
+  }
+
+  get writableLength(): number {
+    return this.#socket.writableLength;
+  }
+  get writableEnded(): boolean {
+    return this.#ended;
+  }
+  get readableEnded(): boolean {
+    return this.#socket.readableEnded;
+  }
+  get destroyed(): boolean {
+    return this.#socket.destroyed;
+  }
+
+  /** The core's lines, said to the client in IRC's words. */
+  write(data: Uint8Array | string): boolean {
+    const text = typeof data === "string" ? data : decoder.decode(data);
+    for (const line of text.split("\n")) {
+      if (line === "") continue;
+      // A refusal says why before the core closes; a member's own errors do not end it.
+      if (line.startsWith("! ") && this.#session.name === null) this.#closing = line.slice(2);
+      else if (line === "* Server is shutting down") this.#closing = "Server is shutting down";
+      this.#guard(() => this.#session.fromCore(line));
+    }
+    return true;
+  }
+
+  pause(): this {
+    this.#paused = true;
+    this.#socket.pause();
+    return this;
+  }
+  resume(): this {
+    this.#paused = false;
+    this.#socket.resume();
+    return this;
+  }
+  isPaused(): boolean {
+    return this.#paused;
+  }
+
+  /** Says why in an ERROR line, then ends once it is sent. */
+  end(callback?: () => void): this {
+    if (!this.#ended && !this.#socket.destroyed) {
+      this.#ended = true;
+      const why = this.#closing ?? "Quit";
+      this.#socket.write(`${formatMessage(null, "ERROR", [`Closing Link: ${why}`])}\r\n`);
+    }
+    this.#ended = true;
+    this.#socket.end(callback);
+    return this;
+  }
+
+  destroy(): this {
+    clearInterval(this.#pinger);
+    this.#socket.destroy();
+    return this;
+  }
+
+  #send(line: string): void {
+    if (this.#ended || this.#socket.destroyed) return;
+    this.#socket.write(line + "\r\n");
+  }
+
+  /** Ends the connection from the door's side (QUIT before registration, no PONG). */
+  #close(reason: string): void {
+    this.#closing = reason;
+    this.end(() => this.#socket.destroy());
+  }
+
+  #checkAlive(): void {
+    const now = performance.now();
+    if (this.#pingSent !== null) {
+      if (now - this.#pingSent >= this.#pingTimeoutMs) {
+        this.#close(`Ping timeout: ${Math.round(this.#pingTimeoutMs / 1000)} seconds`);
+      }
+      return;
+    }
+    if (now - this.#lastHeard >= this.#pingIdleMs) {
+      this.#pingSent = now;
+      this.#send(formatMessage(null, "PING", [this.#serverName]));
+    }
+  }
+
+  /** Cuts the client's bytes into lines, handles them, and hands the core what they asked. */
+  #read(chunk: Uint8Array): void {
+    this.#lastHeard = performance.now();
+    this.#pingSent = null;
+    let data = chunk;
+    if (this.#buffer.length > 0) {
+      data = new Uint8Array(this.#buffer.length + chunk.length);
+      data.set(this.#buffer);
+      data.set(chunk, this.#buffer.length);
+    }
+    let start = 0;
+    for (let end = data.indexOf(10); end !== -1; end = data.indexOf(10, start)) {
+      const line = data.subarray(start, end > start && data[end - 1] === 13 ? end - 1 : end);
+      start = end + 1;
+      if (this.#skipping) {
+        this.#skipping = false;
+        continue;
+      }
+      this.#line(line);
+      if (this.#ended) break;
+    }
+    const rest = data.subarray(start);
+    if (rest.length > MAX_MESSAGE_BYTES + MAX_TAG_BYTES) {
+      if (!this.#skipping) this.#tooLong();
+      this.#skipping = true;
+      this.#buffer = new Uint8Array(0);
+    } else {
+      this.#buffer = rest.slice();
+    }
+    // Every byte counts for flood control, whatever the door made of it.
+    this.#flushToCore(chunk.length);
+  }
+
+  /** Hands the core the lines gathered, paced by `received` bytes. */
+  #flushToCore(received: number): void {
+    if (this.#forCore.length === 0 && received === 0) return;
+    const text = this.#forCore.length === 0 ? "" : this.#forCore.join("\n") + "\n";
+    this.#forCore = [];
+    this.emit("data", encoder.encode(text), Math.max(received, encoder.encode(text).length));
+  }
+
+  #tooLong(): void {
+    this.#session.inputTooLong();
+  }
+
+  #line(bytes: Uint8Array): void {
+    // Tags may take 8,191 bytes, the rest 512 with CR LF.
+    let body = bytes;
+    if (bytes[0] === 64 /* @ */) {
+      const space = bytes.indexOf(32);
+      if (space > MAX_TAG_BYTES - 1) return this.#tooLong();
+      if (space !== -1) body = bytes.subarray(space + 1);
+    }
+    if (body.length > MAX_MESSAGE_BYTES - 2) return this.#tooLong();
+    const message = parseMessage(decoder.decode(bytes));
+    if (message === null) return;
+    this.#guard(() => this.#session.handle(message));
+  }
+
+  /** Runs `action`; a failure ends this connection only, never the server or the room. */
+  #guard(action: () => void): void {
+    try {
+      action();
+    } catch (error) {
+      const where = `${this.remoteAddress}:${this.remotePort}`;
+      this.#log?.(`${where} IRC failed: ${error instanceof Error ? error.message : error}`);
+      this.destroy();
+    }
+  }
+}

@@ -1,0 +1,353 @@
+/**
+ * The core's lines said to an IRC client: members' lines as PRIVMSG, joins,
+ * departures, renames, topics and kicks as JOIN, PART, QUIT, NICK, TOPIC and
+ * KICK, errors as the numerics IRC has for them, the answers to what the door
+ * asked as RPL_NAMREPLY, RPL_WHOREPLY, RPL_WHOISUSER, RPL_LIST and the MOTD,
+ * and the rest as notices from the server.
+ *
+ * @module
+ */
+
+import { MAX_NAME_LENGTH, sameName } from "../../protocol.ts";
+import { type CoreLine, readCoreLine } from "./core_lines.ts";
+import { formatMessage, MAX_MESSAGE_BYTES } from "./message.ts";
+import {
+  bytes,
+  CHANNEL_LENGTH,
+  type Expectation,
+  LOBBY,
+  MEMBER_HOST,
+  type SessionState,
+  splitText,
+  TOPIC_LENGTH,
+  VERSION,
+} from "./session_state.ts";
+
+/** What the others are told when a line member leaves, as IRC's QUIT reason. */
+function quitReason(reason: string | null): string {
+  if (reason === null) return "Quit";
+  return reason.charAt(0).toUpperCase() + reason.slice(1);
+}
+
+/** One IRC client's side of the chat: see the module's description. */
+
+/** Says the core's lines to an IRC client: see the module's description. */
+export class CoreReplies {
+  /** Replies over `s`. */
+  constructor(readonly s: SessionState) {}
+
+  /** Handles one line of the core's (without its newline). */
+  fromCore(line: string): void {
+    const read = readCoreLine(line);
+    const head = this.s.pending[0];
+    if (head !== undefined && this.#answers(head, read)) {
+      this.s.pending.shift();
+      this.#answer(head, read);
+      for (const held of head.held) this.fromCore(held);
+      // Replies to what the client sent after this question and before the next: due now.
+      for (const after of head.after) this.s.sink.toClient(after);
+      return;
+    }
+    const holding = head !== undefined && head.kind === "join" &&
+      (head.moved || head.welcome) && this.s.me !== null;
+    // A room's history and the welcome's lines wait for the names of the room; its topic does not.
+    if (holding && !(read.type === "topic" && head.moved)) {
+      head.held.push(line);
+      return;
+    }
+    this.#translate(read, line);
+  }
+
+  /** Whether `read` is the core's answer to what the door asked. */
+  #answers(expectation: Expectation, read: CoreLine): boolean {
+    if (read.type === "error") {
+      if (read.text.startsWith("Chat is unavailable")) return true;
+      if (expectation.kind === "whois") return read.text.startsWith("No such user: ");
+      if (["names", "who", "notOn"].includes(expectation.kind)) {
+        return read.text.startsWith("No such room: ") ||
+          read.text.startsWith("Invalid room name: ");
+      }
+      return false;
+    }
+    switch (expectation.kind) {
+      case "join":
+      case "names":
+      case "who":
+      case "notOn":
+        return read.type === "who";
+      case "whois":
+        return read.type === "whois";
+      case "list":
+        return read.type === "rooms";
+      case "motd":
+        return read.type === "motd";
+      case "topic":
+      case "sync":
+        return read.type === "topic";
+    }
+  }
+
+  #answer(expectation: Expectation, read: CoreLine): void {
+    switch (expectation.kind) {
+      case "join":
+        if (expectation.welcome) return this.#welcomed(expectation, read);
+        if (expectation.moved && read.type === "who") this.#namesReply(read.names, "353");
+        return;
+      case "names":
+        if (read.type === "who") return this.#namesReply(read.names, "353", expectation.target);
+        return this.s.now("366", `#${expectation.target}`, "End of /NAMES list");
+      case "who":
+        if (read.type === "who") return this.#namesReply(read.names, "352", expectation.target);
+        return this.s.now("315", `#${expectation.target}`, "End of /WHO list");
+      case "whois":
+        return this.#whoisReply(expectation.target, read);
+      case "list":
+        if (read.type !== "rooms") return;
+        this.s.now("321", "Channel", "Users  Name");
+        for (const room of read.rooms) {
+          const wanted = expectation.filter.length === 0 ||
+            expectation.filter.some((name) => sameName(name, room.name));
+          if (wanted) this.s.now("322", `#${room.name}`, String(room.count), "");
+        }
+        return this.s.now("323", "End of /LIST");
+      case "motd":
+        return this.#motd(read.type === "motd" ? read.text : null);
+      case "sync":
+        return;
+      case "notOn":
+        if (read.type === "who") {
+          return this.s.now("442", expectation.target, "You're not on that channel");
+        }
+        return this.s.now("403", expectation.target, "No such channel");
+      case "topic":
+        if (read.type !== "topic") return;
+        if (read.text === null) return this.s.now("331", `#${this.s.room}`, "No topic is set");
+        return this.s.now("332", `#${this.s.room}`, read.text);
+    }
+  }
+
+  /** 353 and 366, or 352 and 315, from the names of a `/who` answer. */
+  #namesReply(shown: string[], code: "353" | "352", room = this.s.room): void {
+    const channel = `#${room}`;
+    const full = this.s.caps.has("userhost-in-names");
+    const names = shown.map((name) => name.replace(/\+$/, "")).map((name) =>
+      full && code === "353" ? `${name}!${name.replace(/^@/, "")}@${MEMBER_HOST}` : name
+    );
+    if (code === "352") {
+      for (const name of names) {
+        const nick = name.replace(/^@/, "");
+        const flags = name.startsWith("@") ? "H@" : "H";
+        this.s.now(
+          "352",
+          channel,
+          nick,
+          MEMBER_HOST,
+          this.s.host.serverName,
+          nick,
+          flags,
+          `0 ${nick}`,
+        );
+      }
+      return this.s.now("315", channel, "End of /WHO list");
+    }
+    const room353 = MAX_MESSAGE_BYTES - 2 -
+      bytes(formatMessage(this.s.host.serverName, "353", [this.s.target, "=", channel, "x y"])) + 3;
+    let line: string[] = [];
+    let size = 0;
+    for (const name of names) {
+      if (line.length > 0 && size + name.length + 1 > room353) {
+        this.s.now("353", "=", channel, line.join(" "));
+        line = [];
+        size = 0;
+      }
+      line.push(name);
+      size += bytes(name) + 1;
+    }
+    if (line.length > 0) this.s.now("353", "=", channel, line.join(" "));
+    this.s.now("366", channel, "End of /NAMES list");
+  }
+
+  #whoisReply(nick: string, read: CoreLine): void {
+    if (read.type !== "whois" || !/(?:^|, )in #/.test(read.about)) {
+      this.s.now("401", nick, "No such nick/channel");
+      return this.s.now("318", nick, "End of /WHOIS list");
+    }
+    const name = read.name;
+    // Only its own user name and real name are known here: the chat keeps neither.
+    const self = name === this.s.me;
+    const user = self ? this.s.user ?? name : name;
+    this.s.now("311", name, user, MEMBER_HOST, "*", self ? this.s.realname : name);
+    const room = /(?:^|, )in #(\S+)$/.exec(read.about)?.[1];
+    if (room !== undefined) this.s.now("319", name, `#${room}`);
+    this.s.now("312", name, this.s.host.serverName, read.about);
+    this.s.now("318", name, "End of /WHOIS list");
+  }
+
+  #motd(text: string | null): void {
+    if (text === null) return this.s.now("422", "MOTD File is missing");
+    this.s.now("375", `- ${this.s.host.serverName} Message of the day - `);
+    for (const piece of splitText(text, 350)) this.s.now("372", `- ${piece}`);
+    this.s.now("376", "End of /MOTD command.");
+  }
+
+  /** The welcome's answer came (the names of #lobby): the MOTD, then #lobby, then what waited. */
+  #welcomed(expectation: Expectation, read: CoreLine): void {
+    const held = expectation.held;
+    const motdAt = held.findIndex((line) => line.startsWith("* Message of the day: "));
+    const motd = motdAt === -1 ? null : held.splice(motdAt, 1)[0] as string;
+    this.#motd(motd === null ? null : motd.slice("* Message of the day: ".length));
+    if (this.s.host.joinLobby === false || read.type !== "who") return;
+    this.s.visible = true;
+    this.s.fromMember(this.s.me as string, "JOIN", `#${LOBBY}`);
+    this.#namesReply(read.names, "353");
+  }
+
+  /** The numerics of a successful registration: 001 to 005 and LUSERS. */
+  #welcome(name: string): void {
+    const server = this.s.host.serverName;
+    this.s.me = name;
+    this.s.now("001", `Welcome to the chat, ${name}!${name}@${MEMBER_HOST}`);
+    this.s.now("002", `Your host is ${server}, running ${VERSION}`);
+    this.s.now("003", "This server was created today");
+    this.s.now("004", server, VERSION, "iw", "ntbo");
+    this.s.now(
+      "005",
+      "CASEMAPPING=ascii",
+      "CHANTYPES=#",
+      "PREFIX=(o)@",
+      "CHANLIMIT=#:1",
+      "CHANMODES=b,,,nt",
+      `NICKLEN=${MAX_NAME_LENGTH}`,
+      `CHANNELLEN=${CHANNEL_LENGTH}`,
+      `TOPICLEN=${TOPIC_LENGTH}`,
+      "NETWORK=chat",
+      "are supported by this server",
+    );
+    const users = this.s.host.connectionCount();
+    this.s.now("251", `There are ${users} users and 0 invisible on 1 servers`);
+    this.s.now("255", `I have ${users} clients and 0 servers`);
+  }
+
+  /** Says a core line to the client in IRC's words. */
+  #translate(read: CoreLine, raw: string): void {
+    const me = this.s.me;
+    const channel = `#${this.s.room}`;
+    switch (read.type) {
+      case "greeting":
+        if (me === null) this.s.corePassword = read.password;
+        return;
+      case "welcome":
+        if (me === null) this.#welcome(read.name);
+        return;
+      case "message":
+      case "action": {
+        const text = read.type === "action" ? `\x01ACTION ${read.text}\x01` : read.text;
+        if (read.from === me && !this.s.caps.has("echo-message")) return;
+        if (this.s.visible) this.s.fromMember(read.from, "PRIVMSG", channel, text);
+        return;
+      }
+      case "privateIn":
+        return this.s.fromMember(read.from, "PRIVMSG", me ?? "*", read.text);
+      case "privateOut":
+        if (this.s.caps.has("echo-message")) {
+          this.s.fromMember(read.from, "PRIVMSG", read.to, read.text);
+        }
+        return;
+      case "joined":
+        if (read.name !== me && this.s.visible) this.s.fromMember(read.name, "JOIN", channel);
+        return;
+      case "left":
+        if (read.name === me || !this.s.visible) return;
+        if (read.room !== null) {
+          return this.s.fromMember(read.name, "PART", channel, `left for #${read.room}`);
+        }
+        return this.s.fromMember(read.name, "QUIT", quitReason(read.reason));
+      case "renamed":
+        if (read.from === me) {
+          this.s.me = read.to;
+          return this.s.fromMember(read.from, "NICK", read.to);
+        }
+        if (this.s.visible) this.s.fromMember(read.from, "NICK", read.to);
+        return;
+      case "topicSet":
+        if (this.s.visible) this.s.fromMember(read.name, "TOPIC", channel, read.text);
+        return;
+      case "topic":
+        if (read.text === null) return this.s.now("331", channel, "No topic is set");
+        return this.s.now("332", channel, read.text);
+      case "moved":
+        return this.#moved(read.room);
+      case "kicked":
+        if (this.s.visible) this.s.fromMember(read.by, "KICK", channel, read.name, read.reason);
+        if (read.name === me) this.s.visible = false;
+        return;
+      case "opChange":
+        if (this.s.visible && sameName(read.room, this.s.room)) {
+          this.s.fromMember(read.by, "MODE", channel, read.op ? "+o" : "-o", read.name);
+        }
+        return;
+      case "motd":
+        return this.#motd(read.text);
+      case "oper":
+        return this.s.now("381", "You are now an IRC operator");
+      case "goodbye":
+      case "historyMark":
+        return;
+      case "error":
+        return this.#error(read.text);
+      default:
+        return this.s.notice(read.type === "notice" ? read.text : raw);
+    }
+  }
+
+  /** The member moved to `room` (a JOIN, a PART, a kick): the client leaves and joins as it asked. */
+  #moved(room: string): void {
+    const me = this.s.me as string;
+    if (this.s.visible && !sameName(room, this.s.room)) {
+      this.s.fromMember(me, "PART", `#${this.s.room}`, `left for #${room}`);
+    }
+    this.s.room = room;
+    const asked = this.s.joining.findIndex((name) => sameName(name, room));
+    this.s.visible = asked !== -1;
+    if (asked !== -1) this.s.joining.splice(0, asked + 1);
+    else this.s.joining = [];
+    if (!this.s.visible) return;
+    this.s.fromMember(me, "JOIN", `#${room}`);
+    // Its topic, history and the rest wait for the names, as IRC clients expect.
+    const join = this.s.pending.find((expectation) => expectation.kind === "join");
+    if (join !== undefined) join.moved = true;
+  }
+
+  /** The core's errors as the numerics IRC has for them, else as a notice. */
+  #error(text: string): void {
+    const channel = `#${this.s.room}`;
+    const rules: [RegExp, (m: RegExpExecArray) => void][] = [
+      [/^No such user: (.*)$/, (m) => this.s.now("401", m[1]!, "No such nick/channel")],
+      [/^Name taken: (.*)$/, (m) => this.s.now("433", m[1]!, "Nickname is already in use")],
+      [/^Invalid name: (.*)$/, (m) => this.s.now("432", m[1]!, "Erroneous nickname")],
+      [/^Invalid room name: (.*)$/, (m) => {
+        this.s.joining.shift();
+        this.s.now("403", m[1]!.startsWith("#") ? m[1]! : `#${m[1]}`, "No such channel");
+      }],
+      [/^No such room: (.*)$/, (m) => this.s.now("403", m[1]!, "No such channel")],
+      [/^Too many (?:new )?rooms/, () => {
+        this.s.joining.shift();
+        this.s.now("405", channel, text);
+      }],
+      [/^You are already in /, () => this.s.joining.shift()],
+      [/^You are muted/, () => this.s.now("404", channel, text)],
+      [/^Only (?:server )?operators can/, () => this.s.now("482", channel, text)],
+      [/^(\S+) is not in #/, (m) => this.s.now("441", m[1]!, channel, text)],
+      [/^Wrong password$/, () => this.s.now("464", "Password incorrect")],
+      [/^Wrong operator password$/, () => this.s.now("464", "Password incorrect")],
+      [/^No operator password is set/, () => this.s.now("491", text)],
+      [/^You are banned/, () => this.s.now("465", text)],
+      [/^You are already /, () => {}],
+    ];
+    for (const [pattern, act] of rules) {
+      const match = pattern.exec(text);
+      if (match) return act(match);
+    }
+    this.s.notice(text);
+  }
+}

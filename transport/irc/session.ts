@@ -1,0 +1,62 @@
+/**
+ * One IRC client's conversation with the chat, without sockets: the
+ * registration (CAP, PASS, NICK, USER), the client's commands turned into the
+ * core's lines (`PRIVMSG #dev :hi` is `hi`, `JOIN #dev` is `/join #dev`), and
+ * the core's lines turned into IRC messages (`alice: hi` is
+ * `:alice!alice@chat PRIVMSG #dev :hi`). {@linkcode IrcConnection} carries it
+ * over a socket; a test drives it through an {@linkcode IrcSessionSink}.
+ *
+ * The core keeps a member in one room: JOIN moves it (the client is told it
+ * left the old channel), PART and KICK take it back to `#lobby`, which the
+ * client then does not see until it joins `#lobby` again.
+ *
+ * Where the door asks the core something itself (`/who` for NAMES, `/whois`
+ * for WHOIS), it expects the answer in the core's order, turns it into the
+ * numerics and shows nothing else of it; its own replies (PONG, ISON) wait
+ * behind such answers, so the client reads everything in the order it asked.
+ *
+ * @module
+ */
+
+import type { IrcMessage } from "./message.ts";
+import { ChannelCommands } from "./channel_commands.ts";
+import { ClientCommands } from "./client_commands.ts";
+import { CoreReplies } from "./core_replies.ts";
+import { type IrcSessionHost, type IrcSessionSink, SessionState } from "./session_state.ts";
+
+export type { IrcSessionHost, IrcSessionSink };
+export { MEMBER_HOST, splitText } from "./session_state.ts";
+
+/** One IRC client's side of the chat: see the module's description. */
+export class IrcSession {
+  readonly #state: SessionState;
+  readonly #commands: ClientCommands;
+  readonly #replies: CoreReplies;
+
+  /** A session that speaks through `sink`. */
+  constructor(sink: IrcSessionSink, host: IrcSessionHost) {
+    this.#state = new SessionState(sink, host);
+    this.#commands = new ClientCommands(this.#state, new ChannelCommands(this.#state));
+    this.#replies = new CoreReplies(this.#state);
+  }
+
+  /** The member's name once the core welcomed it. */
+  get name(): string | null {
+    return this.#state.me;
+  }
+
+  /** Handles one message from the client. */
+  handle(message: IrcMessage): void {
+    this.#commands.handle(message);
+  }
+
+  /** Handles one line of the core's (without its newline). */
+  fromCore(line: string): void {
+    this.#replies.fromCore(line);
+  }
+
+  /** A line over IRC's cap was dropped: 417, in order with the other replies. */
+  inputTooLong(): void {
+    this.#state.numeric("417", "Input line was too long");
+  }
+}
