@@ -40,6 +40,25 @@ const KNOWN_FAILURES: Record<string, string> = {
   "quit.py::ChannelQuitTestCase::testQuit": "the core's rooms carry no reason for a QUIT",
 };
 
+/** The first Python that has irctest's modules: `IRCTEST_PYTHON`, `python3`, Debian's own. */
+async function findPython(): Promise<string | null> {
+  const candidates = [Deno.env.get("IRCTEST_PYTHON"), "python3", "/usr/bin/python3"];
+  for (const python of candidates) {
+    if (python === undefined) continue;
+    try {
+      const { code } = await new Deno.Command(python, {
+        args: ["-c", "import pytest, xdist, ecdsa, filelock, websockets"],
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      if (code === 0) return python;
+    } catch {
+      // Not installed: the next one.
+    }
+  }
+  return null;
+}
+
 let present = false;
 try {
   present = Deno.statSync(RUN_SH).isFile;
@@ -59,12 +78,14 @@ Deno.test({
       "--deselect",
       `irctest/server_tests/${id}`,
     ]);
+    const python = await findPython();
+    assert.ok(python !== null, "no Python with pytest, xdist, ecdsa, filelock and websockets");
     const results = await Deno.makeTempFile({ prefix: "irctest-", suffix: ".xml" });
     try {
       const output = await new Deno.Command(Deno.execPath(), {
         args: ["task", "-q", "irctest", ...deselect],
         cwd: new URL("..", import.meta.url),
-        env: { IRCTEST_RESULTS: results, IRCTEST_JOBS: "4" },
+        env: { IRCTEST_RESULTS: results, IRCTEST_JOBS: "4", IRCTEST_PYTHON: python },
         stdin: "null",
       }).output();
       const printed = new TextDecoder().decode(output.stdout) +
