@@ -285,6 +285,22 @@ export class Chat {
     return this.#hub.connections.size;
   }
 
+  /** How many connections have a name (are members), for the IRC door's LUSERS. */
+  get memberCount(): number {
+    return this.#hub.rooms.memberCount;
+  }
+
+  /** Every member here, with its room and whether it is one of the room's operators (IRC's WHO). */
+  members(): { name: string; room: string; operator: boolean }[] {
+    return this.#hub.rooms.busiestFirst().flatMap((room) =>
+      [...room.members].map((member) => ({
+        name: member.name as string,
+        room: room.name,
+        operator: room.operators.has(member),
+      }))
+    );
+  }
+
   /**
    * The name of the member here that `name` names by the lookalike rule, or
    * null: the IRC door answers ISON and USERHOST with it.

@@ -120,7 +120,7 @@ Deno.test({
         ":127.0.0.1 353 alice = #dev :@alice bob",
         ":127.0.0.1 366 alice #dev :End of /NAMES list",
         ":127.0.0.1 332 alice #dev :builds and releases",
-        ":127.0.0.1 352 alice #dev alice chat 127.0.0.1 alice H@ :0 alice",
+        ":127.0.0.1 352 alice #dev alice chat 127.0.0.1 alice H@ :0 alice the tester",
         ":127.0.0.1 352 alice #dev bob chat 127.0.0.1 bob H :0 bob",
         ":127.0.0.1 315 alice #dev :End of /WHO list",
       ]);

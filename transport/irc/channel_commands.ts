@@ -106,7 +106,7 @@ export class ChannelCommands {
     }
     const room = this.s.roomOf(first);
     if (room === null) {
-      if (kind === "who") return this.#whoNick(first);
+      if (kind === "who") return this.#whoMask(first);
       return this.s.numeric("366", first, "End of /NAMES list");
     }
     this.s.sink.toCore(this.s.isIn(first) ? "/who" : `/who #${room}`);
@@ -121,12 +121,39 @@ export class ChannelCommands {
     this.#askNames("who", mask);
   }
 
-  #whoNick(nick: string): void {
-    const name = this.s.host.memberNamed(nick);
-    if (name !== null) {
-      this.s.numeric("352", "*", name, MEMBER_HOST, this.s.host.serverName, name, "H", `0 ${name}`);
+  /**
+   * WHO for a nick, or a mask (`*` and `?`) matched against the members' names: those
+   * invisible (+i) who share no channel with the asker are left out of a mask's answer.
+   */
+  #whoMask(mask: string): void {
+    const replies: string[] = [];
+    const wild = /[*?]/.test(mask);
+    const all = this.s.host.members?.();
+    const exact = wild ? null : this.s.host.memberNamed(mask);
+    if (wild && all !== undefined) {
+      const pattern = new RegExp(
+        `^${mask.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`,
+        "i",
+      );
+      for (const member of all) {
+        if (!pattern.test(member.name)) continue;
+        const shares = this.s.visible && sameName(member.room, this.s.room);
+        if (this.s.userOf(member.name).invisible && !shares && member.name !== this.s.me) continue;
+        replies.push(member.name);
+      }
+    } else if (exact !== null) {
+      replies.push(exact);
     }
-    this.s.numeric("315", nick, "End of /WHO list");
+    for (const name of replies) this.#whoLine(name);
+    this.s.numeric("315", mask, "End of /WHO list");
+  }
+
+  /** A 352 with no channel (`*`), in order behind pending answers. */
+  #whoLine(name: string): void {
+    const user = this.s.userOf(name);
+    const server = this.s.host.serverName;
+    const flags = this.s.whoFlags(name, false);
+    this.s.numeric("352", "*", user.user, MEMBER_HOST, server, name, flags, `0 ${user.realname}`);
   }
 
   whois(params: string[]): void {
@@ -148,7 +175,7 @@ export class ChannelCommands {
     if (channel === undefined || nick === undefined) {
       return this.s.numeric("461", "KICK", "Not enough parameters");
     }
-    if (!this.s.isIn(channel)) return this.s.numeric("442", channel, "You're not on that channel");
+    if (!this.s.isIn(channel)) return this.#notOn(channel);
     this.s.sink.toCore(`/kick ${nick} ${reason ?? ""}`.trimEnd());
   }
 
@@ -163,9 +190,23 @@ export class ChannelCommands {
         }
         return this.s.numeric("502", "Cannot change mode for other users");
       }
-      if (params[1] === undefined) return this.s.numeric("221", "+");
-      // The usual +i and +w ask for nothing the chat does otherwise: accepted quietly.
-      if (/^[+-][iw]*$/.test(params[1])) return;
+      if (params[1] === undefined) return this.s.numeric("221", this.s.invisible ? "+i" : "+");
+      // +i hides the member from WHO masks (the door's answer); +w asks for nothing the chat does.
+      if (/^[+-][iw]*$/.test(params[1])) {
+        if (params[1].includes("i")) {
+          const invisible = params[1].startsWith("+");
+          if (invisible !== this.s.invisible) {
+            this.s.invisible = invisible;
+            this.s.fromMember(
+              this.s.me as string,
+              "MODE",
+              this.s.me as string,
+              invisible ? "+i" : "-i",
+            );
+          }
+        }
+        return;
+      }
       return this.s.numeric("501", "Unknown MODE flag");
     }
     const modes = params[1];

@@ -14,6 +14,7 @@ import {
   CAPABILITIES,
   CTCP,
   LOBBY,
+  lusers,
   MEMBER_HOST,
   prefixOf,
   type SessionState,
@@ -236,8 +237,11 @@ export class ClientCommands {
       this.s.sink.toCore(posted);
       return;
     }
-    if (notice && this.s.host.memberNamed(target) === null) return;
+    const name = this.s.host.memberNamed(target);
+    if (notice && name === null) return;
     this.s.sink.toCore(`/msg ${target} ${body}`);
+    const away = name === null ? null : this.s.userOf(name).away;
+    if (!notice && name !== null && away !== null) this.s.numeric("301", name, away);
   }
 
   #cannotSend(channel: string, notice: boolean): void {
@@ -264,10 +268,7 @@ export class ClientCommands {
   }
 
   #lusers(): void {
-    const users = this.s.host.connectionCount();
-    this.s.numeric("251", `There are ${users} users and 0 invisible on 1 servers`);
-    this.s.numeric("254", "0", "channels formed");
-    this.s.numeric("255", `I have ${users} clients and 0 servers`);
+    for (const [code, ...params] of lusers(this.s)) this.s.numeric(code as string, ...params);
   }
 
   #ison(params: string[]): void {
@@ -281,9 +282,11 @@ export class ClientCommands {
     if (params.length === 0) return this.s.numeric("461", "USERHOST", "Not enough parameters");
     const found = params.slice(0, 5).map((nick) => this.s.host.memberNamed(nick))
       .filter((name) => name !== null)
-      .map((name) =>
-        `${name}=${name === this.s.me && this.s.away !== null ? "-" : "+"}${name}@${MEMBER_HOST}`
-      );
+      .map((name) => {
+        const user = this.s.userOf(name);
+        const oper = user.oper ? "*" : "";
+        return `${name}${oper}=${user.away === null ? "+" : "-"}${user.user}@${MEMBER_HOST}`;
+      });
     this.s.numeric("302", found.join(" "));
   }
 }

@@ -79,6 +79,7 @@ export class IrcConnection extends EventEmitter implements Link {
     socket.on("error", (error: Error) => this.emit("error", error));
     socket.on("close", () => {
       clearInterval(this.#pinger);
+      this.#session.dispose();
       this.emit("close");
     });
     const check = Math.max(10, Math.min(this.#pingIdleMs, this.#pingTimeoutMs) / 4);

@@ -16,6 +16,7 @@ import {
   CHANNEL_LENGTH,
   type Expectation,
   LOBBY,
+  lusers,
   MEMBER_HOST,
   type SessionState,
   splitText,
@@ -135,18 +136,7 @@ export class CoreReplies {
     );
     if (code === "352") {
       for (const name of names) {
-        const nick = name.replace(/^@/, "");
-        const flags = name.startsWith("@") ? "H@" : "H";
-        this.s.now(
-          "352",
-          channel,
-          nick,
-          MEMBER_HOST,
-          this.s.host.serverName,
-          nick,
-          flags,
-          `0 ${nick}`,
-        );
+        this.s.whoReply(channel, name.replace(/^@/, ""), name.startsWith("@"));
       }
       return this.s.now("315", channel, "End of /WHO list");
     }
@@ -173,13 +163,17 @@ export class CoreReplies {
       return this.s.now("318", nick, "End of /WHOIS list");
     }
     const name = read.name;
-    // Only its own user name and real name are known here: the chat keeps neither.
-    const self = name === this.s.me;
-    const user = self ? this.s.user ?? name : name;
-    this.s.now("311", name, user, MEMBER_HOST, "*", self ? this.s.realname : name);
+    // The user name and real name an IRC client gave; the chat's other members have neither.
+    const user = this.s.userOf(name);
+    this.s.now("311", name, user.user, MEMBER_HOST, "*", user.realname);
     const room = /(?:^|, )in #(\S+)$/.exec(read.about)?.[1];
-    if (room !== undefined) this.s.now("319", name, `#${room}`);
+    if (room !== undefined) {
+      const place = this.s.host.members?.().find((member) => sameName(member.name, name));
+      this.s.now("319", name, `${place?.operator ? "@" : ""}#${room}`);
+    }
     this.s.now("312", name, this.s.host.serverName, read.about);
+    if (user.oper) this.s.now("313", name, "is an IRC operator");
+    if (user.away !== null) this.s.now("301", name, user.away);
     this.s.now("318", name, "End of /WHOIS list");
   }
 
@@ -223,9 +217,7 @@ export class CoreReplies {
       "NETWORK=chat",
       "are supported by this server",
     );
-    const users = this.s.host.connectionCount();
-    this.s.now("251", `There are ${users} users and 0 invisible on 1 servers`);
-    this.s.now("255", `I have ${users} clients and 0 servers`);
+    for (const [code, ...params] of lusers(this.s)) this.s.now(code as string, ...params);
   }
 
   /** Says a core line to the client in IRC's words. */
@@ -278,7 +270,10 @@ export class CoreReplies {
       case "moved":
         return this.#moved(read.room);
       case "kicked":
-        if (this.s.visible) this.s.fromMember(read.by, "KICK", channel, read.name, read.reason);
+        if (this.s.visible) {
+          // No reason given: the kicker's name, as IRC servers say it.
+          this.s.fromMember(read.by, "KICK", channel, read.name, read.reason || read.by);
+        }
         if (read.name === me) this.s.visible = false;
         return;
       case "opChange":
@@ -289,6 +284,7 @@ export class CoreReplies {
       case "motd":
         return this.#motd(read.text);
       case "oper":
+        this.s.oper = true;
         return this.s.now("381", "You are now an IRC operator");
       case "goodbye":
       case "historyMark":

@@ -21,6 +21,7 @@ import {
   peerLabel,
 } from "../net_helpers.ts";
 import { IrcConnection } from "./connection.ts";
+import type { SessionState } from "./session_state.ts";
 
 /** Where and how an {@linkcode IrcListener} listens. */
 export interface IrcListenerOptions {
@@ -48,6 +49,8 @@ export class IrcListener {
   readonly #chat: Chat;
   readonly #options: IrcListenerOptions;
   #listener: net.Server | null = null;
+  /** The sessions of the connections open, which tell each other's user names (WHO, WHOIS). */
+  readonly #peers = new Set<SessionState>();
   #stopped = false;
 
   /** A listener for `chat`; nothing is opened before {@linkcode IrcListener.start}. */
@@ -141,6 +144,9 @@ export class IrcListener {
       nameTaken: (name) => chat.nameTaken(name),
       memberNamed: (name) => chat.memberNamed(name),
       connectionCount: () => chat.connectionCount,
+      memberCount: () => chat.memberCount,
+      members: () => chat.members(),
+      peers: this.#peers,
     });
     const member = chat.admit(link, ip, port, () => link, " over IRC");
     if (member === null) return;

@@ -55,6 +55,11 @@ export class IrcSession {
     this.#replies.fromCore(line);
   }
 
+  /** The connection closed: the door's other sessions no longer see this one. */
+  dispose(): void {
+    this.#state.dispose();
+  }
+
   /** A line over IRC's cap was dropped: 417, in order with the other replies. */
   inputTooLong(): void {
     this.#state.numeric("417", "Input line was too long");

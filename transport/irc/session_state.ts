@@ -48,6 +48,26 @@ export interface IrcSessionHost {
   connectionCount(): number;
   /** Whether a new member is shown `#lobby` right after registration. @default {true} */
   joinLobby?: boolean;
+  /** Members (named connections), for LUSERS; without it, the connections count. */
+  memberCount?(): number;
+  /** Every member with its room and whether it operates it, for WHO masks and WHOIS. */
+  members?(): { name: string; room: string; operator: boolean }[];
+  /** The IRC sessions of this door, to tell one's user name, real name and away text. */
+  peers?: Set<SessionState>;
+}
+
+/** What IRC says of a member besides its name: given by its client when it is an IRC one. */
+export interface IrcUser {
+  /** The user name (USER's first parameter), or the member's name. */
+  user: string;
+  /** The real name (USER's last parameter), or the member's name. */
+  realname: string;
+  /** The away text, or null. */
+  away: string | null;
+  /** Whether /oper made it a server operator (as far as the door saw). */
+  oper: boolean;
+  /** MODE +i: left out of WHO masks by whoever shares no channel with it. */
+  invisible: boolean;
 }
 
 /** A core answer the door waits for, to turn into numerics. */
@@ -89,6 +109,33 @@ export function splitText(text: string, max: number): string[] {
   }
   if (piece !== "" || pieces.length === 0) pieces.push(piece);
   return pieces;
+}
+
+/**
+ * LUSERS' numerics (251 to 255, 265 and 266) for the session `s`: members, the connections
+ * without a name yet, and the rooms; one server, and no peak is kept.
+ */
+export function lusers(s: SessionState): string[][] {
+  const connections = s.host.connectionCount();
+  const users = s.host.memberCount?.() ?? connections;
+  const members = s.host.members?.();
+  const invisible = (members ?? []).filter((member) => s.userOf(member.name).invisible).length;
+  const opers = [...s.host.peers ?? []].filter((peer) => peer.me !== null && peer.oper).length;
+  const rooms = members === undefined ? null : new Set(members.map((member) => member.room)).size;
+  const lines = [
+    ["251", `There are ${users - invisible} users and ${invisible} invisible on 1 servers`],
+    ["252", String(opers), "operator(s) online"],
+  ];
+  if (connections > users) {
+    lines.push(["253", String(connections - users), "unknown connection(s)"]);
+  }
+  if (rooms !== null) lines.push(["254", String(rooms), "channels formed"]);
+  lines.push(
+    ["255", `I have ${users} clients and 0 servers`],
+    ["265", `Current local users: ${users}`],
+    ["266", `Current global users: ${users}`],
+  );
+  return lines;
 }
 
 /** A member's prefix. */
@@ -137,6 +184,64 @@ export class SessionState {
   readonly pending: Expectation[] = [];
 
   away: string | null = null;
+
+  /** The core welcomed an /oper of this member. */
+  oper = false;
+
+  /** MODE +i was asked (WHO masks leave the member out for whoever shares no channel). */
+  invisible = false;
+
+  /** What IRC tells of the member `name` (this door's client, another, or a member of the chat). */
+  userOf(name: string): IrcUser {
+    for (const peer of this.host.peers ?? []) {
+      if (peer.me !== null && sameName(peer.me, name)) {
+        return {
+          user: peer.user ?? name,
+          realname: peer.realname || name,
+          away: peer.away,
+          oper: peer.oper,
+          invisible: peer.invisible,
+        };
+      }
+    }
+    if (this.me !== null && sameName(this.me, name)) {
+      const user = this.user ?? name;
+      return {
+        user,
+        realname: this.realname || name,
+        away: this.away,
+        oper: this.oper,
+        invisible: this.invisible,
+      };
+    }
+    return { user: name, realname: name, away: null, oper: false, invisible: false };
+  }
+
+  /** RPL_WHOREPLY's flags: H or G (away), `*` for a server operator, `@` for a room operator. */
+  whoFlags(name: string, operator: boolean): string {
+    const user = this.userOf(name);
+    return `${user.away === null ? "H" : "G"}${user.oper ? "*" : ""}${operator ? "@" : ""}`;
+  }
+
+  /** One RPL_WHOREPLY (352) for `name`, its channel field `channel` (`*` for none), sent now. */
+  whoReply(channel: string, name: string, operator: boolean): void {
+    const user = this.userOf(name);
+    this.now(
+      "352",
+      channel,
+      user.user,
+      MEMBER_HOST,
+      this.host.serverName,
+      name,
+      this.whoFlags(name, operator),
+      `0 ${user.realname}`,
+    );
+  }
+
+  /** Leaves the door's list of sessions (the connection closed). */
+  dispose(): void {
+    this.host.peers?.delete(this);
+  }
 
   /** The nick in numerics: `*` before the welcome. */
   get target(): string {
@@ -229,5 +334,6 @@ export class SessionState {
   constructor(sink: IrcSessionSink, host: IrcSessionHost) {
     this.sink = sink;
     this.host = host;
+    host.peers?.add(this);
   }
 }
