@@ -163,6 +163,30 @@ export class ChannelCommands {
     this.s.expect("whois", nick);
   }
 
+  /**
+   * INVITE: the invitee is told (an IRC client as INVITE, another member by a private
+   * message); no channel is invite-only, so it is an invitation and no more.
+   */
+  invite(params: string[]): void {
+    const [nick, channel] = params;
+    if (nick === undefined || channel === undefined) {
+      return this.s.numeric("461", "INVITE", "Not enough parameters");
+    }
+    const name = this.s.host.memberNamed(nick);
+    if (name === null) return this.s.numeric("401", nick, "No such nick/channel");
+    if (!this.s.isIn(channel)) return this.#notOn(channel);
+    const shown = `#${this.s.joining.at(-1) ?? this.s.room}`;
+    const there = this.s.host.members?.().some((member) =>
+      sameName(member.name, name) && sameName(`#${member.room}`, shown)
+    );
+    if (there) return this.s.numeric("443", name, shown, "is already on channel");
+    const me = this.s.me as string;
+    const peer = [...this.s.host.peers ?? []].find((p) => p.me !== null && sameName(p.me, name));
+    if (peer !== undefined) peer.fromMember(me, "INVITE", peer.me as string, shown);
+    else this.s.sink.toCore(`/msg ${name} invites you to ${shown}`);
+    this.s.numeric("341", name, shown);
+  }
+
   list(channels: string | undefined): void {
     const filter = (channels ?? "").split(",").map((channel) => this.s.roomOf(channel))
       .filter((room) => room !== null);

@@ -88,6 +88,8 @@ export class ClientCommands {
         return this.channels.list(params[0]);
       case "KICK":
         return this.channels.kick(params);
+      case "INVITE":
+        return this.channels.invite(params);
       case "MODE":
         return this.channels.mode(params);
       case "OPER":

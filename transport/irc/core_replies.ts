@@ -98,7 +98,11 @@ export class CoreReplies {
         if (read.type === "who") return this.#namesReply(read.names, "353", expectation.target);
         return this.s.now("366", `#${expectation.target}`, "End of /NAMES list");
       case "who":
-        if (read.type === "who") return this.#namesReply(read.names, "352", expectation.target);
+        if (read.type === "who") {
+          // The replies name the channel as the chat does; the end, the mask as it was asked.
+          const room = read.room ?? this.s.room;
+          return this.#namesReply(read.names, "352", room, `#${expectation.target}`);
+        }
         return this.s.now("315", `#${expectation.target}`, "End of /WHO list");
       case "whois":
         return this.#whoisReply(expectation.target, read);
@@ -128,7 +132,7 @@ export class CoreReplies {
   }
 
   /** 353 and 366, or 352 and 315, from the names of a `/who` answer. */
-  #namesReply(shown: string[], code: "353" | "352", room = this.s.room): void {
+  #namesReply(shown: string[], code: "353" | "352", room = this.s.room, end = `#${room}`): void {
     const channel = `#${room}`;
     const full = this.s.caps.has("userhost-in-names");
     const names = shown.map((name) => name.replace(/\+$/, "")).map((name) =>
@@ -138,7 +142,7 @@ export class CoreReplies {
       for (const name of names) {
         this.s.whoReply(channel, name.replace(/^@/, ""), name.startsWith("@"));
       }
-      return this.s.now("315", channel, "End of /WHO list");
+      return this.s.now("315", end, "End of /WHO list");
     }
     const room353 = MAX_MESSAGE_BYTES - 2 -
       bytes(formatMessage(this.s.host.serverName, "353", [this.s.target, "=", channel, "x y"])) + 3;
