@@ -353,3 +353,49 @@ Deno.test("the IRC flags: --irc-port (6667), --no-irc, --irc-server-name, --irc-
   assert.throws(() => new ChatServer({ ircPort: 0, ircServerName: "two words" }), /ircServerName/);
   assert.throws(() => new ChatServer({ ircPort: 0, ircServerName: "a:b" }), /ircServerName/);
 });
+
+Deno.test({
+  name: "WHO, WHOIS and USERHOST tell an IRC member's user name, real name and AWAY; INVITE",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withIrcServer([], async (server) => {
+      await using bob = await Peer.join(server.port, "bob");
+      const [alice] = await ircJoin(server.ircPort, "alice");
+      await using _a = alice;
+      const [carol] = await ircJoin(server.ircPort, "carol");
+      await using _c = carol;
+      await alice.expect(":carol!carol@chat JOIN #lobby");
+      await sendIrc(carol, "AWAY :gone fishing");
+      assert.deepEqual(await syncIrc(carol), [
+        ":127.0.0.1 306 carol :You have been marked as being away",
+      ]);
+      await sendIrc(alice, "PRIVMSG carol :hi", "WHO car*", "WHO bob", "USERHOST carol bob");
+      assert.deepEqual(await syncIrc(alice), [
+        ":127.0.0.1 301 alice carol :gone fishing",
+        ":127.0.0.1 352 alice * carol chat 127.0.0.1 carol G :0 carol the tester",
+        ":127.0.0.1 315 alice car* :End of /WHO list",
+        ":127.0.0.1 352 alice * bob chat 127.0.0.1 bob H :0 bob",
+        ":127.0.0.1 315 alice bob :End of /WHO list",
+        ":127.0.0.1 302 alice :carol=-carol@chat bob=+bob@chat",
+      ]);
+      await sendIrc(alice, "WHOIS carol");
+      const whois = await syncIrc(alice);
+      assert.ok(whois.includes(":127.0.0.1 311 alice carol carol chat * :carol the tester"));
+      assert.ok(whois.includes(":127.0.0.1 301 alice carol :gone fishing"));
+      await sendIrc(
+        alice,
+        "JOIN #dev",
+        "INVITE carol #dev",
+        "INVITE bob #dev",
+        "INVITE nobody #dev",
+      );
+      const invited = await syncIrc(alice);
+      assert.deepEqual(invited.slice(-3), [
+        ":127.0.0.1 341 alice carol :#dev",
+        ":127.0.0.1 341 alice bob :#dev",
+        ":127.0.0.1 401 alice nobody :No such nick/channel",
+      ]);
+      await carol.readUntil(":alice!alice@chat INVITE carol #dev");
+      await bob.readUntil("(private) alice: invites you to #dev");
+    }),
+});
