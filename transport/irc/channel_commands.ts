@@ -1,8 +1,10 @@
 /**
  * An IRC client's channel commands, as the core's room commands: JOIN moves
  * the member (one room at a time), PART takes it back to `#lobby` unseen,
- * TOPIC, NAMES, WHO, WHOIS, LIST, KICK and MODE (`+o`/`-o` are `/op` and
- * `/deop`; every room is `+nt`).
+ * TOPIC, NAMES, WHO (of a channel from the core, of a nick or mask from the
+ * members' list), WHOIS, LIST, KICK, INVITE (an invitation told, no more:
+ * no room is invite-only) and MODE (`+o`/`-o` are `/op` and `/deop`; every
+ * room is `+nt`).
  *
  * @module
  */
