@@ -50,6 +50,8 @@ export class IrcConnection extends EventEmitter implements Link {
   #forCore: string[] = [];
   /** Why the connection ends, for the ERROR line the client gets. */
   #closing: string | null = null;
+  /** Lines said while the core's write is read, sent together at its end; null outside one. */
+  #batch: string[] | null = null;
   #lastHeard = performance.now();
   #pingSent: number | null = null;
   #pinger: ReturnType<typeof setInterval> | undefined;
@@ -102,12 +104,22 @@ export class IrcConnection extends EventEmitter implements Link {
   /** The core's lines, said to the client in IRC's words. */
   write(data: Uint8Array | string): boolean {
     const text = typeof data === "string" ? data : decoder.decode(data);
-    for (const line of text.split("\n")) {
-      if (line === "") continue;
-      // A refusal says why before the core closes; a member's own errors do not end it.
-      if (line.startsWith("! ") && this.#session.name === null) this.#closing = line.slice(2);
-      else if (line === "* Server is shutting down") this.#closing = "Server is shutting down";
-      this.#guard(() => this.#session.fromCore(line));
+    // What the core hands over at once goes out in one write, as the line port's does.
+    const batch: string[] = [];
+    this.#batch = batch;
+    try {
+      for (const line of text.split("\n")) {
+        if (line === "") continue;
+        // A refusal says why before the core closes; a member's own errors do not end it.
+        if (line.startsWith("! ") && this.#session.name === null) this.#closing = line.slice(2);
+        else if (line === "* Server is shutting down") this.#closing = "Server is shutting down";
+        this.#guard(() => this.#session.fromCore(line));
+      }
+    } finally {
+      this.#batch = null;
+    }
+    if (batch.length > 0 && !this.#ended && !this.#socket.destroyed) {
+      this.#socket.write(batch.join(""));
     }
     return true;
   }
@@ -129,6 +141,11 @@ export class IrcConnection extends EventEmitter implements Link {
   /** Says why in an ERROR line, then ends once it is sent. */
   end(callback?: () => void): this {
     if (!this.#ended && !this.#socket.destroyed) {
+      // What was said before the end goes first.
+      if (this.#batch !== null && this.#batch.length > 0) {
+        this.#socket.write(this.#batch.join(""));
+        this.#batch.length = 0;
+      }
       this.#ended = true;
       const why = this.#closing ?? "Quit";
       this.#socket.write(`${formatMessage(null, "ERROR", [`Closing Link: ${why}`])}\r\n`);
@@ -146,7 +163,8 @@ export class IrcConnection extends EventEmitter implements Link {
 
   #send(line: string): void {
     if (this.#ended || this.#socket.destroyed) return;
-    this.#socket.write(line + "\r\n");
+    if (this.#batch !== null) this.#batch.push(line + "\r\n");
+    else this.#socket.write(line + "\r\n");
   }
 
   /** Ends the connection from the door's side (QUIT before registration, no PONG). */

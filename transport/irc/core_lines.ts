@@ -105,10 +105,22 @@ const NOTICES: [RegExp, (m: RegExpExecArray) => CoreLine][] = [
   ],
 ];
 
+const ACTION = new RegExp(`^\\*\\* (${NAME}) ?(.*)$`);
+const PRIVATE_IN = new RegExp(`^\\(private\\) (${NAME}): (.*)$`);
+const PRIVATE_OUT = new RegExp(`^\\(private to (${NAME})\\) (${NAME}): (.*)$`);
+const WELCOME = new RegExp(`^Welcome, (${NAME})! Type `);
+const MESSAGE = new RegExp(`^(${NAME}): (.*)$`);
+
 /** Reads one line of the core's (without its newline). */
 export function readCoreLine(line: string): CoreLine {
+  const first = line.charCodeAt(0);
+  // The most common line by far, a member's message, starts with neither `*`, `!` nor `(`.
+  if (first !== 0x2a && first !== 0x21 && first !== 0x28 && !line.startsWith("Welcome")) {
+    const match = MESSAGE.exec(line);
+    if (match) return { type: "message", from: match[1]!, text: match[2]! };
+  }
   if (line.startsWith("** ")) {
-    const match = new RegExp(`^\\*\\* (${NAME}) ?(.*)$`).exec(line);
+    const match = ACTION.exec(line);
     if (match) return { type: "action", from: match[1]!, text: match[2]! };
   }
   if (line.startsWith("* ")) {
@@ -119,11 +131,11 @@ export function readCoreLine(line: string): CoreLine {
     return { type: "notice", text: line.slice(2) };
   }
   if (line.startsWith("! ")) return { type: "error", text: line.slice(2) };
-  let match = new RegExp(`^\\(private\\) (${NAME}): (.*)$`).exec(line);
+  let match = PRIVATE_IN.exec(line);
   if (match) return { type: "privateIn", from: match[1]!, text: match[2]! };
-  match = new RegExp(`^\\(private to (${NAME})\\) (${NAME}): (.*)$`).exec(line);
+  match = PRIVATE_OUT.exec(line);
   if (match) return { type: "privateOut", to: match[1]!, from: match[2]!, text: match[3]! };
-  match = new RegExp(`^Welcome, (${NAME})! Type `).exec(line);
+  match = WELCOME.exec(line);
   if (match) return { type: "welcome", name: match[1]! };
   if (/\bnickname\b/i.test(line) && line.startsWith("Welcome to the chat")) {
     return { type: "greeting", password: false };
@@ -131,7 +143,7 @@ export function readCoreLine(line: string): CoreLine {
   if (/\bpassword\b/i.test(line) && /locked/.test(line)) {
     return { type: "greeting", password: true };
   }
-  match = new RegExp(`^(${NAME}): (.*)$`).exec(line);
+  match = MESSAGE.exec(line);
   if (match) return { type: "message", from: match[1]!, text: match[2]! };
   return { type: "server", text: line };
 }

@@ -5,6 +5,7 @@ import { ircJoin, sendIrc, syncIrc } from "../../test/irc_test_helpers.ts";
 import { readCoreLine } from "./core_lines.ts";
 import { IrcListener } from "./listener.ts";
 import { formatMessage, parseMessage } from "./message.ts";
+import { bytes } from "./session_state.ts";
 
 Deno.test("IRC messages are read with their tags, prefix and trailing parameter", () => {
   const message = parseMessage(
@@ -168,4 +169,11 @@ Deno.test({
       await server.close();
     }
   },
+});
+
+Deno.test("a line's length in bytes is counted as UTF-8 writes it, surrogates included", () => {
+  const encoder = new TextEncoder();
+  for (const text of ["abc", "héllo", "日本語", "😀x", "a\ud800b", "\udc00", "x\ud83d", ""]) {
+    assert.equal(bytes(text), encoder.encode(text).length, JSON.stringify(text));
+  }
 });

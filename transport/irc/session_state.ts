@@ -89,7 +89,26 @@ export interface Expectation {
 
 /** The byte length of a string in UTF-8. */
 export function bytes(text: string): number {
-  return new TextEncoder().encode(text).length;
+  // Counted, not encoded: this runs for every line every IRC member gets.
+  let length = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) length += 1;
+    else if (unit < 0x800) length += 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff && isLowSurrogate(text.charCodeAt(i + 1))) {
+      // A surrogate pair is one character of 4 bytes.
+      length += 4;
+      i++;
+    } else {
+      // Lone surrogates become U+FFFD, 3 bytes, as TextEncoder writes them.
+      length += 3;
+    }
+  }
+  return length;
+}
+
+function isLowSurrogate(unit: number): boolean {
+  return unit >= 0xdc00 && unit <= 0xdfff;
 }
 
 /** Cuts `text` into pieces of at most `max` UTF-8 bytes, at character boundaries. */
