@@ -307,6 +307,10 @@ export class Accounts {
       await takeOverInCluster(cluster, old, name);
       if (member.closed || member.leaving !== null || member.name !== old) return;
     }
+    // Taken before anything is told, so that what follows is told in one turn, in one order
+    // (on a cluster the room's rename comes back from Redis after it).
+    const kept = await this.#mailbox.take(name);
+    if (member.closed || member.leaving !== null || member.name !== old) return;
     member.account = name;
     hub.tell(member, `* Logged in as ${name}`);
     if (old !== name) {
@@ -315,8 +319,6 @@ export class Accounts {
     }
     hub.sharePresence(member);
     hub.log?.(`${member.peer} ${old} logged in as ${name}`);
-    const kept = await this.#mailbox.take(name);
-    if (member.closed) return;
     if (kept.length === 0) return;
     hub.tell(
       member,
