@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import type { SharedFile } from "../core/file_store.ts";
 import {
   REDIS_FILE_OVERHEAD_BYTES,
   RedisFiles,
@@ -9,38 +8,9 @@ import {
 import { connectRedis, type RedisClient, RedisUnavailableError } from "./redis.ts";
 import { type RedisServer, startRedis } from "../test/redis_test_helpers.ts";
 import { LEAK_CHECKS, WAIT_MS } from "../test/test_helpers.ts";
+import { share, sharedFile } from "../test/file_test_helpers.ts";
 
 const MiB = 1024 * 1024;
-
-let counter = 0;
-/** A file's metadata: a fresh id, shared in `room` now, for a minute, unless `fields` say otherwise. */
-function sharedFile(fields: Partial<SharedFile> = {}): SharedFile {
-  const now = Date.now();
-  return {
-    id: (++counter).toString(16).padStart(32, "b"),
-    name: "notes.txt",
-    size: 0,
-    picture: null,
-    from: "alice",
-    room: "lobby",
-    to: null,
-    at: now,
-    expiresAt: now + 60_000,
-    ...fields,
-  };
-}
-
-/** Reserves and saves `bytes` as a file with `fields`, as an upload does; returns the file. */
-async function share(
-  files: RedisFiles,
-  bytes: Uint8Array,
-  fields: Partial<SharedFile> = {},
-): Promise<SharedFile> {
-  const file = sharedFile({ ...fields, size: bytes.length });
-  assert.equal(await files.reserve(bytes.length), true);
-  await files.save(file, bytes);
-  return file;
-}
 
 /** Every byte value, and more: a file that no text decoding would keep. */
 function binary(length: number): Uint8Array {

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import type { SharedFile } from "../core/file_store.ts";
 import { DiskFiles, FILE_OVERHEAD_BYTES, filesFolder } from "./files.ts";
 import { StoreError } from "./store.ts";
 import { CAN_MOUNT, withTmpfs } from "../test/mount_test_helpers.ts";
 import { LEAK_CHECKS } from "../test/test_helpers.ts";
+import { share, sharedFile } from "../test/file_test_helpers.ts";
 
 const encoder = new TextEncoder();
 const MiB = 1024 * 1024;
@@ -16,36 +16,6 @@ async function withFolder(fn: (folder: string, dir: string) => Promise<void>): P
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-}
-
-let counter = 0;
-/** A file's metadata: a fresh id, shared in `room` now, for a minute, unless `fields` say otherwise. */
-function sharedFile(fields: Partial<SharedFile> = {}): SharedFile {
-  const now = Date.now();
-  return {
-    id: (++counter).toString(16).padStart(32, "a"),
-    name: "notes.txt",
-    size: 0,
-    picture: null,
-    from: "alice",
-    room: "lobby",
-    to: null,
-    at: now,
-    expiresAt: now + 60_000,
-    ...fields,
-  };
-}
-
-/** Reserves and saves `bytes` as a file with `fields`, as an upload does; returns the file. */
-async function share(
-  files: DiskFiles,
-  bytes: Uint8Array,
-  fields: Partial<SharedFile> = {},
-): Promise<SharedFile> {
-  const file = sharedFile({ ...fields, size: bytes.length });
-  assert.equal(await files.reserve(bytes.length), true);
-  await files.save(file, bytes);
-  return file;
 }
 
 /** The names in `folder`, sorted. */
