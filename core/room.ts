@@ -9,6 +9,7 @@
  */
 
 import { Delivery, Recipient } from "./delivery.ts";
+import { RoomModes } from "./room_modes.ts";
 
 export { Recipient };
 
@@ -78,6 +79,8 @@ export class Room<M extends Named> {
   readonly #history: Uint8Array[] = [];
   /** The cluster's id of each history line, when the room is part of one ("" otherwise). */
   readonly #historyIds: string[] = [];
+  /** Its modes (`+iklmnst`, bans) and the invitations it holds: see room_modes.ts. */
+  readonly modes: RoomModes<M> = new RoomModes<M>();
   /** Sends broadcasts through the cluster; null delivers them here at once. */
   relay: Relay<M> | null = null;
   readonly #delivery: Delivery<M>;
@@ -129,9 +132,13 @@ export class Room<M extends Named> {
     return this.#delivery.nextTurn();
   }
 
-  /** Makes a connection a member called `name`; it gets broadcasts from now on. */
+  /**
+   * Makes a connection a member called `name`; it gets broadcasts from now
+   * on. An invitation it held to this room is used up.
+   */
   add(member: M, name: string): void {
     member.name = name;
+    this.modes.entered(member);
     this.#delivery.joined(member);
     this.members.add(member);
   }
