@@ -40,6 +40,7 @@ import { describe } from "./helpers.ts";
 import { Hub, UNAVAILABLE_TRY, unsentNotice } from "./hub.ts";
 import type { Link } from "./link.ts";
 import { plainAddress } from "./moderation.ts";
+import { ModeCommands } from "./mode_commands.ts";
 import { Naming } from "./naming.ts";
 import { OutputLink } from "./output_link.ts";
 import { CONSOLE_NAME, Operators } from "./operators.ts";
@@ -50,6 +51,7 @@ import type { ChatRecorder, SavedState } from "./recorder.ts";
 import { Renames } from "./renames.ts";
 import type { Room } from "./room.ts";
 import { RoomCommands } from "./room_commands.ts";
+import { speechRefusal } from "./room_modes.ts";
 import { LOBBY, Rooms } from "./rooms.ts";
 import { type LinkEvents, Member, pauseReading } from "./session.ts";
 
@@ -113,6 +115,7 @@ export class Chat {
   readonly #naming: Naming;
   readonly #reader: Reader;
   readonly #roomCommands: RoomCommands;
+  readonly #modeCommands: ModeCommands;
   readonly #privateMessages: PrivateMessages;
   readonly #renames: Renames;
   readonly #clusterSide: ClusterSide;
@@ -176,6 +179,9 @@ export class Chat {
     this.#roomCommands = new RoomCommands(hub, {
       limitLoopback: options.limitLoopback,
       clusterSide: this.#clusterSide,
+    });
+    this.#modeCommands = new ModeCommands(hub, {
+      op: (member, command, name) => this.#commandHost.moderate(member, command, name),
     });
     this.#reader = new Reader(hub, {
       ...options,
@@ -421,14 +427,20 @@ export class Chat {
     replyTo: (member) => this.#privateMessages.replyTo(member),
     reply: (from, text) => this.#privateMessages.reply(from, text),
     rename: (member, requested) => this.#renames.rename(member, requested),
-    act: (member, action) =>
-      (member.room as Room<Member>).broadcast(actionLine(member.name as string, action), {
-        public: true,
-        from: member,
-      }),
-    join: (member, typed) => this.#roomCommands.moveTo(member, typed),
+    act: (member, action) => {
+      const room = member.room as Room<Member>;
+      const refusal = speechRefusal(room, member);
+      if (refusal !== null) this.#hub.tell(member, refusal);
+      else {room.broadcast(actionLine(member.name as string, action), {
+          public: true,
+          from: member,
+        });}
+    },
+    join: (member, typed, key) => this.#roomCommands.moveTo(member, typed, true, key),
     rooms: (member) => this.#roomCommands.rooms(member),
     topic: (member, text) => this.#roomCommands.topic(member, text),
+    mode: (member, rest) => this.#modeCommands.mode(member, rest),
+    invite: (member, rest) => this.#modeCommands.invite(member, rest),
     isConsole: (member) => member === this.#hub.operators.console,
     mayPost: (member) => this.#hub.mayPost(member),
     accounts: (member, command, rest) => this.#accounts.run(member, command, rest),

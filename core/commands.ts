@@ -29,12 +29,16 @@ export interface CommandHost<M> {
   rename(member: M, requested: string): void;
   /** Shows a member's action to everyone in its room, kept in history. */
   act(member: M, action: string): void;
-  /** Moves the member to the room `room` names (the `#` optional), made if new. */
-  join(member: M, room: string): void;
+  /** Moves the member to the room `room` names (the `#` optional), made if new; `key` for a `+k` room. */
+  join(member: M, room: string, key?: string): void;
   /** Tells the member the rooms, busiest first. */
   rooms(member: M): void;
   /** Shows the topic of the member's room, or sets it to `text` (operators only). */
   topic(member: M, text: string): void;
+  /** Shows or changes a room's modes: `/mode [#room] [CHANGES [ARGS...]]`. */
+  mode(member: M, rest: string): void;
+  /** Invites a member into a room: `/invite NAME [#room]`. */
+  invite(member: M, rest: string): void;
   /** Whether it is the server's console rather than a member. */
   isConsole(member: M): boolean;
   /** Whether the member may post now; a muted one is told why not. */
@@ -140,11 +144,12 @@ export const COMMANDS: readonly Command<object>[] = [
   },
   {
     names: ["join"],
-    usage: "/join #room",
-    help: "go to #room, making it if it is new",
+    usage: "/join #room [KEY]",
+    help: "go to #room, making it if it is new (KEY: its key, if it has one)",
     run(host, member, rest, typed) {
-      if (rest === "") host.tell(member, `! Usage: /${typed} #room`);
-      else host.join(member, rest);
+      const [room, key] = nameAndText(rest);
+      if (room === "") host.tell(member, `! Usage: /${typed} #room`);
+      else host.join(member, room, key === "" ? undefined : key);
     },
   },
   {
@@ -211,6 +216,23 @@ export const COMMANDS: readonly Command<object>[] = [
     run(host, member, rest) {
       if (rest === "") host.tell(member, "! Usage: /me action");
       else host.act(member, rest);
+    },
+  },
+  {
+    names: ["mode"],
+    usage: "/mode [#room] [+-ikl...]",
+    help: "show your room's (or #room's) modes; its operators change them (docs/commands.md)",
+    console: true,
+    run(host, member, rest) {
+      host.mode(member, rest);
+    },
+  },
+  {
+    names: ["invite"],
+    usage: "/invite NAME [#room]",
+    help: "let NAME into your room (or #room) once, past +i and +l",
+    run(host, member, rest) {
+      host.invite(member, rest);
     },
   },
   account("register", "/register PASSWORD", "make your name yours; you are logged in to it"),

@@ -19,9 +19,12 @@ function recordingHost(replyTo: string | null = null) {
     reply: (from, text) => calls.push(`reply ${from.name}: ${text}`),
     rename: (member, requested) => calls.push(`rename ${member.name}: ${requested}`),
     act: (member, action) => calls.push(`act ${member.name}: ${action}`),
-    join: (member, room) => calls.push(`join ${member.name}: ${room}`),
+    join: (member, room, key) =>
+      calls.push(`join ${member.name}: ${room}${key === undefined ? "" : ` key ${key}`}`),
     rooms: (member) => calls.push(`rooms ${member.name}`),
     topic: (member, text) => calls.push(`topic ${member.name}: ${text}`),
+    mode: (member, rest) => calls.push(`mode ${member.name}: ${rest}`),
+    invite: (member, rest) => calls.push(`invite ${member.name}: ${rest}`),
     isConsole: (member) => member.name === "server",
     mayPost: (member) => {
       if (member.name !== "muted") return true;
@@ -76,6 +79,7 @@ Deno.test("the room commands and their aliases run, /join needing a room", () =>
   const { host, calls } = recordingHost();
   runCommand(host, alice, "join", "#dev");
   runCommand(host, alice, "join", "");
+  runCommand(host, alice, "join", "#dev  sesame");
   runCommand(host, alice, "part", "");
   runCommand(host, alice, "rooms", "");
   runCommand(host, alice, "list", "");
@@ -83,9 +87,12 @@ Deno.test("the room commands and their aliases run, /join needing a room", () =>
   runCommand(host, alice, "names", "");
   runCommand(host, alice, "topic", "");
   runCommand(host, alice, "topic", "builds and releases");
+  runCommand(host, alice, "mode", "#dev +k sesame");
+  runCommand(host, alice, "invite", "bob");
   assert.deepEqual(calls, [
     "join alice: #dev",
     "tell alice: ! Usage: /join #room",
+    "join alice: #dev key sesame",
     "join alice: lobby",
     "rooms alice",
     "rooms alice",
@@ -93,6 +100,8 @@ Deno.test("the room commands and their aliases run, /join needing a room", () =>
     "who alice: ",
     "topic alice: ",
     "topic alice: builds and releases",
+    "mode alice: #dev +k sesame",
+    "invite alice: bob",
   ]);
 });
 

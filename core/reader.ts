@@ -28,6 +28,7 @@ import {
 } from "../protocol.ts";
 import type { Reading } from "./reading.ts";
 import type { Room } from "./room.ts";
+import { speechRefusal } from "./room_modes.ts";
 import {
   closeConnection,
   type LinkEvents,
@@ -251,7 +252,13 @@ export class Reader {
         this.#hub.tell(member, muted);
         return;
       }
-      (member.room as Room<Member>).broadcast(chatLine(member.name as string, messageText(text)), {
+      const room = member.room as Room<Member>;
+      const refusal = speechRefusal(room, member);
+      if (refusal !== null) {
+        this.#hub.tell(member, refusal);
+        return;
+      }
+      room.broadcast(chatLine(member.name as string, messageText(text)), {
         public: true,
         from: member,
       });

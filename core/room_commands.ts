@@ -14,6 +14,8 @@ import { type Hub, UNAVAILABLE_TRY } from "./hub.ts";
 import { plainAddress } from "./moderation.ts";
 import { nameKeys, sameName } from "../protocol.ts";
 import type { Room } from "./room.ts";
+import { maySee } from "./mode_commands.ts";
+import { entryRefusal } from "./room_modes.ts";
 import { NEW_ROOMS_PER_ADDRESS, RoomQuota } from "./room_quota.ts";
 import { LOBBY, roomName } from "./rooms.ts";
 import type { Member } from "./session.ts";
@@ -44,8 +46,9 @@ export class RoomCommands {
   /**
    * `/join`: moves the member to the room it names, made for it if new. The
    * room it leaves hears where it went, unless it was kicked (and heard that).
+   * A room's modes may refuse it (`key`: what it gave for `+k`; see {@linkcode entryRefusal}).
    */
-  moveTo(member: Member, typed: string, announce = true): void {
+  moveTo(member: Member, typed: string, announce = true, key?: string): void {
     const hub = this.#hub;
     const name = roomName(typed);
     if (name === null) {
@@ -56,6 +59,11 @@ export class RoomCommands {
     const existing = hub.rooms.get(name);
     if (existing === from) {
       hub.tell(member, `! You are already in #${from.name}`);
+      return;
+    }
+    const refusal = existing === undefined ? null : entryRefusal(existing, member, key);
+    if (refusal !== null) {
+      hub.tell(member, refusal);
       return;
     }
     const to = existing?.name ?? name;
@@ -146,7 +154,8 @@ export class RoomCommands {
       member.busy = cluster.members().then((everyone) => {
         const there = everyone.filter((other) => sameName(other.room || LOBBY, name));
         const local = hub.rooms.get(name);
-        if (there.length === 0 && local === undefined) {
+        const hidden = local !== undefined && !maySee(local, member);
+        if ((there.length === 0 && local === undefined) || hidden) {
           hub.tell(member, `! No such room: #${name}`);
           return;
         }
@@ -172,7 +181,7 @@ export class RoomCommands {
     if (typed !== "") {
       const name = roomName(typed);
       const found = name === null ? undefined : hub.rooms.get(name);
-      if (found === undefined) {
+      if (found === undefined || !maySee(found, member)) {
         hub.tell(
           member,
           name === null ? `! Invalid room name: ${typed}` : `! No such room: #${name}`,
@@ -257,9 +266,21 @@ export class RoomCommands {
     hub.log?.(`${member.peer} ${member.name} moved from #${from.name} to #${room.name}`);
   }
 
-  /** `* 3 rooms: #lobby (12), #dev (3)`, from names and counts busiest first. */
+  /**
+   * `* 3 rooms: #lobby (12), #dev (3, +ik)`, from names and counts busiest
+   * first: a room's modes beyond `+nt` after its count, and a secret room
+   * (`+s`) only to its members and server operators (the modes are this
+   * process's: see room_modes.ts).
+   */
   #tellRooms(member: Member, rooms: [string, number][]): void {
-    const list = rooms.map(([name, count]) => `#${name} (${count})`).join(", ");
-    this.#hub.tell(member, `* ${rooms.length} ${rooms.length === 1 ? "room" : "rooms"}: ${list}`);
+    const shown: string[] = [];
+    for (const [name, count] of rooms) {
+      const room = this.#hub.rooms.get(name);
+      if (room !== undefined && !maySee(room, member)) continue;
+      const modes = room?.modes.listed ?? "";
+      shown.push(`#${name} (${count}${modes === "" ? "" : `, ${modes}`})`);
+    }
+    const list = shown.join(", ");
+    this.#hub.tell(member, `* ${shown.length} ${shown.length === 1 ? "room" : "rooms"}: ${list}`);
   }
 }

@@ -125,8 +125,8 @@ Deno.test({
   fn: () =>
     withServer(["--max-rooms", "2"], async (port) => {
       await using alice = await Peer.join(port, "alice");
-      await alice.send(`/join my room\n/join ${"x".repeat(33)}\n/join pаypal\n/join lobby\n`);
-      await alice.expect("! Invalid room name: my room");
+      await alice.send(`/join my/room\n/join ${"x".repeat(33)}\n/join pаypal\n/join lobby\n`);
+      await alice.expect("! Invalid room name: my/room");
       await alice.expect(`! Invalid room name: ${"x".repeat(33)}`);
       await alice.expect("! Invalid room name: pаypal");
       await alice.expect("! You are already in #lobby");

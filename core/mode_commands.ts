@@ -1,0 +1,255 @@
+/**
+ * `/mode` and `/invite`: showing and changing a room's modes (see
+ * room_modes.ts for what each does), and inviting a member into a room. Every
+ * change is announced to the room as `* alice set mode +k KEY on #dev`, one
+ * line per mode, in the order typed; the IRC door reads these lines, so their
+ * words are fixed (docs/protocol.md lists them all).
+ *
+ * @module
+ */
+
+import type { Hub } from "./hub.ts";
+import type { Room } from "./room.ts";
+import { banMask, MAX_ROOM_BANS, parseLimit, validKey } from "./room_modes.ts";
+import { LOBBY, roomName } from "./rooms.ts";
+import type { Member } from "./session.ts";
+
+/** What {@linkcode ModeCommands} is given. */
+export interface ModeCommandsOptions {
+  /** Runs `/op NAME` or `/deop NAME` for `member`: `+o` and `-o` are those. */
+  op(member: Member, command: "op" | "deop", name: string): void;
+}
+
+/** Modes that take no argument, each with the flag of {@linkcode RoomModes} it sets. */
+const SWITCHES = { i: "inviteOnly", m: "moderated", s: "secret" } as const;
+
+/** Modes `#lobby` cannot have: everyone starts there and comes back to it. */
+const NOT_IN_LOBBY = "ikl";
+
+/** `/mode` and `/invite`, for the members of a hub. */
+export class ModeCommands {
+  readonly #hub: Hub;
+  readonly #op: ModeCommandsOptions["op"];
+
+  /** The mode commands of `hub`'s members. */
+  constructor(hub: Hub, options: ModeCommandsOptions) {
+    this.#hub = hub;
+    this.#op = options.op;
+  }
+
+  /**
+   * `/mode [#room] [CHANGES [ARGS...]]`: shows the modes of the room (the
+   * member's own by default), lists its bans (`+b` alone), or, for its
+   * operators, applies the changes in order (`+ik-l KEY`).
+   */
+  mode(member: Member, rest: string): void {
+    const hub = this.#hub;
+    const words = rest.split(" ").filter((word) => word !== "");
+    let room = member.room ?? hub.lobby;
+    const first = words[0];
+    if (first !== undefined && !/^[+-]/.test(first)) {
+      const found = this.#visibleRoom(member, first);
+      if (found === null) return;
+      room = found;
+      words.shift();
+    }
+    const changes = words.shift();
+    if (changes === undefined) {
+      const showKey = room.members.has(member);
+      hub.tell(member, `* Modes of #${room.name}: ${room.modes.describe(showKey)}`);
+      return;
+    }
+    if (/^\+?b$/.test(changes) && words.length === 0) {
+      this.#tellBans(member, room);
+      return;
+    }
+    if (!hub.operators.isOperator(member, room)) {
+      hub.tell(member, "! Only operators can /mode");
+      return;
+    }
+    if (!hub.mayPost(member)) return;
+    let sign: "+" | "-" = "+";
+    for (const letter of changes) {
+      if (letter === "+" || letter === "-") sign = letter;
+      else this.#change(member, room, sign, letter, words);
+    }
+  }
+
+  /**
+   * `/invite NAME [#room]`: lets NAME into the room (the member's own by
+   * default) past `+i` and `+l`, once; only its operators may invite to an
+   * invite-only room.
+   */
+  invite(member: Member, rest: string): void {
+    const hub = this.#hub;
+    const [name = "", typed] = rest.split(" ").filter((word) => word !== "");
+    if (name === "") {
+      hub.tell(member, "! Usage: /invite NAME [#room]");
+      return;
+    }
+    let room = member.room ?? hub.lobby;
+    if (typed !== undefined) {
+      const found = this.#visibleRoom(member, typed);
+      if (found === null) return;
+      room = found;
+    }
+    if (!room.members.has(member) && !member.serverOperator) {
+      hub.tell(member, `! You are not in #${room.name}`);
+      return;
+    }
+    if (room.modes.inviteOnly && !hub.operators.isOperator(member, room)) {
+      hub.tell(member, "! Only operators can /invite");
+      return;
+    }
+    const target = hub.rooms.find(name);
+    if (target === undefined) {
+      hub.tell(member, `! No such user: ${name}`);
+      return;
+    }
+    if (room.members.has(target)) {
+      hub.tell(member, `! ${target.name} is already in #${room.name}`);
+      return;
+    }
+    if (!hub.mayPost(member)) return;
+    room.modes.invite(target);
+    hub.tell(member, `* You invited ${target.name} to #${room.name}`);
+    hub.tell(target, `* ${member.name} invited you to #${room.name}`);
+    hub.log?.(`${member.peer} ${member.name} invited ${target.name} to #${room.name}`);
+  }
+
+  /**
+   * The room `typed` names, when it exists and `member` may see it (a
+   * secret room only from inside, or as a server operator); else null, and
+   * the member told as of a room that does not exist.
+   */
+  #visibleRoom(member: Member, typed: string): Room<Member> | null {
+    const hub = this.#hub;
+    const name = roomName(typed);
+    if (name === null) {
+      hub.tell(member, `! Invalid room name: ${typed}`);
+      return null;
+    }
+    const room = hub.rooms.get(name);
+    if (room === undefined || !maySee(room, member)) {
+      hub.tell(member, `! No such room: #${name}`);
+      return null;
+    }
+    return room;
+  }
+
+  /** Applies one mode change, taking its argument from `args`, and announces it if it changed anything. */
+  #change(
+    member: Member,
+    room: Room<Member>,
+    sign: "+" | "-",
+    letter: string,
+    args: string[],
+  ): void {
+    const hub = this.#hub;
+    const modes = room.modes;
+    const plus = sign === "+";
+    if (letter === "n" || letter === "t") {
+      if (!plus) hub.tell(member, `! Cannot change mode ${letter} (always on)`);
+      return;
+    }
+    if (NOT_IN_LOBBY.includes(letter) && room === hub.lobby) {
+      hub.tell(member, `! Cannot change mode ${letter} on #${LOBBY}`);
+      return;
+    }
+    if (letter === "i" || letter === "m" || letter === "s") {
+      const flag = SWITCHES[letter];
+      if (modes[flag] === plus) return;
+      modes[flag] = plus;
+      this.#announce(member, room, `${sign}${letter}`);
+    } else if (letter === "k") {
+      if (!plus) {
+        if (modes.key === null) return;
+        modes.key = null;
+        this.#announce(member, room, "-k");
+        return;
+      }
+      const key = args.shift();
+      if (!validKey(key)) hub.tell(member, "! Invalid key");
+      else if (modes.key !== key) {
+        modes.key = key;
+        this.#announce(member, room, `+k ${key}`);
+      }
+    } else if (letter === "l") {
+      if (!plus) {
+        if (modes.limit === null) return;
+        modes.limit = null;
+        this.#announce(member, room, "-l");
+        return;
+      }
+      const limit = parseLimit(args.shift());
+      if (limit === null) hub.tell(member, "! Invalid limit");
+      else if (modes.limit !== limit) {
+        modes.limit = limit;
+        this.#announce(member, room, `+l ${limit}`);
+      }
+    } else if (letter === "b") {
+      this.#ban(member, room, plus, args.shift());
+    } else if (letter === "o") {
+      const name = args.shift();
+      if (name === undefined) hub.tell(member, `! Usage: /mode #${room.name} ${sign}o NAME`);
+      else this.#op(member, plus ? "op" : "deop", name);
+    } else {
+      hub.tell(member, `! Unknown mode: ${letter}`);
+    }
+  }
+
+  /** `+b MASK` or `-b MASK`; with no mask, the list. */
+  #ban(member: Member, room: Room<Member>, plus: boolean, typed: string | undefined): void {
+    const hub = this.#hub;
+    if (typed === undefined) {
+      this.#tellBans(member, room);
+      return;
+    }
+    const mask = banMask(typed);
+    if (mask === null) {
+      hub.tell(member, `! Invalid mask: ${typed}`);
+      return;
+    }
+    const bans = room.modes.bans;
+    const ban = room.modes.findBan(mask);
+    if (plus) {
+      if (ban !== undefined) return;
+      if (bans.length >= MAX_ROOM_BANS) {
+        hub.tell(member, `! Too many bans in #${room.name} (${MAX_ROOM_BANS})`);
+        return;
+      }
+      bans.push({ mask, by: member.name as string });
+      this.#announce(member, room, `+b ${mask}`);
+    } else if (ban === undefined) {
+      hub.tell(member, `! No such ban in #${room.name}: ${mask}`);
+    } else {
+      bans.splice(bans.indexOf(ban), 1);
+      this.#announce(member, room, `-b ${ban.mask}`);
+    }
+  }
+
+  /** `* Bans of #dev: MASK (set by alice), …`, or that there are none. */
+  #tellBans(member: Member, room: Room<Member>): void {
+    const bans = room.modes.bans;
+    this.#hub.tell(
+      member,
+      bans.length === 0
+        ? `* No bans in #${room.name}`
+        : `* Bans of #${room.name}: ${
+          bans.map((ban) => `${ban.mask} (set by ${ban.by})`).join(", ")
+        }`,
+    );
+  }
+
+  /** Tells the room of one change, `* alice set mode +k KEY on #dev`, and logs it (without a key). */
+  #announce(member: Member, room: Room<Member>, change: string): void {
+    room.broadcast(`* ${member.name} set mode ${change} on #${room.name}`);
+    const logged = change.startsWith("+k") ? "+k" : change;
+    this.#hub.log?.(`${member.peer} ${member.name} set mode ${logged} on #${room.name}`);
+  }
+}
+
+/** Whether `member` may see `room`: any room but a secret one, which only its members and server operators see. */
+export function maySee(room: Room<Member>, member: Member): boolean {
+  return !room.modes.secret || room.members.has(member) || member.serverOperator;
+}
