@@ -93,7 +93,9 @@ const NOTICES: [RegExp, (m: RegExpExecArray) => CoreLine][] = [
   [
     /^\* (\d+) rooms?: (.+)$/,
     (m) => {
-      const rooms = m[2]!.split(", ").map((entry) => /^#([^\s,()]+) \((\d+)\)$/.exec(entry))
+      // `#dev (3, +ik)`: a room's modes beyond +nt after its count; names hold no `#`.
+      const rooms = m[2]!.split(/, (?=#)/)
+        .map((entry) => /^#([^\s,()]+) \((\d+)(?:, \+[a-z]+)?\)$/.exec(entry))
         .filter((room) => room !== null)
         .map((room) => ({ name: room[1]!, count: Number(room[2]) }));
       return { type: "rooms", rooms };
