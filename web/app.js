@@ -438,7 +438,7 @@ function drawRooms() {
   const focused = active instanceof HTMLElement && roomList.contains(active)
     ? active.dataset.room
     : undefined;
-  const buttons = session.rooms.map(({ name, count }) => {
+  const buttons = session.rooms.map(({ name, count, modes }) => {
     const button = document.createElement("button");
     button.type = "button";
     button.className = "room-entry";
@@ -450,11 +450,24 @@ function drawRooms() {
     size.className = "room-size";
     size.textContent = String(count);
     button.append(label, " ", size);
+    // A key (+k) or invitations (+i) keep newcomers out: a lock says so.
+    const locked = /[ik]/.test(modes ?? "");
+    if (locked) {
+      const lock = document.createElement("span");
+      lock.className = "room-lock";
+      lock.textContent = "🔒";
+      lock.setAttribute("aria-hidden", "true");
+      const said = document.createElement("span");
+      said.className = "visually-hidden";
+      said.textContent = "locked";
+      button.append(" ", lock, said);
+    }
+    const entry = locked ? "; it needs a key or an invitation" : "";
     if (name === here) {
       button.setAttribute("aria-current", "true");
-      button.title = `You are in #${name} (${count} here)`;
+      button.title = `You are in #${name} (${count} here${entry})`;
     } else {
-      button.title = `Go to #${name} (${count} here)`;
+      button.title = `Go to #${name} (${count} here${entry})`;
     }
     button.addEventListener("click", () => joinRoom(name));
     return button;

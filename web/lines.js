@@ -154,11 +154,15 @@ export function roomChange(line) {
 
 /**
  * One room in the answer to `/rooms`: its name (without `#`) and how many are in it.
- * @typedef {{ name: string, count: number }} ListedRoom
+ * `modes`: the room's modes beyond `+nt` (`+ik`), present only when it has some.
+ * @typedef {{ name: string, count: number, modes?: string }} ListedRoom
  */
 
-/** One entry of a `/rooms` answer: `#name (count)`; names hold no space, comma or parenthesis. */
-const LISTED_ROOM = /^#([^\s,()]+) \((\d+)\)$/u;
+/**
+ * One entry of a `/rooms` answer: `#name (count)`, or `#name (count, +ik)` for
+ * a room with modes beyond `+nt`; names hold no space, comma, parenthesis or `#`.
+ */
+const LISTED_ROOM = /^#([^\s,()]+) \((\d+)(?:, (\+[a-z]+))?\)$/u;
 
 /**
  * The rooms in the answer to `/rooms`, `* 3 rooms: #lobby (12), #dev (3), #random (1)`
@@ -172,10 +176,13 @@ export function listedRooms(line) {
   if (!match) return null;
   /** @type {ListedRoom[]} */
   const rooms = [];
-  for (const entry of /** @type {string} */ (match[2]).split(", ")) {
+  for (const entry of /** @type {string} */ (match[2]).split(/, (?=#)/)) {
     const room = LISTED_ROOM.exec(entry);
     if (!room) return null;
-    rooms.push({ name: /** @type {string} */ (room[1]), count: Number(room[2]) });
+    /** @type {ListedRoom} */
+    const listed = { name: /** @type {string} */ (room[1]), count: Number(room[2]) };
+    if (room[3] !== undefined) listed.modes = room[3];
+    rooms.push(listed);
   }
   return rooms.length === Number(match[1]) ? rooms : null;
 }

@@ -133,6 +133,11 @@ Deno.test("the answer to /rooms is read as the rooms with their counts, in its o
     { name: "random", count: 1 },
   ]);
   assert.deepEqual(listedRooms("* 1 room: #lobby (1)"), [{ name: "lobby", count: 1 }]);
+  // A room's modes beyond +nt follow its count: a key or invitations lock it.
+  assert.deepEqual(listedRooms("* 2 rooms: #dev (3, +ik), #lobby (1)"), [
+    { name: "dev", count: 3, modes: "+ik" },
+    { name: "lobby", count: 1 },
+  ]);
   // A room with a topic outlives its last member.
   assert.deepEqual(listedRooms("* 2 rooms: #lobby (0), #news (0)"), [
     { name: "lobby", count: 0 },
