@@ -14,6 +14,7 @@
  *   (reading.ts: a connection's reading state, the reader's alone);
  * - naming.ts: the greeting, the password, the name and the welcome;
  * - room_commands.ts: `/join`, `/part`, `/topic`, `/who`, `/rooms`;
+ * - mode_commands.ts: `/mode` and `/invite` (room_modes.ts: a room's modes);
  * - private_messages.ts: `/msg` and `/reply`;
  * - renames.ts: `/nick`;
  * - accounts.ts: `/register`, `/login` and the rest, and messages kept (mailbox.ts);
