@@ -23,6 +23,8 @@ import { FILE_ID, type FileStore, type SharedFile } from "./file_store.ts";
 import { describe } from "./helpers.ts";
 import type { Hub } from "./hub.ts";
 import { sameName } from "../protocol.ts";
+import type { Room } from "./room.ts";
+import { speechRefusal } from "./room_modes.ts";
 import type { Member } from "./session.ts";
 
 /** How long an upload address may be used: 10 minutes. */
@@ -155,6 +157,9 @@ export class FileSharing implements FileDoor {
     }
     if (!hub.mayPost(member)) return;
     const toName = rest.trim();
+    // A file for the room is a line in it: a moderated room (+m) or a ban (+b) stops it too.
+    const refusal = toName === "" ? speechRefusal(member.room as Room<Member>, member) : null;
+    if (refusal !== null) return hub.tell(member, refusal);
     let to: string | null = null;
     if (toName !== "") {
       const other = hub.rooms.find(toName);

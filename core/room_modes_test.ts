@@ -133,7 +133,8 @@ Deno.test({
       await alice!.send("/mode +m\n");
       await alice!.expect("* alice set mode +m on #dev");
       await bob!.expect("* alice set mode +m on #dev");
-      await bob!.send("hello\n/me waves\n");
+      await bob!.send("hello\n/me waves\n/upload\n");
+      await bob!.expect("! Cannot send to #dev: moderated (+m)");
       await bob!.expect("! Cannot send to #dev: moderated (+m)");
       await bob!.expect("! Cannot send to #dev: moderated (+m)");
       await alice!.send("still here\n/mode #dev +o bob\n");

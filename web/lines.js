@@ -546,12 +546,14 @@ export function uploadAddress(line) {
 
 /**
  * The server's refusals of a plain `/upload`: sharing off, too many
- * addresses, muted, an old server that does not know the command.
+ * addresses, muted, a room's modes (`+m`, `+b`), an old server that does not
+ * know the command.
  */
 const UPLOAD_REFUSALS = [
   /^! File sharing is off\b/,
   /^! Too many uploads\b/,
   /^! You are muted\b/,
+  /^! Cannot send to #\S+: /,
   /^! Unknown command: \/upload\b/,
 ];
 

@@ -496,6 +496,8 @@ Deno.test({
         "! File sharing is off on this server",
         "! Too many uploads; try again later",
         "! You are muted (until 14:02)",
+        "! Cannot send to #dev: moderated (+m)",
+        "! Cannot send to #dev: banned (+b)",
         "! Unknown command: /upload (type /help)",
       ]
     ) {
