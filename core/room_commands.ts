@@ -83,6 +83,12 @@ export class RoomCommands {
         cluster.members(),
       ]).then(([history, everyone]) => {
         if (member.closed || member.leaving !== null || member.room !== from) return;
+        // The modes may have changed while the cluster answered.
+        const refusal = entryRefusal(room, member, key);
+        if (refusal !== null) {
+          hub.tell(member, refusal);
+          return;
+        }
         const topic = this.#clusterSide.topicOf(room.name);
         // Someone is in it, or it has a topic: it exists somewhere.
         const anyone = everyone.some((other) => sameName(other.room || LOBBY, room.name)) ||

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { banMask, maskMatches, parseLimit, validKey } from "./room_modes.ts";
+import { ChatServer } from "../server.ts";
+import { startRedis } from "../test/redis_test_helpers.ts";
 import { joinAll, LEAK_CHECKS, Peer, type Peers, withServer } from "../test/test_helpers.ts";
 
 /**
@@ -85,6 +87,23 @@ Deno.test({
       await bob!.send("/part\n");
       await bob!.readUntil("* You are now in #lobby (1 here)");
       await join(bob!, "! Cannot join #dev: invite only (+i)");
+    }),
+});
+
+Deno.test({
+  name: "an invitation is the connection's: after it leaves, a newcomer of the same name has none",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer([], async (port) => {
+      await using peers: Peers = await joinAll(port, ["alice", "bob"]);
+      const [alice, bob] = peers as Peer[] as [Peer, Peer];
+      await alice.send("/join #dev\n/mode +i\n/invite bob\n");
+      await alice.readUntil("* You invited bob to #dev");
+      await bob.readUntil("* alice invited you to #dev");
+      await bob.send("/quit\n");
+      await bob.expectClosed();
+      await using again = await Peer.join(port, "bob");
+      await join(again, "! Cannot join #dev: invite only (+i)");
     }),
 });
 
@@ -262,6 +281,29 @@ Deno.test({
       }, ["--allow-net", `--allow-read=${dir}`]);
     } finally {
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "in a cluster a room's modes hold for the members of the process that set them",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using redis = await startRedis();
+    const server = new ChatServer({ hostname: "127.0.0.1", port: 0, redisUrl: redis.url() });
+    try {
+      const { port } = await server.start();
+      await using alice = await Peer.join(port, "alice");
+      await alice.send("/join #dev\n");
+      await alice.readUntil("* You are now in #dev (1 here)");
+      await alice.send("/mode +k sesame\n");
+      // The room's lines come back through Redis.
+      await alice.readUntil("* alice set mode +k sesame on #dev");
+      await using bob = await Peer.join(port, "bob");
+      await join(bob, "! Cannot join #dev: wrong key (+k)");
+      await join(bob, null, "sesame");
+    } finally {
+      await server.close();
     }
   },
 });
