@@ -51,7 +51,8 @@ import { Renames } from "./renames.ts";
 import type { Room } from "./room.ts";
 import { RoomCommands } from "./room_commands.ts";
 import { LOBBY, Rooms } from "./rooms.ts";
-import { type LinkEvents, Member, pauseReading } from "./session.ts";
+import { Seats } from "./seats.ts";
+import { type LinkEvents, Member, memberOf, pauseReading } from "./session.ts";
 
 export { Member };
 export type { AccountBook, ChatCluster, ChatRecorder, LocalAccountBook };
@@ -117,6 +118,7 @@ export class Chat {
   readonly #renames: Renames;
   readonly #clusterSide: ClusterSide;
   readonly #accounts: Accounts;
+  readonly #seats: Seats;
   /** Sharing files: the commands, and the uploads and downloads the web transport hands over. */
   readonly files: FileSharing;
 
@@ -164,12 +166,13 @@ export class Chat {
       ...options,
       naming: this.#naming,
       onLeave: (member) => files.forget(member),
+      closeSeats: (member, notice) => this.#seats.closeAll(member, notice),
     });
     this.#privateMessages = new PrivateMessages(hub, accounts);
     this.#renames = new Renames(hub, accounts);
     this.#clusterSide = new ClusterSide(hub, {
       leave,
-      sendHome: (member) => this.#roomCommands.moveTo(member, LOBBY, false),
+      sendHome: (member) => this.#sendHome(member),
       privateMessages: this.#privateMessages,
       accounts,
     });
@@ -183,6 +186,11 @@ export class Chat {
       naming: this.#naming,
       commands: this.#commandHost,
     });
+    this.#seats = new Seats(hub, {
+      maxLineBytes: options.maxLineBytes,
+      listen: (link, seat) => this.#reader.listen(link, seat, this.#reader.events),
+      newRoomRefusal: (member, name) => this.#roomCommands.newRoomRefusal(member, name),
+    });
     if (options.saved) this.#restore(options.saved);
     const recorder = options.recorder;
     if (recorder) {
@@ -190,6 +198,26 @@ export class Chat {
       hub.operators.mutes.onChange = (list) => recorder.setRestrictions("mutes", list);
       hub.operators.onMotd = (text) => recorder.setMotd(text);
     }
+  }
+
+  /** Back to `#lobby` (kicked): a seat leaves its room instead, its owner still elsewhere. */
+  #sendHome(member: Member): void {
+    if (member.seatOf !== null) this.#seats.close(member, null);
+    else this.#roomCommands.moveTo(member, LOBBY, false);
+  }
+
+  /**
+   * Gives `member` a place in one more room over `link` (an IRC client's
+   * further channel): see seats.ts. A refusal is one `! ...` line on `link`.
+   */
+  openSeat(member: Member, link: Link, room: string, key?: string): void {
+    this.#seats.open(member, link, room, key);
+  }
+
+  /** The seat over `link` leaves its room, its room told `reason` if any. */
+  closeSeat(link: Link, reason = ""): void {
+    const seat = memberOf(link) as Member | undefined;
+    if (seat !== undefined && seat.seatOf !== null) this.#seats.part(seat, reason);
   }
 
   /** The operators, with the console as a server operator, and what they may do here. */
@@ -208,8 +236,9 @@ export class Chat {
       {
         rooms,
         tell: (member, ...lines) => this.#hub.tell(member, ...lines),
-        sendHome: (member) => this.#roomCommands.moveTo(member, LOBBY, false),
-        disconnect: (member, reason) => {
+        sendHome: (member) => this.#sendHome(member),
+        disconnect: (target, reason) => {
+          const member = target.seatOf ?? target;
           member.leaving ??= reason;
           void this.#connections.leave(member);
         },

@@ -219,17 +219,30 @@ export class RoomCommands {
    * `limitLoopback`, are exempt). Tells it why not.
    */
   #mayMakeRoom(member: Member, name: string): boolean {
+    const refusal = this.newRoomRefusal(member, name, false);
+    if (refusal !== null) this.#hub.tell(member, refusal);
+    return refusal === null;
+  }
+
+  /**
+   * Why `member` may not make the new room `name` (the line it is told), or
+   * null; with `take`, a null answer counts the new room toward its address's.
+   */
+  newRoomRefusal(member: Member, name: string, take = true): string | null {
     const hub = this.#hub;
-    if (!hub.mayPost(member)) return false;
-    if (member.serverOperator || (!this.#limitLoopback && isLoopback(member.ip))) return true;
+    const muted = hub.operators.mutedLine(member);
+    if (muted !== null) return muted;
+    if (member.serverOperator || (!this.#limitLoopback && isLoopback(member.ip))) return null;
     const address = plainAddress(member.ip);
-    if (this.#newRooms.allows(address, performance.now())) return true;
+    if (this.#newRooms.allows(address, performance.now())) {
+      if (take) this.#newRooms.take(address, performance.now());
+      return null;
+    }
     hub.log?.(
       `${member.peer} ${member.name} refused #${name}: ` +
         `${NEW_ROOMS_PER_ADDRESS} new rooms from ${address} within the hour already`,
     );
-    hub.tell(member, "! Too many new rooms from your address; try again later");
-    return false;
+    return "! Too many new rooms from your address; try again later";
   }
 
   /**

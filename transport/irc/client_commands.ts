@@ -8,7 +8,7 @@
  */
 
 import { cleanNickname, isQuitWord, MAX_NAME_LENGTH } from "../../protocol.ts";
-import type { ChannelCommands } from "./channel_commands.ts";
+import type { ChannelRouter } from "./channel_router.ts";
 import { formatMessage, type IrcMessage } from "./message.ts";
 import {
   CAPABILITIES,
@@ -24,7 +24,7 @@ import {
 /** Handles what an IRC client sends: see the module's description. */
 export class ClientCommands {
   /** Commands over `s`, handing channel commands to `channels`. */
-  constructor(readonly s: SessionState, readonly channels: ChannelCommands) {}
+  constructor(readonly s: SessionState, readonly channels: ChannelRouter) {}
 
   /** Handles one message from the client. */
   handle(message: IrcMessage): void {
@@ -223,20 +223,22 @@ export class ClientCommands {
         return;
       }
       if (channel) {
-        if (!this.s.isIn(target)) return this.#cannotSend(target, notice);
-        if (rest !== "") this.s.sink.toCore(`/me ${rest}`);
+        const view = this.channels.viewOf(target);
+        if (view === null) return this.#cannotSend(target, notice);
+        if (rest !== "") view.sink.toCore(`/me ${rest}`);
         return;
       }
       body = `* ${this.s.me} ${rest}`;
     }
     if (channel) {
-      if (!this.s.isIn(target)) return this.#cannotSend(target, notice);
+      const view = this.channels.viewOf(target);
+      if (view === null) return this.#cannotSend(target, notice);
       const posted = this.#posted(body);
       if (posted === null) {
         if (!notice) this.s.numeric("404", target, "The chat reads that word as leaving; not sent");
         return;
       }
-      this.s.sink.toCore(posted);
+      view.sink.toCore(posted);
       return;
     }
     const name = this.s.host.memberNamed(target);

@@ -73,6 +73,7 @@ export class IrcConnection extends EventEmitter implements Link {
       toClient: (line) => this.#send(line),
       toCore: (line) => this.#forCore.push(line),
       close: (reason) => this.#close(reason),
+      writableLength: () => this.#socket.writableLength,
     }, options);
     // An error with nobody listening (the core has let the link go) must not throw.
     this.on("error", () => {});

@@ -18,6 +18,7 @@ export type CoreLine =
   | { type: "privateOut"; to: string; from: string; text: string }
   | { type: "joined"; name: string; room: string | null }
   | { type: "left"; name: string; room: string | null; reason: string | null }
+  | { type: "parted"; name: string; room: string; reason: string }
   | { type: "renamed"; from: string; to: string }
   | { type: "topicSet"; name: string; text: string }
   | { type: "topic"; text: string | null; room: string | null }
@@ -47,6 +48,10 @@ const NOTICES: [RegExp, (m: RegExpExecArray) => CoreLine][] = [
   [
     new RegExp(`^\\* (${NAME}) left the chat(?: \\((.*)\\))?$`),
     (m) => ({ type: "left", name: m[1]!, room: null, reason: m[2] ?? null }),
+  ],
+  [
+    new RegExp(`^\\* (${NAME}) left #(${ROOM})(?: \\((.*)\\))?$`),
+    (m) => ({ type: "parted", name: m[1]!, room: m[2]!, reason: m[3] ?? "" }),
   ],
   [
     new RegExp(`^\\* (${NAME}) left for #(${ROOM})$`),

@@ -14,6 +14,7 @@ import { formatMessage, MAX_MESSAGE_BYTES } from "./message.ts";
 import {
   bytes,
   CHANNEL_LENGTH,
+  CHANNEL_LIMIT,
   type Expectation,
   LOBBY,
   lusers,
@@ -213,7 +214,7 @@ export class CoreReplies {
       "CASEMAPPING=ascii",
       "CHANTYPES=#",
       "PREFIX=(o)@",
-      "CHANLIMIT=#:1",
+      `CHANLIMIT=#:${CHANNEL_LIMIT}`,
       "CHANMODES=b,,,nt",
       `NICKLEN=${MAX_NAME_LENGTH}`,
       `CHANNELLEN=${CHANNEL_LENGTH}`,
@@ -250,21 +251,34 @@ export class CoreReplies {
         }
         return;
       case "joined":
-        if (read.name !== me && this.s.visible) this.s.fromMember(read.name, "JOIN", channel);
+        if (read.name !== me && this.s.visible) {
+          this.s.heardOf(read.name);
+          this.s.fromMember(read.name, "JOIN", channel);
+        }
         return;
       case "left":
         if (read.name === me || !this.s.visible) return;
         if (read.room !== null) {
           return this.s.fromMember(read.name, "PART", channel, `left for #${read.room}`);
         }
-        return this.s.fromMember(read.name, "QUIT", quitReason(read.reason));
+        // A member in several of the client's channels quits once.
+        return this.s.once(read.name, "QUIT", () => {
+          this.s.fromMember(read.name, "QUIT", quitReason(read.reason));
+        });
+      case "parted":
+        if (read.name !== me && this.s.visible) {
+          this.s.fromMember(read.name, "PART", channel, read.reason);
+        }
+        return;
       case "renamed":
         if (read.from === me) {
+          // The member's own room tells the client; a seat's room says it again.
+          if (this.s.seat) return;
           this.s.me = read.to;
-          return this.s.fromMember(read.from, "NICK", read.to);
-        }
-        if (this.s.visible) this.s.fromMember(read.from, "NICK", read.to);
-        return;
+        } else if (!this.s.visible) return;
+        return this.s.once(read.from, `NICK ${read.to}`, () => {
+          this.s.fromMember(read.from, "NICK", read.to);
+        });
       case "topicSet":
         if (this.s.visible) this.s.fromMember(read.name, "TOPIC", channel, read.text);
         return;
@@ -330,6 +344,20 @@ export class CoreReplies {
         this.s.now("403", m[1]!.startsWith("#") ? m[1]! : `#${m[1]}`, "No such channel");
       }],
       [/^No such room: (.*)$/, (m) => this.s.now("403", m[1]!, "No such channel")],
+      [/^Cannot join (#\S+): (.*)$/, (m) => {
+        this.s.joining.shift();
+        const why = m[2]!;
+        const code = why.startsWith("invite only")
+          ? "473"
+          : why.startsWith("room is full")
+          ? "471"
+          : why.startsWith("banned")
+          ? "474"
+          : why.includes("key")
+          ? "475"
+          : "405";
+        this.s.now(code, m[1]!, `Cannot join channel (${why})`);
+      }],
       [/^Too many (?:new )?rooms/, () => {
         this.s.joining.shift();
         this.s.now("405", channel, text);

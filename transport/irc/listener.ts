@@ -147,6 +147,10 @@ export class IrcListener {
       memberCount: () => chat.memberCount,
       members: () => chat.members(),
       peers: this.#peers,
+      openSeat: (seatLink, room, key) => {
+        if (member !== null) chat.openSeat(member, seatLink, room, key);
+      },
+      closeSeat: (seatLink, reason) => chat.closeSeat(seatLink, reason),
     });
     const member = chat.admit(link, ip, port, () => link, " over IRC");
     if (member === null) return;

@@ -6,9 +6,10 @@
  * `:alice!alice@chat PRIVMSG #dev :hi`). {@linkcode IrcConnection} carries it
  * over a socket; a test drives it through an {@linkcode IrcSessionSink}.
  *
- * The core keeps a member in one room: JOIN moves it (the client is told it
- * left the old channel), PART and KICK take it back to `#lobby`, which the
- * client then does not see until it joins `#lobby` again.
+ * The core keeps a member in one room, and gives it a seat in each further
+ * one (channel_router.ts): the first JOIN moves the member (PART and KICK
+ * take it back to `#lobby`, which the client then does not see until it
+ * joins `#lobby` again), and each further channel is a seat of its own.
  *
  * Where the door asks the core something itself (`/who` for NAMES, `/whois`
  * for WHOIS), it expects the answer in the core's order, turns it into the
@@ -20,6 +21,7 @@
 
 import type { IrcMessage } from "./message.ts";
 import { ChannelCommands } from "./channel_commands.ts";
+import { ChannelRouter } from "./channel_router.ts";
 import { ClientCommands } from "./client_commands.ts";
 import { CoreReplies } from "./core_replies.ts";
 import { type IrcSessionHost, type IrcSessionSink, SessionState } from "./session_state.ts";
@@ -36,7 +38,12 @@ export class IrcSession {
   /** A session that speaks through `sink`. */
   constructor(sink: IrcSessionSink, host: IrcSessionHost) {
     this.#state = new SessionState(sink, host);
-    this.#commands = new ClientCommands(this.#state, new ChannelCommands(this.#state));
+    const channels = new ChannelRouter(
+      this.#state,
+      new ChannelCommands(this.#state),
+      () => sink.writableLength?.() ?? 0,
+    );
+    this.#commands = new ClientCommands(this.#state, channels);
     this.#replies = new CoreReplies(this.#state);
   }
 

@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { Link } from "../../core/link.ts";
 import { sameName } from "../../protocol.ts";
 import { formatMessage, MAX_MESSAGE_BYTES } from "./message.ts";
 
@@ -23,6 +24,8 @@ export const TOPIC_LENGTH = 390;
 export const VERSION = "chat-irc-door-0.1";
 /** What starts and ends a CTCP message (a client-to-client request such as ACTION). */
 export const CTCP = "\x01";
+/** Channels an IRC client may be in at once (CHANLIMIT): one room and core/seats.ts's seats. */
+export const CHANNEL_LIMIT = 10;
 /** The capabilities offered (CAP LS). */
 export const CAPABILITIES = ["echo-message", "multi-prefix", "userhost-in-names"];
 
@@ -34,6 +37,8 @@ export interface IrcSessionSink {
   toCore(line: string): void;
   /** Ends the connection after `ERROR :Closing Link: ...` with `reason`. */
   close(reason: string): void;
+  /** Bytes the client's socket has not yet handed to the kernel. */
+  writableLength?(): number;
 }
 
 /** What a session may ask of the server. */
@@ -54,6 +59,13 @@ export interface IrcSessionHost {
   members?(): { name: string; room: string; operator: boolean }[];
   /** The IRC sessions of this door, to tell one's user name, real name and away text. */
   peers?: Set<SessionState>;
+  /**
+   * Gives the member a place in one more room over `link` (core/seats.ts):
+   * the room's lines come to `link`, a refusal as one `! ...` line.
+   */
+  openSeat?(link: Link, room: string, key: string | undefined): void;
+  /** The seat over `link` leaves its room; its room hears `reason`. */
+  closeSeat?(link: Link, reason: string): void;
 }
 
 /** What IRC says of a member besides its name: given by its client when it is an IRC one. */
@@ -138,7 +150,9 @@ export function lusers(s: SessionState): string[][] {
   const connections = s.host.connectionCount();
   const users = s.host.memberCount?.() ?? connections;
   const members = s.host.members?.();
-  const invisible = (members ?? []).filter((member) => s.userOf(member.name).invisible).length;
+  // A member in several rooms is listed once for each.
+  const names = new Set((members ?? []).map((member) => member.name));
+  const invisible = [...names].filter((name) => s.userOf(name).invisible).length;
   const opers = [...s.host.peers ?? []].filter((peer) => peer.me !== null && peer.oper).length;
   const rooms = members === undefined ? null : new Set(members.map((member) => member.room)).size;
   const lines = [
@@ -193,6 +207,16 @@ export class SessionState {
 
   /** The room the member is in, as the core names it. */
   room = LOBBY;
+
+  /** Whether this is a further channel's view of the session ({@linkcode SessionState.view}). */
+  seat = false;
+
+  /**
+   * NICK and QUIT already told of other members, by their name: a member in
+   * several of the client's channels leaves or renames itself in each, and
+   * the client is told once. Shared by the session's views.
+   */
+  readonly told = new Map<string, string>();
 
   /** Whether the client thinks it is in `#room` (it joined it, and did not part). */
   visible = false;
@@ -347,6 +371,36 @@ export class SessionState {
     const last = this.joining.at(-1);
     if (last !== undefined) return sameName(room, last);
     return this.visible && sameName(room, this.room);
+  }
+
+  /**
+   * Says `line` of `name` (a NICK or a QUIT) unless it was said already:
+   * see {@linkcode SessionState.told}.
+   */
+  once(name: string, what: string, say: () => void): void {
+    const key = name.toLowerCase();
+    if (this.told.get(key) === what) return;
+    if (this.told.size >= 1000) this.told.clear();
+    this.told.set(key, what);
+    say();
+  }
+
+  /** A member joined a channel of the client's: what it does next is news again. */
+  heardOf(name: string): void {
+    this.told.delete(name.toLowerCase());
+  }
+
+  /**
+   * A further channel's view of this session (a seat of the core's): this
+   * state, read through, with its own room, answers awaited and way to the
+   * core (`toCore`, the seat's link). What the session knows of the client
+   * (its name, caps, user) stays the session's.
+   */
+  view(room: string, toCore: (line: string) => void): SessionState {
+    const view = Object.create(this) as SessionState;
+    const sink: IrcSessionSink = { ...this.sink, toCore };
+    Object.assign(view, { sink, room, seat: true, visible: false, joining: [room], pending: [] });
+    return view;
   }
 
   /** The session of a client that speaks through `sink`. */
