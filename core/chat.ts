@@ -44,7 +44,13 @@ import { Naming } from "./naming.ts";
 import { OutputLink } from "./output_link.ts";
 import { CONSOLE_NAME, Operators } from "./operators.ts";
 import { PrivateMessages } from "./private_messages.ts";
-import { actionLine, cleanText, parseCommand, WRONG_PASSWORD_DELAY_MS } from "../protocol.ts";
+import {
+  actionLine,
+  cleanText,
+  noticeLine,
+  parseCommand,
+  WRONG_PASSWORD_DELAY_MS,
+} from "../protocol.ts";
 import { Reader } from "./reader.ts";
 import type { ChatRecorder, SavedState } from "./recorder.ts";
 import { Renames } from "./renames.ts";
@@ -456,6 +462,12 @@ export class Chat {
         from: member,
       }),
     join: (member, typed) => this.#roomCommands.moveTo(member, typed),
+    notice: (member, text) =>
+      (member.room as Room<Member>).broadcast(noticeLine(member.name as string, text), {
+        public: true,
+        from: member,
+      }),
+    part: (member, reason) => this.#roomCommands.moveTo(member, LOBBY, true, reason),
     rooms: (member) => this.#roomCommands.rooms(member),
     topic: (member, text) => this.#roomCommands.topic(member, text),
     isConsole: (member) => member === this.#hub.operators.console,

@@ -190,7 +190,8 @@ export class Connections {
     const room = member.room;
     const size = room?.members.size ?? 0;
     if (room === null || !hub.rooms.remove(member)) return;
-    const notice = DEPARTURE_NOTICES[reason];
+    const said = reason === "quit" ? member.quitMessage : null;
+    const notice = said === null ? DEPARTURE_NOTICES[reason] : `left the chat (${said})`;
     if (notice !== null && size <= hub.announceLimit) {
       room.broadcast(`* ${member.name} ${notice}`);
     }

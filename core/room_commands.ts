@@ -45,7 +45,7 @@ export class RoomCommands {
    * `/join`: moves the member to the room it names, made for it if new. The
    * room it leaves hears where it went, unless it was kicked (and heard that).
    */
-  moveTo(member: Member, typed: string, announce = true): void {
+  moveTo(member: Member, typed: string, announce = true, reason = ""): void {
     const hub = this.#hub;
     const name = roomName(typed);
     if (name === null) {
@@ -94,7 +94,7 @@ export class RoomCommands {
           return;
         }
         if (made) this.#newRooms.take(plainAddress(member.ip), performance.now());
-        this.#finishMove(member, from, room, announce, there + 1, before);
+        this.#finishMove(member, from, room, announce, there + 1, before, reason);
         hub.sharePresence(member);
       }, () => hub.tell(member, UNAVAILABLE_TRY));
       return;
@@ -106,7 +106,7 @@ export class RoomCommands {
     }
     if (existing === undefined) this.#newRooms.take(plainAddress(member.ip), performance.now());
     const room = member.room as Room<Member>;
-    this.#finishMove(member, from, room, announce, room.members.size, before);
+    this.#finishMove(member, from, room, announce, room.members.size, before, reason);
   }
 
   /** `/topic`: shows the member's room's topic, or sets it if the member is its operator. */
@@ -256,10 +256,16 @@ export class RoomCommands {
     announce: boolean,
     here: number,
     before: number,
+    reason: string,
   ): void {
     const hub = this.#hub;
     if (announce && before <= hub.announceLimit) {
-      from.broadcast(`* ${member.name} left for #${room.name}`);
+      // A reason (`/part REASON`) is the member's words: said instead of where it went.
+      from.broadcast(
+        reason === ""
+          ? `* ${member.name} left for #${room.name}`
+          : `* ${member.name} left #${from.name} (${reason})`,
+      );
     }
     hub.tell(member, `* You are now in #${room.name} (${here} here)`);
     if (room.topic !== null) hub.tell(member, `* Topic: ${room.topic}`);

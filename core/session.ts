@@ -61,6 +61,8 @@ export class Member extends Recipient {
   /** Lines received and not yet handled, and where the reader is with them: the reader's alone. */
   readonly reading: Reading;
   leaving: LeaveReason | null = null;
+  /** What it said as it quit (`/quit MESSAGE`), for its room; null when nothing. */
+  quitMessage: string | null = null;
   /** Set once it has been taken out of the server's books. */
   left = false;
   /** The TLS handshake's time limit. */

@@ -60,7 +60,7 @@ Deno.test({
       await sendIrc(bob, "QUIT :bye");
       const told = await alice.readUntil(/^:robert!robert@chat QUIT :/);
       assert.deepEqual(told.filter((line) => / (NICK|QUIT) /.test(line)), [
-        ":robert!robert@chat QUIT :Quit",
+        ":robert!robert@chat QUIT :Quit: bye",
       ]);
       await sendIrc(alice, "NAMES #dev");
       assert.deepEqual(await syncIrc(alice), [
@@ -94,7 +94,7 @@ Deno.test({
       await carol.send("/join #c3\n");
       await alice.readUntil(":carol!carol@chat JOIN #c3");
       await sendIrc(alice, "QUIT :done");
-      await carol.readUntil("* alice left the chat");
+      await carol.readUntil("* alice left the chat (done)");
       await carol.send("/who\n");
       await carol.expect("* 1 in #c3: carol");
       await carol.send("/rooms\n");

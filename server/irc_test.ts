@@ -222,7 +222,7 @@ Deno.test({
       await alice.expect(":carol!carol@chat JOIN #lobby");
       await sendIrc(alice, "QUIT :bye");
       assert.deepEqual(await alice.expectClosed(), ["ERROR :Closing Link: Quit"]);
-      await carol.expect("* alice left the chat");
+      await carol.expect("* alice left the chat (bye)");
     }),
 });
 

@@ -72,7 +72,7 @@ export class ChannelCommands {
       this.s.visible = false;
       // A move still on its way comes hidden now.
       this.s.joining = [];
-      if (!sameName(room, LOBBY)) this.s.sink.toCore("/part");
+      if (!sameName(room, LOBBY)) this.s.sink.toCore(`/part ${reason}`.trimEnd());
     }
   }
 
@@ -250,9 +250,8 @@ export class ChannelCommands {
       } else if (mode === "o") {
         const nick = params[argument++];
         if (nick === undefined) return this.s.numeric("461", "MODE", "Not enough parameters");
-        if (!this.s.isIn(target)) {
-          return this.s.numeric("442", target, "You're not on that channel");
-        }
+        // 442 for a room that exists, 403 for one that does not.
+        if (!this.s.isIn(target)) return this.#notOn(target);
         this.s.sink.toCore(`/${adding ? "op" : "deop"} ${nick}`);
       } else if ((mode === "n" || mode === "t") && adding) {
         // Every room is +nt already: only members post, only operators set the topic.

@@ -62,7 +62,8 @@ export class ClientCommands {
         return;
       case "QUIT":
         if (this.s.me === null) return this.s.sink.close(`Quit: ${params[0] ?? ""}`.trimEnd());
-        return this.s.sink.toCore("/quit");
+        // Its reason is told to its rooms (one line: the core's line ends it).
+        return this.s.sink.toCore(`/quit ${params[0] ?? ""}`.trimEnd());
     }
     if (this.s.me === null) {
       // The core answers the nickname with the welcome; until then only the above make sense.
@@ -238,7 +239,8 @@ export class ClientCommands {
         if (!notice) this.s.numeric("404", target, "The chat reads that word as leaving; not sent");
         return;
       }
-      view.sink.toCore(posted);
+      // A NOTICE stays one: nobody (no bot) answers it.
+      view.sink.toCore(notice ? `/notice ${body}` : posted);
       return;
     }
     const name = this.s.host.memberNamed(target);

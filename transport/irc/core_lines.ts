@@ -14,6 +14,7 @@ export type CoreLine =
   | { type: "welcome"; name: string }
   | { type: "message"; from: string; text: string }
   | { type: "action"; from: string; text: string }
+  | { type: "roomNotice"; from: string; text: string }
   | { type: "privateIn"; from: string; text: string }
   | { type: "privateOut"; to: string; from: string; text: string }
   | { type: "joined"; name: string; room: string | null }
@@ -111,6 +112,7 @@ const NOTICES: [RegExp, (m: RegExpExecArray) => CoreLine][] = [
 ];
 
 const ACTION = new RegExp(`^\\*\\* (${NAME}) ?(.*)$`);
+const ROOM_NOTICE = new RegExp(`^-(${NAME})- (.*)$`);
 const PRIVATE_IN = new RegExp(`^\\(private\\) (${NAME}): (.*)$`);
 const PRIVATE_OUT = new RegExp(`^\\(private to (${NAME})\\) (${NAME}): (.*)$`);
 const WELCOME = new RegExp(`^Welcome, (${NAME})! Type `);
@@ -123,6 +125,10 @@ export function readCoreLine(line: string): CoreLine {
   if (first !== 0x2a && first !== 0x21 && first !== 0x28 && !line.startsWith("Welcome")) {
     const match = MESSAGE.exec(line);
     if (match) return { type: "message", from: match[1]!, text: match[2]! };
+  }
+  if (first === 0x2d) {
+    const match = ROOM_NOTICE.exec(line);
+    if (match) return { type: "roomNotice", from: match[1]!, text: match[2]! };
   }
   if (line.startsWith("** ")) {
     const match = ACTION.exec(line);

@@ -28,8 +28,20 @@ import {
 /** What the others are told when a line member leaves, as IRC's QUIT reason. */
 function quitReason(reason: string | null): string {
   if (reason === null) return "Quit";
-  return reason.charAt(0).toUpperCase() + reason.slice(1);
+  // The server's reasons, as IRC servers word theirs; a member's own last words as `Quit: ...`.
+  if (SERVER_REASONS.has(reason)) return reason.charAt(0).toUpperCase() + reason.slice(1);
+  return `Quit: ${reason}`;
 }
+
+/** Why the core says a member left, besides its own words. */
+const SERVER_REASONS = new Set([
+  "connection lost",
+  "too slow",
+  "line too long",
+  "logged in elsewhere",
+  "kicked",
+  "banned",
+]);
 
 /** One IRC client's side of the chat: see the module's description. */
 
@@ -243,6 +255,10 @@ export class CoreReplies {
         if (this.s.visible) this.s.fromMember(read.from, "PRIVMSG", channel, text);
         return;
       }
+      case "roomNotice":
+        if (read.from === me && !this.s.caps.has("echo-message")) return;
+        if (this.s.visible) this.s.fromMember(read.from, "NOTICE", channel, read.text);
+        return;
       case "privateIn":
         return this.s.fromMember(read.from, "PRIVMSG", me ?? "*", read.text);
       case "privateOut":
