@@ -315,6 +315,11 @@ export class Chat {
     this.#clusterSide.status(down);
   }
 
+  /** Whether members may be in several rooms at once (seats.ts): not on a cluster. */
+  get seatsOffered(): boolean {
+    return this.#hub.cluster === null;
+  }
+
   /** How many connections are open, named or not. */
   get connectionCount(): number {
     return this.#hub.connections.size;

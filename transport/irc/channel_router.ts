@@ -15,7 +15,7 @@ import { ChannelCommands } from "./channel_commands.ts";
 import { CoreReplies } from "./core_replies.ts";
 import { formatMessage } from "./message.ts";
 import { SeatLink } from "./seat_link.ts";
-import { CHANNEL_LENGTH, CHANNEL_LIMIT, prefixOf, type SessionState } from "./session_state.ts";
+import { CHANNEL_LENGTH, prefixOf, type SessionState } from "./session_state.ts";
 
 /** A further channel: the seat's view, commands, translation and link. */
 interface Seat {
@@ -62,7 +62,7 @@ export class ChannelRouter {
       if (!this.s.visible && this.s.joining.length === 0) {
         return this.own.join(key === undefined ? [channel] : [channel, key]);
       }
-      if (this.#seats.length + 1 >= CHANNEL_LIMIT || this.s.host.openSeat === undefined) {
+      if (this.#seats.length + 1 >= this.s.channelLimit) {
         return this.s.numeric("405", channel, "You have joined too many channels");
       }
       this.#open(room, key);

@@ -14,7 +14,6 @@ import { formatMessage, MAX_MESSAGE_BYTES } from "./message.ts";
 import {
   bytes,
   CHANNEL_LENGTH,
-  CHANNEL_LIMIT,
   type Expectation,
   LOBBY,
   lusers,
@@ -226,7 +225,7 @@ export class CoreReplies {
       "CASEMAPPING=ascii",
       "CHANTYPES=#",
       "PREFIX=(o)@",
-      `CHANLIMIT=#:${CHANNEL_LIMIT}`,
+      `CHANLIMIT=#:${this.s.channelLimit}`,
       "CHANMODES=b,,,nt",
       `NICKLEN=${MAX_NAME_LENGTH}`,
       `CHANNELLEN=${CHANNEL_LENGTH}`,

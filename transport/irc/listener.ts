@@ -21,7 +21,7 @@ import {
   peerLabel,
 } from "../net_helpers.ts";
 import { IrcConnection } from "./connection.ts";
-import type { SessionState } from "./session_state.ts";
+import { CHANNEL_LIMIT, type SessionState } from "./session_state.ts";
 
 /** Where and how an {@linkcode IrcListener} listens. */
 export interface IrcListenerOptions {
@@ -151,6 +151,7 @@ export class IrcListener {
         if (member !== null) chat.openSeat(member, seatLink, room, key);
       },
       closeSeat: (seatLink, reason) => chat.closeSeat(seatLink, reason),
+      channelLimit: () => chat.seatsOffered ? CHANNEL_LIMIT : 1,
     });
     const member = chat.admit(link, ip, port, () => link, " over IRC");
     if (member === null) return;

@@ -66,6 +66,8 @@ export interface IrcSessionHost {
   openSeat?(link: Link, room: string, key: string | undefined): void;
   /** The seat over `link` leaves its room; its room hears `reason`. */
   closeSeat?(link: Link, reason: string): void;
+  /** Channels a client may be in at once (CHANLIMIT): 1 where the chat offers no seats. */
+  channelLimit?(): number;
 }
 
 /** What IRC says of a member besides its name: given by its client when it is an IRC one. */
@@ -284,6 +286,11 @@ export class SessionState {
   /** Leaves the door's list of sessions (the connection closed). */
   dispose(): void {
     this.host.peers?.delete(this);
+  }
+
+  /** Channels the client may be in at once (CHANLIMIT). */
+  get channelLimit(): number {
+    return this.host.channelLimit?.() ?? (this.host.openSeat === undefined ? 1 : CHANNEL_LIMIT);
   }
 
   /** The nick in numerics: `*` before the welcome. */
