@@ -20,6 +20,7 @@ import {
   listenOn,
   peerLabel,
 } from "../net_helpers.ts";
+import type { AcceptGuard } from "../accept_guard.ts";
 import { IrcConnection } from "./connection.ts";
 import { CHANNEL_LIMIT, type SessionState } from "./session_state.ts";
 
@@ -41,6 +42,8 @@ export interface IrcListenerOptions {
   pingTimeoutMs?: number;
   /** Shares the port with other processes that ask the same (SO_REUSEPORT). */
   reusePort?: boolean;
+  /** The line port's watch for a shortage of descriptors, which keeps this listener accepting too. */
+  acceptGuard?: () => AcceptGuard | null;
   log: ((event: string) => void) | undefined;
 }
 
@@ -70,6 +73,7 @@ export class IrcListener {
       throw error;
     }
     listener.on("error", (error) => this.#options.log?.(`IRC accept failed: ${describe(error)}`));
+    this.#options.acceptGuard?.()?.watch(listener);
     return this.addr;
   }
 
@@ -96,6 +100,14 @@ export class IrcListener {
     raw.setKeepAlive(true);
     raw.on("error", ignore);
     const log = this.#options.log;
+    const guard = this.#options.acceptGuard?.();
+    if (guard?.short) {
+      log?.(`${peerLabel(ip, port)} IRC refused: out of file descriptors`);
+      // Its descriptor, once free, takes the next connection waiting.
+      raw.once("close", () => guard.rearm());
+      raw.end("ERROR :Closing Link: Server is busy; try again later\r\n", () => raw.destroy());
+      return;
+    }
     const timer = setTimeout(() => {
       log?.(`${peerLabel(ip, port)} IRC: nothing sent within ${this.#options.handshakeMs} ms`);
       raw.destroy();
