@@ -32,12 +32,13 @@ import { type AccountBook, type LocalAccountBook, MemoryAccounts } from "./accou
 import { Accounts, MAX_ACCOUNTS } from "./accounts.ts";
 import type { FileStore } from "./file_store.ts";
 import { FILE_TTL_MS, FileSharing, MAX_FILE_BYTES } from "./files.ts";
-import type { ChatCluster, ClusterEvent, ClusterPeer } from "./cluster_port.ts";
+import type { ChatCluster, ClusterEvent } from "./cluster_port.ts";
 import { ClusterSide } from "./cluster_side.ts";
 import { type CommandHost, runCommand } from "./commands.ts";
 import { Connections } from "./connections.ts";
+import { moderate } from "./moderating.ts";
 import { describe } from "./helpers.ts";
-import { Hub, UNAVAILABLE_TRY, unsentNotice } from "./hub.ts";
+import { Hub, unsentNotice } from "./hub.ts";
 import type { Link } from "./link.ts";
 import { plainAddress } from "./moderation.ts";
 import { Naming } from "./naming.ts";
@@ -97,20 +98,6 @@ export interface ChatOptions {
   /** Called when the last member leaves. */
   onEmpty?: () => void;
 }
-
-/**
- * Operators' commands about a member, who may be on another process of the
- * cluster, each with whether a room's operator may give it (else only a
- * server operator may).
- */
-const REACHES_ELSEWHERE: ReadonlyMap<string, boolean> = new Map([
-  ["op", true],
-  ["deop", true],
-  ["kick", true],
-  ["ban", false],
-  ["mute", false],
-  ["unmute", false],
-]);
 
 /** The chat's members and connections, and everything that happens to them. */
 export class Chat {
@@ -483,37 +470,6 @@ export class Chat {
       else if (command === "files") this.files.list(member);
       else this.files.unshare(member, rest);
     },
-    moderate: (member, command, rest) => {
-      const operators = this.#hub.operators;
-      const cluster = this.#hub.cluster;
-      // About a member who may be on another process: ask the cluster who is where first,
-      // when the actor may do it at all (else the rules refuse it here, at no cost to Redis).
-      const byRoomOperators = REACHES_ELSEWHERE.get(command);
-      const may = member.serverOperator ||
-        (byRoomOperators === true && (member.room?.operators.has(member) ?? false));
-      if (cluster !== null && byRoomOperators !== undefined && may) {
-        const act = command as "op" | "deop" | "kick" | "ban" | "mute" | "unmute";
-        member.busy = cluster.members().then((everyone) => {
-          if (member.closed || member.leaving !== null) return;
-          const elsewhere: ClusterPeer[] = everyone.filter((other) =>
-            other.processId !== cluster.processId
-          );
-          operators[act](member, rest, elsewhere);
-        }, () => this.#hub.tell(member, UNAVAILABLE_TRY));
-        return;
-      }
-      switch (command) {
-        case "oper":
-          member.busy = operators.oper(member, rest);
-          return;
-        case "bans":
-        case "mutes":
-          return operators.list(member, command);
-        case "motd":
-          return operators.setMotd(member, rest);
-        default:
-          return operators[command](member, rest);
-      }
-    },
+    moderate: (member, command, rest) => moderate(this.#hub, member, command, rest),
   };
 }
