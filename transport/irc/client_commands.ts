@@ -20,6 +20,7 @@ import {
   type SessionState,
   VERSION,
 } from "./session_state.ts";
+import { parseWhox } from "./whox.ts";
 
 /** Handles what an IRC client sends: see the module's description. */
 export class ClientCommands {
@@ -81,7 +82,7 @@ export class ClientCommands {
       case "NAMES":
         return this.channels.names(params[0]);
       case "WHO":
-        return this.channels.who(params[0]);
+        return this.channels.who(params[0], parseWhox(params[1]));
       case "WHOIS":
         return this.channels.whois(params);
       case "LIST":

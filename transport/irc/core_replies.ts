@@ -23,6 +23,7 @@ import {
   TOPIC_LENGTH,
   VERSION,
 } from "./session_state.ts";
+import type { WhoxQuery } from "./whox.ts";
 
 /** What the others are told when a line member leaves, as IRC's QUIT reason. */
 function quitReason(reason: string | null): string {
@@ -101,7 +102,8 @@ export class CoreReplies {
         if (read.type === "who") {
           // The replies name the channel as the chat does; the end, the mask as it was asked.
           const room = read.room ?? this.s.room;
-          return this.#namesReply(read.names, "352", room, `#${expectation.target}`);
+          const end = `#${expectation.target}`;
+          return this.#namesReply(read.names, "352", room, end, expectation.whox);
         }
         return this.s.now("315", `#${expectation.target}`, "End of /WHO list");
       case "whois":
@@ -132,7 +134,13 @@ export class CoreReplies {
   }
 
   /** 353 and 366, or 352 and 315, from the names of a `/who` answer. */
-  #namesReply(shown: string[], code: "353" | "352", room = this.s.room, end = `#${room}`): void {
+  #namesReply(
+    shown: string[],
+    code: "353" | "352",
+    room = this.s.room,
+    end = `#${room}`,
+    whox?: WhoxQuery | null,
+  ): void {
     const channel = `#${room}`;
     const full = this.s.caps.has("userhost-in-names");
     const names = shown.map((name) => name.replace(/\+$/, "")).map((name) =>
@@ -140,7 +148,7 @@ export class CoreReplies {
     );
     if (code === "352") {
       for (const name of names) {
-        this.s.whoReply(channel, name.replace(/^@/, ""), name.startsWith("@"));
+        this.s.whoReply(channel, name.replace(/^@/, ""), name.startsWith("@"), whox);
       }
       return this.s.now("315", end, "End of /WHO list");
     }
@@ -221,6 +229,7 @@ export class CoreReplies {
       "NETWORK=chat",
       "are supported by this server",
     );
+    this.s.now("005", "WHOX", "are supported by this server");
     for (const [code, ...params] of lusers(this.s)) this.s.now(code as string, ...params);
   }
 

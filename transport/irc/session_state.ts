@@ -10,6 +10,7 @@
 
 import { sameName } from "../../protocol.ts";
 import { formatMessage, MAX_MESSAGE_BYTES } from "./message.ts";
+import { whoxParams, type WhoxQuery } from "./whox.ts";
 
 /** The room everyone starts in. */
 export const LOBBY = "lobby";
@@ -85,6 +86,8 @@ export interface Expectation {
   after: string[];
   /** For LIST: the channels asked for (empty: all). */
   filter: string[];
+  /** For WHO: the WHOX fields asked for, or null for plain 352s. */
+  whox?: WhoxQuery | null;
 }
 
 /** The byte length of a string in UTF-8. */
@@ -242,8 +245,12 @@ export class SessionState {
     return `${user.away === null ? "H" : "G"}${user.oper ? "*" : ""}${operator ? "@" : ""}`;
   }
 
-  /** One RPL_WHOREPLY (352) for `name`, its channel field `channel` (`*` for none), sent now. */
-  whoReply(channel: string, name: string, operator: boolean): void {
+  /**
+   * One RPL_WHOREPLY (352) for `name`, its channel field `channel` (`*` for none), sent now;
+   * a RPL_WHOSPCRPL (354) with the fields of `whox` when it is a WHOX question.
+   */
+  whoReply(channel: string, name: string, operator: boolean, whox?: WhoxQuery | null): void {
+    if (whox) return this.now("354", ...whoxParams(this, whox, channel, name, operator));
     const user = this.userOf(name);
     this.now(
       "352",
