@@ -9,12 +9,14 @@
 
 import { cleanNickname, isQuitWord, MAX_NAME_LENGTH } from "../../protocol.ts";
 import type { ChannelCommands } from "./channel_commands.ts";
-import { formatMessage, type IrcMessage } from "./message.ts";
+import { formatMessage, type IrcMessage, MAX_MESSAGE_BYTES } from "./message.ts";
 import {
+  bytes,
   CAPABILITIES,
   CTCP,
   LOBBY,
   lusers,
+  MAX_TARGETS,
   MEMBER_HOST,
   prefixOf,
   type SessionState,
@@ -208,7 +210,20 @@ export class ClientCommands {
       if (!notice) this.s.numeric("412", "No text to send");
       return;
     }
-    for (const target of targets.split(",")) this.#sendTo(target, text, notice);
+    const list = targets.split(",");
+    if (list.length > MAX_TARGETS) {
+      return this.s.numeric("407", targets, `Too many targets: at most ${MAX_TARGETS}`);
+    }
+    for (const target of list) {
+      // What would not fit one line at an IRC recipient, once the sender's prefix is on it, is
+      // refused whole rather than cut or split.
+      const line = formatMessage(prefixOf(this.s.me as string), command, [target, text]);
+      if (bytes(line) + 2 > MAX_MESSAGE_BYTES) {
+        this.s.numeric("417", "Input line was too long");
+        continue;
+      }
+      this.#sendTo(target, text, notice);
+    }
   }
 
   #sendTo(target: string, text: string, notice: boolean): void {

@@ -22,6 +22,7 @@ export const PING_TIMEOUT_MS = 120_000;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 
 /** What an {@linkcode IrcConnection} is given. */
 export interface IrcConnectionOptions extends IrcSessionHost {
@@ -241,7 +242,16 @@ export class IrcConnection extends EventEmitter implements Link {
       if (space !== -1) body = bytes.subarray(space + 1);
     }
     if (body.length > MAX_MESSAGE_BYTES - 2) return this.#tooLong();
-    const message = parseMessage(decoder.decode(bytes));
+    let text: string;
+    try {
+      text = strictDecoder.decode(bytes);
+    } catch {
+      // UTF8ONLY: a line that is not UTF-8 is refused, not mangled.
+      const command = parseMessage(decoder.decode(bytes))?.command;
+      if (command !== undefined) this.#session.invalidUtf8(command);
+      return;
+    }
+    const message = parseMessage(text);
     if (message === null) return;
     this.#guard(() => this.#session.handle(message));
   }

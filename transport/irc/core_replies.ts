@@ -20,6 +20,7 @@ import {
   MEMBER_HOST,
   type SessionState,
   splitText,
+  TARGMAX,
   TOPIC_LENGTH,
   VERSION,
 } from "./session_state.ts";
@@ -220,7 +221,8 @@ export class CoreReplies {
       "005",
       "CASEMAPPING=ascii",
       "CHANTYPES=#",
-      "PREFIX=(o)@",
+      // +v is never given (the chat has no voices); IRC's usual pair keeps clients' parsing simple.
+      "PREFIX=(ov)@+",
       "CHANLIMIT=#:1",
       "CHANMODES=b,,,nt",
       `NICKLEN=${MAX_NAME_LENGTH}`,
@@ -229,7 +231,7 @@ export class CoreReplies {
       "NETWORK=chat",
       "are supported by this server",
     );
-    this.s.now("005", "WHOX", "are supported by this server");
+    this.s.now("005", "WHOX", "UTF8ONLY", `TARGMAX=${TARGMAX}`, "are supported by this server");
     for (const [code, ...params] of lusers(this.s)) this.s.now(code as string, ...params);
   }
 

@@ -24,6 +24,11 @@ export const TOPIC_LENGTH = 390;
 export const VERSION = "chat-irc-door-0.1";
 /** What starts and ends a CTCP message (a client-to-client request such as ACTION). */
 export const CTCP = "\x01";
+/** Most targets of one PRIVMSG or NOTICE: each is a message of its own, paced as one line. */
+export const MAX_TARGETS = 4;
+/** How many targets each command takes (ISUPPORT's TARGMAX; empty: no limit). */
+export const TARGMAX =
+  `JOIN:,PART:,PRIVMSG:${MAX_TARGETS},NOTICE:${MAX_TARGETS},WHOIS:1,NAMES:1,KICK:1`;
 /** The capabilities offered (CAP LS). */
 export const CAPABILITIES = ["echo-message", "multi-prefix", "userhost-in-names"];
 
