@@ -79,6 +79,9 @@ export class ClientCommands {
       case "PRIVMSG":
       case "NOTICE":
         return this.#privmsg(command, params);
+      case "TAGMSG":
+        // message-tags: a message of tags only; the chat carries no client tags, so none is sent.
+        return;
       case "TOPIC":
         return this.channels.topic(params);
       case "NAMES":

@@ -45,6 +45,11 @@ export class IrcSession {
     return this.#state.me;
   }
 
+  /** Whether the client asked for server-time: each message it gets carries `@time=`. */
+  get serverTime(): boolean {
+    return this.#state.caps.has("server-time");
+  }
+
   /** Handles one message from the client. */
   handle(message: IrcMessage): void {
     this.#commands.handle(message);

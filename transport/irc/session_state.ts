@@ -30,7 +30,14 @@ export const MAX_TARGETS = 4;
 export const TARGMAX =
   `JOIN:,PART:,PRIVMSG:${MAX_TARGETS},NOTICE:${MAX_TARGETS},WHOIS:1,NAMES:1,KICK:1`;
 /** The capabilities offered (CAP LS). */
-export const CAPABILITIES = ["echo-message", "multi-prefix", "userhost-in-names"];
+export const CAPABILITIES = [
+  "cap-notify",
+  "echo-message",
+  "message-tags",
+  "multi-prefix",
+  "server-time",
+  "userhost-in-names",
+];
 
 /** What a session says and does, which its connection carries out. */
 export interface IrcSessionSink {
