@@ -81,10 +81,12 @@ Deno.test({
       await using alice = await joinWith(port, "alice", "message-tags");
       await using bob = await joinWith(port, "bob", "message-tags");
       await alice.expect(":bob!bob@chat JOIN #lobby");
-      const fits = `@+x=${"a".repeat(4096 - 6)} `;
+      // `@`, the tags and the space: 4,096 bytes fit, one more does not.
+      const fits = `@+x=${"a".repeat(4096 - 5)} `;
+      assert.equal(fits.length, 4096);
       await sendIrc(
         alice,
-        `@+x=${"a".repeat(4096)} PRIVMSG #lobby :too many tags`,
+        `@+x=${"a".repeat(4096 - 4)} PRIVMSG #lobby :too many tags`,
         `${fits}PRIVMSG #lobby :tags that fit`,
         "@+typing=active TAGMSG #lobby",
       );
