@@ -39,7 +39,7 @@ Deno.test({
       assert.ok(codes.indexOf("422") < codes.indexOf("JOIN"));
       assert.ok(lines.includes(":chat.test 001 alice :Welcome to the chat, alice!alice@chat"));
       const isupport = lines.find((line) => line.includes(" 005 ")) ?? "";
-      for (const token of ["CASEMAPPING=", "CHANTYPES=#", "PREFIX=(o)@", "NICKLEN=24"]) {
+      for (const token of ["CASEMAPPING=", "CHANTYPES=#", "PREFIX=(ov)@+", "NICKLEN=24"]) {
         assert.ok(isupport.includes(token), `${token} missing from ${isupport}`);
       }
       assert.ok(lines.includes(":alice!alice@chat JOIN #lobby"));

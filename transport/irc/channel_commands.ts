@@ -19,6 +19,7 @@ import {
   type SessionState,
   TOPIC_LENGTH,
 } from "./session_state.ts";
+import { whoxParams, type WhoxQuery } from "./whox.ts";
 
 /** Handles an IRC client's channel commands: see the module's description. */
 export class ChannelCommands {
@@ -98,36 +99,37 @@ export class ChannelCommands {
   }
 
   /** Asks the core for a room's names, for NAMES or WHO. */
-  #askNames(kind: "names" | "who", channel: string | undefined): void {
+  #askNames(kind: "names" | "who", channel: string | undefined, whox?: WhoxQuery | null): void {
     const first = channel?.split(",")[0];
     if (first === undefined || first === "") {
       if (!this.s.visible) return this.s.numeric(kind === "names" ? "366" : "315", "*", "End");
       this.s.sink.toCore("/who");
-      this.s.expect(kind, this.s.room);
+      this.s.expect(kind, this.s.room).whox = whox;
       return;
     }
     const room = this.s.roomOf(first);
     if (room === null) {
-      if (kind === "who") return this.#whoMask(first);
+      if (kind === "who") return this.#whoMask(first, whox);
       return this.s.numeric("366", first, "End of /NAMES list");
     }
     this.s.sink.toCore(this.s.isIn(first) ? "/who" : `/who #${room}`);
-    this.s.expect(kind, room);
+    this.s.expect(kind, room).whox = whox;
   }
 
   names(channel: string | undefined): void {
     this.#askNames("names", channel);
   }
 
-  who(mask: string | undefined): void {
-    this.#askNames("who", mask);
+  /** WHO `mask`, answered with WHOX's 354s when `whox` asks for fields. */
+  who(mask: string | undefined, whox?: WhoxQuery | null): void {
+    this.#askNames("who", mask, whox);
   }
 
   /**
    * WHO for a nick, or a mask (`*` and `?`) matched against the members' names: those
    * invisible (+i) who share no channel with the asker are left out of a mask's answer.
    */
-  #whoMask(mask: string): void {
+  #whoMask(mask: string, whox?: WhoxQuery | null): void {
     const replies: string[] = [];
     const wild = /[*?]/.test(mask);
     const all = this.s.host.members?.();
@@ -146,12 +148,13 @@ export class ChannelCommands {
     } else if (exact !== null) {
       replies.push(exact);
     }
-    for (const name of replies) this.#whoLine(name);
+    for (const name of replies) this.#whoLine(name, whox);
     this.s.numeric("315", mask, "End of /WHO list");
   }
 
   /** A 352 with no channel (`*`), in order behind pending answers. */
-  #whoLine(name: string): void {
+  #whoLine(name: string, whox?: WhoxQuery | null): void {
+    if (whox) return this.s.numeric("354", ...whoxParams(this.s, whox, "*", name, false));
     const user = this.s.userOf(name);
     const server = this.s.host.serverName;
     const flags = this.s.whoFlags(name, false);

@@ -15,6 +15,7 @@ import { ChannelCommands } from "./channel_commands.ts";
 import { CoreReplies } from "./core_replies.ts";
 import { formatMessage } from "./message.ts";
 import { SeatLink } from "./seat_link.ts";
+import type { WhoxQuery } from "./whox.ts";
 import { CHANNEL_LENGTH, prefixOf, type SessionState } from "./session_state.ts";
 
 /** A further channel: the seat's view, commands, translation and link. */
@@ -91,8 +92,8 @@ export class ChannelRouter {
     this.#route(channel?.split(",")[0]).names(channel);
   }
 
-  who(mask: string | undefined): void {
-    this.#route(mask).who(mask);
+  who(mask: string | undefined, whox?: WhoxQuery | null): void {
+    this.#route(mask).who(mask, whox);
   }
 
   whois(params: string[]): void {

@@ -9,17 +9,20 @@
 
 import { cleanNickname, isQuitWord, MAX_NAME_LENGTH } from "../../protocol.ts";
 import type { ChannelRouter } from "./channel_router.ts";
-import { formatMessage, type IrcMessage } from "./message.ts";
+import { formatMessage, type IrcMessage, MAX_MESSAGE_BYTES } from "./message.ts";
 import {
+  bytes,
   CAPABILITIES,
   CTCP,
   LOBBY,
   lusers,
+  MAX_TARGETS,
   MEMBER_HOST,
   prefixOf,
   type SessionState,
   VERSION,
 } from "./session_state.ts";
+import { parseWhox } from "./whox.ts";
 
 /** Handles what an IRC client sends: see the module's description. */
 export class ClientCommands {
@@ -77,12 +80,15 @@ export class ClientCommands {
       case "PRIVMSG":
       case "NOTICE":
         return this.#privmsg(command, params);
+      case "TAGMSG":
+        // message-tags: a message of tags only; the chat carries no client tags, so none is sent.
+        return;
       case "TOPIC":
         return this.channels.topic(params);
       case "NAMES":
         return this.channels.names(params[0]);
       case "WHO":
-        return this.channels.who(params[0]);
+        return this.channels.who(params[0], parseWhox(params[1]));
       case "WHOIS":
         return this.channels.whois(params);
       case "LIST":
@@ -208,7 +214,20 @@ export class ClientCommands {
       if (!notice) this.s.numeric("412", "No text to send");
       return;
     }
-    for (const target of targets.split(",")) this.#sendTo(target, text, notice);
+    const list = targets.split(",");
+    if (list.length > MAX_TARGETS) {
+      return this.s.numeric("407", targets, `Too many targets: at most ${MAX_TARGETS}`);
+    }
+    for (const target of list) {
+      // What would not fit one line at an IRC recipient, once the sender's prefix is on it, is
+      // refused whole rather than cut or split.
+      const line = formatMessage(prefixOf(this.s.me as string), command, [target, text]);
+      if (bytes(line) + 2 > MAX_MESSAGE_BYTES) {
+        this.s.numeric("417", "Input line was too long");
+        continue;
+      }
+      this.#sendTo(target, text, notice);
+    }
   }
 
   #sendTo(target: string, text: string, notice: boolean): void {

@@ -1,6 +1,6 @@
 /**
  * One IRC client's socket as the core's {@linkcode Link}: the client's
- * lines are cut at CR LF (512 bytes and 8,191 of tags at most), read as IRC
+ * lines are cut at CR LF (512 bytes and 4,096 of tags at most), read as IRC
  * messages and handed to its {@linkcode IrcSession}, whose lines for the core
  * come out as this link's `data` events; what the core writes goes through
  * the session and out as IRC messages. The link also pings a quiet client
@@ -12,7 +12,7 @@
 import { EventEmitter } from "node:events";
 import type net from "node:net";
 import type { Link } from "../../core/link.ts";
-import { formatMessage, MAX_MESSAGE_BYTES, MAX_TAG_BYTES, parseMessage } from "./message.ts";
+import { formatMessage, MAX_CLIENT_TAG_BYTES, MAX_MESSAGE_BYTES, parseMessage } from "./message.ts";
 import { IrcSession, type IrcSessionHost } from "./session.ts";
 
 /** A client quiet this long is sent a PING. */
@@ -22,6 +22,7 @@ export const PING_TIMEOUT_MS = 120_000;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 
 /** What an {@linkcode IrcConnection} is given. */
 export interface IrcConnectionOptions extends IrcSessionHost {
@@ -149,7 +150,9 @@ export class IrcConnection extends EventEmitter implements Link {
       }
       this.#ended = true;
       const why = this.#closing ?? "Quit";
-      this.#socket.write(`${formatMessage(null, "ERROR", [`Closing Link: ${why}`])}\r\n`);
+      this.#socket.write(
+        `${this.#tagged(formatMessage(null, "ERROR", [`Closing Link: ${why}`]))}\r\n`,
+      );
     }
     this.#ended = true;
     this.#socket.end(callback);
@@ -164,8 +167,15 @@ export class IrcConnection extends EventEmitter implements Link {
 
   #send(line: string): void {
     if (this.#ended || this.#socket.destroyed) return;
-    if (this.#batch !== null) this.#batch.push(line + "\r\n");
-    else this.#socket.write(line + "\r\n");
+    const out = this.#tagged(line);
+    if (this.#batch !== null) this.#batch.push(out + "\r\n");
+    else this.#socket.write(out + "\r\n");
+  }
+
+  /** `line` with the time it is sent (`@time=...`), for a client that asked for server-time. */
+  #tagged(line: string): string {
+    if (!this.#session.serverTime) return line;
+    return `@time=${new Date().toISOString()} ${line}`;
   }
 
   /** Ends the connection from the door's side (QUIT before registration, no PONG). */
@@ -210,7 +220,7 @@ export class IrcConnection extends EventEmitter implements Link {
       if (this.#ended) break;
     }
     const rest = data.subarray(start);
-    if (rest.length > MAX_MESSAGE_BYTES + MAX_TAG_BYTES) {
+    if (rest.length > MAX_MESSAGE_BYTES + MAX_CLIENT_TAG_BYTES) {
       if (!this.#skipping) this.#tooLong();
       this.#skipping = true;
       this.#buffer = new Uint8Array(0);
@@ -234,15 +244,28 @@ export class IrcConnection extends EventEmitter implements Link {
   }
 
   #line(bytes: Uint8Array): void {
-    // Tags may take 8,191 bytes, the rest 512 with CR LF.
+    // A client's tags may take 4,096 bytes with their `@` and space, the rest 512 with CR LF.
     let body = bytes;
     if (bytes[0] === 64 /* @ */) {
       const space = bytes.indexOf(32);
-      if (space > MAX_TAG_BYTES - 1) return this.#tooLong();
+      if (
+        space > MAX_CLIENT_TAG_BYTES - 1 || (space === -1 && bytes.length > MAX_CLIENT_TAG_BYTES)
+      ) {
+        return this.#tooLong();
+      }
       if (space !== -1) body = bytes.subarray(space + 1);
     }
     if (body.length > MAX_MESSAGE_BYTES - 2) return this.#tooLong();
-    const message = parseMessage(decoder.decode(bytes));
+    let text: string;
+    try {
+      text = strictDecoder.decode(bytes);
+    } catch {
+      // UTF8ONLY: a line that is not UTF-8 is refused, not mangled.
+      const command = parseMessage(decoder.decode(bytes))?.command;
+      if (command !== undefined) this.#session.invalidUtf8(command);
+      return;
+    }
+    const message = parseMessage(text);
     if (message === null) return;
     this.#guard(() => this.#session.handle(message));
   }

@@ -20,9 +20,11 @@ import {
   MEMBER_HOST,
   type SessionState,
   splitText,
+  TARGMAX,
   TOPIC_LENGTH,
   VERSION,
 } from "./session_state.ts";
+import type { WhoxQuery } from "./whox.ts";
 
 /** What the others are told when a line member leaves, as IRC's QUIT reason. */
 function quitReason(reason: string | null): string {
@@ -113,7 +115,8 @@ export class CoreReplies {
         if (read.type === "who") {
           // The replies name the channel as the chat does; the end, the mask as it was asked.
           const room = read.room ?? this.s.room;
-          return this.#namesReply(read.names, "352", room, `#${expectation.target}`);
+          const end = `#${expectation.target}`;
+          return this.#namesReply(read.names, "352", room, end, expectation.whox);
         }
         return this.s.now("315", `#${expectation.target}`, "End of /WHO list");
       case "whois":
@@ -144,7 +147,13 @@ export class CoreReplies {
   }
 
   /** 353 and 366, or 352 and 315, from the names of a `/who` answer. */
-  #namesReply(shown: string[], code: "353" | "352", room = this.s.room, end = `#${room}`): void {
+  #namesReply(
+    shown: string[],
+    code: "353" | "352",
+    room = this.s.room,
+    end = `#${room}`,
+    whox?: WhoxQuery | null,
+  ): void {
     const channel = `#${room}`;
     const full = this.s.caps.has("userhost-in-names");
     const names = shown.map((name) => name.replace(/\+$/, "")).map((name) =>
@@ -152,7 +161,7 @@ export class CoreReplies {
     );
     if (code === "352") {
       for (const name of names) {
-        this.s.whoReply(channel, name.replace(/^@/, ""), name.startsWith("@"));
+        this.s.whoReply(channel, name.replace(/^@/, ""), name.startsWith("@"), whox);
       }
       return this.s.now("315", end, "End of /WHO list");
     }
@@ -224,7 +233,8 @@ export class CoreReplies {
       "005",
       "CASEMAPPING=ascii",
       "CHANTYPES=#",
-      "PREFIX=(o)@",
+      // +v is never given (the chat has no voices); IRC's usual pair keeps clients' parsing simple.
+      "PREFIX=(ov)@+",
       `CHANLIMIT=#:${this.s.channelLimit}`,
       "CHANMODES=b,,,nt",
       `NICKLEN=${MAX_NAME_LENGTH}`,
@@ -233,6 +243,7 @@ export class CoreReplies {
       "NETWORK=chat",
       "are supported by this server",
     );
+    this.s.now("005", "WHOX", "UTF8ONLY", `TARGMAX=${TARGMAX}`, "are supported by this server");
     for (const [code, ...params] of lusers(this.s)) this.s.now(code as string, ...params);
   }
 

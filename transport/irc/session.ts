@@ -19,7 +19,7 @@
  * @module
  */
 
-import type { IrcMessage } from "./message.ts";
+import { formatMessage, type IrcMessage } from "./message.ts";
 import { ChannelCommands } from "./channel_commands.ts";
 import { ChannelRouter } from "./channel_router.ts";
 import { ClientCommands } from "./client_commands.ts";
@@ -52,6 +52,11 @@ export class IrcSession {
     return this.#state.me;
   }
 
+  /** Whether the client asked for server-time: each message it gets carries `@time=`. */
+  get serverTime(): boolean {
+    return this.#state.caps.has("server-time");
+  }
+
   /** Handles one message from the client. */
   handle(message: IrcMessage): void {
     this.#commands.handle(message);
@@ -65,6 +70,14 @@ export class IrcSession {
   /** The connection closed: the door's other sessions no longer see this one. */
   dispose(): void {
     this.#state.dispose();
+  }
+
+  /** A line that was not UTF-8 was dropped: `FAIL command INVALID_UTF8` (UTF8ONLY). */
+  invalidUtf8(command: string): void {
+    const text = "Message rejected, it was not valid UTF-8";
+    this.#state.reply(
+      formatMessage(this.#state.host.serverName, "FAIL", [command, "INVALID_UTF8", text]),
+    );
   }
 
   /** A line over IRC's cap was dropped: 417, in order with the other replies. */

@@ -11,6 +11,7 @@
 import type { Link } from "../../core/link.ts";
 import { sameName } from "../../protocol.ts";
 import { formatMessage, MAX_MESSAGE_BYTES } from "./message.ts";
+import { whoxParams, type WhoxQuery } from "./whox.ts";
 
 /** The room everyone starts in. */
 export const LOBBY = "lobby";
@@ -26,8 +27,20 @@ export const VERSION = "chat-irc-door-0.1";
 export const CTCP = "\x01";
 /** Channels an IRC client may be in at once (CHANLIMIT): one room and core/seats.ts's seats. */
 export const CHANNEL_LIMIT = 10;
+/** Most targets of one PRIVMSG or NOTICE: each is a message of its own, paced as one line. */
+export const MAX_TARGETS = 4;
+/** How many targets each command takes (ISUPPORT's TARGMAX; empty: no limit). */
+export const TARGMAX =
+  `JOIN:,PART:,PRIVMSG:${MAX_TARGETS},NOTICE:${MAX_TARGETS},WHOIS:1,NAMES:1,KICK:1`;
 /** The capabilities offered (CAP LS). */
-export const CAPABILITIES = ["echo-message", "multi-prefix", "userhost-in-names"];
+export const CAPABILITIES = [
+  "cap-notify",
+  "echo-message",
+  "message-tags",
+  "multi-prefix",
+  "server-time",
+  "userhost-in-names",
+];
 
 /** What a session says and does, which its connection carries out. */
 export interface IrcSessionSink {
@@ -99,6 +112,8 @@ export interface Expectation {
   after: string[];
   /** For LIST: the channels asked for (empty: all). */
   filter: string[];
+  /** For WHO: the WHOX fields asked for, or null for plain 352s. */
+  whox?: WhoxQuery | null;
 }
 
 /** The byte length of a string in UTF-8. */
@@ -268,8 +283,12 @@ export class SessionState {
     return `${user.away === null ? "H" : "G"}${user.oper ? "*" : ""}${operator ? "@" : ""}`;
   }
 
-  /** One RPL_WHOREPLY (352) for `name`, its channel field `channel` (`*` for none), sent now. */
-  whoReply(channel: string, name: string, operator: boolean): void {
+  /**
+   * One RPL_WHOREPLY (352) for `name`, its channel field `channel` (`*` for none), sent now;
+   * a RPL_WHOSPCRPL (354) with the fields of `whox` when it is a WHOX question.
+   */
+  whoReply(channel: string, name: string, operator: boolean, whox?: WhoxQuery | null): void {
+    if (whox) return this.now("354", ...whoxParams(this, whox, channel, name, operator));
     const user = this.userOf(name);
     this.now(
       "352",
