@@ -104,3 +104,41 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "one broadcast, said once per way of seeing it: each IRC client gets its own form",
+  ...LEAK_CHECKS,
+  fn: async () => {
+    const server = await ircServer();
+    try {
+      await using carol = await Peer.join(server.port, "carol");
+      const [plain] = await ircJoin(server.ircPort, "plain");
+      await using _p = plain;
+      const [other] = await ircJoin(server.ircPort, "other");
+      await using _o = other;
+      await using timed = await Peer.connect(server.ircPort);
+      await sendIrc(
+        timed,
+        "CAP REQ :server-time",
+        "NICK timed",
+        "USER timed 0 * :timed",
+        "CAP END",
+      );
+      await timed.readUntil(/ 366 timed #lobby /);
+      await sendIrc(other, "PRIVMSG #lobby :from other");
+      await carol.readUntil("other: from other");
+      await plain.readUntil(":other!other@chat PRIVMSG #lobby :from other");
+      await carol.send("one\ntwo\n");
+      for (const peer of [plain, other]) {
+        await peer.readUntil(":carol!carol@chat PRIVMSG #lobby :one");
+        await peer.expect(":carol!carol@chat PRIVMSG #lobby :two");
+      }
+      // The sender is not sent its own line without echo-message, whoever had it said first.
+      assert.deepEqual(await syncIrc(other), []);
+      await timed.readUntil(/^@time=\S+ :carol!carol@chat PRIVMSG #lobby :one$/);
+      await timed.expect(/^@time=\S+ :carol!carol@chat PRIVMSG #lobby :two$/);
+    } finally {
+      await server.stop();
+    }
+  },
+});

@@ -14,6 +14,7 @@ import type net from "node:net";
 import type { Link } from "../../core/link.ts";
 import { formatMessage, MAX_CLIENT_TAG_BYTES, MAX_MESSAGE_BYTES, parseMessage } from "./message.ts";
 import { IrcSession, type IrcSessionHost } from "./session.ts";
+import { type SharedOutput, sharedSenders } from "./shared_output.ts";
 
 /** A client quiet this long is sent a PING. */
 export const PING_IDLE_MS = 60_000;
@@ -32,6 +33,8 @@ export interface IrcConnectionOptions extends IrcSessionHost {
   pingTimeoutMs?: number;
   /** Where a failure of this connection is told. */
   log?: ((event: string) => void) | undefined;
+  /** The door's translations shared by its clients (shared_output.ts); none: each says its own. */
+  shared?: SharedOutput;
 }
 
 /** An IRC client's socket as a core link: see the module's description. */
@@ -59,6 +62,8 @@ export class IrcConnection extends EventEmitter implements Link {
   readonly #pingIdleMs: number;
   readonly #pingTimeoutMs: number;
   readonly #log: ((event: string) => void) | undefined;
+  /** The door's translations of the core's last write, shared by the clients of a channel. */
+  readonly #shared: SharedOutput | undefined;
 
   /** A link over `socket` (plain or TLS), whose IRC session asks `options` about the chat. */
   constructor(socket: net.Socket, options: IrcConnectionOptions) {
@@ -70,6 +75,7 @@ export class IrcConnection extends EventEmitter implements Link {
     this.#pingIdleMs = options.pingIdleMs ?? PING_IDLE_MS;
     this.#pingTimeoutMs = options.pingTimeoutMs ?? PING_TIMEOUT_MS;
     this.#log = options.log;
+    this.#shared = options.shared;
     this.#session = new IrcSession({
       toClient: (line) => this.#send(line),
       toCore: (line) => this.#forCore.push(line),
@@ -105,7 +111,18 @@ export class IrcConnection extends EventEmitter implements Link {
 
   /** The core's lines, said to the client in IRC's words. */
   write(data: Uint8Array | string): boolean {
+    // A room's broadcast, as another client of the channel who sees it the same way had it said.
+    const shared = this.#shared;
+    const view = shared === undefined || typeof data === "string" ? null : this.#session.sharedView;
+    if (view !== null) {
+      const made = (shared as SharedOutput).get(data as Uint8Array, view);
+      if (made !== undefined && !made.senders.has(this.#session.name as string)) {
+        if (!this.#ended && !this.#socket.destroyed) this.#socket.write(made.output);
+        return true;
+      }
+    }
     const text = typeof data === "string" ? data : decoder.decode(data);
+    const senders = view === null ? null : sharedSenders(text);
     // What the core hands over at once goes out in one write, as the line port's does.
     const batch: string[] = [];
     this.#batch = batch;
@@ -120,9 +137,14 @@ export class IrcConnection extends EventEmitter implements Link {
     } finally {
       this.#batch = null;
     }
-    if (batch.length > 0 && !this.#ended && !this.#socket.destroyed) {
+    if (batch.length === 0 || this.#ended || this.#socket.destroyed) return true;
+    if (senders === null || senders.has(this.#session.name as string)) {
       this.#socket.write(batch.join(""));
+      return true;
     }
+    const output = encoder.encode(batch.join(""));
+    (shared as SharedOutput).set(data as Uint8Array, view as string, { output, senders });
+    this.#socket.write(output);
     return true;
   }
 

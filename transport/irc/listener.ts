@@ -22,6 +22,7 @@ import {
 } from "../net_helpers.ts";
 import type { AcceptGuard } from "../accept_guard.ts";
 import { IrcConnection } from "./connection.ts";
+import { SharedOutput } from "./shared_output.ts";
 import { CHANNEL_LIMIT, type SessionState } from "./session_state.ts";
 
 /** Where and how an {@linkcode IrcListener} listens. */
@@ -54,6 +55,8 @@ export class IrcListener {
   #listener: net.Server | null = null;
   /** The sessions of the connections open, which tell each other's user names (WHO, WHOIS). */
   readonly #peers = new Set<SessionState>();
+  /** A room's broadcast said once for the clients of a channel who see it alike. */
+  readonly #shared = new SharedOutput();
   #stopped = false;
 
   /** A listener for `chat`; nothing is opened before {@linkcode IrcListener.start}. */
@@ -159,6 +162,7 @@ export class IrcListener {
       memberCount: () => chat.memberCount,
       members: () => chat.members(),
       peers: this.#peers,
+      shared: this.#shared,
       openSeat: (seatLink, room, key) => {
         if (member !== null) chat.openSeat(member, seatLink, room, key);
       },

@@ -47,6 +47,18 @@ export class IrcSession {
     this.#replies = new CoreReplies(this.#state);
   }
 
+  /**
+   * How this client sees a room's broadcast, when every client that sees it
+   * the same way gets the same bytes (shared_output.ts): its channel shown
+   * and its capabilities; null while its own state matters (no name yet, no
+   * channel shown, answers awaited).
+   */
+  get sharedView(): string | null {
+    const s = this.#state;
+    if (s.me === null || !s.visible || s.pending.length > 0) return null;
+    return `${s.room}\n${[...s.caps].sort().join(" ")}`;
+  }
+
   /** The member's name once the core welcomed it. */
   get name(): string | null {
     return this.#state.me;
