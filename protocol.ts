@@ -676,3 +676,8 @@ export function chatLine(name: string, text: string): string {
 export function actionLine(name: string, action: string): string {
   return `** ${name} ${action}`;
 }
+
+/** Formats a notice to a room (`/notice`, IRC's NOTICE) as every member receives it. */
+export function noticeLine(name: string, text: string): string {
+  return `-${name}- ${text}`;
+}

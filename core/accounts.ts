@@ -30,8 +30,8 @@ import {
   verifyPassword,
 } from "./passwords.ts";
 import { DEFAULT_NAME, nameKeys, sameName, WRONG_PASSWORD_DELAY_MS } from "../protocol.ts";
-import type { Room } from "./room.ts";
 import { RoomQuota } from "./room_quota.ts";
+import { roomsOf } from "./seats.ts";
 import { type Member, pauseReading } from "./session.ts";
 import { ClusterMailbox, SharedAccounts } from "./shared_accounts.ts";
 
@@ -315,7 +315,7 @@ export class Accounts {
     hub.tell(member, `* Logged in as ${name}`);
     if (old !== name) {
       hub.rooms.rename(member, name);
-      (member.room as Room<Member>).broadcast(`* ${old} is now known as ${name}`);
+      for (const room of roomsOf(member)) room.broadcast(`* ${old} is now known as ${name}`);
     }
     hub.sharePresence(member);
     hub.log?.(`${member.peer} ${old} logged in as ${name}`);

@@ -33,12 +33,13 @@ import { type AccountBook, type LocalAccountBook, MemoryAccounts } from "./accou
 import { Accounts, MAX_ACCOUNTS } from "./accounts.ts";
 import type { FileStore } from "./file_store.ts";
 import { FILE_TTL_MS, FileSharing, MAX_FILE_BYTES } from "./files.ts";
-import type { ChatCluster, ClusterEvent, ClusterPeer } from "./cluster_port.ts";
+import type { ChatCluster, ClusterEvent } from "./cluster_port.ts";
 import { ClusterSide } from "./cluster_side.ts";
 import { type CommandHost, runCommand } from "./commands.ts";
 import { Connections } from "./connections.ts";
+import { moderate } from "./moderating.ts";
 import { describe } from "./helpers.ts";
-import { Hub, UNAVAILABLE_TRY, unsentNotice } from "./hub.ts";
+import { Hub, unsentNotice } from "./hub.ts";
 import type { Link } from "./link.ts";
 import { plainAddress } from "./moderation.ts";
 import { ModeCommands } from "./mode_commands.ts";
@@ -46,15 +47,22 @@ import { Naming } from "./naming.ts";
 import { OutputLink } from "./output_link.ts";
 import { CONSOLE_NAME, Operators } from "./operators.ts";
 import { PrivateMessages } from "./private_messages.ts";
-import { actionLine, cleanText, parseCommand, WRONG_PASSWORD_DELAY_MS } from "../protocol.ts";
+import {
+  actionLine,
+  cleanText,
+  noticeLine,
+  parseCommand,
+  WRONG_PASSWORD_DELAY_MS,
+} from "../protocol.ts";
 import { Reader } from "./reader.ts";
 import type { ChatRecorder, SavedState } from "./recorder.ts";
 import { Renames } from "./renames.ts";
 import type { Room } from "./room.ts";
 import { RoomCommands } from "./room_commands.ts";
-import { speechRefusal } from "./room_modes.ts";
+import { entryRefusal, speechRefusal } from "./room_modes.ts";
 import { LOBBY, Rooms } from "./rooms.ts";
-import { type LinkEvents, Member, pauseReading } from "./session.ts";
+import { Seats } from "./seats.ts";
+import { type LinkEvents, Member, memberOf, pauseReading } from "./session.ts";
 
 export { Member };
 export type { AccountBook, ChatCluster, ChatRecorder, LocalAccountBook };
@@ -94,20 +102,6 @@ export interface ChatOptions {
   onEmpty?: () => void;
 }
 
-/**
- * Operators' commands about a member, who may be on another process of the
- * cluster, each with whether a room's operator may give it (else only a
- * server operator may).
- */
-const REACHES_ELSEWHERE: ReadonlyMap<string, boolean> = new Map([
-  ["op", true],
-  ["deop", true],
-  ["kick", true],
-  ["ban", false],
-  ["mute", false],
-  ["unmute", false],
-]);
-
 /** The chat's members and connections, and everything that happens to them. */
 export class Chat {
   /** What the parts share. */
@@ -121,6 +115,7 @@ export class Chat {
   readonly #renames: Renames;
   readonly #clusterSide: ClusterSide;
   readonly #accounts: Accounts;
+  readonly #seats: Seats;
   /** Sharing files: the commands, and the uploads and downloads the web transport hands over. */
   readonly files: FileSharing;
 
@@ -168,12 +163,13 @@ export class Chat {
       ...options,
       naming: this.#naming,
       onLeave: (member) => files.forget(member),
+      closeSeats: (member, notice) => this.#seats.closeAll(member, notice),
     });
     this.#privateMessages = new PrivateMessages(hub, accounts);
     this.#renames = new Renames(hub, accounts);
     this.#clusterSide = new ClusterSide(hub, {
       leave,
-      sendHome: (member) => this.#roomCommands.moveTo(member, LOBBY, false),
+      sendHome: (member) => this.#sendHome(member),
       privateMessages: this.#privateMessages,
       accounts,
     });
@@ -190,6 +186,12 @@ export class Chat {
       naming: this.#naming,
       commands: this.#commandHost,
     });
+    this.#seats = new Seats(hub, {
+      maxLineBytes: options.maxLineBytes,
+      listen: (link, seat) => this.#reader.listen(link, seat, this.#reader.events),
+      newRoomRefusal: (member, name) => this.#roomCommands.newRoomRefusal(member, name),
+      entryRefusal: (room, member, key) => entryRefusal(room, member, key),
+    });
     if (options.saved) this.#restore(options.saved);
     const recorder = options.recorder;
     if (recorder) {
@@ -197,6 +199,26 @@ export class Chat {
       hub.operators.mutes.onChange = (list) => recorder.setRestrictions("mutes", list);
       hub.operators.onMotd = (text) => recorder.setMotd(text);
     }
+  }
+
+  /** Back to `#lobby` (kicked): a seat leaves its room instead, its owner still elsewhere. */
+  #sendHome(member: Member): void {
+    if (member.seatOf !== null) this.#seats.close(member, null);
+    else this.#roomCommands.moveTo(member, LOBBY, false);
+  }
+
+  /**
+   * Gives `member` a place in one more room over `link` (an IRC client's
+   * further channel): see seats.ts. A refusal is one `! ...` line on `link`.
+   */
+  openSeat(member: Member, link: Link, room: string, key?: string): void {
+    this.#seats.open(member, link, room, key);
+  }
+
+  /** The seat over `link` leaves its room, its room told `reason` if any. */
+  closeSeat(link: Link, reason = ""): void {
+    const seat = memberOf(link) as Member | undefined;
+    if (seat !== undefined && seat.seatOf !== null) this.#seats.part(seat, reason);
   }
 
   /** The operators, with the console as a server operator, and what they may do here. */
@@ -215,8 +237,9 @@ export class Chat {
       {
         rooms,
         tell: (member, ...lines) => this.#hub.tell(member, ...lines),
-        sendHome: (member) => this.#roomCommands.moveTo(member, LOBBY, false),
-        disconnect: (member, reason) => {
+        sendHome: (member) => this.#sendHome(member),
+        disconnect: (target, reason) => {
+          const member = target.seatOf ?? target;
           member.leaving ??= reason;
           void this.#connections.leave(member);
         },
@@ -285,6 +308,11 @@ export class Chat {
   /** Tells every room here that the cluster lost Redis (`down`) or has it back. */
   clusterStatus(down: boolean): void {
     this.#clusterSide.status(down);
+  }
+
+  /** Whether members may be in several rooms at once (seats.ts): not on a cluster. */
+  get seatsOffered(): boolean {
+    return this.#hub.cluster === null;
   }
 
   /** How many connections are open, named or not. */
@@ -438,6 +466,13 @@ export class Chat {
         });}
     },
     join: (member, typed, key) => this.#roomCommands.moveTo(member, typed, true, key),
+    notice: (member, text) => {
+      const room = member.room as Room<Member>;
+      const refusal = speechRefusal(room, member);
+      if (refusal !== null) this.#hub.tell(member, refusal);
+      else room.broadcast(noticeLine(member.name as string, text), { public: true, from: member });
+    },
+    part: (member, reason) => this.#roomCommands.moveTo(member, LOBBY, true, undefined, reason),
     rooms: (member) => this.#roomCommands.rooms(member),
     topic: (member, text) => this.#roomCommands.topic(member, text),
     mode: (member, rest) => this.#modeCommands.mode(member, rest),
@@ -450,37 +485,6 @@ export class Chat {
       else if (command === "files") this.files.list(member);
       else this.files.unshare(member, rest);
     },
-    moderate: (member, command, rest) => {
-      const operators = this.#hub.operators;
-      const cluster = this.#hub.cluster;
-      // About a member who may be on another process: ask the cluster who is where first,
-      // when the actor may do it at all (else the rules refuse it here, at no cost to Redis).
-      const byRoomOperators = REACHES_ELSEWHERE.get(command);
-      const may = member.serverOperator ||
-        (byRoomOperators === true && (member.room?.operators.has(member) ?? false));
-      if (cluster !== null && byRoomOperators !== undefined && may) {
-        const act = command as "op" | "deop" | "kick" | "ban" | "mute" | "unmute";
-        member.busy = cluster.members().then((everyone) => {
-          if (member.closed || member.leaving !== null) return;
-          const elsewhere: ClusterPeer[] = everyone.filter((other) =>
-            other.processId !== cluster.processId
-          );
-          operators[act](member, rest, elsewhere);
-        }, () => this.#hub.tell(member, UNAVAILABLE_TRY));
-        return;
-      }
-      switch (command) {
-        case "oper":
-          member.busy = operators.oper(member, rest);
-          return;
-        case "bans":
-        case "mutes":
-          return operators.list(member, command);
-        case "motd":
-          return operators.setMotd(member, rest);
-        default:
-          return operators[command](member, rest);
-      }
-    },
+    moderate: (member, command, rest) => moderate(this.#hub, member, command, rest),
   };
 }

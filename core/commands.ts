@@ -10,7 +10,7 @@ import type { AccountCommand } from "./accounts.ts";
 
 /** The file commands, which {@linkcode CommandHost.files} runs. */
 export type FileCommand = "upload" | "files" | "unshare";
-import { actionLine } from "../protocol.ts";
+import { actionLine, noticeLine } from "../protocol.ts";
 import { LOBBY } from "./rooms.ts";
 
 /** What a command may do in the room, for the member who typed it. */
@@ -31,6 +31,10 @@ export interface CommandHost<M> {
   act(member: M, action: string): void;
   /** Moves the member to the room `room` names (the `#` optional), made if new; `key` for a `+k` room. */
   join(member: M, room: string, key?: string): void;
+  /** Shows a member's notice to everyone in its room (IRC's NOTICE), kept in history. */
+  notice(member: M, text: string): void;
+  /** Takes the member back to `#lobby`; its room hears `reason` when one is given. */
+  part(member: M, reason: string): void;
   /** Tells the member the rooms, busiest first. */
   rooms(member: M): void;
   /** Shows the topic of the member's room, or sets it to `text` (operators only). */
@@ -154,10 +158,12 @@ export const COMMANDS: readonly Command<object>[] = [
   },
   {
     names: ["part"],
-    usage: "/part",
-    help: `go back to #${LOBBY}`,
-    run(host, member) {
-      host.join(member, LOBBY);
+    usage: "/part [reason]",
+    help: `go back to #${LOBBY} (your room hears the reason)`,
+    run(host, member, rest) {
+      // A reason is words the room hears: not from the muted.
+      if (rest !== "" && !host.mayPost(member)) return;
+      host.part(member, rest);
     },
   },
   {
@@ -216,6 +222,16 @@ export const COMMANDS: readonly Command<object>[] = [
     run(host, member, rest) {
       if (rest === "") host.tell(member, "! Usage: /me action");
       else host.act(member, rest);
+    },
+  },
+  {
+    names: ["notice"],
+    usage: "/notice text",
+    help: `a notice to your room, which nobody answers: ${noticeLine("alice", "back at 3")}`,
+    speaks: true,
+    run(host, member, rest) {
+      if (rest === "") host.tell(member, "! Usage: /notice text");
+      else host.notice(member, rest);
     },
   },
   {

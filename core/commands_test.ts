@@ -7,6 +7,7 @@ interface TestMember {
 }
 
 const alice: TestMember = { name: "alice" };
+const muted: TestMember = { name: "muted" };
 
 /** A host that records what the commands asked of it. */
 function recordingHost(replyTo: string | null = null) {
@@ -19,8 +20,10 @@ function recordingHost(replyTo: string | null = null) {
     reply: (from, text) => calls.push(`reply ${from.name}: ${text}`),
     rename: (member, requested) => calls.push(`rename ${member.name}: ${requested}`),
     act: (member, action) => calls.push(`act ${member.name}: ${action}`),
+    notice: (member, text) => calls.push(`notice ${member.name}: ${text}`),
     join: (member, room, key) =>
       calls.push(`join ${member.name}: ${room}${key === undefined ? "" : ` key ${key}`}`),
+    part: (member, reason) => calls.push(`part ${member.name}: ${reason}`),
     rooms: (member) => calls.push(`rooms ${member.name}`),
     topic: (member, text) => calls.push(`topic ${member.name}: ${text}`),
     mode: (member, rest) => calls.push(`mode ${member.name}: ${rest}`),
@@ -81,6 +84,8 @@ Deno.test("the room commands and their aliases run, /join needing a room", () =>
   runCommand(host, alice, "join", "");
   runCommand(host, alice, "join", "#dev  sesame");
   runCommand(host, alice, "part", "");
+  runCommand(host, alice, "part", "see you");
+  runCommand(host, muted, "part", "see you");
   runCommand(host, alice, "rooms", "");
   runCommand(host, alice, "list", "");
   runCommand(host, alice, "who", "#dev");
@@ -93,7 +98,9 @@ Deno.test("the room commands and their aliases run, /join needing a room", () =>
     "join alice: #dev",
     "tell alice: ! Usage: /join #room",
     "join alice: #dev key sesame",
-    "join alice: lobby",
+    "part alice: ",
+    "part alice: see you",
+    "tell muted: ! You are muted",
     "rooms alice",
     "rooms alice",
     "who alice: #dev",
@@ -107,7 +114,13 @@ Deno.test("the room commands and their aliases run, /join needing a room", () =>
 
 Deno.test("/help lists the room commands", () => {
   for (
-    const usage of ["/join #room", "/part", "/rooms (or /list)", "/topic [text]", "/who [#room]"]
+    const usage of [
+      "/join #room",
+      "/part [reason]",
+      "/rooms (or /list)",
+      "/topic [text]",
+      "/who [#room]",
+    ]
   ) {
     assert.ok(HELP_LINES.some((line) => line.startsWith(`*   ${usage}`)), usage);
   }

@@ -52,6 +52,8 @@ export interface ConnectionsOptions {
   onEmpty?: () => void;
   /** Called for each connection that leaves, as it leaves: what it held dies with it. */
   onLeave?: (member: Member) => void;
+  /** Closes the seats (seats.ts) of a member that leaves; each room hears `notice`. */
+  closeSeats?: (member: Member, notice: string | null) => void;
 }
 
 /** Admits, counts and sees out connections: see the module's description. */
@@ -64,6 +66,7 @@ export class Connections {
   readonly #naming: Naming;
   readonly #onEmpty: (() => void) | undefined;
   readonly #onLeave: ((member: Member) => void) | undefined;
+  readonly #closeSeats: ((member: Member, notice: string | null) => void) | undefined;
   readonly #perIp = new Map<string, number>();
   readonly #refusals = new Set<Promise<void>>();
   #allGone: (() => void) | null = null;
@@ -78,6 +81,7 @@ export class Connections {
     this.#naming = options.naming;
     this.#onEmpty = options.onEmpty;
     this.#onLeave = options.onLeave;
+    this.#closeSeats = options.closeSeats;
   }
 
   /**
@@ -123,7 +127,9 @@ export class Connections {
   }
 
   /** Cuts off a member whose output kept piling up; its room hears why. */
-  dropTooSlow(member: Member): void {
+  dropTooSlow(slow: Member): void {
+    // A seat too slow is its owner's connection too slow.
+    const member = slow.seatOf ?? slow;
     member.leaving ??= "slow";
     this.#announceDeparture(member, "slow");
     closeConnection(member);
@@ -135,7 +141,8 @@ export class Connections {
    * within {@linkcode GOODBYE_FLUSH_MS}, and it is closed and forgotten.
    */
   async leave(member: Member): Promise<void> {
-    if (member.left) return;
+    // A seat ends with its owner or by seats.ts, never as a connection.
+    if (member.left || member.seatOf !== null) return;
     member.left = true;
     stopTimer(member);
     this.#naming.forget(member);
@@ -183,9 +190,15 @@ export class Connections {
     const room = member.room;
     const size = room?.members.size ?? 0;
     if (room === null || !hub.rooms.remove(member)) return;
-    const notice = DEPARTURE_NOTICES[reason];
+    const said = reason === "quit" ? member.quitMessage : null;
+    const notice = said === null ? DEPARTURE_NOTICES[reason] : `left the chat (${said})`;
     if (notice !== null && size <= hub.announceLimit) {
       room.broadcast(`* ${member.name} ${notice}`);
+    }
+    if (member.seats !== null) {
+      // Its other rooms did not hear a kick or a ban: they hear why it went.
+      const elsewhere = notice ?? (reason === "shutdown" ? null : `left the chat (${reason})`);
+      this.#closeSeats?.(member, elsewhere);
     }
     // After the notice, on the same Redis connection: whoever sees the name free
     // (a login taking it over) sees the notice in the stream before anything it adds.

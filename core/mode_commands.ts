@@ -11,6 +11,7 @@
 import type { Hub } from "./hub.ts";
 import type { Room } from "./room.ts";
 import { banMask, MAX_ROOM_BANS, parseLimit, validKey } from "./room_modes.ts";
+import { sameName } from "../protocol.ts";
 import { LOBBY, roomName } from "./rooms.ts";
 import type { Member } from "./session.ts";
 
@@ -56,7 +57,8 @@ export class ModeCommands {
     const changes = words.shift();
     if (changes === undefined) {
       const showKey = room.members.has(member);
-      hub.tell(member, `* Modes of #${room.name}: ${room.modes.describe(showKey)}`);
+      const made = room.created.toISOString();
+      hub.tell(member, `* Modes of #${room.name}: ${room.modes.describe(showKey)} (made ${made})`);
       return;
     }
     if (/^\+?b$/.test(changes) && words.length === 0) {
@@ -69,10 +71,12 @@ export class ModeCommands {
     }
     if (!hub.mayPost(member)) return;
     let sign: "+" | "-" = "+";
+    const made: Change[] = [];
     for (const letter of changes) {
       if (letter === "+" || letter === "-") sign = letter;
-      else this.#change(member, room, sign, letter, words);
+      else this.#change(member, room, sign, letter, words, made);
     }
+    if (made.length > 0) this.#announce(member, room, made);
   }
 
   /**
@@ -144,13 +148,17 @@ export class ModeCommands {
     sign: "+" | "-",
     letter: string,
     args: string[],
+    made: Change[],
   ): void {
     const hub = this.#hub;
     const modes = room.modes;
     const plus = sign === "+";
+    const announce = (arg?: string): void => void made.push({ sign, letter, arg });
     if (letter === "n" || letter === "t") {
-      if (!plus) hub.tell(member, `! Cannot change mode ${letter} (always on)`);
-      return;
+      const flag = letter === "n" ? "noOutside" : "topicLocked";
+      if (modes[flag] === plus) return;
+      modes[flag] = plus;
+      return announce();
     }
     if (NOT_IN_LOBBY.includes(letter) && room === hub.lobby) {
       hub.tell(member, `! Cannot change mode ${letter} on #${LOBBY}`);
@@ -160,35 +168,46 @@ export class ModeCommands {
       const flag = SWITCHES[letter];
       if (modes[flag] === plus) return;
       modes[flag] = plus;
-      this.#announce(member, room, `${sign}${letter}`);
+      announce();
     } else if (letter === "k") {
       if (!plus) {
         if (modes.key === null) return;
         modes.key = null;
-        this.#announce(member, room, "-k");
-        return;
+        return announce();
       }
       const key = args.shift();
       if (!validKey(key)) hub.tell(member, "! Invalid key");
       else if (modes.key !== key) {
         modes.key = key;
-        this.#announce(member, room, `+k ${key}`);
+        announce(key);
       }
     } else if (letter === "l") {
       if (!plus) {
         if (modes.limit === null) return;
         modes.limit = null;
-        this.#announce(member, room, "-l");
-        return;
+        return announce();
       }
       const limit = parseLimit(args.shift());
       if (limit === null) hub.tell(member, "! Invalid limit");
       else if (modes.limit !== limit) {
         modes.limit = limit;
-        this.#announce(member, room, `+l ${limit}`);
+        announce(String(limit));
       }
     } else if (letter === "b") {
-      this.#ban(member, room, plus, args.shift());
+      const mask = this.#ban(member, room, plus, args.shift());
+      if (mask !== null) announce(mask);
+    } else if (letter === "v") {
+      const name = args.shift();
+      const target = name === undefined
+        ? undefined
+        : [...room.members].find((other) => sameName(other.name as string, name));
+      if (name === undefined) hub.tell(member, `! Usage: /mode #${room.name} ${sign}v NAME`);
+      else if (target === undefined) hub.tell(member, `! ${name} is not in #${room.name}`);
+      else if (modes.voiced.has(target) !== plus) {
+        if (plus) modes.voiced.add(target);
+        else modes.voiced.delete(target);
+        announce(target.name as string);
+      }
     } else if (letter === "o") {
       const name = args.shift();
       if (name === undefined) hub.tell(member, `! Usage: /mode #${room.name} ${sign}o NAME`);
@@ -198,34 +217,40 @@ export class ModeCommands {
     }
   }
 
-  /** `+b MASK` or `-b MASK`; with no mask, the list. */
-  #ban(member: Member, room: Room<Member>, plus: boolean, typed: string | undefined): void {
+  /** `+b MASK` or `-b MASK` (the mask changed, or null); with no mask, the list. */
+  #ban(
+    member: Member,
+    room: Room<Member>,
+    plus: boolean,
+    typed: string | undefined,
+  ): string | null {
     const hub = this.#hub;
     if (typed === undefined) {
       this.#tellBans(member, room);
-      return;
+      return null;
     }
     const mask = banMask(typed);
     if (mask === null) {
       hub.tell(member, `! Invalid mask: ${typed}`);
-      return;
+      return null;
     }
     const bans = room.modes.bans;
     const ban = room.modes.findBan(mask);
     if (plus) {
-      if (ban !== undefined) return;
+      if (ban !== undefined) return null;
       if (bans.length >= MAX_ROOM_BANS) {
         hub.tell(member, `! Too many bans in #${room.name} (${MAX_ROOM_BANS})`);
-        return;
+        return null;
       }
       bans.push({ mask, by: member.name as string });
-      this.#announce(member, room, `+b ${mask}`);
-    } else if (ban === undefined) {
-      hub.tell(member, `! No such ban in #${room.name}: ${mask}`);
-    } else {
-      bans.splice(bans.indexOf(ban), 1);
-      this.#announce(member, room, `-b ${ban.mask}`);
+      return mask;
     }
+    if (ban === undefined) {
+      hub.tell(member, `! No such ban in #${room.name}: ${mask}`);
+      return null;
+    }
+    bans.splice(bans.indexOf(ban), 1);
+    return ban.mask;
   }
 
   /** `* Bans of #dev: MASK (set by alice), …`, or that there are none. */
@@ -241,12 +266,36 @@ export class ModeCommands {
     );
   }
 
-  /** Tells the room of one change, `* alice set mode +k KEY on #dev`, and logs it (without a key). */
-  #announce(member: Member, room: Room<Member>, change: string): void {
-    room.broadcast(`* ${member.name} set mode ${change} on #${room.name}`);
-    const logged = change.startsWith("+k") ? "+k" : change;
+  /**
+   * Tells the room of one command's changes in one line, as IRC writes them
+   * (`* alice set mode +lk-m 10 KEY on #dev`), and logs them (without a key).
+   */
+  #announce(member: Member, room: Room<Member>, made: Change[]): void {
+    const said = modeString(made, true);
+    room.broadcast(`* ${member.name} set mode ${said} on #${room.name}`);
+    const logged = modeString(made, false);
     this.#hub.log?.(`${member.peer} ${member.name} set mode ${logged} on #${room.name}`);
   }
+}
+
+/** One mode changed by a `/mode` command, with its argument. */
+interface Change {
+  sign: "+" | "-";
+  letter: string;
+  arg?: string | undefined;
+}
+
+/** `+lk-m 10 KEY`: the changes' letters, a sign where it changes, then their arguments (a key only when `withKey`). */
+function modeString(made: Change[], withKey: boolean): string {
+  let letters = "";
+  let sign = "";
+  const args: string[] = [];
+  for (const change of made) {
+    if (change.sign !== sign) letters += sign = change.sign;
+    letters += change.letter;
+    if (change.arg !== undefined) args.push(change.letter === "k" && !withKey ? "*" : change.arg);
+  }
+  return [letters, ...args].join(" ");
 }
 
 /** Whether `member` may see `room`: any room but a secret one, which only its members and server operators see. */

@@ -16,6 +16,7 @@ import {
   type Subject,
 } from "./operator_host.ts";
 import { sameName } from "../protocol.ts";
+import type { Room } from "./room.ts";
 import type { Member } from "./session.ts";
 
 /** Splits `word rest` at its first space. */
@@ -54,8 +55,22 @@ export class OperatorActing {
     this.#mutedLine = mutedLine;
   }
 
-  /** The member called `typed`, here or on another process. */
-  find(typed: string, elsewhere: readonly RemoteMember[]): Subject | undefined {
+  /**
+   * The member called `typed`, here or on another process; in `room` first,
+   * where a member in several rooms has a seat of its own (seats.ts).
+   */
+  find(
+    typed: string,
+    elsewhere: readonly RemoteMember[],
+    room?: Room<Member>,
+  ): Subject | undefined {
+    if (room !== undefined) {
+      for (const member of room.members) {
+        if (member.seatOf !== null && sameName(member.name as string, typed)) {
+          return this.#subject(member);
+        }
+      }
+    }
     const here = this.host.rooms.find(typed);
     if (here !== undefined) return this.#subject(here);
     const there = elsewhere.find((other) => sameName(other.name, typed));

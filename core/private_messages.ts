@@ -8,7 +8,10 @@
 
 import type { Accounts } from "./accounts.ts";
 import { type Hub, UNAVAILABLE, unsentNotice } from "./hub.ts";
-import { sameName } from "../protocol.ts";
+import { chatLine, sameName } from "../protocol.ts";
+import { maySee } from "./mode_commands.ts";
+import { speechRefusal } from "./room_modes.ts";
+import { roomName } from "./rooms.ts";
 import type { Member } from "./session.ts";
 
 /** Sends private messages and remembers whom to reply to: see the module's description. */
@@ -27,9 +30,31 @@ export class PrivateMessages {
     this.#accounts = accounts;
   }
 
-  /** `/msg`: sends `text` from `from` to the member called `toName`, wherever it is. */
+  /**
+   * `/msg`: sends `text` from `from` to the member called `toName`, wherever
+   * it is; `/msg #room text` posts to a room from outside it, where the room
+   * allows it (`-n`).
+   */
   send(from: Member, toName: string, text: string): void {
+    if (toName.startsWith("#")) return this.#toRoom(from, toName, text);
     this.#whisper(from, toName, this.#hub.rooms.find(toName), text);
+  }
+
+  /** `/msg #room text`: a message to a room the sender is not in (`-n`), as its members' are. */
+  #toRoom(from: Member, typed: string, text: string): void {
+    const hub = this.#hub;
+    const name = roomName(typed);
+    const room = name === null ? undefined : hub.rooms.get(name);
+    if (room === undefined || !maySee(room, from)) {
+      hub.tell(from, name === null ? `! Invalid room name: ${typed}` : `! No such room: #${name}`);
+      return;
+    }
+    const refusal = room.modes.noOutside && !room.members.has(from)
+      ? `! Cannot send to #${room.name}: no messages from outside (+n)`
+      : speechRefusal(room, from);
+    if (refusal !== null) return hub.tell(from, refusal);
+    if (!hub.mayPost(from)) return;
+    room.broadcast(chatLine(from.name as string, text), { public: true, from });
   }
 
   /** The name of whoever last sent `member` a private message; null when nobody did. */

@@ -246,6 +246,13 @@ export class Reader {
       return;
     }
     const command = parseCommand(text);
+    if (command?.name === "quit") {
+      // Its last words are words the room hears: not from the muted.
+      const muted = this.#hub.operators.mutedLine(member) !== null;
+      member.quitMessage = command.rest === "" || muted ? null : command.rest;
+      member.leaving = "quit";
+      return;
+    }
     if (command === null) {
       const muted = this.#hub.operators.mutedLine(member);
       if (muted !== null) {

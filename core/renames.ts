@@ -10,7 +10,7 @@ import { Accounts } from "./accounts.ts";
 import { type Hub, UNAVAILABLE_TRY } from "./hub.ts";
 import { untilNote } from "./moderation.ts";
 import { cleanNickname, DEFAULT_NAME, sameName } from "../protocol.ts";
-import type { Room } from "./room.ts";
+import { roomsOf } from "./seats.ts";
 import type { Member } from "./session.ts";
 
 /** Renames members: see the module's description. */
@@ -71,7 +71,7 @@ export class Renames {
     const hub = this.#hub;
     hub.rooms.rename(member, name);
     this.#accounts.renamed(member, name);
-    (member.room as Room<Member>).broadcast(`* ${old} is now known as ${name}`);
+    for (const room of roomsOf(member)) room.broadcast(`* ${old} is now known as ${name}`);
     hub.log?.(`${member.peer} ${old} is now ${name}`);
   }
 }

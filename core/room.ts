@@ -81,6 +81,8 @@ export class Room<M extends Named> {
   readonly #historyIds: string[] = [];
   /** Its modes (`+iklmnst`, bans) and the invitations it holds: see room_modes.ts. */
   readonly modes: RoomModes<M> = new RoomModes<M>();
+  /** When it was made (here: a room a restart read back was made again then). */
+  readonly created: Date = new Date();
   /** Sends broadcasts through the cluster; null delivers them here at once. */
   relay: Relay<M> | null = null;
   readonly #delivery: Delivery<M>;
@@ -149,6 +151,7 @@ export class Room<M extends Named> {
    */
   remove(member: M): boolean {
     if (!this.members.delete(member)) return false;
+    this.modes.left(member);
     this.#delivery.left(member);
     return true;
   }

@@ -48,7 +48,7 @@ export class RoomCommands {
    * room it leaves hears where it went, unless it was kicked (and heard that).
    * A room's modes may refuse it (`key`: what it gave for `+k`; see {@linkcode entryRefusal}).
    */
-  moveTo(member: Member, typed: string, announce = true, key?: string): void {
+  moveTo(member: Member, typed: string, announce = true, key?: string, reason = ""): void {
     const hub = this.#hub;
     const name = roomName(typed);
     if (name === null) {
@@ -108,7 +108,7 @@ export class RoomCommands {
           return;
         }
         if (made) this.#newRooms.take(plainAddress(member.ip), performance.now());
-        this.#finishMove(member, from, room, announce, there + 1, before);
+        this.#finishMove(member, from, room, announce, there + 1, before, reason);
         hub.sharePresence(member);
       }, () => hub.tell(member, UNAVAILABLE_TRY));
       return;
@@ -120,7 +120,7 @@ export class RoomCommands {
     }
     if (existing === undefined) this.#newRooms.take(plainAddress(member.ip), performance.now());
     const room = member.room as Room<Member>;
-    this.#finishMove(member, from, room, announce, room.members.size, before);
+    this.#finishMove(member, from, room, announce, room.members.size, before, reason);
   }
 
   /** `/topic`: shows the member's room's topic, or sets it if the member is its operator. */
@@ -132,7 +132,7 @@ export class RoomCommands {
         member,
         room.topic === null ? `* No topic in #${room.name}` : `* Topic: ${room.topic}`,
       );
-    } else if (!hub.operators.isOperator(member, room)) {
+    } else if (room.modes.topicLocked && !hub.operators.isOperator(member, room)) {
       hub.tell(member, "! Only operators can /topic");
     } else if (hub.mayPost(member)) {
       room.topic = text === "-" ? null : text;
@@ -197,7 +197,8 @@ export class RoomCommands {
       room = found;
     }
     const names = [...room.members].map((other) =>
-      (hub.operators.isOperator(other, room) ? "@" : "") + Accounts.shown(other)
+      (hub.operators.isOperator(other, room) ? "@" : "") +
+      (room.modes.voiced.has(other) ? "+" : "") + Accounts.shown(other)
     );
     const where = typed === "" && room === hub.lobby ? "online" : `in #${room.name}`;
     hub.tell(member, `* ${names.length} ${where}: ${names.join(", ")}`);
@@ -234,17 +235,30 @@ export class RoomCommands {
    * `limitLoopback`, are exempt). Tells it why not.
    */
   #mayMakeRoom(member: Member, name: string): boolean {
+    const refusal = this.newRoomRefusal(member, name, false);
+    if (refusal !== null) this.#hub.tell(member, refusal);
+    return refusal === null;
+  }
+
+  /**
+   * Why `member` may not make the new room `name` (the line it is told), or
+   * null; with `take`, a null answer counts the new room toward its address's.
+   */
+  newRoomRefusal(member: Member, name: string, take = true): string | null {
     const hub = this.#hub;
-    if (!hub.mayPost(member)) return false;
-    if (member.serverOperator || (!this.#limitLoopback && isLoopback(member.ip))) return true;
+    const muted = hub.operators.mutedLine(member);
+    if (muted !== null) return muted;
+    if (member.serverOperator || (!this.#limitLoopback && isLoopback(member.ip))) return null;
     const address = plainAddress(member.ip);
-    if (this.#newRooms.allows(address, performance.now())) return true;
+    if (this.#newRooms.allows(address, performance.now())) {
+      if (take) this.#newRooms.take(address, performance.now());
+      return null;
+    }
     hub.log?.(
       `${member.peer} ${member.name} refused #${name}: ` +
         `${NEW_ROOMS_PER_ADDRESS} new rooms from ${address} within the hour already`,
     );
-    hub.tell(member, "! Too many new rooms from your address; try again later");
-    return false;
+    return "! Too many new rooms from your address; try again later";
   }
 
   /**
@@ -258,10 +272,16 @@ export class RoomCommands {
     announce: boolean,
     here: number,
     before: number,
+    reason: string,
   ): void {
     const hub = this.#hub;
     if (announce && before <= hub.announceLimit) {
-      from.broadcast(`* ${member.name} left for #${room.name}`);
+      // A reason (`/part REASON`) is the member's words: said instead of where it went.
+      from.broadcast(
+        reason === ""
+          ? `* ${member.name} left for #${room.name}`
+          : `* ${member.name} left #${from.name} (${reason})`,
+      );
     }
     hub.tell(member, `* You are now in #${room.name} (${here} here)`);
     if (room.topic !== null) hub.tell(member, `* Topic: ${room.topic}`);

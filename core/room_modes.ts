@@ -64,6 +64,12 @@ export class RoomModes<M extends object> {
   moderated = false;
   /** `+s`: not listed, and not shown to those outside it. */
   secret = false;
+  /** `+n` (on unless taken off): only its members post to it; `-n`: anyone may (`/msg #room`). */
+  noOutside = true;
+  /** `+t` (on unless taken off): only its operators set the topic; `-t`: any member may. */
+  topicLocked = true;
+  /** `+v`: members who may speak while it is moderated (`+m`), while they are in it. */
+  readonly voiced: Set<M> = new Set();
   /** `+b`: the masks refused, in the order they were set. */
   readonly bans: RoomBan[] = [];
   readonly #invited = new WeakSet<M>();
@@ -83,16 +89,22 @@ export class RoomModes<M extends object> {
     this.#invited.delete(member);
   }
 
-  /** The mode letters set, always with `n` and `t`: `+nt`, `+iklmnst`. */
+  /** `member` left the room: its voice goes with it. */
+  left(member: M): void {
+    this.voiced.delete(member);
+  }
+
+  /** The mode letters set: `+nt` (a new room's), `+iklmnst`, `+` when none. */
   get flags(): string {
     let flags = "";
     if (this.inviteOnly) flags += "i";
     if (this.key !== null) flags += "k";
     if (this.limit !== null) flags += "l";
     if (this.moderated) flags += "m";
-    flags += "n";
+    if (this.noOutside) flags += "n";
     if (this.secret) flags += "s";
-    return `+${flags}t`;
+    if (this.topicLocked) flags += "t";
+    return `+${flags}`;
   }
 
   /** The flags with their arguments, `+iklmnst KEY 10`; the key only when `showKey`. */
@@ -226,6 +238,6 @@ export function speechRefusal<M extends ModeSubject>(
   if (passes(room, member)) return null;
   const cannot = `! Cannot send to #${room.name}:`;
   if (member.name !== null && room.modes.isBanned(member.name)) return `${cannot} banned (+b)`;
-  if (room.modes.moderated) return `${cannot} moderated (+m)`;
+  if (room.modes.moderated && !room.modes.voiced.has(member)) return `${cannot} moderated (+m)`;
   return null;
 }

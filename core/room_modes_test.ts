@@ -40,9 +40,9 @@ Deno.test({
       await alice!.expect("* bob joined #dev");
       // The key is shown to the room's members only.
       await bob!.send("/mode\n");
-      await bob!.expect("* Modes of #dev: +knt sesame");
+      await bob!.expect(/^\* Modes of #dev: \+knt sesame \(made \S+\)$/);
       await carol!.send("/mode #dev\n");
-      await carol!.readUntil("* Modes of #dev: +knt");
+      await carol!.readUntil(/^\* Modes of #dev: \+knt \(made \S+\)$/);
       await alice!.send("/mode -k\n");
       await alice!.expect("* alice set mode -k on #dev");
       await bob!.expect("* alice set mode -k on #dev");
@@ -59,7 +59,7 @@ Deno.test({
       await alice!.expect("! Invalid key");
       await alice!.expect("! Invalid key");
       await alice!.expect("! Invalid key");
-      await alice!.expect("* Modes of #dev: +nt");
+      await alice!.expect(/^\* Modes of #dev: \+nt \(made \S+\)$/);
       await join(bob!, null);
     }),
 });
@@ -153,9 +153,9 @@ Deno.test({
       await alice!.expect("* alice set mode +m on #dev");
       await bob!.expect("* alice set mode +m on #dev");
       await bob!.send("hello\n/me waves\n/upload\n");
-      await bob!.expect("! Cannot send to #dev: moderated (+m)");
-      await bob!.expect("! Cannot send to #dev: moderated (+m)");
-      await bob!.expect("! Cannot send to #dev: moderated (+m)");
+      await bob!.readUntil("! Cannot send to #dev: moderated (+m)");
+      await bob!.readUntil("! Cannot send to #dev: moderated (+m)");
+      await bob!.readUntil("! Cannot send to #dev: moderated (+m)");
       await alice!.send("still here\n/mode #dev +o bob\n");
       await alice!.expect("alice: still here");
       await alice!.expect("* bob was made an operator of #dev by alice");
@@ -204,9 +204,8 @@ Deno.test({
       await carol!.expect("! Cannot send to #dev: banned (+b)");
       await alice!.send("/mode -b nobody\n/mode -bb bob car*!*@chat\n");
       await alice!.expect("! No such ban in #dev: nobody!*@*");
-      await alice!.expect("* alice set mode -b BOB!*@* on #dev");
-      await alice!.expect("* alice set mode -b car*!*@chat on #dev");
-      await carol!.readUntil("* alice set mode -b car*!*@chat on #dev");
+      await alice!.expect("* alice set mode -bb BOB!*@* car*!*@chat on #dev");
+      await carol!.readUntil("* alice set mode -bb BOB!*@* car*!*@chat on #dev");
       await carol!.send("hello\n");
       await carol!.expect("carol: hello");
       await join(bob!, null);
@@ -214,7 +213,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "only operators change modes; +nt are always on; unknown modes are named",
+  name: "only operators change modes; -t lets members set the topic; unknown modes are named",
   ...LEAK_CHECKS,
   fn: () =>
     inDev(["alice", "bob"], async ([alice, bob]) => {
@@ -222,19 +221,26 @@ Deno.test({
       await alice!.readUntil("* bob joined #dev");
       await bob!.send("/mode +i\n/mode\n");
       await bob!.expect("! Only operators can /mode");
-      await bob!.expect("* Modes of #dev: +nt");
+      await bob!.expect(/^\* Modes of #dev: \+nt \(made \S+\)$/);
       await alice!.send("/mode +nt\n/mode -t\n/mode +x\n/mode #lobby +i\n");
-      await alice!.expect("! Cannot change mode t (always on)");
+      await alice!.expect("* alice set mode -t on #dev");
       await alice!.expect("! Unknown mode: x");
       await alice!.expect("! Only operators can /mode");
-      // Several changes: one line each, in order, arguments taken in order.
+      await bob!.readUntil("* alice set mode -t on #dev");
+      await bob!.send("/topic anyone may\n");
+      await alice!.expect("* bob set the topic: anyone may");
+      // Several changes: one line, in order, arguments taken in order.
       await alice!.send("/mode +ikl-i sesame 5\n/mode\n/rooms\n");
-      for (const change of ["+i", "+k sesame", "+l 5", "-i"]) {
-        await alice!.expect(`* alice set mode ${change} on #dev`);
-        await bob!.expect(`* alice set mode ${change} on #dev`);
-      }
-      await alice!.expect("* Modes of #dev: +klnt sesame 5");
+      await alice!.expect("* alice set mode +ikl-i sesame 5 on #dev");
+      await bob!.readUntil("* alice set mode +ikl-i sesame 5 on #dev");
+      await alice!.expect(/^\* Modes of #dev: \+kln sesame 5 \(made \S+\)$/);
       await alice!.expect("* 2 rooms: #dev (2, +kl), #lobby (0)");
+      // +v lets a member speak in a moderated room.
+      await alice!.send("/mode +mv bob\n");
+      await alice!.expect("* alice set mode +mv bob on #dev");
+      await bob!.readUntil("* alice set mode +mv bob on #dev");
+      await bob!.send("voiced\n");
+      await alice!.expect("bob: voiced");
     }),
 });
 
@@ -270,7 +276,7 @@ Deno.test({
         await using peers: Peers = await joinAll(port, ["alice", "bob"]);
         const [alice, bob] = peers as Peer[] as [Peer, Peer];
         await alice.send("/join #dev\n/mode +iklsb sesame 1 bob\n");
-        await alice.readUntil("* alice set mode +b bob!*@* on #dev");
+        await alice.readUntil("* alice set mode +iklsb sesame 1 bob!*@* on #dev");
         await bob.send("/oper correct horse\n");
         await bob.readUntil("* You are now a server operator");
         await bob.send("/rooms\n/mode #lobby +ik-s x\n");
@@ -306,4 +312,34 @@ Deno.test({
       await server.close();
     }
   },
+});
+
+Deno.test({
+  name: "-n lets /msg #room post from outside; +v shows in /who and lets a member speak under +m",
+  ...LEAK_CHECKS,
+  fn: () =>
+    inDev(["alice", "bob", "carol"], async ([alice, bob, carol]) => {
+      await bob!.send("/msg #dev from outside\n");
+      await bob!.expect("! Cannot send to #dev: no messages from outside (+n)");
+      await alice!.send("/mode -n\n");
+      await alice!.expect("* alice set mode -n on #dev");
+      await bob!.send("/msg #dev from outside\n/msg #nowhere hello\n");
+      await alice!.expect("bob: from outside");
+      await bob!.expect("! No such room: #nowhere");
+      await join(carol!, null);
+      await alice!.readUntil("* carol joined #dev");
+      await alice!.send("/mode +mv carol\n/who\n");
+      await alice!.expect("* alice set mode +mv carol on #dev");
+      await alice!.expect("* 2 in #dev: @alice, +carol");
+      // Moderated: bob, outside, may not post even with -n; carol, voiced, may.
+      await bob!.send("/msg #dev again\n");
+      await bob!.readUntil("! Cannot send to #dev: moderated (+m)");
+      await carol!.send("voiced\n");
+      await alice!.expect("carol: voiced");
+      // A voice ends with the stay: carol back in #dev is not voiced.
+      await carol!.send("/part\n/join #dev\n");
+      await alice!.readUntil("* carol joined #dev");
+      await carol!.send("silenced\n");
+      await carol!.readUntil("! Cannot send to #dev: moderated (+m)");
+    }),
 });

@@ -141,7 +141,7 @@ export class RoomOperators {
       host.tell(actor, `! Usage: /${command} NAME${command === "kick" ? " [reason]" : ""}`);
       return null;
     }
-    const target = this.#acting.find(typed, elsewhere);
+    const target = this.#acting.find(typed, elsewhere, room ?? undefined);
     if (target === undefined) {
       host.tell(actor, `! No such user: ${typed}`);
       return null;

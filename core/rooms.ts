@@ -194,6 +194,29 @@ export class Rooms<M extends Placed<M>> {
     return true;
   }
 
+  /**
+   * Puts a seat (seats.ts: an IRC member's place in a further room) in the
+   * room called `name`, made for it (it is its operator) when there is none;
+   * the names are its owner's. Null when there is no room for a new room.
+   */
+  seat(seat: M, name: string, evictKept = false): Room<M> | null {
+    const made = this.get(name) === undefined;
+    const room = this.ensure(name, evictKept);
+    if (room === null) return null;
+    if (made) room.operators.add(seat);
+    this.#enter(seat, room, seat.name as string);
+    return room;
+  }
+
+  /** Takes a seat out of its room; false when it was not in it. */
+  unseat(seat: M): boolean {
+    const room = seat.room;
+    if (room === null || !room.members.has(seat)) return false;
+    room.operators.delete(seat);
+    this.#leaveRoom(seat, room);
+    return true;
+  }
+
   #enter(member: M, room: Room<M>, name: string): void {
     member.room = room;
     room.add(member, name);

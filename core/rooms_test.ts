@@ -500,3 +500,31 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "/part REASON, /quit MESSAGE and /notice are told to the room",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withServer([], async (port) => {
+      await using peers = await joinAll(port, ["alice", "bob", "carol"]);
+      const [alice, bob, carol] = [...peers] as [Peer, Peer, Peer];
+      await alice.send("/join #dev\n");
+      await alice.expect("* You are now in #dev (1 here)");
+      await bob.send("/join #dev\n");
+      await bob.readUntil("* You are now in #dev (2 here)");
+      await alice.expect("* bob joined #dev");
+      await bob.send("/notice back at 3\n");
+      await alice.expect("-bob- back at 3");
+      await bob.readUntil("-bob- back at 3");
+      await bob.send("/part see you\n");
+      await alice.expect("* bob left #dev (see you)");
+      await bob.readUntil("* You are now in #lobby (2 here)");
+      await carol.readUntil("* bob joined #lobby");
+      await bob.send("/quit gone fishing\n");
+      await carol.readUntil("* bob left the chat (gone fishing)");
+      await carol.send("/part\n");
+      await carol.readUntil("! You are already in #lobby");
+      await carol.send("/quit\n");
+      await carol.expect("* Goodbye, carol!");
+    }),
+});

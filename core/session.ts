@@ -45,12 +45,24 @@ export type Stage = "handshake" | "password" | "name" | "joining" | "member";
 /** One connection: its link, its name once chosen, and where it is in its life. */
 export class Member extends Recipient {
   stage: Stage = "name";
-  name: string | null = null;
+  /**
+   * The member whose seat this is (an IRC client in several rooms: see
+   * seats.ts), or null: a seat's name, operator rights and account are its
+   * owner's.
+   */
+  seatOf: Member | null = null;
+  /** Its seats in rooms other than `room`, when it has any. */
+  seats: Set<Member> | null = null;
+  #name: string | null = null;
+  #serverOperator = false;
+  #account: string | null = null;
   /** The room it is in once it has a name; its lines before that go through `#lobby`. */
   room: Room<Member> | null = null;
   /** Lines received and not yet handled, and where the reader is with them: the reader's alone. */
   readonly reading: Reading;
   leaving: LeaveReason | null = null;
+  /** What it said as it quit (`/quit MESSAGE`), for its room; null when nothing. */
+  quitMessage: string | null = null;
   /** Set once it has been taken out of the server's books. */
   left = false;
   /** The TLS handshake's time limit. */
@@ -63,10 +75,29 @@ export class Member extends Recipient {
    * look for.
    */
   heard = false;
+  /** Its nickname while it is a member (a seat's is its owner's). */
+  get name(): string | null {
+    return this.seatOf === null ? this.#name : this.seatOf.name;
+  }
+  set name(name: string | null) {
+    this.#name = name;
+  }
+
   /** It proved the operator password (or it is the console): an operator of every room. */
-  serverOperator = false;
+  get serverOperator(): boolean {
+    return this.seatOf === null ? this.#serverOperator : this.seatOf.serverOperator;
+  }
+  set serverOperator(operator: boolean) {
+    this.#serverOperator = operator;
+  }
+
   /** The account it logged in to (its name, as registered), or null. */
-  account: string | null = null;
+  get account(): string | null {
+    return this.seatOf === null ? this.#account : this.seatOf.account;
+  }
+  set account(account: string | null) {
+    this.#account = account;
+  }
   /** A command still at work (`/oper` checking a password): its next line waits for it. */
   busy: Promise<void> | null = null;
 

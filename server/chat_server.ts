@@ -337,6 +337,7 @@ export class ChatServer {
       serverName: checkServerName(options.ircServerName ?? defaultIrcServerName(hostname)),
       joinLobby: options.ircAutoJoin ?? true,
       reusePort: options.reusePort,
+      acceptGuard: () => this.#tcp.acceptGuard,
       log: options.log,
     });
   }

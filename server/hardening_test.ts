@@ -17,6 +17,7 @@ import {
   withDeadline,
   withServer,
 } from "../test/test_helpers.ts";
+import { ircJoin, sendIrc } from "../test/irc_test_helpers.ts";
 
 Deno.test({
   name: "sixteen members each sending a full burst of long lines at once drop nobody as too slow",
@@ -160,6 +161,10 @@ Deno.test({
         browsers.push(browser);
         await browser.write(encoder.encode("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"));
       }
+      // An IRC client that comes meanwhile waits in the IRC port's backlog, or is told it is busy.
+      assert.ok(server.ircPort !== null, "no IRC port printed");
+      await using waiting = await Peer.connect(server.ircPort);
+      await sendIrc(waiting, "NICK waiting", "USER waiting 0 * :waiting");
       for (const peer of peers) await peer.close();
       // Once the descriptors are free again, a newcomer is greeted within a second.
       const freedAt = performance.now();
@@ -187,9 +192,14 @@ Deno.test({
         assert.match(new TextDecoder().decode(page.subarray(0, read ?? 0)), /^HTTP\/1\.1 200 /);
         browser.close();
       }
+      // The IRC port accepts again too: the client that waited is answered, and a newcomer joins.
+      await waiting.readUntil(/ 001 waiting |^ERROR :Closing Link: Server is busy/);
+      const [irc] = await ircJoin(server.ircPort, "ircuser");
+      await using _irc = irc;
       await using alice = await Peer.join(server.port, "alice");
       await alice.send("back\n");
       await alice.expect("alice: back");
+      await irc.readUntil(":alice!alice@chat PRIVMSG #lobby :back");
     } finally {
       await server.stop();
     }

@@ -75,7 +75,7 @@ Deno.test({
 
       await term.type("/quit");
       await term.sendKeys("Enter");
-      await bob.expect("* irssiuser left the chat");
+      await bob.expect("* irssiuser left the chat (leaving)");
     } finally {
       await Deno.remove(home, { recursive: true });
     }

@@ -39,7 +39,7 @@ Deno.test({
       assert.ok(codes.indexOf("422") < codes.indexOf("JOIN"));
       assert.ok(lines.includes(":chat.test 001 alice :Welcome to the chat, alice!alice@chat"));
       const isupport = lines.find((line) => line.includes(" 005 ")) ?? "";
-      for (const token of ["CASEMAPPING=", "CHANTYPES=#", "PREFIX=(o)@", "NICKLEN=24"]) {
+      for (const token of ["CASEMAPPING=", "CHANTYPES=#", "PREFIX=(ov)@+", "NICKLEN=24"]) {
         assert.ok(isupport.includes(token), `${token} missing from ${isupport}`);
       }
       assert.ok(lines.includes(":alice!alice@chat JOIN #lobby"));
@@ -95,7 +95,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: "JOIN moves an IRC member to another room, PART brings it back, with NAMES and TOPIC",
+  name: "JOIN adds a channel (a seat in its room), PART leaves it with its reason, NAMES and TOPIC",
   ...LEAK_CHECKS,
   fn: () =>
     withIrcServer([], async (server) => {
@@ -105,15 +105,17 @@ Deno.test({
       await bob.expect("* alice joined the chat");
       await sendIrc(alice, "JOIN #dev", "TOPIC #dev :builds and releases");
       assert.deepEqual(await syncIrc(alice), [
-        ":alice!alice@chat PART #lobby :left for #dev",
         ":alice!alice@chat JOIN #dev",
         ":127.0.0.1 353 alice = #dev :@alice",
         ":127.0.0.1 366 alice #dev :End of /NAMES list",
         ":alice!alice@chat TOPIC #dev :builds and releases",
       ]);
-      await bob.expect("* alice left for #dev");
+      // Still in #lobby: bob hears her there.
+      await sendIrc(alice, "PRIVMSG #lobby :still in the lobby");
+      await bob.expect("alice: still in the lobby");
       await bob.send("/join #dev\n");
       await bob.readUntil("* Topic: builds and releases");
+      await alice.expect(":bob!bob@chat PART #lobby :left for #dev");
       await alice.expect(":bob!bob@chat JOIN #dev");
       await sendIrc(alice, "NAMES #dev", "TOPIC #dev", "WHO #dev");
       assert.deepEqual(await syncIrc(alice), [
@@ -125,18 +127,19 @@ Deno.test({
         ":127.0.0.1 315 alice #dev :End of /WHO list",
       ]);
       await bob.send("in dev\n");
+      await bob.expect("bob: in dev");
       await alice.expect(":bob!bob@chat PRIVMSG #dev :in dev");
+      await sendIrc(alice, "PRIVMSG #dev :hello dev");
+      await bob.expect("alice: hello dev");
       await sendIrc(alice, "PART #dev :see you");
       await alice.expect(":alice!alice@chat PART #dev :see you");
-      await bob.readUntil("* alice left for #lobby");
-      // Back in #lobby, unseen: the client is in no channel until it joins one.
+      await bob.expect("* alice left #dev (see you)");
       await sendIrc(alice, "PRIVMSG #dev :still here?");
       assert.deepEqual(await syncIrc(alice), [
         ":127.0.0.1 404 alice #dev :Cannot send to channel (you are in #lobby)",
       ]);
-      await sendIrc(alice, "JOIN #lobby");
-      await alice.expect(":alice!alice@chat JOIN #lobby");
-      await alice.expect(":127.0.0.1 353 alice = #lobby :alice");
+      await bob.send("/who\n");
+      await bob.expect("* 1 in #dev: bob");
     }),
 });
 
@@ -219,7 +222,7 @@ Deno.test({
       await alice.expect(":carol!carol@chat JOIN #lobby");
       await sendIrc(alice, "QUIT :bye");
       assert.deepEqual(await alice.expectClosed(), ["ERROR :Closing Link: Quit"]);
-      await carol.expect("* alice left the chat");
+      await carol.expect("* alice left the chat (bye)");
     }),
 });
 
@@ -396,6 +399,6 @@ Deno.test({
         ":127.0.0.1 401 alice nobody :No such nick/channel",
       ]);
       await carol.readUntil(":alice!alice@chat INVITE carol #dev");
-      await bob.readUntil("(private) alice: invites you to #dev");
+      await bob.readUntil("* alice invited you to #dev");
     }),
 });

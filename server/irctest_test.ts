@@ -1,8 +1,9 @@
 /**
  * irctest (progval/irctest, the IRC servers' conformance suite, vendored in
  * `../shared/irctest` beside the repository) against the IRC door: the
- * modules of registration, CAP, PING, JOIN, PART, messages, NAMES, TOPIC,
- * QUIT, KICK, INVITE, AWAY, LUSERS, WHO and WHOIS, as `deno task irctest` runs
+ * modules of registration, CAP, ISUPPORT, PING, JOIN, PART, messages, line
+ * buffering, UTF-8, NAMES, TOPIC, QUIT, KICK, INVITE, AWAY, LUSERS, WHO (WHOX
+ * included) and WHOIS, as `deno task irctest` runs
  * them. The tests the door fails for what the chat is (one room at a time, no
  * channel modes, no reasons on PART and QUIT, no NOTICE) are left out here, each with why, so that any other
  * failure is news. Needs Python's pytest, pytest-xdist, ecdsa, filelock and
@@ -18,10 +19,13 @@ const RUN_SH = new URL("../../shared/irctest/run.sh", import.meta.url);
 const MODULES = [
   "connection_registration.py",
   "cap.py",
+  "isupport.py",
   "pingpong.py",
   "join.py",
   "part.py",
   "messages.py",
+  "buffering.py",
+  "utf8.py",
   "names.py",
   "topic.py",
   "quit.py",
@@ -80,8 +84,8 @@ try {
 }
 
 Deno.test({
-  name: "irctest's registration, CAP, PING, JOIN, PART, messages, NAMES, TOPIC, QUIT, KICK, " +
-    "INVITE, AWAY, LUSERS, WHO and WHOIS pass",
+  name: "irctest's registration, CAP, ISUPPORT, PING, JOIN, PART, messages, buffering, UTF-8, " +
+    "NAMES, TOPIC, QUIT, KICK, INVITE, AWAY, LUSERS, WHO and WHOIS pass",
   ignore: !present,
   ...LEAK_CHECKS,
   async fn() {
@@ -105,7 +109,7 @@ Deno.test({
       const printed = new TextDecoder().decode(output.stdout) +
         new TextDecoder().decode(output.stderr);
       assert.equal(output.code, 0, printed);
-      assert.match(printed, /TOTAL\s+8\d\s+0\s+0\s/, printed);
+      assert.match(printed, /TOTAL\s+11\d\s+0\s+0\s/, printed);
     } finally {
       await Deno.remove(results);
     }

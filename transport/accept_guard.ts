@@ -37,7 +37,8 @@ const OUT_OF_DESCRIPTORS = new Set(["EMFILE", "ENFILE"]);
  * away meanwhile.
  */
 export class AcceptGuard {
-  readonly #listener: net.Server;
+  /** The listeners it keeps accepting: the line port's, and others that share the process. */
+  readonly #listeners: net.Server[];
   readonly #log: ((event: string) => void) | undefined;
   /** One descriptor held back so that a refusal can be accepted while they are short. */
   #reserve: Deno.Listener | null;
@@ -46,7 +47,7 @@ export class AcceptGuard {
 
   /** Starts watching `listener`; {@linkcode AcceptGuard.close} stops. */
   constructor(listener: net.Server, log?: (event: string) => void) {
-    this.#listener = listener;
+    this.#listeners = [listener];
     this.#log = log;
     this.#reserve = openDescriptor();
     this.#timer = setInterval(() => {
@@ -65,11 +66,18 @@ export class AcceptGuard {
     return this.#short;
   }
 
-  /** Asks the listener to poll for connections again, as after a descriptor was freed. */
+  /** Keeps `listener` accepting too (the IRC port's), under the same watch. */
+  watch(listener: net.Server): void {
+    this.#listeners.push(listener);
+  }
+
+  /** Asks the listeners to poll for connections again, as after a descriptor was freed. */
   rearm(): void {
     // Private to the runtime's node:net: a second listen() on a listening
     // handle only makes it poll again. Without it nothing breaks but recovery.
-    (this.#listener as unknown as { _handle?: ListenHandle | null })._handle?.listen?.(511);
+    for (const listener of this.#listeners) {
+      (listener as unknown as { _handle?: ListenHandle | null })._handle?.listen?.(511);
+    }
   }
 
   /** Stops watching and lets the reserved descriptor go. */

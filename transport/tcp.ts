@@ -191,6 +191,11 @@ export class TcpListener {
     return this.addr;
   }
 
+  /** What keeps this listener (and others given to it) accepting through a shortage of descriptors. */
+  get acceptGuard(): AcceptGuard | null {
+    return this.#acceptGuard;
+  }
+
   /** The address the server listens on. */
   get addr(): Deno.NetAddr {
     return addressOf(this.#listener, "Chat server");

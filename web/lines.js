@@ -126,6 +126,9 @@ export function roomChange(line) {
   if (match) {
     return { type: "left", name: /** @type {string} */ (match[1]), room: match[2] ?? null };
   }
+  // `/part REASON` (or an IRC client leaving one of its channels): still here, elsewhere.
+  match = new RegExp(`^\\* (${NAME}) left #${ROOM}(?: \\(.*\\))?$`).exec(line);
+  if (match) return { type: "left", name: /** @type {string} */ (match[1]), room: LOBBY };
   // A kicked member goes back to #lobby (or out), a banned one out.
   match = new RegExp(`^\\* (${NAME}) was (?:kicked|banned) by ${NAME}(?: |$)`).exec(line);
   if (match) return { type: "left", name: /** @type {string} */ (match[1]), room: null };

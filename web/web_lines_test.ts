@@ -73,6 +73,12 @@ Deno.test("notices about members change the member list; members' lines do not",
     name: "bob",
     room: null,
   });
+  assert.deepEqual(roomChange("* bob left #dev (see you)"), {
+    type: "left",
+    name: "bob",
+    room: "lobby",
+  });
+  assert.deepEqual(roomChange("* bob left #dev"), { type: "left", name: "bob", room: "lobby" });
   assert.deepEqual(roomChange("* bob is now known as bobby"), {
     type: "renamed",
     from: "bob",

@@ -1,10 +1,11 @@
 /**
  * An IRC client's channel commands, as the core's room commands: JOIN moves
- * the member (one room at a time), PART takes it back to `#lobby` unseen,
- * TOPIC, NAMES, WHO (of a channel from the core, of a nick or mask from the
- * members' list), WHOIS, LIST, KICK, INVITE (an invitation told, no more:
- * no room is invite-only) and MODE (`+o`/`-o` are `/op` and `/deop`; every
- * room is `+nt`).
+ * the member (its first channel; channel_router.ts gives it a seat in each
+ * further one), PART takes it back to `#lobby` unseen, TOPIC, NAMES, WHO (of
+ * a channel from the core, of a nick or mask from the members' list),
+ * WHOIS, LIST, KICK, INVITE (`/invite`, past `+i` and `+l`) and MODE (`/mode`:
+ * the room's modes, `+o`/`-o` and `+v`/`-v` among them, with 324, 329 and
+ * the ban list's 367 and 368).
  *
  * @module
  */
@@ -19,6 +20,7 @@ import {
   type SessionState,
   TOPIC_LENGTH,
 } from "./session_state.ts";
+import { whoxParams, type WhoxQuery } from "./whox.ts";
 
 /** Handles an IRC client's channel commands: see the module's description. */
 export class ChannelCommands {
@@ -50,7 +52,10 @@ export class ChannelCommands {
         continue;
       }
       this.s.joining.push(room);
-      this.s.sink.toCore(`/join #${room}`);
+      const key = params[1]?.split(",")[0];
+      this.s.sink.toCore(
+        key === undefined || key === "" ? `/join #${room}` : `/join #${room} ${key}`,
+      );
       this.s.sink.toCore("/who");
       this.s.expect("join", room);
     }
@@ -72,7 +77,7 @@ export class ChannelCommands {
       this.s.visible = false;
       // A move still on its way comes hidden now.
       this.s.joining = [];
-      if (!sameName(room, LOBBY)) this.s.sink.toCore("/part");
+      if (!sameName(room, LOBBY)) this.s.sink.toCore(`/part ${reason}`.trimEnd());
     }
   }
 
@@ -98,36 +103,37 @@ export class ChannelCommands {
   }
 
   /** Asks the core for a room's names, for NAMES or WHO. */
-  #askNames(kind: "names" | "who", channel: string | undefined): void {
+  #askNames(kind: "names" | "who", channel: string | undefined, whox?: WhoxQuery | null): void {
     const first = channel?.split(",")[0];
     if (first === undefined || first === "") {
       if (!this.s.visible) return this.s.numeric(kind === "names" ? "366" : "315", "*", "End");
       this.s.sink.toCore("/who");
-      this.s.expect(kind, this.s.room);
+      this.s.expect(kind, this.s.room).whox = whox;
       return;
     }
     const room = this.s.roomOf(first);
     if (room === null) {
-      if (kind === "who") return this.#whoMask(first);
+      if (kind === "who") return this.#whoMask(first, whox);
       return this.s.numeric("366", first, "End of /NAMES list");
     }
     this.s.sink.toCore(this.s.isIn(first) ? "/who" : `/who #${room}`);
-    this.s.expect(kind, room);
+    this.s.expect(kind, room).whox = whox;
   }
 
   names(channel: string | undefined): void {
     this.#askNames("names", channel);
   }
 
-  who(mask: string | undefined): void {
-    this.#askNames("who", mask);
+  /** WHO `mask`, answered with WHOX's 354s when `whox` asks for fields. */
+  who(mask: string | undefined, whox?: WhoxQuery | null): void {
+    this.#askNames("who", mask, whox);
   }
 
   /**
    * WHO for a nick, or a mask (`*` and `?`) matched against the members' names: those
    * invisible (+i) who share no channel with the asker are left out of a mask's answer.
    */
-  #whoMask(mask: string): void {
+  #whoMask(mask: string, whox?: WhoxQuery | null): void {
     const replies: string[] = [];
     const wild = /[*?]/.test(mask);
     const all = this.s.host.members?.();
@@ -146,12 +152,13 @@ export class ChannelCommands {
     } else if (exact !== null) {
       replies.push(exact);
     }
-    for (const name of replies) this.#whoLine(name);
+    for (const name of replies) this.#whoLine(name, whox);
     this.s.numeric("315", mask, "End of /WHO list");
   }
 
   /** A 352 with no channel (`*`), in order behind pending answers. */
-  #whoLine(name: string): void {
+  #whoLine(name: string, whox?: WhoxQuery | null): void {
+    if (whox) return this.s.numeric("354", ...whoxParams(this.s, whox, "*", name, false));
     const user = this.s.userOf(name);
     const server = this.s.host.serverName;
     const flags = this.s.whoFlags(name, false);
@@ -166,8 +173,9 @@ export class ChannelCommands {
   }
 
   /**
-   * INVITE: the invitee is told (an IRC client as INVITE, another member by a private
-   * message); no channel is invite-only, so it is an invitation and no more.
+   * INVITE: `/invite NAME #room`, which lets the invitee past `+i` and `+l`
+   * once; the core tells the inviter (341) and the invitee (INVITE to an IRC
+   * client, `* alice invited you to #dev` to a line member).
    */
   invite(params: string[]): void {
     const [nick, channel] = params;
@@ -182,11 +190,9 @@ export class ChannelCommands {
       sameName(member.name, name) && sameName(`#${member.room}`, shown)
     );
     if (there) return this.s.numeric("443", name, shown, "is already on channel");
-    const me = this.s.me as string;
-    const peer = [...this.s.host.peers ?? []].find((p) => p.me !== null && sameName(p.me, name));
-    if (peer !== undefined) peer.fromMember(me, "INVITE", peer.me as string, shown);
-    else this.s.sink.toCore(`/msg ${name} invites you to ${shown}`);
-    this.s.numeric("341", name, shown);
+    // The core records the invitation (past +i and +l) and tells both: 341 and INVITE.
+    this.s.sink.toCore(`/invite ${name} ${shown}`);
+    this.s.expect("invite", name);
   }
 
   list(channels: string | undefined): void {
@@ -237,30 +243,20 @@ export class ChannelCommands {
     }
     const modes = params[1];
     if (modes === undefined) {
-      if (!this.s.isIn(target)) {
-        return this.s.numeric("442", target, "You're not on that channel");
-      }
-      return this.s.numeric("324", `#${this.s.room}`, "+nt");
+      // Anyone may ask a channel's modes; the core keeps a secret one's to its members.
+      this.s.sink.toCore(`/mode #${room}`);
+      this.s.expect("modes", target);
+      return;
     }
-    let adding = true;
-    let argument = 2;
-    for (const mode of modes) {
-      if (mode === "+" || mode === "-") {
-        adding = mode === "+";
-      } else if (mode === "o") {
-        const nick = params[argument++];
-        if (nick === undefined) return this.s.numeric("461", "MODE", "Not enough parameters");
-        if (!this.s.isIn(target)) {
-          return this.s.numeric("442", target, "You're not on that channel");
-        }
-        this.s.sink.toCore(`/${adding ? "op" : "deop"} ${nick}`);
-      } else if ((mode === "n" || mode === "t") && adding) {
-        // Every room is +nt already: only members post, only operators set the topic.
-      } else if (mode === "b" && params[argument] === undefined) {
-        this.s.numeric("368", target, "End of channel ban list");
-      } else {
-        this.s.numeric("472", mode, "is unknown mode char to me");
-      }
+    if (/^\+?b$/.test(modes) && params[2] === undefined) {
+      this.s.sink.toCore(`/mode #${room} +b`);
+      this.s.expect("bans", target);
+      return;
     }
+    // 442 for a room that exists, 403 for one that does not.
+    if (!this.s.isIn(target)) return this.#notOn(target);
+    // The core applies the changes in order and tells the channel in one line, as MODE.
+    const args = params.slice(2).map((arg) => arg.split(" ")[0] as string);
+    this.s.sink.toCore(`/mode #${room} ${[modes, ...args].join(" ")}`.trimEnd());
   }
 }

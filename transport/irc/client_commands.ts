@@ -8,23 +8,26 @@
  */
 
 import { cleanNickname, isQuitWord, MAX_NAME_LENGTH } from "../../protocol.ts";
-import type { ChannelCommands } from "./channel_commands.ts";
-import { formatMessage, type IrcMessage } from "./message.ts";
+import type { ChannelRouter } from "./channel_router.ts";
+import { formatMessage, type IrcMessage, MAX_MESSAGE_BYTES } from "./message.ts";
 import {
+  bytes,
   CAPABILITIES,
   CTCP,
   LOBBY,
   lusers,
+  MAX_TARGETS,
   MEMBER_HOST,
   prefixOf,
   type SessionState,
   VERSION,
 } from "./session_state.ts";
+import { parseWhox } from "./whox.ts";
 
 /** Handles what an IRC client sends: see the module's description. */
 export class ClientCommands {
   /** Commands over `s`, handing channel commands to `channels`. */
-  constructor(readonly s: SessionState, readonly channels: ChannelCommands) {}
+  constructor(readonly s: SessionState, readonly channels: ChannelRouter) {}
 
   /** Handles one message from the client. */
   handle(message: IrcMessage): void {
@@ -62,7 +65,8 @@ export class ClientCommands {
         return;
       case "QUIT":
         if (this.s.me === null) return this.s.sink.close(`Quit: ${params[0] ?? ""}`.trimEnd());
-        return this.s.sink.toCore("/quit");
+        // Its reason is told to its rooms (one line: the core's line ends it).
+        return this.s.sink.toCore(`/quit ${params[0] ?? ""}`.trimEnd());
     }
     if (this.s.me === null) {
       // The core answers the nickname with the welcome; until then only the above make sense.
@@ -76,12 +80,15 @@ export class ClientCommands {
       case "PRIVMSG":
       case "NOTICE":
         return this.#privmsg(command, params);
+      case "TAGMSG":
+        // message-tags: a message of tags only; the chat carries no client tags, so none is sent.
+        return;
       case "TOPIC":
         return this.channels.topic(params);
       case "NAMES":
         return this.channels.names(params[0]);
       case "WHO":
-        return this.channels.who(params[0]);
+        return this.channels.who(params[0], parseWhox(params[1]));
       case "WHOIS":
         return this.channels.whois(params);
       case "LIST":
@@ -207,7 +214,20 @@ export class ClientCommands {
       if (!notice) this.s.numeric("412", "No text to send");
       return;
     }
-    for (const target of targets.split(",")) this.#sendTo(target, text, notice);
+    const list = targets.split(",");
+    if (list.length > MAX_TARGETS) {
+      return this.s.numeric("407", targets, `Too many targets: at most ${MAX_TARGETS}`);
+    }
+    for (const target of list) {
+      // What would not fit one line at an IRC recipient, once the sender's prefix is on it, is
+      // refused whole rather than cut or split.
+      const line = formatMessage(prefixOf(this.s.me as string), command, [target, text]);
+      if (bytes(line) + 2 > MAX_MESSAGE_BYTES) {
+        this.s.numeric("417", "Input line was too long");
+        continue;
+      }
+      this.#sendTo(target, text, notice);
+    }
   }
 
   #sendTo(target: string, text: string, notice: boolean): void {
@@ -223,20 +243,23 @@ export class ClientCommands {
         return;
       }
       if (channel) {
-        if (!this.s.isIn(target)) return this.#cannotSend(target, notice);
-        if (rest !== "") this.s.sink.toCore(`/me ${rest}`);
+        const view = this.channels.viewOf(target);
+        if (view === null) return this.#cannotSend(target, notice);
+        if (rest !== "") view.sink.toCore(`/me ${rest}`);
         return;
       }
       body = `* ${this.s.me} ${rest}`;
     }
     if (channel) {
-      if (!this.s.isIn(target)) return this.#cannotSend(target, notice);
+      const view = this.channels.viewOf(target);
+      if (view === null) return this.#cannotSend(target, notice);
       const posted = this.#posted(body);
       if (posted === null) {
         if (!notice) this.s.numeric("404", target, "The chat reads that word as leaving; not sent");
         return;
       }
-      this.s.sink.toCore(posted);
+      // A NOTICE stays one: nobody (no bot) answers it.
+      view.sink.toCore(notice ? `/notice ${body}` : posted);
       return;
     }
     const name = this.s.host.memberNamed(target);

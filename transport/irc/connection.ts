@@ -1,6 +1,6 @@
 /**
  * One IRC client's socket as the core's {@linkcode Link}: the client's
- * lines are cut at CR LF (512 bytes and 8,191 of tags at most), read as IRC
+ * lines are cut at CR LF (512 bytes and 4,096 of tags at most), read as IRC
  * messages and handed to its {@linkcode IrcSession}, whose lines for the core
  * come out as this link's `data` events; what the core writes goes through
  * the session and out as IRC messages. The link also pings a quiet client
@@ -12,8 +12,9 @@
 import { EventEmitter } from "node:events";
 import type net from "node:net";
 import type { Link } from "../../core/link.ts";
-import { formatMessage, MAX_MESSAGE_BYTES, MAX_TAG_BYTES, parseMessage } from "./message.ts";
+import { formatMessage, MAX_CLIENT_TAG_BYTES, MAX_MESSAGE_BYTES, parseMessage } from "./message.ts";
 import { IrcSession, type IrcSessionHost } from "./session.ts";
+import { type SharedOutput, sharedSenders } from "./shared_output.ts";
 
 /** A client quiet this long is sent a PING. */
 export const PING_IDLE_MS = 60_000;
@@ -22,6 +23,7 @@ export const PING_TIMEOUT_MS = 120_000;
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 
 /** What an {@linkcode IrcConnection} is given. */
 export interface IrcConnectionOptions extends IrcSessionHost {
@@ -31,6 +33,8 @@ export interface IrcConnectionOptions extends IrcSessionHost {
   pingTimeoutMs?: number;
   /** Where a failure of this connection is told. */
   log?: ((event: string) => void) | undefined;
+  /** The door's translations shared by its clients (shared_output.ts); none: each says its own. */
+  shared?: SharedOutput;
 }
 
 /** An IRC client's socket as a core link: see the module's description. */
@@ -58,6 +62,8 @@ export class IrcConnection extends EventEmitter implements Link {
   readonly #pingIdleMs: number;
   readonly #pingTimeoutMs: number;
   readonly #log: ((event: string) => void) | undefined;
+  /** The door's translations of the core's last write, shared by the clients of a channel. */
+  readonly #shared: SharedOutput | undefined;
 
   /** A link over `socket` (plain or TLS), whose IRC session asks `options` about the chat. */
   constructor(socket: net.Socket, options: IrcConnectionOptions) {
@@ -69,10 +75,12 @@ export class IrcConnection extends EventEmitter implements Link {
     this.#pingIdleMs = options.pingIdleMs ?? PING_IDLE_MS;
     this.#pingTimeoutMs = options.pingTimeoutMs ?? PING_TIMEOUT_MS;
     this.#log = options.log;
+    this.#shared = options.shared;
     this.#session = new IrcSession({
       toClient: (line) => this.#send(line),
       toCore: (line) => this.#forCore.push(line),
       close: (reason) => this.#close(reason),
+      writableLength: () => this.#socket.writableLength,
     }, options);
     // An error with nobody listening (the core has let the link go) must not throw.
     this.on("error", () => {});
@@ -103,7 +111,18 @@ export class IrcConnection extends EventEmitter implements Link {
 
   /** The core's lines, said to the client in IRC's words. */
   write(data: Uint8Array | string): boolean {
+    // A room's broadcast, as another client of the channel who sees it the same way had it said.
+    const shared = this.#shared;
+    const view = shared === undefined || typeof data === "string" ? null : this.#session.sharedView;
+    if (view !== null) {
+      const made = (shared as SharedOutput).get(data as Uint8Array, view);
+      if (made !== undefined && !made.senders.has(this.#session.name as string)) {
+        if (!this.#ended && !this.#socket.destroyed) this.#socket.write(made.output);
+        return true;
+      }
+    }
     const text = typeof data === "string" ? data : decoder.decode(data);
+    const senders = view === null ? null : sharedSenders(text);
     // What the core hands over at once goes out in one write, as the line port's does.
     const batch: string[] = [];
     this.#batch = batch;
@@ -118,9 +137,14 @@ export class IrcConnection extends EventEmitter implements Link {
     } finally {
       this.#batch = null;
     }
-    if (batch.length > 0 && !this.#ended && !this.#socket.destroyed) {
+    if (batch.length === 0 || this.#ended || this.#socket.destroyed) return true;
+    if (senders === null || senders.has(this.#session.name as string)) {
       this.#socket.write(batch.join(""));
+      return true;
     }
+    const output = encoder.encode(batch.join(""));
+    (shared as SharedOutput).set(data as Uint8Array, view as string, { output, senders });
+    this.#socket.write(output);
     return true;
   }
 
@@ -148,7 +172,9 @@ export class IrcConnection extends EventEmitter implements Link {
       }
       this.#ended = true;
       const why = this.#closing ?? "Quit";
-      this.#socket.write(`${formatMessage(null, "ERROR", [`Closing Link: ${why}`])}\r\n`);
+      this.#socket.write(
+        `${this.#tagged(formatMessage(null, "ERROR", [`Closing Link: ${why}`]))}\r\n`,
+      );
     }
     this.#ended = true;
     this.#socket.end(callback);
@@ -163,8 +189,15 @@ export class IrcConnection extends EventEmitter implements Link {
 
   #send(line: string): void {
     if (this.#ended || this.#socket.destroyed) return;
-    if (this.#batch !== null) this.#batch.push(line + "\r\n");
-    else this.#socket.write(line + "\r\n");
+    const out = this.#tagged(line);
+    if (this.#batch !== null) this.#batch.push(out + "\r\n");
+    else this.#socket.write(out + "\r\n");
+  }
+
+  /** `line` with the time it is sent (`@time=...`), for a client that asked for server-time. */
+  #tagged(line: string): string {
+    if (!this.#session.serverTime) return line;
+    return `@time=${new Date().toISOString()} ${line}`;
   }
 
   /** Ends the connection from the door's side (QUIT before registration, no PONG). */
@@ -209,7 +242,7 @@ export class IrcConnection extends EventEmitter implements Link {
       if (this.#ended) break;
     }
     const rest = data.subarray(start);
-    if (rest.length > MAX_MESSAGE_BYTES + MAX_TAG_BYTES) {
+    if (rest.length > MAX_MESSAGE_BYTES + MAX_CLIENT_TAG_BYTES) {
       if (!this.#skipping) this.#tooLong();
       this.#skipping = true;
       this.#buffer = new Uint8Array(0);
@@ -233,15 +266,28 @@ export class IrcConnection extends EventEmitter implements Link {
   }
 
   #line(bytes: Uint8Array): void {
-    // Tags may take 8,191 bytes, the rest 512 with CR LF.
+    // A client's tags may take 4,096 bytes with their `@` and space, the rest 512 with CR LF.
     let body = bytes;
     if (bytes[0] === 64 /* @ */) {
       const space = bytes.indexOf(32);
-      if (space > MAX_TAG_BYTES - 1) return this.#tooLong();
+      if (
+        space > MAX_CLIENT_TAG_BYTES - 1 || (space === -1 && bytes.length > MAX_CLIENT_TAG_BYTES)
+      ) {
+        return this.#tooLong();
+      }
       if (space !== -1) body = bytes.subarray(space + 1);
     }
     if (body.length > MAX_MESSAGE_BYTES - 2) return this.#tooLong();
-    const message = parseMessage(decoder.decode(bytes));
+    let text: string;
+    try {
+      text = strictDecoder.decode(bytes);
+    } catch {
+      // UTF8ONLY: a line that is not UTF-8 is refused, not mangled.
+      const command = parseMessage(decoder.decode(bytes))?.command;
+      if (command !== undefined) this.#session.invalidUtf8(command);
+      return;
+    }
+    const message = parseMessage(text);
     if (message === null) return;
     this.#guard(() => this.#session.handle(message));
   }

@@ -14,10 +14,12 @@ export type CoreLine =
   | { type: "welcome"; name: string }
   | { type: "message"; from: string; text: string }
   | { type: "action"; from: string; text: string }
+  | { type: "roomNotice"; from: string; text: string }
   | { type: "privateIn"; from: string; text: string }
   | { type: "privateOut"; to: string; from: string; text: string }
   | { type: "joined"; name: string; room: string | null }
   | { type: "left"; name: string; room: string | null; reason: string | null }
+  | { type: "parted"; name: string; room: string; reason: string }
   | { type: "renamed"; from: string; to: string }
   | { type: "topicSet"; name: string; text: string }
   | { type: "topic"; text: string | null; room: string | null }
@@ -26,6 +28,11 @@ export type CoreLine =
   | { type: "rooms"; rooms: { name: string; count: number }[] }
   | { type: "kicked"; name: string; by: string; reason: string }
   | { type: "opChange"; name: string; room: string; by: string; op: boolean }
+  | { type: "modeSet"; name: string; modes: string; args: string[]; room: string }
+  | { type: "modes"; room: string; modes: string; args: string[]; made: string }
+  | { type: "bans"; room: string; bans: { mask: string; by: string }[] }
+  | { type: "invited"; by: string; room: string }
+  | { type: "inviteSent"; name: string; room: string }
   | { type: "whois"; name: string; about: string }
   | { type: "motd"; text: string | null }
   | { type: "oper" }
@@ -47,6 +54,10 @@ const NOTICES: [RegExp, (m: RegExpExecArray) => CoreLine][] = [
   [
     new RegExp(`^\\* (${NAME}) left the chat(?: \\((.*)\\))?$`),
     (m) => ({ type: "left", name: m[1]!, room: null, reason: m[2] ?? null }),
+  ],
+  [
+    new RegExp(`^\\* (${NAME}) left #(${ROOM})(?: \\((.*)\\))?$`),
+    (m) => ({ type: "parted", name: m[1]!, room: m[2]!, reason: m[3] ?? "" }),
   ],
   [
     new RegExp(`^\\* (${NAME}) left for #(${ROOM})$`),
@@ -85,6 +96,44 @@ const NOTICES: [RegExp, (m: RegExpExecArray) => CoreLine][] = [
     new RegExp(`^\\* (${NAME}) was (made|removed as) an operator of #(${ROOM}) by (${NAME})$`),
     (m) => ({ type: "opChange", name: m[1]!, room: m[3]!, by: m[4]!, op: m[2] === "made" }),
   ],
+  [
+    new RegExp(`^\\* (${NAME}) set mode (\\S+)((?: \\S+)*) on #(${ROOM})$`),
+    (m) => ({
+      type: "modeSet",
+      name: m[1]!,
+      modes: m[2]!,
+      args: m[3]!.split(" ").filter((arg) => arg !== ""),
+      room: m[4]!,
+    }),
+  ],
+  [
+    new RegExp(`^\\* Modes of #(${ROOM}): (\\S+)((?: \\S+)*) \\(made (\\S+)\\)$`),
+    (m) => ({
+      type: "modes",
+      room: m[1]!,
+      modes: m[2]!,
+      args: m[3]!.split(" ").filter((arg) => arg !== ""),
+      made: m[4]!,
+    }),
+  ],
+  [
+    new RegExp(`^\\* Bans of #(${ROOM}): (.*)$`),
+    (m) => ({
+      type: "bans",
+      room: m[1]!,
+      bans: m[2]!.split(", ").map((entry) => /^(\S+) \(set by (\S+)\)$/.exec(entry))
+        .filter((ban) => ban !== null).map((ban) => ({ mask: ban[1]!, by: ban[2]! })),
+    }),
+  ],
+  [new RegExp(`^\\* No bans in #(${ROOM})$`), (m) => ({ type: "bans", room: m[1]!, bans: [] })],
+  [
+    new RegExp(`^\\* (${NAME}) invited you to #(${ROOM})$`),
+    (m) => ({ type: "invited", by: m[1]!, room: m[2]! }),
+  ],
+  [
+    new RegExp(`^\\* You invited (${NAME}) to #(${ROOM})$`),
+    (m) => ({ type: "inviteSent", name: m[1]!, room: m[2]! }),
+  ],
   [/^\* Message of the day: (.*)$/, (m) => ({ type: "motd", text: m[1]! })],
   [/^\* No message of the day$/, () => ({ type: "motd", text: null })],
   [/^\* You are now a server operator$/, () => ({ type: "oper" })],
@@ -108,6 +157,7 @@ const NOTICES: [RegExp, (m: RegExpExecArray) => CoreLine][] = [
 ];
 
 const ACTION = new RegExp(`^\\*\\* (${NAME}) ?(.*)$`);
+const ROOM_NOTICE = new RegExp(`^-(${NAME})- (.*)$`);
 const PRIVATE_IN = new RegExp(`^\\(private\\) (${NAME}): (.*)$`);
 const PRIVATE_OUT = new RegExp(`^\\(private to (${NAME})\\) (${NAME}): (.*)$`);
 const WELCOME = new RegExp(`^Welcome, (${NAME})! Type `);
@@ -120,6 +170,10 @@ export function readCoreLine(line: string): CoreLine {
   if (first !== 0x2a && first !== 0x21 && first !== 0x28 && !line.startsWith("Welcome")) {
     const match = MESSAGE.exec(line);
     if (match) return { type: "message", from: match[1]!, text: match[2]! };
+  }
+  if (first === 0x2d) {
+    const match = ROOM_NOTICE.exec(line);
+    if (match) return { type: "roomNotice", from: match[1]!, text: match[2]! };
   }
   if (line.startsWith("** ")) {
     const match = ACTION.exec(line);

@@ -20,15 +20,29 @@ import {
   MEMBER_HOST,
   type SessionState,
   splitText,
+  TARGMAX,
   TOPIC_LENGTH,
   VERSION,
 } from "./session_state.ts";
+import type { WhoxQuery } from "./whox.ts";
 
 /** What the others are told when a line member leaves, as IRC's QUIT reason. */
 function quitReason(reason: string | null): string {
   if (reason === null) return "Quit";
-  return reason.charAt(0).toUpperCase() + reason.slice(1);
+  // The server's reasons, as IRC servers word theirs; a member's own last words as `Quit: ...`.
+  if (SERVER_REASONS.has(reason)) return reason.charAt(0).toUpperCase() + reason.slice(1);
+  return `Quit: ${reason}`;
 }
+
+/** Why the core says a member left, besides its own words. */
+const SERVER_REASONS = new Set([
+  "connection lost",
+  "too slow",
+  "line too long",
+  "logged in elsewhere",
+  "kicked",
+  "banned",
+]);
 
 /** One IRC client's side of the chat: see the module's description. */
 
@@ -64,7 +78,9 @@ export class CoreReplies {
     if (read.type === "error") {
       if (read.text.startsWith("Chat is unavailable")) return true;
       if (expectation.kind === "whois") return read.text.startsWith("No such user: ");
-      if (["names", "who", "notOn"].includes(expectation.kind)) {
+      // An invitation is answered by the core's error, whichever it is.
+      if (expectation.kind === "invite") return true;
+      if (["names", "who", "notOn", "modes", "bans"].includes(expectation.kind)) {
         return read.text.startsWith("No such room: ") ||
           read.text.startsWith("Invalid room name: ");
       }
@@ -82,6 +98,12 @@ export class CoreReplies {
         return read.type === "rooms";
       case "motd":
         return read.type === "motd";
+      case "modes":
+        return read.type === "modes";
+      case "bans":
+        return read.type === "bans";
+      case "invite":
+        return read.type === "inviteSent";
       case "topic":
       case "sync":
         return read.type === "topic";
@@ -101,7 +123,8 @@ export class CoreReplies {
         if (read.type === "who") {
           // The replies name the channel as the chat does; the end, the mask as it was asked.
           const room = read.room ?? this.s.room;
-          return this.#namesReply(read.names, "352", room, `#${expectation.target}`);
+          const end = `#${expectation.target}`;
+          return this.#namesReply(read.names, "352", room, end, expectation.whox);
         }
         return this.s.now("315", `#${expectation.target}`, "End of /WHO list");
       case "whois":
@@ -117,6 +140,19 @@ export class CoreReplies {
         return this.s.now("323", "End of /LIST");
       case "motd":
         return this.#motd(read.type === "motd" ? read.text : null);
+      case "modes":
+        if (read.type !== "modes") return this.s.now("403", expectation.target, "No such channel");
+        this.#secret(read.room, read.modes.includes("s"));
+        this.s.now("324", `#${read.room}`, read.modes, ...read.args);
+        return this.s.now("329", `#${read.room}`, String(Math.floor(Date.parse(read.made) / 1000)));
+      case "invite":
+        if (read.type === "inviteSent") return this.s.now("341", read.name, `#${read.room}`);
+        if (read.type === "error") return this.#error(read.text);
+        return;
+      case "bans":
+        if (read.type !== "bans") return this.s.now("403", expectation.target, "No such channel");
+        for (const ban of read.bans) this.s.now("367", `#${read.room}`, ban.mask, ban.by, "0");
+        return this.s.now("368", `#${read.room}`, "End of channel ban list");
       case "sync":
         return;
       case "notOn":
@@ -132,32 +168,46 @@ export class CoreReplies {
   }
 
   /** 353 and 366, or 352 and 315, from the names of a `/who` answer. */
-  #namesReply(shown: string[], code: "353" | "352", room = this.s.room, end = `#${room}`): void {
+  #namesReply(
+    shown: string[],
+    code: "353" | "352",
+    room = this.s.room,
+    end = `#${room}`,
+    whox?: WhoxQuery | null,
+  ): void {
     const channel = `#${room}`;
     const full = this.s.caps.has("userhost-in-names");
-    const names = shown.map((name) => name.replace(/\+$/, "")).map((name) =>
-      full && code === "353" ? `${name}!${name.replace(/^@/, "")}@${MEMBER_HOST}` : name
-    );
+    const multi = this.s.caps.has("multi-prefix");
+    // `@+bob+`: operator, voiced, logged in; IRC shows the first prefix, or all with multi-prefix.
+    const members = shown.map((entry) => {
+      const match = /^([@+]*)(.+?)\+?$/.exec(entry);
+      return { prefixes: match?.[1] ?? "", name: match?.[2] ?? entry };
+    });
     if (code === "352") {
-      for (const name of names) {
-        this.s.whoReply(channel, name.replace(/^@/, ""), name.startsWith("@"));
+      for (const { prefixes, name } of members) {
+        this.s.whoReply(channel, name, prefixes.includes("@"), whox);
       }
       return this.s.now("315", end, "End of /WHO list");
     }
+    const names = members.map(({ prefixes, name }) =>
+      (multi ? prefixes : prefixes.slice(0, 1)) + (full ? `${name}!${name}@${MEMBER_HOST}` : name)
+    );
+    // `@` for a secret channel, as RFC 2812 has it; `=` for the rest.
+    const kind = this.s.secretRooms.has(room.toLowerCase()) ? "@" : "=";
     const room353 = MAX_MESSAGE_BYTES - 2 -
       bytes(formatMessage(this.s.host.serverName, "353", [this.s.target, "=", channel, "x y"])) + 3;
     let line: string[] = [];
     let size = 0;
     for (const name of names) {
       if (line.length > 0 && size + name.length + 1 > room353) {
-        this.s.now("353", "=", channel, line.join(" "));
+        this.s.now("353", kind, channel, line.join(" "));
         line = [];
         size = 0;
       }
       line.push(name);
       size += bytes(name) + 1;
     }
-    if (line.length > 0) this.s.now("353", "=", channel, line.join(" "));
+    if (line.length > 0) this.s.now("353", kind, channel, line.join(" "));
     this.s.now("366", channel, "End of /NAMES list");
   }
 
@@ -203,6 +253,7 @@ export class CoreReplies {
   /** The numerics of a successful registration: 001 to 005 and LUSERS. */
   #welcome(name: string): void {
     const server = this.s.host.serverName;
+    this.s.host.peers?.renamed(this.s, null, name);
     this.s.me = name;
     this.s.now("001", `Welcome to the chat, ${name}!${name}@${MEMBER_HOST}`);
     this.s.now("002", `Your host is ${server}, running ${VERSION}`);
@@ -212,8 +263,9 @@ export class CoreReplies {
       "005",
       "CASEMAPPING=ascii",
       "CHANTYPES=#",
-      "PREFIX=(o)@",
-      "CHANLIMIT=#:1",
+      // +v is never given (the chat has no voices); IRC's usual pair keeps clients' parsing simple.
+      "PREFIX=(ov)@+",
+      `CHANLIMIT=#:${this.s.channelLimit}`,
       "CHANMODES=b,,,nt",
       `NICKLEN=${MAX_NAME_LENGTH}`,
       `CHANNELLEN=${CHANNEL_LENGTH}`,
@@ -221,6 +273,7 @@ export class CoreReplies {
       "NETWORK=chat",
       "are supported by this server",
     );
+    this.s.now("005", "WHOX", "UTF8ONLY", `TARGMAX=${TARGMAX}`, "are supported by this server");
     for (const [code, ...params] of lusers(this.s)) this.s.now(code as string, ...params);
   }
 
@@ -242,6 +295,10 @@ export class CoreReplies {
         if (this.s.visible) this.s.fromMember(read.from, "PRIVMSG", channel, text);
         return;
       }
+      case "roomNotice":
+        if (read.from === me && !this.s.caps.has("echo-message")) return;
+        if (this.s.visible) this.s.fromMember(read.from, "NOTICE", channel, read.text);
+        return;
       case "privateIn":
         return this.s.fromMember(read.from, "PRIVMSG", me ?? "*", read.text);
       case "privateOut":
@@ -250,21 +307,35 @@ export class CoreReplies {
         }
         return;
       case "joined":
-        if (read.name !== me && this.s.visible) this.s.fromMember(read.name, "JOIN", channel);
+        if (read.name !== me && this.s.visible) {
+          this.s.heardOf(read.name);
+          this.s.fromMember(read.name, "JOIN", channel);
+        }
         return;
       case "left":
         if (read.name === me || !this.s.visible) return;
         if (read.room !== null) {
           return this.s.fromMember(read.name, "PART", channel, `left for #${read.room}`);
         }
-        return this.s.fromMember(read.name, "QUIT", quitReason(read.reason));
+        // A member in several of the client's channels quits once.
+        return this.s.once(read.name, "QUIT", () => {
+          this.s.fromMember(read.name, "QUIT", quitReason(read.reason));
+        });
+      case "parted":
+        if (read.name !== me && this.s.visible) {
+          this.s.fromMember(read.name, "PART", channel, read.reason);
+        }
+        return;
       case "renamed":
         if (read.from === me) {
+          // The member's own room tells the client; a seat's room says it again.
+          if (this.s.seat) return;
+          this.s.host.peers?.renamed(this.s, read.from, read.to);
           this.s.me = read.to;
-          return this.s.fromMember(read.from, "NICK", read.to);
-        }
-        if (this.s.visible) this.s.fromMember(read.from, "NICK", read.to);
-        return;
+        } else if (!this.s.visible) return;
+        return this.s.once(read.from, `NICK ${read.to}`, () => {
+          this.s.fromMember(read.from, "NICK", read.to);
+        });
       case "topicSet":
         if (this.s.visible) this.s.fromMember(read.name, "TOPIC", channel, read.text);
         return;
@@ -285,6 +356,14 @@ export class CoreReplies {
           this.s.fromMember(read.by, "MODE", channel, read.op ? "+o" : "-o", read.name);
         }
         return;
+      case "modeSet":
+        if (!this.s.visible || !sameName(read.room, this.s.room)) return;
+        this.#secretChange(read.room, read.modes);
+        return this.s.fromMember(read.name, "MODE", channel, read.modes, ...read.args);
+      case "invited":
+        return this.s.fromMember(read.by, "INVITE", me ?? "*", `#${read.room}`);
+      case "inviteSent":
+        return this.s.now("341", read.name, `#${read.room}`);
       case "motd":
         return this.#motd(read.text);
       case "oper":
@@ -318,6 +397,21 @@ export class CoreReplies {
     if (join !== undefined) join.moved = true;
   }
 
+  /** Whether the room is secret (`+s`), as the door last heard: NAMES marks it `@`. */
+  #secret(room: string, secret: boolean): void {
+    if (secret) this.s.secretRooms.add(room.toLowerCase());
+    else this.s.secretRooms.delete(room.toLowerCase());
+  }
+
+  /** Follows `+s` and `-s` in a mode change such as `+ks-m`. */
+  #secretChange(room: string, modes: string): void {
+    let sign = "+";
+    for (const letter of modes) {
+      if (letter === "+" || letter === "-") sign = letter;
+      else if (letter === "s") this.#secret(room, sign === "+");
+    }
+  }
+
   /** The core's errors as the numerics IRC has for them, else as a notice. */
   #error(text: string): void {
     const channel = `#${this.s.room}`;
@@ -330,12 +424,39 @@ export class CoreReplies {
         this.s.now("403", m[1]!.startsWith("#") ? m[1]! : `#${m[1]}`, "No such channel");
       }],
       [/^No such room: (.*)$/, (m) => this.s.now("403", m[1]!, "No such channel")],
+      [/^Cannot join (#\S+): (.*)$/, (m) => {
+        this.s.joining.shift();
+        const why = m[2]!;
+        const code = why.startsWith("invite only")
+          ? "473"
+          : why.startsWith("room is full")
+          ? "471"
+          : why.startsWith("banned")
+          ? "474"
+          : why.includes("key")
+          ? "475"
+          : "405";
+        this.s.now(code, m[1]!, `Cannot join channel (${why})`);
+      }],
       [/^Too many (?:new )?rooms/, () => {
         this.s.joining.shift();
         this.s.now("405", channel, text);
       }],
       [/^You are already in /, () => this.s.joining.shift()],
       [/^You are muted/, () => this.s.now("404", channel, text)],
+      [
+        /^Cannot send to (#\S+): /,
+        (m) => this.s.now("404", m[1]!, `Cannot send to channel (${text})`),
+      ],
+      [/^Invalid key$/, () => this.s.now("696", channel, "k", "*", "Invalid key")],
+      [/^Invalid limit$/, () => this.s.now("696", channel, "l", "*", "Invalid limit")],
+      [/^Invalid mask: (.*)$/, (m) => this.s.now("696", channel, "b", m[1]!, text)],
+      [/^Unknown mode: (.)$/, (m) => this.s.now("472", m[1]!, "is unknown mode char to me")],
+      [
+        /^(\S+) is already in (#\S+)$/,
+        (m) => this.s.now("443", m[1]!, m[2]!, "is already on channel"),
+      ],
+      [/^You are not in (#\S+)$/, (m) => this.s.now("442", m[1]!, "You're not on that channel")],
       [/^Only (?:server )?operators can/, () => this.s.now("482", channel, text)],
       [/^(\S+) is not in #/, (m) => this.s.now("441", m[1]!, channel, text)],
       [/^Wrong password$/, () => this.s.now("464", "Password incorrect")],

@@ -20,8 +20,10 @@ import {
   listenOn,
   peerLabel,
 } from "../net_helpers.ts";
+import type { AcceptGuard } from "../accept_guard.ts";
 import { IrcConnection } from "./connection.ts";
-import type { SessionState } from "./session_state.ts";
+import { SharedOutput } from "./shared_output.ts";
+import { CHANNEL_LIMIT, Peers } from "./session_state.ts";
 
 /** Where and how an {@linkcode IrcListener} listens. */
 export interface IrcListenerOptions {
@@ -41,6 +43,8 @@ export interface IrcListenerOptions {
   pingTimeoutMs?: number;
   /** Shares the port with other processes that ask the same (SO_REUSEPORT). */
   reusePort?: boolean;
+  /** The line port's watch for a shortage of descriptors, which keeps this listener accepting too. */
+  acceptGuard?: () => AcceptGuard | null;
   log: ((event: string) => void) | undefined;
 }
 
@@ -50,7 +54,9 @@ export class IrcListener {
   readonly #options: IrcListenerOptions;
   #listener: net.Server | null = null;
   /** The sessions of the connections open, which tell each other's user names (WHO, WHOIS). */
-  readonly #peers = new Set<SessionState>();
+  readonly #peers = new Peers();
+  /** A room's broadcast said once for the clients of a channel who see it alike. */
+  readonly #shared = new SharedOutput();
   #stopped = false;
 
   /** A listener for `chat`; nothing is opened before {@linkcode IrcListener.start}. */
@@ -70,6 +76,7 @@ export class IrcListener {
       throw error;
     }
     listener.on("error", (error) => this.#options.log?.(`IRC accept failed: ${describe(error)}`));
+    this.#options.acceptGuard?.()?.watch(listener);
     return this.addr;
   }
 
@@ -96,6 +103,14 @@ export class IrcListener {
     raw.setKeepAlive(true);
     raw.on("error", ignore);
     const log = this.#options.log;
+    const guard = this.#options.acceptGuard?.();
+    if (guard?.short) {
+      log?.(`${peerLabel(ip, port)} IRC refused: out of file descriptors`);
+      // Its descriptor, once free, takes the next connection waiting.
+      raw.once("close", () => guard.rearm());
+      raw.end("ERROR :Closing Link: Server is busy; try again later\r\n", () => raw.destroy());
+      return;
+    }
     const timer = setTimeout(() => {
       log?.(`${peerLabel(ip, port)} IRC: nothing sent within ${this.#options.handshakeMs} ms`);
       raw.destroy();
@@ -147,6 +162,12 @@ export class IrcListener {
       memberCount: () => chat.memberCount,
       members: () => chat.members(),
       peers: this.#peers,
+      shared: this.#shared,
+      openSeat: (seatLink, room, key) => {
+        if (member !== null) chat.openSeat(member, seatLink, room, key);
+      },
+      closeSeat: (seatLink, reason) => chat.closeSeat(seatLink, reason),
+      channelLimit: () => chat.seatsOffered ? CHANNEL_LIMIT : 1,
     });
     const member = chat.admit(link, ip, port, () => link, " over IRC");
     if (member === null) return;

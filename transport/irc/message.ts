@@ -8,8 +8,10 @@
 
 /** Bytes of a message without its tags, CR LF included (RFC 1459, 2.3). */
 export const MAX_MESSAGE_BYTES = 512;
-/** Bytes a client's tags may take, the `@` and the space after them included (IRCv3 message-tags). */
+/** Bytes a server's tags may take, the `@` and the space after them included (IRCv3 message-tags). */
 export const MAX_TAG_BYTES = 8191;
+/** Bytes a client's tags may take, the `@` and the space after them included (IRCv3 message-tags). */
+export const MAX_CLIENT_TAG_BYTES = 4096;
 
 /** One IRC message. */
 export interface IrcMessage {

@@ -6,9 +6,10 @@
  * `:alice!alice@chat PRIVMSG #dev :hi`). {@linkcode IrcConnection} carries it
  * over a socket; a test drives it through an {@linkcode IrcSessionSink}.
  *
- * The core keeps a member in one room: JOIN moves it (the client is told it
- * left the old channel), PART and KICK take it back to `#lobby`, which the
- * client then does not see until it joins `#lobby` again.
+ * The core keeps a member in one room, and gives it a seat in each further
+ * one (channel_router.ts): the first JOIN moves the member (PART and KICK
+ * take it back to `#lobby`, which the client then does not see until it
+ * joins `#lobby` again), and each further channel is a seat of its own.
  *
  * Where the door asks the core something itself (`/who` for NAMES, `/whois`
  * for WHOIS), it expects the answer in the core's order, turns it into the
@@ -18,8 +19,9 @@
  * @module
  */
 
-import type { IrcMessage } from "./message.ts";
+import { formatMessage, type IrcMessage } from "./message.ts";
 import { ChannelCommands } from "./channel_commands.ts";
+import { ChannelRouter } from "./channel_router.ts";
 import { ClientCommands } from "./client_commands.ts";
 import { CoreReplies } from "./core_replies.ts";
 import { type IrcSessionHost, type IrcSessionSink, SessionState } from "./session_state.ts";
@@ -36,13 +38,35 @@ export class IrcSession {
   /** A session that speaks through `sink`. */
   constructor(sink: IrcSessionSink, host: IrcSessionHost) {
     this.#state = new SessionState(sink, host);
-    this.#commands = new ClientCommands(this.#state, new ChannelCommands(this.#state));
+    const channels = new ChannelRouter(
+      this.#state,
+      new ChannelCommands(this.#state),
+      () => sink.writableLength?.() ?? 0,
+    );
+    this.#commands = new ClientCommands(this.#state, channels);
     this.#replies = new CoreReplies(this.#state);
+  }
+
+  /**
+   * How this client sees a room's broadcast, when every client that sees it
+   * the same way gets the same bytes (shared_output.ts): its channel shown
+   * and its capabilities; null while its own state matters (no name yet, no
+   * channel shown, answers awaited).
+   */
+  get sharedView(): string | null {
+    const s = this.#state;
+    if (s.me === null || !s.visible || s.pending.length > 0) return null;
+    return `${s.room}\n${[...s.caps].sort().join(" ")}`;
   }
 
   /** The member's name once the core welcomed it. */
   get name(): string | null {
     return this.#state.me;
+  }
+
+  /** Whether the client asked for server-time: each message it gets carries `@time=`. */
+  get serverTime(): boolean {
+    return this.#state.caps.has("server-time");
   }
 
   /** Handles one message from the client. */
@@ -58,6 +82,14 @@ export class IrcSession {
   /** The connection closed: the door's other sessions no longer see this one. */
   dispose(): void {
     this.#state.dispose();
+  }
+
+  /** A line that was not UTF-8 was dropped: `FAIL command INVALID_UTF8` (UTF8ONLY). */
+  invalidUtf8(command: string): void {
+    const text = "Message rejected, it was not valid UTF-8";
+    this.#state.reply(
+      formatMessage(this.#state.host.serverName, "FAIL", [command, "INVALID_UTF8", text]),
+    );
   }
 
   /** A line over IRC's cap was dropped: 417, in order with the other replies. */

@@ -8,8 +8,10 @@
  * @module
  */
 
-import { sameName } from "../../protocol.ts";
+import type { Link } from "../../core/link.ts";
+import { nameKeys, sameName } from "../../protocol.ts";
 import { formatMessage, MAX_MESSAGE_BYTES } from "./message.ts";
+import { whoxParams, type WhoxQuery } from "./whox.ts";
 
 /** The room everyone starts in. */
 export const LOBBY = "lobby";
@@ -23,8 +25,22 @@ export const TOPIC_LENGTH = 390;
 export const VERSION = "chat-irc-door-0.1";
 /** What starts and ends a CTCP message (a client-to-client request such as ACTION). */
 export const CTCP = "\x01";
+/** Channels an IRC client may be in at once (CHANLIMIT): one room and core/seats.ts's seats. */
+export const CHANNEL_LIMIT = 10;
+/** Most targets of one PRIVMSG or NOTICE: each is a message of its own, paced as one line. */
+export const MAX_TARGETS = 4;
+/** How many targets each command takes (ISUPPORT's TARGMAX; empty: no limit). */
+export const TARGMAX =
+  `JOIN:,PART:,PRIVMSG:${MAX_TARGETS},NOTICE:${MAX_TARGETS},WHOIS:1,NAMES:1,KICK:1`;
 /** The capabilities offered (CAP LS). */
-export const CAPABILITIES = ["echo-message", "multi-prefix", "userhost-in-names"];
+export const CAPABILITIES = [
+  "cap-notify",
+  "echo-message",
+  "message-tags",
+  "multi-prefix",
+  "server-time",
+  "userhost-in-names",
+];
 
 /** What a session says and does, which its connection carries out. */
 export interface IrcSessionSink {
@@ -34,6 +50,8 @@ export interface IrcSessionSink {
   toCore(line: string): void;
   /** Ends the connection after `ERROR :Closing Link: ...` with `reason`. */
   close(reason: string): void;
+  /** Bytes the client's socket has not yet handed to the kernel. */
+  writableLength?(): number;
 }
 
 /** What a session may ask of the server. */
@@ -53,7 +71,63 @@ export interface IrcSessionHost {
   /** Every member with its room and whether it operates it, for WHO masks and WHOIS. */
   members?(): { name: string; room: string; operator: boolean }[];
   /** The IRC sessions of this door, to tell one's user name, real name and away text. */
-  peers?: Set<SessionState>;
+  peers?: Peers;
+  /**
+   * Gives the member a place in one more room over `link` (core/seats.ts):
+   * the room's lines come to `link`, a refusal as one `! ...` line.
+   */
+  openSeat?(link: Link, room: string, key: string | undefined): void;
+  /** The seat over `link` leaves its room; its room hears `reason`. */
+  closeSeat?(link: Link, reason: string): void;
+  /** Channels a client may be in at once (CHANLIMIT): 1 where the chat offers no seats. */
+  channelLimit?(): number;
+}
+
+/**
+ * The door's sessions, and each named one by its name (every key of
+ * `nameKeys`): what IRC tells of a member (WHO, WHOIS, LUSERS) is found at
+ * once, however many are connected.
+ */
+export class Peers {
+  readonly #all = new Set<SessionState>();
+  readonly #byName = new Map<string, SessionState>();
+
+  /** Every session, named or not. */
+  get all(): ReadonlySet<SessionState> {
+    return this.#all;
+  }
+
+  /** A session opened. */
+  add(session: SessionState): void {
+    this.#all.add(session);
+  }
+
+  /** A session closed: it is found no more. */
+  delete(session: SessionState): void {
+    this.#all.delete(session);
+    if (session.me !== null) this.renamed(session, session.me, null);
+  }
+
+  /** A session's member is now called `name` (null: it has gone), no longer `old`. */
+  renamed(session: SessionState, old: string | null, name: string | null): void {
+    if (old !== null) {
+      for (const key of nameKeys(old)) {
+        if (this.#byName.get(key) === session) this.#byName.delete(key);
+      }
+    }
+    if (name !== null) { for (const key of nameKeys(name)) this.#byName.set(key, session); }
+  }
+
+  /** The session whose member is called `name`, by the lookalike rule, if it is this door's. */
+  named(name: string): SessionState | undefined {
+    for (const key of nameKeys(name)) {
+      const session = this.#byName.get(key);
+      if (session !== undefined && session.me !== null && sameName(session.me, name)) {
+        return session;
+      }
+    }
+    return undefined;
+  }
 }
 
 /** What IRC says of a member besides its name: given by its client when it is an IRC one. */
@@ -72,7 +146,19 @@ export interface IrcUser {
 
 /** A core answer the door waits for, to turn into numerics. */
 export interface Expectation {
-  kind: "join" | "names" | "who" | "whois" | "list" | "motd" | "topic" | "sync" | "notOn";
+  kind:
+    | "join"
+    | "names"
+    | "who"
+    | "whois"
+    | "list"
+    | "motd"
+    | "topic"
+    | "sync"
+    | "notOn"
+    | "modes"
+    | "bans"
+    | "invite";
   /** The channel (without `#`) or nick asked about. */
   target: string;
   /** For a join: whether the move happened, after which the room's lines wait for the names. */
@@ -85,6 +171,8 @@ export interface Expectation {
   after: string[];
   /** For LIST: the channels asked for (empty: all). */
   filter: string[];
+  /** For WHO: the WHOX fields asked for, or null for plain 352s. */
+  whox?: WhoxQuery | null;
 }
 
 /** The byte length of a string in UTF-8. */
@@ -138,8 +226,14 @@ export function lusers(s: SessionState): string[][] {
   const connections = s.host.connectionCount();
   const users = s.host.memberCount?.() ?? connections;
   const members = s.host.members?.();
-  const invisible = (members ?? []).filter((member) => s.userOf(member.name).invisible).length;
-  const opers = [...s.host.peers ?? []].filter((peer) => peer.me !== null && peer.oper).length;
+  // Only the door's own clients can be invisible or IRC operators: counted once each.
+  let invisible = 0;
+  let opers = 0;
+  for (const peer of s.host.peers?.all ?? []) {
+    if (peer.me === null) continue;
+    if (peer.invisible) invisible++;
+    if (peer.oper) opers++;
+  }
   const rooms = members === undefined ? null : new Set(members.map((member) => member.room)).size;
   const lines = [
     ["251", `There are ${users - invisible} users and ${invisible} invisible on 1 servers`],
@@ -194,6 +288,19 @@ export class SessionState {
   /** The room the member is in, as the core names it. */
   room = LOBBY;
 
+  /** Whether this is a further channel's view of the session ({@linkcode SessionState.view}). */
+  seat = false;
+
+  /**
+   * NICK and QUIT already told of other members, by their name: a member in
+   * several of the client's channels leaves or renames itself in each, and
+   * the client is told once. Shared by the session's views.
+   */
+  readonly told = new Map<string, string>();
+
+  /** The rooms the door heard are secret (`+s`), lower-cased; shared by the session's views. */
+  readonly secretRooms = new Set<string>();
+
   /** Whether the client thinks it is in `#room` (it joined it, and did not part). */
   visible = false;
 
@@ -212,16 +319,15 @@ export class SessionState {
 
   /** What IRC tells of the member `name` (this door's client, another, or a member of the chat). */
   userOf(name: string): IrcUser {
-    for (const peer of this.host.peers ?? []) {
-      if (peer.me !== null && sameName(peer.me, name)) {
-        return {
-          user: peer.user ?? name,
-          realname: peer.realname || name,
-          away: peer.away,
-          oper: peer.oper,
-          invisible: peer.invisible,
-        };
-      }
+    const peer = this.host.peers?.named(name);
+    if (peer !== undefined) {
+      return {
+        user: peer.user ?? name,
+        realname: peer.realname || name,
+        away: peer.away,
+        oper: peer.oper,
+        invisible: peer.invisible,
+      };
     }
     if (this.me !== null && sameName(this.me, name)) {
       const user = this.user ?? name;
@@ -242,8 +348,12 @@ export class SessionState {
     return `${user.away === null ? "H" : "G"}${user.oper ? "*" : ""}${operator ? "@" : ""}`;
   }
 
-  /** One RPL_WHOREPLY (352) for `name`, its channel field `channel` (`*` for none), sent now. */
-  whoReply(channel: string, name: string, operator: boolean): void {
+  /**
+   * One RPL_WHOREPLY (352) for `name`, its channel field `channel` (`*` for none), sent now;
+   * a RPL_WHOSPCRPL (354) with the fields of `whox` when it is a WHOX question.
+   */
+  whoReply(channel: string, name: string, operator: boolean, whox?: WhoxQuery | null): void {
+    if (whox) return this.now("354", ...whoxParams(this, whox, channel, name, operator));
     const user = this.userOf(name);
     this.now(
       "352",
@@ -260,6 +370,11 @@ export class SessionState {
   /** Leaves the door's list of sessions (the connection closed). */
   dispose(): void {
     this.host.peers?.delete(this);
+  }
+
+  /** Channels the client may be in at once (CHANLIMIT). */
+  get channelLimit(): number {
+    return this.host.channelLimit?.() ?? (this.host.openSeat === undefined ? 1 : CHANNEL_LIMIT);
   }
 
   /** The nick in numerics: `*` before the welcome. */
@@ -347,6 +462,36 @@ export class SessionState {
     const last = this.joining.at(-1);
     if (last !== undefined) return sameName(room, last);
     return this.visible && sameName(room, this.room);
+  }
+
+  /**
+   * Says `line` of `name` (a NICK or a QUIT) unless it was said already:
+   * see {@linkcode SessionState.told}.
+   */
+  once(name: string, what: string, say: () => void): void {
+    const key = name.toLowerCase();
+    if (this.told.get(key) === what) return;
+    if (this.told.size >= 1000) this.told.clear();
+    this.told.set(key, what);
+    say();
+  }
+
+  /** A member joined a channel of the client's: what it does next is news again. */
+  heardOf(name: string): void {
+    this.told.delete(name.toLowerCase());
+  }
+
+  /**
+   * A further channel's view of this session (a seat of the core's): this
+   * state, read through, with its own room, answers awaited and way to the
+   * core (`toCore`, the seat's link). What the session knows of the client
+   * (its name, caps, user) stays the session's.
+   */
+  view(room: string, toCore: (line: string) => void): SessionState {
+    const view = Object.create(this) as SessionState;
+    const sink: IrcSessionSink = { ...this.sink, toCore };
+    Object.assign(view, { sink, room, seat: true, visible: false, joining: [room], pending: [] });
+    return view;
   }
 
   /** The session of a client that speaks through `sink`. */

@@ -1,0 +1,144 @@
+/**
+ * The IRC door's clients in several channels at once (core/seats.ts): each
+ * channel's lines come from that channel, a kick takes one channel only,
+ * and a member who shares several channels with the client quits or
+ * renames itself once in the client's eyes.
+ */
+
+import assert from "node:assert/strict";
+import { LEAK_CHECKS, Peer, startServer } from "../test/test_helpers.ts";
+import { ircJoin, sendIrc, syncIrc } from "../test/irc_test_helpers.ts";
+
+/** A quiet server with its IRC listener on a free port, and its IRC port. */
+async function ircServer() {
+  const server = await startServer(["--quiet", "--no-web"], ["--allow-net"]);
+  assert.ok(server.ircPort !== null, "no IRC port printed");
+  return Object.assign(server, { ircPort: server.ircPort as number });
+}
+
+Deno.test({
+  name: "an IRC client in three channels hears each line from its own channel",
+  ...LEAK_CHECKS,
+  fn: async () => {
+    const server = await ircServer();
+    try {
+      await using carol = await Peer.join(server.port, "carol");
+      const [alice] = await ircJoin(server.ircPort, "alice");
+      await using _a = alice;
+      const [bob] = await ircJoin(server.ircPort, "bob");
+      await using _b = bob;
+      await alice.expect(":bob!bob@chat JOIN #lobby");
+      await sendIrc(alice, "JOIN #dev,#ops");
+      const joined = await syncIrc(alice);
+      assert.deepEqual(joined.filter((line) => / (JOIN|366) /.test(line)), [
+        ":alice!alice@chat JOIN #dev",
+        ":127.0.0.1 366 alice #dev :End of /NAMES list",
+        ":alice!alice@chat JOIN #ops",
+        ":127.0.0.1 366 alice #ops :End of /NAMES list",
+      ]);
+      await sendIrc(bob, "JOIN #dev");
+      await alice.readUntil(":bob!bob@chat JOIN #dev");
+      await carol.send("/join #ops\n");
+      await alice.readUntil(":carol!carol@chat JOIN #ops");
+      await carol.send("from ops\n");
+      await alice.readUntil(":carol!carol@chat PRIVMSG #ops :from ops");
+      await sendIrc(bob, "PRIVMSG #dev :from dev", "PRIVMSG #lobby :from lobby");
+      await alice.readUntil(":bob!bob@chat PRIVMSG #dev :from dev");
+      await alice.readUntil(":bob!bob@chat PRIVMSG #lobby :from lobby");
+      await sendIrc(alice, "PRIVMSG #ops :to ops");
+      await carol.readUntil("alice: to ops");
+      // Alice made #dev and #ops: she operates both; a kick takes bob out of #dev only.
+      await sendIrc(alice, "KICK #dev bob :not here");
+      await bob.readUntil(":alice!alice@chat KICK #dev bob :not here");
+      await sendIrc(bob, "PRIVMSG #lobby :still in the lobby");
+      await alice.readUntil(":bob!bob@chat PRIVMSG #lobby :still in the lobby");
+      // Bob shares #lobby and #dev with alice again: his rename and quit come once.
+      await sendIrc(bob, "JOIN #dev");
+      await alice.readUntil(":bob!bob@chat JOIN #dev");
+      await sendIrc(bob, "NICK robert");
+      await alice.readUntil(":bob!bob@chat NICK robert");
+      await sendIrc(bob, "QUIT :bye");
+      const told = await alice.readUntil(/^:robert!robert@chat QUIT :/);
+      assert.deepEqual(told.filter((line) => / (NICK|QUIT) /.test(line)), [
+        ":robert!robert@chat QUIT :Quit: bye",
+      ]);
+      await sendIrc(alice, "NAMES #dev");
+      assert.deepEqual(await syncIrc(alice), [
+        ":127.0.0.1 353 alice = #dev :@alice",
+        ":127.0.0.1 366 alice #dev :End of /NAMES list",
+      ]);
+      await carol.send("/who\n");
+      await carol.expect("* 2 in #ops: @alice, carol");
+    } finally {
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "an IRC client's channels are bounded by CHANLIMIT, and its quit empties each",
+  ...LEAK_CHECKS,
+  fn: async () => {
+    const server = await ircServer();
+    try {
+      await using carol = await Peer.join(server.port, "carol");
+      const [alice, welcome] = await ircJoin(server.ircPort, "alice");
+      await using _a = alice;
+      assert.ok(welcome.some((line) => line.includes("CHANLIMIT=#:10")), "CHANLIMIT=#:10");
+      const channels = Array.from({ length: 10 }, (_, i) => `#c${i}`);
+      await sendIrc(alice, `JOIN ${channels.join(",")}`);
+      const lines = await syncIrc(alice);
+      // #lobby and nine more: the tenth is refused.
+      assert.equal(lines.filter((line) => / JOIN #c\d$/.test(line)).length, 9);
+      assert.ok(lines.some((line) => / 405 alice #c9 /.test(line)), lines.join("\n"));
+      await carol.send("/join #c3\n");
+      await alice.readUntil(":carol!carol@chat JOIN #c3");
+      await sendIrc(alice, "QUIT :done");
+      await carol.readUntil("* alice left the chat (done)");
+      await carol.send("/who\n");
+      await carol.expect("* 1 in #c3: carol");
+      await carol.send("/rooms\n");
+      await carol.expect("* 2 rooms: #c3 (1), #lobby (0)");
+    } finally {
+      await server.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "one broadcast, said once per way of seeing it: each IRC client gets its own form",
+  ...LEAK_CHECKS,
+  fn: async () => {
+    const server = await ircServer();
+    try {
+      await using carol = await Peer.join(server.port, "carol");
+      const [plain] = await ircJoin(server.ircPort, "plain");
+      await using _p = plain;
+      const [other] = await ircJoin(server.ircPort, "other");
+      await using _o = other;
+      await using timed = await Peer.connect(server.ircPort);
+      await sendIrc(
+        timed,
+        "CAP REQ :server-time",
+        "NICK timed",
+        "USER timed 0 * :timed",
+        "CAP END",
+      );
+      await timed.readUntil(/ 366 timed #lobby /);
+      await sendIrc(other, "PRIVMSG #lobby :from other");
+      await carol.readUntil("other: from other");
+      await plain.readUntil(":other!other@chat PRIVMSG #lobby :from other");
+      await carol.send("one\ntwo\n");
+      for (const peer of [plain, other]) {
+        await peer.readUntil(":carol!carol@chat PRIVMSG #lobby :one");
+        await peer.expect(":carol!carol@chat PRIVMSG #lobby :two");
+      }
+      // The sender is not sent its own line without echo-message, whoever had it said first.
+      assert.deepEqual(await syncIrc(other), []);
+      await timed.readUntil(/^@time=\S+ :carol!carol@chat PRIVMSG #lobby :one$/);
+      await timed.expect(/^@time=\S+ :carol!carol@chat PRIVMSG #lobby :two$/);
+    } finally {
+      await server.stop();
+    }
+  },
+});

@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import { ChatServer } from "../../server.ts";
+import { LEAK_CHECKS } from "../../test/test_helpers.ts";
+import { ircJoin, sendIrc, syncIrc } from "../../test/irc_test_helpers.ts";
+
+/** Runs `body` against an in-process server whose IRC listener is on a free port. */
+async function withIrc(body: (port: number) => Promise<void>): Promise<void> {
+  const server = new ChatServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    ircPort: 0,
+    ircServerName: "irc.test",
+  });
+  await server.start();
+  try {
+    await body((server.ircAddr as Deno.NetAddr).port);
+  } finally {
+    await server.close();
+  }
+}
+
+Deno.test({
+  name: "a line that is not UTF-8 is refused with FAIL INVALID_UTF8 and the connection stays",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withIrc(async (port) => {
+      const [alice, welcome] = await ircJoin(port, "alice");
+      await using _a = alice;
+      const [bob] = await ircJoin(port, "bob");
+      await using _b = bob;
+      await alice.expect(":bob!bob@chat JOIN #lobby");
+      assert.ok(welcome.some((line) => / 005 alice .*\bUTF8ONLY\b/.test(line)));
+      await alice.send(
+        new Uint8Array([...new TextEncoder().encode("PRIVMSG bob :hi"), 0xaa, 13, 10]),
+      );
+      assert.deepEqual(await syncIrc(alice), [
+        ":irc.test FAIL PRIVMSG INVALID_UTF8 :Message rejected, it was not valid UTF-8",
+      ]);
+      await sendIrc(alice, "PRIVMSG bob :héllo");
+      await bob.readUntil(":alice!alice@chat PRIVMSG bob :héllo");
+    }),
+});
+
+Deno.test({
+  name:
+    "a message that would not fit one line at its IRC recipient is 417; one that fits arrives whole",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withIrc(async (port) => {
+      const [alice] = await ircJoin(port, "alice");
+      await using _a = alice;
+      const [bob] = await ircJoin(port, "bob");
+      await using _b = bob;
+      await alice.expect(":bob!bob@chat JOIN #lobby");
+      // `:alice!alice@chat PRIVMSG bob :` and CR LF leave 479 bytes of text.
+      const fits = "a".repeat(475) + "😃";
+      await sendIrc(alice, `PRIVMSG bob :${fits}`, `PRIVMSG bob :${fits}b`);
+      assert.deepEqual(await syncIrc(alice), [":irc.test 417 alice :Input line was too long"]);
+      const line = `:alice!alice@chat PRIVMSG bob :${fits}`;
+      assert.equal(new TextEncoder().encode(line).length, 510);
+      assert.deepEqual(await syncIrc(bob), [line]);
+    }),
+});
+
+Deno.test({
+  name: "TARGMAX is advertised and a PRIVMSG to more than 4 targets is 407, sent to none",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withIrc(async (port) => {
+      const [alice, welcome] = await ircJoin(port, "alice");
+      await using _a = alice;
+      assert.ok(welcome.some((line) => / 005 alice .*\bTARGMAX=\S*PRIVMSG:4\b/.test(line)));
+      assert.ok(welcome.some((line) => / 005 alice .*\bPREFIX=\(ov\)@\+ /.test(line)));
+      await sendIrc(alice, "PRIVMSG a,b,c,d,e :hi");
+      assert.deepEqual(await syncIrc(alice), [
+        ":irc.test 407 alice a,b,c,d,e :Too many targets: at most 4",
+      ]);
+    }),
+});
