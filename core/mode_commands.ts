@@ -56,9 +56,7 @@ export class ModeCommands {
     }
     const changes = words.shift();
     if (changes === undefined) {
-      const showKey = room.members.has(member);
-      const made = room.created.toISOString();
-      hub.tell(member, `* Modes of #${room.name}: ${room.modes.describe(showKey)} (made ${made})`);
+      tellModes(hub, member, room, true);
       return;
     }
     if (/^\+?b$/.test(changes) && words.length === 0) {
@@ -296,6 +294,18 @@ function modeString(made: Change[], withKey: boolean): string {
     if (change.arg !== undefined) args.push(change.letter === "k" && !withKey ? "*" : change.arg);
   }
   return [letters, ...args].join(" ");
+}
+
+/**
+ * Tells `member` the modes of `room` (`* Modes of #dev: +knt KEY (made ...)`,
+ * the key to its members only): as asked (`always`), or on entering a room
+ * whose modes go beyond `+nt`, as its topic is told.
+ */
+export function tellModes(hub: Hub, member: Member, room: Room<Member>, always = false): void {
+  if (!always && room.modes.flags === "+nt") return;
+  const showKey = room.members.has(member);
+  const made = room.created.toISOString();
+  hub.tell(member, `* Modes of #${room.name}: ${room.modes.describe(showKey)} (made ${made})`);
 }
 
 /** Whether `member` may see `room`: any room but a secret one, which only its members and server operators see. */

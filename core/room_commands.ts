@@ -16,6 +16,7 @@ import { nameKeys, sameName } from "../protocol.ts";
 import type { Room } from "./room.ts";
 import { maySee } from "./mode_commands.ts";
 import { entryRefusal } from "./room_modes.ts";
+import { tellModes } from "./mode_commands.ts";
 import { NEW_ROOMS_PER_ADDRESS, RoomQuota } from "./room_quota.ts";
 import { LOBBY, roomName } from "./rooms.ts";
 import type { Member } from "./session.ts";
@@ -285,6 +286,7 @@ export class RoomCommands {
     }
     hub.tell(member, `* You are now in #${room.name} (${here} here)`);
     if (room.topic !== null) hub.tell(member, `* Topic: ${room.topic}`);
+    tellModes(hub, member, room);
     room.sendHistory(member);
     if (room.members.size <= hub.announceLimit) {
       room.broadcast(`* ${member.name} joined #${room.name}`, { except: member });

@@ -37,6 +37,8 @@ Deno.test({
       await bob!.expect("! Cannot join #dev: wrong key (+k)");
       await bob!.send("/join #dev sesame\n");
       await bob!.expect("* You are now in #dev (2 here)");
+      // Entering a room with modes beyond +nt tells them, as the topic is told.
+      await bob!.expect(/^\* Modes of #dev: \+knt sesame \(made \S+\)$/);
       await alice!.expect("* bob joined #dev");
       // The key is shown to the room's members only.
       await bob!.send("/mode\n");
@@ -181,6 +183,7 @@ Deno.test({
       await bob!.expect("! No such room: #dev");
       // It can still be entered by name.
       await join(bob!, null);
+      await bob!.expect(/^\* Modes of #dev: \+nst \(made \S+\)$/);
       await bob!.send("/who #dev\n");
       await bob!.expect("* 2 in #dev: @alice, bob");
     }),

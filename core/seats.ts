@@ -17,6 +17,7 @@
  */
 
 import type { Hub } from "./hub.ts";
+import { tellModes } from "./mode_commands.ts";
 import type { Link } from "./link.ts";
 import type { Room } from "./room.ts";
 import { roomName } from "./rooms.ts";
@@ -102,6 +103,7 @@ export class Seats {
     this.#options.listen(link, seat);
     hub.tell(seat, `* You are now in #${room.name} (${room.members.size} here)`);
     if (room.topic !== null) hub.tell(seat, `* Topic: ${room.topic}`);
+    tellModes(hub, seat, room);
     room.sendHistory(seat);
     if (room.members.size <= hub.announceLimit) {
       room.broadcast(`* ${seat.name} joined #${room.name}`, { except: seat });

@@ -132,7 +132,12 @@ export class ChannelRouter {
     return this.#seats.find((seat) => sameName(seat.state.room, room));
   }
 
-  /** Asks the core for a seat in `room`; its answers come through the seat's translation. */
+  /**
+   * Asks the core for a seat in `room`, once the lines sent before have gone
+   * to it (a JOIN of several channels joins them in order); the client's
+   * lines for it meanwhile wait in its link. Its answers come through the
+   * seat's translation.
+   */
   #open(room: string, key: string | undefined): void {
     const link: SeatLink = new SeatLink({
       fromCore: (text) => {
@@ -152,12 +157,16 @@ export class ChannelRouter {
       link,
     };
     this.#seats.push(seat);
-    this.s.host.openSeat?.(link, room, key);
-    // Refused: the seat's translation has said why, and the link is closed.
-    if (link.destroyed) return;
-    // The names of the room, for the JOIN the client is shown once the seat is in it.
-    state.sink.toCore("/who");
-    state.expect("join", room);
+    const open = () => {
+      this.s.host.openSeat?.(link, room, key);
+      // Refused: the seat's translation has said why, and the link is closed.
+      if (link.destroyed) return;
+      // The names of the room, for the JOIN the client is shown once the seat is in it.
+      state.expect("join", room);
+      link.opened(["/who"]);
+    };
+    if (this.s.sink.afterCore === undefined) open();
+    else this.s.sink.afterCore(open);
   }
 
   /** The client leaves a seat's channel: it is told at once, the room by the core. */

@@ -252,7 +252,11 @@ export class ClientCommands {
     }
     if (channel) {
       const view = this.channels.viewOf(target);
-      if (view === null) return this.#cannotSend(target, notice);
+      if (view === null) {
+        // From outside: the room takes it when it is -n, else the core says why not (404).
+        if (!notice) this.s.sink.toCore(`/msg ${target} ${body}`);
+        return;
+      }
       const posted = this.#posted(body);
       if (posted === null) {
         if (!notice) this.s.numeric("404", target, "The chat reads that word as leaving; not sent");
@@ -271,7 +275,7 @@ export class ClientCommands {
 
   #cannotSend(channel: string, notice: boolean): void {
     if (notice) return;
-    this.s.numeric("404", channel, `Cannot send to channel (you are in #${this.s.room})`);
+    this.s.numeric("404", channel, "Cannot send to channel (you are not in it)");
   }
 
   /** Answers a CTCP request for any target: the chat's members have no CTCP of their own. */

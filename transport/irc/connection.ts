@@ -52,6 +52,8 @@ export class IrcConnection extends EventEmitter implements Link {
   #skipping = false;
   /** Lines for the core gathered while a chunk is read. */
   #forCore: string[] = [];
+  /** What waits for those lines to be handed over (a further channel's seat, after an earlier JOIN). */
+  #afterCore: (() => void)[] = [];
   /** Why the connection ends, for the ERROR line the client gets. */
   #closing: string | null = null;
   /** Lines said while the core's write is read, sent together at its end; null outside one. */
@@ -79,6 +81,7 @@ export class IrcConnection extends EventEmitter implements Link {
     this.#session = new IrcSession({
       toClient: (line) => this.#send(line),
       toCore: (line) => this.#forCore.push(line),
+      afterCore: (action) => this.#afterCore.push(action),
       close: (reason) => this.#close(reason),
       writableLength: () => this.#socket.writableLength,
     }, options);
@@ -255,10 +258,14 @@ export class IrcConnection extends EventEmitter implements Link {
 
   /** Hands the core the lines gathered, paced by `received` bytes. */
   #flushToCore(received: number): void {
-    if (this.#forCore.length === 0 && received === 0) return;
-    const text = this.#forCore.length === 0 ? "" : this.#forCore.join("\n") + "\n";
-    this.#forCore = [];
-    this.emit("data", encoder.encode(text), Math.max(received, encoder.encode(text).length));
+    if (this.#forCore.length > 0 || received > 0) {
+      const text = this.#forCore.length === 0 ? "" : this.#forCore.join("\n") + "\n";
+      this.#forCore = [];
+      this.emit("data", encoder.encode(text), Math.max(received, encoder.encode(text).length));
+    }
+    const after = this.#afterCore;
+    this.#afterCore = [];
+    for (const action of after) this.#guard(action);
   }
 
   #tooLong(): void {

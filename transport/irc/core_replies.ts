@@ -66,7 +66,7 @@ export class CoreReplies {
     const holding = head !== undefined && head.kind === "join" &&
       (head.moved || head.welcome) && this.s.me !== null;
     // A room's history and the welcome's lines wait for the names of the room; its topic does not.
-    if (holding && !(read.type === "topic" && head.moved)) {
+    if (holding && !(read.type === "topic" && head.moved) && read.type !== "modes") {
       head.held.push(line);
       return;
     }
@@ -163,8 +163,16 @@ export class CoreReplies {
       case "topic":
         if (read.type !== "topic") return;
         if (read.text === null) return this.s.now("331", `#${this.s.room}`, "No topic is set");
-        return this.s.now("332", `#${this.s.room}`, read.text);
+        return this.#topic(read.text);
     }
+  }
+
+  /** RPL_TOPIC (332), and RPL_TOPICWHOTIME (333) when the door saw who set it and when. */
+  #topic(text: string): void {
+    const channel = `#${this.s.room}`;
+    this.s.now("332", channel, text);
+    const set = this.s.host.topics?.get(this.s.room.toLowerCase());
+    if (set !== undefined) this.s.now("333", channel, set.by, String(Math.floor(set.at / 1000)));
   }
 
   /** 353 and 366, or 352 and 315, from the names of a `/who` answer. */
@@ -222,8 +230,10 @@ export class CoreReplies {
     this.s.now("311", name, user.user, MEMBER_HOST, "*", user.realname);
     const room = /(?:^|, )in #(\S+)$/.exec(read.about)?.[1];
     if (room !== undefined) {
-      const place = this.s.host.members?.().find((member) => sameName(member.name, name));
-      this.s.now("319", name, `${place?.operator ? "@" : ""}#${room}`);
+      // Every channel it is in here (its room and its seats'), else the room the core named.
+      const places = (this.s.host.members?.() ?? []).filter((member) => sameName(member.name, name))
+        .map((member) => `${member.operator ? "@" : ""}#${member.room}`);
+      this.s.now("319", name, places.length > 0 ? places.join(" ") : `#${room}`);
     }
     this.s.now("312", name, this.s.host.serverName, read.about);
     if (user.oper) this.s.now("313", name, "is an IRC operator");
@@ -336,12 +346,21 @@ export class CoreReplies {
         return this.s.once(read.from, `NICK ${read.to}`, () => {
           this.s.fromMember(read.from, "NICK", read.to);
         });
-      case "topicSet":
+      case "topicSet": {
+        // Kept door-wide for RPL_TOPICWHOTIME; the first of the door's clients to hear it notes it.
+        const topics = this.s.host.topics;
+        const key = this.s.room.toLowerCase();
+        if (topics !== undefined && topics.get(key)?.text !== read.text) {
+          if (topics.size >= 1000) topics.clear();
+          if (read.text === "") topics.delete(key);
+          else topics.set(key, { by: read.name, at: Date.now(), text: read.text });
+        }
         if (this.s.visible) this.s.fromMember(read.name, "TOPIC", channel, read.text);
         return;
+      }
       case "topic":
         if (read.text === null) return this.s.now("331", channel, "No topic is set");
-        return this.s.now("332", channel, read.text);
+        return this.#topic(read.text);
       case "moved":
         return this.#moved(read.room);
       case "kicked":
@@ -356,6 +375,9 @@ export class CoreReplies {
           this.s.fromMember(read.by, "MODE", channel, read.op ? "+o" : "-o", read.name);
         }
         return;
+      case "modes":
+        // Told on entering a room with modes beyond +nt: NAMES marks a secret one `@`.
+        return this.#secret(read.room, read.modes.includes("s"));
       case "modeSet":
         if (!this.s.visible || !sameName(read.room, this.s.room)) return;
         this.#secretChange(read.room, read.modes);
@@ -445,8 +467,8 @@ export class CoreReplies {
       [/^You are already in /, () => this.s.joining.shift()],
       [/^You are muted/, () => this.s.now("404", channel, text)],
       [
-        /^Cannot send to (#\S+): /,
-        (m) => this.s.now("404", m[1]!, `Cannot send to channel (${text})`),
+        /^Cannot send to (#\S+): (.*)$/,
+        (m) => this.s.now("404", m[1]!, `Cannot send to channel: ${m[2]}`),
       ],
       [/^Invalid key$/, () => this.s.now("696", channel, "k", "*", "Invalid key")],
       [/^Invalid limit$/, () => this.s.now("696", channel, "l", "*", "Invalid limit")],

@@ -57,6 +57,8 @@ export class IrcListener {
   readonly #peers = new Peers();
   /** A room's broadcast said once for the clients of a channel who see it alike. */
   readonly #shared = new SharedOutput();
+  /** Who set each room's topic and when, as the door's clients heard it (333). */
+  readonly #topics = new Map<string, { by: string; at: number; text: string }>();
   #stopped = false;
 
   /** A listener for `chat`; nothing is opened before {@linkcode IrcListener.start}. */
@@ -163,6 +165,7 @@ export class IrcListener {
       members: () => chat.members(),
       peers: this.#peers,
       shared: this.#shared,
+      topics: this.#topics,
       openSeat: (seatLink, room, key) => {
         if (member !== null) chat.openSeat(member, seatLink, room, key);
       },

@@ -31,6 +31,8 @@ export class SeatLink extends EventEmitter implements Link {
   #paused = false;
   #ended = false;
   #destroyed = false;
+  /** Lines for the core before the seat is open; null once it is. */
+  #waiting: string[] | null = [];
 
   /** A link whose lines go to `options.fromCore`. */
   constructor(options: SeatLinkOptions) {
@@ -60,10 +62,21 @@ export class SeatLink extends EventEmitter implements Link {
     return true;
   }
 
-  /** Hands the core lines the client sent for this channel. */
+  /** Hands the core lines the client sent for this channel (kept until the seat is open). */
   toCore(lines: string[]): void {
     if (this.#destroyed || lines.length === 0) return;
+    if (this.#waiting !== null) {
+      this.#waiting.push(...lines);
+      return;
+    }
     this.emit("data", encoder.encode(lines.join("\n") + "\n"));
+  }
+
+  /** The core opened the seat: `first`, then the lines kept meanwhile, go to it. */
+  opened(first: string[]): void {
+    const waiting = this.#waiting ?? [];
+    this.#waiting = null;
+    this.toCore([...first, ...waiting]);
   }
 
   pause(): this {

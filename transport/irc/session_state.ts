@@ -52,6 +52,8 @@ export interface IrcSessionSink {
   close(reason: string): void;
   /** Bytes the client's socket has not yet handed to the kernel. */
   writableLength?(): number;
+  /** Runs `action` once the lines handed to the core so far have gone to it (else at once). */
+  afterCore?(action: () => void): void;
 }
 
 /** What a session may ask of the server. */
@@ -79,6 +81,8 @@ export interface IrcSessionHost {
   openSeat?(link: Link, room: string, key: string | undefined): void;
   /** The seat over `link` leaves its room; its room hears `reason`. */
   closeSeat?(link: Link, reason: string): void;
+  /** Who set each room's topic and when (by lower-cased room), as the door heard: RPL_TOPICWHOTIME. */
+  topics?: Map<string, { by: string; at: number; text: string }>;
   /** Channels a client may be in at once (CHANLIMIT): 1 where the chat offers no seats. */
   channelLimit?(): number;
 }
