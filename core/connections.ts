@@ -131,6 +131,7 @@ export class Connections {
     // A seat too slow is its owner's connection too slow.
     const member = slow.seatOf ?? slow;
     member.leaving ??= "slow";
+    member.link.closingBecause?.("too slow");
     this.#announceDeparture(member, "slow");
     closeConnection(member);
   }

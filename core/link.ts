@@ -35,6 +35,12 @@ export interface Link {
   end(callback?: () => void): this;
   /** Closes at once; queued output is lost. */
   destroy(): this;
+  /**
+   * Why the core is about to close it (`too slow`): a transport whose
+   * protocol says so in words of its own (IRC's `ERROR`) may, behind what
+   * is queued, before the link closes.
+   */
+  closingBecause?(reason: string): void;
 
   /**
    * Received bytes; a line may be cut anywhere between two events. A link

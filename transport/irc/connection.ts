@@ -18,6 +18,8 @@ import { type SharedOutput, sharedSenders } from "./shared_output.ts";
 
 /** A client quiet this long is sent a PING. */
 export const PING_IDLE_MS = 60_000;
+/** How long a client cut as too slow has to take its last lines and its ERROR. */
+export const FAREWELL_MS = 2000;
 /** A client that answers no PING within this long is closed. */
 export const PING_TIMEOUT_MS = 120_000;
 
@@ -56,6 +58,8 @@ export class IrcConnection extends EventEmitter implements Link {
   #afterCore: (() => void)[] = [];
   /** Why the connection ends, for the ERROR line the client gets. */
   #closing: string | null = null;
+  /** The core cut it (too slow): its ERROR goes out as it is destroyed. */
+  #farewell = false;
   /** Lines said while the core's write is read, sent together at its end; null outside one. */
   #batch: string[] | null = null;
   #lastHeard = performance.now();
@@ -184,8 +188,24 @@ export class IrcConnection extends EventEmitter implements Link {
     return this;
   }
 
+  /** The core closes it for `reason` (too slow): the client is told so last, as it closes. */
+  closingBecause(reason: string): void {
+    this.#closing = reason;
+    this.#farewell = true;
+  }
+
   destroy(): this {
     clearInterval(this.#pinger);
+    if (this.#farewell && !this.#ended && !this.#socket.destroyed) {
+      // Behind what the client has not read yet; it closes within FAREWELL_MS whatever it does.
+      this.#ended = true;
+      this.#socket.end(
+        `${this.#tagged(formatMessage(null, "ERROR", [`Closing Link: ${this.#closing}`]))}\r\n`,
+      );
+      const timer = setTimeout(() => this.#socket.destroy(), FAREWELL_MS);
+      this.#socket.once("close", () => clearTimeout(timer));
+      return this;
+    }
     this.#socket.destroy();
     return this;
   }
