@@ -14,7 +14,7 @@ import type net from "node:net";
 import type { Link } from "../../core/link.ts";
 import { formatMessage, MAX_CLIENT_TAG_BYTES, MAX_MESSAGE_BYTES, parseMessage } from "./message.ts";
 import { IrcSession, type IrcSessionHost } from "./session.ts";
-import { type SharedOutput, sharedSenders } from "./shared_output.ts";
+import { outputFor, sharedLines, type SharedOutput, translateShared } from "./shared_output.ts";
 
 /** A client quiet this long is sent a PING. */
 export const PING_IDLE_MS = 60_000;
@@ -118,18 +118,11 @@ export class IrcConnection extends EventEmitter implements Link {
 
   /** The core's lines, said to the client in IRC's words. */
   write(data: Uint8Array | string): boolean {
-    // A room's broadcast, as another client of the channel who sees it the same way had it said.
-    const shared = this.#shared;
-    const view = shared === undefined || typeof data === "string" ? null : this.#session.sharedView;
-    if (view !== null) {
-      const made = (shared as SharedOutput).get(data as Uint8Array, view);
-      if (made !== undefined && !made.senders.has(this.#session.name as string)) {
-        if (!this.#ended && !this.#socket.destroyed) this.#socket.write(made.output);
-        return true;
-      }
+    // A room's broadcast, said once for the clients of a channel who see it alike.
+    if (this.#shared !== undefined && typeof data !== "string" && this.#writeShared(data)) {
+      return true;
     }
     const text = typeof data === "string" ? data : decoder.decode(data);
-    const senders = view === null ? null : sharedSenders(text);
     // What the core hands over at once goes out in one write, as the line port's does.
     const batch: string[] = [];
     this.#batch = batch;
@@ -144,14 +137,34 @@ export class IrcConnection extends EventEmitter implements Link {
     } finally {
       this.#batch = null;
     }
-    if (batch.length === 0 || this.#ended || this.#socket.destroyed) return true;
-    if (senders === null || senders.has(this.#session.name as string)) {
+    if (batch.length > 0 && !this.#ended && !this.#socket.destroyed) {
       this.#socket.write(batch.join(""));
-      return true;
     }
-    const output = encoder.encode(batch.join(""));
-    (shared as SharedOutput).set(data as Uint8Array, view as string, { output, senders });
-    this.#socket.write(output);
+    return true;
+  }
+
+  /**
+   * Writes the core's `data` as the door's other clients of this channel
+   * who see it alike had it said (shared_output.ts), or says it and keeps
+   * it for them; false when it is not such a broadcast.
+   */
+  #writeShared(data: Uint8Array): boolean {
+    const shared = this.#shared as SharedOutput;
+    const session = this.#session;
+    const view = session.sharedView;
+    if (view === null) return false;
+    let entry = shared.get(data, view);
+    if (entry === undefined) {
+      const lines = sharedLines(decoder.decode(data));
+      const stamp = session.serverTime ? `@time=${new Date().toISOString()} ` : "";
+      entry = lines === null ? null : translateShared(lines, session.channel, stamp);
+      shared.set(data, view, entry);
+    }
+    if (entry === null) return false;
+    if (!this.#ended && !this.#socket.destroyed) {
+      const output = outputFor(entry, session.name as string, session.echo);
+      if (output.length > 0) this.#socket.write(output);
+    }
     return true;
   }
 

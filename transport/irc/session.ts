@@ -56,7 +56,18 @@ export class IrcSession {
   get sharedView(): string | null {
     const s = this.#state;
     if (s.me === null || !s.visible || s.pending.length > 0) return null;
-    return `${s.room}\n${[...s.caps].sort().join(" ")}`;
+    // A message reads alike but for server-time's tag (echo-message is the sender's alone).
+    return s.caps.has("server-time") ? `${s.room}\n@` : s.room;
+  }
+
+  /** The channel the client sees its room's broadcasts in. */
+  get channel(): string {
+    return `#${this.#state.room}`;
+  }
+
+  /** Whether the client asked to be sent its own lines back. */
+  get echo(): boolean {
+    return this.#state.caps.has("echo-message");
   }
 
   /** The member's name once the core welcomed it. */

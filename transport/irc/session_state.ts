@@ -255,6 +255,24 @@ export function lusers(s: SessionState): string[][] {
   return lines;
 }
 
+/**
+ * A message from `source` as IRC lines: one, or several when its last
+ * parameter must be cut to fit IRC's 512 bytes (an ACTION inside its quotes).
+ */
+export function formatSaid(source: string, command: string, params: string[]): string[] {
+  const head = params.slice(0, -1);
+  const text = params.at(-1) ?? "";
+  const room = MAX_MESSAGE_BYTES - 2 - bytes(formatMessage(source, command, [...head, "x y"])) + 3;
+  if (bytes(text) <= room) return [formatMessage(source, command, [...head, text])];
+  const action = text.startsWith(`${CTCP}ACTION `) && text.endsWith(CTCP)
+    ? text.slice(8, -1)
+    : undefined;
+  const pieces = action === undefined
+    ? splitText(text, Math.max(room, 1))
+    : splitText(action, Math.max(room - 9, 1)).map((piece) => `\x01ACTION ${piece}\x01`);
+  return pieces.map((piece) => formatMessage(source, command, [...head, piece]));
+}
+
 /** A member's prefix. */
 export function prefixOf(name: string): string {
   return `${name}!${name}@${MEMBER_HOST}`;
@@ -405,24 +423,7 @@ export class SessionState {
 
   /** A message from `source`, its last parameter cut to fit IRC's 512 bytes when needed. */
   say(source: string, command: string, params: string[]): void {
-    const head = params.slice(0, -1);
-    const text = params.at(-1) ?? "";
-    const room = MAX_MESSAGE_BYTES - 2 - bytes(formatMessage(source, command, [...head, "x y"])) +
-      3;
-    if (bytes(text) <= room) {
-      this.sink.toClient(formatMessage(source, command, [...head, text]));
-      return;
-    }
-    // A CTCP ACTION is cut inside its quotes, so that each piece is an action.
-    const action = text.startsWith(`${CTCP}ACTION `) && text.endsWith(CTCP)
-      ? text.slice(8, -1)
-      : undefined;
-    const pieces = action === undefined
-      ? splitText(text, Math.max(room, 1))
-      : splitText(action, Math.max(room - 9, 1)).map((piece) => `\x01ACTION ${piece}\x01`);
-    for (const piece of pieces) {
-      this.sink.toClient(formatMessage(source, command, [...head, piece]));
-    }
+    for (const line of formatSaid(source, command, params)) this.sink.toClient(line);
   }
 
   fromMember(name: string, command: string, ...params: string[]): void {
