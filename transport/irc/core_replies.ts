@@ -268,7 +268,7 @@ export class CoreReplies {
     this.s.now("001", `Welcome to the chat, ${name}!${name}@${MEMBER_HOST}`);
     this.s.now("002", `Your host is ${server}, running ${VERSION}`);
     this.s.now("003", "This server was created today");
-    this.s.now("004", server, VERSION, "iw", "ntbo");
+    this.s.now("004", server, VERSION, "iw", "biklmnostv");
     this.s.now(
       "005",
       "CASEMAPPING=ascii",
@@ -276,7 +276,8 @@ export class CoreReplies {
       // +v is never given (the chat has no voices); IRC's usual pair keeps clients' parsing simple.
       "PREFIX=(ov)@+",
       `CHANLIMIT=#:${this.s.channelLimit}`,
-      "CHANMODES=b,,,nt",
+      // Lists (b), always with an argument (k), with one when set (l), flags (imnst).
+      "CHANMODES=b,k,l,imnst",
       `NICKLEN=${MAX_NAME_LENGTH}`,
       `CHANNELLEN=${CHANNEL_LENGTH}`,
       `TOPICLEN=${TOPIC_LENGTH}`,
