@@ -344,6 +344,11 @@ export class Chat {
     return this.#hub.rooms.find(name)?.name ?? null;
   }
 
+  /** The account the member here called `name` is logged in to, or null (IRC's extended-join). */
+  accountOf(name: string): string | null {
+    return this.#hub.rooms.find(name)?.account ?? null;
+  }
+
   /**
    * Whether asking for `name` would get another one (a member has it, or an
    * account holds it): the IRC door refuses such a NICK (433) before asking,

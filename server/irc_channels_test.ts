@@ -142,3 +142,37 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "extended-join and away-notify: a watcher hears who joined with their real name, and away",
+  ...LEAK_CHECKS,
+  fn: async () => {
+    const server = await ircServer();
+    try {
+      await using watcher = await Peer.connect(server.ircPort);
+      await sendIrc(
+        watcher,
+        "CAP REQ :away-notify extended-join",
+        "NICK watcher",
+        "USER watcher 0 * :The Watcher",
+        "CAP END",
+      );
+      await watcher.readUntil(/ 366 watcher #lobby /);
+      const [alice] = await ircJoin(server.ircPort, "alice");
+      await using _ = alice;
+      await watcher.readUntil(":alice!alice@chat JOIN #lobby * :alice the tester");
+      await sendIrc(alice, "AWAY :lunch");
+      await watcher.readUntil(":alice!alice@chat AWAY :lunch");
+      await sendIrc(alice, "AWAY");
+      await watcher.readUntil(":alice!alice@chat AWAY");
+      // A client that did not ask hears neither.
+      const [plain] = await ircJoin(server.ircPort, "plain");
+      await using _p = plain;
+      await sendIrc(alice, "AWAY :again");
+      await watcher.readUntil(":alice!alice@chat AWAY :again");
+      assert.deepEqual((await syncIrc(plain)).filter((line) => / AWAY /.test(line)), []);
+    } finally {
+      await server.stop();
+    }
+  },
+});

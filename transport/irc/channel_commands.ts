@@ -46,7 +46,7 @@ export class ChannelCommands {
         if (this.s.visible) continue;
         // Back to the room the member is in (#lobby after a PART): only the client needs telling.
         this.s.visible = true;
-        this.s.fromMember(this.s.me as string, "JOIN", `#${this.s.room}`);
+        this.s.joined(this.s.me as string, `#${this.s.room}`);
         this.s.sink.toCore("/who");
         this.s.expect("join", room).moved = true;
         continue;

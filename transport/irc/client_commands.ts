@@ -114,6 +114,7 @@ export class ClientCommands {
         return this.#userhost(params);
       case "AWAY":
         this.s.away = params[0] || null;
+        this.#tellAway();
         if (this.s.away === null) {
           return this.s.numeric("305", "You are no longer marked as being away");
         }
@@ -188,6 +189,7 @@ export class ClientCommands {
       return this.s.numeric("433", nick, "Nickname is already in use");
     }
     this.s.registered = true;
+    this.s.host.peers?.renamed(this.s, null, nick);
     if (this.s.corePassword) this.s.sink.toCore(this.s.password ?? "");
     this.s.sink.toCore(nick);
     // The names of #lobby, for the JOIN the client is shown after the welcome.
@@ -294,6 +296,26 @@ export class ClientCommands {
     if (answer === null) return;
     const source = name.startsWith("#") ? this.s.host.serverName : prefixOf(name);
     this.s.reply(formatMessage(source, "NOTICE", [this.s.me as string, `\x01${answer}\x01`]));
+  }
+
+  /** away-notify: the door's clients that asked for it and share a channel hear the change. */
+  #tellAway(): void {
+    const me = this.s.me;
+    if (me === null) return;
+    const roomsOf = new Map<string, Set<string>>();
+    for (const member of this.s.host.members?.() ?? []) {
+      const key = member.name.toLowerCase();
+      if (!roomsOf.has(key)) roomsOf.set(key, new Set());
+      roomsOf.get(key)?.add(member.room);
+    }
+    const mine = roomsOf.get(me.toLowerCase()) ?? new Set<string>();
+    const params = this.s.away === null ? [] : [this.s.away];
+    for (const peer of this.s.host.peers?.all ?? []) {
+      if (peer === this.s || peer.me === null || !peer.caps.has("away-notify")) continue;
+      const theirs = roomsOf.get(peer.me.toLowerCase());
+      if (theirs === undefined || ![...theirs].some((room) => mine.has(room))) continue;
+      peer.sink.toClient(formatMessage(prefixOf(me), "AWAY", params));
+    }
   }
 
   #lusers(): void {

@@ -8,21 +8,17 @@
  * @module
  */
 
-import { MAX_NAME_LENGTH, sameName } from "../../protocol.ts";
+import { sameName } from "../../protocol.ts";
 import { type CoreLine, readCoreLine } from "./core_lines.ts";
+import { errorNumerics, welcomeNumerics } from "./core_numerics.ts";
 import { formatMessage, MAX_MESSAGE_BYTES } from "./message.ts";
 import {
   bytes,
-  CHANNEL_LENGTH,
   type Expectation,
   LOBBY,
-  lusers,
   MEMBER_HOST,
   type SessionState,
   splitText,
-  TARGMAX,
-  TOPIC_LENGTH,
-  VERSION,
 } from "./session_state.ts";
 import type { WhoxQuery } from "./whox.ts";
 
@@ -256,36 +252,15 @@ export class CoreReplies {
     this.#motd(motd === null ? null : motd.slice("* Message of the day: ".length));
     if (this.s.host.joinLobby === false || read.type !== "who") return;
     this.s.visible = true;
-    this.s.fromMember(this.s.me as string, "JOIN", `#${LOBBY}`);
+    this.s.joined(this.s.me as string, `#${LOBBY}`);
     this.#namesReply(read.names, "353");
   }
 
   /** The numerics of a successful registration: 001 to 005 and LUSERS. */
   #welcome(name: string): void {
-    const server = this.s.host.serverName;
-    this.s.host.peers?.renamed(this.s, null, name);
+    this.s.host.peers?.renamed(this.s, this.s.nick, name);
     this.s.me = name;
-    this.s.now("001", `Welcome to the chat, ${name}!${name}@${MEMBER_HOST}`);
-    this.s.now("002", `Your host is ${server}, running ${VERSION}`);
-    this.s.now("003", "This server was created today");
-    this.s.now("004", server, VERSION, "iw", "biklmnostv");
-    this.s.now(
-      "005",
-      "CASEMAPPING=ascii",
-      "CHANTYPES=#",
-      // +v is never given (the chat has no voices); IRC's usual pair keeps clients' parsing simple.
-      "PREFIX=(ov)@+",
-      `CHANLIMIT=#:${this.s.channelLimit}`,
-      // Lists (b), always with an argument (k), with one when set (l), flags (imnst).
-      "CHANMODES=b,k,l,imnst",
-      `NICKLEN=${MAX_NAME_LENGTH}`,
-      `CHANNELLEN=${CHANNEL_LENGTH}`,
-      `TOPICLEN=${TOPIC_LENGTH}`,
-      "NETWORK=chat",
-      "are supported by this server",
-    );
-    this.s.now("005", "WHOX", "UTF8ONLY", `TARGMAX=${TARGMAX}`, "are supported by this server");
-    for (const [code, ...params] of lusers(this.s)) this.s.now(code as string, ...params);
+    welcomeNumerics(this.s, name);
   }
 
   /** Says a core line to the client in IRC's words. */
@@ -320,7 +295,7 @@ export class CoreReplies {
       case "joined":
         if (read.name !== me && this.s.visible) {
           this.s.heardOf(read.name);
-          this.s.fromMember(read.name, "JOIN", channel);
+          this.s.joined(read.name, channel);
         }
         return;
       case "left":
@@ -414,7 +389,7 @@ export class CoreReplies {
     if (asked !== -1) this.s.joining.splice(0, asked + 1);
     else this.s.joining = [];
     if (!this.s.visible) return;
-    this.s.fromMember(me, "JOIN", `#${room}`);
+    this.s.joined(me, `#${room}`);
     // Its topic, history and the rest wait for the names, as IRC clients expect.
     const join = this.s.pending.find((expectation) => expectation.kind === "join");
     if (join !== undefined) join.moved = true;
@@ -434,64 +409,8 @@ export class CoreReplies {
       else if (letter === "s") this.#secret(room, sign === "+");
     }
   }
-
   /** The core's errors as the numerics IRC has for them, else as a notice. */
   #error(text: string): void {
-    const channel = `#${this.s.room}`;
-    const rules: [RegExp, (m: RegExpExecArray) => void][] = [
-      [/^No such user: (.*)$/, (m) => this.s.now("401", m[1]!, "No such nick/channel")],
-      [/^Name taken: (.*)$/, (m) => this.s.now("433", m[1]!, "Nickname is already in use")],
-      [/^Invalid name: (.*)$/, (m) => this.s.now("432", m[1]!, "Erroneous nickname")],
-      [/^Invalid room name: (.*)$/, (m) => {
-        this.s.joining.shift();
-        this.s.now("403", m[1]!.startsWith("#") ? m[1]! : `#${m[1]}`, "No such channel");
-      }],
-      [/^No such room: (.*)$/, (m) => this.s.now("403", m[1]!, "No such channel")],
-      [/^Cannot join (#\S+): (.*)$/, (m) => {
-        this.s.joining.shift();
-        const why = m[2]!;
-        const code = why.startsWith("invite only")
-          ? "473"
-          : why.startsWith("room is full")
-          ? "471"
-          : why.startsWith("banned")
-          ? "474"
-          : why.includes("key")
-          ? "475"
-          : "405";
-        this.s.now(code, m[1]!, `Cannot join channel (${why})`);
-      }],
-      [/^Too many (?:new )?rooms/, () => {
-        this.s.joining.shift();
-        this.s.now("405", channel, text);
-      }],
-      [/^You are already in /, () => this.s.joining.shift()],
-      [/^You are muted/, () => this.s.now("404", channel, text)],
-      [
-        /^Cannot send to (#\S+): (.*)$/,
-        (m) => this.s.now("404", m[1]!, `Cannot send to channel: ${m[2]}`),
-      ],
-      [/^Invalid key$/, () => this.s.now("696", channel, "k", "*", "Invalid key")],
-      [/^Invalid limit$/, () => this.s.now("696", channel, "l", "*", "Invalid limit")],
-      [/^Invalid mask: (.*)$/, (m) => this.s.now("696", channel, "b", m[1]!, text)],
-      [/^Unknown mode: (.)$/, (m) => this.s.now("472", m[1]!, "is unknown mode char to me")],
-      [
-        /^(\S+) is already in (#\S+)$/,
-        (m) => this.s.now("443", m[1]!, m[2]!, "is already on channel"),
-      ],
-      [/^You are not in (#\S+)$/, (m) => this.s.now("442", m[1]!, "You're not on that channel")],
-      [/^Only (?:server )?operators can/, () => this.s.now("482", channel, text)],
-      [/^(\S+) is not in #/, (m) => this.s.now("441", m[1]!, channel, text)],
-      [/^Wrong password$/, () => this.s.now("464", "Password incorrect")],
-      [/^Wrong operator password$/, () => this.s.now("464", "Password incorrect")],
-      [/^No operator password is set/, () => this.s.now("491", text)],
-      [/^You are banned/, () => this.s.now("465", text)],
-      [/^You are already /, () => {}],
-    ];
-    for (const [pattern, act] of rules) {
-      const match = pattern.exec(text);
-      if (match) return act(match);
-    }
-    this.s.notice(text);
+    errorNumerics(this.s, text);
   }
 }

@@ -171,6 +171,7 @@ export class IrcListener {
       },
       closeSeat: (seatLink, reason) => chat.closeSeat(seatLink, reason),
       channelLimit: () => chat.seatsOffered ? CHANNEL_LIMIT : 1,
+      accountOf: (name) => chat.accountOf(name),
     });
     const member = chat.admit(link, ip, port, () => link, " over IRC");
     if (member === null) return;

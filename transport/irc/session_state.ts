@@ -34,8 +34,10 @@ export const TARGMAX =
   `JOIN:,PART:,PRIVMSG:${MAX_TARGETS},NOTICE:${MAX_TARGETS},WHOIS:1,NAMES:1,KICK:1`;
 /** The capabilities offered (CAP LS). */
 export const CAPABILITIES = [
+  "away-notify",
   "cap-notify",
   "echo-message",
+  "extended-join",
   "message-tags",
   "multi-prefix",
   "server-time",
@@ -85,6 +87,8 @@ export interface IrcSessionHost {
   topics?: Map<string, { by: string; at: number; text: string }>;
   /** Channels a client may be in at once (CHANLIMIT): 1 where the chat offers no seats. */
   channelLimit?(): number;
+  /** The account the member called `name` is logged in to, or null (extended-join). */
+  accountOf?(name: string): string | null;
 }
 
 /**
@@ -109,7 +113,8 @@ export class Peers {
   /** A session closed: it is found no more. */
   delete(session: SessionState): void {
     this.#all.delete(session);
-    if (session.me !== null) this.renamed(session, session.me, null);
+    const known = session.me ?? session.nick;
+    if (known !== null) this.renamed(session, known, null);
   }
 
   /** A session's member is now called `name` (null: it has gone), no longer `old`. */
@@ -126,9 +131,9 @@ export class Peers {
   named(name: string): SessionState | undefined {
     for (const key of nameKeys(name)) {
       const session = this.#byName.get(key);
-      if (session !== undefined && session.me !== null && sameName(session.me, name)) {
-        return session;
-      }
+      // Before the welcome, by the nickname it handed the core (its JOIN may reach others first).
+      const known = session?.me ?? session?.nick ?? null;
+      if (session !== undefined && known !== null && sameName(known, name)) return session;
     }
     return undefined;
   }
@@ -424,6 +429,24 @@ export class SessionState {
   /** A message from `source`, its last parameter cut to fit IRC's 512 bytes when needed. */
   say(source: string, command: string, params: string[]): void {
     for (const line of formatSaid(source, command, params)) this.sink.toClient(line);
+  }
+
+  /**
+   * `name` joined `channel`: `JOIN #dev`, with its account (`*` for none) and
+   * real name for a client that asked for extended-join, then, for one that
+   * asked for away-notify, its away text if it has one.
+   */
+  joined(name: string, channel: string): void {
+    const user = this.userOf(name);
+    if (this.caps.has("extended-join")) {
+      const account = this.host.accountOf?.(name) ?? null;
+      this.fromMember(name, "JOIN", channel, account ?? "*", user.realname);
+    } else {
+      this.fromMember(name, "JOIN", channel);
+    }
+    if (user.away !== null && this.caps.has("away-notify") && !sameName(name, this.me ?? "")) {
+      this.fromMember(name, "AWAY", user.away);
+    }
   }
 
   fromMember(name: string, command: string, ...params: string[]): void {
