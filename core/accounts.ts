@@ -79,6 +79,15 @@ function isGuestName(name: string): boolean {
 }
 
 /** Accounts and what members do with them: see the module's description. */
+/** The lines that tell a member the messages kept for it while it was away. */
+function keptLines(kept: readonly { at: number; from: string; text: string }[]): string[] {
+  return [
+    `* ${kept.length} ${kept.length === 1 ? "message" : "messages"} while you were away:`,
+    ...kept.map((message) => `${keptTime(message.at)} (private) ${message.from}: ${message.text}`),
+    "* End of messages while you were away",
+  ];
+}
+
 export class Accounts {
   readonly #hub: Hub;
   #book: AccountBook;
@@ -276,6 +285,62 @@ export class Accounts {
     return false;
   }
 
+  /**
+   * Logs a connection that has no name yet in to the account `typed` (IRC's
+   * SASL), when `password` is its, within the guess limits: its name will
+   * be the account's. Tells it nothing (its transport answers); true when
+   * logged in.
+   */
+  async logInBeforeName(member: Member, typed: string, password: string): Promise<boolean> {
+    const account = this.#book.find(typed);
+    if (account === undefined || member.name !== null || member.account !== null) return false;
+    if (passwordLength(password) > MAX_PASSWORD_LENGTH) return false;
+    const now = performance.now();
+    const key = nameKeys(account.name)[1];
+    const address = plainAddress(member.ip);
+    if (
+      this.#guessesByAddress.take(address, now) > 0 || this.#guessesByAccount.take(key, now) > 0
+    ) {
+      this.#hub.log?.(`${member.peer} refused: too many wrong passwords (SASL)`);
+      return false;
+    }
+    if (!await verifyPassword(password, account.hash)) {
+      this.#hub.log?.(`${member.peer} gave a wrong password for ${account.name} (SASL)`);
+      await pauseReading(member, WRONG_PASSWORD_DELAY_MS);
+      return false;
+    }
+    this.#guessesByAddress.right(address);
+    this.#guessesByAccount.right(key);
+    if (member.closed || member.name !== null) return false;
+    this.#rehashIfWeak(account, password);
+    member.account = account.name;
+    return true;
+  }
+
+  /**
+   * A member that logged in before it had a name (see
+   * {@linkcode Accounts.logInBeforeName}) was welcomed: it gets the messages
+   * kept for it; a member that could not have its account's name (another
+   * connection holds it) is logged in no more.
+   */
+  async welcomed(member: Member): Promise<void> {
+    const name = member.account;
+    if (name === null) return;
+    if (!sameName(member.name as string, name)) {
+      member.account = null;
+      this.#hub.tell(
+        member,
+        `! ${name} is in use; you are not logged in (/login ${name} PASSWORD)`,
+      );
+      return;
+    }
+    this.#hub.sharePresence(member);
+    this.#hub.log?.(`${member.peer} ${name} logged in before naming (SASL)`);
+    const kept = await this.#mailbox.take(name);
+    if (member.closed || member.leaving !== null || kept.length === 0) return;
+    this.#hub.tell(member, ...keptLines(kept));
+  }
+
   /** `/login NAME PASSWORD`. */
   async #login(member: Member, rest: string): Promise<void> {
     const hub = this.#hub;
@@ -320,14 +385,7 @@ export class Accounts {
     hub.sharePresence(member);
     hub.log?.(`${member.peer} ${old} logged in as ${name}`);
     if (kept.length === 0) return;
-    hub.tell(
-      member,
-      `* ${kept.length} ${kept.length === 1 ? "message" : "messages"} while you were away:`,
-      ...kept.map((message) =>
-        `${keptTime(message.at)} (private) ${message.from}: ${message.text}`
-      ),
-      "* End of messages while you were away",
-    );
+    hub.tell(member, ...keptLines(kept));
   }
 
   /**

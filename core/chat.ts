@@ -344,6 +344,15 @@ export class Chat {
     return this.#hub.rooms.find(name)?.name ?? null;
   }
 
+  /**
+   * Logs a connection without a name yet in to the account `name` with
+   * `password` (IRC's SASL): true when it is; its name will be the
+   * account's. Guesses are limited as `/login`'s are.
+   */
+  logInBeforeName(member: Member, name: string, password: string): Promise<boolean> {
+    return this.#accounts.logInBeforeName(member, name, password);
+  }
+
   /** The account the member here called `name` is logged in to, or null (IRC's extended-join). */
   accountOf(name: string): string | null {
     return this.#hub.rooms.find(name)?.account ?? null;

@@ -114,7 +114,8 @@ export class Naming {
     if (member.stage !== "name" || member.leaving !== null || member.closed) return;
     this.#waiting.delete(member);
     const hub = this.#hub;
-    const wanted = cleanNickname(requested);
+    // A connection that logged in before it had a name (IRC's SASL) is its account's name.
+    const wanted = member.account ?? cleanNickname(requested);
     const operators = hub.operators;
     const ban = operators.banOn(wanted, member.ip);
     if (ban !== undefined) {
@@ -129,7 +130,7 @@ export class Naming {
       // Names are the cluster's: the claim is Redis's to grant.
       member.stage = "joining";
       const skip = (n: string) =>
-        operators.banOn(n, null) !== undefined || this.#accounts.reservedFor(n) !== null;
+        operators.banOn(n, null) !== undefined || this.#accounts.reservedFor(n, member) !== null;
       member.busy = cluster.claimName(wanted, presenceOf(member, hub.lobby), skip).then(
         (name) => {
           if (member.closed || member.leaving !== null) {
@@ -154,7 +155,7 @@ export class Naming {
       wanted,
       (n) =>
         hub.rooms.isTaken(n) || operators.banOn(n, null) !== undefined ||
-        accounts.reservedFor(n) !== null,
+        accounts.reservedFor(n, member) !== null,
     );
     this.#welcome(member, name, requested);
     this.#tellIfReserved(member, wanted);
@@ -162,7 +163,7 @@ export class Naming {
 
   /** Tells a member that asked for a registered name how to log in to it. */
   #tellIfReserved(member: Member, wanted: string): void {
-    const registered = this.#accounts.reservedFor(wanted);
+    const registered = this.#accounts.reservedFor(wanted, member);
     if (registered !== null) this.#hub.tell(member, Accounts.reservedNotice(registered));
   }
 
@@ -182,6 +183,7 @@ export class Naming {
       lobby.broadcast(`* ${name} joined the chat`, { except: member });
     }
     hub.log?.(`${member.peer} is ${name}${howNamed(requested, name)}`);
+    if (member.account !== null) void this.#accounts.welcomed(member);
   }
 
   /** The time to give a password or a name is up. */

@@ -39,7 +39,7 @@ async function joinWith(port: number, nick: string, caps: string): Promise<Peer>
 const TIME = /^@time=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /;
 
 Deno.test({
-  name: "CAP LS offers away-notify, cap-notify, extended-join, message-tags and server-time, and no SASL",
+  name: "CAP LS 302 offers away-notify, extended-join, message-tags, SASL PLAIN and server-time",
   ...LEAK_CHECKS,
   fn: () =>
     withIrc(async (port) => {
@@ -48,7 +48,7 @@ Deno.test({
       assert.equal(
         await peer.expect(/ CAP \* LS :/),
         ":irc.test CAP * LS :away-notify cap-notify echo-message extended-join message-tags " +
-          "multi-prefix server-time userhost-in-names",
+          "multi-prefix sasl=PLAIN server-time userhost-in-names",
       );
     }),
 });

@@ -9,6 +9,7 @@
 
 import { cleanNickname, isQuitWord, MAX_NAME_LENGTH } from "../../protocol.ts";
 import type { ChannelRouter } from "./channel_router.ts";
+import { Sasl } from "./sasl.ts";
 import { formatMessage, type IrcMessage, MAX_MESSAGE_BYTES } from "./message.ts";
 import {
   bytes,
@@ -26,8 +27,12 @@ import { parseWhox } from "./whox.ts";
 
 /** Handles what an IRC client sends: see the module's description. */
 export class ClientCommands {
+  readonly #sasl: Sasl;
+
   /** Commands over `s`, handing channel commands to `channels`. */
-  constructor(readonly s: SessionState, readonly channels: ChannelRouter) {}
+  constructor(readonly s: SessionState, readonly channels: ChannelRouter) {
+    this.#sasl = new Sasl(s, () => this.#register());
+  }
 
   /** Handles one message from the client. */
   handle(message: IrcMessage): void {
@@ -63,6 +68,8 @@ export class ClientCommands {
         );
       case "PONG":
         return;
+      case "AUTHENTICATE":
+        return this.#sasl.authenticate(params);
       case "QUIT":
         if (this.s.me === null) return this.s.sink.close(`Quit: ${params[0] ?? ""}`.trimEnd());
         // Its reason is told to its rooms (one line: the core's line ends it).
@@ -134,9 +141,15 @@ export class ClientCommands {
     const cap = (...rest: string[]) =>
       this.s.reply(formatMessage(this.s.host.serverName, "CAP", [this.s.target, ...rest]));
     switch (sub) {
-      case "LS":
+      case "LS": {
         if (!this.s.registered) this.s.negotiating = true;
-        return cap("LS", CAPABILITIES.join(" "));
+        if (Number(params[1]) >= 302) this.s.cap302 = true;
+        // Version 302 lists values: the one SASL mechanism.
+        const offered = this.s.host.logInBeforeName === undefined
+          ? CAPABILITIES.filter((name) => name !== "sasl")
+          : CAPABILITIES.map((name) => name === "sasl" && this.s.cap302 ? "sasl=PLAIN" : name);
+        return cap("LS", offered.join(" "));
+      }
       case "LIST":
         return cap("LIST", [...this.s.caps].join(" "));
       case "REQ": {
@@ -184,7 +197,10 @@ export class ClientCommands {
   #register(): void {
     const nick = this.s.nick;
     if (this.s.registered || nick === null || this.s.user === null || this.s.negotiating) return;
-    if (this.s.host.nameTaken(nick)) {
+    // A SASL check under way decides the name: registration goes on once it ends.
+    if (this.s.saslBusy) return;
+    // Logged in with SASL: the name is the account's, whatever NICK said.
+    if (this.s.account === null && this.s.host.nameTaken(nick)) {
       this.s.nick = null;
       return this.s.numeric("433", nick, "Nickname is already in use");
     }

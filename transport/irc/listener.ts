@@ -172,6 +172,10 @@ export class IrcListener {
       closeSeat: (seatLink, reason) => chat.closeSeat(seatLink, reason),
       channelLimit: () => chat.seatsOffered ? CHANNEL_LIMIT : 1,
       accountOf: (name) => chat.accountOf(name),
+      logInBeforeName: async (name, password) => {
+        if (member === null || !await chat.logInBeforeName(member, name, password)) return null;
+        return member.account;
+      },
     });
     const member = chat.admit(link, ip, port, () => link, " over IRC");
     if (member === null) return;

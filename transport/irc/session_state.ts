@@ -40,6 +40,7 @@ export const CAPABILITIES = [
   "extended-join",
   "message-tags",
   "multi-prefix",
+  "sasl",
   "server-time",
   "userhost-in-names",
 ];
@@ -89,6 +90,11 @@ export interface IrcSessionHost {
   channelLimit?(): number;
   /** The account the member called `name` is logged in to, or null (extended-join). */
   accountOf?(name: string): string | null;
+  /**
+   * Logs the client in to the account `name` before it has a name (SASL):
+   * the account's name when `password` is its, else null.
+   */
+  logInBeforeName?(name: string, password: string): Promise<string | null>;
 }
 
 /**
@@ -302,6 +308,15 @@ export class SessionState {
   negotiating = false;
 
   readonly caps = new Set<string>();
+
+  /** A SASL check is under way: registration waits for it. */
+  saslBusy = false;
+
+  /** The account SASL logged the client in to, or null. */
+  account: string | null = null;
+
+  /** The client asked `CAP LS 302`: capabilities are listed with their values. */
+  cap302 = false;
 
   /** The core asked for a password first. */
   corePassword = false;
