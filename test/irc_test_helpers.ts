@@ -7,6 +7,7 @@
  * @module
  */
 
+import { ChatServer } from "../server.ts";
 import { Peer } from "./test_helpers.ts";
 
 let syncs = 0;
@@ -39,4 +40,25 @@ export async function ircJoin(port: number, nick: string): Promise<[Peer, string
   await sendIrc(peer, "CAP END");
   const lines = await peer.readUntil(/ 366 \S+ #lobby /);
   return [peer, lines];
+}
+
+/**
+ * Runs `body` against an in-process server on 127.0.0.1 that calls itself
+ * `irc.test`, with the IRC listener's port and the line port's; closes it after.
+ */
+export async function withIrc(
+  body: (ircPort: number, linePort: number) => Promise<void>,
+): Promise<void> {
+  const server = new ChatServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    ircPort: 0,
+    ircServerName: "irc.test",
+  });
+  await server.start();
+  try {
+    await body((server.ircAddr as Deno.NetAddr).port, server.addr.port);
+  } finally {
+    await server.close();
+  }
 }

@@ -1,23 +1,6 @@
 import assert from "node:assert/strict";
-import { ChatServer } from "../../server.ts";
 import { LEAK_CHECKS, Peer } from "../../test/test_helpers.ts";
-import { sendIrc, syncIrc } from "../../test/irc_test_helpers.ts";
-
-/** Runs `body` against an in-process server whose IRC listener is on a free port. */
-async function withIrc(body: (port: number) => Promise<void>): Promise<void> {
-  const server = new ChatServer({
-    hostname: "127.0.0.1",
-    port: 0,
-    ircPort: 0,
-    ircServerName: "irc.test",
-  });
-  await server.start();
-  try {
-    await body((server.ircAddr as Deno.NetAddr).port);
-  } finally {
-    await server.close();
-  }
-}
+import { sendIrc, syncIrc, withIrc } from "../../test/irc_test_helpers.ts";
 
 /** Registers `nick` asking for `caps`, and reads up to the end of #lobby's names. */
 async function joinWith(port: number, nick: string, caps: string): Promise<Peer> {

@@ -1,23 +1,6 @@
 import assert from "node:assert/strict";
-import { ChatServer } from "../../server.ts";
 import { LEAK_CHECKS } from "../../test/test_helpers.ts";
-import { ircJoin, sendIrc, syncIrc } from "../../test/irc_test_helpers.ts";
-
-/** Runs `body` against an in-process server whose IRC listener is on a free port. */
-async function withIrc(body: (port: number) => Promise<void>): Promise<void> {
-  const server = new ChatServer({
-    hostname: "127.0.0.1",
-    port: 0,
-    ircPort: 0,
-    ircServerName: "irc.test",
-  });
-  await server.start();
-  try {
-    await body((server.ircAddr as Deno.NetAddr).port);
-  } finally {
-    await server.close();
-  }
-}
+import { ircJoin, sendIrc, syncIrc, withIrc } from "../../test/irc_test_helpers.ts";
 
 Deno.test({
   name: "a line that is not UTF-8 is refused with FAIL INVALID_UTF8 and the connection stays",

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import { ChatServer } from "../../server.ts";
 import { LEAK_CHECKS, Peer } from "../../test/test_helpers.ts";
-import { ircJoin, sendIrc, syncIrc } from "../../test/irc_test_helpers.ts";
+import { ircJoin, sendIrc, syncIrc, withIrc } from "../../test/irc_test_helpers.ts";
 import { parseWhox } from "./whox.ts";
 
 Deno.test("a WHOX query keeps the fields it knows, in WHOX's order, and its token", () => {
@@ -14,17 +13,9 @@ Deno.test("a WHOX query keeps the fields it knows, in WHOX's order, and its toke
 Deno.test({
   name: "WHO with %fields is answered with 354s in WHOX's order, for a nick and a channel",
   ...LEAK_CHECKS,
-  async fn() {
-    const server = new ChatServer({
-      hostname: "127.0.0.1",
-      port: 0,
-      ircPort: 0,
-      ircServerName: "irc.test",
-    });
-    await server.start();
-    try {
-      const port = (server.ircAddr as Deno.NetAddr).port;
-      await using _bob = await Peer.join(server.addr.port, "bob");
+  fn: () =>
+    withIrc(async (port, linePort) => {
+      await using _bob = await Peer.join(linePort, "bob");
       const [alice, welcome] = await ircJoin(port, "alice");
       await using _ = alice;
       assert.ok(welcome.some((line) => / 005 alice .*\bWHOX\b/.test(line)), welcome.join("\n"));
@@ -38,8 +29,5 @@ Deno.test({
         ":irc.test 354 alice 0 * bob 255.255.255.255 chat irc.test bob H 0 0 0 n/a :bob",
         ":irc.test 315 alice bob :End of /WHO list",
       ]);
-    } finally {
-      await server.close();
-    }
-  },
+    }),
 });
