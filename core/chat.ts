@@ -62,7 +62,7 @@ import { RoomCommands } from "./room_commands.ts";
 import { entryRefusal, speechRefusal } from "./room_modes.ts";
 import { LOBBY, Rooms } from "./rooms.ts";
 import { Seats } from "./seats.ts";
-import { type LinkEvents, Member, memberOf, pauseReading } from "./session.ts";
+import { type LinkEvents, Member, pauseReading } from "./session.ts";
 
 export { Member };
 export type { AccountBook, ChatCluster, ChatRecorder, LocalAccountBook };
@@ -115,7 +115,8 @@ export class Chat {
   readonly #renames: Renames;
   readonly #clusterSide: ClusterSide;
   readonly #accounts: Accounts;
-  readonly #seats: Seats;
+  /** Members in several rooms at once (IRC clients): `open` and `partOver` (seats.ts). */
+  readonly seats: Seats;
   /** Sharing files: the commands, and the uploads and downloads the web transport hands over. */
   readonly files: FileSharing;
 
@@ -163,7 +164,7 @@ export class Chat {
       ...options,
       naming: this.#naming,
       onLeave: (member) => files.forget(member),
-      closeSeats: (member, notice) => this.#seats.closeAll(member, notice),
+      closeSeats: (member, notice) => this.seats.closeAll(member, notice),
     });
     this.#privateMessages = new PrivateMessages(hub, accounts);
     this.#renames = new Renames(hub, accounts);
@@ -186,7 +187,7 @@ export class Chat {
       naming: this.#naming,
       commands: this.#commandHost,
     });
-    this.#seats = new Seats(hub, {
+    this.seats = new Seats(hub, {
       maxLineBytes: options.maxLineBytes,
       listen: (link, seat) => this.#reader.listen(link, seat, this.#reader.events),
       newRoomRefusal: (member, name) => this.#roomCommands.newRoomRefusal(member, name),
@@ -203,22 +204,8 @@ export class Chat {
 
   /** Back to `#lobby` (kicked): a seat leaves its room instead, its owner still elsewhere. */
   #sendHome(member: Member): void {
-    if (member.seatOf !== null) this.#seats.close(member, null);
+    if (member.seatOf !== null) this.seats.close(member, null);
     else this.#roomCommands.moveTo(member, LOBBY, false);
-  }
-
-  /**
-   * Gives `member` a place in one more room over `link` (an IRC client's
-   * further channel): see seats.ts. A refusal is one `! ...` line on `link`.
-   */
-  openSeat(member: Member, link: Link, room: string, key?: string): void {
-    this.#seats.open(member, link, room, key);
-  }
-
-  /** The seat over `link` leaves its room, its room told `reason` if any. */
-  closeSeat(link: Link, reason = ""): void {
-    const seat = memberOf(link) as Member | undefined;
-    if (seat !== undefined && seat.seatOf !== null) this.#seats.part(seat, reason);
   }
 
   /** The operators, with the console as a server operator, and what they may do here. */
@@ -351,6 +338,11 @@ export class Chat {
    */
   logInBeforeName(member: Member, name: string, password: string): Promise<boolean> {
     return this.#accounts.logInBeforeName(member, name, password);
+  }
+
+  /** A room's recent public lines with when each was said (0: not known), for IRC's history batches. */
+  history(room: string): { text: string; at: number }[] {
+    return this.#hub.rooms.get(room)?.historyWithTimes() ?? [];
   }
 
   /** The account the member here called `name` is logged in to, or null (IRC's extended-join). */

@@ -59,6 +59,13 @@ const HISTORY_START = "* Recent messages:\n";
 const HISTORY_END = "* End of recent messages\n";
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** When a line was said: the time in its cluster id (`ms-seq`), or now for one said here. */
+function timeOf(id: string | undefined): number {
+  const ms = id === undefined || id === "" ? NaN : Number(id.split("-")[0]);
+  return Number.isFinite(ms) && ms > 0 ? ms : Date.now();
+}
 
 /**
  * A room's members, topic and history, and the delivery that reaches them.
@@ -79,6 +86,8 @@ export class Room<M extends Named> {
   readonly #history: Uint8Array[] = [];
   /** The cluster's id of each history line, when the room is part of one ("" otherwise). */
   readonly #historyIds: string[] = [];
+  /** When each history line was said, in ms since the epoch (0: not known, a restart read it back). */
+  readonly #historyTimes: number[] = [];
   /** Its modes (`+iklmnst`, bans) and the invitations it holds: see room_modes.ts. */
   readonly modes: RoomModes<M> = new RoomModes<M>();
   /** When it was made (here: a room a restart read back was made again then). */
@@ -121,6 +130,7 @@ export class Room<M extends Named> {
     for (const line of history.slice(-this.historyLines)) {
       this.#history.push(encoder.encode(line + "\n"));
       this.#historyIds.push("");
+      this.#historyTimes.push(0);
     }
   }
 
@@ -196,9 +206,11 @@ export class Room<M extends Named> {
       if (this.#history.length === this.historyLines) {
         this.#history.shift();
         this.#historyIds.shift();
+        this.#historyTimes.shift();
       }
       this.#history.push(line);
       this.#historyIds.push(options.id ?? "");
+      this.#historyTimes.push(timeOf(options.id));
       this.#recorder?.addLine(this.name, text);
     }
   }
@@ -210,14 +222,33 @@ export class Room<M extends Named> {
   prime(entries: readonly { id: string; text: string }[]): void {
     if (this.historyLines === 0) return;
     const seen = new Set(this.#historyIds);
-    const lines: { id: string; line: Uint8Array }[] = entries
+    const lines: { id: string; line: Uint8Array; at: number }[] = entries
       .filter((entry) => !seen.has(entry.id))
-      .map((entry) => ({ id: entry.id, line: encoder.encode(entry.text + "\n") }));
-    this.#history.forEach((line, i) => lines.push({ id: this.#historyIds[i] as string, line }));
+      .map((entry) => ({
+        id: entry.id,
+        line: encoder.encode(entry.text + "\n"),
+        at: timeOf(entry.id),
+      }));
+    this.#history.forEach((line, i) =>
+      lines.push({
+        id: this.#historyIds[i] as string,
+        line,
+        at: this.#historyTimes[i] as number,
+      })
+    );
     lines.sort((a, b) => compareIds(a.id, b.id));
     const kept = lines.slice(-this.historyLines);
     this.#history.splice(0, Infinity, ...kept.map((entry) => entry.line));
     this.#historyIds.splice(0, Infinity, ...kept.map((entry) => entry.id));
+    this.#historyTimes.splice(0, Infinity, ...kept.map((entry) => entry.at));
+  }
+
+  /** The recent public lines, oldest first, with when each was said (0: not known). */
+  historyWithTimes(): { text: string; at: number }[] {
+    return this.#history.map((line, i) => ({
+      text: decoder.decode(line.subarray(0, line.length - 1)),
+      at: this.#historyTimes[i] as number,
+    }));
   }
 
   /** Queues the recent public lines, as they were first sent, between two notices. */

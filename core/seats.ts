@@ -21,7 +21,7 @@ import { tellModes } from "./mode_commands.ts";
 import type { Link } from "./link.ts";
 import type { Room } from "./room.ts";
 import { roomName } from "./rooms.ts";
-import { closeConnection, Member } from "./session.ts";
+import { closeConnection, Member, memberOf } from "./session.ts";
 
 /** Rooms a member may be in at once through seats, besides its own. */
 export const MAX_SEATS = 9;
@@ -127,6 +127,12 @@ export class Seats {
     (room ?? hub.lobby).settle(seat);
     seat.seatOf?.seats?.delete(seat);
     closeConnection(seat);
+  }
+
+  /** The seat over `link` left its room (its transport's word): its room hears `reason` if any. */
+  partOver(link: Link, reason = ""): void {
+    const seat = memberOf(link) as Member | undefined;
+    if (seat !== undefined && seat.seatOf !== null) this.part(seat, reason);
   }
 
   /** The seat's transport left the room: `reason`, when given, is told with it. */

@@ -176,3 +176,50 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "a room's history is a chathistory batch with the times it was said, or NOTICEs",
+  ...LEAK_CHECKS,
+  fn: async () => {
+    const server = await ircServer();
+    try {
+      await using bob = await Peer.join(server.port, "bob");
+      await bob.send("hello\n/me waves\n");
+      await bob.readUntil("** bob waves");
+      const said = Date.now();
+      await using batched = await Peer.connect(server.ircPort);
+      await sendIrc(
+        batched,
+        "CAP REQ :batch server-time",
+        "NICK batched",
+        "USER b 0 * :B",
+        "CAP END",
+      );
+      const lines = await batched.readUntil(/ BATCH -\S+$/);
+      const start = lines.findIndex((line) => / BATCH \+\S+ chathistory #lobby$/.test(line));
+      assert.ok(start !== -1, lines.join("\n"));
+      const ref = / BATCH \+(\S+) /.exec(lines[start] as string)?.[1];
+      const history = lines.slice(start + 1, -1);
+      assert.deepEqual(history.map((line) => line.replace(/^@batch=\S+;time=\S+ /, "")), [
+        ":bob!bob@chat PRIVMSG #lobby :hello",
+        ":bob!bob@chat PRIVMSG #lobby :\x01ACTION waves\x01",
+      ]);
+      for (const line of history) {
+        const tags = /^@batch=(\S+);time=(\S+) /.exec(line);
+        assert.equal(tags?.[1], ref);
+        // The time it was said, not the time it is replayed.
+        assert.ok(Math.abs(Date.parse(tags?.[2] ?? "") - said) < 2000, line);
+      }
+      // Without batch: NOTICEs from the server.
+      const [plain] = await ircJoin(server.ircPort, "plain");
+      await using _ = plain;
+      const after = await plain.readUntil(/ NOTICE #lobby :\* bob waves$/);
+      assert.deepEqual(after.filter((line) => / NOTICE #lobby /.test(line)), [
+        ":127.0.0.1 NOTICE #lobby :<bob> hello",
+        ":127.0.0.1 NOTICE #lobby :* bob waves",
+      ]);
+    } finally {
+      await server.stop();
+    }
+  },
+});

@@ -30,7 +30,7 @@ Deno.test({
       await sendIrc(peer, "CAP LS 302");
       assert.equal(
         await peer.expect(/ CAP \* LS :/),
-        ":irc.test CAP * LS :away-notify cap-notify echo-message extended-join message-tags " +
+        ":irc.test CAP * LS :away-notify batch cap-notify echo-message extended-join message-tags " +
           "multi-prefix sasl=PLAIN server-time userhost-in-names",
       );
     }),

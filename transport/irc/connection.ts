@@ -232,7 +232,8 @@ export class IrcConnection extends EventEmitter implements Link {
 
   /** `line` with the time it is sent (`@time=...`), for a client that asked for server-time. */
   #tagged(line: string): string {
-    if (!this.#session.serverTime) return line;
+    // A line that has its tags already (a history batch's, with the time it was said) keeps them.
+    if (!this.#session.serverTime || line.startsWith("@")) return line;
     return `@time=${new Date().toISOString()} ${line}`;
   }
 

@@ -11,6 +11,7 @@
 import { sameName } from "../../protocol.ts";
 import { type CoreLine, readCoreLine } from "./core_lines.ts";
 import { errorNumerics, welcomeNumerics } from "./core_numerics.ts";
+import { replayHistory } from "./history_replay.ts";
 import { formatMessage, MAX_MESSAGE_BYTES } from "./message.ts";
 import {
   bytes,
@@ -40,7 +41,9 @@ const SERVER_REASONS = new Set([
   "banned",
 ]);
 
-/** One IRC client's side of the chat: see the module's description. */
+/** The core's lines around a room's history, as a newcomer gets it. */
+const HISTORY_START = "* Recent messages:";
+const HISTORY_END = "* End of recent messages";
 
 /** Says the core's lines to an IRC client: see the module's description. */
 export class CoreReplies {
@@ -54,7 +57,7 @@ export class CoreReplies {
     if (head !== undefined && this.#answers(head, read)) {
       this.s.pending.shift();
       this.#answer(head, read);
-      for (const held of head.held) this.fromCore(held);
+      this.#release(head.held);
       // Replies to what the client sent after this question and before the next: due now.
       for (const after of head.after) this.s.sink.toClient(after);
       return;
@@ -242,6 +245,19 @@ export class CoreReplies {
     this.s.now("375", `- ${this.s.host.serverName} Message of the day - `);
     for (const piece of splitText(text, 350)) this.s.now("372", `- ${piece}`);
     this.s.now("376", "End of /MOTD command.");
+  }
+
+  /** Lines held for an answer, in order; a room's history among them replayed as IRC has it. */
+  #release(held: string[]): void {
+    const start = held.indexOf(HISTORY_START);
+    const end = start === -1 ? -1 : held.indexOf(HISTORY_END, start);
+    if (end === -1 || !this.s.visible) {
+      for (const line of held) this.fromCore(line);
+      return;
+    }
+    for (const line of held.slice(0, start)) this.fromCore(line);
+    replayHistory(this.s, held.slice(start + 1, end), (line) => this.fromCore(line));
+    for (const line of held.slice(end + 1)) this.fromCore(line);
   }
 
   /** The welcome's answer came (the names of #lobby): the MOTD, then #lobby, then what waited. */

@@ -167,11 +167,12 @@ export class IrcListener {
       shared: this.#shared,
       topics: this.#topics,
       openSeat: (seatLink, room, key) => {
-        if (member !== null) chat.openSeat(member, seatLink, room, key);
+        if (member !== null) chat.seats.open(member, seatLink, room, key);
       },
-      closeSeat: (seatLink, reason) => chat.closeSeat(seatLink, reason),
+      closeSeat: (seatLink, reason) => chat.seats.partOver(seatLink, reason),
       channelLimit: () => chat.seatsOffered ? CHANNEL_LIMIT : 1,
       accountOf: (name) => chat.accountOf(name),
+      history: (room) => chat.history(room),
       logInBeforeName: async (name, password) => {
         if (member === null || !await chat.logInBeforeName(member, name, password)) return null;
         return member.account;

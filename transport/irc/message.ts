@@ -83,7 +83,15 @@ export function parseMessage(line: string): IrcMessage | null {
 }
 
 /** Commands whose last parameter is a word, not text: written without `:` when they can be. */
-const WORD_LAST: ReadonlySet<string> = new Set(["JOIN", "NICK", "MODE", "PING", "CAP", "INVITE"]);
+const WORD_LAST: ReadonlySet<string> = new Set([
+  "JOIN",
+  "NICK",
+  "MODE",
+  "PING",
+  "CAP",
+  "INVITE",
+  "BATCH",
+]);
 
 /**
  * Writes one message (without CR LF). The last parameter of a numeric or of a

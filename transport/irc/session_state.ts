@@ -35,6 +35,7 @@ export const TARGMAX =
 /** The capabilities offered (CAP LS). */
 export const CAPABILITIES = [
   "away-notify",
+  "batch",
   "cap-notify",
   "echo-message",
   "extended-join",
@@ -88,6 +89,8 @@ export interface IrcSessionHost {
   topics?: Map<string, { by: string; at: number; text: string }>;
   /** Channels a client may be in at once (CHANLIMIT): 1 where the chat offers no seats. */
   channelLimit?(): number;
+  /** A room's recent public lines with when each was said, in ms (0: not known). */
+  history?(room: string): { text: string; at: number }[];
   /** The account the member called `name` is logged in to, or null (extended-join). */
   accountOf?(name: string): string | null;
   /**
