@@ -223,3 +223,27 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "a PING sent with a JOIN of a further channel is answered after that JOIN's lines",
+  ...LEAK_CHECKS,
+  fn: async () => {
+    const server = await ircServer();
+    try {
+      const [alice] = await ircJoin(server.ircPort, "alice");
+      await using _ = alice;
+      for (let round = 0; round < 5; round++) {
+        // JOIN and PING in one write: the PONG waits for the new channel's answers.
+        await sendIrc(alice, `JOIN #room${round}`, `PING token${round}`);
+        const lines = await alice.readUntil(new RegExp(` PONG \\S+ :?token${round}$`));
+        assert.deepEqual(lines.slice(0, 3).map((line) => line.split(" ")[1]), [
+          "JOIN",
+          "353",
+          "366",
+        ]);
+      }
+    } finally {
+      await server.stop();
+    }
+  },
+});

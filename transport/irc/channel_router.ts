@@ -116,6 +116,11 @@ export class ChannelRouter {
     this.#route(params[0]).mode(params);
   }
 
+  /** Every channel's view: the member's own room's, then each seat's (open or opening). */
+  get views(): SessionState[] {
+    return [this.s, ...this.#seats.map((seat) => seat.state)];
+  }
+
   /** The channels the client is in through seats, as the core names their rooms. */
   get seatRooms(): string[] {
     return this.#seats.filter((seat) => seat.state.visible).map((seat) => seat.state.room);
@@ -141,12 +146,18 @@ export class ChannelRouter {
   #open(room: string, key: string | undefined): void {
     const link: SeatLink = new SeatLink({
       fromCore: (text) => {
-        for (const line of text.split("\n")) if (line !== "") seat.replies.fromCore(line);
+        // What the core writes is said within this connection's guard, as its own link's is.
+        const say = () => {
+          for (const line of text.split("\n")) if (line !== "") seat.replies.fromCore(line);
+        };
+        if (this.s.sink.guard === undefined) say();
+        else this.s.sink.guard(say);
       },
       writableLength: this.writableLength,
       closed: () => {
         const at = this.#seats.indexOf(seat);
         if (at !== -1) this.#seats.splice(at, 1);
+        seat.state.abandon();
       },
     });
     const state = this.s.view(room, (line) => link.toCore([line]));
@@ -157,12 +168,16 @@ export class ChannelRouter {
       link,
     };
     this.#seats.push(seat);
+    // The names of the room, for the JOIN the client is shown once the seat is in it: awaited
+    // from now, so that what the client asks of this channel meanwhile waits behind it.
+    const join = state.expect("join", room);
     const open = () => {
+      // A refusal is one `! ...` line, before any answer: said as the core's error, not awaited.
+      state.pending.splice(state.pending.indexOf(join), 1);
       this.s.host.openSeat?.(link, room, key);
       // Refused: the seat's translation has said why, and the link is closed.
       if (link.destroyed) return;
-      // The names of the room, for the JOIN the client is shown once the seat is in it.
-      state.expect("join", room);
+      state.pending.unshift(join);
       link.opened(["/who"]);
     };
     if (this.s.sink.afterCore === undefined) open();

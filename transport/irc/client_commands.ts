@@ -55,17 +55,23 @@ export class ClientCommands {
         this.s.user = params[0] as string;
         this.s.realname = params[3] as string;
         return this.#register();
-      case "PING":
+      case "PING": {
         if (params[0] === undefined) return this.s.numeric("409", "No origin specified");
-        if (this.s.me !== null) {
-          // The core's answers to the lines before go out in its later turns: the PONG follows
-          // them, behind the answer to a question that costs the core nothing (`/topic`).
-          this.s.sink.toCore("/topic");
-          this.s.expect("sync", "");
+        const server = this.s.host.serverName;
+        const pong = formatMessage(server, "PONG", [server, params[0]]);
+        if (this.s.me === null) return this.s.reply(pong);
+        // The core's answers to the lines before go out in its later turns, each channel's in
+        // its own: the PONG follows them all, behind a question that costs nothing (`/topic`).
+        const views = this.channels.views;
+        let waiting = views.length;
+        for (const view of views) {
+          view.sink.toCore("/topic");
+          view.expect("sync", "").done = () => {
+            if (--waiting === 0) this.s.reply(pong);
+          };
         }
-        return this.s.reply(
-          formatMessage(this.s.host.serverName, "PONG", [this.s.host.serverName, params[0]]),
-        );
+        return;
+      }
       case "PONG":
         return;
       case "AUTHENTICATE":

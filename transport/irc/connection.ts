@@ -86,6 +86,7 @@ export class IrcConnection extends EventEmitter implements Link {
       toClient: (line) => this.#send(line),
       toCore: (line) => this.#forCore.push(line),
       afterCore: (action) => this.#afterCore.push(action),
+      guard: (action) => this.#guard(action),
       close: (reason) => this.#close(reason),
       writableLength: () => this.#socket.writableLength,
     }, options);

@@ -57,6 +57,7 @@ export class CoreReplies {
     if (head !== undefined && this.#answers(head, read)) {
       this.s.pending.shift();
       this.#answer(head, read);
+      head.done?.();
       this.#release(head.held);
       // Replies to what the client sent after this question and before the next: due now.
       for (const after of head.after) this.s.sink.toClient(after);

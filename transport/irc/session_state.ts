@@ -58,6 +58,8 @@ export interface IrcSessionSink {
   writableLength?(): number;
   /** Runs `action` once the lines handed to the core so far have gone to it (else at once). */
   afterCore?(action: () => void): void;
+  /** Runs `action`; a failure ends this connection only (else it is thrown). */
+  guard?(action: () => void): void;
 }
 
 /** What a session may ask of the server. */
@@ -191,6 +193,8 @@ export interface Expectation {
   filter: string[];
   /** For WHO: the WHOX fields asked for, or null for plain 352s. */
   whox?: WhoxQuery | null;
+  /** Runs once it is answered (or its channel is gone): a PING waits for every channel's. */
+  done?: () => void;
 }
 
 /** The byte length of a string in UTF-8. */
@@ -491,6 +495,15 @@ export class SessionState {
     };
     this.pending.push(expectation);
     return expectation;
+  }
+
+  /** The view's channel is gone (a seat refused or closed): what it awaited is over. */
+  abandon(): void {
+    const pending = this.pending.splice(0);
+    for (const expectation of pending) {
+      for (const line of expectation.after) this.sink.toClient(line);
+      expectation.done?.();
+    }
   }
 
   /** A channel parameter's room name, or null when it is no channel. */
