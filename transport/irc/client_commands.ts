@@ -245,8 +245,10 @@ export class ClientCommands {
     for (const target of list) {
       // What would not fit one line at an IRC recipient, once the sender's prefix is on it, is
       // refused whole rather than cut or split.
-      const line = formatMessage(prefixOf(this.s.me as string), command, [target, text]);
-      if (bytes(line) + 2 > MAX_MESSAGE_BYTES) {
+      // The common message is far too short to measure: 3 bytes a UTF-16 unit at most.
+      const head = `:${prefixOf(this.s.me as string)} ${command} ${target} :`;
+      const most = (head.length + text.length) * 3 + 2;
+      if (most > MAX_MESSAGE_BYTES && bytes(head) + bytes(text) + 2 > MAX_MESSAGE_BYTES) {
         this.s.numeric("417", "Input line was too long");
         continue;
       }

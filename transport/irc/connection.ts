@@ -296,7 +296,8 @@ export class IrcConnection extends EventEmitter implements Link {
     if (this.#forCore.length > 0 || received > 0) {
       const text = this.#forCore.length === 0 ? "" : this.#forCore.join("\n") + "\n";
       this.#forCore = [];
-      this.emit("data", encoder.encode(text), Math.max(received, encoder.encode(text).length));
+      const lines = encoder.encode(text);
+      this.emit("data", lines, Math.max(received, lines.length));
     }
     const after = this.#afterCore;
     this.#afterCore = [];

@@ -17,7 +17,8 @@
  */
 
 import { readCoreLine } from "./core_lines.ts";
-import { formatSaid, prefixOf } from "./session_state.ts";
+import { MAX_MESSAGE_BYTES } from "./message.ts";
+import { bytes, formatSaid, prefixOf } from "./session_state.ts";
 
 const encoder = new TextEncoder();
 
@@ -89,23 +90,38 @@ export function sharedLines(text: string): SharedLine[] | null {
 
 /** The IRC messages of `lines` in `channel`, each after `stamp` (a server-time tag, or ""). */
 export function translateShared(lines: SharedLine[], channel: string, stamp: string): SharedEntry {
-  const chunks: Uint8Array[] = [];
+  // Each line's messages as text, then all of them encoded into one buffer: this runs once a
+  // channel for every line anyone says, so the common line (one message that fits) is made
+  // with one template and no measuring.
+  const heads = new Map<string, { head: string; size: number }>();
+  const chunks: string[] = [];
+  let most = 0;
+  for (const line of lines) {
+    const key = `${line.command} ${line.from}`;
+    let made = heads.get(key);
+    if (made === undefined) {
+      const head = `:${prefixOf(line.from)} ${line.command} ${channel} :`;
+      made = { head, size: bytes(head) };
+      heads.set(key, made);
+    }
+    // At most 3 bytes a UTF-16 unit: a line this short fits IRC's 512 bytes with its CR LF.
+    const chunk = made.size + line.text.length * 3 <= MAX_MESSAGE_BYTES - 2
+      ? `${stamp}${made.head}${line.text}\r\n`
+      : formatSaid(prefixOf(line.from), line.command, [channel, line.text])
+        .map((message) => `${stamp}${message}\r\n`).join("");
+    chunks.push(chunk);
+    most += chunk.length * 3;
+  }
+  const buffer = new Uint8Array(most);
   const ends: number[] = [];
   let size = 0;
-  for (const line of lines) {
-    const said = formatSaid(prefixOf(line.from), line.command, [channel, line.text]);
-    const chunk = encoder.encode(said.map((message) => `${stamp}${message}\r\n`).join(""));
-    chunks.push(chunk);
-    ends.push(size += chunk.length);
-  }
-  const output = new Uint8Array(size);
-  let offset = 0;
   for (const chunk of chunks) {
-    output.set(chunk, offset);
-    offset += chunk.length;
+    size += encoder.encodeInto(chunk, buffer.subarray(size)).written;
+    ends.push(size);
   }
   const senders = lines.map((line) => line.from);
-  return { output, ends, senders, saidBy: new Set(senders) };
+  // A view, not a copy: the entry lives until the core writes its next batch.
+  return { output: buffer.subarray(0, size), ends, senders, saidBy: new Set(senders) };
 }
 
 /** What the client of `name` is sent of `entry`: all of it, or without its own lines. */
