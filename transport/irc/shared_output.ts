@@ -38,10 +38,8 @@ export interface SharedEntry {
   output: Uint8Array;
   /** Where each core line's messages end in `output`. */
   ends: number[];
-  /** Who said each core line. */
-  senders: string[];
-  /** The same, as a set. */
-  saidBy: ReadonlySet<string>;
+  /** The lines each sender said, by index, in order. */
+  linesOf: ReadonlyMap<string, readonly number[]>;
 }
 
 /** The translations of the core's last write, door-wide: see the module's description. */
@@ -119,31 +117,32 @@ export function translateShared(lines: SharedLine[], channel: string, stamp: str
     size += encoder.encodeInto(chunk, buffer.subarray(size)).written;
     ends.push(size);
   }
-  const senders = lines.map((line) => line.from);
+  const linesOf = new Map<string, number[]>();
+  lines.forEach((line, i) => {
+    const own = linesOf.get(line.from);
+    if (own === undefined) linesOf.set(line.from, [i]);
+    else own.push(i);
+  });
   // A view, not a copy: the entry lives until the core writes its next batch.
-  return { output: buffer.subarray(0, size), ends, senders, saidBy: new Set(senders) };
+  return { output: buffer.subarray(0, size), ends, linesOf };
 }
 
 /** What the client of `name` is sent of `entry`: all of it, or without its own lines. */
 export function outputFor(entry: SharedEntry, name: string, echo: boolean): Uint8Array {
-  if (echo || !entry.saidBy.has(name)) return entry.output;
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  let start = 0;
-  for (let i = 0; i < entry.ends.length; i++) {
-    const end = entry.ends[i] as number;
-    if (entry.senders[i] !== name && end > start) {
-      parts.push(entry.output.subarray(start, end));
-      size += end - start;
-    }
-    start = end;
-  }
-  if (parts.length === 1) return parts[0] as Uint8Array;
-  const output = new Uint8Array(size);
+  const own = echo ? undefined : entry.linesOf.get(name);
+  if (own === undefined) return entry.output;
+  // The runs of others' lines between the sender's own, copied once.
+  const { output: all, ends } = entry;
+  const cut = own.reduce((bytes, i) => bytes + (ends[i] as number) - (ends[i - 1] ?? 0), 0);
+  const output = new Uint8Array(all.length - cut);
   let offset = 0;
-  for (const part of parts) {
-    output.set(part, offset);
-    offset += part.length;
+  let from = 0;
+  for (const i of own) {
+    const start = ends[i - 1] ?? 0;
+    output.set(all.subarray(from, start), offset);
+    offset += start - from;
+    from = ends[i] as number;
   }
+  output.set(all.subarray(from), offset);
   return output;
 }
