@@ -485,6 +485,8 @@ let lastKeys: readonly [string, string] = ["", ""];
 
 /** Whether two names count as the same: either of their {@linkcode nameKeys} match. */
 export function sameName(a: string, b: string): boolean {
+  // The same text is the same name, without folding either (a member's room, asked per line).
+  if (a === b) return true;
   const [typedA, lowerA] = nameKeys(a);
   const [typedB, lowerB] = nameKeys(b);
   return typedA === typedB || lowerA === lowerB;

@@ -268,15 +268,28 @@ export class IrcConnection extends EventEmitter implements Link {
       data.set(this.#buffer);
       data.set(chunk, this.#buffer.length);
     }
+    // The complete lines decoded at once (a line feed is never inside a character); when that
+    // fails, some line is not UTF-8, and each is decoded on its own to tell which.
+    const lastFeed = data.lastIndexOf(10);
+    let texts: string[] | null = null;
+    if (lastFeed > 0) {
+      try {
+        texts = strictDecoder.decode(data.subarray(0, lastFeed)).split("\n");
+      } catch {
+        texts = null;
+      }
+    }
     let start = 0;
+    let index = 0;
     for (let end = data.indexOf(10); end !== -1; end = data.indexOf(10, start)) {
       const line = data.subarray(start, end > start && data[end - 1] === 13 ? end - 1 : end);
       start = end + 1;
+      const text = texts?.[index++];
       if (this.#skipping) {
         this.#skipping = false;
         continue;
       }
-      this.#line(line);
+      this.#line(line, text?.endsWith("\r") ? text.slice(0, -1) : text);
       if (this.#ended) break;
     }
     const rest = data.subarray(start);
@@ -308,7 +321,8 @@ export class IrcConnection extends EventEmitter implements Link {
     this.#session.inputTooLong();
   }
 
-  #line(bytes: Uint8Array): void {
+  /** Handles one line, `bytes` without CR LF; `decoded`, when given, is its text. */
+  #line(bytes: Uint8Array, decoded?: string): void {
     // A client's tags may take 4,096 bytes with their `@` and space, the rest 512 with CR LF.
     let body = bytes;
     if (bytes[0] === 64 /* @ */) {
@@ -323,7 +337,7 @@ export class IrcConnection extends EventEmitter implements Link {
     if (body.length > MAX_MESSAGE_BYTES - 2) return this.#tooLong();
     let text: string;
     try {
-      text = strictDecoder.decode(bytes);
+      text = decoded ?? strictDecoder.decode(bytes);
     } catch {
       // UTF8ONLY: a line that is not UTF-8 is refused, not mangled.
       const command = parseMessage(decoder.decode(bytes))?.command;

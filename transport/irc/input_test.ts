@@ -21,6 +21,20 @@ Deno.test({
       ]);
       await sendIrc(alice, "PRIVMSG bob :héllo");
       await bob.readUntil(":alice!alice@chat PRIVMSG bob :héllo");
+      // In one write with good lines around it, the bad line alone is refused, in its place.
+      const encode = (text: string) => [...new TextEncoder().encode(text)];
+      await alice.send(
+        new Uint8Array([
+          ...encode("PRIVMSG bob :før\r\nPRIVMSG bob :bad"),
+          0xff,
+          ...encode("\r\nPRIVMSG bob :åfter\r\n"),
+        ]),
+      );
+      await bob.readUntil(":alice!alice@chat PRIVMSG bob :før");
+      await bob.expect(":alice!alice@chat PRIVMSG bob :åfter");
+      assert.deepEqual(await syncIrc(alice), [
+        ":irc.test FAIL PRIVMSG INVALID_UTF8 :Message rejected, it was not valid UTF-8",
+      ]);
     }),
 });
 
