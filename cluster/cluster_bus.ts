@@ -117,9 +117,13 @@ export class ClusterBus {
   /**
    * Runs `write`, a command on the bus's client that adds to the stream some other way (a Lua
    * script that keeps a room's history too), so that Redis failing it marks the bus down as a
-   * failed {@linkcode ClusterBus.publish} does; resolves or rejects as `write` does.
+   * failed {@linkcode ClusterBus.publish} does; resolves or rejects as `write` does. While the
+   * bus is down it rejects at once, with a `RedisUnavailableError`, and writes nothing.
    */
   async publishWith<T>(write: () => Promise<T>): Promise<T> {
+    // Down (members were told the chat lost Redis): nothing is written until the bus is back,
+    // so a line is never half-sent to a connection that is closing, and then maybe kept.
+    if (this.#down) throw new RedisUnavailableError(`${this.key}: Redis is unreachable`);
     try {
       return await write();
     } catch (error) {
