@@ -6,22 +6,14 @@
  */
 
 import assert from "node:assert/strict";
-import { LEAK_CHECKS, Peer, startServer } from "../test/test_helpers.ts";
-import { ircJoin, sendIrc, syncIrc } from "../test/irc_test_helpers.ts";
-
-/** A quiet server with its IRC listener on a free port, and its IRC port. */
-async function ircServer() {
-  const server = await startServer(["--quiet", "--no-web"], ["--allow-net"]);
-  assert.ok(server.ircPort !== null, "no IRC port printed");
-  return Object.assign(server, { ircPort: server.ircPort as number });
-}
+import { LEAK_CHECKS, Peer } from "../test/test_helpers.ts";
+import { ircJoin, sendIrc, syncIrc, withIrcServer } from "../test/irc_test_helpers.ts";
 
 Deno.test({
   name: "an IRC client in three channels hears each line from its own channel",
   ...LEAK_CHECKS,
-  fn: async () => {
-    const server = await ircServer();
-    try {
+  fn: () =>
+    withIrcServer([], async (server) => {
       await using carol = await Peer.join(server.port, "carol");
       const [alice] = await ircJoin(server.ircPort, "alice");
       await using _a = alice;
@@ -69,18 +61,14 @@ Deno.test({
       ]);
       await carol.send("/who\n");
       await carol.expect("* 2 in #ops: @alice, carol");
-    } finally {
-      await server.stop();
-    }
-  },
+    }),
 });
 
 Deno.test({
   name: "an IRC client's channels are bounded by CHANLIMIT, and its quit empties each",
   ...LEAK_CHECKS,
-  fn: async () => {
-    const server = await ircServer();
-    try {
+  fn: () =>
+    withIrcServer([], async (server) => {
       await using carol = await Peer.join(server.port, "carol");
       const [alice, welcome] = await ircJoin(server.ircPort, "alice");
       await using _a = alice;
@@ -99,18 +87,14 @@ Deno.test({
       await carol.expect("* 1 in #c3: carol");
       await carol.send("/rooms\n");
       await carol.expect("* 2 rooms: #c3 (1), #lobby (0)");
-    } finally {
-      await server.stop();
-    }
-  },
+    }),
 });
 
 Deno.test({
   name: "one broadcast, said once per way of seeing it: each IRC client gets its own form",
   ...LEAK_CHECKS,
-  fn: async () => {
-    const server = await ircServer();
-    try {
+  fn: () =>
+    withIrcServer([], async (server) => {
       await using carol = await Peer.join(server.port, "carol");
       const [plain] = await ircJoin(server.ircPort, "plain");
       await using _p = plain;
@@ -137,18 +121,14 @@ Deno.test({
       assert.deepEqual(await syncIrc(other), []);
       await timed.readUntil(/^@time=\S+ :carol!carol@chat PRIVMSG #lobby :one$/);
       await timed.expect(/^@time=\S+ :carol!carol@chat PRIVMSG #lobby :two$/);
-    } finally {
-      await server.stop();
-    }
-  },
+    }),
 });
 
 Deno.test({
   name: "extended-join and away-notify: a watcher hears who joined with their real name, and away",
   ...LEAK_CHECKS,
-  fn: async () => {
-    const server = await ircServer();
-    try {
+  fn: () =>
+    withIrcServer([], async (server) => {
       await using watcher = await Peer.connect(server.ircPort);
       await sendIrc(
         watcher,
@@ -171,18 +151,14 @@ Deno.test({
       await sendIrc(alice, "AWAY :again");
       await watcher.readUntil(":alice!alice@chat AWAY :again");
       assert.deepEqual((await syncIrc(plain)).filter((line) => / AWAY /.test(line)), []);
-    } finally {
-      await server.stop();
-    }
-  },
+    }),
 });
 
 Deno.test({
   name: "a room's history is a chathistory batch with the times it was said, or NOTICEs",
   ...LEAK_CHECKS,
-  fn: async () => {
-    const server = await ircServer();
-    try {
+  fn: () =>
+    withIrcServer([], async (server) => {
       await using bob = await Peer.join(server.port, "bob");
       await bob.send("hello\n/me waves\n");
       await bob.readUntil("** bob waves");
@@ -218,18 +194,14 @@ Deno.test({
         ":127.0.0.1 NOTICE #lobby :<bob> hello",
         ":127.0.0.1 NOTICE #lobby :* bob waves",
       ]);
-    } finally {
-      await server.stop();
-    }
-  },
+    }),
 });
 
 Deno.test({
   name: "a PING sent with a JOIN of a further channel is answered after that JOIN's lines",
   ...LEAK_CHECKS,
-  fn: async () => {
-    const server = await ircServer();
-    try {
+  fn: () =>
+    withIrcServer([], async (server) => {
       const [alice] = await ircJoin(server.ircPort, "alice");
       await using _ = alice;
       for (let round = 0; round < 5; round++) {
@@ -242,8 +214,5 @@ Deno.test({
           "366",
         ]);
       }
-    } finally {
-      await server.stop();
-    }
-  },
+    }),
 });

@@ -6,19 +6,14 @@
  */
 
 import assert from "node:assert/strict";
-import { LEAK_CHECKS, Peer, startServer, WAIT_MS } from "../test/test_helpers.ts";
-import { ircJoin } from "../test/irc_test_helpers.ts";
+import { LEAK_CHECKS, Peer, WAIT_MS } from "../test/test_helpers.ts";
+import { ircJoin, withIrcServer } from "../test/irc_test_helpers.ts";
 
 Deno.test({
   name: "an IRC client that stops reading is cut as too slow and told so last",
   ...LEAK_CHECKS,
-  fn: async () => {
-    const server = await startServer(
-      ["--quiet", "--no-web", "--rate", "0", "--max-queue-bytes", "65536"],
-      ["--allow-net"],
-    );
-    try {
-      assert.ok(server.ircPort !== null, "no IRC port printed");
+  fn: () =>
+    withIrcServer(["--rate", "0", "--max-queue-bytes", "65536"], async (server) => {
       await using carol = await Peer.join(server.port, "carol");
       const [slow] = await ircJoin(server.ircPort, "slow");
       await using _ = slow;
@@ -37,8 +32,5 @@ Deno.test({
       // All it was sent, then why it was closed, then the end.
       const tail = await slow.expectClosed(4 * WAIT_MS);
       assert.equal(tail.at(-1), "ERROR :Closing Link: too slow");
-    } finally {
-      await server.stop();
-    }
-  },
+    }),
 });

@@ -6,8 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import { LEAK_CHECKS, Peer, startServer } from "../test/test_helpers.ts";
-import { sendIrc } from "../test/irc_test_helpers.ts";
+import { LEAK_CHECKS, Peer } from "../test/test_helpers.ts";
+import { sendIrc, withIrcServer } from "../test/irc_test_helpers.ts";
 
 const PASSWORD = "correct-horse";
 
@@ -20,10 +20,8 @@ Deno.test({
   name:
     "SASL PLAIN logs an IRC client in to its account before registration ends; 904 and 433 else",
   ...LEAK_CHECKS,
-  fn: async () => {
-    const server = await startServer(["--quiet", "--no-web"], ["--allow-net"]);
-    try {
-      assert.ok(server.ircPort !== null, "no IRC port printed");
+  fn: () =>
+    withIrcServer([], async (server) => {
       await using bob = await Peer.join(server.port, "bob");
       {
         await using alice = await Peer.join(server.port, "alice");
@@ -61,8 +59,5 @@ Deno.test({
       // Once welcomed, SASL is over.
       await sendIrc(irc, "AUTHENTICATE PLAIN");
       await irc.readUntil(/ 907 alice :You have already authenticated using SASL$/);
-    } finally {
-      await server.stop();
-    }
-  },
+    }),
 });

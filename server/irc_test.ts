@@ -1,28 +1,7 @@
 import assert from "node:assert/strict";
-import {
-  LEAK_CHECKS,
-  Peer,
-  type ServerProcess,
-  startServer,
-  withDeadline,
-} from "../test/test_helpers.ts";
-import { ircJoin, sendIrc, syncIrc } from "../test/irc_test_helpers.ts";
+import { LEAK_CHECKS, Peer, withDeadline } from "../test/test_helpers.ts";
+import { ircJoin, sendIrc, syncIrc, withIrcServer } from "../test/irc_test_helpers.ts";
 import { ChatServer, parseServerArgs } from "../server.ts";
-
-/** Runs `body` against a fresh quiet server with its IRC listener on a free port. */
-async function withIrcServer(
-  args: string[],
-  body: (server: ServerProcess & { ircPort: number }) => Promise<void>,
-  options: { console?: boolean } = {},
-): Promise<void> {
-  const server = await startServer(["--quiet", "--no-web", ...args], ["--allow-net"], options);
-  try {
-    assert.ok(server.ircPort !== null, "no IRC port printed");
-    await body(server as ServerProcess & { ircPort: number });
-  } finally {
-    await server.stop();
-  }
-}
 
 Deno.test({
   name: "an IRC client registers with CAP, NICK and USER and lands in #lobby",

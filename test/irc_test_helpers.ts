@@ -8,7 +8,8 @@
  */
 
 import { ChatServer } from "../server.ts";
-import { Peer } from "./test_helpers.ts";
+import assert from "node:assert/strict";
+import { Peer, type ServerProcess, startServer } from "./test_helpers.ts";
 
 let syncs = 0;
 
@@ -60,5 +61,23 @@ export async function withIrc(
     await body((server.ircAddr as Deno.NetAddr).port, server.addr.port);
   } finally {
     await server.close();
+  }
+}
+
+/**
+ * Runs `body` against a fresh quiet `server.ts` process (with `args`) whose
+ * IRC listener is on a free port; stops it after, whatever happens.
+ */
+export async function withIrcServer(
+  args: string[],
+  body: (server: ServerProcess & { ircPort: number }) => Promise<void>,
+  options: { console?: boolean } = {},
+): Promise<void> {
+  const server = await startServer(["--quiet", "--no-web", ...args], ["--allow-net"], options);
+  try {
+    assert.ok(server.ircPort !== null, "no IRC port printed");
+    await body(server as ServerProcess & { ircPort: number });
+  } finally {
+    await server.stop();
   }
 }
