@@ -146,8 +146,7 @@ export class Accounts {
   /** A member renamed itself to `name`: logged in no more, unless it is its account's name. */
   renamed(member: Member, name: string): void {
     if (member.account === null || sameName(member.account, name)) return;
-    member.account = null;
-    this.#hub.sharePresence(member);
+    this.#hub.setAccount(member, null);
   }
 
   /**
@@ -244,8 +243,7 @@ export class Accounts {
     if (!exempt) this.#registrations.take(address, performance.now());
     await this.#book.add({ name, hash, registeredAt: Date.now() });
     if (member.closed || member.name !== name) return;
-    member.account = name;
-    hub.sharePresence(member);
+    hub.setAccount(member, name);
     hub.log?.(`${member.peer} ${name} registered`);
     hub.tell(
       member,
@@ -327,7 +325,7 @@ export class Accounts {
     const name = member.account;
     if (name === null) return;
     if (!sameName(member.name as string, name)) {
-      member.account = null;
+      this.#hub.setAccount(member, null);
       this.#hub.tell(
         member,
         `! ${name} is in use; you are not logged in (/login ${name} PASSWORD)`,
@@ -383,6 +381,7 @@ export class Accounts {
       for (const room of roomsOf(member)) room.broadcast(`* ${old} is now known as ${name}`);
     }
     hub.sharePresence(member);
+    hub.tellAccount(member);
     hub.log?.(`${member.peer} ${old} logged in as ${name}`);
     if (kept.length === 0) return;
     hub.tell(member, ...keptLines(kept));
@@ -411,7 +410,7 @@ export class Accounts {
   #ownAccount(member: Member): Account | null {
     const account = member.account === null ? undefined : this.#book.find(member.account);
     if (account === undefined) {
-      member.account = null;
+      this.#hub.setAccount(member, null);
       this.#hub.tell(member, "! You are not logged in (/login NAME PASSWORD)");
       return null;
     }
@@ -459,8 +458,7 @@ export class Accounts {
   #logOut(name: string): void {
     for (const other of this.#hub.connections) {
       if (other.account === null || !sameName(other.account, name)) continue;
-      other.account = null;
-      this.#hub.sharePresence(other);
+      this.#hub.setAccount(other, null);
     }
   }
 

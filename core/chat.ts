@@ -39,7 +39,7 @@ import { type CommandHost, runCommand } from "./commands.ts";
 import { Connections } from "./connections.ts";
 import { moderate } from "./moderating.ts";
 import { describe } from "./helpers.ts";
-import { Hub, unsentNotice } from "./hub.ts";
+import { type AccountChange, Hub, unsentNotice } from "./hub.ts";
 import type { Link } from "./link.ts";
 import { plainAddress } from "./moderation.ts";
 import { ModeCommands } from "./mode_commands.ts";
@@ -65,7 +65,7 @@ import { Seats } from "./seats.ts";
 import { type LinkEvents, Member, pauseReading } from "./session.ts";
 
 export { Member };
-export type { AccountBook, ChatCluster, ChatRecorder, LocalAccountBook };
+export type { AccountBook, AccountChange, ChatCluster, ChatRecorder, LocalAccountBook };
 
 /** The core's settings, checked already by the server that makes it. */
 export interface ChatOptions {
@@ -348,6 +348,15 @@ export class Chat {
   /** The account the member here called `name` is logged in to, or null (IRC's extended-join). */
   accountOf(name: string): string | null {
     return this.#hub.rooms.find(name)?.account ?? null;
+  }
+
+  /**
+   * Calls `watch` with every login and logout of a member of this process
+   * (IRC's account-notify), until the returned function is called.
+   */
+  watchAccounts(watch: (change: AccountChange) => void): () => void {
+    this.#hub.accountWatchers.add(watch);
+    return () => this.#hub.accountWatchers.delete(watch);
   }
 
   /**

@@ -11,7 +11,18 @@ import { type ChatCluster, mayArriveLate } from "./cluster_port.ts";
 import { type Operators, presenceOf } from "./operators.ts";
 import type { Room } from "./room.ts";
 import type { Rooms } from "./rooms.ts";
+import { roomsOf } from "./seats.ts";
 import type { Member } from "./session.ts";
+
+/** A member logged in to an account (`account`) or out (null), and the rooms it is in. */
+export interface AccountChange {
+  /** The member's name. */
+  name: string;
+  /** The account it is logged in to now, or null. */
+  account: string | null;
+  /** The rooms it is in: whoever shares one may be told (IRC's account-notify). */
+  rooms: string[];
+}
 
 /** What a member's line gets while the cluster cannot reach Redis: it was never written there. */
 export const UNAVAILABLE = "! Chat is unavailable right now; your message was not sent";
@@ -49,6 +60,8 @@ export class Hub {
   readonly log: ((event: string) => void) | undefined;
   /** The other processes' link, when this one is part of a cluster. */
   cluster: ChatCluster | null = null;
+  /** Told of every login and logout of a member here (IRC's account-notify). */
+  readonly accountWatchers: Set<(change: AccountChange) => void> = new Set();
 
   /** Shared state over the rooms and operators given; no connection yet. */
   constructor(options: HubOptions) {
@@ -76,5 +89,24 @@ export class Hub {
     const cluster = this.cluster;
     if (cluster === null || member.name === null) return;
     cluster.setPresence(member.name, presenceOf(member, this.lobby)).catch(() => {});
+  }
+
+  /** The member is logged in to `account` now (null: to none); the cluster and watchers hear of a change. */
+  setAccount(member: Member, account: string | null): void {
+    const changed = member.account !== account;
+    member.account = account;
+    this.sharePresence(member);
+    if (changed) this.tellAccount(member);
+  }
+
+  /** Tells the watchers which account a member with a name is logged in to now. */
+  tellAccount(member: Member): void {
+    if (member.name === null || this.accountWatchers.size === 0) return;
+    const change: AccountChange = {
+      name: member.name,
+      account: member.account,
+      rooms: roomsOf(member).map((room) => room.name),
+    };
+    for (const watch of this.accountWatchers) watch(change);
   }
 }

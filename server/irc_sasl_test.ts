@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { LEAK_CHECKS, Peer } from "../test/test_helpers.ts";
-import { sendIrc, withIrcServer } from "../test/irc_test_helpers.ts";
+import { sendIrc, syncIrc, withIrc, withIrcServer } from "../test/irc_test_helpers.ts";
 
 const PASSWORD = "correct-horse";
 
@@ -59,5 +59,62 @@ Deno.test({
       // Once welcomed, SASL is over.
       await sendIrc(irc, "AUTHENTICATE PLAIN");
       await irc.readUntil(/ 907 alice :You have already authenticated using SASL$/);
+    }),
+});
+
+/** Registers an IRC client as `nick` with capabilities `caps`, and reads up to `#lobby`'s names. */
+async function ircWith(port: number, nick: string, caps: string): Promise<Peer> {
+  const peer = await Peer.connect(port);
+  await sendIrc(peer, "CAP LS 302", `CAP REQ :${caps}`, `NICK ${nick}`, `USER ${nick} 0 * :N`);
+  await peer.readUntil(/ CAP \* ACK /);
+  await sendIrc(peer, "CAP END");
+  await peer.readUntil(/ 366 \S+ #lobby /);
+  return peer;
+}
+
+Deno.test({
+  name:
+    "account-notify tells a channel's IRC clients of a login and a logout; account-tag marks the account's lines",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withIrc(async (ircPort, linePort) => {
+      await using watcher = await ircWith(ircPort, "watcher", "account-notify account-tag");
+      await using plainClient = await ircWith(ircPort, "plain", "multi-prefix");
+      await using far = await ircWith(ircPort, "far", "account-notify");
+      await sendIrc(far, "PART #lobby", "JOIN #elsewhere");
+      await far.readUntil(/ 366 far #elsewhere /);
+      await using timed = await ircWith(ircPort, "timed", "account-notify account-tag server-time");
+      await using carol = await Peer.join(linePort, "carol");
+      await watcher.readUntil(":carol!carol@chat JOIN #lobby");
+      // Registering logs carol in: ACCOUNT, then her lines carry her account.
+      await carol.send(`/register ${PASSWORD}\n`);
+      await carol.expect(/^\* Registered carol: /);
+      await watcher.expect("@account=carol :carol!carol@chat ACCOUNT :carol");
+      await carol.send("hi\n");
+      await watcher.expect("@account=carol :carol!carol@chat PRIVMSG #lobby :hi");
+      // Another name is no longer the account's: NICK, then ACCOUNT *, and lines untagged.
+      await carol.send("/nick dave\n");
+      await watcher.expect(":carol!carol@chat NICK dave");
+      await watcher.expect(":dave!dave@chat ACCOUNT :*");
+      await carol.send("untagged\n");
+      await watcher.expect(":dave!dave@chat PRIVMSG #lobby :untagged");
+      // /login takes the account's name back: NICK first, then ACCOUNT.
+      await carol.send(`/login carol ${PASSWORD}\n`);
+      await carol.readUntil("* Logged in as carol");
+      await watcher.expect(":dave!dave@chat NICK carol");
+      await watcher.expect("@account=carol :carol!carol@chat ACCOUNT :carol");
+      // A private message carries it too.
+      await carol.send("/msg watcher private\n");
+      await watcher.expect("@account=carol :carol!carol@chat PRIVMSG watcher :private");
+      // With server-time, both tags.
+      const time = "@time=\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z;account=carol";
+      await timed.readUntil(new RegExp(`^${time} :carol!carol@chat ACCOUNT :carol$`));
+      await timed.readUntil(new RegExp(`^${time} :carol!carol@chat PRIVMSG #lobby :hi$`));
+      // A client without the capabilities hears neither; one in no channel with carol, no ACCOUNT.
+      const plainLines = await syncIrc(plainClient);
+      assert.ok(plainLines.includes(":carol!carol@chat PRIVMSG #lobby :hi"), plainLines.join("\n"));
+      assert.ok(plainLines.every((line) => !/ ACCOUNT |^@/.test(line)), plainLines.join("\n"));
+      const farLines = await syncIrc(far);
+      assert.ok(farLines.every((line) => !/ ACCOUNT /.test(line)), farLines.join("\n"));
     }),
 });

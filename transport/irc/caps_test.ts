@@ -22,7 +22,8 @@ async function joinWith(port: number, nick: string, caps: string): Promise<Peer>
 const TIME = /^@time=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /;
 
 Deno.test({
-  name: "CAP LS 302 offers away-notify, extended-join, message-tags, SASL PLAIN and server-time",
+  name:
+    "CAP LS 302 offers account-notify, account-tag, away-notify, extended-join, message-tags, SASL PLAIN and server-time",
   ...LEAK_CHECKS,
   fn: () =>
     withIrc(async (port) => {
@@ -30,8 +31,8 @@ Deno.test({
       await sendIrc(peer, "CAP LS 302");
       assert.equal(
         await peer.expect(/ CAP \* LS :/),
-        ":irc.test CAP * LS :away-notify batch cap-notify echo-message extended-join message-tags " +
-          "multi-prefix sasl=PLAIN server-time userhost-in-names",
+        ":irc.test CAP * LS :account-notify account-tag away-notify batch cap-notify echo-message " +
+          "extended-join message-tags multi-prefix sasl=PLAIN server-time userhost-in-names",
       );
     }),
 });

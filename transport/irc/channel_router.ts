@@ -38,7 +38,9 @@ export class ChannelRouter {
     readonly s: SessionState,
     readonly own: ChannelCommands,
     readonly writableLength: () => number,
-  ) {}
+  ) {
+    s.seatRooms = () => this.seatRooms;
+  }
 
   /** The state of the channel `channel` names, when the client is in it (or joining it). */
   viewOf(channel: string): SessionState | null {

@@ -157,8 +157,9 @@ export class IrcConnection extends EventEmitter implements Link {
     let entry = shared.get(data, view);
     if (entry === undefined) {
       const lines = sharedLines(decoder.decode(data));
-      const stamp = session.serverTime ? `@time=${new Date().toISOString()} ` : "";
-      entry = lines === null ? null : translateShared(lines, session.channel, stamp);
+      const time = session.serverTime ? `time=${new Date().toISOString()}` : "";
+      const accountOf = session.accountTag ? (name: string) => session.accountOf(name) : null;
+      entry = lines === null ? null : translateShared(lines, session.channel, time, accountOf);
       shared.set(data, view, entry);
     }
     if (entry === null) return false;
@@ -231,11 +232,20 @@ export class IrcConnection extends EventEmitter implements Link {
     else this.#socket.write(out + "\r\n");
   }
 
-  /** `line` with the time it is sent (`@time=...`), for a client that asked for server-time. */
+  /**
+   * `line` with the time it is sent (`@time=...`) for a client that asked
+   * for server-time, and its sender's account (`account=...`) for one that
+   * asked for account-tag.
+   */
   #tagged(line: string): string {
+    const session = this.#session;
+    const time = session.serverTime;
+    const account = session.accountTag ? session.accountOf(sourceNick(line)) : null;
     // A line that has its tags already (a history batch's, with the time it was said) keeps them.
-    if (!this.#session.serverTime || line.startsWith("@")) return line;
-    return `@time=${new Date().toISOString()} ${line}`;
+    if ((!time && account === null) || line.startsWith("@")) return line;
+    const tags = time ? `time=${new Date().toISOString()}` : "";
+    if (account === null) return `@${tags} ${line}`;
+    return `@${tags}${time ? ";" : ""}account=${account} ${line}`;
   }
 
   /** Ends the connection from the door's side (QUIT before registration, no PONG). */
@@ -359,4 +369,12 @@ export class IrcConnection extends EventEmitter implements Link {
       this.destroy();
     }
   }
+}
+
+/** The nickname of a message's `nick!user@host` source, or "" when a server sent it. */
+function sourceNick(line: string): string {
+  if (!line.startsWith(":")) return "";
+  const bang = line.indexOf("!");
+  const space = line.indexOf(" ");
+  return bang > 1 && (space === -1 || bang < space) ? line.slice(1, bang) : "";
 }

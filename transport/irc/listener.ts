@@ -10,7 +10,9 @@
 
 import net from "node:net";
 import tls from "node:tls";
+import { setImmediate } from "node:timers";
 import type { Chat } from "../../core/chat.ts";
+import { tellAccountChange } from "./account_notify.ts";
 import {
   addressOf,
   closeListener,
@@ -60,6 +62,8 @@ export class IrcListener {
   /** Who set each room's topic and when, as the door's clients heard it (333). */
   readonly #topics = new Map<string, { by: string; at: number; text: string }>();
   #stopped = false;
+  /** Stops telling the door's clients of logins and logouts. */
+  #unwatch: (() => void) | null = null;
 
   /** A listener for `chat`; nothing is opened before {@linkcode IrcListener.start}. */
   constructor(chat: Chat, options: IrcListenerOptions) {
@@ -77,6 +81,10 @@ export class IrcListener {
       this.#listener = null;
       throw error;
     }
+    // After the turn's broadcasts are written: a login's rename reaches clients before its ACCOUNT.
+    this.#unwatch = this.#chat.watchAccounts((change) =>
+      setImmediate(() => tellAccountChange(this.#peers, change))
+    );
     listener.on("error", (error) => this.#options.log?.(`IRC accept failed: ${describe(error)}`));
     this.#options.acceptGuard?.()?.watch(listener);
     return this.addr;
@@ -90,6 +98,8 @@ export class IrcListener {
   /** Stops accepting; resolves once the listener and its connections are closed. */
   stop(): Promise<void> {
     this.#stopped = true;
+    this.#unwatch?.();
+    this.#unwatch = null;
     return closeListener(this.#listener);
   }
 

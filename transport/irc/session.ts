@@ -56,8 +56,10 @@ export class IrcSession {
   get sharedView(): string | null {
     const s = this.#state;
     if (s.me === null || !s.visible || s.pending.length > 0) return null;
-    // A message reads alike but for server-time's tag (echo-message is the sender's alone).
-    return s.caps.has("server-time") ? `${s.room}\n@` : s.room;
+    // A message reads alike but for its tags (echo-message is the sender's alone).
+    const time = s.caps.has("server-time");
+    const account = s.caps.has("account-tag");
+    return time || account ? `${s.room}\n${time ? "t" : ""}${account ? "a" : ""}` : s.room;
   }
 
   /** The channel the client sees its room's broadcasts in. */
@@ -78,6 +80,16 @@ export class IrcSession {
   /** Whether the client asked for server-time: each message it gets carries `@time=`. */
   get serverTime(): boolean {
     return this.#state.caps.has("server-time");
+  }
+
+  /** Whether the client asked for account-tag: a logged-in member's messages carry `@account=`. */
+  get accountTag(): boolean {
+    return this.#state.caps.has("account-tag");
+  }
+
+  /** The account the member called `name` is logged in to, or null (account-tag). */
+  accountOf(name: string): string | null {
+    return this.#state.host.accountOf?.(name) ?? null;
   }
 
   /** Handles one message from the client. */

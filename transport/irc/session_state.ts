@@ -34,6 +34,8 @@ export const TARGMAX =
   `JOIN:,PART:,PRIVMSG:${MAX_TARGETS},NOTICE:${MAX_TARGETS},WHOIS:1,NAMES:1,KICK:1`;
 /** The capabilities offered (CAP LS). */
 export const CAPABILITIES = [
+  "account-notify",
+  "account-tag",
   "away-notify",
   "batch",
   "cap-notify",
@@ -321,6 +323,9 @@ export class SessionState {
 
   /** The account SASL logged the client in to, or null. */
   account: string | null = null;
+
+  /** The rooms of the channels the client is in through seats (channel_router.ts sets it). */
+  seatRooms: () => string[] = () => [];
 
   /** The client asked `CAP LS 302`: capabilities are listed with their values. */
   cap302 = false;

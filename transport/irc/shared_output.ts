@@ -86,12 +86,21 @@ export function sharedLines(text: string): SharedLine[] | null {
   return lines;
 }
 
-/** The IRC messages of `lines` in `channel`, each after `stamp` (a server-time tag, or ""). */
-export function translateShared(lines: SharedLine[], channel: string, stamp: string): SharedEntry {
+/**
+ * The IRC messages of `lines` in `channel`, each tagged with `time` (a
+ * server-time tag's value, or "") and, when `accountOf` is given
+ * (account-tag), its sender's account.
+ */
+export function translateShared(
+  lines: SharedLine[],
+  channel: string,
+  time: string,
+  accountOf: ((name: string) => string | null) | null = null,
+): SharedEntry {
   // Each line's messages as text, then all of them encoded into one buffer: this runs once a
   // channel for every line anyone says, so the common line (one message that fits) is made
   // with one template and no measuring.
-  const heads = new Map<string, { head: string; size: number }>();
+  const heads = new Map<string, { tags: string; head: string; size: number }>();
   const chunks: string[] = [];
   let most = 0;
   for (const line of lines) {
@@ -99,14 +108,17 @@ export function translateShared(lines: SharedLine[], channel: string, stamp: str
     let made = heads.get(key);
     if (made === undefined) {
       const head = `:${prefixOf(line.from)} ${line.command} ${channel} :`;
-      made = { head, size: bytes(head) };
+      const account = accountOf?.(line.from) ?? null;
+      const tag = account === null ? time : `${time}${time === "" ? "" : ";"}account=${account}`;
+      made = { tags: tag === "" ? "" : `@${tag} `, head, size: bytes(head) };
       heads.set(key, made);
     }
+    const tags = made.tags;
     // At most 3 bytes a UTF-16 unit: a line this short fits IRC's 512 bytes with its CR LF.
     const chunk = made.size + line.text.length * 3 <= MAX_MESSAGE_BYTES - 2
-      ? `${stamp}${made.head}${line.text}\r\n`
+      ? `${tags}${made.head}${line.text}\r\n`
       : formatSaid(prefixOf(line.from), line.command, [channel, line.text])
-        .map((message) => `${stamp}${message}\r\n`).join("");
+        .map((message) => `${tags}${message}\r\n`).join("");
     chunks.push(chunk);
     most += chunk.length * 3;
   }

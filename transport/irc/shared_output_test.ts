@@ -31,10 +31,20 @@ Deno.test("a sender's client gets the shared bytes without its own lines, unless
     decoder.decode(outputFor(entry, "bob", false)),
     ":alice!alice@chat PRIVMSG #dev :one\r\n:alice!alice@chat PRIVMSG #dev :three\r\n",
   );
-  const stamped = translateShared(lines.slice(0, 1), "#dev", "@time=2026-12-06T17:00:00.000Z ");
+  const stamped = translateShared(lines.slice(0, 1), "#dev", "time=2026-12-06T17:00:00.000Z");
   assert.equal(
     decoder.decode(stamped.output),
     "@time=2026-12-06T17:00:00.000Z :alice!alice@chat PRIVMSG #dev :one\r\n",
+  );
+  // account-tag: a logged-in sender's lines carry its account, with or without the time.
+  const accountOf = (name: string) => name === "alice" ? "alice" : null;
+  assert.equal(
+    decoder.decode(translateShared(lines.slice(0, 2), "#dev", "", accountOf).output),
+    "@account=alice :alice!alice@chat PRIVMSG #dev :one\r\n:bob!bob@chat PRIVMSG #dev :two\r\n",
+  );
+  assert.equal(
+    decoder.decode(translateShared(lines.slice(0, 1), "#dev", "time=T", accountOf).output),
+    "@time=T;account=alice :alice!alice@chat PRIVMSG #dev :one\r\n",
   );
 });
 
