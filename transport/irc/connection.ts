@@ -9,12 +9,19 @@
  * @module
  */
 
+import { Buffer } from "node:buffer";
 import { EventEmitter } from "node:events";
 import type net from "node:net";
 import type { Link } from "../../core/link.ts";
 import { formatMessage, MAX_CLIENT_TAG_BYTES, MAX_MESSAGE_BYTES, parseMessage } from "./message.ts";
 import { IrcSession, type IrcSessionHost } from "./session.ts";
-import { outputFor, sharedLines, type SharedOutput, translateShared } from "./shared_output.ts";
+import {
+  partsFor,
+  sharedLines,
+  type SharedOutput,
+  translateMessages,
+  translateShared,
+} from "./shared_output.ts";
 
 /** A client quiet this long is sent a PING. */
 export const PING_IDLE_MS = 60_000;
@@ -156,16 +163,26 @@ export class IrcConnection extends EventEmitter implements Link {
     if (view === null) return false;
     let entry = shared.get(data, view);
     if (entry === undefined) {
-      const lines = sharedLines(decoder.decode(data));
       const time = session.serverTime ? `time=${new Date().toISOString()}` : "";
       const accountOf = session.accountTag ? (name: string) => session.accountOf(name) : null;
-      entry = lines === null ? null : translateShared(lines, session.channel, time, accountOf);
+      // Members' messages from their bytes; anything else through their text.
+      entry = translateMessages(data, shared.headsFor(session.channel), time, accountOf);
+      if (entry === undefined) {
+        const lines = sharedLines(decoder.decode(data));
+        entry = lines === null ? null : translateShared(lines, session.channel, time, accountOf);
+      }
       shared.set(data, view, entry);
     }
     if (entry === null) return false;
     if (!this.#ended && !this.#socket.destroyed) {
-      const output = outputFor(entry, session.name as string, session.echo);
-      if (output.length > 0) this.#socket.write(output);
+      const parts = partsFor(entry, session.name as string, session.echo);
+      if (parts.length === 1) this.#socket.write(parts[0] as Uint8Array);
+      else if (parts.length > 1) {
+        // One write of the views, not a copy of them: the socket hands them to the kernel at once.
+        this.#socket.cork();
+        for (const part of parts) this.#socket.write(part);
+        this.#socket.uncork();
+      }
     }
     return true;
   }
@@ -319,7 +336,9 @@ export class IrcConnection extends EventEmitter implements Link {
     if (this.#forCore.length > 0 || received > 0) {
       const text = this.#forCore.length === 0 ? "" : this.#forCore.join("\n") + "\n";
       this.#forCore = [];
-      const lines = encoder.encode(text);
+      const encoded = encoder.encode(text);
+      // As a Buffer, as sockets' chunks are: the core's framer finds line feeds in it natively.
+      const lines = Buffer.from(encoded.buffer, encoded.byteOffset, encoded.length);
       this.emit("data", lines, Math.max(received, lines.length));
     }
     const after = this.#afterCore;
@@ -354,6 +373,8 @@ export class IrcConnection extends EventEmitter implements Link {
       if (command !== undefined) this.#session.invalidUtf8(command);
       return;
     }
+    // The common line, a message to the client's own channel, without parsing it in full.
+    if (body === bytes && bytes[0] === 0x50 /* P */ && this.#session.quickMessage(text)) return;
     const message = parseMessage(text);
     if (message === null) return;
     this.#guard(() => this.#session.handle(message));

@@ -92,6 +92,11 @@ export class IrcSession {
     return this.#state.host.accountOf?.(name) ?? null;
   }
 
+  /** Handles `PRIVMSG #room :text` to the member's own room at once; false for any other line. */
+  quickMessage(line: string): boolean {
+    return this.#commands.quickMessage(line);
+  }
+
   /** Handles one message from the client. */
   handle(message: IrcMessage): void {
     this.#commands.handle(message);

@@ -7,11 +7,13 @@
  * {@linkcode SharedOutput} keeps what was made of the last bytes the core
  * wrote, by how they are seen. A client is not sent its own lines unless it
  * asked for `echo-message`, so each line's place is kept, and a sender's
- * client gets the bytes without its own.
+ * client gets the runs of bytes around its own, as views, in one write.
  *
  * Only lines that read the same to every such client are shared: members'
  * messages, actions and notices (core_lines.ts), which change no client's
- * state.
+ * state. A write of members' messages only, the busy room's, is made from
+ * its bytes with each sender's head kept from write to write
+ * ({@linkcode translateMessages}); others from their text.
  *
  * @module
  */
@@ -46,6 +48,19 @@ export interface SharedEntry {
 export class SharedOutput {
   #data: Uint8Array | null = null;
   readonly #entries = new Map<string, SharedEntry | null>();
+  readonly #heads = new Map<string, MessageHeads>();
+
+  /** The senders' heads of messages to `channel`, kept from one write to the next. */
+  headsFor(channel: string): MessageHeads {
+    let heads = this.#heads.get(channel);
+    if (heads === undefined) {
+      // Channels come and go: past as many as a server has, the heads are made again.
+      if (this.#heads.size >= MAX_HEADS) this.#heads.clear();
+      heads = new MessageHeads(channel);
+      this.#heads.set(channel, heads);
+    }
+    return heads;
+  }
 
   /** What was made of `data` for clients that see it as `view` (null: it is not shared), if known. */
   get(data: Uint8Array, view: string): SharedEntry | null | undefined {
@@ -139,22 +154,175 @@ export function translateShared(
   return { output: buffer.subarray(0, size), ends, linesOf };
 }
 
-/** What the client of `name` is sent of `entry`: all of it, or without its own lines. */
-export function outputFor(entry: SharedEntry, name: string, echo: boolean): Uint8Array {
+/** Senders' heads kept for one channel at most: past it they are made again. */
+const MAX_HEADS = 4096;
+
+/** One sender's IRC head in a channel, as {@linkcode MessageHeads} keeps it. */
+interface Head {
+  /** The sender's name. */
+  name: string;
+  /** Its name's bytes, to tell it from another with the same hash. */
+  nameBytes: Uint8Array;
+  /** `:alice!alice@chat PRIVMSG #dev :`, encoded. */
+  bytes: Uint8Array;
+}
+
+/**
+ * Senders' heads in one channel (`:alice!alice@chat PRIVMSG #dev :`), found
+ * by their names' bytes: made once, not for every line.
+ */
+export class MessageHeads {
+  readonly #byHash = new Map<number, Head[]>();
+  #count = 0;
+
+  /** Heads of messages to `channel`. */
+  constructor(readonly channel: string) {}
+
+  /** The head of the sender whose name is `data` from `start` to `end`, hashed to `hash`. */
+  find(data: Uint8Array, start: number, end: number, hash: number): Head {
+    const length = end - start;
+    const bucket = this.#byHash.get(hash);
+    if (bucket !== undefined) {
+      for (const head of bucket) {
+        const name = head.nameBytes;
+        if (name.length !== length) continue;
+        let i = 0;
+        while (i < length && name[i] === data[start + i]) i++;
+        if (i === length) return head;
+      }
+    }
+    if (this.#count >= MAX_HEADS) {
+      this.#byHash.clear();
+      this.#count = 0;
+    }
+    const nameBytes = data.slice(start, end);
+    const name = String.fromCharCode(...nameBytes);
+    const head = {
+      name,
+      nameBytes,
+      bytes: encoder.encode(`:${prefixOf(name)} PRIVMSG ${this.channel} :`),
+    };
+    const again = this.#byHash.get(hash);
+    if (again === undefined) this.#byHash.set(hash, [head]);
+    else again.push(head);
+    this.#count++;
+    return head;
+  }
+}
+
+/**
+ * {@linkcode translateShared} of a write whose every line is a member's
+ * message (`alice: hi`), made from its bytes without decoding them: each
+ * line is its sender's head (from `heads`) and its text, copied, each
+ * tagged with `time` and, when `accountOf` is given, its sender's account.
+ * Undefined when some line is anything else, or a sender's name is not
+ * printable ASCII, or a line would need cutting: {@linkcode sharedLines}
+ * and {@linkcode translateShared} say those, and this gives what they would.
+ */
+export function translateMessages(
+  data: Uint8Array,
+  heads: MessageHeads,
+  time: string,
+  accountOf: ((name: string) => string | null) | null = null,
+): SharedEntry | undefined {
+  const tagged = time !== "" || accountOf !== null ? new Map<Head, Uint8Array>() : null;
+  const lineHeads: Uint8Array[] = [];
+  const texts: number[] = [];
+  const linesOf = new Map<string, number[]>();
+  const length = data.length;
+  const most = MAX_MESSAGE_BYTES - 2;
+  let total = 0;
+  let start = 0;
+  while (start < length) {
+    let byte = data[start] as number;
+    if (byte === 0x0a) {
+      start++;
+      continue;
+    }
+    // readCoreLine reads lines that begin so (`* `, `! `, `(private)`, `Welcome`) another way.
+    if (byte === 0x2a || byte === 0x21 || byte === 0x28 || byte === 0x57) return undefined;
+    // The name: printable ASCII up to `: `, no space or colon in it, hashed as it is read.
+    let colon = start;
+    let hash = 0;
+    while (byte !== 0x3a && byte > 0x20 && byte < 0x7f) {
+      hash = (hash * 31 + byte) | 0;
+      byte = data[++colon] ?? 0;
+    }
+    if (colon === start || byte !== 0x3a || data[colon + 1] !== 0x20) return undefined;
+    // The text, to its line feed: a CR, U+2028 or U+2029 ends what core_lines.ts reads as one.
+    const from = colon + 2;
+    let end = from;
+    for (; end < length; end++) {
+      byte = data[end] as number;
+      if (byte === 0x0a) break;
+      if (byte === 0x0d) return undefined;
+      if (byte === 0xe2 && data[end + 1] === 0x80 && ((data[end + 2] as number) & 0xfe) === 0xa8) {
+        return undefined;
+      }
+    }
+    const head = heads.find(data, start, colon, hash);
+    // One that must be cut to fit IRC's 512 bytes is formatSaid's.
+    if (head.bytes.length + end - from > most) return undefined;
+    let out = head.bytes;
+    if (tagged !== null) {
+      let made = tagged.get(head);
+      if (made === undefined) {
+        const account = accountOf?.(head.name) ?? null;
+        const tag = account === null ? time : `${time}${time === "" ? "" : ";"}account=${account}`;
+        made = tag === "" ? head.bytes : concatBytes(encoder.encode(`@${tag} `), head.bytes);
+        tagged.set(head, made);
+      }
+      out = made;
+    }
+    const own = linesOf.get(head.name);
+    if (own === undefined) linesOf.set(head.name, [lineHeads.length]);
+    else own.push(lineHeads.length);
+    lineHeads.push(out);
+    texts.push(from, end);
+    total += out.length + end - from + 2;
+    start = end + 1;
+  }
+  const output = new Uint8Array(total);
+  const ends: number[] = [];
+  let size = 0;
+  for (let i = 0; i < lineHeads.length; i++) {
+    const head = lineHeads[i] as Uint8Array;
+    output.set(head, size);
+    size += head.length;
+    const from = texts[2 * i] as number;
+    const to = texts[2 * i + 1] as number;
+    output.set(data.subarray(from, to), size);
+    size += to - from;
+    output[size++] = 0x0d;
+    output[size++] = 0x0a;
+    ends.push(size);
+  }
+  return { output, ends, linesOf };
+}
+
+/** `a` then `b`, in one new array. */
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const both = new Uint8Array(a.length + b.length);
+  both.set(a);
+  both.set(b, a.length);
+  return both;
+}
+
+/**
+ * What the client of `name` is sent of `entry`, as views into its output:
+ * all of it, or the runs of others' lines around its own.
+ */
+export function partsFor(entry: SharedEntry, name: string, echo: boolean): Uint8Array[] {
   const own = echo ? undefined : entry.linesOf.get(name);
-  if (own === undefined) return entry.output;
-  // The runs of others' lines between the sender's own, copied once.
+  if (own === undefined) return [entry.output];
   const { output: all, ends } = entry;
-  const cut = own.reduce((bytes, i) => bytes + (ends[i] as number) - (ends[i - 1] ?? 0), 0);
-  const output = new Uint8Array(all.length - cut);
-  let offset = 0;
+  const parts: Uint8Array[] = [];
   let from = 0;
   for (const i of own) {
     const start = ends[i - 1] ?? 0;
-    output.set(all.subarray(from, start), offset);
-    offset += start - from;
+    if (start > from) parts.push(all.subarray(from, start));
     from = ends[i] as number;
   }
-  output.set(all.subarray(from), offset);
-  return output;
+  if (all.length > from) parts.push(all.subarray(from));
+  return parts;
 }
