@@ -10,6 +10,7 @@
  */
 
 import { Buffer } from "node:buffer";
+import { isQuitWord, MAX_QUIT_WORD_LENGTH } from "../../protocol.ts";
 import { EventEmitter } from "node:events";
 import type net from "node:net";
 import type { Link } from "../../core/link.ts";
@@ -30,6 +31,8 @@ export const FAREWELL_MS = 2000;
 /** A client that answers no PING within this long is closed. */
 export const PING_TIMEOUT_MS = 120_000;
 
+/** `PRIVMSG #`, the start of a busy client's every line. */
+const PRIVMSG_HASH = new TextEncoder().encode("PRIVMSG #");
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const strictDecoder = new TextDecoder("utf-8", { fatal: true });
@@ -61,6 +64,8 @@ export class IrcConnection extends EventEmitter implements Link {
   #skipping = false;
   /** Lines for the core gathered while a chunk is read. */
   #forCore: string[] = [];
+  /** The core's lines for the last chunk, when every line was a message to the client's channel. */
+  #quick: Buffer | null = null;
   /** What waits for those lines to be handed over (a further channel's seat, after an earlier JOIN). */
   #afterCore: (() => void)[] = [];
   /** Why the connection ends, for the ERROR line the client gets. */
@@ -289,35 +294,37 @@ export class IrcConnection extends EventEmitter implements Link {
   #read(chunk: Uint8Array): void {
     this.#lastHeard = performance.now();
     this.#pingSent = null;
-    let data = chunk;
-    if (this.#buffer.length > 0) {
-      data = new Uint8Array(this.#buffer.length + chunk.length);
-      data.set(this.#buffer);
-      data.set(chunk, this.#buffer.length);
-    }
-    // The complete lines decoded at once (a line feed is never inside a character); when that
-    // fails, some line is not UTF-8, and each is decoded on its own to tell which.
+    const data = this.#buffer.length > 0 ? Buffer.concat([this.#buffer, chunk]) : chunk;
     const lastFeed = data.lastIndexOf(10);
-    let texts: string[] | null = null;
-    if (lastFeed > 0) {
-      try {
-        texts = strictDecoder.decode(data.subarray(0, lastFeed)).split("\n");
-      } catch {
-        texts = null;
-      }
-    }
     let start = 0;
-    let index = 0;
-    for (let end = data.indexOf(10); end !== -1; end = data.indexOf(10, start)) {
-      const line = data.subarray(start, end > start && data[end - 1] === 13 ? end - 1 : end);
-      start = end + 1;
-      const text = texts?.[index++];
-      if (this.#skipping) {
-        this.#skipping = false;
-        continue;
+    // A busy client's lines, messages to its channel, straight to the core.
+    const quick = lastFeed > 0 ? this.#quickLines(data, lastFeed) : null;
+    if (quick !== null) {
+      this.#quick = quick;
+      start = lastFeed + 1;
+    } else {
+      // The complete lines decoded at once (a line feed is never inside a character); when that
+      // fails, some line is not UTF-8, and each is decoded on its own to tell which.
+      let texts: string[] | null = null;
+      if (lastFeed > 0) {
+        try {
+          texts = strictDecoder.decode(data.subarray(0, lastFeed)).split("\n");
+        } catch {
+          texts = null;
+        }
       }
-      this.#line(line, text?.endsWith("\r") ? text.slice(0, -1) : text);
-      if (this.#ended) break;
+      let index = 0;
+      for (let end = data.indexOf(10); end !== -1; end = data.indexOf(10, start)) {
+        const line = data.subarray(start, end > start && data[end - 1] === 13 ? end - 1 : end);
+        start = end + 1;
+        const text = texts?.[index++];
+        if (this.#skipping) {
+          this.#skipping = false;
+          continue;
+        }
+        this.#line(line, text?.endsWith("\r") ? text.slice(0, -1) : text);
+        if (this.#ended) break;
+      }
     }
     const rest = data.subarray(start);
     if (rest.length > MAX_MESSAGE_BYTES + MAX_CLIENT_TAG_BYTES) {
@@ -325,15 +332,70 @@ export class IrcConnection extends EventEmitter implements Link {
       this.#skipping = true;
       this.#buffer = new Uint8Array(0);
     } else {
-      this.#buffer = rest.slice();
+      // A copy: a view would keep the socket's whole chunk.
+      this.#buffer = new Uint8Array(rest);
     }
     // Every byte counts for flood control, whatever the door made of it.
     this.#flushToCore(chunk.length);
   }
 
+  /**
+   * What the core is to be handed for `data`'s complete lines (those up to
+   * `lastFeed`) when every one is `PRIVMSG #room :text` to the client's own
+   * channel in printable ASCII, what a busy client sends: their texts, each
+   * ended by a line feed, found without decoding or parsing. Null when any
+   * is another (a CTCP, a leading `/`, a quit word, one that 417 refuses):
+   * each line then goes the full way.
+   */
+  #quickLines(data: Uint8Array, lastFeed: number): Buffer | null {
+    const quick = this.#session.quickMessages;
+    if (quick === null || this.#skipping || this.#forCore.length > 0) return null;
+    const { room, longest } = quick;
+    const textStart = 11 + room.length;
+    const ranges: number[] = [];
+    let total = 0;
+    for (let start = 0; start <= lastFeed;) {
+      const feed = data.indexOf(10, start);
+      const end = data[feed - 1] === 13 ? feed - 1 : feed;
+      if (end - start <= textStart || end - start > longest) return null;
+      for (let i = 0; i < 9; i++) if (data[start + i] !== PRIVMSG_HASH[i]) return null;
+      for (let i = 0; i < room.length; i++) {
+        if (data[start + 9 + i] !== room.charCodeAt(i)) return null;
+      }
+      const from = start + textStart;
+      if (data[from - 2] !== 0x20 || data[from - 1] !== 0x3a) return null;
+      // Not a CTCP (0x01 is below the range) nor a command's slash.
+      if (data[from] === 0x2f) return null;
+      for (let i = from; i < end; i++) {
+        const byte = data[i] as number;
+        if (byte < 0x20 || byte > 0x7e) return null;
+      }
+      if (end - from <= MAX_QUIT_WORD_LENGTH) {
+        if (isQuitWord(String.fromCharCode(...data.subarray(from, end)))) return null;
+      }
+      ranges.push(from, end);
+      total += end - from + 1;
+      start = feed + 1;
+    }
+    const lines = Buffer.allocUnsafe(total);
+    let size = 0;
+    for (let i = 0; i < ranges.length; i += 2) {
+      const from = ranges[i] as number;
+      const to = ranges[i + 1] as number;
+      lines.set(data.subarray(from, to), size);
+      size += to - from;
+      lines[size++] = 10;
+    }
+    return lines;
+  }
+
   /** Hands the core the lines gathered, paced by `received` bytes. */
   #flushToCore(received: number): void {
-    if (this.#forCore.length > 0 || received > 0) {
+    const quick = this.#quick;
+    if (quick !== null) {
+      this.#quick = null;
+      this.emit("data", quick, Math.max(received, quick.length));
+    } else if (this.#forCore.length > 0 || received > 0) {
       const text = this.#forCore.length === 0 ? "" : this.#forCore.join("\n") + "\n";
       this.#forCore = [];
       const encoded = encoder.encode(text);

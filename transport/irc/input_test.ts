@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { LEAK_CHECKS } from "../../test/test_helpers.ts";
+import { LEAK_CHECKS, Peer } from "../../test/test_helpers.ts";
 import { ircJoin, sendIrc, syncIrc, withIrc } from "../../test/irc_test_helpers.ts";
 
 Deno.test({
@@ -72,5 +72,57 @@ Deno.test({
       assert.deepEqual(await syncIrc(alice), [
         ":irc.test 407 alice a,b,c,d,e :Too many targets: at most 4",
       ]);
+    }),
+});
+
+Deno.test({
+  name:
+    "messages to the client's own channel in one write reach the room in order, with the lines the full way takes among them",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withIrc(async (port, linePort) => {
+      const [alice] = await ircJoin(port, "alice");
+      await using _a = alice;
+      await using carol = await Peer.join(linePort, "carol");
+      await alice.readUntil(":carol!carol@chat JOIN #lobby");
+      // A write of plain messages only: each reaches the room, in order.
+      await sendIrc(alice, "PRIVMSG #lobby :one", "PRIVMSG #lobby :two two", "PRIVMSG #lobby :3");
+      await carol.readUntil("alice: one");
+      await carol.expect("alice: two two");
+      await carol.expect("alice: 3");
+      // Among them lines that are not: an action, a leading slash, a quit word, beyond ASCII, a
+      // channel named in other case, and one at IRC's cap (`:alice!alice@chat ` and CR LF leave
+      // 492 bytes for `PRIVMSG #lobby :` and the text).
+      const longest = "z".repeat(492 - "PRIVMSG #lobby :".length);
+      await sendIrc(
+        alice,
+        "PRIVMSG #lobby :four",
+        "PRIVMSG #lobby :\x01ACTION waves\x01",
+        "PRIVMSG #lobby :/not a command",
+        "PRIVMSG #lobby :{QUIT}",
+        "PRIVMSG #lobby :ünïcödé",
+        "PRIVMSG #LOBBY :case",
+        `PRIVMSG #lobby :${longest}`,
+        `PRIVMSG #lobby :${longest}z`,
+        "PRIVMSG #lobby :five",
+      );
+      await carol.readUntil("alice: four");
+      await carol.expect("** alice waves");
+      await carol.expect("alice: /not a command");
+      await carol.expect("alice: ünïcödé");
+      await carol.expect("alice: case");
+      await carol.expect(`alice: ${longest}`);
+      await carol.expect("alice: five");
+      assert.deepEqual(await syncIrc(alice), [
+        ":irc.test 404 alice #lobby :The chat reads that word as leaving; not sent",
+        ":irc.test 417 alice :Input line was too long",
+      ]);
+      // The longest plain message in a write of plain messages; one byte more is 417 there too.
+      await sendIrc(alice, "PRIVMSG #lobby :six", `PRIVMSG #lobby :${longest}`);
+      await carol.readUntil("alice: six");
+      await carol.expect(`alice: ${longest}`);
+      await sendIrc(alice, "PRIVMSG #lobby :seven", `PRIVMSG #lobby :${longest}z`);
+      await carol.readUntil("alice: seven");
+      assert.deepEqual(await syncIrc(alice), [":irc.test 417 alice :Input line was too long"]);
     }),
 });

@@ -19,7 +19,7 @@
  * @module
  */
 
-import { formatMessage, type IrcMessage } from "./message.ts";
+import { formatMessage, type IrcMessage, MAX_MESSAGE_BYTES } from "./message.ts";
 import { ChannelCommands } from "./channel_commands.ts";
 import { ChannelRouter } from "./channel_router.ts";
 import { ClientCommands } from "./client_commands.ts";
@@ -28,6 +28,9 @@ import { type IrcSessionHost, type IrcSessionSink, SessionState } from "./sessio
 
 export type { IrcSessionHost, IrcSessionSink };
 export { MEMBER_HOST, splitText } from "./session_state.ts";
+
+/** A room name the door compares byte for byte with a client's line. */
+const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
 
 /** One IRC client's side of the chat: see the module's description. */
 export class IrcSession {
@@ -90,6 +93,22 @@ export class IrcSession {
   /** The account the member called `name` is logged in to, or null (account-tag). */
   accountOf(name: string): string | null {
     return this.#state.host.accountOf?.(name) ?? null;
+  }
+
+  /**
+   * When a client's line `PRIVMSG #room :text` would only hand the core its
+   * text: the room its channel shows (printable ASCII), and the longest
+   * such line, without CR LF, that IRC's cap lets through; null while
+   * anything else matters (no name yet, no channel shown, a JOIN under way).
+   */
+  get quickMessages(): { room: string; longest: number } | null {
+    const s = this.#state;
+    const me = s.me;
+    if (me === null || !s.visible || s.joining.length > 0 || !PRINTABLE_ASCII.test(s.room)) {
+      return null;
+    }
+    // As #privmsg measures: `:me!me@chat ` before the line, and CR LF after it.
+    return { room: s.room, longest: MAX_MESSAGE_BYTES - 2 - (2 * me.length + 8) };
   }
 
   /** Handles `PRIVMSG #room :text` to the member's own room at once; false for any other line. */
