@@ -18,6 +18,7 @@
  * @module
  */
 
+import { Buffer } from "node:buffer";
 import { readCoreLine } from "./core_lines.ts";
 import { MAX_MESSAGE_BYTES } from "./message.ts";
 import { bytes, formatSaid, prefixOf } from "./session_state.ts";
@@ -282,7 +283,8 @@ export function translateMessages(
     total += out.length + end - from + 2;
     start = end + 1;
   }
-  const output = new Uint8Array(total);
+  // A Buffer, as sockets write them: neither it nor its views are wrapped again for each client.
+  const output = Buffer.allocUnsafeSlow(total);
   const ends: number[] = [];
   let size = 0;
   for (let i = 0; i < lineHeads.length; i++) {
