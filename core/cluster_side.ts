@@ -3,7 +3,9 @@
  * shared state comes from it, what operators change here goes to it), and
  * what it tells this process: room lines and private messages to deliver,
  * state another process set, what an operator elsewhere did to a member
- * here, and the members of a process that died. It speaks to the cluster
+ * here, and the members of a process that died. A room's topic and modes
+ * are the cluster's: kept by kind (`topic:` or `modes:` and the room's key)
+ * for rooms made here later. It speaks to the cluster
  * only through {@linkcode ChatCluster} (cluster_port.ts).
  *
  * @module
@@ -19,11 +21,32 @@ import { CONSOLE_NAME } from "./operators.ts";
 import type { PrivateMessages } from "./private_messages.ts";
 import { nameKeys, sameName } from "../protocol.ts";
 import type { Room } from "./room.ts";
+import { RoomModes } from "./room_modes.ts";
 import type { Member } from "./session.ts";
+import {
+  applySharedModes,
+  defaultModes,
+  isDefault,
+  parseSharedModes,
+  sharedModes,
+  toShared,
+} from "./shared_modes.ts";
 
 /** The kind of shared state that holds a room's topic. */
 function topicKind(room: string): string {
   return `topic:${nameKeys(room)[1]}`;
+}
+
+/** The kind of shared state that holds a room's modes (shared_modes.ts). */
+function modesKind(room: string): string {
+  return `modes:${nameKeys(room)[1]}`;
+}
+
+/** A detached copy of `modes`' shared part. */
+function copyOf(modes: RoomModes<Member>): RoomModes<Member> {
+  const copy = new RoomModes<Member>();
+  applySharedModes(copy, toShared(modes));
+  return copy;
 }
 
 /** What {@linkcode ClusterSide} is given. */
@@ -47,8 +70,12 @@ export class ClusterSide {
   readonly #accounts: Accounts;
   /** The cluster's topics, by the room's key, for rooms made here later. */
   readonly #topics = new Map<string, string>();
+  /** The cluster's modes, by the room's kind, for rooms made here later and rooms elsewhere. */
+  readonly #modes = new Map<string, RoomModes<Member>>();
   /** Shares a room's new topic with the cluster; nothing without one. */
   #shareTopic: (room: Room<Member>) => void = () => {};
+  /** Shares a room's new modes with the cluster; nothing without one. */
+  #shareModes: (room: Room<Member>) => void = () => {};
 
   /** The cluster side of `hub`; it does nothing until {@linkcode ClusterSide.join}. */
   constructor(hub: Hub, options: ClusterSideOptions) {
@@ -95,6 +122,12 @@ export class ClusterSide {
     operators.mutes.onChange = (list) => void publish("mutes", JSON.stringify(list));
     operators.onMotd = (text) => void publish("motd", text ?? "");
     this.#shareTopic = (room) => void publish(topicKind(room.name), room.topic ?? "");
+    this.#shareModes = (room) => {
+      const kind = modesKind(room.name);
+      // Kept at once, so that a room made here again before the echo has them.
+      this.#modes.set(kind, copyOf(room.modes));
+      void publish(kind, isDefault(room.modes) ? "" : sharedModes(room.modes));
+    };
   }
 
   /** The cluster's topic of the room called `room` ("" for none), if it told one. */
@@ -105,6 +138,32 @@ export class ClusterSide {
   /** Shares a room's new topic with the cluster, when this process is part of one. */
   shareTopic(room: Room<Member>): void {
     this.#shareTopic(room);
+  }
+
+  /** The cluster's modes of the room called `room`, if it told any: for a room not here. */
+  modesOf(room: string): RoomModes<Member> | undefined {
+    return this.#modes.get(modesKind(room));
+  }
+
+  /** Shares a room's new modes with the cluster, when this process is part of one. */
+  shareModes(room: Room<Member>): void {
+    this.#shareModes(room);
+  }
+
+  /**
+   * Gives `room`, just made here, the modes the cluster holds for it; with
+   * `fresh` (nobody is in it anywhere and it has no topic: it is new) a new
+   * room's instead, and the cluster forgets any it held, as one process
+   * forgets a room's modes with the room.
+   */
+  adoptModes(room: Room<Member>, fresh: boolean): void {
+    const known = this.modesOf(room.name);
+    if (!fresh) {
+      if (known !== undefined) applySharedModes(room.modes, toShared(known));
+      return;
+    }
+    applySharedModes(room.modes, defaultModes());
+    if (known !== undefined && !isDefault(known)) this.shareModes(room);
   }
 
   /** Delivers what the cluster says to the members here: room lines, private messages, state. */
@@ -167,7 +226,25 @@ export class ClusterSide {
       this.#topics.set(kind, value);
       const room = hub.rooms.busiestFirst().find((room) => topicKind(room.name) === kind);
       room?.restore(value === "" ? null : value, []);
+    } else if (kind.startsWith("modes:")) {
+      this.#applyModes(kind, value);
     }
+  }
+
+  /** Takes on a room's modes another process (or this one) set; unreadable ones are logged and left. */
+  #applyModes(kind: string, value: string): void {
+    const hub = this.#hub;
+    let modes: RoomModes<Member>;
+    try {
+      modes = new RoomModes<Member>();
+      applySharedModes(modes, parseSharedModes(value));
+    } catch (error) {
+      hub.log?.(`cluster: the shared ${kind} are unreadable: ${describe(error)}`);
+      return;
+    }
+    this.#modes.set(kind, modes);
+    const room = hub.rooms.busiestFirst().find((room) => modesKind(room.name) === kind);
+    if (room !== undefined) applySharedModes(room.modes, toShared(modes));
   }
 
   /** Disconnects the members here that a ban made elsewhere is on. */

@@ -3,7 +3,8 @@
  * room_modes.ts for what each does), and inviting a member into a room. Every
  * change is announced to the room as `* alice set mode +k KEY on #dev`, one
  * line per mode, in the order typed; the IRC door reads these lines, so their
- * words are fixed (docs/protocol.md lists them all).
+ * words are fixed (docs/protocol.md lists them all). On a cluster the
+ * changed modes are shared (cluster_side.ts) before the announcement goes out.
  *
  * @module
  */
@@ -19,6 +20,8 @@ import type { Member } from "./session.ts";
 export interface ModeCommandsOptions {
   /** Runs `/op NAME` or `/deop NAME` for `member`: `+o` and `-o` are those. */
   op(member: Member, command: "op" | "deop", name: string): void;
+  /** Shares a room's changed modes with the cluster (before its announcement), when there is one. */
+  share(room: Room<Member>): void;
 }
 
 /** Modes that take no argument, each with the flag of {@linkcode RoomModes} it sets. */
@@ -31,11 +34,13 @@ const NOT_IN_LOBBY = "ikl";
 export class ModeCommands {
   readonly #hub: Hub;
   readonly #op: ModeCommandsOptions["op"];
+  readonly #share: ModeCommandsOptions["share"];
 
   /** The mode commands of `hub`'s members. */
   constructor(hub: Hub, options: ModeCommandsOptions) {
     this.#hub = hub;
     this.#op = options.op;
+    this.#share = options.share;
   }
 
   /**
@@ -270,6 +275,8 @@ export class ModeCommands {
    */
   #announce(member: Member, room: Room<Member>, made: Change[]): void {
     const said = modeString(made, true);
+    // The modes first, then the line: every process has them before its members read it.
+    this.#share(room);
     room.broadcast(`* ${member.name} set mode ${said} on #${room.name}`);
     const logged = modeString(made, false);
     this.#hub.log?.(`${member.peer} ${member.name} set mode ${logged} on #${room.name}`);
