@@ -133,6 +133,76 @@ Deno.test({
 });
 
 Deno.test({
+  name: "/invite reaches a member of another process, which then enters an invite-only room",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withTwo(async (a, b) => {
+      await using alice = await Peer.join(a.port, "alice");
+      await using bob = await Peer.join(b.port, "bob");
+      await using carol = await Peer.join(b.port, "carol");
+      await alice.send("/join dev\n");
+      await alice.readUntil("* You are now in #dev (1 here)");
+      await alice.send("/mode +i\nbefore bob\n");
+      await alice.readUntil("alice: before bob");
+      await alice.send("/invite nobody\n");
+      await alice.readUntil("! No such user: nobody");
+      await alice.send("/invite BOB\n");
+      await alice.readUntil("* You invited bob to #dev");
+      await bob.readUntil("* alice invited you to #dev");
+      // carol, on bob's process, was not invited.
+      await carol.send("/join dev\n");
+      await carol.readUntil("! Cannot join #dev: invite only (+i)");
+      await bob.send("/join dev\n");
+      await bob.readUntil("* You are now in #dev (2 here)");
+      // The room kept on b for the invitation still gets the cluster's history.
+      await bob.readUntil("alice: before bob");
+      await alice.readUntil("* bob joined #dev");
+      await alice.send("/invite bob\n");
+      await alice.readUntil("! bob is already in #dev");
+      // An invitation is used up on entering: bob, back in #lobby, is refused again.
+      await bob.send("/part\n");
+      await bob.readUntil(/^\* You are now in #lobby/);
+      await bob.send("/join dev\n");
+      await bob.readUntil("! Cannot join #dev: invite only (+i)");
+    }),
+});
+
+Deno.test({
+  name: "+v gives a member of another process a voice in a moderated room, and -v takes it back",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withTwo(async (a, b) => {
+      await using alice = await Peer.join(a.port, "alice");
+      await using bob = await Peer.join(b.port, "bob");
+      await alice.send("/join dev\n");
+      await alice.readUntil("* You are now in #dev (1 here)");
+      await bob.send("/join dev\n");
+      await bob.readUntil("* You are now in #dev (2 here)");
+      await alice.send("/mode +m\n");
+      await bob.readUntil("* alice set mode +m on #dev");
+      await alice.send("/mode +v nobody\n");
+      await alice.readUntil("! nobody is not in #dev");
+      await alice.send("/mode +v bob\n");
+      const voiced = "* alice set mode +v bob on #dev";
+      await alice.readUntil(voiced);
+      await bob.readUntil(voiced);
+      await bob.send("/who\nvoiced now\n");
+      // The cluster's /who lists each process's members in no fixed order.
+      const who = (await bob.readUntil(/^\* 2 in #dev: /)).at(-1) as string;
+      assert.deepEqual(who.slice("* 2 in #dev: ".length).split(", ").sort(), ["+bob", "@alice"]);
+      await alice.readUntil("bob: voiced now");
+      // Already voiced: nothing changes and nothing is said; then -v.
+      await alice.send("/mode +v bob\n/mode -v bob\n");
+      const devoiced = "* alice set mode -v bob on #dev";
+      const aliceSaw = await alice.readUntil(devoiced);
+      assert.equal(count(aliceSaw, voiced), 0, aliceSaw.join("\n"));
+      await bob.readUntil(devoiced);
+      await bob.send("silenced\n");
+      await bob.readUntil("! Cannot send to #dev: moderated (+m)");
+    }),
+});
+
+Deno.test({
   name: "an IRC client on another process sees the modes in 324 and is refused with 475",
   ...LEAK_CHECKS,
   fn: () =>

@@ -175,7 +175,8 @@ export class ClusterSide {
     }
     if (event.type === "act") {
       if (event.process === hub.cluster?.processId) {
-        this.#actHere(event.action, event.name, event.room);
+        if (event.action === "invite") this.#invited(event.name, event.room, event.by ?? "");
+        else this.#actHere(event.action, event.name, event.room);
       }
       return;
     }
@@ -291,6 +292,28 @@ export class ClusterSide {
   }
 
   /**
+   * Gives the member here called `name` an invitation to the room called
+   * `roomName`, made here (empty, with the cluster's modes) to hold it if
+   * need be, and tells it who invited it; the inviter's process told the inviter.
+   */
+  #invited(name: string, roomName: string, by: string): void {
+    const hub = this.#hub;
+    const member = hub.rooms.find(name);
+    if (member === undefined || member.leaving !== null || by === "") return;
+    if (member.room !== null && sameName(member.room.name, roomName)) return;
+    const made = hub.rooms.get(roomName) === undefined;
+    const room = hub.rooms.ensure(roomName);
+    if (room === null) {
+      hub.log?.(`${member.peer} ${name}: invited to #${roomName} by ${by}, but no room is left`);
+      return;
+    }
+    if (made) this.adoptModes(room, false);
+    room.modes.invite(member);
+    hub.tell(member, `* ${by} invited you to #${room.name}`);
+    hub.log?.(`${member.peer} ${name}: invited to #${room.name} by ${by} of another process`);
+  }
+
+  /**
    * Carries out what an operator of another process did to a member here,
    * if it is still in that room: the room heard of it from that process.
    */
@@ -310,7 +333,7 @@ export class ClusterSide {
     if (member === undefined || !room || !sameName(room.name, roomName)) return;
     if (member.leaving !== null) return;
     // It proved /oper meanwhile: the operator elsewhere acted on what it knew before.
-    if (member.serverOperator && action !== "op") {
+    if (member.serverOperator && action !== "op" && action !== "voice") {
       hub.log?.(
         `${member.peer} ${name}: /${action} from another process not done (server operator)`,
       );
@@ -323,6 +346,12 @@ export class ClusterSide {
         return hub.sharePresence(member);
       case "deop":
         room.operators.delete(member);
+        return hub.sharePresence(member);
+      case "voice":
+        room.modes.voiced.add(member);
+        return hub.sharePresence(member);
+      case "devoice":
+        room.modes.voiced.delete(member);
         return hub.sharePresence(member);
       case "kick":
         return this.#sendHome(member);

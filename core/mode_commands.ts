@@ -4,12 +4,15 @@
  * change is announced to the room as `* alice set mode +k KEY on #dev`, one
  * line per mode, in the order typed; the IRC door reads these lines, so their
  * words are fixed (docs/protocol.md lists them all). On a cluster the
- * changed modes are shared (cluster_side.ts) before the announcement goes out.
+ * changed modes are shared (cluster_side.ts) before the announcement goes
+ * out, and an invitation or a voice (`+v`) of a member of another process
+ * goes to that process, which gives it.
  *
  * @module
  */
 
-import type { Hub } from "./hub.ts";
+import type { ChatCluster } from "./cluster_port.ts";
+import { type Hub, UNAVAILABLE_TRY, unsentNotice } from "./hub.ts";
 import type { Room } from "./room.ts";
 import { banMask, MAX_ROOM_BANS, parseLimit, validKey } from "./room_modes.ts";
 import { sameName } from "../protocol.ts";
@@ -109,6 +112,10 @@ export class ModeCommands {
       return;
     }
     const target = hub.rooms.find(name);
+    if (target === undefined && hub.cluster !== null) {
+      this.#inviteElsewhere(member, room, name, hub.cluster);
+      return;
+    }
     if (target === undefined) {
       hub.tell(member, `! No such user: ${name}`);
       return;
@@ -122,6 +129,37 @@ export class ModeCommands {
     hub.tell(member, `* You invited ${target.name} to #${room.name}`);
     hub.tell(target, `* ${member.name} invited you to #${room.name}`);
     hub.log?.(`${member.peer} ${member.name} invited ${target.name} to #${room.name}`);
+  }
+
+  /**
+   * `/invite NAME` of a member not here: the cluster says which process
+   * holds it, and that process gives the invitation and tells it
+   * (cluster_side.ts); the inviter is told once it is on its way.
+   */
+  #inviteElsewhere(member: Member, room: Room<Member>, name: string, cluster: ChatCluster): void {
+    const hub = this.#hub;
+    member.busy = cluster.members().then(async (everyone) => {
+      const target = everyone.find((other) =>
+        other.processId !== cluster.processId && sameName(other.name, name)
+      );
+      if (target === undefined) {
+        hub.tell(member, `! No such user: ${name}`);
+        return;
+      }
+      if (sameName(target.room, room.name)) {
+        hub.tell(member, `! ${target.name} is already in #${room.name}`);
+        return;
+      }
+      if (!hub.mayPost(member)) return;
+      const by = member.name as string;
+      await cluster.publishAct("invite", target.name, room.name, target.processId, by).then(
+        () => {
+          hub.tell(member, `* You invited ${target.name} to #${room.name}`);
+          hub.log?.(`${member.peer} ${by} invited ${target.name} (elsewhere) to #${room.name}`);
+        },
+        (error) => hub.tell(member, unsentNotice(error)),
+      );
+    }).catch(() => hub.tell(member, UNAVAILABLE_TRY));
   }
 
   /**
@@ -205,10 +243,13 @@ export class ModeCommands {
         ? undefined
         : [...room.members].find((other) => sameName(other.name as string, name));
       if (name === undefined) hub.tell(member, `! Usage: /mode #${room.name} ${sign}v NAME`);
-      else if (target === undefined) hub.tell(member, `! ${name} is not in #${room.name}`);
+      else if (target === undefined && hub.cluster !== null) {
+        this.#voiceElsewhere(member, room, plus, name, hub.cluster);
+      } else if (target === undefined) hub.tell(member, `! ${name} is not in #${room.name}`);
       else if (modes.voiced.has(target) !== plus) {
         if (plus) modes.voiced.add(target);
         else modes.voiced.delete(target);
+        hub.sharePresence(target);
         announce(target.name as string);
       }
     } else if (letter === "o") {
@@ -218,6 +259,38 @@ export class ModeCommands {
     } else {
       hub.tell(member, `! Unknown mode: ${letter}`);
     }
+  }
+
+  /**
+   * `+v NAME` or `-v NAME` of a member not here: the cluster says whether it
+   * is in the room on another process, which gives or takes the voice; the
+   * room hears it in a line of its own, after the command's other changes.
+   */
+  #voiceElsewhere(
+    member: Member,
+    room: Room<Member>,
+    plus: boolean,
+    name: string,
+    cluster: ChatCluster,
+  ): void {
+    const hub = this.#hub;
+    member.busy = cluster.members().then(async (everyone) => {
+      const target = everyone.find((other) =>
+        other.processId !== cluster.processId && sameName(other.name, name) &&
+        sameName(other.room, room.name)
+      );
+      if (target === undefined) {
+        hub.tell(member, `! ${name} is not in #${room.name}`);
+        return;
+      }
+      if ((target.voiced === true) === plus) return;
+      const action = plus ? "voice" : "devoice";
+      await cluster.publishAct(action, target.name, room.name, target.processId).then(
+        () =>
+          this.#announce(member, room, [{ sign: plus ? "+" : "-", letter: "v", arg: target.name }]),
+        (error) => hub.tell(member, unsentNotice(error)),
+      );
+    }).catch(() => hub.tell(member, UNAVAILABLE_TRY));
   }
 
   /** `+b MASK` or `-b MASK` (the mask changed, or null); with no mask, the list. */

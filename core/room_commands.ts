@@ -80,9 +80,11 @@ export class RoomCommands {
       }
       // A room new here has the cluster's modes, until the cluster's answer shows it new everywhere.
       if (existing === undefined) this.#clusterSide.adoptModes(room, false);
-      // A room new here starts with the cluster's history; the count is the cluster's.
+      // A room new or empty here (kept for an invitation, say) starts with the cluster's
+      // history; the count is the cluster's.
+      const emptyHere = room.members.size === 0;
       member.busy = Promise.all([
-        existing === undefined ? cluster.history(room.name) : Promise.resolve([]),
+        emptyHere ? cluster.history(room.name) : Promise.resolve([]),
         cluster.members(),
       ]).then(([history, everyone]) => {
         if (member.closed || member.leaving !== null || member.room !== from) return;
@@ -102,7 +104,7 @@ export class RoomCommands {
           return;
         }
         room.prime(history);
-        if (existing === undefined && topic !== undefined) room.restore(topic || null, []);
+        if (emptyHere && topic !== undefined) room.restore(topic || null, []);
         // Whoever makes a room is its operator: here, whoever is first in it anywhere.
         if (made || (existing === undefined && there === 0)) room.operators.add(member);
         const before = from.members.size;
@@ -179,10 +181,13 @@ export class RoomCommands {
             ? other.roomOperator || other.serverOperator
             : local !== undefined && here.room === local &&
               hub.operators.isOperator(here, local);
+          const voiced = here === undefined
+            ? other.voiced === true
+            : local !== undefined && local.modes.voiced.has(here);
           const shown = here === undefined
             ? other.name + (other.loggedIn ? "+" : "")
             : Accounts.shown(here);
-          return (op ? "@" : "") + shown;
+          return (op ? "@" : "") + (voiced ? "+" : "") + shown;
         });
         const where = typed === "" && sameName(shown, LOBBY) ? "online" : `in #${shown}`;
         hub.tell(member, `* ${names.length} ${where}: ${names.join(", ")}`);
