@@ -74,6 +74,12 @@ export class ClusterSide {
   readonly #modes = new Map<string, RoomModes<Member>>();
   /** Shares a room's new topic with the cluster; nothing without one. */
   #shareTopic: (room: Room<Member>) => void = () => {};
+  /**
+   * How many modes this process shared that have not come back, by kind:
+   * until the last has, what comes is older than what this process has
+   * (the stream's order), and is passed over.
+   */
+  readonly #unechoed = new Map<string, number>();
   /** Shares a room's new modes with the cluster; nothing without one. */
   #shareModes: (room: Room<Member>) => void = () => {};
 
@@ -126,7 +132,13 @@ export class ClusterSide {
       const kind = modesKind(room.name);
       // Kept at once, so that a room made here again before the echo has them.
       this.#modes.set(kind, copyOf(room.modes));
-      void publish(kind, isDefault(room.modes) ? "" : sharedModes(room.modes));
+      this.#unechoed.set(kind, (this.#unechoed.get(kind) ?? 0) + 1);
+      const value = isDefault(room.modes) ? "" : sharedModes(room.modes);
+      cluster.publishState(kind, value).catch((error) => {
+        // Not written, or not answered: no echo to wait for (one that comes late is taken on).
+        this.#echoed(kind);
+        hub.log?.(`cluster: ${kind} could not be shared: ${describe(error)}`);
+      });
     };
   }
 
@@ -235,6 +247,8 @@ export class ClusterSide {
   /** Takes on a room's modes another process (or this one) set; unreadable ones are logged and left. */
   #applyModes(kind: string, value: string): void {
     const hub = this.#hub;
+    // An echo of modes shared here, or modes set before the latest of them: this process's are newer.
+    if (this.#echoed(kind)) return;
     let modes: RoomModes<Member>;
     try {
       modes = new RoomModes<Member>();
@@ -246,6 +260,15 @@ export class ClusterSide {
     this.#modes.set(kind, modes);
     const room = hub.rooms.busiestFirst().find((room) => modesKind(room.name) === kind);
     if (room !== undefined) applySharedModes(room.modes, toShared(modes));
+  }
+
+  /** Counts one of this process's shared modes of `kind` as come back; false when none was awaited. */
+  #echoed(kind: string): boolean {
+    const left = this.#unechoed.get(kind);
+    if (left === undefined) return false;
+    if (left > 1) this.#unechoed.set(kind, left - 1);
+    else this.#unechoed.delete(kind);
+    return true;
   }
 
   /** Disconnects the members here that a ban made elsewhere is on. */
