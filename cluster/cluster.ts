@@ -36,19 +36,22 @@ export type {
 const ACTIONS: readonly string[] = [
   "op",
   "deop",
+  "voice",
+  "devoice",
   "kick",
   "disconnect",
   "elsewhere",
+  "invite",
 ] satisfies ClusterAction[];
 
 /**
  * A presence as the one string the names' lease keeps: `room`, flags
- * (`o` room operator, `s` server operator, `a` logged in) and address, a line each (none of
- * them can hold a line break).
+ * (`o` room operator, `s` server operator, `a` logged in, `v` a voice of
+ * the room) and address, a line each (none of them can hold a line break).
  */
 export function encodePresence(presence: ClusterPresence): string {
   const flags = (presence.roomOperator ? "o" : "") + (presence.serverOperator ? "s" : "") +
-    (presence.loggedIn ? "a" : "");
+    (presence.loggedIn ? "a" : "") + (presence.voiced ? "v" : "");
   return `${presence.room}\n${flags}\n${presence.address}`;
 }
 
@@ -61,6 +64,7 @@ export function decodePresence(value: string): ClusterPresence {
     serverOperator: flags.includes("s"),
     address,
     loggedIn: flags.includes("a"),
+    ...(flags.includes("v") ? { voiced: true } : {}),
   };
 }
 
@@ -274,10 +278,17 @@ export class Cluster implements ChatCluster {
 
   /**
    * Publishes what an operator did to the member called `name` in `room` on
-   * the process `process`: that process carries it out, if it is still there.
+   * the process `process` (`by`: who did it, when the member is told so):
+   * that process carries it out, if it is still there.
    */
-  publishAct(action: ClusterAction, name: string, room: string, process: string): Promise<string> {
-    return this.#bus.publish({ t: "act", action, name, room, process });
+  publishAct(
+    action: ClusterAction,
+    name: string,
+    room: string,
+    process: string,
+    by?: string,
+  ): Promise<string> {
+    return this.#bus.publish({ t: "act", action, name, room, process, ...(by ? { by } : {}) });
   }
 
   /**
@@ -421,8 +432,8 @@ function decode(id: string, fields: Record<string, string>): ClusterEvent | null
     fields.name !== undefined && fields.room !== undefined && fields.process !== undefined
   ) {
     const action = fields.action as ClusterAction;
-    const { name, room, process } = fields;
-    return { type: "act", id, action, name, room, process };
+    const { name, room, process, by } = fields;
+    return { type: "act", id, action, name, room, process, ...(by ? { by } : {}) };
   }
   if (fields.t === "state" && fields.kind !== undefined && fields.value !== undefined) {
     return { type: "state", id, kind: fields.kind, value: fields.value };

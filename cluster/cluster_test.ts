@@ -142,6 +142,17 @@ Deno.test({
         address: "192.0.2.7",
         loggedIn: true,
       });
+      // A voice (+v) of the room, for /who on every process.
+      await b.cluster.setPresence("ALICE2", {
+        room: "dev",
+        roomOperator: false,
+        serverOperator: false,
+        address: "",
+        loggedIn: false,
+        voiced: true,
+      });
+      const voiced = (await a.cluster.members()).find((m) => m.name === "ALICE2");
+      assert.equal(voiced?.voiced, true);
       await a.cluster.publishAct("kick", "ALICE2", "dev", b.cluster.processId);
       await b.received(2);
       assert.deepEqual(b.events[1] && { ...b.events[1], id: "" }, {

@@ -14,7 +14,8 @@
  *   (reading.ts: a connection's reading state, the reader's alone);
  * - naming.ts: the greeting, the password, the name and the welcome;
  * - room_commands.ts: `/join`, `/part`, `/topic`, `/who`, `/rooms`;
- * - mode_commands.ts: `/mode` and `/invite` (room_modes.ts: a room's modes);
+ * - mode_commands.ts: `/mode` and `/invite` (room_modes.ts: a room's modes;
+ *   shared_modes.ts: as a cluster shares them);
  * - private_messages.ts: `/msg` and `/reply`;
  * - renames.ts: `/nick`;
  * - accounts.ts: `/register`, `/login` and the rest, and messages kept (mailbox.ts);
@@ -180,6 +181,7 @@ export class Chat {
     });
     this.#modeCommands = new ModeCommands(hub, {
       op: (member, command, name) => this.#commandHost.moderate(member, command, name),
+      share: (room) => this.#clusterSide.shareModes(room),
     });
     this.#reader = new Reader(hub, {
       ...options,

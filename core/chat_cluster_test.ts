@@ -1,8 +1,8 @@
 /**
  * The core's side of a cluster whose Redis does not answer: which notice a member gets for a line,
- * a private message or an operator's act Redis did not confirm. A stand-in cluster fails each
- * publish as it is told to, with no Redis and no sockets; the real thing is in
- * `cluster_server_test.ts`.
+ * a private message or an operator's act Redis did not confirm; and which of a room's shared
+ * modes a process takes on. A stand-in cluster fails each publish as it is told to, with no Redis
+ * and no sockets; the real thing is in `cluster_server_test.ts` and `cluster_modes_test.ts`.
  */
 
 import assert from "node:assert/strict";
@@ -83,11 +83,14 @@ interface Failures {
   members: Error | null;
 }
 
+/** Shared state this process published, in order, held back for the test to deliver. */
+type Published = { kind: string; value: string }[];
+
 /**
  * A cluster of this process and `bob` on another: a publish fails as `fail` says, or succeeds,
- * and a room line then comes back as Redis would send it.
+ * and a room line then comes back as Redis would send it; shared state goes to `published`.
  */
-function standIn(chat: () => Chat, fail: Failures): ChatCluster {
+function standIn(chat: () => Chat, fail: Failures, published: Published): ChatCluster {
   let id = 0;
   const next = (): Promise<string> => {
     const error = fail.publish;
@@ -119,7 +122,10 @@ function standIn(chat: () => Chat, fail: Failures): ChatCluster {
     },
     publishPrivate: () => next(),
     publishAct: () => next(),
-    publishState: async () => {},
+    publishState: (kind, value) => {
+      published.push({ kind, value });
+      return Promise.resolve();
+    },
     loadState: () => Promise.resolve({}),
     history: () => Promise.resolve([]),
     claimName: (requested) => Promise.resolve(requested),
@@ -143,11 +149,17 @@ function standIn(chat: () => Chat, fail: Failures): ChatCluster {
   return cluster;
 }
 
-/** A core in a stand-in cluster, with alice joined; `body` sets how the cluster fails. */
-async function withClusterCore(body: (alice: Member, fail: Failures) => Promise<void>) {
+/**
+ * A core in a stand-in cluster, with alice joined; `body` sets how the cluster fails, and may
+ * deliver the state published (or any event) to the core itself.
+ */
+async function withClusterCore(
+  body: (alice: Member, fail: Failures, chat: Chat, published: Published) => Promise<void>,
+) {
   const chat: Chat = memoryChat();
   const fail: Failures = { publish: null, members: null };
-  await chat.joinCluster(standIn(() => chat, fail));
+  const published: Published = [];
+  await chat.joinCluster(standIn(() => chat, fail, published));
   try {
     const alice = new Member(chat);
     await alice.expect(GREETING);
@@ -156,7 +168,7 @@ async function withClusterCore(body: (alice: Member, fail: Failures) => Promise<
     // Her line comes back after her arrival's: that publish is done, the failures are the body's.
     alice.send("hello\n");
     await alice.expect("alice: hello");
-    await body(alice, fail);
+    await body(alice, fail, chat, published);
   } finally {
     await chat.shutdown(0);
   }
@@ -214,5 +226,46 @@ Deno.test({
       alice.send("/whois alice\n");
       const today = new Date().toISOString().slice(0, 10);
       await alice.expect(`* alice: logged in, registered ${today}, in #lobby`);
+    }),
+});
+
+Deno.test({
+  name: "modes shared here are not undone by their own echo, nor by older ones from elsewhere",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withClusterCore(async (alice, _fail, chat, published) => {
+      alice.send("/join dev\n");
+      await alice.expect("* You are now in #dev (1 here)");
+      alice.send("/mode +k a\n");
+      await alice.expect("* alice set mode +k a on #dev");
+      alice.send("/mode +i\n");
+      await alice.expect("* alice set mode +i on #dev");
+      const [first, second] = published;
+      assert.ok(first && second, "two changes, two values shared");
+      assert.equal(first.kind, second.kind);
+      const state = (value: string, id: string) =>
+        chat.clusterEvent({ type: "state", id, kind: first.kind, value });
+      const elsewhere = JSON.stringify({
+        i: false,
+        k: null,
+        l: null,
+        m: true,
+        n: true,
+        s: false,
+        t: true,
+        b: [],
+      });
+      // The stream's order: the first echo, another process's older change, the second echo.
+      state(first.value, "1-0");
+      state(elsewhere, "2-0");
+      alice.send("/rooms\n");
+      await alice.expect("* 2 rooms: #lobby (1), #dev (0, +ik)");
+      state(second.value, "3-0");
+      alice.send("/rooms\n");
+      await alice.expect("* 2 rooms: #lobby (1), #dev (0, +ik)");
+      // Anything after the last echo is newer: it is taken on.
+      state(elsewhere, "4-0");
+      alice.send("/rooms\n");
+      await alice.expect("* 2 rooms: #lobby (1), #dev (0, +m)");
     }),
 });

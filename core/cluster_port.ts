@@ -32,6 +32,8 @@ export type ClusterEvent =
     name: string;
     room: string;
     process: string;
+    /** Who did it, when the member is told by name (`invite`: `* alice invited you to #dev`). */
+    by?: string;
   }
   | {
     type: "state";
@@ -56,8 +58,21 @@ export type ClusterEvent =
     members: { name: string; room: string }[];
   };
 
-/** What an operator of one process may do to a member of another: see {@linkcode ChatCluster.publishAct}. */
-export type ClusterAction = "op" | "deop" | "kick" | "disconnect" | "elsewhere";
+/**
+ * What an operator of one process may do to a member of another (`voice`
+ * and `devoice`: `+v` and `-v`; `invite`, which any member of a room may
+ * give: let it in past `+i` and `+l` once): see
+ * {@linkcode ChatCluster.publishAct}.
+ */
+export type ClusterAction =
+  | "op"
+  | "deop"
+  | "voice"
+  | "devoice"
+  | "kick"
+  | "disconnect"
+  | "elsewhere"
+  | "invite";
 
 /** What a mailbox holds at most: see {@linkcode ChatCluster.keepMessage}. */
 export interface MailboxLimits {
@@ -83,6 +98,8 @@ export interface ClusterPresence {
   address: string;
   /** Logged in to its account (`/who` shows `alice+`). */
   loggedIn: boolean;
+  /** A voice (`+v`) of its room (`/who` shows `+alice`); absent: not. */
+  voiced?: boolean;
 }
 
 /** A member somewhere in the cluster. */
@@ -111,8 +128,17 @@ export interface ChatCluster {
   publishPrivate(from: string, to: string, text: string): Promise<string>;
   /** The room's recent public lines, oldest first, with their ids in the cluster's order. */
   history(room: string): Promise<{ id: string; text: string }[]>;
-  /** Publishes what an operator did to the member called `name` in `room` on process `process`. */
-  publishAct(action: ClusterAction, name: string, room: string, process: string): Promise<string>;
+  /**
+   * Publishes what an operator did to the member called `name` in `room` on
+   * process `process`; `by` names who did it, when the member is told so.
+   */
+  publishAct(
+    action: ClusterAction,
+    name: string,
+    room: string,
+    process: string,
+    by?: string,
+  ): Promise<string>;
   /**
    * The name given for `requested` by the nickname rules, unique across the
    * cluster, now held; a candidate `skip` returns true for (banned, or

@@ -3,7 +3,9 @@
  * shared state comes from it, what operators change here goes to it), and
  * what it tells this process: room lines and private messages to deliver,
  * state another process set, what an operator elsewhere did to a member
- * here, and the members of a process that died. It speaks to the cluster
+ * here, and the members of a process that died. A room's topic and modes
+ * are the cluster's: kept by kind (`topic:` or `modes:` and the room's key)
+ * for rooms made here later. It speaks to the cluster
  * only through {@linkcode ChatCluster} (cluster_port.ts).
  *
  * @module
@@ -19,11 +21,32 @@ import { CONSOLE_NAME } from "./operators.ts";
 import type { PrivateMessages } from "./private_messages.ts";
 import { nameKeys, sameName } from "../protocol.ts";
 import type { Room } from "./room.ts";
+import { RoomModes } from "./room_modes.ts";
 import type { Member } from "./session.ts";
+import {
+  applySharedModes,
+  defaultModes,
+  isDefault,
+  parseSharedModes,
+  sharedModes,
+  toShared,
+} from "./shared_modes.ts";
 
 /** The kind of shared state that holds a room's topic. */
 function topicKind(room: string): string {
   return `topic:${nameKeys(room)[1]}`;
+}
+
+/** The kind of shared state that holds a room's modes (shared_modes.ts). */
+function modesKind(room: string): string {
+  return `modes:${nameKeys(room)[1]}`;
+}
+
+/** A detached copy of `modes`' shared part. */
+function copyOf(modes: RoomModes<Member>): RoomModes<Member> {
+  const copy = new RoomModes<Member>();
+  applySharedModes(copy, toShared(modes));
+  return copy;
 }
 
 /** What {@linkcode ClusterSide} is given. */
@@ -47,8 +70,18 @@ export class ClusterSide {
   readonly #accounts: Accounts;
   /** The cluster's topics, by the room's key, for rooms made here later. */
   readonly #topics = new Map<string, string>();
+  /** The cluster's modes, by the room's kind, for rooms made here later and rooms elsewhere. */
+  readonly #modes = new Map<string, RoomModes<Member>>();
   /** Shares a room's new topic with the cluster; nothing without one. */
   #shareTopic: (room: Room<Member>) => void = () => {};
+  /**
+   * How many modes this process shared that have not come back, by kind:
+   * until the last has, what comes is older than what this process has
+   * (the stream's order), and is passed over.
+   */
+  readonly #unechoed = new Map<string, number>();
+  /** Shares a room's new modes with the cluster; nothing without one. */
+  #shareModes: (room: Room<Member>) => void = () => {};
 
   /** The cluster side of `hub`; it does nothing until {@linkcode ClusterSide.join}. */
   constructor(hub: Hub, options: ClusterSideOptions) {
@@ -95,6 +128,18 @@ export class ClusterSide {
     operators.mutes.onChange = (list) => void publish("mutes", JSON.stringify(list));
     operators.onMotd = (text) => void publish("motd", text ?? "");
     this.#shareTopic = (room) => void publish(topicKind(room.name), room.topic ?? "");
+    this.#shareModes = (room) => {
+      const kind = modesKind(room.name);
+      // Kept at once, so that a room made here again before the echo has them.
+      this.#modes.set(kind, copyOf(room.modes));
+      this.#unechoed.set(kind, (this.#unechoed.get(kind) ?? 0) + 1);
+      const value = isDefault(room.modes) ? "" : sharedModes(room.modes);
+      cluster.publishState(kind, value).catch((error) => {
+        // Not written, or not answered: no echo to wait for (one that comes late is taken on).
+        this.#echoed(kind);
+        hub.log?.(`cluster: ${kind} could not be shared: ${describe(error)}`);
+      });
+    };
   }
 
   /** The cluster's topic of the room called `room` ("" for none), if it told one. */
@@ -107,6 +152,32 @@ export class ClusterSide {
     this.#shareTopic(room);
   }
 
+  /** The cluster's modes of the room called `room`, if it told any: for a room not here. */
+  modesOf(room: string): RoomModes<Member> | undefined {
+    return this.#modes.get(modesKind(room));
+  }
+
+  /** Shares a room's new modes with the cluster, when this process is part of one. */
+  shareModes(room: Room<Member>): void {
+    this.#shareModes(room);
+  }
+
+  /**
+   * Gives `room`, just made here, the modes the cluster holds for it; with
+   * `fresh` (nobody is in it anywhere and it has no topic: it is new) a new
+   * room's instead, and the cluster forgets any it held, as one process
+   * forgets a room's modes with the room.
+   */
+  adoptModes(room: Room<Member>, fresh: boolean): void {
+    const known = this.modesOf(room.name);
+    if (!fresh) {
+      if (known !== undefined) applySharedModes(room.modes, toShared(known));
+      return;
+    }
+    applySharedModes(room.modes, defaultModes());
+    if (known !== undefined && !isDefault(known)) this.shareModes(room);
+  }
+
   /** Delivers what the cluster says to the members here: room lines, private messages, state. */
   event(event: ClusterEvent): void {
     const hub = this.#hub;
@@ -116,7 +187,8 @@ export class ClusterSide {
     }
     if (event.type === "act") {
       if (event.process === hub.cluster?.processId) {
-        this.#actHere(event.action, event.name, event.room);
+        if (event.action === "invite") this.#invited(event.name, event.room, event.by ?? "");
+        else this.#actHere(event.action, event.name, event.room);
       }
       return;
     }
@@ -167,7 +239,36 @@ export class ClusterSide {
       this.#topics.set(kind, value);
       const room = hub.rooms.busiestFirst().find((room) => topicKind(room.name) === kind);
       room?.restore(value === "" ? null : value, []);
+    } else if (kind.startsWith("modes:")) {
+      this.#applyModes(kind, value);
     }
+  }
+
+  /** Takes on a room's modes another process (or this one) set; unreadable ones are logged and left. */
+  #applyModes(kind: string, value: string): void {
+    const hub = this.#hub;
+    // An echo of modes shared here, or modes set before the latest of them: this process's are newer.
+    if (this.#echoed(kind)) return;
+    let modes: RoomModes<Member>;
+    try {
+      modes = new RoomModes<Member>();
+      applySharedModes(modes, parseSharedModes(value));
+    } catch (error) {
+      hub.log?.(`cluster: the shared ${kind} are unreadable: ${describe(error)}`);
+      return;
+    }
+    this.#modes.set(kind, modes);
+    const room = hub.rooms.busiestFirst().find((room) => modesKind(room.name) === kind);
+    if (room !== undefined) applySharedModes(room.modes, toShared(modes));
+  }
+
+  /** Counts one of this process's shared modes of `kind` as come back; false when none was awaited. */
+  #echoed(kind: string): boolean {
+    const left = this.#unechoed.get(kind);
+    if (left === undefined) return false;
+    if (left > 1) this.#unechoed.set(kind, left - 1);
+    else this.#unechoed.delete(kind);
+    return true;
   }
 
   /** Disconnects the members here that a ban made elsewhere is on. */
@@ -214,6 +315,28 @@ export class ClusterSide {
   }
 
   /**
+   * Gives the member here called `name` an invitation to the room called
+   * `roomName`, made here (empty, with the cluster's modes) to hold it if
+   * need be, and tells it who invited it; the inviter's process told the inviter.
+   */
+  #invited(name: string, roomName: string, by: string): void {
+    const hub = this.#hub;
+    const member = hub.rooms.find(name);
+    if (member === undefined || member.leaving !== null || by === "") return;
+    if (member.room !== null && sameName(member.room.name, roomName)) return;
+    const made = hub.rooms.get(roomName) === undefined;
+    const room = hub.rooms.ensure(roomName);
+    if (room === null) {
+      hub.log?.(`${member.peer} ${name}: invited to #${roomName} by ${by}, but no room is left`);
+      return;
+    }
+    if (made) this.adoptModes(room, false);
+    room.modes.invite(member);
+    hub.tell(member, `* ${by} invited you to #${room.name}`);
+    hub.log?.(`${member.peer} ${name}: invited to #${room.name} by ${by} of another process`);
+  }
+
+  /**
    * Carries out what an operator of another process did to a member here,
    * if it is still in that room: the room heard of it from that process.
    */
@@ -233,7 +356,7 @@ export class ClusterSide {
     if (member === undefined || !room || !sameName(room.name, roomName)) return;
     if (member.leaving !== null) return;
     // It proved /oper meanwhile: the operator elsewhere acted on what it knew before.
-    if (member.serverOperator && action !== "op") {
+    if (member.serverOperator && action !== "op" && action !== "voice") {
       hub.log?.(
         `${member.peer} ${name}: /${action} from another process not done (server operator)`,
       );
@@ -246,6 +369,12 @@ export class ClusterSide {
         return hub.sharePresence(member);
       case "deop":
         room.operators.delete(member);
+        return hub.sharePresence(member);
+      case "voice":
+        room.modes.voiced.add(member);
+        return hub.sharePresence(member);
+      case "devoice":
+        room.modes.voiced.delete(member);
         return hub.sharePresence(member);
       case "kick":
         return this.#sendHome(member);

@@ -3,12 +3,16 @@
  * room_modes.ts for what each does), and inviting a member into a room. Every
  * change is announced to the room as `* alice set mode +k KEY on #dev`, one
  * line per mode, in the order typed; the IRC door reads these lines, so their
- * words are fixed (docs/protocol.md lists them all).
+ * words are fixed (docs/protocol.md lists them all). On a cluster the
+ * changed modes are shared (cluster_side.ts) before the announcement goes
+ * out, and an invitation or a voice (`+v`) of a member of another process
+ * goes to that process, which gives it.
  *
  * @module
  */
 
-import type { Hub } from "./hub.ts";
+import type { ChatCluster } from "./cluster_port.ts";
+import { type Hub, UNAVAILABLE_TRY, unsentNotice } from "./hub.ts";
 import type { Room } from "./room.ts";
 import { banMask, MAX_ROOM_BANS, parseLimit, validKey } from "./room_modes.ts";
 import { sameName } from "../protocol.ts";
@@ -19,6 +23,8 @@ import type { Member } from "./session.ts";
 export interface ModeCommandsOptions {
   /** Runs `/op NAME` or `/deop NAME` for `member`: `+o` and `-o` are those. */
   op(member: Member, command: "op" | "deop", name: string): void;
+  /** Shares a room's changed modes with the cluster (before its announcement), when there is one. */
+  share(room: Room<Member>): void;
 }
 
 /** Modes that take no argument, each with the flag of {@linkcode RoomModes} it sets. */
@@ -31,11 +37,13 @@ const NOT_IN_LOBBY = "ikl";
 export class ModeCommands {
   readonly #hub: Hub;
   readonly #op: ModeCommandsOptions["op"];
+  readonly #share: ModeCommandsOptions["share"];
 
   /** The mode commands of `hub`'s members. */
   constructor(hub: Hub, options: ModeCommandsOptions) {
     this.#hub = hub;
     this.#op = options.op;
+    this.#share = options.share;
   }
 
   /**
@@ -104,6 +112,10 @@ export class ModeCommands {
       return;
     }
     const target = hub.rooms.find(name);
+    if (target === undefined && hub.cluster !== null) {
+      this.#inviteElsewhere(member, room, name, hub.cluster);
+      return;
+    }
     if (target === undefined) {
       hub.tell(member, `! No such user: ${name}`);
       return;
@@ -117,6 +129,37 @@ export class ModeCommands {
     hub.tell(member, `* You invited ${target.name} to #${room.name}`);
     hub.tell(target, `* ${member.name} invited you to #${room.name}`);
     hub.log?.(`${member.peer} ${member.name} invited ${target.name} to #${room.name}`);
+  }
+
+  /**
+   * `/invite NAME` of a member not here: the cluster says which process
+   * holds it, and that process gives the invitation and tells it
+   * (cluster_side.ts); the inviter is told once it is on its way.
+   */
+  #inviteElsewhere(member: Member, room: Room<Member>, name: string, cluster: ChatCluster): void {
+    const hub = this.#hub;
+    member.busy = cluster.members().then(async (everyone) => {
+      const target = everyone.find((other) =>
+        other.processId !== cluster.processId && sameName(other.name, name)
+      );
+      if (target === undefined) {
+        hub.tell(member, `! No such user: ${name}`);
+        return;
+      }
+      if (sameName(target.room, room.name)) {
+        hub.tell(member, `! ${target.name} is already in #${room.name}`);
+        return;
+      }
+      if (!hub.mayPost(member)) return;
+      const by = member.name as string;
+      await cluster.publishAct("invite", target.name, room.name, target.processId, by).then(
+        () => {
+          hub.tell(member, `* You invited ${target.name} to #${room.name}`);
+          hub.log?.(`${member.peer} ${by} invited ${target.name} (elsewhere) to #${room.name}`);
+        },
+        (error) => hub.tell(member, unsentNotice(error)),
+      );
+    }).catch(() => hub.tell(member, UNAVAILABLE_TRY));
   }
 
   /**
@@ -200,10 +243,13 @@ export class ModeCommands {
         ? undefined
         : [...room.members].find((other) => sameName(other.name as string, name));
       if (name === undefined) hub.tell(member, `! Usage: /mode #${room.name} ${sign}v NAME`);
-      else if (target === undefined) hub.tell(member, `! ${name} is not in #${room.name}`);
+      else if (target === undefined && hub.cluster !== null) {
+        this.#voiceElsewhere(member, room, plus, name, hub.cluster);
+      } else if (target === undefined) hub.tell(member, `! ${name} is not in #${room.name}`);
       else if (modes.voiced.has(target) !== plus) {
         if (plus) modes.voiced.add(target);
         else modes.voiced.delete(target);
+        hub.sharePresence(target);
         announce(target.name as string);
       }
     } else if (letter === "o") {
@@ -213,6 +259,38 @@ export class ModeCommands {
     } else {
       hub.tell(member, `! Unknown mode: ${letter}`);
     }
+  }
+
+  /**
+   * `+v NAME` or `-v NAME` of a member not here: the cluster says whether it
+   * is in the room on another process, which gives or takes the voice; the
+   * room hears it in a line of its own, after the command's other changes.
+   */
+  #voiceElsewhere(
+    member: Member,
+    room: Room<Member>,
+    plus: boolean,
+    name: string,
+    cluster: ChatCluster,
+  ): void {
+    const hub = this.#hub;
+    member.busy = cluster.members().then(async (everyone) => {
+      const target = everyone.find((other) =>
+        other.processId !== cluster.processId && sameName(other.name, name) &&
+        sameName(other.room, room.name)
+      );
+      if (target === undefined) {
+        hub.tell(member, `! ${name} is not in #${room.name}`);
+        return;
+      }
+      if ((target.voiced === true) === plus) return;
+      const action = plus ? "voice" : "devoice";
+      await cluster.publishAct(action, target.name, room.name, target.processId).then(
+        () =>
+          this.#announce(member, room, [{ sign: plus ? "+" : "-", letter: "v", arg: target.name }]),
+        (error) => hub.tell(member, unsentNotice(error)),
+      );
+    }).catch(() => hub.tell(member, UNAVAILABLE_TRY));
   }
 
   /** `+b MASK` or `-b MASK` (the mask changed, or null); with no mask, the list. */
@@ -270,6 +348,8 @@ export class ModeCommands {
    */
   #announce(member: Member, room: Room<Member>, made: Change[]): void {
     const said = modeString(made, true);
+    // The modes first, then the line: every process has them before its members read it.
+    this.#share(room);
     room.broadcast(`* ${member.name} set mode ${said} on #${room.name}`);
     const logged = modeString(made, false);
     this.#hub.log?.(`${member.peer} ${member.name} set mode ${logged} on #${room.name}`);

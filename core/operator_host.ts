@@ -39,6 +39,7 @@ export function presenceOf(member: Member, lobby: Room<Member>): ClusterPresence
     serverOperator: member.serverOperator,
     address: plainAddress(member.ip),
     loggedIn: member.account !== null,
+    voiced: room.modes.voiced.has(member),
   };
 }
 

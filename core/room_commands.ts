@@ -78,31 +78,35 @@ export class RoomCommands {
         hub.tell(member, "! Too many rooms");
         return;
       }
-      // A room new here starts with the cluster's history; the count is the cluster's.
+      // A room new here has the cluster's modes, until the cluster's answer shows it new everywhere.
+      if (existing === undefined) this.#clusterSide.adoptModes(room, false);
+      // A room new or empty here (kept for an invitation, say) starts with the cluster's
+      // history; the count is the cluster's.
+      const emptyHere = room.members.size === 0;
       member.busy = Promise.all([
-        existing === undefined ? cluster.history(room.name) : Promise.resolve([]),
+        emptyHere ? cluster.history(room.name) : Promise.resolve([]),
         cluster.members(),
       ]).then(([history, everyone]) => {
         if (member.closed || member.leaving !== null || member.room !== from) return;
-        // The modes may have changed while the cluster answered.
-        const refusal = entryRefusal(room, member, key);
+        const topic = this.#clusterSide.topicOf(room.name);
+        const there = everyone.filter((other) =>
+          other.name !== member.name && sameName(other.room, room.name)
+        ).length;
+        // Nobody is in it anywhere and it has no topic: it is new, whatever this process kept.
+        const made = room !== hub.lobby && room.members.size === 0 && there === 0 && !topic;
+        if (made && !this.#mayMakeRoom(member, room.name)) return;
+        // A new room's modes are a new room's: those it had went with its last member.
+        if (made) this.#clusterSide.adoptModes(room, true);
+        // The modes may have changed while the cluster answered; `+l` counts the whole cluster.
+        const refusal = entryRefusal(room, member, key, Math.max(there, room.members.size));
         if (refusal !== null) {
           hub.tell(member, refusal);
           return;
         }
-        const topic = this.#clusterSide.topicOf(room.name);
-        // Someone is in it, or it has a topic: it exists somewhere.
-        const anyone = everyone.some((other) => sameName(other.room || LOBBY, room.name)) ||
-          !!topic;
-        const made = existing === undefined && !anyone;
-        if (made && !this.#mayMakeRoom(member, room.name)) return;
         room.prime(history);
-        if (existing === undefined && topic !== undefined) room.restore(topic || null, []);
-        const there = everyone.filter((other) =>
-          other.name !== member.name && sameName(other.room, room.name)
-        ).length;
+        if (emptyHere && topic !== undefined) room.restore(topic || null, []);
         // Whoever makes a room is its operator: here, whoever is first in it anywhere.
-        if (existing === undefined && there === 0) room.operators.add(member);
+        if (made || (existing === undefined && there === 0)) room.operators.add(member);
         const before = from.members.size;
         if (hub.rooms.move(member, room.name, member.serverOperator) === null) {
           hub.tell(member, "! Too many rooms");
@@ -161,7 +165,10 @@ export class RoomCommands {
       member.busy = cluster.members().then((everyone) => {
         const there = everyone.filter((other) => sameName(other.room || LOBBY, name));
         const local = hub.rooms.get(name);
-        const hidden = local !== undefined && !maySee(local, member);
+        // A secret room with nobody here: the cluster's modes say so.
+        const hidden = local !== undefined
+          ? !maySee(local, member)
+          : !!this.#clusterSide.modesOf(name)?.secret && !member.serverOperator;
         if ((there.length === 0 && local === undefined) || hidden) {
           hub.tell(member, `! No such room: #${name}`);
           return;
@@ -174,10 +181,13 @@ export class RoomCommands {
             ? other.roomOperator || other.serverOperator
             : local !== undefined && here.room === local &&
               hub.operators.isOperator(here, local);
+          const voiced = here === undefined
+            ? other.voiced === true
+            : local !== undefined && local.modes.voiced.has(here);
           const shown = here === undefined
             ? other.name + (other.loggedIn ? "+" : "")
             : Accounts.shown(here);
-          return (op ? "@" : "") + shown;
+          return (op ? "@" : "") + (voiced ? "+" : "") + shown;
         });
         const where = typed === "" && sameName(shown, LOBBY) ? "online" : `in #${shown}`;
         hub.tell(member, `* ${names.length} ${where}: ${names.join(", ")}`);
@@ -297,15 +307,19 @@ export class RoomCommands {
   /**
    * `* 3 rooms: #lobby (12), #dev (3, +ik)`, from names and counts busiest
    * first: a room's modes beyond `+nt` after its count, and a secret room
-   * (`+s`) only to its members and server operators (the modes are this
-   * process's: see room_modes.ts).
+   * (`+s`) only to its members and server operators (on a cluster, a room
+   * with nobody here has the modes the cluster told).
    */
   #tellRooms(member: Member, rooms: [string, number][]): void {
     const shown: string[] = [];
     for (const [name, count] of rooms) {
       const room = this.#hub.rooms.get(name);
-      if (room !== undefined && !maySee(room, member)) continue;
-      const modes = room?.modes.listed ?? "";
+      const known = room?.modes ?? this.#clusterSide.modesOf(name);
+      const hidden = room !== undefined
+        ? !maySee(room, member)
+        : !!known?.secret && !member.serverOperator;
+      if (hidden) continue;
+      const modes = known?.listed ?? "";
       shown.push(`#${name} (${count}${modes === "" ? "" : `, ${modes}`})`);
     }
     const list = shown.join(", ");

@@ -6,7 +6,9 @@
  * one {@linkcode RoomModes}; the checks every way into a room and every
  * line into it go through are {@linkcode entryRefusal} and
  * {@linkcode speechRefusal}. The `/mode` and `/invite` commands are in
- * mode_commands.ts. Modes live in memory, per process.
+ * mode_commands.ts. Modes live in memory; on a cluster every process holds
+ * the same ones (shared_modes.ts, cluster_side.ts), but voices and
+ * invitations stay on the process of the member they are about.
  *
  * @module
  */
@@ -205,13 +207,16 @@ function passes<M extends ModeSubject>(room: Room<M>, member: M): boolean {
  * and the room's own operators pass every mode. Checked in this order:
  * banned (`+b`), invite only (`+i`, an invitation passes), wrong key
  * (`+k`, an invitation does not pass), full (`+l`, an invitation passes,
- * as modern IRC has it). The caller that then puts the member in the room
- * does so through `Room.add`, which uses up its invitation.
+ * as modern IRC has it; `count` is how many are in the room, by default
+ * its members here: a cluster counts them on every process). The caller
+ * that then puts the member in the room does so through `Room.add`, which
+ * uses up its invitation.
  */
 export function entryRefusal<M extends ModeSubject>(
   room: Room<M>,
   member: M,
   key: string | undefined,
+  count: number = room.members.size,
 ): string | null {
   if (sameName(room.name, LOBBY) || passes(room, member)) return null;
   const modes = room.modes;
@@ -220,7 +225,7 @@ export function entryRefusal<M extends ModeSubject>(
   if (member.name !== null && modes.isBanned(member.name)) return `${cannot} banned (+b)`;
   if (modes.inviteOnly && !invited) return `${cannot} invite only (+i)`;
   if (modes.key !== null && key !== modes.key) return `${cannot} wrong key (+k)`;
-  if (modes.limit !== null && room.members.size >= modes.limit && !invited) {
+  if (modes.limit !== null && count >= modes.limit && !invited) {
     return `${cannot} room is full (+l)`;
   }
   return null;
