@@ -1,16 +1,18 @@
 /**
  * A busy IRC client's lines, handed to the core without decoding or
  * parsing them: a write whose every line is `PRIVMSG #room :text` to the
- * client's own channel, in printable ASCII, is those texts for the core.
- * Any other line among them (a CTCP, a leading `/`, a quit word, one that
- * IRC's cap refuses with 417, text beyond ASCII) sends the whole write the
- * full way (connection.ts, client_commands.ts), which gives the same.
+ * client's own channel is those texts for the core. Any other line among
+ * them (a CTCP, a leading `/`, a quit word, one that IRC's cap refuses
+ * with 417, one that is not UTF-8) sends the whole write the full way
+ * (connection.ts, client_commands.ts), which gives the same.
  *
  * @module
  */
 
-import { Buffer } from "node:buffer";
+import { Buffer, isUtf8 } from "node:buffer";
 import { isQuitWord, MAX_QUIT_WORD_LENGTH } from "../../protocol.ts";
+
+const decoder = new TextDecoder();
 
 /** `PRIVMSG #`, the start of a busy client's every line. */
 const PRIVMSG_HASH = new TextEncoder().encode("PRIVMSG #");
@@ -18,8 +20,8 @@ const PRIVMSG_HASH = new TextEncoder().encode("PRIVMSG #");
 /**
  * What the core is to be handed for `data`'s complete lines (those up to
  * the line feed at `lastFeed`) when every one is `PRIVMSG #room :text`
- * (`room` in printable ASCII), at most `longest` bytes without CR LF, and
- * its text plain: the texts, each ended by a line feed. Null otherwise.
+ * (`room` in printable ASCII) of at most `longest` bytes without CR LF:
+ * the texts, each ended by a line feed. Null otherwise.
  */
 export function quickLines(
   data: Uint8Array,
@@ -27,6 +29,8 @@ export function quickLines(
   room: string,
   longest: number,
 ): Buffer | null {
+  // UTF-8 throughout (checked natively, at once), or some line is refused as the full way says.
+  if (!isUtf8(data.subarray(0, lastFeed))) return null;
   const textStart = 11 + room.length;
   const ranges: number[] = [];
   let total = 0;
@@ -40,14 +44,13 @@ export function quickLines(
     }
     const from = start + textStart;
     if (data[from - 2] !== 0x20 || data[from - 1] !== 0x3a) return null;
-    // Not a CTCP (0x01 is below the range below) nor a command's slash.
-    if (data[from] === 0x2f) return null;
-    for (let i = from; i < end; i++) {
-      const byte = data[i] as number;
-      if (byte < 0x20 || byte > 0x7e) return null;
-    }
-    if (end - from <= MAX_QUIT_WORD_LENGTH) {
-      if (isQuitWord(String.fromCharCode(...data.subarray(from, end)))) return null;
+    // Not a CTCP nor a command's slash; control characters are the core's to clean, as they are
+    // when the full way hands it the text.
+    const first = data[from];
+    if (first === 0x01 || first === 0x2f) return null;
+    // A quit word, lower-cased, is a few ASCII characters: a text that could be one is decoded.
+    if (end - from <= 4 * MAX_QUIT_WORD_LENGTH) {
+      if (isQuitWord(decoder.decode(data.subarray(from, end)))) return null;
     }
     ranges.push(from, end);
     total += end - from + 1;

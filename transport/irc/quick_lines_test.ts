@@ -13,8 +13,11 @@ function quick(text: string, room = "lobby", longest = 400): string | null {
 
 Deno.test("a write of plain messages to the client's own channel is their texts for the core", () => {
   assert.equal(
-    quick("PRIVMSG #lobby :hi\r\nPRIVMSG #lobby :two words \nPRIVMSG #lobby :3\r\nPRIVMSG #lo"),
-    "hi\ntwo words \n3\n",
+    quick(
+      "PRIVMSG #lobby :hi\r\nPRIVMSG #lobby :two words \nPRIVMSG #lobby :ünïcödé\ttab\r\n" +
+        "PRIVMSG #lo",
+    ),
+    "hi\ntwo words \nünïcödé\ttab\n",
   );
   const line = "PRIVMSG #lobby :" + "x".repeat(84);
   assert.equal(quick(`${line}\r\n`, "lobby", 100), `${"x".repeat(84)}\n`);
@@ -32,8 +35,7 @@ Deno.test("any other line sends the whole write the full way", () => {
       "PRIVMSG #lobby :\x01ACTION waves\x01",
       "PRIVMSG #lobby :/me waves",
       "PRIVMSG #lobby :<QUIT>",
-      "PRIVMSG #lobby :ünïcödé",
-      "PRIVMSG #lobby :tab\there",
+      "PRIVMSG #lobby :{QUIT}",
       "@time=x PRIVMSG #lobby :tagged",
       "privmsg #lobby :lower case",
       "NOTICE #lobby :a notice",
@@ -42,4 +44,7 @@ Deno.test("any other line sends the whole write the full way", () => {
   ) {
     assert.equal(quick(`PRIVMSG #lobby :fine\r\n${other}\r\n`), null, JSON.stringify(other));
   }
+  // A line that is not UTF-8 is the full way's to refuse.
+  const bad = new Uint8Array([...encoder.encode("PRIVMSG #lobby :bad "), 0xff, 13, 10]);
+  assert.equal(quickLines(bad, bad.length - 1, "lobby", 400), null);
 });
