@@ -744,8 +744,12 @@ function describeProblem(event: CdpEvent): string | null {
       url?: string;
     };
     if (entry.level !== "error") return null;
-    // A page that reconnects to a server that is down logs each failed attempt.
+    // A page that reconnects to a server that is down (or while its network is) logs each failed
+    // attempt, under the socket's URL or, now and then, under the script's that opened it.
     if (entry.source === "network" && /^wss?:/.test(entry.url ?? "")) return null;
+    if (entry.source === "network" && /^WebSocket connection to 'wss?:/.test(entry.text)) {
+      return null;
+    }
     return `${entry.source}: ${entry.text}${entry.url ? ` (${entry.url})` : ""}`;
   }
   return null;
