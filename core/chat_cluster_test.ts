@@ -6,8 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import type { Chat, ChatCluster } from "./chat.ts";
-import type { ClusterPeer } from "../cluster/cluster.ts";
+import type { Chat, ChatCluster, Member as CoreMember } from "./chat.ts";
+import type { ClusterPeer, ClusterPresence } from "../cluster/cluster.ts";
 import { GREETING } from "../protocol.ts";
 import { RedisNoReplyError, RedisUnavailableError } from "../cluster/redis.ts";
 import {
@@ -45,15 +45,10 @@ class WatchedLink extends MemoryLink {
   }
 }
 
-/** A member of the core, read line by line with a deadline. */
-class Member {
+/** A link of the core's, read line by line with a deadline. */
+class Lines {
   readonly link = new WatchedLink();
   #read = 0;
-
-  constructor(chat: Chat) {
-    const member = chat.admit(this.link, "192.0.2.1", 4000, () => this.link);
-    if (member !== null) chat.greet(member);
-  }
 
   send(text: string): void {
     this.link.emit("data", encoder.encode(text));
@@ -75,6 +70,18 @@ class Member {
   }
 }
 
+/** A member of the core, read line by line with a deadline. */
+class Member extends Lines {
+  /** The core's member. */
+  readonly core: CoreMember | null;
+
+  constructor(chat: Chat) {
+    super();
+    this.core = chat.admit(this.link, "192.0.2.1", 4000, () => this.link);
+    if (this.core !== null) chat.greet(this.core);
+  }
+}
+
 /** How the stand-in cluster fails its next publish, and its next question of who is where. */
 interface Failures {
   /** The next publish fails with it (then it is null again); null: it succeeds. */
@@ -83,8 +90,11 @@ interface Failures {
   members: Error | null;
 }
 
-/** Shared state this process published, in order, held back for the test to deliver. */
-type Published = { kind: string; value: string }[];
+/** Shared state this process published, in order, held back for the test to deliver; presences. */
+type Published = { kind: string; value: string }[] & {
+  /** The latest presence this process shared, by name. */
+  presences?: Map<string, ClusterPresence>;
+};
 
 /**
  * A cluster of this process and `bob` on another: a publish fails as `fail` says, or succeeds,
@@ -131,7 +141,10 @@ function standIn(chat: () => Chat, fail: Failures, published: Published): ChatCl
     claimName: (requested) => Promise.resolve(requested),
     releaseName: () => Promise.resolve(),
     renameName: () => Promise.resolve(true),
-    setPresence: () => Promise.resolve(),
+    setPresence: (name, presence) => {
+      (published.presences ??= new Map()).set(name, presence);
+      return Promise.resolve();
+    },
     takeName: () => Promise.resolve(),
     saveAccount: async (name, account) => {
       const accountId = await next();
@@ -267,5 +280,59 @@ Deno.test({
       state(elsewhere, "4-0");
       alice.send("/rooms\n");
       await alice.expect("* 2 rooms: #lobby (1), #dev (0, +m)");
+    }),
+});
+
+Deno.test({
+  name:
+    "a seat on a cluster: its own joining is not sent back to it, its room is in the presence, and acts and a dead process reach it",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withClusterCore(async (alice, _fail, chat, published) => {
+      const seat = new Lines();
+      chat.seats.open(alice.core as CoreMember, seat.link, "dev");
+      // New everywhere (bob, elsewhere, is in #lobby): its first member is its operator.
+      await seat.expect("* You are now in #dev (1 here)");
+      // Its `* alice joined #dev` came back through the cluster without it: its next line is this.
+      seat.send("hi\n");
+      await seat.expect("alice: hi");
+      const seats = () => published.presences?.get("alice")?.seats;
+      assert.deepEqual(seats(), [{ room: "dev", roomOperator: true, voiced: false }]);
+      chat.clusterEvent({
+        type: "act",
+        id: "10-0",
+        action: "voice",
+        name: "alice",
+        room: "dev",
+        process: "here",
+      });
+      assert.deepEqual(seats(), [{ room: "dev", roomOperator: true, voiced: true }]);
+      // Bob's process died: each room hears it once, whatever the list repeats.
+      chat.clusterEvent({
+        type: "gone",
+        id: "11-0",
+        members: [
+          { name: "bob", room: "lobby" },
+          { name: "bob", room: "dev" },
+          { name: "bob", room: "DEV" },
+        ],
+      });
+      await alice.expect("* bob left the chat (connection lost)");
+      await seat.expect("* bob left the chat (connection lost)");
+      seat.send("still here\n");
+      await seat.expect("alice: still here");
+      // A kick from another process in #dev is the seat's: it closes, alice stays in #lobby.
+      chat.clusterEvent({
+        type: "act",
+        id: "12-0",
+        action: "kick",
+        name: "alice",
+        room: "dev",
+        process: "here",
+      });
+      assert.ok(seat.link.destroyed, "the seat's link is closed");
+      assert.equal(seats(), undefined);
+      alice.send("in the lobby\n");
+      await alice.expect("alice: in the lobby");
     }),
 });

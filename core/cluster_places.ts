@@ -20,7 +20,12 @@ export function placeIn(peer: ClusterPeer, room: string): ClusterPeer | undefine
   const seat = peer.seats?.find((seat) => sameName(seat.room, room));
   if (seat === undefined) return undefined;
   const { seats: _, ...rest } = peer;
-  return { ...rest, room: seat.room, roomOperator: seat.roomOperator, voiced: seat.voiced === true };
+  return {
+    ...rest,
+    room: seat.room,
+    roomOperator: seat.roomOperator,
+    voiced: seat.voiced === true,
+  };
 }
 
 /** Every room each member is in, once each: its own room first, then its seats'. */

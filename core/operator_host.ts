@@ -7,12 +7,7 @@
  * @module
  */
 
-import type {
-  ClusterAction,
-  ClusterPeer,
-  ClusterPresence,
-  SeatPresence,
-} from "./cluster_port.ts";
+import type { ClusterAction, ClusterPeer, ClusterPresence, SeatPresence } from "./cluster_port.ts";
 import { plainAddress } from "./moderation.ts";
 import type { Room } from "./room.ts";
 import type { Rooms } from "./rooms.ts";
