@@ -401,7 +401,7 @@ function isTransparent(character: string): boolean {
 }
 
 /** The longest quit word: longer lines need no lower-casing to be ruled out. */
-export const MAX_QUIT_WORD_LENGTH = Math.max(...[...QUIT_WORDS].map((word) => word.length));
+export const MAX_QUIT_WORD_LENGTH: number = Math.max(...[...QUIT_WORDS].map((word) => word.length));
 
 /** Whether a cleaned line asks to end the session; case does not matter, as with commands. */
 export function isQuitWord(text: string): boolean {
