@@ -2,8 +2,9 @@
  * An IRC client's further channels (seats, core/seats.ts) on a cluster, end
  * to end: real `server.ts` processes on one real `redis-server`. The seat
  * is a member of its room on every process: its lines go both ways, `/who`,
- * NAMES and `/rooms` count it, an operator of another process kicks it out
- * of that room alone, and when its process dies its room hears it left.
+ * NAMES, `/rooms` and `+l` count it, an operator of another process kicks
+ * it out of that room alone, the room's modes set there refuse it, and when
+ * its process dies its rooms hear it left.
  */
 
 import assert from "node:assert/strict";
@@ -72,13 +73,26 @@ Deno.test({
     await bob.send("/kick alice enough\n");
     await bob.readUntil("* alice was kicked by bob (enough)");
     await alice.readUntil(/^:bob!bob@chat KICK #dev alice :/);
-    assert.deepEqual(await who(bob, "dev"), ["@bob", "dave"]);
-    // Dave's #dev is a seat too: his own room is #lobby.
-    assert.deepEqual(await who(carol, "lobby", "#lobby"), ["alice", "carol", "dave"]);
+    // The kick's act comes after its notice in the stream, and a line sent now after both: once
+    // alice has this line, her process has closed the seat and told Redis.
     await carol.send("in the lobby\n");
     await alice.readUntil(":carol!carol@chat PRIVMSG #lobby :in the lobby");
     const after = await syncIrc(alice);
     assert.ok(!after.some((line) => line.includes("#dev")), after.join("\n"));
+    assert.deepEqual(await who(bob, "dev"), ["@bob", "dave"]);
+    // Dave's #dev is a seat too: his own room is #lobby.
+    assert.deepEqual(await who(carol, "lobby", "#lobby"), ["alice", "carol", "dave"]);
+    // The room's modes, as the other process set them, refuse a seat in IRC's words (once alice's
+    // process has them: a line after them in the stream says so).
+    await bob.send("/mode #dev +i\n");
+    await bob.readUntil("* bob set mode +i on #dev");
+    await carol.send("after the mode\n");
+    await alice.readUntil(":carol!carol@chat PRIVMSG #lobby :after the mode");
+    await sendIrc(alice, "JOIN #dev");
+    const refused = await syncIrc(alice);
+    assert.ok(refused.some((line) => / 473 alice #dev /.test(line)), refused.join("\n"));
+    assert.ok(!refused.some((line) => / JOIN #dev/.test(line)), refused.join("\n"));
+    assert.deepEqual(await who(bob, "dev"), ["@bob", "dave"]);
   },
 });
 

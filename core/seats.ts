@@ -142,10 +142,7 @@ export class Seats {
     this.#seat(seat, existing?.name ?? name, false, null, refuse);
   }
 
-  /**
-   * Why `owner` may not have a seat in `room` (by {@linkcode roomName}'s
-   * rule, or one not made yet: undefined) now, or null.
-   */
+  /** Why `owner` may not have one more seat now, in `room` (undefined: one not made yet), or null. */
   #refusal(owner: Member, room: Room<Member> | undefined): string | null {
     if (room !== undefined && this.#seated(owner, room)) return `You are already in #${room.name}`;
     if ((owner.seats?.size ?? 0) >= MAX_SEATS) return `Too many rooms at once (${MAX_SEATS + 1})`;
