@@ -88,6 +88,8 @@ interface Failures {
   publish: Error | null;
   /** The next `members()` fails with it (then it is null again). */
   members: Error | null;
+  /** While set, `members()` answers once it resolves: the cluster is slow to say who is where. */
+  slow?: Promise<void> | null;
 }
 
 /** Shared state this process published, in order, held back for the test to deliver; presences. */
@@ -153,10 +155,12 @@ function standIn(chat: () => Chat, fail: Failures, published: Published): ChatCl
     loadAccounts: () => Promise.resolve([]),
     keepMessage: () => next().then(() => true),
     takeKept: () => Promise.resolve([]),
-    members: () => {
+    members: async () => {
       const error = fail.members;
       fail.members = null;
-      return error === null ? Promise.resolve([bob]) : Promise.reject(error);
+      await fail.slow;
+      if (error !== null) throw error;
+      return [bob];
     },
   };
   return cluster;
@@ -334,5 +338,42 @@ Deno.test({
       assert.equal(seats(), undefined);
       alice.send("in the lobby\n");
       await alice.expect("alice: in the lobby");
+    }),
+});
+
+Deno.test({
+  name:
+    "a seat left while the cluster says who is where never enters its room, and neither does one whose owner left",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withClusterCore(async (alice, fail, chat, published) => {
+      let answer = () => {};
+      fail.slow = new Promise((resolve) => answer = resolve);
+      const seat = new Lines();
+      chat.seats.open(alice.core as CoreMember, seat.link, "dev");
+      // What its transport sends meanwhile waits for it to be in.
+      seat.send("/who\n");
+      chat.seats.partOver(seat.link);
+      assert.ok(seat.link.destroyed, "the seat's link is closed at once");
+      answer();
+      fail.slow = null;
+      // Nobody is in #dev (made here for the answer, as a /join does): not the seat either.
+      alice.send("/rooms\n");
+      await alice.expect("* 2 rooms: #lobby (1), #dev (0)");
+      assert.equal(seat.link.text, "");
+      assert.equal(published.presences?.get("alice")?.seats, undefined);
+      // Its owner quits while the cluster answers: the seat goes with it, unheard.
+      fail.slow = new Promise((resolve) => answer = resolve);
+      const late = new Lines();
+      chat.seats.open(alice.core as CoreMember, late.link, "ops");
+      alice.send("/quit\n");
+      await alice.expect("* Goodbye, alice!");
+      answer();
+      await withDeadline(
+        new Promise<void>((resolve) => late.link.once("close", () => resolve())),
+        WAIT_MS,
+        "the seat's close",
+      );
+      assert.equal(late.link.text, "");
     }),
 });

@@ -216,7 +216,8 @@ export class Seats {
   part(seat: Member, reason: string): void {
     const room = seat.room?.name ?? "";
     this.close(seat, `left #${room}${reason === "" ? "" : ` (${reason})`}`);
-    this.#hub.log?.(`${seat.peer} ${seat.name} left #${room}`);
+    // Still entering its room on a cluster: no room had it yet.
+    if (room !== "") this.#hub.log?.(`${seat.peer} ${seat.name} left #${room}`);
   }
 
   /** Closes every seat of a member that leaves; each room hears `notice` (null: nothing). */
