@@ -97,7 +97,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a process killed outright: each room its member's seats were in hears it left, once",
+  name:
+    "a seat's PART is heard elsewhere; its process killed outright, each room its member was in hears it left, once",
   ...LEAK_CHECKS,
   async fn() {
     await using redis = await startRedis();
@@ -112,6 +113,12 @@ Deno.test({
       await carol.readUntil("* alice joined the chat");
       await sendIrc(alice, "JOIN #dev,#ops");
       await alice.readUntil(/ 366 alice #ops /);
+      await bob.readUntil("* alice joined #dev");
+      // Leaving a seat's channel is heard on the other process, and so is coming back.
+      await sendIrc(alice, "PART #dev :later");
+      await bob.readUntil("* alice left #dev (later)");
+      await sendIrc(alice, "JOIN #dev");
+      await alice.readUntil(/ 366 alice #dev /);
       await bob.readUntil("* alice joined #dev");
       await doomed.stop("SIGKILL");
       await alice.close();
