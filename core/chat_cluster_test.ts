@@ -289,7 +289,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "a seat on a cluster: its own joining is not sent back to it, its room is in the presence, and acts and a dead process reach it",
+    "a seat on a cluster: its own joining is not sent back to it, its room is in the presence, and acts in its room and a dead process reach it",
   ...LEAK_CHECKS,
   fn: () =>
     withClusterCore(async (alice, _fail, chat, published) => {
@@ -311,6 +311,25 @@ Deno.test({
         process: "here",
       });
       assert.deepEqual(seats(), [{ room: "dev", roomOperator: true, voiced: true }]);
+      // A deop in #dev is the seat's; a voice in #lobby, her own room, is alice's.
+      chat.clusterEvent({
+        type: "act",
+        id: "10-1",
+        action: "deop",
+        name: "alice",
+        room: "dev",
+        process: "here",
+      });
+      chat.clusterEvent({
+        type: "act",
+        id: "10-2",
+        action: "voice",
+        name: "alice",
+        room: "lobby",
+        process: "here",
+      });
+      assert.deepEqual(seats(), [{ room: "dev", roomOperator: false, voiced: true }]);
+      assert.equal(published.presences?.get("alice")?.voiced, true);
       // Bob's process died: each room hears it once, whatever the list repeats.
       chat.clusterEvent({
         type: "gone",
