@@ -86,6 +86,11 @@ async function goneEntries(client: RedisClient): Promise<[string, string][][]> {
   );
 }
 
+/** Whether the process `id`'s presence (its members' hash) has ended with its lease. */
+async function presenceGone(client: RedisClient, id: string): Promise<boolean> {
+  return await client.command(["EXISTS", `test:members:${id}`]) === 0;
+}
+
 /** Processes that never beat, sharing `client`: as good as dead once their leases end. */
 function silent(client: RedisClient, processId: string): ClusterNames {
   return new ClusterNames(client, {
@@ -435,6 +440,8 @@ Deno.test({
     await c.b.client.command(["PERSIST", "test:processes"]);
     // a never beats: once its lease ends, rae reconnects on b under the same name.
     await until(() => c.b.names.claim("rae", "lobby"), "rae to be free", LEASE_MS * 3);
+    // a's presence was renewed by its last claim, a moment after rae's: it ends a moment later.
+    await until(() => presenceGone(c.b.client, "a"), "a's presence to end", LEASE_MS * 3);
     assert.equal(await reaper.reap(), 1);
     assert.deepEqual(await goneEntries(c.b.client), [[["sam", "lobby"]]]);
   },
@@ -451,6 +458,7 @@ Deno.test({
     assert.equal(await c.a.names.claim("tom", "lobby"), true);
     await c.b.client.command(["PERSIST", "test:processes"]);
     await until(() => c.b.names.claim("tom", "den"), "tom to be free", LEASE_MS * 3);
+    await until(() => presenceGone(c.b.client, "a"), "a's presence to end", LEASE_MS * 3);
     assert.equal(await reaper.reap(), 0);
     assert.deepEqual(await goneEntries(c.b.client), []);
     assert.deepEqual(await c.b.client.hgetall("test:roster:a"), {});

@@ -352,10 +352,7 @@ export class Chat {
     return this.#hub.rooms.find(name)?.account ?? null;
   }
 
-  /**
-   * Calls `watch` with every login and logout of a member of this process
-   * (IRC's account-notify), until the returned function is called.
-   */
+  /** Calls `watch` with each login and logout here (IRC's account-notify) until told to stop. */
   watchAccounts(watch: (change: AccountChange) => void): () => void {
     this.#hub.accountWatchers.add(watch);
     return () => this.#hub.accountWatchers.delete(watch);

@@ -1,7 +1,8 @@
 /**
  * `/nick`: a member's new name, by the nickname rules, if nobody holds it
- * (across the cluster, when there is one) and it is not banned; its room
- * hears of it.
+ * (across the cluster, when there is one), it is not banned, and no room
+ * the member is in bans it (`+b`: a new name would slip past the ban, as
+ * IRC servers hold); its room hears of it.
  *
  * @module
  */
@@ -10,6 +11,7 @@ import { Accounts } from "./accounts.ts";
 import { type Hub, UNAVAILABLE_TRY } from "./hub.ts";
 import { untilNote } from "./moderation.ts";
 import { cleanNickname, DEFAULT_NAME, sameName } from "../protocol.ts";
+import { bannedFrom } from "./room_modes.ts";
 import { roomsOf } from "./seats.ts";
 import type { Member } from "./session.ts";
 
@@ -53,6 +55,12 @@ export class Renames {
     const ban = hub.operators.banOn(name, null);
     if (ban !== undefined) {
       hub.tell(member, `! The name ${name} is banned ${untilNote(ban.until)}`);
+      return;
+    }
+    // A room's ban is on the name: another name would slip past it, so none is taken meanwhile.
+    const bannedIn = roomsOf(member).find((room) => bannedFrom(room, member));
+    if (bannedIn !== undefined) {
+      hub.tell(member, `! Cannot change your name to ${name}: banned in #${bannedIn.name} (+b)`);
       return;
     }
     const cluster = hub.cluster;

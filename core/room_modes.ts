@@ -231,6 +231,11 @@ export function entryRefusal<M extends ModeSubject>(
   return null;
 }
 
+/** Whether a ban of `room` (`+b`) is on `member`, who is not one of those every mode passes. */
+export function bannedFrom<M extends ModeSubject>(room: Room<M>, member: M): boolean {
+  return member.name !== null && !passes(room, member) && room.modes.isBanned(member.name);
+}
+
 /**
  * Why `member` may not send a line (a message, an action) to `room`, as the
  * line it is told; null when it may. Operators always may; otherwise a

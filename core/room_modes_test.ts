@@ -205,6 +205,10 @@ Deno.test({
       await carol!.readUntil("* alice set mode +b car*!*@chat on #dev");
       await carol!.send("hello\n");
       await carol!.expect("! Cannot send to #dev: banned (+b)");
+      // Another name would slip past the mask: none is taken while it is on her.
+      await carol!.send("/nick dora\nstill\n");
+      await carol!.expect("! Cannot change your name to dora: banned in #dev (+b)");
+      await carol!.expect("! Cannot send to #dev: banned (+b)");
       await alice!.send("/mode -b nobody\n/mode -bb bob car*!*@chat\n");
       await alice!.expect("! No such ban in #dev: nobody!*@*");
       await alice!.expect("* alice set mode -bb BOB!*@* car*!*@chat on #dev");

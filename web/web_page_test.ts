@@ -25,6 +25,7 @@ const MEMBERS = `[...document.querySelectorAll("#members .name")].map((name) => 
 const ROOMS = `[...document.querySelectorAll("#rooms button")].map((button) =>
   button.querySelector(".room-name").textContent +
   " (" + button.querySelector(".room-size").textContent + ")" +
+  (button.querySelector(".room-lock") === null ? "" : " locked") +
   (button.getAttribute("aria-current") === "true" ? " here" : ""))`;
 /** A `/rooms` answer. */
 const ROOMS_ANSWER = /^\* \d+ rooms?: /;
@@ -685,6 +686,35 @@ Deno.test({
     }
     assert.equal(mostRoomsOnTheirWay(alice.frames), 1);
     assert.ok(!(await alice.lines()).some((line) => ROOMS_ANSWER.test(line)), "none shown");
+    alice.assertNoProblems();
+  }),
+});
+
+Deno.test({
+  name: "a room with a key or for the invited only shows a lock in the rooms list, and says so",
+  ...LEAK_CHECKS,
+  fn: withRoom({}, async (room, browser) => {
+    await using bob = await Peer.join(room.tcpPort, "bob");
+    await using carol = await Peer.join(room.tcpPort, "carol");
+    await bob.readUntil("* carol joined the chat");
+    await bob.send("/join #dev\n");
+    await bob.readUntil("* You are now in #dev (1 here)");
+    await bob.send("/mode +k sesame\n");
+    await bob.readUntil("* bob set mode +k sesame on #dev");
+    const alice = await ChatPage.open(browser, room);
+    await alice.join("alice", ["carol"]);
+    await alice.waitForRooms(["#lobby (2) here", "#dev (1) locked"]);
+    assert.equal(
+      await alice.page.evaluate(`document.querySelector('#rooms [data-room="dev"]').title`),
+      "Go to #dev (1 here; it needs a key or an invitation)",
+    );
+    // Open again, and invite-only elsewhere: the list follows once the page asks again.
+    await bob.send("/mode -k\n");
+    await bob.readUntil("* bob set mode -k on #dev");
+    await carol.send("/join #ops\n/mode +i\n");
+    await carol.readUntil("* carol set mode +i on #ops");
+    await alice.waitForLine("* carol left for #ops");
+    await alice.waitForRooms(["#lobby (1) here", "#dev (1)", "#ops (1) locked"]);
     alice.assertNoProblems();
   }),
 });

@@ -10,11 +10,11 @@
  */
 
 import { Buffer } from "node:buffer";
-import { isQuitWord, MAX_QUIT_WORD_LENGTH } from "../../protocol.ts";
 import { EventEmitter } from "node:events";
 import type net from "node:net";
 import type { Link } from "../../core/link.ts";
 import { formatMessage, MAX_CLIENT_TAG_BYTES, MAX_MESSAGE_BYTES, parseMessage } from "./message.ts";
+import { quickLines } from "./quick_lines.ts";
 import { IrcSession, type IrcSessionHost } from "./session.ts";
 import {
   partsFor,
@@ -31,8 +31,6 @@ export const FAREWELL_MS = 2000;
 /** A client that answers no PING within this long is closed. */
 export const PING_TIMEOUT_MS = 120_000;
 
-/** `PRIVMSG #`, the start of a busy client's every line. */
-const PRIVMSG_HASH = new TextEncoder().encode("PRIVMSG #");
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const strictDecoder = new TextDecoder("utf-8", { fatal: true });
@@ -298,7 +296,10 @@ export class IrcConnection extends EventEmitter implements Link {
     const lastFeed = data.lastIndexOf(10);
     let start = 0;
     // A busy client's lines, messages to its channel, straight to the core.
-    const quick = lastFeed > 0 ? this.#quickLines(data, lastFeed) : null;
+    const quickly = this.#session.quickMessages;
+    const quick = lastFeed > 0 && quickly !== null && !this.#skipping && this.#forCore.length === 0
+      ? quickLines(data, lastFeed, quickly.room, quickly.longest)
+      : null;
     if (quick !== null) {
       this.#quick = quick;
       start = lastFeed + 1;
@@ -337,56 +338,6 @@ export class IrcConnection extends EventEmitter implements Link {
     }
     // Every byte counts for flood control, whatever the door made of it.
     this.#flushToCore(chunk.length);
-  }
-
-  /**
-   * What the core is to be handed for `data`'s complete lines (those up to
-   * `lastFeed`) when every one is `PRIVMSG #room :text` to the client's own
-   * channel in printable ASCII, what a busy client sends: their texts, each
-   * ended by a line feed, found without decoding or parsing. Null when any
-   * is another (a CTCP, a leading `/`, a quit word, one that 417 refuses):
-   * each line then goes the full way.
-   */
-  #quickLines(data: Uint8Array, lastFeed: number): Buffer | null {
-    const quick = this.#session.quickMessages;
-    if (quick === null || this.#skipping || this.#forCore.length > 0) return null;
-    const { room, longest } = quick;
-    const textStart = 11 + room.length;
-    const ranges: number[] = [];
-    let total = 0;
-    for (let start = 0; start <= lastFeed;) {
-      const feed = data.indexOf(10, start);
-      const end = data[feed - 1] === 13 ? feed - 1 : feed;
-      if (end - start <= textStart || end - start > longest) return null;
-      for (let i = 0; i < 9; i++) if (data[start + i] !== PRIVMSG_HASH[i]) return null;
-      for (let i = 0; i < room.length; i++) {
-        if (data[start + 9 + i] !== room.charCodeAt(i)) return null;
-      }
-      const from = start + textStart;
-      if (data[from - 2] !== 0x20 || data[from - 1] !== 0x3a) return null;
-      // Not a CTCP (0x01 is below the range) nor a command's slash.
-      if (data[from] === 0x2f) return null;
-      for (let i = from; i < end; i++) {
-        const byte = data[i] as number;
-        if (byte < 0x20 || byte > 0x7e) return null;
-      }
-      if (end - from <= MAX_QUIT_WORD_LENGTH) {
-        if (isQuitWord(String.fromCharCode(...data.subarray(from, end)))) return null;
-      }
-      ranges.push(from, end);
-      total += end - from + 1;
-      start = feed + 1;
-    }
-    const lines = Buffer.allocUnsafe(total);
-    let size = 0;
-    for (let i = 0; i < ranges.length; i += 2) {
-      const from = ranges[i] as number;
-      const to = ranges[i + 1] as number;
-      lines.set(data.subarray(from, to), size);
-      size += to - from;
-      lines[size++] = 10;
-    }
-    return lines;
   }
 
   /** Hands the core the lines gathered, paced by `received` bytes. */

@@ -28,7 +28,7 @@ export function welcomeNumerics(s: SessionState, name: string): void {
     "005",
     "CASEMAPPING=ascii",
     "CHANTYPES=#",
-    // +v is never given (the chat has no voices); IRC's usual pair keeps clients' parsing simple.
+    // Operators and voices (+v, heard in a moderated room).
     "PREFIX=(ov)@+",
     `CHANLIMIT=#:${s.channelLimit}`,
     // Lists (b), always with an argument (k), with one when set (l), flags (imnst).
@@ -49,6 +49,10 @@ export function errorNumerics(s: SessionState, text: string): void {
   const rules: [RegExp, (m: RegExpExecArray) => void][] = [
     [/^No such user: (.*)$/, (m) => s.now("401", m[1]!, "No such nick/channel")],
     [/^Name taken: (.*)$/, (m) => s.now("433", m[1]!, "Nickname is already in use")],
+    [
+      /^Cannot change your name to (\S+): banned in (#\S+)/,
+      (m) => s.now("435", m[1]!, m[2]!, "Cannot change nickname while banned on channel"),
+    ],
     [/^Invalid name: (.*)$/, (m) => s.now("432", m[1]!, "Erroneous nickname")],
     [/^Invalid room name: (.*)$/, (m) => {
       s.joining.shift();

@@ -126,3 +126,29 @@ Deno.test({
       assert.deepEqual(await syncIrc(alice), [":irc.test 417 alice :Input line was too long"]);
     }),
 });
+
+Deno.test({
+  name: "a NICK past a channel's ban on the client is 435, and the ban holds",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withIrc(async (port) => {
+      const [alice] = await ircJoin(port, "alice");
+      await using _a = alice;
+      const [bob] = await ircJoin(port, "bob");
+      await using _b = bob;
+      await sendIrc(alice, "JOIN #dev");
+      await alice.readUntil(/ 366 alice #dev /);
+      await sendIrc(bob, "JOIN #dev");
+      await bob.readUntil(/ 366 bob #dev /);
+      await sendIrc(alice, "MODE #dev +b bob");
+      await bob.readUntil(":alice!alice@chat MODE #dev +b bob!*@*");
+      await sendIrc(bob, "NICK robert");
+      assert.deepEqual(await syncIrc(bob), [
+        ":irc.test 435 bob robert #dev :Cannot change nickname while banned on channel",
+      ]);
+      await sendIrc(bob, "PRIVMSG #dev :hi");
+      assert.deepEqual(await syncIrc(bob), [
+        ":irc.test 404 bob #dev :Cannot send to channel: banned (+b)",
+      ]);
+    }),
+});
