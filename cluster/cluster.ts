@@ -18,10 +18,12 @@ import type {
   ClusterPeer,
   ClusterPresence,
   MailboxLimits,
+  SeatPresence,
 } from "../core/cluster_port.ts";
 import { ClusterNames } from "./cluster_names.ts";
+import { MAX_SEATS } from "../core/seats.ts";
 import { connectRedis, type RedisClient } from "./redis.ts";
-import { nameKeys } from "../protocol.ts";
+import { nameKeys, sameName } from "../protocol.ts";
 
 // The core's words for what a cluster tells it and is asked (cluster_port.ts), which this implements.
 export type {
@@ -31,6 +33,7 @@ export type {
   ClusterPeer,
   ClusterPresence,
   MailboxLimits,
+  SeatPresence,
 };
 
 const ACTIONS: readonly string[] = [
@@ -47,17 +50,28 @@ const ACTIONS: readonly string[] = [
 /**
  * A presence as the one string the names' lease keeps: `room`, flags
  * (`o` room operator, `s` server operator, `a` logged in, `v` a voice of
- * the room) and address, a line each (none of them can hold a line break).
+ * the room), address and seats, a line each (none of them can hold a line
+ * break). The seats' line is `room/flags` for each seat, space-separated
+ * (a room's name holds neither), with flags `o` and `v` as above.
  */
 export function encodePresence(presence: ClusterPresence): string {
   const flags = (presence.roomOperator ? "o" : "") + (presence.serverOperator ? "s" : "") +
     (presence.loggedIn ? "a" : "") + (presence.voiced ? "v" : "");
-  return `${presence.room}\n${flags}\n${presence.address}`;
+  const seats = (presence.seats ?? []).map((seat) =>
+    `${seat.room}/${seat.roomOperator ? "o" : ""}${seat.voiced ? "v" : ""}`
+  );
+  const head = `${presence.room}\n${flags}\n${presence.address}`;
+  return seats.length === 0 ? head : `${head}\n${seats.join(" ")}`;
 }
 
-/** The presence {@linkcode encodePresence} made; a bare room name (an older process's) is one too. */
+/**
+ * The presence {@linkcode encodePresence} made; a bare room name (an older
+ * process's) is one too. Seats past {@linkcode MAX_SEATS}, and any not of
+ * the shape, are left out.
+ */
 export function decodePresence(value: string): ClusterPresence {
-  const [room = "", flags = "", address = ""] = value.split("\n", 3);
+  const [room = "", flags = "", address = "", seatsLine = ""] = value.split("\n", 4);
+  const seats = decodeSeats(seatsLine);
   return {
     room,
     roomOperator: flags.includes("o"),
@@ -65,7 +79,25 @@ export function decodePresence(value: string): ClusterPresence {
     address,
     loggedIn: flags.includes("a"),
     ...(flags.includes("v") ? { voiced: true } : {}),
+    ...(seats.length > 0 ? { seats } : {}),
   };
+}
+
+/** The seats of a presence's fourth line (see {@linkcode encodePresence}), at most {@linkcode MAX_SEATS}. */
+function decodeSeats(line: string): SeatPresence[] {
+  const seats: SeatPresence[] = [];
+  for (const entry of line.split(" ")) {
+    if (seats.length >= MAX_SEATS) break;
+    const slash = entry.lastIndexOf("/");
+    if (slash <= 0) continue;
+    const flags = entry.slice(slash + 1);
+    seats.push({
+      room: entry.slice(0, slash),
+      roomOperator: flags.includes("o"),
+      ...(flags.includes("v") ? { voiced: true } : {}),
+    });
+  }
+  return seats;
 }
 
 /** Settings of a {@linkcode Cluster}. */
@@ -450,7 +482,10 @@ function decode(id: string, fields: Record<string, string>): ClusterEvent | null
   return null;
 }
 
-/** The `[[name, presence], ...]` of a `gone` entry, or null unless it is that shape. */
+/**
+ * The `[[name, presence], ...]` of a `gone` entry, each member once for each
+ * room it was in (its own, then its seats'), or null unless it is that shape.
+ */
 function goneMembers(json: string): { name: string; room: string }[] | null {
   let pairs: unknown;
   try {
@@ -464,7 +499,13 @@ function goneMembers(json: string): { name: string; room: string }[] | null {
     if (!Array.isArray(pair) || typeof pair[0] !== "string" || typeof pair[1] !== "string") {
       return null;
     }
-    members.push({ name: pair[0], room: decodePresence(pair[1]).room });
+    const name = pair[0];
+    const presence = decodePresence(pair[1]);
+    const rooms = [presence.room, ...(presence.seats ?? []).map((seat) => seat.room)];
+    for (const [i, room] of rooms.entries()) {
+      // A room named twice is left once.
+      if (rooms.findIndex((other) => sameName(other, room)) === i) members.push({ name, room });
+    }
   }
   return members;
 }

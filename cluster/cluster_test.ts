@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { Cluster, type ClusterEvent, type ClusterPresence, encodePresence } from "./cluster.ts";
+import {
+  Cluster,
+  type ClusterEvent,
+  type ClusterPresence,
+  decodePresence,
+  encodePresence,
+} from "./cluster.ts";
+import { MAX_SEATS } from "../core/seats.ts";
 import { connectRedis } from "./redis.ts";
 import { startRedis } from "../test/redis_test_helpers.ts";
 import { LEAK_CHECKS, WAIT_MS, withDeadline } from "../test/test_helpers.ts";
@@ -105,6 +112,30 @@ function at(room: string): ClusterPresence {
 }
 
 Deno.test({
+  name: "a presence keeps its seats' rooms and rights; a seats' line is read defensively",
+  fn() {
+    const seated: ClusterPresence = {
+      ...at("lobby"),
+      voiced: true,
+      seats: [
+        { room: "dev", roomOperator: true },
+        { room: "qa", roomOperator: false, voiced: true },
+      ],
+    };
+    assert.deepEqual(decodePresence(encodePresence(seated)), seated);
+    // No seats: the line is not written, and an older process's three lines read as before.
+    assert.equal(encodePresence(at("dev")), "dev\n\n127.0.0.1");
+    assert.deepEqual(decodePresence("dev"), { ...at("dev"), address: "" });
+    // Entries without a room, and any past the most a member may have, are left out.
+    const many = Array.from({ length: MAX_SEATS + 3 }, (_, i) => `r${i}/o`).join(" ");
+    const read = decodePresence(`lobby\n\n127.0.0.1\n/o  noslash ${many}`);
+    assert.equal(read.seats?.length, MAX_SEATS);
+    assert.deepEqual(read.seats?.[0], { room: "r0", roomOperator: true });
+    assert.deepEqual(decodePresence("lobby\n\n127.0.0.1\n"), at("lobby"));
+  },
+});
+
+Deno.test({
   name: "private messages and names go across processes; a closed process frees its names",
   ...LEAK_CHECKS,
   async fn() {
@@ -174,7 +205,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "a gone entry is its members with their rooms; one of another shape is skipped",
+  name:
+    "a gone entry is its members once for each room they were in; one of another shape is skipped",
   ...LEAK_CHECKS,
   async fn() {
     await using redis = await startRedis();
@@ -182,7 +214,20 @@ Deno.test({
     try {
       await using raw = await connectRedis(redis.url());
       const presence = encodePresence({ ...at("dev"), roomOperator: true });
-      const members = JSON.stringify([["bob", presence], ["carol", encodePresence(at(""))]]);
+      // Dave is in #lobby and, through seats, in #ops and #qa (#ops twice: it counts once).
+      const seated = encodePresence({
+        ...at("lobby"),
+        seats: [
+          { room: "ops", roomOperator: true },
+          { room: "qa", roomOperator: false },
+          { room: "OPS", roomOperator: false },
+        ],
+      });
+      const members = JSON.stringify([
+        ["bob", presence],
+        ["carol", encodePresence(at(""))],
+        ["dave", seated],
+      ]);
       for (
         const bad of ["not json", "{}", '[["dave"]]', '[["erin", 7]]', '[["ok", "lobby"], "x"]']
       ) {
@@ -196,7 +241,13 @@ Deno.test({
         {
           type: "gone",
           id: "",
-          members: [{ name: "bob", room: "dev" }, { name: "carol", room: "" }],
+          members: [
+            { name: "bob", room: "dev" },
+            { name: "carol", room: "" },
+            { name: "dave", room: "lobby" },
+            { name: "dave", room: "ops" },
+            { name: "dave", room: "qa" },
+          ],
         },
         { type: "line", id: "", room: "lobby", text: "after", public: false, except: null },
       ]);

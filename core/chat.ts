@@ -194,6 +194,8 @@ export class Chat {
       listen: (link, seat) => this.#reader.listen(link, seat, this.#reader.events),
       newRoomRefusal: (member, name) => this.#roomCommands.newRoomRefusal(member, name),
       entryRefusal: (room, member, key) => entryRefusal(room, member, key),
+      enterOnCluster: (cluster, owner, name, key, entry) =>
+        this.#roomCommands.enterOnCluster(cluster, owner, name, key, entry),
     });
     if (options.saved) this.#restore(options.saved);
     const recorder = options.recorder;
@@ -299,10 +301,8 @@ export class Chat {
     this.#clusterSide.status(down);
   }
 
-  /** Whether members may be in several rooms at once (seats.ts): not on a cluster. */
-  get seatsOffered(): boolean {
-    return this.#hub.cluster === null;
-  }
+  /** Whether members may be in several rooms at once (seats.ts): they may, on a cluster too. */
+  readonly seatsOffered: boolean = true;
 
   /** How many connections are open, named or not. */
   get connectionCount(): number {
@@ -462,6 +462,14 @@ export class Chat {
     runCommand(this.#commandHost, console, command.name, command.rest);
   }
 
+  /** A `/me` or `/notice` line of `member`'s to its room, unless the room's modes refuse it. */
+  #say(member: Member, line: string): void {
+    const room = member.room as Room<Member>;
+    const refusal = speechRefusal(room, member);
+    if (refusal !== null) this.#hub.tell(member, refusal);
+    else room.broadcast(line, { public: true, from: member });
+  }
+
   /** What the commands may do, for the member who typed one: each part does its own. */
   readonly #commandHost: CommandHost<Member> = {
     tell: (member, ...lines) => this.#hub.tell(member, ...lines),
@@ -470,22 +478,9 @@ export class Chat {
     replyTo: (member) => this.#privateMessages.replyTo(member),
     reply: (from, text) => this.#privateMessages.reply(from, text),
     rename: (member, requested) => this.#renames.rename(member, requested),
-    act: (member, action) => {
-      const room = member.room as Room<Member>;
-      const refusal = speechRefusal(room, member);
-      if (refusal !== null) this.#hub.tell(member, refusal);
-      else {room.broadcast(actionLine(member.name as string, action), {
-          public: true,
-          from: member,
-        });}
-    },
+    act: (member, action) => this.#say(member, actionLine(member.name as string, action)),
     join: (member, typed, key) => this.#roomCommands.moveTo(member, typed, true, key),
-    notice: (member, text) => {
-      const room = member.room as Room<Member>;
-      const refusal = speechRefusal(room, member);
-      if (refusal !== null) this.#hub.tell(member, refusal);
-      else room.broadcast(noticeLine(member.name as string, text), { public: true, from: member });
-    },
+    notice: (member, text) => this.#say(member, noticeLine(member.name as string, text)),
     part: (member, reason) => this.#roomCommands.moveTo(member, LOBBY, true, undefined, reason),
     rooms: (member) => this.#roomCommands.rooms(member),
     topic: (member, text) => this.#roomCommands.topic(member, text),

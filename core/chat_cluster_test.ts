@@ -6,8 +6,8 @@
  */
 
 import assert from "node:assert/strict";
-import type { Chat, ChatCluster } from "./chat.ts";
-import type { ClusterPeer } from "../cluster/cluster.ts";
+import type { Chat, ChatCluster, Member as CoreMember } from "./chat.ts";
+import type { ClusterPeer, ClusterPresence } from "../cluster/cluster.ts";
 import { GREETING } from "../protocol.ts";
 import { RedisNoReplyError, RedisUnavailableError } from "../cluster/redis.ts";
 import {
@@ -45,15 +45,10 @@ class WatchedLink extends MemoryLink {
   }
 }
 
-/** A member of the core, read line by line with a deadline. */
-class Member {
+/** A link of the core's, read line by line with a deadline. */
+class Lines {
   readonly link = new WatchedLink();
   #read = 0;
-
-  constructor(chat: Chat) {
-    const member = chat.admit(this.link, "192.0.2.1", 4000, () => this.link);
-    if (member !== null) chat.greet(member);
-  }
 
   send(text: string): void {
     this.link.emit("data", encoder.encode(text));
@@ -75,16 +70,33 @@ class Member {
   }
 }
 
+/** A member of the core, read line by line with a deadline. */
+class Member extends Lines {
+  /** The core's member. */
+  readonly core: CoreMember | null;
+
+  constructor(chat: Chat) {
+    super();
+    this.core = chat.admit(this.link, "192.0.2.1", 4000, () => this.link);
+    if (this.core !== null) chat.greet(this.core);
+  }
+}
+
 /** How the stand-in cluster fails its next publish, and its next question of who is where. */
 interface Failures {
   /** The next publish fails with it (then it is null again); null: it succeeds. */
   publish: Error | null;
   /** The next `members()` fails with it (then it is null again). */
   members: Error | null;
+  /** While set, `members()` answers once it resolves: the cluster is slow to say who is where. */
+  slow?: Promise<void> | null;
 }
 
-/** Shared state this process published, in order, held back for the test to deliver. */
-type Published = { kind: string; value: string }[];
+/** Shared state this process published, in order, held back for the test to deliver; presences. */
+type Published = { kind: string; value: string }[] & {
+  /** The latest presence this process shared, by name. */
+  presences?: Map<string, ClusterPresence>;
+};
 
 /**
  * A cluster of this process and `bob` on another: a publish fails as `fail` says, or succeeds,
@@ -131,7 +143,10 @@ function standIn(chat: () => Chat, fail: Failures, published: Published): ChatCl
     claimName: (requested) => Promise.resolve(requested),
     releaseName: () => Promise.resolve(),
     renameName: () => Promise.resolve(true),
-    setPresence: () => Promise.resolve(),
+    setPresence: (name, presence) => {
+      (published.presences ??= new Map()).set(name, presence);
+      return Promise.resolve();
+    },
     takeName: () => Promise.resolve(),
     saveAccount: async (name, account) => {
       const accountId = await next();
@@ -140,10 +155,12 @@ function standIn(chat: () => Chat, fail: Failures, published: Published): ChatCl
     loadAccounts: () => Promise.resolve([]),
     keepMessage: () => next().then(() => true),
     takeKept: () => Promise.resolve([]),
-    members: () => {
+    members: async () => {
       const error = fail.members;
       fail.members = null;
-      return error === null ? Promise.resolve([bob]) : Promise.reject(error);
+      await fail.slow;
+      if (error !== null) throw error;
+      return [bob];
     },
   };
   return cluster;
@@ -267,5 +284,115 @@ Deno.test({
       state(elsewhere, "4-0");
       alice.send("/rooms\n");
       await alice.expect("* 2 rooms: #lobby (1), #dev (0, +m)");
+    }),
+});
+
+Deno.test({
+  name:
+    "a seat on a cluster: its own joining is not sent back to it, its room is in the presence, and acts in its room and a dead process reach it",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withClusterCore(async (alice, _fail, chat, published) => {
+      const seat = new Lines();
+      chat.seats.open(alice.core as CoreMember, seat.link, "dev");
+      // New everywhere (bob, elsewhere, is in #lobby): its first member is its operator.
+      await seat.expect("* You are now in #dev (1 here)");
+      // Its `* alice joined #dev` came back through the cluster without it: its next line is this.
+      seat.send("hi\n");
+      await seat.expect("alice: hi");
+      const seats = () => published.presences?.get("alice")?.seats;
+      assert.deepEqual(seats(), [{ room: "dev", roomOperator: true, voiced: false }]);
+      chat.clusterEvent({
+        type: "act",
+        id: "10-0",
+        action: "voice",
+        name: "alice",
+        room: "dev",
+        process: "here",
+      });
+      assert.deepEqual(seats(), [{ room: "dev", roomOperator: true, voiced: true }]);
+      // A deop in #dev is the seat's; a voice in #lobby, her own room, is alice's.
+      chat.clusterEvent({
+        type: "act",
+        id: "10-1",
+        action: "deop",
+        name: "alice",
+        room: "dev",
+        process: "here",
+      });
+      chat.clusterEvent({
+        type: "act",
+        id: "10-2",
+        action: "voice",
+        name: "alice",
+        room: "lobby",
+        process: "here",
+      });
+      assert.deepEqual(seats(), [{ room: "dev", roomOperator: false, voiced: true }]);
+      assert.equal(published.presences?.get("alice")?.voiced, true);
+      // Bob's process died: each room hears it once, whatever the list repeats.
+      chat.clusterEvent({
+        type: "gone",
+        id: "11-0",
+        members: [
+          { name: "bob", room: "lobby" },
+          { name: "bob", room: "dev" },
+          { name: "bob", room: "DEV" },
+        ],
+      });
+      await alice.expect("* bob left the chat (connection lost)");
+      await seat.expect("* bob left the chat (connection lost)");
+      seat.send("still here\n");
+      await seat.expect("alice: still here");
+      // A kick from another process in #dev is the seat's: it closes, alice stays in #lobby.
+      chat.clusterEvent({
+        type: "act",
+        id: "12-0",
+        action: "kick",
+        name: "alice",
+        room: "dev",
+        process: "here",
+      });
+      assert.ok(seat.link.destroyed, "the seat's link is closed");
+      assert.equal(seats(), undefined);
+      alice.send("in the lobby\n");
+      await alice.expect("alice: in the lobby");
+    }),
+});
+
+Deno.test({
+  name:
+    "a seat left while the cluster says who is where never enters its room, and neither does one whose owner left",
+  ...LEAK_CHECKS,
+  fn: () =>
+    withClusterCore(async (alice, fail, chat, published) => {
+      let answer = () => {};
+      fail.slow = new Promise((resolve) => answer = resolve);
+      const seat = new Lines();
+      chat.seats.open(alice.core as CoreMember, seat.link, "dev");
+      // What its transport sends meanwhile waits for it to be in.
+      seat.send("/who\n");
+      chat.seats.partOver(seat.link);
+      assert.ok(seat.link.destroyed, "the seat's link is closed at once");
+      answer();
+      fail.slow = null;
+      // Nobody is in #dev (made here for the answer, as a /join does): not the seat either.
+      alice.send("/rooms\n");
+      await alice.expect("* 2 rooms: #lobby (1), #dev (0)");
+      assert.equal(seat.link.text, "");
+      assert.equal(published.presences?.get("alice")?.seats, undefined);
+      // Its owner quits while the cluster answers: the seat goes with it, unheard.
+      fail.slow = new Promise((resolve) => answer = resolve);
+      const late = new Lines();
+      chat.seats.open(alice.core as CoreMember, late.link, "ops");
+      alice.send("/quit\n");
+      await alice.expect("* Goodbye, alice!");
+      answer();
+      await withDeadline(
+        new Promise<void>((resolve) => late.link.once("close", () => resolve())),
+        WAIT_MS,
+        "the seat's close",
+      );
+      assert.equal(late.link.text, "");
     }),
 });

@@ -54,7 +54,10 @@ export type ClusterEvent =
   | {
     type: "gone";
     id: string;
-    /** The members of a process that died without a word, each with the room it was in. */
+    /**
+     * The members of a process that died without a word, once for each room
+     * it was in (its own, and its seats').
+     */
     members: { name: string; room: string }[];
   };
 
@@ -99,6 +102,18 @@ export interface ClusterPresence {
   /** Logged in to its account (`/who` shows `alice+`). */
   loggedIn: boolean;
   /** A voice (`+v`) of its room (`/who` shows `+alice`); absent: not. */
+  voiced?: boolean;
+  /** Its seats (core/seats.ts): the further rooms it is in, with its rights there; absent: none. */
+  seats?: SeatPresence[];
+}
+
+/** One more room a member is in through a seat (core/seats.ts), and its rights there. */
+export interface SeatPresence {
+  /** The seat's room. */
+  room: string;
+  /** An operator of that room. */
+  roomOperator: boolean;
+  /** A voice (`+v`) of that room; absent: not. */
   voiced?: boolean;
 }
 

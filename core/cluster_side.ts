@@ -22,6 +22,7 @@ import type { PrivateMessages } from "./private_messages.ts";
 import { nameKeys, sameName } from "../protocol.ts";
 import type { Room } from "./room.ts";
 import { RoomModes } from "./room_modes.ts";
+import { placeOf, roomsOf } from "./seats.ts";
 import type { Member } from "./session.ts";
 import {
   applySharedModes,
@@ -203,7 +204,9 @@ export class ClusterSide {
     if (event.type === "line") {
       const room = hub.rooms.get(event.room);
       if (room === undefined) return;
-      const except = event.except === null ? undefined : hub.rooms.find(event.except);
+      // A member in the room through a seat is its seat there (seats.ts).
+      const named = event.except === null ? undefined : hub.rooms.find(event.except);
+      const except = named === undefined ? undefined : placeOf(named, room) ?? named;
       room.deliver(event.text, { public: event.public, except, id: event.id });
       return;
     }
@@ -293,17 +296,18 @@ export class ClusterSide {
    */
   #announceGone(members: readonly { name: string; room: string }[]): void {
     const hub = this.#hub;
-    const leaving = new Map<Room<Member>, string[]>();
+    // A member is listed once for each room it was in (its seats': seats.ts); each hears it once.
+    const leaving = new Map<Room<Member>, Set<string>>();
     for (const { name, room: roomName } of members) {
       const room = hub.rooms.get(roomName);
       if (room === undefined) continue;
       const names = leaving.get(room);
-      if (names === undefined) leaving.set(room, [name]);
-      else names.push(name);
+      if (names === undefined) leaving.set(room, new Set([name]));
+      else names.add(name);
     }
     for (const [room, names] of leaving) {
       // A room that big with them in it heard no departures from their process either.
-      if (room.members.size + names.length > hub.announceLimit) continue;
+      if (room.members.size + names.size > hub.announceLimit) continue;
       for (const name of names) {
         // Someone here holds that name: whatever Redis thought, it has not gone.
         if (hub.rooms.find(name) === undefined) {
@@ -311,7 +315,8 @@ export class ClusterSide {
         }
       }
     }
-    hub.log?.(`cluster: a process stopped answering: ${members.length} of its members left`);
+    const count = new Set(members.map((member) => member.name)).size;
+    hub.log?.(`cluster: a process stopped answering: ${count} of its members left`);
   }
 
   /**
@@ -323,7 +328,7 @@ export class ClusterSide {
     const hub = this.#hub;
     const member = hub.rooms.find(name);
     if (member === undefined || member.leaving !== null || by === "") return;
-    if (member.room !== null && sameName(member.room.name, roomName)) return;
+    if (roomsOf(member).some((room) => sameName(room.name, roomName))) return;
     const made = hub.rooms.get(roomName) === undefined;
     const room = hub.rooms.ensure(roomName);
     if (room === null) {
@@ -338,23 +343,25 @@ export class ClusterSide {
 
   /**
    * Carries out what an operator of another process did to a member here,
-   * if it is still in that room: the room heard of it from that process.
+   * if it is still in that room (itself, or through its seat there, which a
+   * kick closes): the room heard of it from that process.
    */
   #actHere(action: ClusterAction, name: string, roomName: string): void {
     const hub = this.#hub;
-    const member = hub.rooms.find(name);
+    const owner = hub.rooms.find(name);
     if (action === "elsewhere") {
       // The owner logged in on another process, which holds the name now: wherever this one is.
-      if (member === undefined || member.leaving !== null) return;
-      hub.log?.(`${member.peer} ${name}: logged in on another process`);
-      hub.tell(member, "* You logged in from elsewhere; closing this connection");
-      member.leaving = "elsewhere";
-      this.#leave(member);
+      if (owner === undefined || owner.leaving !== null) return;
+      hub.log?.(`${owner.peer} ${name}: logged in on another process`);
+      hub.tell(owner, "* You logged in from elsewhere; closing this connection");
+      owner.leaving = "elsewhere";
+      this.#leave(owner);
       return;
     }
-    const room = member?.room;
-    if (member === undefined || !room || !sameName(room.name, roomName)) return;
-    if (member.leaving !== null) return;
+    if (owner === undefined || owner.leaving !== null) return;
+    const room = roomsOf(owner).find((room) => sameName(room.name, roomName));
+    const member = room === undefined ? undefined : placeOf(owner, room);
+    if (room === undefined || member === undefined) return;
     // It proved /oper meanwhile: the operator elsewhere acted on what it knew before.
     if (member.serverOperator && action !== "op" && action !== "voice") {
       hub.log?.(
@@ -379,8 +386,9 @@ export class ClusterSide {
       case "kick":
         return this.#sendHome(member);
       case "disconnect":
-        member.leaving = "kicked";
-        this.#leave(member);
+        // Off the server, from a room it is in through a seat too: the seat's owner goes.
+        owner.leaving = "kicked";
+        this.#leave(owner);
     }
   }
 }

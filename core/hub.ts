@@ -84,11 +84,15 @@ export class Hub {
     return muted === null;
   }
 
-  /** Tells the cluster where a member of this process is and what it may do. */
+  /**
+   * Tells the cluster where a member of this process is and what it may do;
+   * of a seat (seats.ts), its owner's, which holds its seats' rooms.
+   */
   sharePresence(member: Member): void {
     const cluster = this.cluster;
-    if (cluster === null || member.name === null) return;
-    cluster.setPresence(member.name, presenceOf(member, this.lobby)).catch(() => {});
+    const owner = member.seatOf ?? member;
+    if (cluster === null || owner.name === null) return;
+    cluster.setPresence(owner.name, presenceOf(owner, this.lobby)).catch(() => {});
   }
 
   /** The member is logged in to `account` now (null: to none); the cluster and watchers hear of a change. */

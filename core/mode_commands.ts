@@ -11,6 +11,7 @@
  * @module
  */
 
+import { peersIn, placeIn } from "./cluster_places.ts";
 import type { ChatCluster } from "./cluster_port.ts";
 import { type Hub, UNAVAILABLE_TRY, unsentNotice } from "./hub.ts";
 import type { Room } from "./room.ts";
@@ -146,7 +147,7 @@ export class ModeCommands {
         hub.tell(member, `! No such user: ${name}`);
         return;
       }
-      if (sameName(target.room, room.name)) {
+      if (placeIn(target, room.name) !== undefined) {
         hub.tell(member, `! ${target.name} is already in #${room.name}`);
         return;
       }
@@ -275,9 +276,8 @@ export class ModeCommands {
   ): void {
     const hub = this.#hub;
     member.busy = cluster.members().then(async (everyone) => {
-      const target = everyone.find((other) =>
-        other.processId !== cluster.processId && sameName(other.name, name) &&
-        sameName(other.room, room.name)
+      const target = peersIn(everyone, room.name).find((other) =>
+        other.processId !== cluster.processId && sameName(other.name, name)
       );
       if (target === undefined) {
         hub.tell(member, `! ${name} is not in #${room.name}`);

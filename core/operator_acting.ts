@@ -8,6 +8,7 @@
  * @module
  */
 
+import { placeIn } from "./cluster_places.ts";
 import { plainAddress } from "./moderation.ts";
 import {
   type OperatorsHost,
@@ -57,7 +58,8 @@ export class OperatorActing {
 
   /**
    * The member called `typed`, here or on another process; in `room` first,
-   * where a member in several rooms has a seat of its own (seats.ts).
+   * where a member in several rooms has a seat of its own (seats.ts), here
+   * or on its process.
    */
   find(
     typed: string,
@@ -74,7 +76,9 @@ export class OperatorActing {
     const here = this.host.rooms.find(typed);
     if (here !== undefined) return this.#subject(here);
     const there = elsewhere.find((other) => sameName(other.name, typed));
-    return there === undefined ? undefined : { ...there, here: null };
+    if (there === undefined) return undefined;
+    // In `room` through a seat of its process's: the seat, with its rights there.
+    return { ...(room === undefined ? there : placeIn(there, room.name) ?? there), here: null };
   }
 
   /** Every member connected from `address`, here or on another process. */

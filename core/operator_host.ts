@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { ClusterAction, ClusterPeer, ClusterPresence } from "./cluster_port.ts";
+import type { ClusterAction, ClusterPeer, ClusterPresence, SeatPresence } from "./cluster_port.ts";
 import { plainAddress } from "./moderation.ts";
 import type { Room } from "./room.ts";
 import type { Rooms } from "./rooms.ts";
@@ -28,11 +28,21 @@ export interface Subject extends RemoteMember {
 /**
  * What the cluster is told of a member of this process, and what operators
  * here know of it: its room (`lobby` until it has one), whether it is an
- * operator there or a server operator, its address, and whether it is
- * logged in.
+ * operator there or a server operator, its address, whether it is
+ * logged in, and its seats' rooms (seats.ts) with its rights in each.
  */
 export function presenceOf(member: Member, lobby: Room<Member>): ClusterPresence {
   const room = member.room ?? lobby;
+  const seats: SeatPresence[] = [];
+  for (const seat of member.seats ?? []) {
+    const there = seat.room;
+    if (there === null) continue;
+    seats.push({
+      room: there.name,
+      roomOperator: there.operators.has(seat),
+      voiced: there.modes.voiced.has(seat),
+    });
+  }
   return {
     room: room.name,
     roomOperator: room.operators.has(member),
@@ -40,6 +50,7 @@ export function presenceOf(member: Member, lobby: Room<Member>): ClusterPresence
     address: plainAddress(member.ip),
     loggedIn: member.account !== null,
     voiced: room.modes.voiced.has(member),
+    ...(seats.length > 0 ? { seats } : {}),
   };
 }
 

@@ -164,6 +164,12 @@ export class Reader {
     try {
       for (let line = reading.next(); line !== null; line = reading.next()) {
         reading.bytesWithoutText = 0;
+        if (member.busy !== null) {
+          // Set before any line of its own (a seat entering a room on a cluster): lines wait too.
+          link.pause();
+          await member.busy;
+          member.busy = null;
+        }
         if (member.leaving !== null || member.closed) break;
         for (let room = member.room ?? hub.lobby; room.turnFull && !member.closed;) {
           // This turn carries all it may: the line goes out in a later one.

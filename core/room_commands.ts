@@ -9,6 +9,8 @@
 
 import { Accounts } from "./accounts.ts";
 import { isLoopback } from "./addresses.ts";
+import { peersIn, placesOf } from "./cluster_places.ts";
+import type { ChatCluster } from "./cluster_port.ts";
 import type { ClusterSide } from "./cluster_side.ts";
 import { type Hub, UNAVAILABLE_TRY } from "./hub.ts";
 import { plainAddress } from "./moderation.ts";
@@ -19,6 +21,7 @@ import { entryRefusal } from "./room_modes.ts";
 import { tellModes } from "./mode_commands.ts";
 import { NEW_ROOMS_PER_ADDRESS, RoomQuota } from "./room_quota.ts";
 import { LOBBY, roomName } from "./rooms.ts";
+import { placeOf } from "./seats.ts";
 import type { Member } from "./session.ts";
 
 /** What {@linkcode RoomCommands} is given. */
@@ -27,6 +30,20 @@ export interface RoomCommandsOptions {
   limitLoopback: boolean;
   /** The cluster's topics, and where a topic set here is shared. */
   clusterSide: ClusterSide;
+}
+
+/** What {@linkcode RoomCommands.enterOnCluster} lets in: a member, or a seat of one (seats.ts). */
+export interface ClusterEntry {
+  /** Whether it still wants in, once the cluster has answered. */
+  wanted(): boolean;
+  /** Tells it why not: the line a member is told (`! ...`). */
+  refuse(line: string): void;
+  /**
+   * Puts it in `room`: `first` when nobody was in it anywhere (it is its
+   * operator), `count` in it across the cluster, it included. False when it
+   * could not be (and was told).
+   */
+  enter(room: Room<Member>, first: boolean, count: number): boolean;
 }
 
 /** Moves members between rooms and answers about them: see the module's description. */
@@ -73,49 +90,22 @@ export class RoomCommands {
     // In a cluster a room is new when nobody is in it anywhere: that is known below.
     if (cluster === null && existing === undefined && !this.#mayMakeRoom(member, to)) return;
     if (cluster !== null) {
-      const room = hub.rooms.ensure(to, member.serverOperator);
-      if (room === null) {
-        hub.tell(member, "! Too many rooms");
-        return;
-      }
-      // A room new here has the cluster's modes, until the cluster's answer shows it new everywhere.
-      if (existing === undefined) this.#clusterSide.adoptModes(room, false);
-      // A room new or empty here (kept for an invitation, say) starts with the cluster's
-      // history; the count is the cluster's.
-      const emptyHere = room.members.size === 0;
-      member.busy = Promise.all([
-        emptyHere ? cluster.history(room.name) : Promise.resolve([]),
-        cluster.members(),
-      ]).then(([history, everyone]) => {
-        if (member.closed || member.leaving !== null || member.room !== from) return;
-        const topic = this.#clusterSide.topicOf(room.name);
-        const there = everyone.filter((other) =>
-          other.name !== member.name && sameName(other.room, room.name)
-        ).length;
-        // Nobody is in it anywhere and it has no topic: it is new, whatever this process kept.
-        const made = room !== hub.lobby && room.members.size === 0 && there === 0 && !topic;
-        if (made && !this.#mayMakeRoom(member, room.name)) return;
-        // A new room's modes are a new room's: those it had went with its last member.
-        if (made) this.#clusterSide.adoptModes(room, true);
-        // The modes may have changed while the cluster answered; `+l` counts the whole cluster.
-        const refusal = entryRefusal(room, member, key, Math.max(there, room.members.size));
-        if (refusal !== null) {
-          hub.tell(member, refusal);
-          return;
-        }
-        room.prime(history);
-        if (emptyHere && topic !== undefined) room.restore(topic || null, []);
-        // Whoever makes a room is its operator: here, whoever is first in it anywhere.
-        if (made || (existing === undefined && there === 0)) room.operators.add(member);
-        const before = from.members.size;
-        if (hub.rooms.move(member, room.name, member.serverOperator) === null) {
-          hub.tell(member, "! Too many rooms");
-          return;
-        }
-        if (made) this.#newRooms.take(plainAddress(member.ip), performance.now());
-        this.#finishMove(member, from, room, announce, there + 1, before, reason);
-        hub.sharePresence(member);
-      }, () => hub.tell(member, UNAVAILABLE_TRY));
+      member.busy = this.enterOnCluster(cluster, member, to, key, {
+        wanted: () => !member.closed && member.leaving === null && member.room === from,
+        refuse: (line) => hub.tell(member, line),
+        enter: (room, first, count) => {
+          // Whoever makes a room is its operator: here, whoever is first in it anywhere.
+          if (first) room.operators.add(member);
+          const before = from.members.size;
+          if (hub.rooms.move(member, room.name, member.serverOperator) === null) {
+            hub.tell(member, "! Too many rooms");
+            return false;
+          }
+          this.#finishMove(member, from, room, announce, count, before, reason);
+          hub.sharePresence(member);
+          return true;
+        },
+      });
       return;
     }
     const before = from.members.size;
@@ -126,6 +116,63 @@ export class RoomCommands {
     if (existing === undefined) this.#newRooms.take(plainAddress(member.ip), performance.now());
     const room = member.room as Room<Member>;
     this.#finishMove(member, from, room, announce, room.members.size, before, reason);
+  }
+
+  /**
+   * Lets `member` into the room called `to` on a cluster, where a room is
+   * everyone's: made here if need be, with the cluster's modes; new or
+   * empty here, it starts with the cluster's history (and topic). Nobody in
+   * it anywhere and no topic: it is new (`member` must be allowed to make
+   * one, and the room takes a new room's modes); its modes (`key` for
+   * `+k`) may refuse it, `+l` counting the whole cluster. `entry` says
+   * whether it still wants in once the cluster has answered, is told a
+   * refusal, and is put in. Resolves once done, never rejects.
+   */
+  enterOnCluster(
+    cluster: ChatCluster,
+    member: Member,
+    to: string,
+    key: string | undefined,
+    entry: ClusterEntry,
+  ): Promise<void> {
+    const hub = this.#hub;
+    const existing = hub.rooms.get(to);
+    const room = hub.rooms.ensure(to, member.serverOperator);
+    if (room === null) {
+      entry.refuse("! Too many rooms");
+      return Promise.resolve();
+    }
+    // A room new here has the cluster's modes, until the cluster's answer shows it new everywhere.
+    if (existing === undefined) this.#clusterSide.adoptModes(room, false);
+    // A room new or empty here (kept for an invitation, say) starts with the cluster's
+    // history; the count is the cluster's.
+    const emptyHere = room.members.size === 0;
+    return Promise.all([
+      emptyHere ? cluster.history(room.name) : Promise.resolve([]),
+      cluster.members(),
+    ]).then(([history, everyone]) => {
+      if (!entry.wanted()) return;
+      const topic = this.#clusterSide.topicOf(room.name);
+      const there = peersIn(everyone, room.name).filter((other) =>
+        !sameName(other.name, member.name as string)
+      ).length;
+      // Nobody is in it anywhere and it has no topic: it is new, whatever this process kept.
+      const made = room !== hub.lobby && room.members.size === 0 && there === 0 && !topic;
+      if (made) {
+        const refusal = this.newRoomRefusal(member, room.name, false);
+        if (refusal !== null) return entry.refuse(refusal);
+        // A new room's modes are a new room's: those it had went with its last member.
+        this.#clusterSide.adoptModes(room, true);
+      }
+      // The modes may have changed while the cluster answered; `+l` counts the whole cluster.
+      const refusal = entryRefusal(room, member, key, Math.max(there, room.members.size));
+      if (refusal !== null) return entry.refuse(refusal);
+      room.prime(history);
+      if (emptyHere && topic !== undefined) room.restore(topic || null, []);
+      const first = made || (existing === undefined && there === 0);
+      if (!entry.enter(room, first, there + 1)) return;
+      if (made) this.#newRooms.take(plainAddress(member.ip), performance.now());
+    }, () => entry.refuse(UNAVAILABLE_TRY));
   }
 
   /** `/topic`: shows the member's room's topic, or sets it if the member is its operator. */
@@ -163,7 +210,8 @@ export class RoomCommands {
         return;
       }
       member.busy = cluster.members().then((everyone) => {
-        const there = everyone.filter((other) => sameName(other.room || LOBBY, name));
+        // Each in the room itself or through a seat, with its rights there.
+        const there = peersIn(everyone, name);
         const local = hub.rooms.get(name);
         // A secret room with nobody here: the cluster's modes say so.
         const hidden = local !== undefined
@@ -176,14 +224,17 @@ export class RoomCommands {
         const shown = local?.name ?? there[0]?.room ?? name;
         const names = there.map((other) => {
           const here = hub.rooms.find(other.name);
-          // Here, what this process knows; elsewhere, what that process said.
+          // Here, what this process knows (of its seat there, if that is how it is in it);
+          // elsewhere, what that process said.
+          const placed = here === undefined || local === undefined
+            ? undefined
+            : placeOf(here, local);
           const op = here === undefined
             ? other.roomOperator || other.serverOperator
-            : local !== undefined && here.room === local &&
-              hub.operators.isOperator(here, local);
+            : placed !== undefined && hub.operators.isOperator(placed, local as Room<Member>);
           const voiced = here === undefined
             ? other.voiced === true
-            : local !== undefined && local.modes.voiced.has(here);
+            : placed !== undefined && (local as Room<Member>).modes.voiced.has(placed);
           const shown = here === undefined
             ? other.name + (other.loggedIn ? "+" : "")
             : Accounts.shown(here);
@@ -230,7 +281,8 @@ export class RoomCommands {
       for (const room of hub.rooms.busiestFirst()) {
         counts.set(nameKeys(room.name)[1], [room.name, 0]);
       }
-      for (const other of everyone) {
+      // Each member in each room it is in, itself or through a seat.
+      for (const other of placesOf(everyone)) {
         const key = nameKeys(other.room || LOBBY)[1];
         const entry = counts.get(key) ?? [other.room || LOBBY, 0];
         counts.set(key, [entry[0], entry[1] + 1]);

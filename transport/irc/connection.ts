@@ -329,7 +329,7 @@ export class IrcConnection extends EventEmitter implements Link {
     }
     const rest = data.subarray(start);
     if (rest.length > MAX_MESSAGE_BYTES + MAX_CLIENT_TAG_BYTES) {
-      if (!this.#skipping) this.#tooLong();
+      if (!this.#skipping) this.#session.inputTooLong();
       this.#skipping = true;
       this.#buffer = new Uint8Array(0);
     } else {
@@ -359,10 +359,6 @@ export class IrcConnection extends EventEmitter implements Link {
     for (const action of after) this.#guard(action);
   }
 
-  #tooLong(): void {
-    this.#session.inputTooLong();
-  }
-
   /** Handles one line, `bytes` without CR LF; `decoded`, when given, is its text. */
   #line(bytes: Uint8Array, decoded?: string): void {
     // A client's tags may take 4,096 bytes with their `@` and space, the rest 512 with CR LF.
@@ -372,11 +368,11 @@ export class IrcConnection extends EventEmitter implements Link {
       if (
         space > MAX_CLIENT_TAG_BYTES - 1 || (space === -1 && bytes.length > MAX_CLIENT_TAG_BYTES)
       ) {
-        return this.#tooLong();
+        return this.#session.inputTooLong();
       }
       if (space !== -1) body = bytes.subarray(space + 1);
     }
-    if (body.length > MAX_MESSAGE_BYTES - 2) return this.#tooLong();
+    if (body.length > MAX_MESSAGE_BYTES - 2) return this.#session.inputTooLong();
     let text: string;
     try {
       text = decoded ?? strictDecoder.decode(bytes);
