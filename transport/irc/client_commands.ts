@@ -34,33 +34,6 @@ export class ClientCommands {
     this.#sasl = new Sasl(s, () => this.#register());
   }
 
-  /**
-   * Handles the line almost every busy client sends, `PRIVMSG #room :text`
-   * to the member's own room, without parsing it in full; false when `line`
-   * is any other (a CTCP, a leading `/`, a quit word, one near IRC's cap),
-   * which {@linkcode ClientCommands.handle} then takes.
-   */
-  quickMessage(line: string): boolean {
-    const s = this.s;
-    const me = s.me;
-    if (me === null || !s.visible || s.joining.length > 0 || !line.startsWith("PRIVMSG #")) {
-      return false;
-    }
-    const room = s.room;
-    const at = 9 + room.length;
-    if (
-      !line.startsWith(room, 9) || line.charCodeAt(at) !== 0x20 ||
-      line.charCodeAt(at + 1) !== 0x3a
-    ) return false;
-    // As #privmsg measures: the sender's prefix and the line, at most 3 bytes a UTF-16 unit.
-    if ((line.length + 2 * me.length + 8) * 3 + 2 > MAX_MESSAGE_BYTES) return false;
-    const text = line.slice(at + 2);
-    const first = text.charCodeAt(0);
-    if (text === "" || first === 0x01 || first === 0x2f || isQuitWord(text)) return false;
-    s.sink.toCore(text);
-    return true;
-  }
-
   /** Handles one message from the client. */
   handle(message: IrcMessage): void {
     const { command, params } = message;

@@ -382,8 +382,6 @@ export class IrcConnection extends EventEmitter implements Link {
       if (command !== undefined) this.#session.invalidUtf8(command);
       return;
     }
-    // The common line, a message to the client's own channel, without parsing it in full.
-    if (body === bytes && bytes[0] === 0x50 /* P */ && this.#session.quickMessage(text)) return;
     const message = parseMessage(text);
     if (message === null) return;
     this.#guard(() => this.#session.handle(message));

@@ -111,11 +111,6 @@ export class IrcSession {
     return { room: s.room, longest: MAX_MESSAGE_BYTES - 2 - (2 * me.length + 8) };
   }
 
-  /** Handles `PRIVMSG #room :text` to the member's own room at once; false for any other line. */
-  quickMessage(line: string): boolean {
-    return this.#commands.quickMessage(line);
-  }
-
   /** Handles one message from the client. */
   handle(message: IrcMessage): void {
     this.#commands.handle(message);
