@@ -45,3 +45,40 @@ Deno.test({
     await alice.expectClosed();
   },
 });
+
+Deno.test({
+  name: "account-tag names the account of a member of another process, after a login there too",
+  ...LEAK_CHECKS,
+  async fn() {
+    await using redis = await startRedis();
+    await using one = await startServer(["--quiet", "--rate", "0", "--redis", redis.url()]);
+    await using two = await startServer(["--quiet", "--rate", "0", "--redis", redis.url()]);
+    await using carol = await Peer.join(two.port, "carol");
+    await carol.send("/register correct-horse\n");
+    await carol.readUntil(/^\* Registered carol: /);
+    await using dave = await Peer.join(two.port, "dave");
+    const watcher = await Peer.connect(one.ircPort as number);
+    await using _ = watcher;
+    await sendIrc(
+      watcher,
+      "CAP LS 302",
+      "CAP REQ :account-tag",
+      "NICK w",
+      "USER w 0 * :W",
+    );
+    await watcher.readUntil(/ CAP \* ACK /);
+    await sendIrc(watcher, "CAP END");
+    await watcher.readUntil(/ 366 w #lobby /);
+    await carol.send("hi from two\n");
+    await watcher.readUntil("@account=carol :carol!carol@chat PRIVMSG #lobby :hi from two");
+    await dave.send("a guest's line\n");
+    await watcher.readUntil(":dave!dave@chat PRIVMSG #lobby :a guest's line");
+    await carol.send("<quit>\n");
+    await watcher.readUntil(/^@account=carol :carol!carol@chat QUIT /);
+    await using back = await Peer.join(two.port, "someone");
+    await back.send("/login carol correct-horse\n");
+    await watcher.readUntil(":someone!someone@chat NICK carol");
+    await back.send("back\n");
+    await watcher.readUntil("@account=carol :carol!carol@chat PRIVMSG #lobby :back");
+  },
+});

@@ -349,7 +349,10 @@ export class Chat {
 
   /** The account the member here called `name` is logged in to, or null (IRC's extended-join). */
   accountOf(name: string): string | null {
-    return this.#hub.rooms.find(name)?.account ?? null;
+    const here = this.#hub.rooms.find(name);
+    if (here !== undefined || this.#hub.cluster === null) return here?.account ?? null;
+    // A member of another process: a registered name is held only by whoever is logged in to it.
+    return this.#accounts.reservedFor(name);
   }
 
   /** Calls `watch` with each login and logout here (IRC's account-notify) until told to stop. */
