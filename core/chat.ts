@@ -301,9 +301,6 @@ export class Chat {
     this.#clusterSide.status(down);
   }
 
-  /** Whether members may be in several rooms at once (seats.ts): they may, on a cluster too. */
-  readonly seatsOffered: boolean = true;
-
   /** How many connections are open, named or not. */
   get connectionCount(): number {
     return this.#hub.connections.size;

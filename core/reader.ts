@@ -164,12 +164,8 @@ export class Reader {
     try {
       for (let line = reading.next(); line !== null; line = reading.next()) {
         reading.bytesWithoutText = 0;
-        if (member.busy !== null) {
-          // Set before any line of its own (a seat entering a room on a cluster): lines wait too.
-          link.pause();
-          await member.busy;
-          member.busy = null;
-        }
+        // Set before any line of its own (a seat entering a room on a cluster): lines wait too.
+        if (member.busy !== null) await finishCommand(member, link);
         if (member.leaving !== null || member.closed) break;
         for (let room = member.room ?? hub.lobby; room.turnFull && !member.closed;) {
           // This turn carries all it may: the line goes out in a later one.
@@ -199,12 +195,8 @@ export class Reader {
           await this.#naming.checkPassword(member, decoder.decode(line));
         } else if (member.stage !== "handshake") {
           this.#receive(member, decoder.decode(line));
-          if (member.busy !== null) {
-            // A command at work (a password check): the next line waits for it.
-            link.pause();
-            await member.busy;
-            member.busy = null;
-          }
+          // A command at work (a password check): the next line waits for it.
+          if (member.busy !== null) await finishCommand(member, link);
         }
       }
       // An interrupt (telnet's Ctrl+C), after the lines before it: as if it had typed the quit word.
@@ -279,4 +271,11 @@ export class Reader {
       runCommand(this.#commands, member, command.name, command.rest);
     }
   }
+}
+
+/** Waits, reading nothing meanwhile, for the command `member` has at work (its `busy`). */
+async function finishCommand(member: Member, link: Link): Promise<void> {
+  link.pause();
+  await member.busy;
+  member.busy = null;
 }

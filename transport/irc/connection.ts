@@ -20,6 +20,7 @@ import {
   partsFor,
   sharedLines,
   type SharedOutput,
+  tagsOf,
   translateMessages,
   translateShared,
 } from "./shared_output.ts";
@@ -258,14 +259,12 @@ export class IrcConnection extends EventEmitter implements Link {
    * asked for account-tag.
    */
   #tagged(line: string): string {
-    const session = this.#session;
-    const time = session.serverTime;
-    const account = session.accountTag ? session.accountOf(sourceNick(line)) : null;
     // A line that has its tags already (a history batch's, with the time it was said) keeps them.
-    if ((!time && account === null) || line.startsWith("@")) return line;
-    const tags = time ? `time=${new Date().toISOString()}` : "";
-    if (account === null) return `@${tags} ${line}`;
-    return `@${tags}${time ? ";" : ""}account=${account} ${line}`;
+    if (line.startsWith("@")) return line;
+    const session = this.#session;
+    const time = session.serverTime ? `time=${new Date().toISOString()}` : "";
+    const account = session.accountTag ? session.accountOf(sourceNick(line)) : null;
+    return tagsOf(time, account) + line;
   }
 
   /** Ends the connection from the door's side (QUIT before registration, no PONG). */

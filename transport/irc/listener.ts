@@ -25,7 +25,7 @@ import {
 import type { AcceptGuard } from "../accept_guard.ts";
 import { IrcConnection } from "./connection.ts";
 import { SharedOutput } from "./shared_output.ts";
-import { CHANNEL_LIMIT, Peers } from "./session_state.ts";
+import { Peers } from "./session_state.ts";
 
 /** Where and how an {@linkcode IrcListener} listens. */
 export interface IrcListenerOptions {
@@ -180,7 +180,6 @@ export class IrcListener {
         if (member !== null) chat.seats.open(member, seatLink, room, key);
       },
       closeSeat: (seatLink, reason) => chat.seats.partOver(seatLink, reason),
-      channelLimit: () => chat.seatsOffered ? CHANNEL_LIMIT : 1,
       accountOf: (name) => chat.accountOf(name),
       history: (room) => chat.history(room),
       logInBeforeName: async (name, password) => {

@@ -91,8 +91,6 @@ export interface IrcSessionHost {
   closeSeat?(link: Link, reason: string): void;
   /** Who set each room's topic and when (by lower-cased room), as the door heard: RPL_TOPICWHOTIME. */
   topics?: Map<string, { by: string; at: number; text: string }>;
-  /** Channels a client may be in at once (CHANLIMIT): 1 where the chat offers no seats. */
-  channelLimit?(): number;
   /** A room's recent public lines with when each was said, in ms (0: not known). */
   history?(room: string): { text: string; at: number }[];
   /** The account the member called `name` is logged in to, or null (extended-join). */
@@ -428,7 +426,7 @@ export class SessionState {
 
   /** Channels the client may be in at once (CHANLIMIT). */
   get channelLimit(): number {
-    return this.host.channelLimit?.() ?? (this.host.openSeat === undefined ? 1 : CHANNEL_LIMIT);
+    return this.host.openSeat === undefined ? 1 : CHANNEL_LIMIT;
   }
 
   /** The nick in numerics: `*` before the welcome. */

@@ -45,6 +45,15 @@ export interface SharedEntry {
   linesOf: ReadonlyMap<string, readonly number[]>;
 }
 
+/**
+ * A message's tags with their `@` and the space after them, or "" for none:
+ * `time` (server-time's `time=...`, or "") and the sender's `account` (or null).
+ */
+export function tagsOf(time: string, account: string | null): string {
+  if (account === null) return time === "" ? "" : `@${time} `;
+  return time === "" ? `@account=${account} ` : `@${time};account=${account} `;
+}
+
 /** The translations of the core's last write, door-wide: see the module's description. */
 export class SharedOutput {
   #data: Uint8Array | null = null;
@@ -125,8 +134,7 @@ export function translateShared(
     if (made === undefined) {
       const head = `:${prefixOf(line.from)} ${line.command} ${channel} :`;
       const account = accountOf?.(line.from) ?? null;
-      const tag = account === null ? time : `${time}${time === "" ? "" : ";"}account=${account}`;
-      made = { tags: tag === "" ? "" : `@${tag} `, head, size: bytes(head) };
+      made = { tags: tagsOf(time, account), head, size: bytes(head) };
       heads.set(key, made);
     }
     const tags = made.tags;
@@ -269,8 +277,8 @@ export function translateMessages(
       let made = tagged.get(head);
       if (made === undefined) {
         const account = accountOf?.(head.name) ?? null;
-        const tag = account === null ? time : `${time}${time === "" ? "" : ";"}account=${account}`;
-        made = tag === "" ? head.bytes : concatBytes(encoder.encode(`@${tag} `), head.bytes);
+        const tags = tagsOf(time, account);
+        made = tags === "" ? head.bytes : concatBytes(encoder.encode(tags), head.bytes);
         tagged.set(head, made);
       }
       out = made;
